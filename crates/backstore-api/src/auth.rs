@@ -1,0 +1,280 @@
+//! Bearer tokens: the signing key kept in the data dir, issuing tokens (`backstore token`), and
+//! validating them into a [`Principal`] (tenant, caller, permissions).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use backstore_domain::Actor;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+
+/// Issuer of the tokens signed with the data dir's key.
+pub const LOCAL_ISSUER: &str = "https://sts.backstore.local/";
+/// Audience of every token: Microsoft Graph, as for Entra-issued Graph tokens.
+pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
+/// Application id of tokens made by `backstore token` unless another is given.
+pub const DEFAULT_APP_ID: &str = "b5c0e5a4-7f3e-4c59-9a8e-6b1d2c3f4a50";
+pub const DEFAULT_APP_NAME: &str = "backstore CLI";
+
+pub const RESTORE_READ: &str = "BackupRestore-Restore.Read.All";
+pub const RESTORE_READ_WRITE: &str = "BackupRestore-Restore.ReadWrite.All";
+
+const KEY_FILE: &str = "token-signing.key";
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read or create the signing key at {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("the signing key at {0} is not 32+ bytes of base64")]
+    Malformed(PathBuf),
+    #[error("cannot sign the token: {0}")]
+    Sign(#[from] jsonwebtoken::errors::Error),
+}
+
+/// The HMAC key that signs and checks local tokens.
+#[derive(Clone)]
+pub struct SigningKey {
+    secret: Vec<u8>,
+}
+
+impl SigningKey {
+    /// Loads the key from `data_dir`, creating it (mode 0600) on first use. Two processes racing to
+    /// create it end up with the same key: the file appears whole or not at all.
+    pub fn load_or_create(data_dir: &Path) -> Result<SigningKey, KeyError> {
+        let path = data_dir.join(KEY_FILE);
+        let io = |source| KeyError::Io { path: path.clone(), source };
+        std::fs::create_dir_all(data_dir).map_err(io)?;
+        if !path.exists() {
+            let mut secret = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut secret);
+            let tmp = data_dir.join(format!(".{KEY_FILE}.{}", uuid::Uuid::new_v4()));
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(&tmp).map_err(io)?;
+            file.write_all(base64::engine::general_purpose::STANDARD.encode(secret).as_bytes()).map_err(io)?;
+            file.sync_all().map_err(io)?;
+            drop(file);
+            let linked = std::fs::hard_link(&tmp, &path);
+            let _ = std::fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        let text = std::fs::read_to_string(&path).map_err(io)?;
+        let secret = base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map_err(|_| KeyError::Malformed(path.clone()))?;
+        if secret.len() < 32 {
+            return Err(KeyError::Malformed(path));
+        }
+        Ok(SigningKey { secret })
+    }
+}
+
+/// The claims of a token, named as Entra names them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub tid: String,
+    pub oid: String,
+    pub sub: String,
+    pub appid: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_displayname: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Application permissions (app-only tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
+    /// Delegated permissions, space-separated (tokens with a user).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scp: Option<String>,
+    /// `app` or `user`.
+    pub idtyp: String,
+}
+
+/// What `backstore token` is asked for.
+#[derive(Debug, Clone)]
+pub struct TokenRequest {
+    pub tenant: String,
+    pub read_only: bool,
+    pub user: Option<String>,
+    pub ttl_seconds: i64,
+    pub app_id: String,
+}
+
+/// Signs a token for `req`, valid from now for its ttl.
+pub fn issue_token(key: &SigningKey, req: &TokenRequest) -> Result<String, KeyError> {
+    let now = chrono::Utc::now().timestamp();
+    let permission = if req.read_only { RESTORE_READ } else { RESTORE_READ_WRITE };
+    let (oid, idtyp, roles, scp, name) = match &req.user {
+        Some(user) => (user.clone(), "user", None, Some(permission.to_owned()), Some(format!("User {user}"))),
+        None => (format!("sp-{}", req.app_id), "app", Some(vec![permission.to_owned()]), None, None),
+    };
+    let claims = Claims {
+        iss: LOCAL_ISSUER.into(),
+        aud: GRAPH_AUDIENCE.into(),
+        iat: now,
+        nbf: now,
+        exp: now + req.ttl_seconds,
+        tid: req.tenant.clone(),
+        sub: oid.clone(),
+        oid,
+        appid: req.app_id.clone(),
+        app_displayname: Some(DEFAULT_APP_NAME.into()).filter(|_| req.app_id == DEFAULT_APP_ID),
+        name,
+        roles,
+        scp,
+        idtyp: idtyp.into(),
+    };
+    Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(&key.secret))?)
+}
+
+/// The authenticated caller of one request.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant: String,
+    pub actor: Actor,
+    pub permissions: Vec<String>,
+}
+
+impl Principal {
+    fn has(&self, permission: &str) -> bool {
+        self.permissions.iter().any(|p| p == permission)
+    }
+
+    /// Reading restore sessions needs `Restore.Read.All` or `Restore.ReadWrite.All`.
+    pub fn require_restore_read(&self) -> Result<(), ApiError> {
+        if self.has(RESTORE_READ) || self.has(RESTORE_READ_WRITE) {
+            Ok(())
+        } else {
+            Err(self.denied(&[RESTORE_READ, RESTORE_READ_WRITE]))
+        }
+    }
+
+    /// Changing restore sessions needs `Restore.ReadWrite.All`.
+    pub fn require_restore_write(&self) -> Result<(), ApiError> {
+        if self.has(RESTORE_READ_WRITE) {
+            Ok(())
+        } else {
+            Err(self.denied(&[RESTORE_READ_WRITE]))
+        }
+    }
+
+    fn denied(&self, needed: &[&str]) -> ApiError {
+        ApiError::AccessDenied(format!(
+            "Missing role permissions on the request. API requires one of '{}'. Permissions on the request: '{}'.",
+            needed.join(", "),
+            self.permissions.join(", ")
+        ))
+    }
+}
+
+/// Validates the `Authorization` header value into a principal. Every failure is a 401.
+pub fn authenticate(key: &SigningKey, header: Option<&str>) -> Result<Principal, ApiError> {
+    let fail = |msg: &str| ApiError::InvalidAuthenticationToken(msg.to_owned());
+    let header = header.ok_or_else(|| fail("Access token is empty."))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| fail("Access token is empty or the Authorization header is not a Bearer token."))?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_audience(&[GRAPH_AUDIENCE]);
+    validation.set_issuer(&[LOCAL_ISSUER]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
+    validation.validate_nbf = true;
+    validation.leeway = 60;
+    let data =
+        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            match e.kind() {
+                ErrorKind::ExpiredSignature => fail("Lifetime validation failed, the token is expired."),
+                ErrorKind::ImmatureSignature => fail("Lifetime validation failed, the token is not yet valid."),
+                ErrorKind::InvalidSignature => fail("Signature validation failed."),
+                ErrorKind::InvalidAudience => fail("Invalid audience."),
+                ErrorKind::InvalidIssuer => fail("Invalid issuer."),
+                ErrorKind::InvalidAlgorithm => fail("The token's signing algorithm is not accepted."),
+                _ => fail("JWT is not well formed."),
+            }
+        })?;
+    let c = data.claims;
+    if c.tid.trim().is_empty() {
+        return Err(fail("The token has no tenant (tid)."));
+    }
+    let (permissions, user) = match (&c.roles, &c.scp) {
+        (Some(roles), None) => (roles.clone(), None),
+        (None, Some(scp)) => (scp.split_whitespace().map(str::to_owned).collect(), Some(c.oid.clone())),
+        _ => return Err(fail("The token must carry either roles (application) or scp (delegated).")),
+    };
+    Ok(Principal {
+        tenant: c.tid,
+        actor: Actor {
+            application_id: c.appid,
+            application_name: c.app_displayname,
+            user_id: user,
+            user_name: c.name.filter(|_| c.scp.is_some()),
+        },
+        permissions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(user: Option<&str>, read_only: bool, ttl: i64) -> TokenRequest {
+        TokenRequest {
+            tenant: "t1".into(),
+            read_only,
+            user: user.map(str::to_owned),
+            ttl_seconds: ttl,
+            app_id: DEFAULT_APP_ID.into(),
+        }
+    }
+
+    #[test]
+    fn issue_and_validate() {
+        let dir = tempfile_dir();
+        let key = SigningKey::load_or_create(&dir).unwrap();
+        let again = SigningKey::load_or_create(&dir).unwrap();
+        assert_eq!(key.secret, again.secret);
+
+        let app = issue_token(&key, &request(None, false, 3600)).unwrap();
+        let p = authenticate(&key, Some(&format!("Bearer {app}"))).unwrap();
+        assert_eq!(p.tenant, "t1");
+        assert!(p.actor.user_id.is_none());
+        assert!(p.require_restore_write().is_ok());
+
+        let user = issue_token(&key, &request(Some("u1"), true, 3600)).unwrap();
+        let p = authenticate(&key, Some(&format!("Bearer {user}"))).unwrap();
+        assert_eq!(p.actor.user_id.as_deref(), Some("u1"));
+        assert!(p.require_restore_read().is_ok());
+        assert!(p.require_restore_write().is_err());
+
+        let expired = issue_token(&key, &request(None, false, -3600)).unwrap();
+        assert!(authenticate(&key, Some(&format!("Bearer {expired}"))).is_err());
+        assert!(authenticate(&key, Some("Bearer not.a.jwt")).is_err());
+        assert!(authenticate(&key, None).is_err());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("backstore-auth-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+}

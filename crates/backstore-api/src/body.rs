@@ -1,0 +1,395 @@
+//! Request bodies → domain inputs: session creates, artifact adds, delta PATCHes. Everything Graph
+//! would refuse is refused here, before any store call, with the code the Rulings name.
+
+use backstore_domain::{ArtifactAdd, DeltaItem, DestinationType, RestorePointRef, RuleError, Workload};
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::names::{is_odata_type, names, workload_by};
+
+/// Which request a body belongs to; it picks the code for a malformed body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    /// POST: `400 BadRequest`
+    Create,
+    /// PATCH: `400 InvalidPatchRequest`
+    Patch,
+}
+
+fn malformed(kind: BodyKind, msg: String) -> ApiError {
+    match kind {
+        BodyKind::Create => ApiError::BadRequest(msg),
+        BodyKind::Patch => ApiError::Rule(RuleError::InvalidPatch(msg)),
+    }
+}
+
+/// Server-managed properties of a restore session.
+pub const SESSION_READ_ONLY: &[&str] = &[
+    "id",
+    "status",
+    "createdDateTime",
+    "createdBy",
+    "lastModifiedBy",
+    "lastModifiedDateTime",
+    "completedDateTime",
+    "error",
+    "restoreSessionArtifactCount",
+    "restoreJobType",
+];
+
+/// Server-managed properties of a restore artifact (and the `createdDateTime` of delta echoes).
+const ARTIFACT_READ_ONLY: &[&str] = &[
+    "id",
+    "status",
+    "startDateTime",
+    "completionDateTime",
+    "error",
+    "createdDateTime",
+    "restoredSiteId",
+    "restoredSiteName",
+    "restoredSiteWebUrl",
+    "restoredFolderId",
+    "restoredFolderName",
+    "restoredItemCount",
+];
+
+/// Properties of `restorePoint` a client may send along with its id (SDK models); ignored.
+const RESTORE_POINT_PROPERTIES: &[&str] = &["protectionDateTime", "expirationDateTime", "tags", "protectionUnit"];
+
+/// Parses a JSON body. Anything that is not JSON (the doc pages' `//` comments included) is a 400.
+pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"
+        ))
+    })
+}
+
+pub fn into_object(v: Value, kind: BodyKind) -> Result<Map<String, Value>, ApiError> {
+    match v {
+        Value::Object(m) => Ok(m),
+        other => Err(malformed(kind, format!("The request body must be a JSON object, not {}.", json_kind(&other)))),
+    }
+}
+
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Checks an `@odata.type` annotation against the types the position allows.
+fn check_type(value: &Value, allowed: &[&str], kind: BodyKind) -> Result<(), ApiError> {
+    match value.as_str() {
+        Some(t) if allowed.iter().any(|a| is_odata_type(t, a)) => Ok(()),
+        _ => Err(malformed(
+            kind,
+            format!("The @odata.type {value} does not match the expected type '#microsoft.graph.{}'.", allowed[0]),
+        )),
+    }
+}
+
+/// The restore point id of a reference `{"id": …}` or `{"@odata.id": …}`; the latter may be a bare
+/// id or a URL ending in `restorePoints('<id>')`, `restorePoints(<id>)` or `restorePoints/<id>`.
+fn restore_point_ref(v: Option<&Value>, kind: BodyKind) -> Result<RestorePointRef, ApiError> {
+    let invalid = |m: &str| ApiError::Rule(RuleError::InvalidRestorePoint(m.to_owned()));
+    let obj = match v {
+        None | Some(Value::Null) => return Err(invalid("restorePoint is required.")),
+        Some(Value::Object(o)) => o,
+        Some(_) => return Err(invalid("restorePoint must be an object such as {\"id\": \"...\"}.")),
+    };
+    let mut id = None;
+    let mut odata_id = None;
+    for (k, val) in obj {
+        match k.as_str() {
+            "id" => id = Some(val),
+            "@odata.id" => odata_id = Some(val),
+            "@odata.type" => check_type(val, &["restorePoint"], kind)?,
+            k if RESTORE_POINT_PROPERTIES.contains(&k) || k.starts_with('@') => {}
+            other => {
+                return Err(malformed(
+                    kind,
+                    format!("Property '{other}' does not exist on type 'microsoft.graph.restorePoint'."),
+                ))
+            }
+        }
+    }
+    let from_odata_id = match odata_id {
+        None => None,
+        Some(Value::String(s)) => {
+            Some(id_from_odata_id(s).ok_or_else(|| invalid("the @odata.id does not name a restore point."))?)
+        }
+        Some(_) => return Err(invalid("restorePoint's @odata.id must be a string.")),
+    };
+    let from_id = match id {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(invalid("restorePoint's id must be a string.")),
+    };
+    let raw = match (from_id, from_odata_id) {
+        (Some(a), Some(b)) if a != b => {
+            return Err(invalid("restorePoint's id and @odata.id name different restore points."))
+        }
+        (Some(a), _) => a,
+        (None, Some(b)) => b,
+        (None, None) => return Err(invalid("restorePoint has neither an id nor an @odata.id.")),
+    };
+    Ok(RestorePointRef::parse(&raw)?)
+}
+
+fn id_from_odata_id(s: &str) -> Option<String> {
+    if !s.contains('/') && !s.contains('(') {
+        return Some(s.to_owned());
+    }
+    let lower = s.to_ascii_lowercase();
+    let at = lower.rfind("restorepoints")? + "restorepoints".len();
+    let rest = &s[at..];
+    let inner = if let Some(r) = rest.strip_prefix('/') {
+        r.trim_end_matches('/')
+    } else {
+        rest.strip_prefix('(')?.strip_suffix(')')?
+    };
+    let id = inner.strip_prefix('\'').and_then(|i| i.strip_suffix('\'')).unwrap_or(inner);
+    (!id.is_empty() && !id.contains('/')).then(|| id.replace("''", "'"))
+}
+
+/// One artifact to add: `{"restorePoint": {...}, "destinationType": "new" | "inPlace"}`.
+pub fn artifact_add(v: &Value, w: Workload, kind: BodyKind) -> Result<ArtifactAdd, ApiError> {
+    let artifact_type = names(w).artifact_type;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| malformed(kind, format!("Each {artifact_type} must be a JSON object, not {}.", json_kind(v))))?;
+    let mut content_id = None;
+    for (k, val) in obj {
+        match k.as_str() {
+            "restorePoint" | "destinationType" => {}
+            "@odata.type" => check_type(val, &[artifact_type, "restoreArtifactBase"], kind)?,
+            "@contentId" => content_id = Some(content_id_text(val, kind)?),
+            k if ARTIFACT_READ_ONLY.contains(&k) => {
+                if !val.is_null() {
+                    return Err(malformed(
+                        kind,
+                        format!("Property '{k}' of {artifact_type} is read-only and cannot be set."),
+                    ));
+                }
+            }
+            k if k.starts_with('@') => {}
+            other => {
+                return Err(malformed(
+                    kind,
+                    format!("Property '{other}' does not exist on type 'microsoft.graph.{artifact_type}'."),
+                ))
+            }
+        }
+    }
+    let restore_point = restore_point_ref(obj.get("restorePoint"), kind)?;
+    let destination = match obj.get("destinationType") {
+        None | Some(Value::Null) => {
+            return Err(RuleError::InvalidDestination("destinationType is required.".into()).into())
+        }
+        Some(Value::String(s)) => DestinationType::parse(s)
+            .ok_or_else(|| RuleError::InvalidDestination(format!("'{s}' is not one of new, inPlace.")))?,
+        Some(other) => return Err(RuleError::InvalidDestination(format!("{other} is not one of new, inPlace.")).into()),
+    };
+    Ok(ArtifactAdd { restore_point, destination, content_id })
+}
+
+fn content_id_text(v: &Value, kind: BodyKind) -> Result<String, ApiError> {
+    match v {
+        Value::String(s) => Ok(s.clone()),
+        Value::Number(n) => Ok(n.to_string()),
+        _ => Err(malformed(kind, "@contentId must be a string.".into())),
+    }
+}
+
+/// One element of a `…@delta` array: an add, or `{"@removed": {...}, "id": …}`.
+fn delta_item(v: &Value, w: Workload) -> Result<DeltaItem, ApiError> {
+    let kind = BodyKind::Patch;
+    let Some(obj) = v.as_object() else {
+        return Err(malformed(kind, format!("Each element of the delta must be a JSON object, not {}.", json_kind(v))));
+    };
+    let Some(removed) = obj.get("@removed") else {
+        return Ok(DeltaItem::Add(artifact_add(v, w, kind)?));
+    };
+    if !removed.is_object() {
+        return Err(malformed(kind, "@removed must be an object such as {\"reason\": \"changed\"}.".into()));
+    }
+    let mut content_id = None;
+    for (k, val) in obj {
+        match k.as_str() {
+            "@removed" | "id" => {}
+            "@odata.type" => check_type(val, &[names(w).artifact_type, "restoreArtifactBase"], kind)?,
+            "@contentId" => content_id = Some(content_id_text(val, kind)?),
+            other => {
+                return Err(malformed(
+                    kind,
+                    format!("A removed element carries only '@removed' and 'id', not '{other}'."),
+                ))
+            }
+        }
+    }
+    match obj.get("id") {
+        Some(Value::String(id)) if !id.trim().is_empty() => Ok(DeltaItem::Remove { id: id.clone(), content_id }),
+        _ => Err(malformed(kind, "A removed element needs the 'id' of the artifact to remove.".into())),
+    }
+}
+
+/// The artifacts of a create body (`siteRestoreArtifacts` etc.); absent or empty makes an empty
+/// draft (Ruling 2), `null` is `InvalidArtifactRequest`.
+pub fn create_body(body: &[u8], w: Workload) -> Result<Vec<ArtifactAdd>, ApiError> {
+    let kind = BodyKind::Create;
+    let obj = if body.iter().all(u8::is_ascii_whitespace) { Map::new() } else { into_object(parse_json(body)?, kind)? };
+    let n = names(w);
+    let mut adds = Vec::new();
+    for (k, val) in &obj {
+        match k.as_str() {
+            "@odata.type" => check_type(val, &[n.session_type], kind)?,
+            k if k.eq_ignore_ascii_case(n.artifact_nav) => match val {
+                Value::Null => return Err(RuleError::EmptyArtifactList.into()),
+                Value::Array(items) => {
+                    backstore_domain::delta::check_request_size(items.len(), true)?;
+                    for item in items {
+                        adds.push(artifact_add(item, w, kind)?);
+                    }
+                }
+                other => return Err(malformed(kind, format!("'{k}' must be an array, not {}.", json_kind(other)))),
+            },
+            k if k.eq_ignore_ascii_case(n.granular_nav) => {
+                return Err(ApiError::NotImplemented(format!(
+                    "Granular restore ('{}') is not implemented by backstore yet.",
+                    n.granular_nav
+                )))
+            }
+            k if SESSION_READ_ONLY.contains(&k) => {
+                if !val.is_null() {
+                    return Err(malformed(kind, format!("Property '{k}' is read-only and cannot be set.")));
+                }
+            }
+            k if k.starts_with('@') => {}
+            other => {
+                return Err(malformed(
+                    kind,
+                    format!("Property '{other}' does not exist on type 'microsoft.graph.{}'.", n.session_type),
+                ))
+            }
+        }
+    }
+    Ok(adds)
+}
+
+/// A PATCH body, parsed but not yet checked against the session it is for.
+#[derive(Debug, Default)]
+pub struct PatchBody {
+    pub odata_type: Option<Value>,
+    /// The workload the `…@delta` names, and its elements.
+    pub delta: Option<(Workload, Vec<DeltaItem>)>,
+    /// Server-managed properties sent back, to compare with the session's own values.
+    pub read_only: Vec<(String, Value)>,
+}
+
+pub fn patch_body(body: &[u8]) -> Result<PatchBody, ApiError> {
+    let kind = BodyKind::Patch;
+    let obj = into_object(parse_json(body)?, kind)?;
+    let mut out = PatchBody::default();
+    for (k, val) in obj {
+        if let Some(nav) = k.strip_suffix("@delta") {
+            if let Some(w) = workload_by(nav, |n| n.artifact_nav) {
+                if out.delta.is_some() {
+                    return Err(malformed(kind, "A PATCH carries at most one artifact delta.".into()));
+                }
+                let items = match &val {
+                    Value::Null => return Err(RuleError::EmptyArtifactList.into()),
+                    Value::Array(items) if items.is_empty() => return Err(RuleError::EmptyArtifactList.into()),
+                    Value::Array(items) => items,
+                    other => return Err(malformed(kind, format!("'{k}' must be an array, not {}.", json_kind(other)))),
+                };
+                backstore_domain::delta::check_request_size(items.len(), false)?;
+                let parsed = items.iter().map(|i| delta_item(i, w)).collect::<Result<Vec<_>, _>>()?;
+                out.delta = Some((w, parsed));
+                continue;
+            }
+            if workload_by(nav, |n| n.granular_nav).is_some() {
+                return Err(ApiError::NotImplemented(
+                    "Granular restore artifacts are not implemented by backstore yet.".into(),
+                ));
+            }
+            return Err(malformed(kind, format!("'{k}' is not a navigation property of a restore session.")));
+        }
+        match k.as_str() {
+            "@odata.type" => out.odata_type = Some(val),
+            k if SESSION_READ_ONLY.contains(&k) => out.read_only.push((k.to_owned(), val)),
+            k if workload_by(k, |n| n.artifact_nav).is_some() => {
+                return Err(malformed(kind, format!("Artifacts are changed with '{k}@delta', not '{k}'.")))
+            }
+            k if k.starts_with('@') => {}
+            other => return Err(malformed(kind, format!("Property '{other}' does not exist on a restore session."))),
+        }
+    }
+    Ok(out)
+}
+
+/// A body for `activate`: none, or an empty object.
+pub fn empty_action_body(body: &[u8], action: &str) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let obj = into_object(parse_json(body)?, BodyKind::Create)?;
+    match obj.keys().find(|k| !k.starts_with('@')) {
+        Some(k) => Err(ApiError::BadRequest(format!("The action '{action}' takes no parameters; got '{k}'."))),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn restore_point_references() {
+        for v in [
+            json!({"id": "rp1"}),
+            json!({"@odata.id": "rp1"}),
+            json!({"@odata.id": "https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints('rp1')"}),
+            json!({"@odata.id": "/solutions/backupRestore/restorePoints/rp1"}),
+            json!({"id": "rp1", "@odata.id": "restorePoints(rp1)"}),
+        ] {
+            assert_eq!(restore_point_ref(Some(&v), BodyKind::Patch).unwrap().as_str(), "rp1", "{v}");
+        }
+        for v in [json!({}), json!({"id": ""}), json!({"id": 5}), json!({"@odata.id": "/sites/x"}), json!("rp1")] {
+            assert!(restore_point_ref(Some(&v), BodyKind::Patch).is_err(), "{v}");
+        }
+    }
+
+    #[test]
+    fn comments_are_not_json() {
+        let body = br#"{"siteRestoreArtifacts@delta": [ // a comment
+        ]}"#;
+        assert!(matches!(patch_body(body), Err(ApiError::BadRequest(_))));
+    }
+
+    #[test]
+    fn delta_elements() {
+        let body = json!({"mailboxRestoreArtifacts@delta": [
+            {"restorePoint": {"@odata.id": "rp"}, "destinationType": "inPlace"},
+            {"@removed": {"reason": "changed"}, "id": "a1", "@contentId": "c"}
+        ]});
+        let p = patch_body(body.to_string().as_bytes()).unwrap();
+        let (w, items) = p.delta.unwrap();
+        assert_eq!(w, Workload::Exchange);
+        assert!(matches!(&items[1], DeltaItem::Remove { id, content_id: Some(c) } if id == "a1" && c == "c"));
+        let bad =
+            json!({"mailboxRestoreArtifacts@delta": [{"restorePoint": {"id": "rp"}, "destinationType": "elsewhere"}]});
+        assert!(matches!(
+            patch_body(bad.to_string().as_bytes()),
+            Err(ApiError::Rule(RuleError::InvalidDestination(_)))
+        ));
+        let unknown = json!({"foo": 1});
+        assert!(matches!(patch_body(unknown.to_string().as_bytes()), Err(ApiError::Rule(RuleError::InvalidPatch(_)))));
+    }
+}

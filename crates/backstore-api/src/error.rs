@@ -1,0 +1,96 @@
+//! `ApiError`: every error the API answers with, its HTTP status and Graph error code in one match,
+//! written as Graph's envelope `{"error":{"code","message","innerError":{…}}}`.
+
+use axum::http::StatusCode;
+use backstore_domain::RuleError;
+use backstore_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400 `BadRequest`: a request Graph cannot read (bad JSON, unknown property, bad query option).
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401 `InvalidAuthenticationToken`
+    #[error("{0}")]
+    InvalidAuthenticationToken(String),
+    /// 403 `accessDenied`: a valid token without the permission the operation needs.
+    #[error("{0}")]
+    AccessDenied(String),
+    /// 404 `ResourceNotFound`: no such path.
+    #[error("{0}")]
+    ResourceNotFound(String),
+    /// 405 `MethodNotAllowed`; `allow` lists the methods the path takes.
+    #[error("The method is not allowed on this resource. Allowed: {allow}.")]
+    MethodNotAllowed { allow: &'static str },
+    /// 413 `RequestEntityTooLarge`: a body over the limit.
+    #[error("The request body is larger than {0} bytes.")]
+    RequestEntityTooLarge(usize),
+    /// 415 `UnsupportedMediaType`
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 501 `notImplemented`: a path of the Graph API that backstore does not serve yet.
+    #[error("{0}")]
+    NotImplemented(String),
+    /// A rule of the restore-session domain.
+    #[error(transparent)]
+    Rule(#[from] RuleError),
+    /// 500: the cause is logged once, the body stays generic.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// The one table of statuses and Graph codes.
+    pub fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            ApiError::InvalidAuthenticationToken(_) => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
+            ApiError::AccessDenied(_) => (StatusCode::FORBIDDEN, "accessDenied"),
+            ApiError::ResourceNotFound(_) => (StatusCode::NOT_FOUND, "ResourceNotFound"),
+            ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
+            ApiError::RequestEntityTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
+            ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType"),
+            ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, "notImplemented"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+            ApiError::Rule(rule) => match rule {
+                RuleError::SessionNotFound => (StatusCode::NOT_FOUND, "RestoreSessionNotFound"),
+                RuleError::ArtifactNotFound => (StatusCode::NOT_FOUND, "ArtifactNotFound"),
+                RuleError::NotDraft(_) => (StatusCode::FORBIDDEN, "RestoreSessionActionNotAllowed"),
+                RuleError::EmptyArtifactList => (StatusCode::BAD_REQUEST, "InvalidArtifactRequest"),
+                RuleError::TooManyActiveSessions => (StatusCode::INTERNAL_SERVER_ERROR, "TooManyActiveRestoreSessions"),
+                RuleError::ArtifactLimit { on_create: true } => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, "RestoreArtifactsLimitBreached")
+                }
+                RuleError::ArtifactLimit { on_create: false } => {
+                    (StatusCode::BAD_REQUEST, "RestoreArtifactsLimitBreached")
+                }
+                RuleError::DuplicateArtifact { .. } => (StatusCode::BAD_REQUEST, "DuplicateArtifactInList"),
+                RuleError::MixedDestinations => (StatusCode::BAD_REQUEST, "DifferentRestoreDestinationType"),
+                RuleError::InvalidRestorePoint(_) | RuleError::RestorePointUnusable(_) => {
+                    (StatusCode::BAD_REQUEST, "InvalidRestorePoint")
+                }
+                RuleError::InvalidDestination(_) => (StatusCode::BAD_REQUEST, "InvalidPathType"),
+                RuleError::InvalidPatch(_) => (StatusCode::BAD_REQUEST, "InvalidPatchRequest"),
+            },
+        }
+    }
+
+    /// The message clients see: the error's own text, except for 500s, which stay generic.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Internal(_) => {
+                "An internal server error occurred. The request id identifies it in the server log.".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Rule(rule) => ApiError::Rule(rule),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! The artifact collections of a session (`siteRestoreArtifacts`, `mailboxRestoreArtifacts`,
+//! `driveRestoreArtifacts`): list, add one, get one, and an artifact's restore point.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::Response;
+use backstore_domain::{RuleError, Workload};
+use backstore_store::ArtifactRecord;
+use serde_json::{json, Map, Value};
+
+use super::{page, project, selected};
+use crate::body::{artifact_add, into_object, parse_json, BodyKind};
+use crate::error::ApiError;
+use crate::names::names;
+use crate::wire;
+use crate::{json_response, Ctx};
+
+const COMMON: [&str; 7] =
+    ["id", "destinationType", "status", "startDateTime", "completionDateTime", "error", "restorePoint"];
+
+fn properties(w: Workload) -> Vec<&'static str> {
+    let own: [&str; 3] = match w {
+        Workload::Exchange => ["restoredFolderId", "restoredFolderName", "restoredItemCount"],
+        Workload::SharePoint | Workload::OneDrive => ["restoredSiteId", "restoredSiteName", "restoredSiteWebUrl"],
+    };
+    COMMON.iter().chain(own.iter()).copied().collect()
+}
+
+/// `$expand=restorePoint` is accepted: the restore point is always inline.
+fn check_expand(ctx: &Ctx, w: Workload) -> Result<(), ApiError> {
+    match ctx.query.expand.iter().find(|e| !e.eq_ignore_ascii_case("restorePoint") && e.as_str() != "*") {
+        Some(e) => Err(ApiError::BadRequest(format!(
+            "Could not find a navigation property named '{e}' on type 'microsoft.graph.{}'.",
+            names(w).artifact_type
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn collection_fragment(session: &str, w: Workload) -> String {
+    let n = names(w);
+    format!("{}('{}')/{}", n.session_set, session.replace('\'', "''"), n.artifact_nav)
+}
+
+fn artifact_json(ctx: &Ctx, a: &ArtifactRecord, w: Workload) -> Result<Map<String, Value>, ApiError> {
+    let props = properties(w);
+    let select = selected(ctx, &props, names(w).artifact_type)?;
+    Ok(project(wire::artifact(a, w), select.as_deref(), &[]))
+}
+
+async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), ApiError> {
+    match ctx.store().get_session(ctx.tenant(), session, Some(w)).await? {
+        Some(_) => Ok(()),
+        None => Err(RuleError::SessionNotFound.into()),
+    }
+}
+
+pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_read()?;
+    check_expand(ctx, w)?;
+    require_session(ctx, session, w).await?;
+    let limit = ctx.query.page_size();
+    let rows = ctx.store().list_artifacts(ctx.tenant(), session, ctx.query.after, limit + 1).await?;
+    let (rows, more) = page(rows, limit);
+    let value = rows.iter().map(|a| artifact_json(ctx, a, w).map(Value::Object)).collect::<Result<Vec<_>, _>>()?;
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(ctx.context(&collection_fragment(session, w))));
+    body.insert("value".into(), Value::Array(value));
+    if more {
+        if let Some(last) = rows.last() {
+            body.insert("@odata.nextLink".into(), json!(ctx.next_link(last.seq)));
+        }
+    }
+    Ok(json_response(StatusCode::OK, Value::Object(body)))
+}
+
+pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_write()?;
+    let value = Value::Object(into_object(parse_json(&ctx.body)?, BodyKind::Create)?);
+    let add = artifact_add(&value, w, BodyKind::Create)?;
+    let a = ctx.store().add_artifact(ctx.writer(), session, w, add).await?;
+    let mut m = Map::new();
+    m.insert("@odata.context".into(), json!(ctx.context(&format!("{}/$entity", collection_fragment(session, w)))));
+    m.extend(wire::artifact(&a, w));
+    let mut r = json_response(StatusCode::CREATED, Value::Object(m));
+    let n = names(w);
+    let location = format!("{}/{}/{}/{}/{}", ctx.service_url(), n.session_set, session, n.artifact_nav, a.id);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+/// One artifact of a session of kind `w`; a missing session and a missing artifact are told apart.
+async fn load(ctx: &Ctx, session: &str, w: Workload, id: &str) -> Result<ArtifactRecord, ApiError> {
+    match ctx.store().get_artifact(ctx.tenant(), session, id).await? {
+        Some(a) if a.restore_point.workload == w => Ok(a),
+        _ => {
+            require_session(ctx, session, w).await?;
+            Err(RuleError::ArtifactNotFound.into())
+        }
+    }
+}
+
+pub(super) async fn get_artifact(ctx: &Ctx, session: &str, w: Workload, id: &str) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_read()?;
+    ctx.query.for_entity()?;
+    check_expand(ctx, w)?;
+    let a = load(ctx, session, w, id).await?;
+    let mut m = Map::new();
+    m.insert("@odata.context".into(), json!(ctx.context(&format!("{}/$entity", collection_fragment(session, w)))));
+    m.extend(artifact_json(ctx, &a, w)?);
+    Ok(json_response(StatusCode::OK, Value::Object(m)))
+}
+
+pub(super) async fn get_artifact_restore_point(
+    ctx: &Ctx,
+    session: &str,
+    w: Workload,
+    id: &str,
+) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_read()?;
+    ctx.query.for_entity()?;
+    let a = load(ctx, session, w, id).await?;
+    let props = ["id", "protectionDateTime", "expirationDateTime", "tags"];
+    let select = selected(ctx, &props, "restorePoint")?;
+    let mut m = Map::new();
+    m.insert("@odata.context".into(), json!(ctx.context("restorePoints/$entity")));
+    m.extend(project(wire::restore_point(&a.restore_point), select.as_deref(), &[]));
+    Ok(json_response(StatusCode::OK, Value::Object(m)))
+}

@@ -1,0 +1,91 @@
+//! Handlers per resource, and [`route`], which picks one for a method and a target.
+
+mod artifacts;
+mod restore_sessions;
+
+use axum::http::Method;
+use axum::response::Response;
+use serde_json::{Map, Value};
+
+use crate::error::ApiError;
+use crate::path::Target;
+use crate::Ctx;
+
+pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<Response, ApiError> {
+    use Target::*;
+    let m = method.clone();
+    match target {
+        Unimplemented(what) => Err(ApiError::NotImplemented(what)),
+        Sessions { workload, base } => match m {
+            Method::GET => restore_sessions::list_sessions(ctx, workload, base).await,
+            Method::POST if !base => match workload {
+                Some(w) => restore_sessions::create_session(ctx, w).await,
+                None => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+            },
+            _ => Err(ApiError::MethodNotAllowed { allow: if base { "GET" } else { "GET, POST" } }),
+        },
+        Session { id, workload, base } => match m {
+            Method::GET => restore_sessions::get_session(ctx, &id, workload, base).await,
+            Method::PATCH => restore_sessions::update_session(ctx, &id, workload).await,
+            Method::DELETE => restore_sessions::delete_session(ctx, &id, workload).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        },
+        Activate { id, workload } => match m {
+            Method::POST => restore_sessions::activate_session(ctx, &id, workload).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        },
+        Artifacts { session, workload } => match m {
+            Method::GET => artifacts::list_artifacts(ctx, &session, workload).await,
+            Method::POST => artifacts::create_artifact(ctx, &session, workload).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        },
+        Artifact { session, workload, id } => match m {
+            Method::GET => artifacts::get_artifact(ctx, &session, workload, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        ArtifactRestorePoint { session, workload, id } => match m {
+            Method::GET => artifacts::get_artifact_restore_point(ctx, &session, workload, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+    }
+}
+
+/// Validates `$select` against an entity's properties and returns the canonical names.
+pub(crate) fn selected(
+    ctx: &Ctx,
+    properties: &[&'static str],
+    type_name: &str,
+) -> Result<Option<Vec<&'static str>>, ApiError> {
+    let Some(select) = &ctx.query.select else {
+        return Ok(None);
+    };
+    let mut out = Vec::new();
+    for name in select {
+        if name == "*" {
+            return Ok(None);
+        }
+        let canonical = properties.iter().find(|p| p.eq_ignore_ascii_case(name)).ok_or_else(|| {
+            ApiError::BadRequest(format!(
+                "Could not find a property named '{name}' on type 'microsoft.graph.{type_name}'."
+            ))
+        })?;
+        out.push(*canonical);
+    }
+    Ok(Some(out))
+}
+
+/// Keeps the annotations, the id, the selected properties and `keep` (expanded navigations).
+pub(crate) fn project(mut m: Map<String, Value>, select: Option<&[&'static str]>, keep: &[&str]) -> Map<String, Value> {
+    if let Some(select) = select {
+        m.retain(|k, _| k.starts_with('@') || k == "id" || select.contains(&k.as_str()) || keep.contains(&k.as_str()));
+    }
+    m
+}
+
+/// Splits a fetched `limit + 1` rows into a page and whether more follow.
+pub(crate) fn page<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    (rows, more)
+}

@@ -1,0 +1,304 @@
+//! The restore-session resources: the typed sets, the polymorphic `restoreSessions`, one session,
+//! its delta PATCH, delete and activate.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use backstore_domain::{RuleError, Workload};
+use backstore_store::{AppliedItem, SessionRecord};
+use serde_json::{json, Map, Value};
+
+use super::{page, project, selected};
+use crate::body::{create_body, empty_action_body, patch_body, SESSION_READ_ONLY};
+use crate::error::ApiError;
+use crate::names::{is_odata_type, names, odata_type, workload_by, BASE_SESSION_SET, BASE_SESSION_TYPE};
+use crate::wire::{self, Render};
+use crate::{json_response, Ctx};
+
+/// Which artifact collections `$expand` asks for on sessions of `scope` (all kinds when `None`).
+fn expanded(ctx: &Ctx, scope: Option<Workload>) -> Result<Vec<Workload>, ApiError> {
+    let mut out = Vec::new();
+    for item in &ctx.query.expand {
+        let (cast, nav) = match item.rsplit_once('/') {
+            Some((cast, nav)) => (Some(cast), nav),
+            None => (None, item.as_str()),
+        };
+        let found: Vec<Workload> = if nav == "*" {
+            Workload::ALL.to_vec()
+        } else {
+            workload_by(nav, |n| n.artifact_nav).into_iter().collect()
+        };
+        let found: Vec<Workload> = found
+            .into_iter()
+            .filter(|w| scope.is_none_or(|s| s == *w))
+            .filter(|w| cast.is_none_or(|c| is_odata_type(c, names(*w).session_type)))
+            .collect();
+        if found.is_empty() {
+            let type_name = scope.map_or(BASE_SESSION_TYPE, |w| names(w).session_type);
+            return Err(ApiError::BadRequest(format!(
+                "Could not find a navigation property named '{item}' on type 'microsoft.graph.{type_name}'."
+            )));
+        }
+        out.extend(found);
+    }
+    Ok(out)
+}
+
+/// A session as one item or entity of a response, with its artifacts when they were expanded.
+fn session_json(
+    ctx: &Ctx,
+    s: &SessionRecord,
+    with_type: bool,
+    select: Option<&[&'static str]>,
+    artifacts: Option<Vec<Value>>,
+) -> Map<String, Value> {
+    let mut m = Map::new();
+    if with_type {
+        m.insert("@odata.type".into(), json!(odata_type(names(s.workload).session_type)));
+    }
+    m.extend(wire::session(s, &ctx.render));
+    let nav = names(s.workload).artifact_nav;
+    if let Some(items) = artifacts {
+        m.insert(nav.into(), Value::Array(items));
+    }
+    project(m, select, &[nav])
+}
+
+fn set_fragment(workload: Option<Workload>, base: bool) -> String {
+    match (workload, base) {
+        (Some(w), false) => names(w).session_set.to_owned(),
+        (Some(w), true) => format!("{BASE_SESSION_SET}/microsoft.graph.{}", names(w).session_type),
+        (None, _) => BASE_SESSION_SET.to_owned(),
+    }
+}
+
+pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: bool) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_read()?;
+    let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
+    let expand = expanded(ctx, workload)?;
+    let limit = ctx.query.page_size();
+    let rows = ctx.store().list_sessions(ctx.tenant(), workload, ctx.query.after, limit + 1).await?;
+    let (rows, more) = page(rows, limit);
+    let mut artifacts = if expand.is_empty() {
+        None
+    } else {
+        let ids: Vec<String> = rows.iter().filter(|s| expand.contains(&s.workload)).map(|s| s.id.clone()).collect();
+        Some(ctx.store().artifacts_of_sessions(ctx.tenant(), &ids).await?)
+    };
+    let value: Vec<Value> = rows
+        .iter()
+        .map(|s| {
+            let own = artifacts.as_mut().filter(|_| expand.contains(&s.workload)).map(|all| {
+                let (mine, rest): (Vec<_>, Vec<_>) =
+                    std::mem::take(all).into_iter().partition(|a| a.session_id == s.id);
+                *all = rest;
+                mine.iter().map(|a| Value::Object(wire::artifact(a, s.workload))).collect()
+            });
+            Value::Object(session_json(ctx, s, base, select.as_deref(), own))
+        })
+        .collect();
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(ctx.context(&set_fragment(workload, base))));
+    body.insert("value".into(), Value::Array(value));
+    if more {
+        if let Some(last) = rows.last() {
+            body.insert("@odata.nextLink".into(), json!(ctx.next_link(last.seq)));
+        }
+    }
+    Ok(json_response(StatusCode::OK, Value::Object(body)))
+}
+
+async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<SessionRecord, ApiError> {
+    ctx.store().get_session(ctx.tenant(), id, workload).await?.ok_or(ApiError::Rule(RuleError::SessionNotFound))
+}
+
+/// One session, with `@odata.type` when it was reached through the polymorphic set.
+fn entity(
+    ctx: &Ctx,
+    s: &SessionRecord,
+    base: bool,
+    select: Option<&[&'static str]>,
+    artifacts: Option<Vec<Value>>,
+) -> Value {
+    let fragment = if base { BASE_SESSION_SET } else { names(s.workload).session_set };
+    let mut m = Map::new();
+    m.insert("@odata.context".into(), json!(ctx.context(&format!("{fragment}/$entity"))));
+    m.extend(session_json(ctx, s, base, select, artifacts));
+    Value::Object(m)
+}
+
+pub(super) async fn get_session(
+    ctx: &Ctx,
+    id: &str,
+    workload: Option<Workload>,
+    base: bool,
+) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_read()?;
+    ctx.query.for_entity()?;
+    let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
+    let expand = expanded(ctx, workload)?;
+    let s = load(ctx, id, workload).await?;
+    let artifacts = if expand.contains(&s.workload) {
+        let all = ctx.store().artifacts_of_sessions(ctx.tenant(), std::slice::from_ref(&s.id)).await?;
+        Some(all.iter().map(|a| Value::Object(wire::artifact(a, s.workload))).collect())
+    } else {
+        None
+    };
+    Ok(json_response(StatusCode::OK, entity(ctx, &s, base, select.as_deref(), artifacts)))
+}
+
+pub(super) async fn create_session(ctx: &Ctx, workload: Workload) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_write()?;
+    let adds = create_body(&ctx.body, workload)?;
+    let s = ctx.store().create_session(ctx.writer(), workload, adds).await?;
+    let mut r = json_response(StatusCode::CREATED, entity(ctx, &s, false, None, None));
+    let location = format!("{}/{}/{}", ctx.service_url(), names(workload).session_set, s.id);
+    if let Ok(v) = HeaderValue::from_str(&location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(r)
+}
+
+/// Whether a server-managed property sent in a PATCH equals the session's own value.
+fn same_value(name: &str, sent: &Value, current: &Value) -> bool {
+    match name {
+        "createdDateTime" | "lastModifiedDateTime" | "completedDateTime" => match (sent, current) {
+            (Value::Null, Value::Null) => true,
+            (Value::String(a), Value::String(b)) => {
+                match (chrono::DateTime::parse_from_rfc3339(a), chrono::DateTime::parse_from_rfc3339(b)) {
+                    (Ok(a), Ok(b)) => a == b,
+                    _ => false,
+                }
+            }
+            _ => false,
+        },
+        _ => normalized(sent) == normalized(current),
+    }
+}
+
+/// JSON without `@odata.*` annotations and null members, for comparing what clients echo back.
+fn normalized(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, v)| !k.starts_with("@odata.") && !v.is_null())
+                .map(|(k, v)| (k.clone(), normalized(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
+        other => other.clone(),
+    }
+}
+
+pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_write()?;
+    let body = patch_body(&ctx.body)?;
+    let check = |s: &SessionRecord| -> Result<(), RuleError> {
+        let n = names(s.workload);
+        if let Some(t) = &body.odata_type {
+            let ok =
+                t.as_str().is_some_and(|t| is_odata_type(t, n.session_type) || is_odata_type(t, BASE_SESSION_TYPE));
+            if !ok {
+                return Err(RuleError::InvalidPatch(format!(
+                    "The @odata.type {t} does not match the session's type '#microsoft.graph.{}'.",
+                    n.session_type
+                )));
+            }
+        }
+        if let Some((w, _)) = &body.delta {
+            if *w != s.workload {
+                return Err(RuleError::InvalidPatch(format!(
+                    "'{}@delta' is not a navigation property of 'microsoft.graph.{}'.",
+                    names(*w).artifact_nav,
+                    n.session_type
+                )));
+            }
+        }
+        let real = wire::session(s, &Render { include_unknown_enums: true });
+        let shown = wire::session(s, &Render { include_unknown_enums: false });
+        for (name, sent) in &body.read_only {
+            let null = Value::Null;
+            let matches =
+                [real.get(name), shown.get(name)].into_iter().any(|cur| same_value(name, sent, cur.unwrap_or(&null)));
+            if !matches {
+                return Err(RuleError::InvalidPatch(format!(
+                    "Property '{name}' is read-only; it can only be sent with its current value {}.",
+                    real.get(name).unwrap_or(&null)
+                )));
+            }
+        }
+        Ok(())
+    };
+    let items = body.delta.as_ref().map(|(_, items)| items.clone()).unwrap_or_default();
+    let outcome = ctx.store().apply_delta(ctx.writer(), id, workload, items, &check).await?;
+    let s = &outcome.session;
+    let n = names(s.workload);
+    let echo: Vec<Value> = outcome.items.iter().map(delta_echo).collect();
+    let mut m = Map::new();
+    m.insert("@odata.context".into(), json!(ctx.context(&format!("{}/$entity", n.session_set))));
+    m.insert("id".into(), json!(s.id));
+    m.insert(format!("{}@delta", n.artifact_nav), Value::Array(echo));
+    Ok(json_response(StatusCode::OK, Value::Object(m)))
+}
+
+/// One element of the delta echo (Ruling 6).
+fn delta_echo(item: &AppliedItem) -> Value {
+    let mut m = Map::new();
+    match item {
+        AppliedItem::Added { artifact, content_id } => {
+            if let Some(c) = content_id {
+                m.insert("@contentId".into(), json!(c));
+            }
+            m.insert("id".into(), json!(artifact.id));
+            m.insert("restorePoint".into(), json!({ "id": artifact.restore_point.id }));
+            m.insert("destinationType".into(), json!(artifact.destination.as_str()));
+            m.insert("status".into(), json!(artifact.status.as_str()));
+            m.insert("createdDateTime".into(), wire::datetime(artifact.created_at));
+        }
+        AppliedItem::Removed { id, content_id } => {
+            if let Some(c) = content_id {
+                m.insert("@contentId".into(), json!(c));
+            }
+            m.insert("id".into(), json!(id));
+            m.insert("@removed".into(), json!({ "reason": "changed" }));
+        }
+        AppliedItem::AddFailed { add, index, problem } => {
+            m.insert("@contentId".into(), json!(add.content_id.clone().unwrap_or_else(|| index.to_string())));
+            m.insert(
+                "@Core.DataModificationException".into(),
+                json!({
+                    "info": { "code": "InvalidRestorePoint", "message": problem.to_string() },
+                    "failedOperation": "add",
+                    "responseCode": 404,
+                }),
+            );
+            m.insert("restorePoint".into(), json!({ "id": add.restore_point.as_str() }));
+            m.insert("destinationType".into(), json!(add.destination.as_str()));
+        }
+        AppliedItem::RemoveFailed { id, index, content_id } => {
+            m.insert("@contentId".into(), json!(content_id.clone().unwrap_or_else(|| index.to_string())));
+            m.insert(
+                "@Core.DataModificationException".into(),
+                json!({
+                    "info": { "code": "Invalid", "message": "The identifier to be removed from the Restore Session does not exist" },
+                    "failedOperation": "remove",
+                    "responseCode": 409,
+                }),
+            );
+            m.insert("id".into(), json!(id));
+        }
+    }
+    Value::Object(m)
+}
+
+pub(super) async fn delete_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_write()?;
+    ctx.store().delete_session(ctx.tenant(), id, workload).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+pub(super) async fn activate_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {
+    ctx.principal.require_restore_write()?;
+    empty_action_body(&ctx.body, "activate")?;
+    let s = ctx.store().activate_session(ctx.writer(), id, workload).await?;
+    Ok(json_response(StatusCode::OK, entity(ctx, &s, true, None, None)))
+}

@@ -1,0 +1,259 @@
+//! The Microsoft Graph surface of backstore. One axum fallback handler takes every request: it reads
+//! the body (bounded), authenticates the bearer token, parses the path and the query options, and
+//! dispatches to a handler per resource. Errors become Graph's envelope in one place.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+mod handlers;
+pub mod names;
+pub mod path;
+pub mod query;
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Bytes;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use backstore_store::Store;
+use serde_json::{json, Value};
+
+use crate::auth::{Principal, SigningKey};
+use crate::error::ApiError;
+use crate::path::ApiVersion;
+use crate::query::QueryOptions;
+use crate::wire::Render;
+
+/// Largest request body accepted (1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+const ODATA_JSON: &str =
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
+const PREFER_UNKNOWN_ENUMS: &str = "include-unknown-enum-members";
+
+/// What the API needs from `main`: the store and the key that signs tokens.
+#[derive(Clone)]
+pub struct AppState {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Arc<dyn Store>,
+    key: SigningKey,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>, key: SigningKey) -> AppState {
+        AppState { inner: Arc::new(Inner { store, key }) }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+}
+
+/// The router: every path goes through [`dispatch`].
+pub fn router(state: AppState) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+/// Everything a handler knows about its request.
+pub(crate) struct Ctx {
+    pub state: AppState,
+    pub principal: Principal,
+    pub version: ApiVersion,
+    /// `scheme://host[:port]` as the client addressed us.
+    pub origin: String,
+    /// The request path as sent.
+    pub path: String,
+    pub query: QueryOptions,
+    pub render: Render,
+    pub body: Bytes,
+}
+
+impl Ctx {
+    pub fn store(&self) -> &dyn Store {
+        self.state.store()
+    }
+
+    pub fn tenant(&self) -> &str {
+        &self.principal.tenant
+    }
+
+    /// The caller as the author of a write, stamped with the current time.
+    pub fn writer(&self) -> backstore_store::Writer<'_> {
+        backstore_store::Writer {
+            tenant: &self.principal.tenant,
+            actor: &self.principal.actor,
+            now: backstore_store::now(),
+        }
+    }
+
+    /// `https://host/v1.0/solutions/backupRestore`
+    pub fn service_url(&self) -> String {
+        format!("{}/{}/solutions/backupRestore", self.origin, self.version.as_str())
+    }
+
+    /// An absolute `@odata.context` for a path below `solutions/backupRestore`.
+    pub fn context(&self, fragment: &str) -> String {
+        format!("{}/{}/$metadata#solutions/backupRestore/{fragment}", self.origin, self.version.as_str())
+    }
+
+    /// An absolute `@odata.nextLink` to the same collection, continuing after `after`.
+    pub fn next_link(&self, after: i64) -> String {
+        format!("{}{}?{}", self.origin, self.path, query::next_query(&self.query.raw, after))
+    }
+}
+
+async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
+    let started = Instant::now();
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = req.headers().get("client-request-id").and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let method = req.method().clone();
+    let uri = req.uri().clone();
+    let prefer_unknown = prefers_unknown_enums(req.headers());
+
+    let mut response = match handle(state, req, prefer_unknown).await {
+        Ok(r) => r,
+        Err(e) => {
+            if let ApiError::Internal(cause) = &e {
+                tracing::error!(request_id = %request_id, method = %method, uri = %uri, cause = %cause, "request failed");
+            }
+            error_response(&e, &request_id, client_request_id.as_deref())
+        }
+    };
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        headers.insert("request-id", v);
+    }
+    if let Some(v) = client_request_id.as_deref().and_then(|v| HeaderValue::from_str(v).ok()) {
+        headers.insert("client-request-id", v);
+    }
+    if prefer_unknown {
+        headers.insert("preference-applied", HeaderValue::from_static(PREFER_UNKNOWN_ENUMS));
+    }
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        uri = %uri,
+        status = response.status().as_u16(),
+        elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+        "request"
+    );
+    response
+}
+
+fn prefers_unknown_enums(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("prefer")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case(PREFER_UNKNOWN_ENUMS)))
+}
+
+fn origin(headers: &HeaderMap) -> String {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    format!("http://{host}")
+}
+
+/// Reads the body up to the limit; a larger one is a 413 before any handler runs.
+async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
+        return Err(ApiError::RequestEntityTooLarge(MAX_BODY_BYTES));
+    }
+    axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await.map_err(|e| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(s) = source {
+            if s.is::<http_body_util::LengthLimitError>() {
+                return ApiError::RequestEntityTooLarge(MAX_BODY_BYTES);
+            }
+            source = s.source();
+        }
+        ApiError::BadRequest(format!("The request body could not be read: {e}"))
+    })
+}
+
+/// The body must be JSON whenever there is one.
+fn check_content_type(headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(());
+    }
+    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media = ct.split(';').next().unwrap_or("").trim();
+    if media.eq_ignore_ascii_case("application/json") {
+        Ok(())
+    } else if ct.is_empty() {
+        Err(ApiError::UnsupportedMediaType("A request body needs 'Content-Type: application/json'.".into()))
+    } else {
+        Err(ApiError::UnsupportedMediaType(format!("Content-Type '{ct}' is not supported; use application/json.")))
+    }
+}
+
+async fn handle(state: AppState, req: Request, prefer_unknown: bool) -> Result<Response, ApiError> {
+    let principal =
+        auth::authenticate(&state.inner.key, req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
+    let (version, target) = path::parse(req.uri().path())?;
+    let query = query::parse(req.uri().query())?;
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let origin = origin(req.headers());
+    let headers = req.headers().clone();
+    let body = read_body(req).await?;
+    if method == Method::POST || method == Method::PATCH || method == Method::PUT {
+        check_content_type(&headers, &body)?;
+    }
+    let ctx = Ctx {
+        state,
+        principal,
+        version,
+        origin,
+        path,
+        query,
+        render: Render { include_unknown_enums: prefer_unknown },
+        body,
+    };
+    handlers::route(&ctx, &method, target).await
+}
+
+/// A JSON response with Graph's content type and OData version.
+pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
+    let mut r = (status, body.to_string()).into_response();
+    let h = r.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON));
+    h.insert("odata-version", HeaderValue::from_static("4.0"));
+    r
+}
+
+/// Graph's error envelope.
+pub fn error_response(e: &ApiError, request_id: &str, client_request_id: Option<&str>) -> Response {
+    let (status, code) = e.status_and_code();
+    let body = json!({
+        "error": {
+            "code": code,
+            "message": e.public_message(),
+            "innerError": {
+                "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+                "request-id": request_id,
+                "client-request-id": client_request_id.unwrap_or(request_id),
+            }
+        }
+    });
+    let mut r = json_response(status, body);
+    match e {
+        ApiError::MethodNotAllowed { allow } => {
+            r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        ApiError::InvalidAuthenticationToken(_) => {
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"invalid_token\""));
+        }
+        _ => {}
+    }
+    r
+}

@@ -1,0 +1,68 @@
+//! Graph's names for each workload's session set, types and navigation properties (CSDL casing).
+
+use backstore_domain::Workload;
+
+pub struct Names {
+    pub session_set: &'static str,
+    pub session_type: &'static str,
+    pub artifact_nav: &'static str,
+    pub artifact_type: &'static str,
+    pub granular_nav: &'static str,
+    pub bulk_nav: &'static str,
+}
+
+const SHAREPOINT: Names = Names {
+    session_set: "sharePointRestoreSessions",
+    session_type: "sharePointRestoreSession",
+    artifact_nav: "siteRestoreArtifacts",
+    artifact_type: "siteRestoreArtifact",
+    granular_nav: "granularSiteRestoreArtifacts",
+    bulk_nav: "siteRestoreArtifactsBulkAdditionRequests",
+};
+
+const EXCHANGE: Names = Names {
+    session_set: "exchangeRestoreSessions",
+    session_type: "exchangeRestoreSession",
+    artifact_nav: "mailboxRestoreArtifacts",
+    artifact_type: "mailboxRestoreArtifact",
+    granular_nav: "granularMailboxRestoreArtifacts",
+    bulk_nav: "mailboxRestoreArtifactsBulkAdditionRequests",
+};
+
+const ONEDRIVE: Names = Names {
+    session_set: "oneDriveForBusinessRestoreSessions",
+    session_type: "oneDriveForBusinessRestoreSession",
+    artifact_nav: "driveRestoreArtifacts",
+    artifact_type: "driveRestoreArtifact",
+    granular_nav: "granularDriveRestoreArtifacts",
+    bulk_nav: "driveRestoreArtifactsBulkAdditionRequests",
+};
+
+pub const BASE_SESSION_SET: &str = "restoreSessions";
+pub const BASE_SESSION_TYPE: &str = "restoreSessionBase";
+
+pub fn names(w: Workload) -> &'static Names {
+    match w {
+        Workload::SharePoint => &SHAREPOINT,
+        Workload::Exchange => &EXCHANGE,
+        Workload::OneDrive => &ONEDRIVE,
+    }
+}
+
+/// `#microsoft.graph.<name>`
+pub fn odata_type(name: &str) -> String {
+    format!("#microsoft.graph.{name}")
+}
+
+/// Whether an `@odata.type` value names `name` (with or without `#`, namespace case-insensitive).
+pub fn is_odata_type(value: &str, name: &str) -> bool {
+    let v = value.strip_prefix('#').unwrap_or(value);
+    v.len() == "microsoft.graph.".len() + name.len()
+        && v[.."microsoft.graph.".len()].eq_ignore_ascii_case("microsoft.graph.")
+        && v["microsoft.graph.".len()..].eq_ignore_ascii_case(name)
+}
+
+/// The workload whose `<x>` name matches, case-insensitively.
+pub fn workload_by(value: &str, pick: impl Fn(&Names) -> &'static str) -> Option<Workload> {
+    Workload::ALL.into_iter().find(|w| pick(names(*w)).eq_ignore_ascii_case(value))
+}

@@ -1,0 +1,307 @@
+//! Graph paths → [`Target`]. Segments match case-insensitively, keys come as `/{id}`, `('{id}')` or
+//! `({id})`, bound actions also with the `microsoft.graph.` prefix (Rulings 13).
+
+use backstore_domain::Workload;
+use percent_encoding::percent_decode_str;
+
+use crate::error::ApiError;
+use crate::names::{is_odata_type, names, workload_by, BASE_SESSION_SET};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiVersion {
+    Beta,
+    V1,
+}
+
+impl ApiVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApiVersion::Beta => "beta",
+            ApiVersion::V1 => "v1.0",
+        }
+    }
+}
+
+/// What a request addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// `restoreSessions` (`workload: None`), a type cast of it, or a typed session set.
+    Sessions {
+        workload: Option<Workload>,
+        base: bool,
+    },
+    /// One session; `workload` is set when the path names the kind.
+    Session {
+        id: String,
+        workload: Option<Workload>,
+        base: bool,
+    },
+    /// `…/{id}/activate`
+    Activate {
+        id: String,
+        workload: Option<Workload>,
+    },
+    /// `…/{id}/siteRestoreArtifacts` (or mailbox/drive)
+    Artifacts {
+        session: String,
+        workload: Workload,
+    },
+    Artifact {
+        session: String,
+        workload: Workload,
+        id: String,
+    },
+    /// `…/{artifactId}/restorePoint`
+    ArtifactRestorePoint {
+        session: String,
+        workload: Workload,
+        id: String,
+    },
+    /// A path of the Graph API that backstore does not serve yet.
+    Unimplemented(String),
+}
+
+/// Root navigation properties and actions of `backupRestoreRoot` not served yet (v1.0 and beta).
+const ROOT_UNIMPLEMENTED: &[&str] = &[
+    "browseSessions",
+    "driveInclusionRules",
+    "driveProtectionUnits",
+    "driveProtectionUnitsBulkAdditionJobs",
+    "emailNotificationsSetting",
+    "exchangeProtectionPolicies",
+    "mailboxInclusionRules",
+    "mailboxProtectionUnits",
+    "mailboxProtectionUnitsBulkAdditionJobs",
+    "oneDriveForBusinessBrowseSessions",
+    "oneDriveForBusinessProtectionPolicies",
+    "protectionPolicies",
+    "protectionUnits",
+    "restorePoints",
+    "serviceApps",
+    "sharePointBrowseSessions",
+    "sharePointProtectionPolicies",
+    "siteInclusionRules",
+    "siteProtectionUnits",
+    "siteProtectionUnitsBulkAdditionJobs",
+    "enable",
+    "microsoft.graph.enable",
+    "activityLogs",
+    "reports",
+    "exclusionUnits",
+    "driveExclusionUnits",
+    "mailboxExclusionUnits",
+    "siteExclusionUnits",
+    "driveExclusionUnitsBulkAdditionJobs",
+    "mailboxExclusionUnitsBulkAdditionJobs",
+    "siteExclusionUnitsBulkAdditionJobs",
+];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Name(String),
+    Key(String),
+}
+
+fn not_found(seg: &str) -> ApiError {
+    ApiError::ResourceNotFound(format!("Resource not found for the segment '{seg}'."))
+}
+
+fn unimplemented(what: &str) -> Target {
+    Target::Unimplemented(format!(
+        "'{what}' is part of the Microsoft Graph backup storage API but is not implemented by backstore yet."
+    ))
+}
+
+/// `name('key')` / `name(key)` / `('key')` → name and key; `''` inside quotes is one `'`.
+fn split_key(seg: &str) -> Result<(Option<&str>, Option<String>), ApiError> {
+    let Some(open) = seg.find('(') else {
+        return Ok((Some(seg), None));
+    };
+    let inner = seg[open + 1..].strip_suffix(')').ok_or_else(|| not_found(seg))?;
+    let key = match inner.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        Some(quoted) => quoted.replace("''", "'"),
+        None => inner.to_owned(),
+    };
+    if key.is_empty() {
+        return Err(ApiError::BadRequest(format!("The key in segment '{seg}' is empty.")));
+    }
+    Ok(((open > 0).then(|| &seg[..open]), Some(key)))
+}
+
+fn segments(path: &str) -> Result<Vec<Seg>, ApiError> {
+    let mut out = Vec::new();
+    for raw in path.split('/').filter(|s| !s.is_empty()) {
+        let seg = percent_decode_str(raw)
+            .decode_utf8()
+            .map_err(|_| ApiError::BadRequest(format!("The path segment '{raw}' is not valid UTF-8.")))?;
+        let (name, key) = split_key(&seg)?;
+        if let Some(name) = name {
+            out.push(Seg::Name(name.to_owned()));
+        }
+        if let Some(key) = key {
+            out.push(Seg::Key(key));
+        }
+    }
+    Ok(out)
+}
+
+fn is(seg: &Seg, name: &str) -> bool {
+    matches!(seg, Seg::Name(n) if n.eq_ignore_ascii_case(name))
+}
+
+fn text(seg: &Seg) -> &str {
+    match seg {
+        Seg::Name(s) | Seg::Key(s) => s,
+    }
+}
+
+/// A type-cast segment naming a session type.
+fn session_cast(seg: &Seg) -> Option<Workload> {
+    match seg {
+        Seg::Name(n) => Workload::ALL.into_iter().find(|w| is_odata_type(n, names(*w).session_type)),
+        Seg::Key(_) => None,
+    }
+}
+
+/// Parses a request path (without the query string).
+pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
+    let segs = segments(path)?;
+    let mut it = segs.iter().peekable();
+    let version = match it.next() {
+        Some(s) if is(s, "v1.0") => ApiVersion::V1,
+        Some(s) if is(s, "beta") => ApiVersion::Beta,
+        Some(s) => return Err(not_found(text(s))),
+        None => return Err(not_found("/")),
+    };
+    match it.next() {
+        Some(s) if is(s, "$metadata") => return Ok((version, unimplemented("$metadata"))),
+        Some(s) if is(s, "solutions") => {}
+        Some(s) => return Err(not_found(text(s))),
+        None => return Err(not_found(version.as_str())),
+    }
+    match it.next() {
+        Some(s) if is(s, "backupRestore") => {}
+        Some(s) => return Err(not_found(text(s))),
+        None => return Ok((version, unimplemented("solutions"))),
+    }
+    let Some(set) = it.next() else {
+        return Ok((version, unimplemented("solutions/backupRestore")));
+    };
+    let (mut workload, base) = if is(set, BASE_SESSION_SET) {
+        (None, true)
+    } else if let Some(w) = workload_by(text(set), |n| n.session_set).filter(|_| matches!(set, Seg::Name(_))) {
+        (Some(w), false)
+    } else if let Some(name) = ROOT_UNIMPLEMENTED.iter().find(|n| is(set, n)) {
+        return Ok((version, unimplemented(name)));
+    } else {
+        return Err(not_found(text(set)));
+    };
+    if base {
+        if let Some(w) = it.peek().and_then(|s| session_cast(s)) {
+            workload = Some(w);
+            it.next();
+        }
+    }
+    let Some(key) = it.next() else {
+        return Ok((version, Target::Sessions { workload, base }));
+    };
+    if is(key, "$count") {
+        return Ok((version, unimplemented("$count")));
+    }
+    let id = text(key).to_owned();
+    let Some(mut next) = it.next() else {
+        return Ok((version, Target::Session { id, workload, base }));
+    };
+    if workload.is_none() {
+        if let Some(w) = session_cast(next) {
+            workload = Some(w);
+            match it.next() {
+                Some(s) => next = s,
+                None => return Ok((version, Target::Session { id, workload, base })),
+            }
+        }
+    }
+    let target = if is(next, "activate") || is(next, "microsoft.graph.activate") {
+        Target::Activate { id, workload }
+    } else if let Some(nav) = workload_by(text(next), |n| n.artifact_nav).filter(|_| matches!(next, Seg::Name(_))) {
+        if workload.is_some_and(|w| w != nav) {
+            return Err(not_found(text(next)));
+        }
+        match it.next() {
+            None => Target::Artifacts { session: id, workload: nav },
+            Some(artifact) => {
+                let artifact_id = text(artifact).to_owned();
+                match it.next() {
+                    None => Target::Artifact { session: id, workload: nav, id: artifact_id },
+                    Some(s) if is(s, "restorePoint") => {
+                        Target::ArtifactRestorePoint { session: id, workload: nav, id: artifact_id }
+                    }
+                    Some(s) => return Err(not_found(text(s))),
+                }
+            }
+        }
+    } else if let Some(w) =
+        workload_by(text(next), |n| n.granular_nav).or_else(|| workload_by(text(next), |n| n.bulk_nav))
+    {
+        let name = if workload_by(text(next), |n| n.granular_nav).is_some() {
+            names(w).granular_nav
+        } else {
+            names(w).bulk_nav
+        };
+        return Ok((version, unimplemented(name)));
+    } else {
+        return Err(not_found(text(next)));
+    };
+    if let Some(extra) = it.next() {
+        return Err(not_found(text(extra)));
+    }
+    Ok((version, target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target(p: &str) -> Target {
+        parse(p).unwrap().1
+    }
+
+    #[test]
+    fn forms_of_the_same_path() {
+        let want = Target::Session { id: "abc".into(), workload: Some(Workload::SharePoint), base: false };
+        for p in [
+            "/v1.0/solutions/backupRestore/sharePointRestoreSessions/abc",
+            "/beta/solutions/backupRestore/sharepointRestoreSessions('abc')",
+            "/V1.0/Solutions/BackupRestore/SHAREPOINTRESTORESESSIONS(abc)/",
+        ] {
+            assert_eq!(target(p), want, "{p}");
+        }
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/restoreSessions('a''b')/microsoft.graph.activate"),
+            Target::Activate { id: "a'b".into(), workload: None }
+        );
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/restoreSessions/microsoft.graph.exchangeRestoreSession"),
+            Target::Sessions { workload: Some(Workload::Exchange), base: true }
+        );
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/exchangeRestoreSessions/s/mailboxRestoreArtifacts/a/restorePoint"),
+            Target::ArtifactRestorePoint { session: "s".into(), workload: Workload::Exchange, id: "a".into() }
+        );
+    }
+
+    #[test]
+    fn unknown_and_unimplemented() {
+        assert!(matches!(parse("/v2/solutions/backupRestore"), Err(ApiError::ResourceNotFound(_))));
+        assert!(matches!(parse("/v1.0/solutions/backupRestore/nope"), Err(ApiError::ResourceNotFound(_))));
+        assert!(matches!(
+            parse("/v1.0/solutions/backupRestore/sharePointRestoreSessions/x/mailboxRestoreArtifacts"),
+            Err(ApiError::ResourceNotFound(_))
+        ));
+        assert!(matches!(target("/v1.0/solutions/backupRestore/restorePoints"), Target::Unimplemented(_)));
+        assert!(matches!(
+            target("/beta/solutions/backupRestore/sharePointRestoreSessions/x/granularSiteRestoreArtifacts"),
+            Target::Unimplemented(_)
+        ));
+    }
+}

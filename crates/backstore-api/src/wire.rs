@@ -1,0 +1,119 @@
+//! Domain records → Graph JSON. Evolvable enum members are written here, and only here.
+
+use backstore_domain::{Actor, ErrorInfo, RestoreJobType, SessionStatus, Timestamp, Workload};
+use backstore_store::{ArtifactRecord, RestorePointRecord, SessionRecord};
+use chrono::SecondsFormat;
+use serde_json::{json, Map, Value};
+
+/// How a response is written for one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Render {
+    /// The request sent `Prefer: include-unknown-enum-members`.
+    pub include_unknown_enums: bool,
+}
+
+impl Render {
+    /// Members after `unknownFutureValue` are written as `unknownFutureValue` unless asked for.
+    fn evolvable(&self, name: &'static str, is_evolvable: bool) -> &'static str {
+        if is_evolvable && !self.include_unknown_enums {
+            "unknownFutureValue"
+        } else {
+            name
+        }
+    }
+
+    pub fn session_status(&self, s: SessionStatus) -> &'static str {
+        self.evolvable(s.as_str(), s.is_evolvable())
+    }
+
+    pub fn job_type(&self, j: RestoreJobType) -> &'static str {
+        self.evolvable(j.as_str(), j.is_evolvable())
+    }
+}
+
+/// ISO 8601 UTC with `Z`, fractional seconds only as far as they go.
+pub fn datetime(t: Timestamp) -> Value {
+    Value::String(t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+pub fn opt_datetime(t: Option<Timestamp>) -> Value {
+    t.map_or(Value::Null, datetime)
+}
+
+pub fn identity_set(a: &Actor) -> Value {
+    let user = match &a.user_id {
+        Some(id) => json!({ "id": id, "displayName": a.user_name }),
+        None => Value::Null,
+    };
+    json!({
+        "application": { "id": a.application_id, "displayName": a.application_name },
+        "user": user,
+    })
+}
+
+pub fn public_error(e: Option<&ErrorInfo>) -> Value {
+    match e {
+        Some(e) => json!({ "code": e.code, "message": e.message, "target": null, "details": [], "innerError": null }),
+        None => Value::Null,
+    }
+}
+
+/// A session's own properties, in the order Graph's examples show them.
+pub fn session(r: &SessionRecord, render: &Render) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(r.id));
+    m.insert("status".into(), json!(render.session_status(r.derived.status)));
+    m.insert("restoreJobType".into(), json!(render.job_type(r.job_type)));
+    m.insert(
+        "restoreSessionArtifactCount".into(),
+        json!({
+            "total": r.derived.total,
+            "completed": r.derived.completed,
+            "inProgress": r.derived.in_progress,
+            "failed": r.derived.failed,
+        }),
+    );
+    m.insert("createdBy".into(), identity_set(&r.created_by));
+    m.insert("createdDateTime".into(), datetime(r.created_at));
+    m.insert("lastModifiedBy".into(), identity_set(&r.last_modified_by));
+    m.insert("lastModifiedDateTime".into(), datetime(r.last_modified_at));
+    m.insert("completedDateTime".into(), opt_datetime(r.completed_at));
+    m.insert("error".into(), public_error(r.error.as_ref()));
+    m
+}
+
+/// A restore point as artifacts show it inline and `…/restorePoint` returns it.
+pub fn restore_point(p: &RestorePointRecord) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(p.id));
+    m.insert("protectionDateTime".into(), datetime(p.protection_at));
+    m.insert("expirationDateTime".into(), datetime(p.expiration_at));
+    m.insert("tags".into(), json!(p.tags.as_str()));
+    m
+}
+
+/// An artifact with its kind's restored* fields and its restore point inline.
+pub fn artifact(a: &ArtifactRecord, workload: Workload) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(a.id));
+    m.insert("destinationType".into(), json!(a.destination.as_str()));
+    m.insert("status".into(), json!(a.status.as_str()));
+    m.insert("startDateTime".into(), opt_datetime(a.start_at));
+    m.insert("completionDateTime".into(), opt_datetime(a.completion_at));
+    m.insert("error".into(), public_error(a.error.as_ref()));
+    let o = &a.outcome;
+    match workload {
+        Workload::Exchange => {
+            m.insert("restoredFolderId".into(), json!(o.restored_folder_id));
+            m.insert("restoredFolderName".into(), json!(o.restored_folder_name));
+            m.insert("restoredItemCount".into(), json!(o.restored_item_count));
+        }
+        Workload::SharePoint | Workload::OneDrive => {
+            m.insert("restoredSiteId".into(), json!(o.restored_site_id));
+            m.insert("restoredSiteName".into(), json!(o.restored_site_name));
+            m.insert("restoredSiteWebUrl".into(), json!(o.restored_site_web_url));
+        }
+    }
+    m.insert("restorePoint".into(), Value::Object(restore_point(&a.restore_point)));
+    m
+}

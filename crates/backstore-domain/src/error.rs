@@ -1,0 +1,64 @@
+//! Rule violations of the restore-session domain, one variant per refusal the real service documents.
+
+use crate::enums::Workload;
+
+/// What a session operation does, for the "not in draft" refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionAction {
+    Patch,
+    Delete,
+    Activate,
+    AddArtifact,
+}
+
+impl SessionAction {
+    pub fn verb(self) -> &'static str {
+        match self {
+            SessionAction::Patch | SessionAction::AddArtifact => "patch",
+            SessionAction::Delete => "delete",
+            SessionAction::Activate => "activate",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("Valid ID but session not found.")]
+    SessionNotFound,
+    #[error("Restore Artifact doesn't exist.")]
+    ArtifactNotFound,
+    #[error("Attempt to {} active restore session. Restore session can only be {}d in Draft state.", .0.verb(), .0.verb())]
+    NotDraft(SessionAction),
+    #[error("Empty or null restore artifact list.")]
+    EmptyArtifactList,
+    #[error("Attempt to activate more than 25 sessions simultaneously.")]
+    TooManyActiveSessions,
+    /// More than 50 artifacts in one request; `on_create` picks 413 over 400.
+    #[error("{}", if *.on_create { "Request Exceeded maximum artifacts limit." } else { "Exceeded maximum artifacts limit of 50 for single request." })]
+    ArtifactLimit { on_create: bool },
+    #[error("Duplicate artifacts in the request: restore point '{restore_point_id}' {}.", if *.already_in_session { "is already in the restore session" } else { "appears more than once" })]
+    DuplicateArtifact { restore_point_id: String, already_in_session: bool },
+    #[error("Different destination types for artifacts in request.")]
+    MixedDestinations,
+    #[error("Invalid restore point provided: {0}")]
+    InvalidRestorePoint(String),
+    #[error("PathType (new/in-place) isn't known for artifacts: {0}")]
+    InvalidDestination(String),
+    /// A malformed PATCH body, or a server-managed property sent with a value other than its own.
+    #[error("{0}")]
+    InvalidPatch(String),
+    /// A restore point that is well formed but unusable; item-level on PATCH, request-level on create.
+    #[error("{0}")]
+    RestorePointUnusable(RestorePointProblem),
+}
+
+/// Why a well-formed restore point id cannot be restored in a session.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RestorePointProblem {
+    #[error("Restore point '{0}' was not found.")]
+    NotFound(String),
+    #[error("Restore point '{0}' has expired.")]
+    Expired(String),
+    #[error("Restore point '{id}' belongs to a {} protection unit, not to this {} restore session.", .point.unit_kind(), .session.unit_kind())]
+    WrongWorkload { id: String, point: Workload, session: Workload },
+}

@@ -1,0 +1,32 @@
+//! The restore-session domain: workloads, statuses, the status aggregation rules, the delta-PATCH plan
+//! and the limits of the real service. Pure functions and plain data; no IO, no async.
+
+pub mod delta;
+pub mod enums;
+pub mod error;
+pub mod identity;
+pub mod restore;
+pub mod status;
+
+pub use delta::{plan_delta, ArtifactAdd, DeltaItem, DeltaPlan, ExistingArtifact, RestorePointRef};
+pub use enums::{ArtifactStatus, DestinationType, RestoreJobType, RestorePointTags, SessionStatus, Workload};
+pub use error::RuleError;
+pub use identity::Actor;
+
+/// A Graph `publicError` as the domain records it on artifacts and sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+}
+pub use status::{derive_session, ArtifactCounts, SessionDerived};
+
+/// Most artifacts one create or PATCH request may carry (error-codes page).
+pub const MAX_ARTIFACTS_PER_REQUEST: usize = 50;
+/// Most sessions that may be activating or active at once in one tenant.
+pub const MAX_ACTIVE_SESSIONS_PER_TENANT: i64 = 25;
+/// Longest restore point id we accept as well-formed; ids are otherwise opaque.
+pub const MAX_ID_LEN: usize = 256;
+
+/// Timestamps are UTC, kept to the microsecond everywhere (store and wire).
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

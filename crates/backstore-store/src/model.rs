@@ -1,0 +1,105 @@
+//! Records as the store hands them out: domain values plus the keyset position (`seq`).
+
+use backstore_domain::restore::{RestoreOutcome, UnitInfo};
+use backstore_domain::{
+    Actor, ArtifactAdd, ArtifactStatus, DestinationType, ErrorInfo, RestoreJobType, RestorePointTags, SessionDerived,
+    Timestamp, Workload,
+};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRecord {
+    /// Keyset position: increases with creation.
+    pub seq: i64,
+    pub id: String,
+    pub workload: Workload,
+    pub job_type: RestoreJobType,
+    pub activated_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub created_by: Actor,
+    pub last_modified_at: Timestamp,
+    pub last_modified_by: Actor,
+    pub derived: SessionDerived,
+    pub completed_at: Option<Timestamp>,
+    pub error: Option<ErrorInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestorePointRecord {
+    pub id: String,
+    pub protection_unit_id: String,
+    pub workload: Workload,
+    pub protection_at: Timestamp,
+    pub expiration_at: Timestamp,
+    pub tags: RestorePointTags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ArtifactRecord {
+    pub seq: i64,
+    pub id: String,
+    pub session_id: String,
+    pub restore_point: RestorePointRecord,
+    pub destination: DestinationType,
+    pub status: ArtifactStatus,
+    pub created_at: Timestamp,
+    pub start_at: Option<Timestamp>,
+    pub completion_at: Option<Timestamp>,
+    pub error: Option<ErrorInfo>,
+    pub outcome: RestoreOutcome,
+}
+
+/// A protection unit as `seed` creates it (the protection side proper comes later).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtectionUnitRecord {
+    pub info: UnitInfo,
+    pub policy_id: Option<String>,
+    pub status: String,
+    pub created_at: Timestamp,
+}
+
+/// The result of one element of a delta PATCH, in request order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppliedItem {
+    Added { artifact: Box<ArtifactRecord>, content_id: Option<String> },
+    Removed { id: String, content_id: Option<String> },
+    AddFailed { add: ArtifactAdd, index: usize, problem: backstore_domain::error::RestorePointProblem },
+    RemoveFailed { id: String, index: usize, content_id: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeltaOutcome {
+    pub session: SessionRecord,
+    pub items: Vec<AppliedItem>,
+}
+
+/// An artifact the engine has to move on, with the unit it restores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InFlightArtifact {
+    pub tenant_id: String,
+    pub artifact: ArtifactRecord,
+    pub unit: UnitInfo,
+}
+
+/// One step of an artifact's lifecycle after activation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ArtifactStep {
+    /// `scheduling` → `scheduled`
+    Scheduled,
+    /// `scheduled` → `inProgress`, stamping `startDateTime`
+    Started,
+    /// `inProgress` → `succeeded`, stamping `completionDateTime` and the restored* fields
+    Succeeded(RestoreOutcome),
+    /// → `failed`, stamping `completionDateTime` and `error`
+    Failed(ErrorInfo),
+}
+
+impl ArtifactStep {
+    pub fn target(&self) -> ArtifactStatus {
+        match self {
+            ArtifactStep::Scheduled => ArtifactStatus::Scheduled,
+            ArtifactStep::Started => ArtifactStatus::InProgress,
+            ArtifactStep::Succeeded(_) => ArtifactStatus::Succeeded,
+            ArtifactStep::Failed(_) => ArtifactStatus::Failed,
+        }
+    }
+}

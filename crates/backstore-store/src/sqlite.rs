@@ -1,0 +1,774 @@
+//! The embedded backend: one SQLite file in WAL mode. Writers take the write lock up front
+//! (`BEGIN IMMEDIATE`), so a transaction that reads and then writes never fails half way.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use backstore_domain::delta::{plan_adds, plan_delta, ExistingArtifact, PlannedItem};
+use backstore_domain::error::{RestorePointProblem, SessionAction};
+use backstore_domain::restore::{RestoreOutcome, UnitInfo};
+use backstore_domain::status::session_error;
+use backstore_domain::{
+    derive_session, Actor, ArtifactAdd, ArtifactCounts, ArtifactStatus, DeltaItem, DestinationType, ErrorInfo,
+    RestoreJobType, RestorePointTags, RuleError, SessionDerived, SessionStatus, Timestamp, Workload,
+    MAX_ACTIVE_SESSIONS_PER_TENANT,
+};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqliteConnection, SqlitePool};
+
+use crate::{
+    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, InFlightArtifact, ProtectionUnitRecord,
+    RestorePointRecord, SessionCheck, SessionRecord, Store, StoreError, StoreResult, Writer,
+};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if missing) the database at a `sqlite://PATH` URL and runs the migrations.
+    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+// ---------- value conversions ----------
+
+fn micros(t: Timestamp) -> i64 {
+    t.timestamp_micros()
+}
+
+fn from_micros(v: i64) -> StoreResult<Timestamp> {
+    chrono::DateTime::from_timestamp_micros(v).ok_or_else(|| StoreError::Corrupt(format!("timestamp {v}")))
+}
+
+fn opt_from_micros(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
+    v.map(from_micros).transpose()
+}
+
+fn corrupt<T>(what: &str, value: &str) -> StoreResult<T> {
+    Err(StoreError::Corrupt(format!("{what} '{value}'")))
+}
+
+fn workload(s: &str) -> StoreResult<Workload> {
+    Workload::from_unit_kind(s).map_or_else(|| corrupt("workload", s), Ok)
+}
+
+fn actor_json(a: &Actor) -> String {
+    serde_json::to_string(a).expect("an Actor always serializes")
+}
+
+fn actor(s: &str) -> StoreResult<Actor> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("actor: {e}")))
+}
+
+fn error_info(code: Option<String>, message: Option<String>) -> Option<ErrorInfo> {
+    code.map(|code| ErrorInfo { code, message: message.unwrap_or_default() })
+}
+
+const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, activated_at, created_at, created_by, \
+    last_modified_at, last_modified_by, status, total, completed, failed, in_progress, completed_at, \
+    error_code, error_message";
+
+fn session_from_row(row: &SqliteRow) -> StoreResult<SessionRecord> {
+    let status: String = row.try_get("status")?;
+    let job_type: String = row.try_get("restore_job_type")?;
+    Ok(SessionRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        workload: workload(row.try_get("workload")?)?,
+        job_type: RestoreJobType::parse(&job_type).map_or_else(|| corrupt("job type", &job_type), Ok)?,
+        activated_at: opt_from_micros(row.try_get("activated_at")?)?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        created_by: actor(row.try_get("created_by")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        derived: SessionDerived {
+            status: SessionStatus::parse(&status).map_or_else(|| corrupt("session status", &status), Ok)?,
+            total: row.try_get("total")?,
+            completed: row.try_get("completed")?,
+            failed: row.try_get("failed")?,
+            in_progress: row.try_get("in_progress")?,
+        },
+        completed_at: opt_from_micros(row.try_get("completed_at")?)?,
+        error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
+    })
+}
+
+const ARTIFACT_SELECT: &str = "SELECT a.seq, a.tenant_id, a.id, a.session_id, a.restore_point_id, a.destination_type, \
+    a.status, a.created_at, a.start_at, a.completion_at, a.error_code, a.error_message, a.restored_site_id, \
+    a.restored_site_name, a.restored_site_web_url, a.restored_folder_id, a.restored_folder_name, \
+    a.restored_item_count, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, \
+    pu.workload, pu.site_id, pu.site_name, pu.site_web_url, pu.directory_object_id, pu.display_name, pu.email \
+    FROM restore_artifacts a \
+    JOIN restore_points rp ON rp.tenant_id = a.tenant_id AND rp.id = a.restore_point_id \
+    JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id";
+
+fn restore_point_from_row(row: &SqliteRow, id_column: &str) -> StoreResult<RestorePointRecord> {
+    let tags: String = row.try_get("tags")?;
+    Ok(RestorePointRecord {
+        id: row.try_get(id_column)?,
+        protection_unit_id: row.try_get("protection_unit_id")?,
+        workload: workload(row.try_get("workload")?)?,
+        protection_at: from_micros(row.try_get("protection_at")?)?,
+        expiration_at: from_micros(row.try_get("expiration_at")?)?,
+        tags: RestorePointTags::parse(&tags).map_or_else(|| corrupt("tags", &tags), Ok)?,
+    })
+}
+
+fn artifact_from_row(row: &SqliteRow) -> StoreResult<ArtifactRecord> {
+    let status: String = row.try_get("status")?;
+    let destination: String = row.try_get("destination_type")?;
+    Ok(ArtifactRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        session_id: row.try_get("session_id")?,
+        restore_point: restore_point_from_row(row, "restore_point_id")?,
+        destination: DestinationType::parse(&destination).map_or_else(|| corrupt("destination", &destination), Ok)?,
+        status: ArtifactStatus::parse(&status).map_or_else(|| corrupt("artifact status", &status), Ok)?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        start_at: opt_from_micros(row.try_get("start_at")?)?,
+        completion_at: opt_from_micros(row.try_get("completion_at")?)?,
+        error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
+        outcome: RestoreOutcome {
+            restored_site_id: row.try_get("restored_site_id")?,
+            restored_site_name: row.try_get("restored_site_name")?,
+            restored_site_web_url: row.try_get("restored_site_web_url")?,
+            restored_folder_id: row.try_get("restored_folder_id")?,
+            restored_folder_name: row.try_get("restored_folder_name")?,
+            restored_item_count: row.try_get("restored_item_count")?,
+        },
+    })
+}
+
+fn unit_from_row(row: &SqliteRow) -> StoreResult<UnitInfo> {
+    Ok(UnitInfo {
+        id: row.try_get("protection_unit_id")?,
+        workload: workload(row.try_get("workload")?)?,
+        site_id: row.try_get("site_id")?,
+        site_name: row.try_get("site_name")?,
+        site_web_url: row.try_get("site_web_url")?,
+        directory_object_id: row.try_get("directory_object_id")?,
+        display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+    })
+}
+
+// ---------- statements shared by the operations (all inside a caller's transaction) ----------
+
+async fn load_session(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    workload: Option<Workload>,
+) -> StoreResult<Option<SessionRecord>> {
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM restore_sessions \
+         WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)"
+    );
+    let kind = workload.map(Workload::unit_kind);
+    let row = sqlx::query(&sql).bind(tenant).bind(id).bind(kind).bind(kind).fetch_optional(conn).await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+async fn require_draft(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    workload: Option<Workload>,
+    action: SessionAction,
+) -> StoreResult<SessionRecord> {
+    let session = load_session(conn, tenant, id, workload).await?.ok_or(RuleError::SessionNotFound)?;
+    if session.activated_at.is_some() {
+        return Err(RuleError::NotDraft(action).into());
+    }
+    Ok(session)
+}
+
+async fn existing_artifacts(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    session_id: &str,
+) -> StoreResult<Vec<ExistingArtifact>> {
+    let rows = sqlx::query(
+        "SELECT id, restore_point_id, destination_type FROM restore_artifacts \
+         WHERE tenant_id = ? AND session_id = ? ORDER BY seq",
+    )
+    .bind(tenant)
+    .bind(session_id)
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let d: String = r.try_get("destination_type")?;
+            Ok(ExistingArtifact {
+                id: r.try_get("id")?,
+                restore_point_id: r.try_get("restore_point_id")?,
+                destination: DestinationType::parse(&d).map_or_else(|| corrupt("destination", &d), Ok)?,
+            })
+        })
+        .collect()
+}
+
+/// Checks that a restore point can be restored in a session of `session_workload` at `now`.
+async fn resolve_restore_point(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    session_workload: Workload,
+    now: Timestamp,
+) -> StoreResult<Result<(), RestorePointProblem>> {
+    let row = sqlx::query(
+        "SELECT rp.expiration_at, pu.workload FROM restore_points rp \
+         JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+         WHERE rp.tenant_id = ? AND rp.id = ?",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(Err(RestorePointProblem::NotFound(id.to_owned())));
+    };
+    let point_workload = workload(row.try_get("workload")?)?;
+    if point_workload != session_workload {
+        return Ok(Err(RestorePointProblem::WrongWorkload {
+            id: id.to_owned(),
+            point: point_workload,
+            session: session_workload,
+        }));
+    }
+    if from_micros(row.try_get("expiration_at")?)? <= now {
+        return Ok(Err(RestorePointProblem::Expired(id.to_owned())));
+    }
+    Ok(Ok(()))
+}
+
+async fn insert_artifact(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    session_id: &str,
+    add: &ArtifactAdd,
+    now: Timestamp,
+) -> StoreResult<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO restore_artifacts (tenant_id, id, session_id, restore_point_id, destination_type, status, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(tenant)
+    .bind(&id)
+    .bind(session_id)
+    .bind(add.restore_point.as_str())
+    .bind(add.destination.as_str())
+    .bind(ArtifactStatus::Added.as_str())
+    .bind(micros(now))
+    .execute(conn)
+    .await?;
+    Ok(id)
+}
+
+async fn load_artifact(conn: &mut SqliteConnection, tenant: &str, artifact_id: &str) -> StoreResult<ArtifactRecord> {
+    let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
+    let row = sqlx::query(&sql).bind(tenant).bind(artifact_id).fetch_one(conn).await?;
+    artifact_from_row(&row)
+}
+
+async fn touch_session(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE restore_sessions SET last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?",
+    )
+    .bind(micros(now))
+    .bind(actor_json(actor))
+    .bind(tenant)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts.
+async fn refresh_session(conn: &mut SqliteConnection, tenant: &str, id: &str, now: Timestamp) -> StoreResult<()> {
+    let rows = sqlx::query(
+        "SELECT status, COUNT(*) AS n FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? GROUP BY status",
+    )
+    .bind(tenant)
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut counts = ArtifactCounts::default();
+    for row in &rows {
+        let s: String = row.try_get("status")?;
+        let status = ArtifactStatus::parse(&s).map_or_else(|| corrupt("artifact status", &s), Ok)?;
+        counts.add(status, row.try_get("n")?);
+    }
+    let session = sqlx::query("SELECT activated_at, completed_at FROM restore_sessions WHERE tenant_id = ? AND id = ?")
+        .bind(tenant)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?;
+    let activated = session.try_get::<Option<i64>, _>("activated_at")?.is_some();
+    let derived = derive_session(&counts, activated);
+    let first_failure: Option<String> = if counts.failed > 0 {
+        sqlx::query_scalar(
+            "SELECT error_code FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND status = 'failed' \
+             ORDER BY completion_at, seq LIMIT 1",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        None
+    };
+    let error = session_error(&derived, first_failure.as_deref());
+    let completed_at = if derived.status.is_terminal() {
+        Some(session.try_get::<Option<i64>, _>("completed_at")?.unwrap_or(micros(now)))
+    } else {
+        None
+    };
+    sqlx::query(
+        "UPDATE restore_sessions SET status = ?, total = ?, completed = ?, failed = ?, in_progress = ?, \
+         completed_at = ?, error_code = ?, error_message = ? WHERE tenant_id = ? AND id = ?",
+    )
+    .bind(derived.status.as_str())
+    .bind(derived.total)
+    .bind(derived.completed)
+    .bind(derived.failed)
+    .bind(derived.in_progress)
+    .bind(completed_at)
+    .bind(error.as_ref().map(|e| e.code.clone()))
+    .bind(error.as_ref().map(|e| e.message.clone()))
+    .bind(tenant)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+async fn reload_session(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<SessionRecord> {
+    load_session(conn, tenant, id, None)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished inside its transaction")))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn create_session(
+        &self,
+        w: Writer<'_>,
+        workload: Workload,
+        adds: Vec<ArtifactAdd>,
+    ) -> StoreResult<SessionRecord> {
+        let Writer { tenant, actor, now } = w;
+        let adds = plan_adds(adds, &[])?;
+        let mut tx = self.begin_write().await?;
+        for add in &adds {
+            resolve_restore_point(&mut tx, tenant, add.restore_point.as_str(), workload, now)
+                .await?
+                .map_err(RuleError::RestorePointUnusable)?;
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO restore_sessions (tenant_id, id, workload, restore_job_type, created_at, created_by, \
+             last_modified_at, last_modified_by, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(tenant)
+        .bind(&id)
+        .bind(workload.unit_kind())
+        .bind(RestoreJobType::Standard.as_str())
+        .bind(micros(now))
+        .bind(actor_json(actor))
+        .bind(micros(now))
+        .bind(actor_json(actor))
+        .bind(SessionStatus::Draft.as_str())
+        .execute(&mut *tx)
+        .await?;
+        for add in &adds {
+            insert_artifact(&mut tx, tenant, &id, add, now).await?;
+        }
+        refresh_session(&mut tx, tenant, &id, now).await?;
+        let session = reload_session(&mut tx, tenant, &id).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    async fn get_session(
+        &self,
+        tenant: &str,
+        id: &str,
+        workload: Option<Workload>,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        load_session(&mut conn, tenant, id, workload).await
+    }
+
+    async fn list_sessions(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<SessionRecord>> {
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM restore_sessions \
+             WHERE tenant_id = ? AND (? IS NULL OR workload = ?) AND seq > ? ORDER BY seq LIMIT ?"
+        );
+        let kind = workload.map(Workload::unit_kind);
+        let rows = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(kind)
+            .bind(kind)
+            .bind(after.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(session_from_row).collect()
+    }
+
+    async fn delete_session(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        require_draft(&mut tx, tenant, id, workload, SessionAction::Delete).await?;
+        sqlx::query("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ?")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM restore_sessions WHERE tenant_id = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn activate_session(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+    ) -> StoreResult<SessionRecord> {
+        let Writer { tenant, actor, now } = w;
+        let mut tx = self.begin_write().await?;
+        let session = require_draft(&mut tx, tenant, id, workload, SessionAction::Activate).await?;
+        if session.derived.total == 0 {
+            return Err(RuleError::EmptyArtifactList.into());
+        }
+        let running: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM restore_sessions WHERE tenant_id = ? AND status IN ('activating', 'active')",
+        )
+        .bind(tenant)
+        .fetch_one(&mut *tx)
+        .await?;
+        if running >= MAX_ACTIVE_SESSIONS_PER_TENANT {
+            return Err(RuleError::TooManyActiveSessions.into());
+        }
+        sqlx::query("UPDATE restore_artifacts SET status = ? WHERE tenant_id = ? AND session_id = ?")
+            .bind(ArtifactStatus::Scheduling.as_str())
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE restore_sessions SET activated_at = ? WHERE tenant_id = ? AND id = ?")
+            .bind(micros(now))
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        touch_session(&mut tx, tenant, id, actor, now).await?;
+        refresh_session(&mut tx, tenant, id, now).await?;
+        let session = reload_session(&mut tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(session)
+    }
+
+    async fn apply_delta(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+        items: Vec<DeltaItem>,
+        check: SessionCheck<'_>,
+    ) -> StoreResult<DeltaOutcome> {
+        let Writer { tenant, actor, now } = w;
+        let mut tx = self.begin_write().await?;
+        let session = require_draft(&mut tx, tenant, id, workload, SessionAction::Patch).await?;
+        check(&session)?;
+        let existing = existing_artifacts(&mut tx, tenant, id).await?;
+        let plan = plan_delta(items, &existing)?;
+        let mut applied = Vec::with_capacity(plan.items.len());
+        let mut changed = false;
+        for (index, item) in plan.items.into_iter().enumerate() {
+            match item {
+                PlannedItem::Add(add) => {
+                    match resolve_restore_point(&mut tx, tenant, add.restore_point.as_str(), session.workload, now)
+                        .await?
+                    {
+                        Ok(()) => {
+                            let artifact_id = insert_artifact(&mut tx, tenant, id, &add, now).await?;
+                            let artifact = load_artifact(&mut tx, tenant, &artifact_id).await?;
+                            applied
+                                .push(AppliedItem::Added { artifact: Box::new(artifact), content_id: add.content_id });
+                            changed = true;
+                        }
+                        Err(problem) => applied.push(AppliedItem::AddFailed { add, index, problem }),
+                    }
+                }
+                PlannedItem::Remove { id: artifact_id, content_id } => {
+                    sqlx::query("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id = ?")
+                        .bind(tenant)
+                        .bind(id)
+                        .bind(&artifact_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    applied.push(AppliedItem::Removed { id: artifact_id, content_id });
+                    changed = true;
+                }
+                PlannedItem::RemoveMissing { id: artifact_id, content_id } => {
+                    applied.push(AppliedItem::RemoveFailed { id: artifact_id, index, content_id })
+                }
+            }
+        }
+        if changed {
+            touch_session(&mut tx, tenant, id, actor, now).await?;
+            refresh_session(&mut tx, tenant, id, now).await?;
+        }
+        let session = reload_session(&mut tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(DeltaOutcome { session, items: applied })
+    }
+
+    async fn add_artifact(
+        &self,
+        w: Writer<'_>,
+        session_id: &str,
+        workload: Workload,
+        add: ArtifactAdd,
+    ) -> StoreResult<ArtifactRecord> {
+        let Writer { tenant, actor, now } = w;
+        let mut tx = self.begin_write().await?;
+        require_draft(&mut tx, tenant, session_id, Some(workload), SessionAction::AddArtifact).await?;
+        let existing = existing_artifacts(&mut tx, tenant, session_id).await?;
+        let add = plan_adds(vec![add], &existing)?.remove(0);
+        resolve_restore_point(&mut tx, tenant, add.restore_point.as_str(), workload, now)
+            .await?
+            .map_err(RuleError::RestorePointUnusable)?;
+        let artifact_id = insert_artifact(&mut tx, tenant, session_id, &add, now).await?;
+        touch_session(&mut tx, tenant, session_id, actor, now).await?;
+        refresh_session(&mut tx, tenant, session_id, now).await?;
+        let artifact = load_artifact(&mut tx, tenant, &artifact_id).await?;
+        tx.commit().await?;
+        Ok(artifact)
+    }
+
+    async fn list_artifacts(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ArtifactRecord>> {
+        let sql = format!(
+            "{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(session_id)
+            .bind(after.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(artifact_from_row).collect()
+    }
+
+    async fn artifacts_of_sessions(&self, tenant: &str, session_ids: &[String]) -> StoreResult<Vec<ArtifactRecord>> {
+        if session_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(ARTIFACT_SELECT);
+        qb.push(" WHERE a.tenant_id = ").push_bind(tenant).push(" AND a.session_id IN (");
+        let mut sep = qb.separated(", ");
+        for id in session_ids {
+            sep.push_bind(id);
+        }
+        qb.push(") ORDER BY a.seq");
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(artifact_from_row).collect()
+    }
+
+    async fn get_artifact(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        artifact_id: &str,
+    ) -> StoreResult<Option<ArtifactRecord>> {
+        let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.id = ?");
+        let row = sqlx::query(&sql).bind(tenant).bind(session_id).bind(artifact_id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(artifact_from_row).transpose()
+    }
+
+    async fn insert_protection_unit(
+        &self,
+        tenant: &str,
+        unit: &ProtectionUnitRecord,
+        points: &[RestorePointRecord],
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let info = &unit.info;
+        sqlx::query(
+            "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
+             directory_object_id, display_name, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (tenant_id, id) DO NOTHING",
+        )
+        .bind(tenant)
+        .bind(&info.id)
+        .bind(info.workload.unit_kind())
+        .bind(&unit.policy_id)
+        .bind(&unit.status)
+        .bind(&info.site_id)
+        .bind(&info.site_name)
+        .bind(&info.site_web_url)
+        .bind(&info.directory_object_id)
+        .bind(&info.display_name)
+        .bind(&info.email)
+        .bind(micros(unit.created_at))
+        .execute(&mut *tx)
+        .await?;
+        for p in points {
+            sqlx::query(
+                "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(&p.id)
+            .bind(&p.protection_unit_id)
+            .bind(micros(p.protection_at))
+            .bind(micros(p.expiration_at))
+            .bind(p.tags.as_str())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_restore_point(&self, tenant: &str, id: &str) -> StoreResult<Option<RestorePointRecord>> {
+        let row = sqlx::query(
+            "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
+             FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+             WHERE rp.tenant_id = ? AND rp.id = ?",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(|r| restore_point_from_row(r, "id")).transpose()
+    }
+
+    async fn in_flight_artifacts(&self, limit: i64) -> StoreResult<Vec<InFlightArtifact>> {
+        let sql = format!(
+            "{ARTIFACT_SELECT} WHERE a.status IN ('scheduling', 'scheduled', 'inProgress') ORDER BY a.seq LIMIT ?"
+        );
+        let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(InFlightArtifact {
+                    tenant_id: row.try_get("tenant_id")?,
+                    artifact: artifact_from_row(row)?,
+                    unit: unit_from_row(row)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32> {
+        let mut tx = self.begin_write().await?;
+        let next: i64 = sqlx::query_scalar(
+            "INSERT INTO restore_url_counters (tenant_id, original_url, next_suffix) VALUES (?, ?, 1) \
+             ON CONFLICT (tenant_id, original_url) DO UPDATE SET next_suffix = next_suffix + 1 \
+             RETURNING next_suffix",
+        )
+        .bind(tenant)
+        .bind(original_url)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        u32::try_from(next - 1).map_err(|_| StoreError::Corrupt(format!("restore suffix {next}")))
+    }
+
+    async fn record_step(
+        &self,
+        tenant: &str,
+        artifact_id: &str,
+        from: ArtifactStatus,
+        step: ArtifactStep,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let t = micros(now);
+        let base = sqlx::query_scalar::<_, String>(match &step {
+            ArtifactStep::Scheduled => {
+                "UPDATE restore_artifacts SET status = ?1 WHERE tenant_id = ?2 AND id = ?3 AND status = ?4 RETURNING session_id"
+            }
+            ArtifactStep::Started => {
+                "UPDATE restore_artifacts SET status = ?1, start_at = ?5 \
+                 WHERE tenant_id = ?2 AND id = ?3 AND status = ?4 RETURNING session_id"
+            }
+            ArtifactStep::Succeeded(_) => {
+                "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
+                 restored_site_id = ?6, restored_site_name = ?7, restored_site_web_url = ?8, restored_folder_id = ?9, \
+                 restored_folder_name = ?10, restored_item_count = ?11, error_code = NULL, error_message = NULL \
+                 WHERE tenant_id = ?2 AND id = ?3 AND status = ?4 RETURNING session_id"
+            }
+            ArtifactStep::Failed(_) => {
+                "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, error_code = ?6, error_message = ?7 \
+                 WHERE tenant_id = ?2 AND id = ?3 AND status = ?4 RETURNING session_id"
+            }
+        })
+        .bind(step.target().as_str())
+        .bind(tenant)
+        .bind(artifact_id)
+        .bind(from.as_str());
+        let query = match &step {
+            ArtifactStep::Scheduled => base,
+            ArtifactStep::Started => base.bind(t),
+            ArtifactStep::Succeeded(o) => base
+                .bind(t)
+                .bind(o.restored_site_id.clone())
+                .bind(o.restored_site_name.clone())
+                .bind(o.restored_site_web_url.clone())
+                .bind(o.restored_folder_id.clone())
+                .bind(o.restored_folder_name.clone())
+                .bind(o.restored_item_count),
+            ArtifactStep::Failed(e) => base.bind(t).bind(e.code.clone()).bind(e.message.clone()),
+        };
+        let Some(session_id) = query.fetch_optional(&mut *tx).await? else {
+            return Ok(false);
+        };
+        refresh_session(&mut tx, tenant, &session_id, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}

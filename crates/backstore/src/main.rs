@@ -1,0 +1,79 @@
+//! `backstore`: parse the command line, set up logging, run the subcommand.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use backstore::cli::{database_url, Cli, Command};
+use backstore::server::{shutdown_signal, Server, ServerConfig};
+use backstore_api::auth::{issue_token, SigningKey, TokenRequest, DEFAULT_APP_ID};
+use backstore_engine::EngineConfig;
+use clap::Parser;
+
+fn init_logging(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => {
+            init_logging("info");
+            let url = database_url(args.database_url.as_deref(), &args.data_dir);
+            let server = Server::start(ServerConfig {
+                listen: args.listen,
+                data_dir: args.data_dir,
+                database_url: url,
+                engine: Some(EngineConfig::default()),
+            })
+            .await?;
+            let mut out = std::io::stdout();
+            writeln!(out, "listening on http://{}", server.addr)?;
+            out.flush()?;
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+            server.stop().await;
+        }
+        Command::Token(args) => {
+            init_logging("warn");
+            let key = SigningKey::load_or_create(&args.data_dir)?;
+            let token = issue_token(
+                &key,
+                &TokenRequest {
+                    tenant: args.tenant,
+                    read_only: args.read_only,
+                    user: args.user,
+                    ttl_seconds: args.ttl,
+                    app_id: DEFAULT_APP_ID.into(),
+                },
+            )?;
+            println!("{token}");
+        }
+        Command::Seed(args) => {
+            init_logging("warn");
+            let url = database_url(args.database_url.as_deref(), &args.data_dir);
+            if args.database_url.is_none() {
+                std::fs::create_dir_all(&args.data_dir)
+                    .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
+            }
+            let store = backstore_store::open(&url).await.with_context(|| format!("cannot open the database {url}"))?;
+            let plan = backstore::seed::SeedPlan {
+                tenant: args.tenant,
+                sites: args.sites,
+                mailboxes: args.mailboxes,
+                drives: args.drives,
+                restore_points: args.restore_points,
+                seed: args.seed,
+            };
+            let report = backstore::seed::seed(store.as_ref(), &plan, backstore_store::now()).await?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        }
+    }
+    Ok(())
+}

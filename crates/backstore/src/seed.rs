@@ -1,0 +1,264 @@
+//! `backstore seed`: protection units with realistic fields and restore points on the real service's
+//! cadence, generated from a seed so that the same seed and tenant give the same units and ids.
+
+use backstore_domain::restore::UnitInfo;
+use backstore_domain::{RestorePointTags, Timestamp, Workload};
+use backstore_store::{ProtectionUnitRecord, RestorePointRecord, Store, StoreResult};
+use chrono::Duration;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::Serialize;
+
+#[derive(Debug, Clone)]
+pub struct SeedPlan {
+    pub tenant: String,
+    pub sites: u32,
+    pub mailboxes: u32,
+    pub drives: u32,
+    pub restore_points: u32,
+    pub seed: u64,
+}
+
+/// What `seed` prints: every unit with its kind, id, descriptive fields and restore point ids.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeedReport {
+    pub tenant_id: String,
+    pub protection_units: Vec<SeededUnit>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SeededUnit {
+    /// `site`, `mailbox` or `drive`
+    pub kind: String,
+    pub id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site_web_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub directory_object_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    pub restore_point_ids: Vec<String>,
+}
+
+const DOMAINS: &[&str] =
+    &["contoso", "fabrikam", "northwind", "adatum", "tailspin", "woodgrove", "litware", "proseware"];
+const SITES: &[&str] = &[
+    "Marketing",
+    "Finance",
+    "Human Resources",
+    "Engineering",
+    "Sales",
+    "Legal",
+    "Operations",
+    "Product Design",
+    "Customer Success",
+    "IT Helpdesk",
+    "Research",
+    "Procurement",
+    "Communications",
+    "Facilities",
+    "Security",
+];
+const FIRST: &[&str] = &[
+    "Adele",
+    "Alex",
+    "Diego",
+    "Grady",
+    "Isaiah",
+    "Johanna",
+    "Joni",
+    "Lee",
+    "Lidia",
+    "Lynne",
+    "Megan",
+    "Miriam",
+    "Nestor",
+    "Patti",
+    "Pradeep",
+    "Irvin",
+    "Henrietta",
+    "Christie",
+];
+const LAST: &[&str] = &[
+    "Vance",
+    "Wilber",
+    "Siciliani",
+    "Archie",
+    "Langer",
+    "Lauer",
+    "Sherman",
+    "Gu",
+    "Holloway",
+    "Robbins",
+    "Bowen",
+    "Gruber",
+    "Wilke",
+    "Fernandez",
+    "Gupta",
+    "Sayers",
+    "Mueller",
+    "Cline",
+];
+
+/// How often the service takes a restore point, and for how long it keeps the 10-minute ones.
+const FREQUENT: i64 = 10; // minutes
+const FREQUENT_WINDOW_DAYS: i64 = 14;
+
+fn guid(rng: &mut ChaCha8Rng) -> String {
+    uuid::Builder::from_random_bytes(rng.gen()).into_uuid().to_string()
+}
+
+fn slug(name: &str) -> String {
+    name.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
+}
+
+/// Restore point times for one unit, newest first: the newest within the last 10 minutes, then every
+/// 10 minutes; SharePoint and OneDrive keep weekly points beyond 14 days, Exchange keeps all.
+fn restore_points(rng: &mut ChaCha8Rng, unit: &UnitInfo, k: u32, now: Timestamp) -> Vec<RestorePointRecord> {
+    let weekly_after = Duration::days(FREQUENT_WINDOW_DAYS);
+    let mut at = now - Duration::seconds(rng.gen_range(1..FREQUENT * 60));
+    let mut out = Vec::new();
+    for _ in 0..k {
+        let age = now - at;
+        let frequent = unit.workload == Workload::Exchange || age < weekly_after;
+        let (expires, tags) = match unit.workload {
+            Workload::Exchange => (at + Duration::days(365), RestorePointTags::None),
+            _ if frequent => (at + weekly_after, RestorePointTags::FastRestore),
+            _ => (at + Duration::days(365), RestorePointTags::None),
+        };
+        out.push(RestorePointRecord {
+            id: guid(rng),
+            protection_unit_id: unit.id.clone(),
+            workload: unit.workload,
+            protection_at: at,
+            expiration_at: expires,
+            tags,
+        });
+        let next_age = age + Duration::minutes(FREQUENT);
+        at -= if unit.workload == Workload::Exchange || next_age < weekly_after {
+            Duration::minutes(FREQUENT)
+        } else {
+            Duration::days(7)
+        };
+    }
+    out
+}
+
+fn person(rng: &mut ChaCha8Rng, n: u32) -> (String, String) {
+    let first = FIRST[rng.gen_range(0..FIRST.len())];
+    let last = LAST[rng.gen_range(0..LAST.len())];
+    let alias = format!("{first}{}{}", &last[..1], if n > 0 { n.to_string() } else { String::new() });
+    (format!("{first} {last}"), alias)
+}
+
+fn unit(rng: &mut ChaCha8Rng, w: Workload, n: u32, domain: &str) -> UnitInfo {
+    let id = guid(rng);
+    match w {
+        Workload::SharePoint => {
+            let base = SITES[(n as usize) % SITES.len()];
+            let name = if (n as usize) < SITES.len() {
+                base.to_owned()
+            } else {
+                format!("{base} {}", n as usize / SITES.len() + 1)
+            };
+            UnitInfo {
+                id,
+                workload: w,
+                site_id: Some(format!("{domain}.sharepoint.com,{},{}", guid(rng), guid(rng))),
+                site_web_url: Some(format!("https://{domain}.sharepoint.com/sites/{}", slug(&name))),
+                site_name: Some(name),
+                directory_object_id: None,
+                display_name: None,
+                email: None,
+            }
+        }
+        Workload::Exchange | Workload::OneDrive => {
+            let (display, alias) = person(rng, n);
+            let email = format!("{alias}@{domain}.onmicrosoft.com");
+            let onedrive = w == Workload::OneDrive;
+            let personal = format!("{}_{domain}_onmicrosoft_com", alias.to_ascii_lowercase());
+            UnitInfo {
+                id,
+                workload: w,
+                site_id: onedrive.then(|| format!("{domain}-my.sharepoint.com,{},{}", guid(rng), guid(rng))),
+                site_web_url: onedrive.then(|| format!("https://{domain}-my.sharepoint.com/personal/{personal}")),
+                site_name: onedrive.then(|| format!("OneDrive - {display}")),
+                directory_object_id: Some(guid(rng)),
+                display_name: Some(display),
+                email: Some(email),
+            }
+        }
+    }
+}
+
+/// Creates the plan's units and restore points in the store (idempotent for the same seed and tenant:
+/// ids that exist already are left as they are) and reports them.
+pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
+    let tenant_hash =
+        plan.tenant.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ tenant_hash);
+    let domain = DOMAINS[rng.gen_range(0..DOMAINS.len())];
+    let mut units = Vec::new();
+    for (w, count) in
+        [(Workload::SharePoint, plan.sites), (Workload::Exchange, plan.mailboxes), (Workload::OneDrive, plan.drives)]
+    {
+        let policy = guid(&mut rng);
+        for n in 0..count {
+            let info = unit(&mut rng, w, n, domain);
+            let points = restore_points(&mut rng, &info, plan.restore_points, now);
+            let record = ProtectionUnitRecord {
+                info: info.clone(),
+                policy_id: Some(policy.clone()),
+                status: "protected".into(),
+                created_at: points.last().map_or(now, |p| p.protection_at) - Duration::hours(1),
+            };
+            store.insert_protection_unit(&plan.tenant, &record, &points).await?;
+            units.push(SeededUnit {
+                kind: w.unit_kind().into(),
+                id: info.id,
+                site_id: info.site_id,
+                site_name: info.site_name,
+                site_web_url: info.site_web_url,
+                directory_object_id: info.directory_object_id,
+                display_name: info.display_name,
+                email: info.email,
+                restore_point_ids: points.into_iter().map(|p| p.id).collect(),
+            });
+        }
+    }
+    Ok(SeedReport { tenant_id: plan.tenant.clone(), protection_units: units })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit_of(w: Workload) -> UnitInfo {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        unit(&mut rng, w, 0, "contoso")
+    }
+
+    #[test]
+    fn cadence() {
+        let now = backstore_store::now();
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        let sp = restore_points(&mut rng, &unit_of(Workload::SharePoint), 2100, now);
+        assert!(now - sp[0].protection_at < Duration::minutes(10));
+        assert_eq!(sp[0].protection_at - sp[1].protection_at, Duration::minutes(10));
+        assert_eq!(sp[0].tags, RestorePointTags::FastRestore);
+        let last = &sp[sp.len() - 1];
+        assert_eq!(sp[sp.len() - 2].protection_at - last.protection_at, Duration::days(7));
+        assert_eq!(last.tags, RestorePointTags::None);
+        assert_eq!(last.expiration_at - last.protection_at, Duration::days(365));
+        let ex = restore_points(&mut rng, &unit_of(Workload::Exchange), 2100, now);
+        assert_eq!(ex[2098].protection_at - ex[2099].protection_at, Duration::minutes(10));
+    }
+}

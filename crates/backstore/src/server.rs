@@ -1,0 +1,102 @@
+//! Assembling a running server: store, signing key, router, listener and engine, with graceful
+//! shutdown. Tests start the same thing on port 0.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use backstore_api::auth::SigningKey;
+use backstore_api::AppState;
+use backstore_engine::{Engine, EngineConfig};
+use backstore_store::Store;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long a shutdown waits for requests in flight before it stops anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    /// `None`: no engine task (tests drive the engine themselves).
+    pub engine: Option<EngineConfig>,
+}
+
+/// A server that is accepting connections.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub store: Arc<dyn Store>,
+    pub key: SigningKey,
+    shutdown: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Server {
+    /// Opens the store (running migrations), binds the listener and starts serving.
+    pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
+        let store = backstore_store::open(&config.database_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", config.database_url))?;
+        let key = SigningKey::load_or_create(&config.data_dir)?;
+        let app = backstore_api::router(AppState::new(store.clone(), key.clone()));
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        let (shutdown, rx) = watch::channel(false);
+
+        let engine = config.engine.map(|c| tokio::spawn(Engine::new(store.clone(), c).run(rx.clone())));
+        let mut http_rx = rx.clone();
+        let task = tokio::spawn(async move {
+            let graceful = async move {
+                let _ = http_rx.wait_for(|stop| *stop).await;
+            };
+            let serve = axum::serve(listener, app).with_graceful_shutdown(graceful);
+            let mut grace_rx = rx;
+            tokio::select! {
+                r = serve => if let Err(e) = r { tracing::error!(error = %e, "server error") },
+                _ = async {
+                    let _ = grace_rx.wait_for(|stop| *stop).await;
+                    tokio::time::sleep(SHUTDOWN_GRACE).await;
+                } => tracing::warn!("requests still in flight after the shutdown grace period; stopping anyway"),
+            }
+            if let Some(engine) = engine {
+                let _ = engine.await;
+            }
+        });
+        Ok(Server { addr, store, key, shutdown, task })
+    }
+
+    /// Stops accepting, lets requests in flight finish (bounded), stops the engine.
+    pub async fn stop(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.task.await;
+    }
+}
+
+/// Resolves when the process gets SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
