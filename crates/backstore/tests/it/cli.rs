@@ -1,0 +1,245 @@
+//! The real binary: `serve` prints one line and shuts down on SIGTERM, `token` prints a token the
+//! server trusts, `seed` is deterministic. This command-line contract is relied on by scripts.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+const BIN: &str = env!("CARGO_BIN_EXE_backstore");
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("binary runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+struct Serving {
+    child: Child,
+    origin: String,
+    rest: mpsc::Receiver<String>,
+}
+
+/// Starts `backstore serve` and waits (bounded) for its `listening on` line.
+fn serve(args: &[&str], envs: &[(&str, &str)]) -> Serving {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::null());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("serve starts");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let line = rx.recv_timeout(Duration::from_secs(30)).expect("a listening line");
+    let origin =
+        line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {line}")).to_owned();
+    let port: u16 = origin.rsplit(':').next().unwrap().parse().expect("a port");
+    assert!(origin.starts_with("http://127.0.0.1:") && port > 0, "{origin}");
+    Serving { child, origin, rest: rx }
+}
+
+fn sigterm_and_wait(mut s: Serving) {
+    let killed = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            assert!(status.success(), "serve exited with {status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let extra: Vec<String> = s.rest.try_iter().collect();
+    assert!(extra.is_empty(), "stdout carries only the listening line, also got {extra:?}");
+}
+
+fn claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+}
+
+fn data_dir_arg(dir: &Path) -> String {
+    dir.display().to_string()
+}
+
+#[tokio::test]
+async fn serve_token_seed_restore_and_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let s = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d], &[]);
+
+    let (ok, token, _) = run(&["token", "--data-dir", &d, "--tenant", "t-cli"]);
+    assert!(ok);
+    assert_eq!(token.lines().count(), 1, "token prints the token and nothing else");
+    let token = token.trim().to_owned();
+    let key = dir.path().join("token-signing.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+
+    let (ok, out, err) = run(&[
+        "seed",
+        "--data-dir",
+        &d,
+        "--tenant",
+        "t-cli",
+        "--sites",
+        "1",
+        "--mailboxes",
+        "1",
+        "--drives",
+        "1",
+        "--restore-points",
+        "2",
+    ]);
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(&out).expect("seed prints JSON");
+    assert_eq!(report["tenantId"], "t-cli");
+    let units = report["protectionUnits"].as_array().unwrap();
+    assert_eq!(units.iter().map(|u| u["kind"].as_str().unwrap()).collect::<Vec<_>>(), ["site", "mailbox", "drive"]);
+    assert!(units.iter().all(|u| u["restorePointIds"].as_array().unwrap().len() == 2));
+    assert!(units[1]["email"].as_str().unwrap().contains('@'));
+    assert!(units[0]["siteWebUrl"].as_str().unwrap().starts_with("https://"));
+
+    let client = reqwest::Client::new();
+    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
+    let body = json!({"mailboxRestoreArtifacts": [{"restorePoint": {"id": units[1]["restorePointIds"][0]}, "destinationType": "new"}]});
+    let created: Value = client
+        .post(format!("{base}/exchangeRestoreSessions"))
+        .bearer_auth(&token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().expect("created").to_owned();
+    let r = client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got: Value = client
+            .get(format!("{base}/restoreSessions/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if got["status"] == "completed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the running server did not finish the session: {got}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sigterm_and_wait(s);
+}
+
+#[test]
+fn serve_reads_its_settings_from_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let s = serve(&[], &[("BACKSTORE_LISTEN", "127.0.0.1:0"), ("BACKSTORE_DATA_DIR", &d)]);
+    assert!(dir.path().join("backstore.db").exists(), "the default database lives in the data dir");
+    sigterm_and_wait(s);
+    let custom = dir.path().join("elsewhere.db");
+    let url = format!("sqlite://{}", custom.display());
+    let s = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--database-url", &url], &[]);
+    assert!(custom.exists());
+    sigterm_and_wait(s);
+}
+
+#[test]
+fn unsupported_database_urls_fail_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data_dir_arg(dir.path()),
+            "--database-url",
+            "mysql://x",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    assert!(!status.success());
+    assert!(err.contains("unsupported database URL 'mysql://x'"), "{err}");
+}
+
+#[test]
+fn tokens_carry_the_requested_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let (_, app, _) = run(&["token", "--data-dir", &d, "--tenant", "t1"]);
+    let c = claims(app.trim());
+    assert_eq!(c["tid"], "t1");
+    assert_eq!(c["roles"], json!(["BackupRestore-Restore.ReadWrite.All"]));
+    assert!(c.get("scp").is_none());
+    for claim in ["iss", "aud", "iat", "exp", "oid"] {
+        assert!(c.get(claim).is_some(), "{claim}");
+    }
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 3600);
+    let (_, user, _) =
+        run(&["token", "--data-dir", &d, "--tenant", "t1", "--user", "u-42", "--read-only", "--ttl", "60"]);
+    let c = claims(user.trim());
+    assert_eq!(c["scp"], "BackupRestore-Restore.Read.All");
+    assert_eq!(c["oid"], "u-42");
+    assert!(c.get("roles").is_none());
+    assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 60);
+    let (ok, _, err) = run(&["token", "--data-dir", &d]);
+    assert!(!ok && err.contains("--tenant"), "{err}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_data() {
+    let ids = |seed: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let (ok, out, err) = run(&[
+            "seed",
+            "--data-dir",
+            &data_dir_arg(dir.path()),
+            "--tenant",
+            "t",
+            "--seed",
+            seed,
+            "--restore-points",
+            "4",
+        ]);
+        assert!(ok, "{err}");
+        let mut v: Value = serde_json::from_str(&out).unwrap();
+        for u in v["protectionUnits"].as_array_mut().unwrap() {
+            u.as_object_mut().unwrap().remove("restorePointIds").unwrap();
+        }
+        (v, out)
+    };
+    let (a, raw_a) = ids("7");
+    let (b, raw_b) = ids("7");
+    let (c, _) = ids("8");
+    assert_eq!(a, b);
+    assert_eq!(raw_a, raw_b, "restore point ids too");
+    assert_ne!(a, c);
+}

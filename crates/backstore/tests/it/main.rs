@@ -1,0 +1,10 @@
+//! One integration-test binary: every test starts the real server on port 0 with a fresh data dir
+//! (or runs the real binary) and talks HTTP to it.
+
+mod auth;
+mod cli;
+mod errors;
+mod lifecycle;
+mod sessions;
+mod support;
+mod update;

@@ -1,0 +1,377 @@
+//! Creating and reading sessions and artifacts: every kind, both versions, both reference forms,
+//! the polymorphic set, `$expand`, `$top` paging, `$select`, and the create-time refusals.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn create_each_kind_and_read_it_back_by_both_paths() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 2, 2, 2, 3).await;
+    for (set, nav, kind, odata_type) in KINDS {
+        let pts = points(&seeded, kind);
+        for (version, reference) in [("v1.0", "id"), ("beta", "@odata.id")] {
+            let body = json!({ nav: [
+                { "restorePoint": { reference: pts[0][0] }, "destinationType": "new" },
+                { "restorePoint": { reference: pts[1][0] }, "destinationType": "new" },
+            ]});
+            let r = app.send(Method::POST, &app.versioned(version, set), Some(&token), Some(&body), &[]).await;
+            r.expect(201);
+            let s = &r.body;
+            let id = s["id"].as_str().unwrap();
+            assert_eq!(id.len(), 36, "lower-case GUID: {id}");
+            assert_eq!(id, id.to_lowercase());
+            assert_eq!(s["status"], "draft");
+            assert_eq!(s["restoreJobType"], "standard");
+            assert_eq!(
+                s["restoreSessionArtifactCount"],
+                json!({"total": 2, "completed": 0, "inProgress": 0, "failed": 0})
+            );
+            assert_eq!(s["createdBy"]["application"]["id"], backstore_api::auth::DEFAULT_APP_ID);
+            assert_eq!(s["createdBy"]["user"], Value::Null);
+            assert_eq!(s["completedDateTime"], Value::Null);
+            assert_eq!(s["error"], Value::Null);
+            assert!(s["createdDateTime"].as_str().unwrap().ends_with('Z'));
+            assert!(s.get(nav).is_none(), "navigations are not embedded unless expanded");
+            assert_eq!(
+                s["@odata.context"],
+                format!("{}/{version}/$metadata#solutions/backupRestore/{set}/$entity", app.origin)
+            );
+            let location = r.header("location").unwrap().to_owned();
+            assert_eq!(location, app.versioned(version, &format!("{set}/{id}")));
+
+            let typed = app.send(Method::GET, &location, Some(&token), None, &[]).await;
+            typed.expect(200);
+            assert!(typed.body.get("@odata.type").is_none());
+            assert_eq!(typed.body["id"], id);
+            let base = app.get(&format!("restoreSessions/{id}"), &token).await;
+            base.expect(200);
+            assert_eq!(base.body["@odata.type"], odata_type);
+            assert_eq!(base.body["restoreSessionArtifactCount"]["total"], 2);
+
+            // The artifacts, one artifact, and its restore point.
+            let list = app.get(&format!("{set}/{id}/{nav}"), &token).await;
+            list.expect(200);
+            let items = list.body["value"].as_array().unwrap();
+            assert_eq!(items.len(), 2);
+            let a = &items[0];
+            assert_eq!(a["status"], "added");
+            assert_eq!(a["destinationType"], "new");
+            assert_eq!(a["restorePoint"]["id"], pts[0][0].as_str());
+            assert!(a["restorePoint"]["protectionDateTime"].is_string());
+            assert!(a["restorePoint"]["expirationDateTime"].is_string());
+            assert_eq!(a["startDateTime"], Value::Null);
+            assert_eq!(a["completionDateTime"], Value::Null);
+            let restored = if kind == "mailbox" { "restoredFolderId" } else { "restoredSiteWebUrl" };
+            assert!(a.as_object().unwrap().contains_key(restored), "{a}");
+            let aid = a["id"].as_str().unwrap();
+            let one = app.get(&format!("{set}/{id}/{nav}/{aid}"), &token).await;
+            one.expect(200);
+            assert_eq!(one.body["id"], aid);
+            let rp = app.get(&format!("{set}/{id}/{nav}/{aid}/restorePoint"), &token).await;
+            rp.expect(200);
+            assert_eq!(rp.body["id"], pts[0][0].as_str());
+            assert!(rp.body["@odata.context"]
+                .as_str()
+                .unwrap()
+                .ends_with("#solutions/backupRestore/restorePoints/$entity"));
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn odata_id_may_be_a_url_and_bodies_may_carry_the_sdk_annotations() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 1, 0, 0, 2).await;
+    let rp = &points(&seeded, "site")[0];
+    let body = json!({
+        "@odata.type": "#microsoft.graph.sharePointRestoreSession",
+        "siteRestoreArtifacts": [
+            { "@odata.type": "#microsoft.graph.siteRestoreArtifact",
+              "restorePoint": { "@odata.id": format!("https://graph.microsoft.com/v1.0/solutions/backupRestore/restorePoints('{}')", rp[0]) },
+              "destinationType": "inPlace" },
+            { "restorePoint": { "@odata.type": "#microsoft.graph.restorePoint", "id": rp[1] }, "destinationType": "InPlace", "status": null }
+        ]
+    });
+    let r = app.post("sharePointRestoreSessions", &token, &body).await;
+    r.expect(201);
+    assert_eq!(r.body["restoreSessionArtifactCount"]["total"], 2);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn empty_creates_make_empty_drafts_and_null_is_refused() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    for body in [None, Some(json!({})), Some(json!({"driveRestoreArtifacts": []}))] {
+        let r = app
+            .send(Method::POST, &app.url("oneDriveForBusinessRestoreSessions"), Some(&token), body.as_ref(), &[])
+            .await;
+        r.expect(201);
+        assert_eq!(r.body["restoreSessionArtifactCount"]["total"], 0);
+        assert_eq!(r.body["status"], "draft");
+    }
+    app.post("oneDriveForBusinessRestoreSessions", &token, &json!({"driveRestoreArtifacts": null}))
+        .await
+        .expect_error(400, "InvalidArtifactRequest");
+    let list = app.get("restoreSessions", &token).await;
+    assert_eq!(list.body["value"].as_array().unwrap().len(), 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn create_refusals_write_nothing() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let mine = app.seed(TENANT, 2, 1, 0, 2).await;
+    let theirs = app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
+    let site = points(&mine, "site");
+    let mailbox = points(&mine, "mailbox");
+    let expired = app.expired_point(TENANT, backstore_domain::Workload::SharePoint).await;
+    let other_tenant = points(&theirs, "site")[0][0].clone();
+    let art = |rp: &str, d: &str| json!({"restorePoint": {"id": rp}, "destinationType": d});
+    let cases: Vec<(Value, u16, &str)> = vec![
+        (
+            json!({"siteRestoreArtifacts": [art(&site[0][0], "new"), art(&site[0][0], "new")]}),
+            400,
+            "DuplicateArtifactInList",
+        ),
+        (
+            json!({"siteRestoreArtifacts": [art(&site[0][0], "new"), art(&site[1][0], "inPlace")]}),
+            400,
+            "DifferentRestoreDestinationType",
+        ),
+        (json!({"siteRestoreArtifacts": [art(&site[0][0], "sideways")]}), 400, "InvalidPathType"),
+        (json!({"siteRestoreArtifacts": [{"restorePoint": {"id": site[0][0]}}]}), 400, "InvalidPathType"),
+        (json!({"siteRestoreArtifacts": [{"destinationType": "new"}]}), 400, "InvalidRestorePoint"),
+        (json!({"siteRestoreArtifacts": [art("", "new")]}), 400, "InvalidRestorePoint"),
+        (
+            json!({"siteRestoreArtifacts": [{"restorePoint": {"id": 17}, "destinationType": "new"}]}),
+            400,
+            "InvalidRestorePoint",
+        ),
+        (
+            json!({"siteRestoreArtifacts": [art("2b014d8c-71fe-4d00-a01a-31850bc5b32", "new")]}),
+            400,
+            "InvalidRestorePoint",
+        ),
+        (json!({"siteRestoreArtifacts": [art(&mailbox[0][0], "new")]}), 400, "InvalidRestorePoint"),
+        (json!({"siteRestoreArtifacts": [art(&expired, "new")]}), 400, "InvalidRestorePoint"),
+        (json!({"siteRestoreArtifacts": [art(&other_tenant, "new")]}), 400, "InvalidRestorePoint"),
+        (json!({"siteRestoreArtifacts": [art(&site[0][0], "new")], "mailboxRestoreArtifacts": []}), 400, "BadRequest"),
+        (json!({"siteRestoreArtifacts": [art(&site[0][0], "new")], "status": "active"}), 400, "BadRequest"),
+        (
+            json!({"siteRestoreArtifacts": [art(&site[0][0], "new")], "@odata.type": "#microsoft.graph.exchangeRestoreSession"}),
+            400,
+            "BadRequest",
+        ),
+        (json!({"siteRestoreArtifacts": {"restorePoint": {"id": site[0][0]}}}), 400, "BadRequest"),
+        (json!({"siteRestoreArtifacts": ["x"]}), 400, "BadRequest"),
+        (json!({"siteRestoreArtifacts": [art(&site[0][0], "new")], "extra": 1}), 400, "BadRequest"),
+    ];
+    for (body, status, code) in cases {
+        let r = app.post("sharePointRestoreSessions", &token, &body).await;
+        assert_eq!(r.status.as_u16(), status, "{body} → {}", r.text);
+        assert_eq!(r.error_code(), code, "{body} → {}", r.text);
+    }
+    let list = app.get("restoreSessions", &token).await;
+    assert_eq!(list.body["value"], json!([]), "nothing was created");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn fifty_artifacts_per_request_at_most() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 0, 51, 0, 1).await;
+    let all: Vec<String> = points(&seeded, "mailbox").into_iter().map(|p| p[0].clone()).collect();
+    let art = |rp: &String| json!({"restorePoint": {"id": rp}, "destinationType": "new"});
+    let too_many: Vec<Value> = all.iter().map(art).collect();
+    app.post("exchangeRestoreSessions", &token, &json!({"mailboxRestoreArtifacts": too_many}))
+        .await
+        .expect_error(413, "RestoreArtifactsLimitBreached");
+    let fifty: Vec<Value> = all.iter().take(50).map(art).collect();
+    let r = app.post("exchangeRestoreSessions", &token, &json!({"mailboxRestoreArtifacts": fifty})).await;
+    r.expect(201);
+    assert_eq!(r.body["restoreSessionArtifactCount"]["total"], 50);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn polymorphic_list_types_every_item_and_typed_lists_filter() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 1, 1, 1, 1).await;
+    for (set, nav, kind, _) in KINDS {
+        app.create(set, nav, &token, &[&points(&seeded, kind)[0][0]]).await;
+    }
+    let all = app.get("restoreSessions", &token).await;
+    all.expect(200);
+    assert_eq!(
+        all.body["@odata.context"],
+        format!("{}/v1.0/$metadata#solutions/backupRestore/restoreSessions", app.origin)
+    );
+    let types: Vec<&str> =
+        all.body["value"].as_array().unwrap().iter().map(|s| s["@odata.type"].as_str().unwrap()).collect();
+    assert_eq!(types, KINDS.iter().map(|k| k.3).collect::<Vec<_>>());
+    for (set, _, _, odata_type) in KINDS {
+        let typed = app.get(set, &token).await;
+        let items = typed.body["value"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{set}");
+        assert!(items[0].get("@odata.type").is_none());
+        let cast = app.get(&format!("restoreSessions/{}", &odata_type[1..]), &token).await;
+        cast.expect(200);
+        assert_eq!(cast.body["value"].as_array().unwrap().len(), 1);
+        assert_eq!(cast.body["value"][0]["id"], items[0]["id"]);
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn expand_embeds_the_artifacts() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 2, 1, 0, 1).await;
+    let site = points(&seeded, "site");
+    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0], &site[1][0]]).await;
+    app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[&points(&seeded, "mailbox")[0][0]])
+        .await;
+    let id = s["id"].as_str().unwrap();
+
+    let one = app.get(&format!("sharePointRestoreSessions/{id}?$expand=siteRestoreArtifacts"), &token).await;
+    one.expect(200);
+    assert_eq!(one.body["siteRestoreArtifacts"].as_array().unwrap().len(), 2);
+
+    let list = app.get("restoreSessions?$expand=*", &token).await;
+    list.expect(200);
+    let v = list.body["value"].as_array().unwrap();
+    assert_eq!(v[0]["siteRestoreArtifacts"].as_array().unwrap().len(), 2);
+    assert_eq!(v[1]["mailboxRestoreArtifacts"].as_array().unwrap().len(), 1);
+
+    let cast =
+        app.get("restoreSessions?$expand=microsoft.graph.exchangeRestoreSession/mailboxRestoreArtifacts", &token).await;
+    cast.expect(200);
+    assert!(cast.body["value"][0].get("siteRestoreArtifacts").is_none());
+    assert_eq!(cast.body["value"][1]["mailboxRestoreArtifacts"].as_array().unwrap().len(), 1);
+
+    app.get(&format!("sharePointRestoreSessions/{id}?$expand=mailboxRestoreArtifacts"), &token)
+        .await
+        .expect_error(400, "BadRequest");
+    let sel = app.get(&format!("sharePointRestoreSessions/{id}?$select=status,createdBy"), &token).await;
+    sel.expect(200);
+    let keys: Vec<&String> = sel.body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["@odata.context", "id", "status", "createdBy"]);
+    app.get("restoreSessions?$select=nonsense", &token).await.expect_error(400, "BadRequest");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn top_pages_with_absolute_next_links_and_no_duplicates() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 0, 7, 0, 1).await;
+    let mut created = Vec::new();
+    let pts = points(&seeded, "mailbox");
+    for p in &pts {
+        created.push(
+            app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[&p[0]]).await["id"].clone(),
+        );
+    }
+    // Sessions, three at a time.
+    let mut seen = Vec::new();
+    let mut url = app.url("exchangeRestoreSessions?$top=3");
+    let mut pages = 0;
+    loop {
+        let r = app.send(Method::GET, &url, Some(&token), None, &[]).await;
+        r.expect(200);
+        pages += 1;
+        seen.extend(r.body["value"].as_array().unwrap().iter().map(|s| s["id"].clone()));
+        match r.body["@odata.nextLink"].as_str() {
+            Some(next) => {
+                assert!(next.starts_with(&app.origin), "absolute: {next}");
+                assert!(next.contains("$top=3") && next.contains("$skiptoken="), "{next}");
+                url = next.to_owned();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, created);
+    // Artifacts, two at a time, in a session with seven of them.
+    let all: Vec<&str> = pts.iter().map(|p| p[0].as_str()).collect();
+    let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &all).await;
+    let mut url =
+        app.url(&format!("exchangeRestoreSessions/{}/mailboxRestoreArtifacts?$top=2", s["id"].as_str().unwrap()));
+    let mut ids = Vec::new();
+    loop {
+        let r = app.send(Method::GET, &url, Some(&token), None, &[]).await;
+        r.expect(200);
+        ids.extend(
+            r.body["value"].as_array().unwrap().iter().map(|a| a["restorePoint"]["id"].as_str().unwrap().to_owned()),
+        );
+        match r.body["@odata.nextLink"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!(ids, all);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn artifacts_can_be_added_one_by_one_while_draft() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 0, 0, 2, 1).await;
+    let pts = points(&seeded, "drive");
+    let s = app.create("oneDriveForBusinessRestoreSessions", "driveRestoreArtifacts", &token, &[]).await;
+    let id = s["id"].as_str().unwrap();
+    let path = format!("oneDriveForBusinessRestoreSessions/{id}/driveRestoreArtifacts");
+    let r = app.post(&path, &token, &json!({"restorePoint": {"id": pts[0][0]}, "destinationType": "new"})).await;
+    r.expect(201);
+    assert_eq!(r.body["status"], "added");
+    assert!(r.header("location").unwrap().ends_with(&format!("{path}/{}", r.body["id"].as_str().unwrap())));
+    app.post(&path, &token, &json!({"restorePoint": {"id": pts[0][0]}, "destinationType": "new"}))
+        .await
+        .expect_error(400, "DuplicateArtifactInList");
+    app.post(&path, &token, &json!({"restorePoint": {"id": pts[1][0]}, "destinationType": "inPlace"}))
+        .await
+        .expect_error(400, "DifferentRestoreDestinationType");
+    app.post(&path, &token, &json!({"restorePoint": {"id": "nope"}, "destinationType": "new"}))
+        .await
+        .expect_error(400, "InvalidRestorePoint");
+    let s = app.get(&format!("restoreSessions/{id}"), &token).await;
+    assert_eq!(s.body["restoreSessionArtifactCount"]["total"], 1);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn segments_match_case_insensitively_and_keys_take_every_form() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
+    let s = app
+        .create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
+        .await;
+    let id = s["id"].as_str().unwrap();
+    for path in [
+        format!("sharepointRestoreSessions/{id}"),
+        format!("SharePointRestoreSessions('{id}')"),
+        format!("sharePointRestoreSessions({id})"),
+        format!("RESTORESESSIONS('{id}')"),
+        format!("restoreSessions/{id}/microsoft.graph.sharePointRestoreSession"),
+    ] {
+        let r = app.get(&path, &token).await;
+        r.expect(200);
+        assert_eq!(r.body["id"], id, "{path}");
+    }
+    let r = app.get(&format!("sharePointRestoreSessions('{id}')/SITERESTOREARTIFACTS"), &token).await;
+    r.expect(200);
+    assert_eq!(r.body["value"].as_array().unwrap().len(), 1);
+    app.stop().await;
+}

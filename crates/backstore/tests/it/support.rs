@@ -1,0 +1,269 @@
+//! `TestApp`: a real server on 127.0.0.1:0 over a fresh SQLite file, tokens for any tenant, seeding,
+//! and a hand on the engine so tests never sleep to wait for it.
+
+use std::time::Duration;
+
+use backstore::seed::{SeedPlan, SeedReport};
+use backstore::server::{Server, ServerConfig};
+use backstore_api::auth::{issue_token, TokenRequest, DEFAULT_APP_ID};
+use backstore_domain::restore::UnitInfo;
+use backstore_domain::{ArtifactStatus, ErrorInfo, RestorePointTags, Workload};
+use backstore_engine::{Engine, EngineConfig};
+use backstore_store::{ArtifactStep, ProtectionUnitRecord, RestorePointRecord, Store};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+pub const TENANT: &str = "tenant-a";
+pub const OTHER_TENANT: &str = "tenant-b";
+
+pub struct TestApp {
+    pub origin: String,
+    pub server: Option<Server>,
+    pub client: reqwest::Client,
+    /// Kept so the data dir lives as long as the server.
+    _dir: tempfile::TempDir,
+    engine: Engine,
+}
+
+pub struct Resp {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The Graph error code, asserting the envelope's shape on the way.
+    pub fn error_code(&self) -> &str {
+        let e = &self.body["error"];
+        assert!(e["message"].as_str().is_some_and(|m| !m.is_empty()), "no message in {}", self.text);
+        let inner = &e["innerError"];
+        assert!(inner["date"].is_string(), "no innerError.date in {}", self.text);
+        assert_eq!(inner["request-id"].as_str(), self.header("request-id"), "request-id differs: {}", self.text);
+        assert!(inner["client-request-id"].is_string());
+        e["code"].as_str().unwrap_or_else(|| panic!("no error code in {}", self.text))
+    }
+
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.text);
+        self
+    }
+
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, code: &str) -> &Self {
+        self.expect(status);
+        assert_eq!(self.error_code(), code, "body: {}", self.text);
+        self
+    }
+}
+
+impl TestApp {
+    /// A server without a background engine: tests move artifacts with [`TestApp::drain`].
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(None).await
+    }
+
+    /// A server whose engine runs on its own, fast.
+    pub async fn spawn_with_engine() -> TestApp {
+        Self::spawn_with(Some(EngineConfig { tick: Duration::from_millis(20), batch: 500 })).await
+    }
+
+    async fn spawn_with(engine: Option<EngineConfig>) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let server = Server::start(ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            database_url: format!("sqlite://{}", dir.path().join("backstore.db").display()),
+            engine,
+        })
+        .await
+        .expect("server starts");
+        let engine = Engine::new(server.store.clone(), EngineConfig::default());
+        TestApp {
+            origin: format!("http://{}", server.addr),
+            server: Some(server),
+            client: reqwest::Client::new(),
+            _dir: dir,
+            engine,
+        }
+    }
+
+    pub fn store(&self) -> &dyn Store {
+        self.server.as_ref().expect("running").store.as_ref()
+    }
+
+    pub fn token_with(&self, tenant: &str, read_only: bool, user: Option<&str>, ttl: i64) -> String {
+        let key = &self.server.as_ref().expect("running").key;
+        issue_token(
+            key,
+            &TokenRequest {
+                tenant: tenant.into(),
+                read_only,
+                user: user.map(str::to_owned),
+                ttl_seconds: ttl,
+                app_id: DEFAULT_APP_ID.into(),
+            },
+        )
+        .unwrap()
+    }
+
+    pub fn token(&self, tenant: &str) -> String {
+        self.token_with(tenant, false, None, 3600)
+    }
+
+    pub async fn seed(&self, tenant: &str, sites: u32, mailboxes: u32, drives: u32, points: u32) -> SeedReport {
+        let plan = SeedPlan { tenant: tenant.into(), sites, mailboxes, drives, restore_points: points, seed: 42 };
+        backstore::seed::seed(self.store(), &plan, backstore_store::now()).await.unwrap()
+    }
+
+    /// A unit of `w` with one restore point that expired an hour ago; returns the point's id.
+    pub async fn expired_point(&self, tenant: &str, w: Workload) -> String {
+        let now = backstore_store::now();
+        let unit = UnitInfo {
+            id: uuid::Uuid::new_v4().to_string(),
+            workload: w,
+            site_id: Some("contoso.sharepoint.com,1,2".into()),
+            site_name: Some("Old".into()),
+            site_web_url: Some("https://contoso.sharepoint.com/sites/old".into()),
+            directory_object_id: Some(uuid::Uuid::new_v4().to_string()),
+            display_name: Some("Old Owner".into()),
+            email: Some("old@contoso.onmicrosoft.com".into()),
+        };
+        let point = RestorePointRecord {
+            id: uuid::Uuid::new_v4().to_string(),
+            protection_unit_id: unit.id.clone(),
+            workload: w,
+            protection_at: now - chrono::Duration::days(400),
+            expiration_at: now - chrono::Duration::hours(1),
+            tags: RestorePointTags::None,
+        };
+        let record = ProtectionUnitRecord { info: unit, policy_id: None, status: "protected".into(), created_at: now };
+        self.store().insert_protection_unit(tenant, &record, std::slice::from_ref(&point)).await.unwrap();
+        point.id
+    }
+
+    /// Moves every activated artifact to a terminal status.
+    pub async fn drain(&self) {
+        self.engine.run_until_idle(100).await.unwrap();
+    }
+
+    /// Fails one activated artifact the way an executor would (fault injection by hand).
+    pub async fn fail_artifact(&self, tenant: &str, artifact_id: &str) {
+        let now = backstore_store::now();
+        let s = self.store();
+        s.record_step(tenant, artifact_id, ArtifactStatus::Scheduling, ArtifactStep::Scheduled, now).await.unwrap();
+        s.record_step(tenant, artifact_id, ArtifactStatus::Scheduled, ArtifactStep::Started, now).await.unwrap();
+        let error = ErrorInfo {
+            code: "ArtifactCannotBeRestored".into(),
+            message: "Restore Artifact state doesn't allow restoration.".into(),
+        };
+        assert!(s
+            .record_step(tenant, artifact_id, ArtifactStatus::InProgress, ArtifactStep::Failed(error), now)
+            .await
+            .unwrap());
+    }
+
+    /// `/v1.0/solutions/backupRestore/<path>`
+    pub fn url(&self, path: &str) -> String {
+        self.versioned("v1.0", path)
+    }
+
+    pub fn versioned(&self, version: &str, path: &str) -> String {
+        format!("{}/{version}/solutions/backupRestore/{path}", self.origin)
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.client.request(method, url);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        into_resp(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn raw(&self, method: Method, url: &str, token: &str, content_type: Option<&str>, body: Vec<u8>) -> Resp {
+        let mut req = self.client.request(method, url).bearer_auth(token).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        into_resp(req.send().await.expect("request sent")).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Resp {
+        self.send(Method::GET, &self.url(path), Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.send(Method::POST, &self.url(path), Some(token), Some(body), &[]).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: &Value) -> Resp {
+        self.send(Method::PATCH, &self.url(path), Some(token), Some(body), &[]).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Resp {
+        self.send(Method::DELETE, &self.url(path), Some(token), None, &[]).await
+    }
+
+    pub async fn activate(&self, id: &str, token: &str) -> Resp {
+        self.send(Method::POST, &self.url(&format!("restoreSessions/{id}/activate")), Some(token), None, &[]).await
+    }
+
+    /// Creates a session of `set` with the given restore points (all `new`), asserting 201.
+    pub async fn create(&self, set: &str, nav: &str, token: &str, points: &[&str]) -> Value {
+        let artifacts: Vec<Value> =
+            points.iter().map(|p| serde_json::json!({"restorePoint": {"id": p}, "destinationType": "new"})).collect();
+        let r = self.post(set, token, &serde_json::json!({ nav: artifacts })).await;
+        r.expect(201);
+        r.body
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop().await;
+        }
+    }
+}
+
+async fn into_resp(r: reqwest::Response) -> Resp {
+    let status = r.status();
+    let headers = r.headers().clone();
+    let text = r.text().await.unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Resp { status, headers, body, text }
+}
+
+/// Restore point ids of the seeded units of one kind (`site`, `mailbox`, `drive`), unit by unit.
+pub fn points(report: &SeedReport, kind: &str) -> Vec<Vec<String>> {
+    report.protection_units.iter().filter(|u| u.kind == kind).map(|u| u.restore_point_ids.clone()).collect()
+}
+
+/// The three workloads as (typed set, artifact navigation, seed kind, @odata.type).
+pub const KINDS: [(&str, &str, &str, &str); 3] = [
+    ("sharePointRestoreSessions", "siteRestoreArtifacts", "site", "#microsoft.graph.sharePointRestoreSession"),
+    ("exchangeRestoreSessions", "mailboxRestoreArtifacts", "mailbox", "#microsoft.graph.exchangeRestoreSession"),
+    (
+        "oneDriveForBusinessRestoreSessions",
+        "driveRestoreArtifacts",
+        "drive",
+        "#microsoft.graph.oneDriveForBusinessRestoreSession",
+    ),
+];
