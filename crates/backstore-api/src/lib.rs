@@ -56,9 +56,27 @@ impl AppState {
     }
 }
 
-/// The router: every path goes through [`dispatch`].
+/// The router: every path goes through [`dispatch`]; a panic anywhere below becomes a Graph 500.
 pub fn router(state: AppState) -> Router {
-    Router::new().fallback(dispatch).with_state(state)
+    Router::new()
+        .fallback(dispatch)
+        .with_state(state)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+}
+
+fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let detail = cause
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| cause.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown panic");
+    let request_id = uuid::Uuid::new_v4().to_string();
+    tracing::error!(request_id = %request_id, panic = %detail, "handler panicked");
+    let mut r = error_response(&ApiError::Internal(detail.to_owned()), &request_id, None);
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        r.headers_mut().insert("request-id", v);
+    }
+    r
 }
 
 /// Everything a handler knows about its request.
