@@ -19,7 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use backstore_store::Store;
+use backstore_store::{Clock, Store};
 use serde_json::{json, Value};
 
 use crate::auth::{Principal, SigningKey};
@@ -35,7 +35,7 @@ const ODATA_JSON: &str =
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
 const PREFER_UNKNOWN_ENUMS: &str = "include-unknown-enum-members";
 
-/// What the API needs from `main`: the store and the key that signs tokens.
+/// What the API needs from `main`: the store, the key that signs tokens, the server's clock.
 #[derive(Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
@@ -44,11 +44,12 @@ pub struct AppState {
 struct Inner {
     store: Arc<dyn Store>,
     key: SigningKey,
+    clock: Clock,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, key: SigningKey) -> AppState {
-        AppState { inner: Arc::new(Inner { store, key }) }
+    pub fn new(store: Arc<dyn Store>, key: SigningKey, clock: Clock) -> AppState {
+        AppState { inner: Arc::new(Inner { store, key, clock }) }
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -107,7 +108,7 @@ impl Ctx {
         backstore_store::Writer {
             tenant: &self.principal.tenant,
             actor: &self.principal.actor,
-            now: backstore_store::now(),
+            now: self.state.inner.clock.now(),
         }
     }
 

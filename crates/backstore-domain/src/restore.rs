@@ -80,6 +80,24 @@ pub fn restore_outcome(
     }
 }
 
+/// The per-artifact failure codes of the service, with the message it gives for each (error-codes page).
+pub const ARTIFACT_ERRORS: &[(&str, &str)] = &[
+    ("UnknownError", "Unknown error occurred or a provider-side error."),
+    ("ArtifactNotFound", "Restore Artifact doesn't exist."),
+    ("InvalidRestoreTime", "Invalid or out-of-bounds restore time."),
+    ("ArtifactCannotBeRestored", "Restore Artifact state doesn't allow restoration."),
+    ("DuplicateArtifactRestoreRequest", "Concurrent restoration of the same restore artifact."),
+];
+
+/// The error an artifact fails with for `code`: the service's message for known codes.
+pub fn artifact_error(code: &str) -> crate::ErrorInfo {
+    let message = ARTIFACT_ERRORS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| format!("The restore failed with {code}."), |(_, m)| (*m).to_owned());
+    crate::ErrorInfo { code: code.to_owned(), message }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,121 +1,331 @@
-//! The restore engine: finds activated artifacts that are not terminal, moves each one step along
-//! `scheduling → scheduled → inProgress → succeeded | failed`, and lets the store re-derive the session.
-//! Every step is a compare-and-set on the artifact's status, so running a step twice changes nothing.
+//! The restore engine. Activation puts one job per artifact in the store's `jobs` table; workers
+//! claim due jobs under a lease, move the artifact `scheduled → inProgress → succeeded | failed`,
+//! renew the lease while a restore takes time, retry failed attempts with exponential backoff, and
+//! fail the artifact once the attempts are spent. A worker that dies loses its leases when they
+//! expire and any worker takes the jobs over; every step is a compare-and-set, so a job that runs
+//! twice ends the same way.
 
+pub mod config;
+pub mod metrics;
+
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use backstore_domain::restore::restore_outcome;
+use backstore_domain::restore::{artifact_error, restore_outcome};
 use backstore_domain::{ArtifactStatus, DestinationType, ErrorInfo, Workload};
-use backstore_store::{now, ArtifactStep, InFlightArtifact, Store, StoreResult};
+use backstore_store::{ArtifactStep, ClaimedJob, Clock, JobEvent, JobRef, Store, StoreResult};
 use tokio::sync::watch;
+use tokio::task::JoinSet;
+use tracing::Instrument;
 
-#[derive(Debug, Clone)]
-pub struct EngineConfig {
-    /// Pause between two passes over the in-flight artifacts.
-    pub tick: Duration,
-    /// Most artifacts moved in one pass.
-    pub batch: i64,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig { tick: Duration::from_millis(500), batch: 500 }
-    }
-}
+pub use config::{EngineConfig, Fault, FaultRules, RestoreSpeed};
+pub use metrics::Metrics;
 
 pub struct Engine {
     store: Arc<dyn Store>,
+    clock: Clock,
     config: EngineConfig,
+    metrics: Arc<Metrics>,
+}
+
+/// How waiting out a restore's duration ended.
+enum Waited {
+    Done,
+    LeaseLost,
+    ShuttingDown,
+}
+
+fn chrono_duration(d: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, config: EngineConfig) -> Engine {
-        Engine { store, config }
+    pub fn new(store: Arc<dyn Store>, clock: Clock, config: EngineConfig, metrics: Arc<Metrics>) -> Engine {
+        Engine { store, clock, config, metrics }
     }
 
-    /// One pass: every in-flight artifact (up to the batch size) moves one step. Returns how many moved.
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    async fn claim(&self, limit: usize) -> StoreResult<Vec<ClaimedJob>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.store.claim_jobs(&self.config.worker_id, self.clock.now(), chrono_duration(self.config.lease), limit).await
+    }
+
+    /// Claims what is due now and runs it to the end, one job after another. Returns how many jobs
+    /// it ran. For tests and tools that drain the queue without a background worker.
     pub async fn run_pending(&self) -> StoreResult<usize> {
-        let in_flight = self.store.in_flight_artifacts(self.config.batch).await?;
-        let mut moved = 0;
-        for item in in_flight {
-            let from = item.artifact.status;
-            let step = match from {
-                ArtifactStatus::Scheduling => ArtifactStep::Scheduled,
-                ArtifactStatus::Scheduled => ArtifactStep::Started,
-                ArtifactStatus::InProgress => self.execute(&item).await?,
-                ArtifactStatus::Added | ArtifactStatus::Succeeded | ArtifactStatus::Failed => continue,
-            };
-            let to = step.target();
-            if self.store.record_step(&item.tenant_id, &item.artifact.id, from, step, now()).await? {
-                moved += 1;
-                tracing::info!(
-                    tenant = %item.tenant_id,
-                    session_id = %item.artifact.session_id,
-                    artifact_id = %item.artifact.id,
-                    from = from.as_str(),
-                    to = to.as_str(),
-                    "artifact moved"
-                );
-            }
+        let jobs = self.claim(self.config.concurrency.max(1) * 8).await?;
+        let n = jobs.len();
+        let (_keep, rx) = watch::channel(false);
+        for job in jobs {
+            self.run_job(job, rx.clone()).await;
         }
-        Ok(moved)
+        Ok(n)
     }
 
-    /// Runs passes until nothing moves (or `max_passes` is reached). For tests and `drain` commands.
+    /// Runs passes until nothing is due (or `max_passes`). Jobs waiting for a backoff or a lease to
+    /// expire are not due: move the clock to reach them.
     pub async fn run_until_idle(&self, max_passes: usize) -> StoreResult<usize> {
         let mut total = 0;
         for _ in 0..max_passes {
-            let moved = self.run_pending().await?;
-            if moved == 0 {
+            let n = self.run_pending().await?;
+            if n == 0 {
                 break;
             }
-            total += moved;
+            total += n;
         }
         Ok(total)
     }
 
-    /// Runs passes every tick until `shutdown` turns true. A failed pass is logged and retried.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    /// The worker: keeps up to `concurrency` jobs in hand until `shutdown` turns true, then stops
+    /// claiming, lets the jobs in hand finish or give themselves back, and waits at most
+    /// `shutdown_grace` before giving back what is left.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks: JoinSet<()> = JoinSet::new();
+        let mut held: HashMap<tokio::task::Id, JobRef> = HashMap::new();
+        tracing::info!(worker = %self.config.worker_id, concurrency = self.config.concurrency, "engine started");
         loop {
             if *shutdown.borrow() {
                 break;
             }
-            if let Err(e) = self.run_pending().await {
-                tracing::warn!(error = %e, "engine pass failed; retrying next tick");
+            while let Some(done) = tasks.try_join_next_with_id() {
+                held.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
+            }
+            let free = self.config.concurrency.saturating_sub(tasks.len());
+            let mut claimed_any = false;
+            if free > 0 {
+                match self.claim(free).await {
+                    Ok(jobs) => {
+                        claimed_any = !jobs.is_empty();
+                        for job in jobs {
+                            let job_ref = job.job.clone();
+                            let me = self.clone();
+                            let rx = shutdown.clone();
+                            let handle = tasks.spawn(async move { me.run_job(job, rx).await });
+                            held.insert(handle.id(), job_ref);
+                        }
+                    }
+                    Err(e) => tracing::warn!(error = %e, "claiming jobs failed; trying again"),
+                }
+            }
+            if claimed_any && tasks.len() < self.config.concurrency {
+                continue;
             }
             tokio::select! {
-                _ = tokio::time::sleep(self.config.tick) => {}
+                _ = tokio::time::sleep(self.config.poll) => {}
                 _ = shutdown.changed() => {}
+                Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
+                    held.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
+                }
             }
         }
-        tracing::info!("engine stopped");
+        let deadline = tokio::time::Instant::now() + self.config.shutdown_grace;
+        while !tasks.is_empty() {
+            match tokio::time::timeout_at(deadline, tasks.join_next_with_id()).await {
+                Ok(Some(done)) => {
+                    held.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
+                }
+                Ok(None) => break,
+                Err(_) => {
+                    tasks.abort_all();
+                    while tasks.join_next().await.is_some() {}
+                    break;
+                }
+            }
+        }
+        for job in held.values() {
+            match self.store.release_job(job, self.clock.now()).await {
+                Ok(true) => tracing::info!(job_id = %job.job_id, "job given back at shutdown"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(job_id = %job.job_id, error = %e, "could not give a job back; its lease will expire")
+                }
+            }
+        }
+        tracing::info!(worker = %self.config.worker_id, "engine stopped");
     }
 
-    /// Performs the restore of one artifact and says how it ended.
-    async fn execute(&self, item: &InFlightArtifact) -> StoreResult<ArtifactStep> {
-        let at = now();
-        let artifact = &item.artifact;
-        if artifact.restore_point.expiration_at <= at {
-            return Ok(ArtifactStep::Failed(ErrorInfo {
-                code: "InvalidRestoreTime".into(),
-                message: "Invalid or out-of-bounds restore time.".into(),
-            }));
-        }
-        let suffix = match (artifact.destination, item.unit.workload, item.unit.site_web_url.as_deref()) {
-            (DestinationType::New, Workload::SharePoint | Workload::OneDrive, Some(url)) => {
-                Some(self.store.allocate_restore_suffix(&item.tenant_id, url).await?)
+    /// Runs one claimed job to its end (or until it hangs, loses its lease, or shutdown gives it back).
+    async fn run_job(&self, claimed: ClaimedJob, shutdown: watch::Receiver<bool>) {
+        let a = &claimed.artifact;
+        let span = tracing::info_span!(
+            "job",
+            tenant = %claimed.job.tenant_id,
+            session_id = %a.session_id,
+            artifact_id = %a.id,
+            job_id = %claimed.job.job_id,
+            attempt = claimed.job.attempt,
+        );
+        async {
+            let started = Instant::now();
+            if claimed.takeover {
+                self.metrics.lease_takeovers.inc();
+                tracing::info!(last_error = ?claimed.last_error, "took over a job whose lease expired");
             }
-            _ => None,
+            if let Err(e) = self.execute(&claimed, shutdown).await {
+                tracing::warn!(error = %e, "job interrupted by a store error; its lease will expire and it will run again");
+            }
+            self.metrics.job_seconds.observe(started.elapsed().as_secs_f64());
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn execute(&self, claimed: &ClaimedJob, mut shutdown: watch::Receiver<bool>) -> StoreResult<()> {
+        let job = &claimed.job;
+        let a = &claimed.artifact;
+        let store = self.store.as_ref();
+        if a.status.is_terminal() {
+            // Finished before a crash lost the job's own end: close the job the same way.
+            let step = match a.status {
+                ArtifactStatus::Succeeded => ArtifactStep::Succeeded(a.outcome.clone()),
+                _ => ArtifactStep::Failed(a.error.clone().unwrap_or_else(|| artifact_error("UnknownError"))),
+            };
+            let event = if a.status == ArtifactStatus::Succeeded { JobEvent::Succeeded } else { JobEvent::Failed };
+            store.finish_job(job, step, event, self.clock.now()).await?;
+            return Ok(());
+        }
+        if job.attempt > self.config.max_attempts {
+            let last = claimed.last_error.as_deref().unwrap_or("an attempt did not finish before its lease expired");
+            return self.exhaust(job, last).await;
+        }
+        if a.status == ArtifactStatus::Scheduling {
+            self.step(job, ArtifactStatus::Scheduling, ArtifactStep::Scheduled).await?;
+        }
+        if matches!(a.status, ArtifactStatus::Scheduling | ArtifactStatus::Scheduled) {
+            self.step(job, ArtifactStatus::Scheduled, ArtifactStep::Started).await?;
+        }
+        let fault = self.config.faults.decide(
+            &claimed.unit.id,
+            &a.restore_point.id,
+            claimed.unit_fault.as_deref(),
+            job.attempt,
+        );
+        if fault == Some(Fault::Hang) {
+            tracing::info!("fault rule: hanging until the lease expires");
+            return Ok(());
+        }
+        match self.wait_restoring(claimed, &mut shutdown).await? {
+            Waited::Done => {}
+            Waited::LeaseLost => {
+                tracing::warn!("lease lost while restoring; another worker has the job");
+                return Ok(());
+            }
+            Waited::ShuttingDown => {
+                store.release_job(job, self.clock.now()).await?;
+                tracing::info!("shutting down: job given back");
+                return Ok(());
+            }
+        }
+        match fault {
+            Some(Fault::Fail(error)) => self.finish(job, ArtifactStep::Failed(error), JobEvent::Failed).await,
+            Some(Fault::Transient(message)) => self.retry_or_exhaust(job, &message).await,
+            Some(Fault::Hang) | None => {
+                let now = self.clock.now();
+                if a.restore_point.expiration_at <= now {
+                    return self
+                        .finish(job, ArtifactStep::Failed(artifact_error("InvalidRestoreTime")), JobEvent::Failed)
+                        .await;
+                }
+                let suffix = match (a.destination, claimed.unit.workload, claimed.unit.site_web_url.as_deref()) {
+                    (DestinationType::New, Workload::SharePoint | Workload::OneDrive, Some(url)) => {
+                        Some(store.allocate_restore_suffix(&job.tenant_id, url).await?)
+                    }
+                    _ => None,
+                };
+                let new_id = uuid::Uuid::new_v4().to_string();
+                let outcome = restore_outcome(
+                    &claimed.unit,
+                    a.destination,
+                    suffix,
+                    new_id,
+                    size_hint(&a.id) as i64 * 5 + 50,
+                    now,
+                );
+                self.finish(job, ArtifactStep::Succeeded(outcome), JobEvent::Succeeded).await
+            }
+        }
+    }
+
+    async fn step(&self, job: &JobRef, from: ArtifactStatus, step: ArtifactStep) -> StoreResult<()> {
+        let to = step.target();
+        if self.store.record_step(&job.tenant_id, &job.artifact_id, from, step, self.clock.now()).await? {
+            tracing::info!(from = from.as_str(), to = to.as_str(), "artifact moved");
+        }
+        Ok(())
+    }
+
+    async fn finish(&self, job: &JobRef, step: ArtifactStep, event: JobEvent) -> StoreResult<()> {
+        let ok = matches!(step, ArtifactStep::Succeeded(_));
+        let to = step.target();
+        if self.store.finish_job(job, step, event, self.clock.now()).await? {
+            if ok {
+                self.metrics.jobs_succeeded.inc();
+            } else {
+                self.metrics.jobs_failed.inc();
+            }
+            tracing::info!(to = to.as_str(), event = event.as_str(), "job finished");
+        } else {
+            tracing::warn!("lease lost before the job could finish; another worker has it");
+        }
+        Ok(())
+    }
+
+    async fn retry_or_exhaust(&self, job: &JobRef, error: &str) -> StoreResult<()> {
+        if job.attempt >= self.config.max_attempts {
+            return self.exhaust(job, error).await;
+        }
+        let wait = self.config.backoff(job.attempt);
+        let now = self.clock.now();
+        if self.store.retry_job(job, now + chrono_duration(wait), error, now).await? {
+            self.metrics.jobs_retried.inc();
+            tracing::info!(error, retry_in_ms = wait.as_millis() as u64, "attempt failed; retrying later");
+        }
+        Ok(())
+    }
+
+    async fn exhaust(&self, job: &JobRef, last_error: &str) -> StoreResult<()> {
+        let error = ErrorInfo {
+            code: "UnknownError".into(),
+            message: format!(
+                "The restore failed after {} attempts. Last error: {last_error}",
+                job.attempt.min(self.config.max_attempts)
+            ),
         };
-        let new_id = uuid::Uuid::new_v4().to_string();
-        let outcome = restore_outcome(&item.unit, artifact.destination, suffix, new_id, item_count(&artifact.id), at);
-        Ok(ArtifactStep::Succeeded(outcome))
+        self.finish(job, ArtifactStep::Failed(error), JobEvent::Exhausted).await
+    }
+
+    /// Waits out the restore's duration, renewing the lease a few times per lease period.
+    async fn wait_restoring(&self, claimed: &ClaimedJob, shutdown: &mut watch::Receiver<bool>) -> StoreResult<Waited> {
+        let total = self.config.speed.duration(&claimed.unit, size_hint(&claimed.artifact.id));
+        if total.is_zero() {
+            return Ok(Waited::Done);
+        }
+        let deadline = tokio::time::Instant::now() + total;
+        let renew_every = (self.config.lease / 3).max(Duration::from_millis(10));
+        loop {
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(Waited::Done);
+            }
+            let until = deadline.min(now + renew_every);
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(Waited::ShuttingDown),
+            }
+            if until < deadline
+                && !self.store.renew_lease(&claimed.job, self.clock.now(), chrono_duration(self.config.lease)).await?
+            {
+                return Ok(Waited::LeaseLost);
+            }
+        }
     }
 }
 
-/// A stable, plausible number of restored mailbox items for an artifact (50 to 5049).
-fn item_count(artifact_id: &str) -> i64 {
-    let h = artifact_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    50 + (h % 5000) as i64
+/// A stable number in 0..1000 per artifact: spreads durations and item counts like unit sizes would.
+fn size_hint(artifact_id: &str) -> u64 {
+    artifact_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)) % 1000
 }

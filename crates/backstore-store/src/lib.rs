@@ -1,6 +1,7 @@
 //! Persistence for backstore: the records the API and the engine read and write, the [`Store`] trait
 //! (one method per operation, each one transaction) and its backends, chosen by database URL.
 
+mod clock;
 mod model;
 pub mod sqlite;
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use backstore_domain::{Actor, ArtifactAdd, DeltaItem, RuleError, Timestamp, Workload};
 
+pub use clock::Clock;
 pub use model::*;
 
 /// Everything a store operation can fail with.
@@ -131,16 +133,23 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_restore_point(&self, tenant: &str, id: &str) -> StoreResult<Option<RestorePointRecord>>;
 
-    // ---- engine ----
+    // ---- engine: the job queue ----
 
-    /// Activated artifacts that are not terminal yet, oldest first, across tenants.
-    async fn in_flight_artifacts(&self, limit: i64) -> StoreResult<Vec<InFlightArtifact>>;
+    /// Claims up to `limit` jobs that are due, or whose lease expired (a takeover), for `worker`
+    /// until `now + lease`. Each claim counts an attempt and is recorded in the job's history.
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedJob>>;
 
-    /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.
-    async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32>;
+    /// Extends a held lease. False when the lease was lost (expired and taken over).
+    async fn renew_lease(&self, job: &JobRef, now: Timestamp, lease: chrono::Duration) -> StoreResult<bool>;
 
-    /// Moves an artifact from `from` by `step`, refreshing its session, if it is still in `from`.
-    /// Returns whether it moved (false: someone else moved it first, which is not an error).
+    /// Moves a non-terminal artifact one step on the way (`Scheduled`, `Started`), if it is still in
+    /// `from`. Returns whether it moved; a step that ran before is not an error.
     async fn record_step(
         &self,
         tenant: &str,
@@ -149,12 +158,25 @@ pub trait Store: Send + Sync + 'static {
         step: ArtifactStep,
         now: Timestamp,
     ) -> StoreResult<bool>;
-}
 
-/// The current time, to the microsecond: the resolution of the store and of the wire.
-pub fn now() -> Timestamp {
-    let t = chrono::Utc::now();
-    chrono::DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
+    /// Ends a job whose lease is held: the artifact takes its terminal `step` (unless it is terminal
+    /// already), the job is done, the session is re-derived. False when the lease was lost.
+    async fn finish_job(&self, job: &JobRef, step: ArtifactStep, event: JobEvent, now: Timestamp) -> StoreResult<bool>;
+
+    /// Puts a job whose lease is held back in the queue until `run_at` after a failed attempt.
+    async fn retry_job(&self, job: &JobRef, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool>;
+
+    /// Gives a held job back without counting the attempt (graceful shutdown).
+    async fn release_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool>;
+
+    /// The history of the job that restores an artifact, oldest first.
+    async fn job_history(&self, tenant: &str, artifact_id: &str) -> StoreResult<Vec<JobEventRecord>>;
+
+    /// Counts for the metrics: jobs by state, sessions by status (all tenants).
+    async fn engine_stats(&self) -> StoreResult<EngineStats>;
+
+    /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.
+    async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32>;
 }
 
 /// Opens the store a database URL names, creating and migrating it as needed.

@@ -55,6 +55,8 @@ pub struct ProtectionUnitRecord {
     pub policy_id: Option<String>,
     pub status: String,
     pub created_at: Timestamp,
+    /// An error code every restore of this unit fails with (`seed --faulty-units`).
+    pub fault: Option<String>,
 }
 
 /// The result of one element of a delta PATCH, in request order.
@@ -72,12 +74,67 @@ pub struct DeltaOutcome {
     pub items: Vec<AppliedItem>,
 }
 
-/// An artifact the engine has to move on, with the unit it restores.
-#[derive(Debug, Clone, PartialEq)]
-pub struct InFlightArtifact {
+/// A job as its holder knows it: the claim is valid while the job is running under this worker
+/// and this attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobRef {
     pub tenant_id: String,
+    pub job_id: String,
+    pub artifact_id: String,
+    pub worker: String,
+    pub attempt: i64,
+}
+
+/// A job a worker claimed, with what it needs to run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedJob {
+    pub job: JobRef,
     pub artifact: ArtifactRecord,
     pub unit: UnitInfo,
+    /// The unit's fault mark, if any.
+    pub unit_fault: Option<String>,
+    /// The previous holder's lease had expired.
+    pub takeover: bool,
+    pub last_error: Option<String>,
+}
+
+/// How a job ended, for its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobEvent {
+    Succeeded,
+    Failed,
+    /// Failed because it ran out of attempts.
+    Exhausted,
+}
+
+impl JobEvent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobEvent::Succeeded => "succeeded",
+            JobEvent::Failed => "failed",
+            JobEvent::Exhausted => "exhausted",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobEventRecord {
+    pub job_id: String,
+    pub at: Timestamp,
+    pub worker: String,
+    pub attempt: i64,
+    /// claimed | takeover | retry | released | succeeded | failed | exhausted
+    pub event: String,
+    pub detail: Option<String>,
+}
+
+/// Counts the metrics publish.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EngineStats {
+    pub jobs_queued: i64,
+    pub jobs_running: i64,
+    /// (status name, count) for every session status present.
+    pub sessions_by_status: Vec<(String, i64)>,
 }
 
 /// One step of an artifact's lifecycle after activation.

@@ -18,8 +18,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
-    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, InFlightArtifact, ProtectionUnitRecord,
-    RestorePointRecord, SessionCheck, SessionRecord, Store, StoreError, StoreResult, Writer,
+    AppliedItem, ArtifactRecord, ArtifactStep, ClaimedJob, DeltaOutcome, EngineStats, JobEvent, JobEventRecord, JobRef,
+    ProtectionUnitRecord, RestorePointRecord, SessionCheck, SessionRecord, Store, StoreError, StoreResult, Writer,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -114,7 +114,8 @@ const ARTIFACT_SELECT: &str = "SELECT a.seq, a.tenant_id, a.id, a.session_id, a.
     a.status, a.created_at, a.start_at, a.completion_at, a.error_code, a.error_message, a.restored_site_id, \
     a.restored_site_name, a.restored_site_web_url, a.restored_folder_id, a.restored_folder_name, \
     a.restored_item_count, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, \
-    pu.workload, pu.site_id, pu.site_name, pu.site_web_url, pu.directory_object_id, pu.display_name, pu.email \
+    pu.workload, pu.site_id, pu.site_name, pu.site_web_url, pu.directory_object_id, pu.display_name, pu.email, \
+    pu.fault \
     FROM restore_artifacts a \
     JOIN restore_points rp ON rp.tenant_id = a.tenant_id AND rp.id = a.restore_point_id \
     JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id";
@@ -491,6 +492,27 @@ impl Store for SqliteStore {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        // One restore job per artifact, in the same transaction: activation and its work commit together.
+        let artifact_ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? ORDER BY seq")
+                .bind(tenant)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await?;
+        for artifact_id in artifact_ids {
+            sqlx::query(
+                "INSERT INTO jobs (tenant_id, id, kind, session_id, artifact_id, state, run_at, created_at) \
+                 VALUES (?, ?, 'restoreArtifact', ?, ?, 'queued', ?, ?)",
+            )
+            .bind(tenant)
+            .bind(uuid::Uuid::new_v4().to_string())
+            .bind(id)
+            .bind(&artifact_id)
+            .bind(micros(now))
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("UPDATE restore_sessions SET activated_at = ? WHERE tenant_id = ? AND id = ?")
             .bind(micros(now))
             .bind(tenant)
@@ -639,7 +661,7 @@ impl Store for SqliteStore {
         let info = &unit.info;
         sqlx::query(
             "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
-             directory_object_id, display_name, email, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             directory_object_id, display_name, email, created_at, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (tenant_id, id) DO NOTHING",
         )
         .bind(tenant)
@@ -654,6 +676,7 @@ impl Store for SqliteStore {
         .bind(&info.display_name)
         .bind(&info.email)
         .bind(micros(unit.created_at))
+        .bind(&unit.fault)
         .execute(&mut *tx)
         .await?;
         for p in points {
@@ -687,20 +710,194 @@ impl Store for SqliteStore {
         row.as_ref().map(|r| restore_point_from_row(r, "id")).transpose()
     }
 
-    async fn in_flight_artifacts(&self, limit: i64) -> StoreResult<Vec<InFlightArtifact>> {
-        let sql = format!(
-            "{ARTIFACT_SELECT} WHERE a.status IN ('scheduling', 'scheduled', 'inProgress') ORDER BY a.seq LIMIT ?"
-        );
-        let rows = sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?;
+    async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        let mut tx = self.begin_write().await?;
+        let due = sqlx::query(
+            "SELECT tenant_id, id, artifact_id, state, attempts, last_error FROM jobs \
+             WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_expires_at <= ?1) \
+             ORDER BY run_at, seq LIMIT ?2",
+        )
+        .bind(micros(now))
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut claimed = Vec::with_capacity(due.len());
+        for row in &due {
+            let tenant: String = row.try_get("tenant_id")?;
+            let job_id: String = row.try_get("id")?;
+            let artifact_id: String = row.try_get("artifact_id")?;
+            let takeover = row.try_get::<String, _>("state")? == "running";
+            let attempt = row.try_get::<i64, _>("attempts")? + 1;
+            sqlx::query(
+                "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, attempts = ? \
+                 WHERE tenant_id = ? AND id = ?",
+            )
+            .bind(worker)
+            .bind(micros(now + lease))
+            .bind(attempt)
+            .bind(&tenant)
+            .bind(&job_id)
+            .execute(&mut *tx)
+            .await?;
+            let job = JobRef { tenant_id: tenant, job_id, artifact_id, worker: worker.to_owned(), attempt };
+            job_event(&mut tx, &job, now, if takeover { "takeover" } else { "claimed" }, None).await?;
+            let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
+            let art = sqlx::query(&sql).bind(&job.tenant_id).bind(&job.artifact_id).fetch_one(&mut *tx).await?;
+            claimed.push(ClaimedJob {
+                artifact: artifact_from_row(&art)?,
+                unit: unit_from_row(&art)?,
+                unit_fault: art.try_get("fault")?,
+                takeover,
+                last_error: row.try_get("last_error")?,
+                job,
+            });
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn renew_lease(&self, job: &JobRef, now: Timestamp, lease: chrono::Duration) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let held = holds_lease(&mut tx, job, now).await?;
+        if held {
+            sqlx::query("UPDATE jobs SET lease_expires_at = ? WHERE tenant_id = ? AND id = ?")
+                .bind(micros(now + lease))
+                .bind(&job.tenant_id)
+                .bind(&job.job_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(held)
+    }
+
+    async fn record_step(
+        &self,
+        tenant: &str,
+        artifact_id: &str,
+        from: ArtifactStatus,
+        step: ArtifactStep,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let moved = apply_step(&mut tx, tenant, artifact_id, Some(from), &step, now).await?;
+        tx.commit().await?;
+        Ok(moved)
+    }
+
+    async fn finish_job(&self, job: &JobRef, step: ArtifactStep, event: JobEvent, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        if !holds_lease(&mut tx, job, now).await? {
+            return Ok(false);
+        }
+        apply_step(&mut tx, &job.tenant_id, &job.artifact_id, None, &step, now).await?;
+        let detail = match &step {
+            ArtifactStep::Failed(e) => Some(format!("{}: {}", e.code, e.message)),
+            _ => None,
+        };
+        sqlx::query(
+            "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(micros(now))
+        .bind(&job.tenant_id)
+        .bind(&job.job_id)
+        .execute(&mut *tx)
+        .await?;
+        job_event(&mut tx, job, now, event.as_str(), detail.as_deref()).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn retry_job(&self, job: &JobRef, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        if !holds_lease(&mut tx, job, now).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(micros(run_at))
+        .bind(error)
+        .bind(&job.tenant_id)
+        .bind(&job.job_id)
+        .execute(&mut *tx)
+        .await?;
+        job_event(&mut tx, job, now, "retry", Some(error)).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn release_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        if !holds_lease(&mut tx, job, now).await? {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(&job.tenant_id)
+        .bind(&job.job_id)
+        .execute(&mut *tx)
+        .await?;
+        job_event(&mut tx, job, now, "released", None).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn job_history(&self, tenant: &str, artifact_id: &str) -> StoreResult<Vec<JobEventRecord>> {
+        let rows = sqlx::query(
+            "SELECT e.job_id, e.at, e.worker, e.attempt, e.event, e.detail FROM job_events e \
+             JOIN jobs j ON j.tenant_id = e.tenant_id AND j.id = e.job_id \
+             WHERE e.tenant_id = ? AND j.artifact_id = ? ORDER BY e.seq",
+        )
+        .bind(tenant)
+        .bind(artifact_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
-            .map(|row| {
-                Ok(InFlightArtifact {
-                    tenant_id: row.try_get("tenant_id")?,
-                    artifact: artifact_from_row(row)?,
-                    unit: unit_from_row(row)?,
+            .map(|r| {
+                Ok(JobEventRecord {
+                    job_id: r.try_get("job_id")?,
+                    at: from_micros(r.try_get("at")?)?,
+                    worker: r.try_get("worker")?,
+                    attempt: r.try_get("attempt")?,
+                    event: r.try_get("event")?,
+                    detail: r.try_get("detail")?,
                 })
             })
             .collect()
+    }
+
+    async fn engine_stats(&self) -> StoreResult<EngineStats> {
+        let jobs = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state")
+            .fetch_all(&self.pool)
+            .await?;
+        let mut stats = EngineStats::default();
+        for row in &jobs {
+            let n: i64 = row.try_get("n")?;
+            match row.try_get::<String, _>("state")?.as_str() {
+                "queued" => stats.jobs_queued = n,
+                "running" => stats.jobs_running = n,
+                _ => {}
+            }
+        }
+        let sessions =
+            sqlx::query("SELECT status, COUNT(*) AS n FROM restore_sessions GROUP BY status ORDER BY status")
+                .fetch_all(&self.pool)
+                .await?;
+        for row in &sessions {
+            stats.sessions_by_status.push((row.try_get("status")?, row.try_get("n")?));
+        }
+        Ok(stats)
     }
 
     async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32> {
@@ -717,58 +914,96 @@ impl Store for SqliteStore {
         tx.commit().await?;
         u32::try_from(next - 1).map_err(|_| StoreError::Corrupt(format!("restore suffix {next}")))
     }
+}
 
-    async fn record_step(
-        &self,
-        tenant: &str,
-        artifact_id: &str,
-        from: ArtifactStatus,
-        step: ArtifactStep,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
-        let t = micros(now);
-        let base = sqlx::query_scalar::<_, String>(match &step {
-            ArtifactStep::Scheduled => {
-                "UPDATE restore_artifacts SET status = ?1 WHERE tenant_id = ?2 AND id = ?3 AND status = ?4 RETURNING session_id"
-            }
-            ArtifactStep::Started => {
-                "UPDATE restore_artifacts SET status = ?1, start_at = ?5 \
-                 WHERE tenant_id = ?2 AND id = ?3 AND status = ?4 RETURNING session_id"
-            }
-            ArtifactStep::Succeeded(_) => {
-                "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
-                 restored_site_id = ?6, restored_site_name = ?7, restored_site_web_url = ?8, restored_folder_id = ?9, \
-                 restored_folder_name = ?10, restored_item_count = ?11, error_code = NULL, error_message = NULL \
-                 WHERE tenant_id = ?2 AND id = ?3 AND status = ?4 RETURNING session_id"
-            }
-            ArtifactStep::Failed(_) => {
-                "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, error_code = ?6, error_message = ?7 \
-                 WHERE tenant_id = ?2 AND id = ?3 AND status = ?4 RETURNING session_id"
-            }
-        })
+/// Whether `job` is running under its holder's lease at `now`.
+async fn holds_lease(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+    let held: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM jobs WHERE tenant_id = ? AND id = ? AND state = 'running' AND lease_owner = ? \
+         AND attempts = ? AND lease_expires_at > ?",
+    )
+    .bind(&job.tenant_id)
+    .bind(&job.job_id)
+    .bind(&job.worker)
+    .bind(job.attempt)
+    .bind(micros(now))
+    .fetch_optional(conn)
+    .await?;
+    Ok(held.is_some())
+}
+
+async fn job_event(
+    conn: &mut SqliteConnection,
+    job: &JobRef,
+    now: Timestamp,
+    event: &str,
+    detail: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO job_events (tenant_id, job_id, at, worker, attempt, event, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&job.tenant_id)
+    .bind(&job.job_id)
+    .bind(micros(now))
+    .bind(&job.worker)
+    .bind(job.attempt)
+    .bind(event)
+    .bind(detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Moves an artifact by `step` if it is in `from` (any non-terminal status when `None`), and
+/// re-derives its session. Returns whether it moved.
+async fn apply_step(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    artifact_id: &str,
+    from: Option<ArtifactStatus>,
+    step: &ArtifactStep,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let t = micros(now);
+    let guard =
+        "WHERE tenant_id = ?2 AND id = ?3 AND (status = ?4 OR (?4 IS NULL AND status NOT IN ('succeeded', 'failed')))";
+    let sql = match step {
+        ArtifactStep::Scheduled => format!("UPDATE restore_artifacts SET status = ?1 {guard} RETURNING session_id"),
+        ArtifactStep::Started => {
+            format!("UPDATE restore_artifacts SET status = ?1, start_at = COALESCE(start_at, ?5) {guard} RETURNING session_id")
+        }
+        ArtifactStep::Succeeded(_) => format!(
+            "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
+             restored_site_id = ?6, restored_site_name = ?7, restored_site_web_url = ?8, restored_folder_id = ?9, \
+             restored_folder_name = ?10, restored_item_count = ?11, error_code = NULL, error_message = NULL \
+             {guard} RETURNING session_id"
+        ),
+        ArtifactStep::Failed(_) => format!(
+            "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
+             error_code = ?6, error_message = ?7 {guard} RETURNING session_id"
+        ),
+    };
+    let base = sqlx::query_scalar::<_, String>(&sql)
         .bind(step.target().as_str())
         .bind(tenant)
         .bind(artifact_id)
-        .bind(from.as_str());
-        let query = match &step {
-            ArtifactStep::Scheduled => base,
-            ArtifactStep::Started => base.bind(t),
-            ArtifactStep::Succeeded(o) => base
-                .bind(t)
-                .bind(o.restored_site_id.clone())
-                .bind(o.restored_site_name.clone())
-                .bind(o.restored_site_web_url.clone())
-                .bind(o.restored_folder_id.clone())
-                .bind(o.restored_folder_name.clone())
-                .bind(o.restored_item_count),
-            ArtifactStep::Failed(e) => base.bind(t).bind(e.code.clone()).bind(e.message.clone()),
-        };
-        let Some(session_id) = query.fetch_optional(&mut *tx).await? else {
-            return Ok(false);
-        };
-        refresh_session(&mut tx, tenant, &session_id, now).await?;
-        tx.commit().await?;
-        Ok(true)
-    }
+        .bind(from.map(ArtifactStatus::as_str));
+    let query = match step {
+        ArtifactStep::Scheduled => base,
+        ArtifactStep::Started => base.bind(t),
+        ArtifactStep::Succeeded(o) => base
+            .bind(t)
+            .bind(o.restored_site_id.clone())
+            .bind(o.restored_site_name.clone())
+            .bind(o.restored_site_web_url.clone())
+            .bind(o.restored_folder_id.clone())
+            .bind(o.restored_folder_name.clone())
+            .bind(o.restored_item_count),
+        ArtifactStep::Failed(e) => base.bind(t).bind(e.code.clone()).bind(e.message.clone()),
+    };
+    let Some(session_id) = query.fetch_optional(&mut *conn).await? else {
+        return Ok(false);
+    };
+    refresh_session(conn, tenant, &session_id, now).await?;
+    Ok(true)
 }

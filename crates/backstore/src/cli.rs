@@ -2,7 +2,9 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
+use backstore_engine::RestoreSpeed;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -33,6 +35,24 @@ pub struct ServeArgs {
     /// Database URL; defaults to sqlite://<data-dir>/backstore.db.
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// How long one artifact's restore takes: instant, realistic, or a duration (500ms, 30s, 2m).
+    #[arg(long, env = "BACKSTORE_RESTORE_SPEED", default_value = "instant")]
+    pub restore_speed: RestoreSpeed,
+    /// A JSON file of fault rules (see docs/engine.md): artifacts that fail, hang, or fail first.
+    #[arg(long, env = "BACKSTORE_FAULTS", value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+    /// How long a worker's claim on a job holds before another worker may take it over.
+    #[arg(long, env = "BACKSTORE_JOB_LEASE", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub job_lease: Duration,
+    /// Attempts a restore job gets before its artifact fails.
+    #[arg(long, env = "BACKSTORE_JOB_ATTEMPTS", default_value_t = 5)]
+    pub job_attempts: i64,
+    /// The wait before the first retry; each further retry waits twice as long (at most 5 minutes).
+    #[arg(long, env = "BACKSTORE_JOB_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub job_backoff: Duration,
+    /// Restore jobs this process runs at once.
+    #[arg(long, env = "BACKSTORE_WORKERS", default_value_t = 8)]
+    pub workers: usize,
 }
 
 #[derive(Debug, Args)]
@@ -76,6 +96,9 @@ pub struct SeedArgs {
     /// Seed of the generator: the same seed gives the same units and ids.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Units whose restores always fail with a realistic error (marked `fault` in the output).
+    #[arg(long, default_value_t = 0)]
+    pub faulty_units: u32,
 }
 
 /// The database URL a data dir implies when none is given.

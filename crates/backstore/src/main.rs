@@ -6,7 +6,8 @@ use anyhow::Context as _;
 use backstore::cli::{database_url, Cli, Command};
 use backstore::server::{shutdown_signal, Server, ServerConfig};
 use backstore_api::auth::{issue_token, SigningKey, TokenRequest, DEFAULT_APP_ID};
-use backstore_engine::EngineConfig;
+use backstore_engine::{EngineConfig, FaultRules};
+use backstore_store::Clock;
 use clap::Parser;
 
 fn init_logging(default: &str) {
@@ -26,11 +27,25 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve(args) => {
             init_logging("info");
             let url = database_url(args.database_url.as_deref(), &args.data_dir);
+            let faults = match &args.faults {
+                Some(path) => FaultRules::load(&path.display().to_string())?,
+                None => FaultRules::default(),
+            };
+            let engine = EngineConfig {
+                concurrency: args.workers.max(1),
+                lease: args.job_lease,
+                max_attempts: args.job_attempts.max(1),
+                backoff_base: args.job_backoff,
+                speed: args.restore_speed,
+                faults: std::sync::Arc::new(faults),
+                ..EngineConfig::default()
+            };
             let server = Server::start(ServerConfig {
                 listen: args.listen,
                 data_dir: args.data_dir,
                 database_url: url,
-                engine: Some(EngineConfig::default()),
+                engine: Some(engine),
+                clock: Clock::system(),
             })
             .await?;
             let mut out = std::io::stdout();
@@ -70,8 +85,9 @@ async fn main() -> anyhow::Result<()> {
                 drives: args.drives,
                 restore_points: args.restore_points,
                 seed: args.seed,
+                faulty_units: args.faulty_units,
             };
-            let report = backstore::seed::seed(store.as_ref(), &plan, backstore_store::now()).await?;
+            let report = backstore::seed::seed(store.as_ref(), &plan, Clock::system().now()).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }

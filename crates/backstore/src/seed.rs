@@ -12,6 +12,8 @@ use serde::Serialize;
 #[derive(Debug, Clone)]
 pub struct SeedPlan {
     pub tenant: String,
+    /// How many of the units get a fault mark: every restore of them fails with a realistic error.
+    pub faulty_units: u32,
     pub sites: u32,
     pub mailboxes: u32,
     pub drives: u32,
@@ -46,7 +48,13 @@ pub struct SeededUnit {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
     pub restore_point_ids: Vec<String>,
+    /// The error code restores of this unit fail with (`--faulty-units`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
+
+/// The errors faulty units fail with, in turn.
+const FAULT_CODES: &[&str] = &["ArtifactCannotBeRestored", "UnknownError", "ArtifactNotFound"];
 
 const DOMAINS: &[&str] =
     &["contoso", "fabrikam", "northwind", "adatum", "tailspin", "woodgrove", "litware", "proseware"];
@@ -206,7 +214,14 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreRe
         plan.tenant.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ tenant_hash);
     let domain = DOMAINS[rng.gen_range(0..DOMAINS.len())];
-    let mut units = Vec::new();
+    // Which units are faulty: the same ones for the same seed, spread over the three kinds.
+    let total = (plan.sites + plan.mailboxes + plan.drives) as usize;
+    let mut order: Vec<usize> = (0..total).collect();
+    for i in (1..order.len()).rev() {
+        order.swap(i, rng.gen_range(0..=i));
+    }
+    let faulty: Vec<usize> = order.into_iter().take(plan.faulty_units as usize).collect();
+    let mut units: Vec<SeededUnit> = Vec::new();
     for (w, count) in
         [(Workload::SharePoint, plan.sites), (Workload::Exchange, plan.mailboxes), (Workload::OneDrive, plan.drives)]
     {
@@ -219,9 +234,12 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreRe
                 policy_id: Some(policy.clone()),
                 status: "protected".into(),
                 created_at: points.last().map_or(now, |p| p.protection_at) - Duration::hours(1),
+                fault: faulty.contains(&units.len()).then(|| FAULT_CODES[units.len() % FAULT_CODES.len()].to_owned()),
             };
             store.insert_protection_unit(&plan.tenant, &record, &points).await?;
+            let fault = record.fault.clone();
             units.push(SeededUnit {
+                fault,
                 kind: w.unit_kind().into(),
                 id: info.id,
                 site_id: info.site_id,
@@ -248,7 +266,7 @@ mod tests {
 
     #[test]
     fn cadence() {
-        let now = backstore_store::now();
+        let now = backstore_store::Clock::system().now();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let sp = restore_points(&mut rng, &unit_of(Workload::SharePoint), 2100, now);
         assert!(now - sp[0].protection_at < Duration::minutes(10));

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::Context as _;
 use backstore_api::auth::SigningKey;
 use backstore_api::AppState;
-use backstore_engine::{Engine, EngineConfig};
-use backstore_store::Store;
+use backstore_engine::{Engine, EngineConfig, Metrics};
+use backstore_store::{Clock, Store};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -23,6 +23,7 @@ pub struct ServerConfig {
     pub database_url: String,
     /// `None`: no engine task (tests drive the engine themselves).
     pub engine: Option<EngineConfig>,
+    pub clock: Clock,
 }
 
 /// A server that is accepting connections.
@@ -30,6 +31,8 @@ pub struct Server {
     pub addr: SocketAddr,
     pub store: Arc<dyn Store>,
     pub key: SigningKey,
+    pub clock: Clock,
+    pub metrics: Arc<Metrics>,
     shutdown: watch::Sender<bool>,
     task: JoinHandle<()>,
 }
@@ -43,14 +46,19 @@ impl Server {
             .await
             .with_context(|| format!("cannot open the database {}", config.database_url))?;
         let key = SigningKey::load_or_create(&config.data_dir)?;
-        let app = backstore_api::router(AppState::new(store.clone(), key.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let app = backstore_api::router(AppState::new(store.clone(), key.clone(), config.clock.clone()))
+            .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
 
-        let engine = config.engine.map(|c| tokio::spawn(Engine::new(store.clone(), c).run(rx.clone())));
+        let engine = config.engine.map(|c| {
+            let engine = Arc::new(Engine::new(store.clone(), config.clock.clone(), c, metrics.clone()));
+            tokio::spawn(engine.run(rx.clone()))
+        });
         let mut http_rx = rx.clone();
         let task = tokio::spawn(async move {
             let graceful = async move {
@@ -69,13 +77,29 @@ impl Server {
                 let _ = engine.await;
             }
         });
-        Ok(Server { addr, store, key, shutdown, task })
+        Ok(Server { addr, store, key, clock: config.clock, metrics, shutdown, task })
     }
 
     /// Stops accepting, lets requests in flight finish (bounded), stops the engine.
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+    }
+}
+
+/// `GET /metrics`: Prometheus text, unauthenticated like most scrape targets.
+async fn render_metrics(
+    axum::extract::State((store, metrics)): axum::extract::State<(Arc<dyn Store>, Arc<Metrics>)>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match metrics.render(store.as_ref()).await {
+        Ok(text) => {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "metrics could not be read");
+            axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
     }
 }
 

@@ -6,6 +6,8 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
+use backstore_engine::FaultRules;
+
 use crate::support::*;
 
 #[tokio::test]
@@ -145,21 +147,22 @@ async fn finished_sessions(app: &TestApp, token: &str, outcomes: &[&[bool]]) -> 
     let seeded = app.seed(TENANT, 0, 12, 0, 1).await;
     let mut pts = points(&seeded, "mailbox").into_iter().map(|p| p[0].clone());
     let mut ids = Vec::new();
+    let mut failing = Vec::new();
     for outcome in outcomes {
         let mine: Vec<String> = outcome.iter().map(|_| pts.next().unwrap()).collect();
         let refs: Vec<&str> = mine.iter().map(String::as_str).collect();
         let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", token, &refs).await;
         let id = s["id"].as_str().unwrap().to_owned();
         app.activate(&id, token).await.expect(200);
-        let arts = app.get(&format!("exchangeRestoreSessions/{id}/mailboxRestoreArtifacts"), token).await;
-        for (a, ok) in arts.body["value"].as_array().unwrap().iter().zip(outcome.iter()) {
+        for (rp, ok) in mine.iter().zip(outcome.iter()) {
             if !ok {
-                app.fail_artifact(TENANT, a["id"].as_str().unwrap()).await;
+                failing.push(serde_json::json!({"restorePointId": rp, "action": "fail"}));
             }
         }
         ids.push(id);
     }
-    app.drain().await;
+    let rules: FaultRules = serde_json::from_value(serde_json::json!({ "rules": failing })).unwrap();
+    app.drain_with(rules).await;
     ids
 }
 

@@ -7,9 +7,9 @@ use backstore::seed::{SeedPlan, SeedReport};
 use backstore::server::{Server, ServerConfig};
 use backstore_api::auth::{issue_token, TokenRequest, DEFAULT_APP_ID};
 use backstore_domain::restore::UnitInfo;
-use backstore_domain::{ArtifactStatus, ErrorInfo, RestorePointTags, Workload};
-use backstore_engine::{Engine, EngineConfig};
-use backstore_store::{ArtifactStep, ProtectionUnitRecord, RestorePointRecord, Store};
+use backstore_domain::{RestorePointTags, Workload};
+use backstore_engine::{Engine, EngineConfig, FaultRules};
+use backstore_store::{Clock, ProtectionUnitRecord, RestorePointRecord, Store};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -23,7 +23,6 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Kept so the data dir lives as long as the server.
     _dir: tempfile::TempDir,
-    engine: Engine,
 }
 
 pub struct Resp {
@@ -71,31 +70,44 @@ impl TestApp {
 
     /// A server whose engine runs on its own, fast.
     pub async fn spawn_with_engine() -> TestApp {
-        Self::spawn_with(Some(EngineConfig { tick: Duration::from_millis(20), batch: 500 })).await
+        Self::spawn_with(Some(EngineConfig { poll: Duration::from_millis(20), ..EngineConfig::default() })).await
     }
 
-    async fn spawn_with(engine: Option<EngineConfig>) -> TestApp {
+    pub async fn spawn_with(engine: Option<EngineConfig>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let server = Server::start(ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
             database_url: format!("sqlite://{}", dir.path().join("backstore.db").display()),
             engine,
+            clock: Clock::system(),
         })
         .await
         .expect("server starts");
-        let engine = Engine::new(server.store.clone(), EngineConfig::default());
         TestApp {
             origin: format!("http://{}", server.addr),
             server: Some(server),
             client: reqwest::Client::new(),
             _dir: dir,
-            engine,
         }
     }
 
+    fn server(&self) -> &Server {
+        self.server.as_ref().expect("running")
+    }
+
     pub fn store(&self) -> &dyn Store {
-        self.server.as_ref().expect("running").store.as_ref()
+        self.server().store.as_ref()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        &self.server().clock
+    }
+
+    /// An engine over this server's store and clock, as a worker of its own would be.
+    pub fn engine(&self, config: EngineConfig) -> Engine {
+        let s = self.server();
+        Engine::new(s.store.clone(), s.clock.clone(), config, s.metrics.clone())
     }
 
     pub fn token_with(&self, tenant: &str, read_only: bool, user: Option<&str>, ttl: i64) -> String {
@@ -118,13 +130,21 @@ impl TestApp {
     }
 
     pub async fn seed(&self, tenant: &str, sites: u32, mailboxes: u32, drives: u32, points: u32) -> SeedReport {
-        let plan = SeedPlan { tenant: tenant.into(), sites, mailboxes, drives, restore_points: points, seed: 42 };
-        backstore::seed::seed(self.store(), &plan, backstore_store::now()).await.unwrap()
+        let plan = SeedPlan {
+            tenant: tenant.into(),
+            sites,
+            mailboxes,
+            drives,
+            restore_points: points,
+            seed: 42,
+            faulty_units: 0,
+        };
+        backstore::seed::seed(self.store(), &plan, self.clock().now()).await.unwrap()
     }
 
     /// A unit of `w` with one restore point that expired an hour ago; returns the point's id.
     pub async fn expired_point(&self, tenant: &str, w: Workload) -> String {
-        let now = backstore_store::now();
+        let now = self.clock().now();
         let unit = UnitInfo {
             id: uuid::Uuid::new_v4().to_string(),
             workload: w,
@@ -143,30 +163,26 @@ impl TestApp {
             expiration_at: now - chrono::Duration::hours(1),
             tags: RestorePointTags::None,
         };
-        let record = ProtectionUnitRecord { info: unit, policy_id: None, status: "protected".into(), created_at: now };
+        let record = ProtectionUnitRecord {
+            info: unit,
+            policy_id: None,
+            status: "protected".into(),
+            created_at: now,
+            fault: None,
+        };
         self.store().insert_protection_unit(tenant, &record, std::slice::from_ref(&point)).await.unwrap();
         point.id
     }
 
-    /// Moves every activated artifact to a terminal status.
+    /// Runs every due restore job to its end, with no faults.
     pub async fn drain(&self) {
-        self.engine.run_until_idle(100).await.unwrap();
+        self.drain_with(FaultRules::default()).await;
     }
 
-    /// Fails one activated artifact the way an executor would (fault injection by hand).
-    pub async fn fail_artifact(&self, tenant: &str, artifact_id: &str) {
-        let now = backstore_store::now();
-        let s = self.store();
-        s.record_step(tenant, artifact_id, ArtifactStatus::Scheduling, ArtifactStep::Scheduled, now).await.unwrap();
-        s.record_step(tenant, artifact_id, ArtifactStatus::Scheduled, ArtifactStep::Started, now).await.unwrap();
-        let error = ErrorInfo {
-            code: "ArtifactCannotBeRestored".into(),
-            message: "Restore Artifact state doesn't allow restoration.".into(),
-        };
-        assert!(s
-            .record_step(tenant, artifact_id, ArtifactStatus::InProgress, ArtifactStep::Failed(error), now)
-            .await
-            .unwrap());
+    /// Runs every due restore job to its end under `faults`.
+    pub async fn drain_with(&self, faults: FaultRules) {
+        let config = EngineConfig { faults: std::sync::Arc::new(faults), ..EngineConfig::default() };
+        self.engine(config).run_until_idle(100).await.unwrap();
     }
 
     /// `/v1.0/solutions/backupRestore/<path>`
