@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_backstore");
 
-fn run(args: &[&str]) -> (bool, String, String) {
+pub(crate) fn run(args: &[&str]) -> (bool, String, String) {
     let out = Command::new(BIN).args(args).output().expect("binary runs");
     (
         out.status.success(),
@@ -21,14 +21,14 @@ fn run(args: &[&str]) -> (bool, String, String) {
     )
 }
 
-struct Serving {
-    child: Child,
-    origin: String,
+pub(crate) struct Serving {
+    pub child: Child,
+    pub origin: String,
     rest: mpsc::Receiver<String>,
 }
 
 /// Starts `backstore serve` and waits (bounded) for its `listening on` line.
-fn serve(args: &[&str], envs: &[(&str, &str)]) -> Serving {
+pub(crate) fn serve(args: &[&str], envs: &[(&str, &str)]) -> Serving {
     let mut cmd = Command::new(BIN);
     cmd.arg("serve").args(args).stdout(Stdio::piped()).stderr(Stdio::null());
     for (k, v) in envs {
@@ -50,7 +50,7 @@ fn serve(args: &[&str], envs: &[(&str, &str)]) -> Serving {
     Serving { child, origin, rest: rx }
 }
 
-fn sigterm_and_wait(mut s: Serving) {
+pub(crate) fn sigterm_and_wait(mut s: Serving) {
     let killed = Command::new("kill").args(["-TERM", &s.child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let deadline = Instant::now() + Duration::from_secs(20);

@@ -3,6 +3,8 @@
 
 mod auth;
 mod cli;
+mod crash;
+mod engine;
 mod errors;
 mod lifecycle;
 mod sessions;

@@ -1,0 +1,191 @@
+//! `kill -9` of the real server in the middle of restores, at several points, then restarts on the
+//! same data: every artifact ends in exactly one terminal status, none is lost or duplicated, and
+//! the job history shows the takeovers.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::cli::{run, serve, sigterm_and_wait, Serving};
+
+const TENANT: &str = "crash-tenant";
+
+fn start(dir: &str) -> Serving {
+    serve(
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir,
+            "--restore-speed",
+            "250ms",
+            "--job-lease",
+            "1s",
+            "--workers",
+            "2",
+        ],
+        &[],
+    )
+}
+
+fn kill_9(mut s: Serving) {
+    s.child.kill().expect("SIGKILL");
+    s.child.wait().unwrap();
+}
+
+async fn artifacts(client: &reqwest::Client, origin: &str, token: &str, sessions: &[String]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for id in sessions {
+        let url = format!("{origin}/v1.0/solutions/backupRestore/restoreSessions/{id}?$expand=*");
+        let s: Value = client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let nav = ["siteRestoreArtifacts", "driveRestoreArtifacts"].into_iter().find(|n| s.get(*n).is_some()).unwrap();
+        out.extend(s[nav].as_array().unwrap().iter().cloned());
+    }
+    out
+}
+
+async fn wait_for(
+    client: &reqwest::Client,
+    origin: &str,
+    token: &str,
+    sessions: &[String],
+    what: &str,
+    done: impl Fn(&[Value]) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let all = artifacts(client, origin, token, sessions).await;
+        if done(&all) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {all:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+#[tokio::test]
+async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let (ok, token, _) = run(&["token", "--data-dir", &d, "--tenant", TENANT]);
+    assert!(ok);
+    let token = token.trim().to_owned();
+    let (ok, out, err) = run(&[
+        "seed",
+        "--data-dir",
+        &d,
+        "--tenant",
+        TENANT,
+        "--sites",
+        "6",
+        "--mailboxes",
+        "0",
+        "--drives",
+        "6",
+        "--restore-points",
+        "1",
+    ]);
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let units = report["protectionUnits"].as_array().unwrap();
+    let client = reqwest::Client::new();
+
+    let s = start(&d);
+    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
+    let mut sessions = Vec::new();
+    for (set, nav, kind) in [
+        ("sharePointRestoreSessions", "siteRestoreArtifacts", "site"),
+        ("oneDriveForBusinessRestoreSessions", "driveRestoreArtifacts", "drive"),
+    ] {
+        let pts: Vec<&Value> = units.iter().filter(|u| u["kind"] == kind).map(|u| &u["restorePointIds"][0]).collect();
+        for half in pts.chunks(3) {
+            let arts: Vec<Value> =
+                half.iter().map(|p| json!({"restorePoint": {"id": p}, "destinationType": "new"})).collect();
+            let r: Value = client
+                .post(format!("{base}/{set}"))
+                .bearer_auth(&token)
+                .json(&json!({ nav: arts }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            sessions.push(r["id"].as_str().unwrap().to_owned());
+        }
+    }
+    for id in &sessions {
+        let r = client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let ids: Vec<String> = artifacts(&client, &s.origin, &token, &sessions)
+        .await
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids.len(), 12);
+
+    // 1: right after activation, before the workers got far.
+    kill_9(s);
+    // 2: restarted, killed while restores are in progress (their leases held by the dead process).
+    let s = start(&d);
+    wait_for(&client, &s.origin, &token, &sessions, "a restore in progress", |all| {
+        all.iter().any(|a| a["status"] == "inProgress")
+    })
+    .await;
+    kill_9(s);
+    // 3: restarted, killed at once, before its workers could take the expired leases over.
+    let s = start(&d);
+    kill_9(s);
+    // Last start: everything finishes.
+    let s = start(&d);
+    wait_for(&client, &s.origin, &token, &sessions, "every artifact terminal", |all| {
+        all.iter().all(|a| a["status"] == "succeeded" || a["status"] == "failed")
+    })
+    .await;
+    let all = artifacts(&client, &s.origin, &token, &sessions).await;
+    let mut after: Vec<String> = all.iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    after.sort();
+    let mut before = ids.clone();
+    before.sort();
+    assert_eq!(after, before, "no artifact lost or duplicated");
+    assert!(all.iter().all(|a| a["status"] == "succeeded"), "no faults were configured: {all:?}");
+    let mut urls: Vec<&str> = all.iter().map(|a| a["restoredSiteWebUrl"].as_str().unwrap()).collect();
+    urls.sort();
+    urls.dedup();
+    assert_eq!(urls.len(), 12, "every restore got its own site");
+    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
+    for id in &sessions {
+        let got: Value = client
+            .get(format!("{base}/restoreSessions/{id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(got["status"], "completed");
+        assert_eq!(
+            got["restoreSessionArtifactCount"],
+            json!({"total": 3, "completed": 3, "inProgress": 0, "failed": 0})
+        );
+    }
+    sigterm_and_wait(s);
+
+    // The job history, read from the database the servers shared.
+    let store =
+        backstore_store::open(&format!("sqlite://{}", dir.path().join("backstore.db").display())).await.unwrap();
+    let mut kinds: HashMap<String, usize> = HashMap::new();
+    for id in &ids {
+        let h = store.job_history(TENANT, id).await.unwrap();
+        let terminal = h.iter().filter(|e| ["succeeded", "failed", "exhausted"].contains(&e.event.as_str())).count();
+        assert_eq!(terminal, 1, "artifact {id}: {h:?}");
+        assert_eq!(h.last().unwrap().event, "succeeded");
+        for e in &h {
+            *kinds.entry(e.event.clone()).or_default() += 1;
+        }
+    }
+    assert!(kinds.get("takeover").copied().unwrap_or(0) >= 1, "the history shows takeovers: {kinds:?}");
+}
