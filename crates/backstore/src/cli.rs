@@ -22,6 +22,35 @@ pub enum Command {
     Token(TokenArgs),
     /// Create protection units and restore points for a tenant; prints them as JSON.
     Seed(SeedArgs),
+    /// Look at restore sessions on a running server.
+    #[command(subcommand)]
+    Sessions(SessionsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Follow sessions until they are terminal: one session, or every activating or active one.
+    Watch(WatchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// The session to follow (default: every activating or active session of the tenant).
+    pub session_id: Option<String>,
+    /// The running server.
+    #[arg(long, env = "BACKSTORE_URL", default_value = "http://127.0.0.1:8080")]
+    pub server: String,
+    /// The tenant to look in; a token for it is made with the data dir's key.
+    #[arg(long, required_unless_present = "token")]
+    pub tenant: Option<String>,
+    /// A bearer token to use instead of making one.
+    #[arg(long, env = "BACKSTORE_TOKEN", conflicts_with = "tenant")]
+    pub token: Option<String>,
+    #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Pause between looks.
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
 }
 
 #[derive(Debug, Args)]

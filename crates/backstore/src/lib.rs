@@ -4,3 +4,4 @@
 pub mod cli;
 pub mod seed;
 pub mod server;
+pub mod watch;

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use backstore::cli::{database_url, Cli, Command};
+use backstore::cli::{database_url, Cli, Command, SessionsCommand};
 use backstore::server::{shutdown_signal, Server, ServerConfig};
 use backstore_api::auth::{issue_token, SigningKey, TokenRequest, DEFAULT_APP_ID};
 use backstore_engine::{EngineConfig, FaultRules};
@@ -18,6 +18,17 @@ fn init_logging(default: &str) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+fn make_token(
+    data_dir: &std::path::Path,
+    tenant: String,
+    read_only: bool,
+    user: Option<String>,
+    ttl_seconds: i64,
+) -> anyhow::Result<String> {
+    let key = SigningKey::load_or_create(data_dir)?;
+    Ok(issue_token(&key, &TokenRequest { tenant, read_only, user, ttl_seconds, app_id: DEFAULT_APP_ID.into() })?)
 }
 
 #[tokio::main]
@@ -57,18 +68,23 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token(args) => {
             init_logging("warn");
-            let key = SigningKey::load_or_create(&args.data_dir)?;
-            let token = issue_token(
-                &key,
-                &TokenRequest {
-                    tenant: args.tenant,
-                    read_only: args.read_only,
-                    user: args.user,
-                    ttl_seconds: args.ttl,
-                    app_id: DEFAULT_APP_ID.into(),
-                },
-            )?;
+            let token = make_token(&args.data_dir, args.tenant, args.read_only, args.user, args.ttl)?;
             println!("{token}");
+        }
+        Command::Sessions(SessionsCommand::Watch(args)) => {
+            init_logging("warn");
+            let token = match (args.token, args.tenant) {
+                (Some(token), _) => token,
+                (None, Some(tenant)) => make_token(&args.data_dir, tenant, true, None, 3600)?,
+                (None, None) => anyhow::bail!("give --tenant or --token"),
+            };
+            backstore::watch::watch(backstore::watch::WatchPlan {
+                server: args.server,
+                token,
+                session: args.session_id,
+                interval: args.interval,
+            })
+            .await?;
         }
         Command::Seed(args) => {
             init_logging("warn");

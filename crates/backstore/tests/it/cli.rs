@@ -243,3 +243,61 @@ fn the_same_seed_gives_the_same_data() {
     assert_eq!(raw_a, raw_b, "restore point ids too");
     assert_ne!(a, c);
 }
+
+#[tokio::test]
+async fn sessions_watch_follows_sessions_to_their_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let s = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--restore-speed", "300ms"], &[]);
+    let (_, out, _) =
+        run(&["seed", "--data-dir", &d, "--tenant", "w", "--sites", "3", "--mailboxes", "0", "--drives", "0"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let (_, token, _) = run(&["token", "--data-dir", &d, "--tenant", "w"]);
+    let token = token.trim();
+    let (ok, idle, _) = run(&["sessions", "watch", "--server", &s.origin, "--tenant", "w", "--data-dir", &d]);
+    assert!(ok);
+    assert_eq!(idle.trim(), "no activating or active restore sessions");
+
+    let client = reqwest::Client::new();
+    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
+    let mut ids = Vec::new();
+    for unit in report["protectionUnits"].as_array().unwrap().chunks(2) {
+        let arts: Vec<Value> = unit
+            .iter()
+            .map(|u| json!({"restorePoint": {"id": u["restorePointIds"][0]}, "destinationType": "new"}))
+            .collect();
+        let body = json!({ "siteRestoreArtifacts": arts });
+        let r: Value = client
+            .post(format!("{base}/sharePointRestoreSessions"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = r["id"].as_str().unwrap().to_owned();
+        client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(token).send().await.unwrap();
+        ids.push(id);
+    }
+    // One session by id, with a token given on the command line.
+    let (ok, out, err) =
+        run(&["sessions", "watch", "--server", &s.origin, "--token", token, "--interval", "50ms", &ids[0]]);
+    assert!(ok, "{err}");
+    let last = out.lines().last().unwrap();
+    assert_eq!(last, format!("{} sharePointRestoreSession completed 2/2 succeeded=2", ids[0]), "{out}");
+    assert!(out.lines().all(|l| l.starts_with(&ids[0])), "{out}");
+    // Every running session of the tenant (the second may have finished meanwhile: then none is left).
+    let (ok, out, err) =
+        run(&["sessions", "watch", "--server", &s.origin, "--tenant", "w", "--data-dir", &d, "--interval", "50ms"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.trim() == "no activating or active restore sessions"
+            || out.lines().last().unwrap().ends_with("completed 1/1 succeeded=1"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["sessions", "watch", "--server", &s.origin, "--token", token, "no-such-session"]);
+    assert!(!ok && err.contains("404"), "{err}");
+    sigterm_and_wait(s);
+}
