@@ -36,10 +36,21 @@ impl Snapshot {
         self.states.get("succeeded").copied().unwrap_or(0) + self.states.get("failed").copied().unwrap_or(0)
     }
 
-    fn line(&self) -> String {
+    /// Artifacts by state, the states with none left out: `inProgress=1 succeeded=2`.
+    fn states(&self) -> String {
         let states: Vec<String> =
             STATES.iter().filter_map(|s| self.states.get(s).filter(|n| **n > 0).map(|n| format!("{s}={n}"))).collect();
-        format!("{} {} {}/{} {}", self.kind, self.status, self.done(), self.total, states.join(" "))
+        states.join(" ")
+    }
+
+    /// One line for logs and pipes: `sharePointRestoreSession active 2/3 inProgress=1 succeeded=2`.
+    fn line(&self) -> String {
+        format!("{} {} {}/{} {}", self.kind, self.status, self.done(), self.total, self.states())
+    }
+
+    /// Beside a bar, which shows the count itself.
+    fn bar_message(&self) -> String {
+        format!("{} {}", self.status, self.states())
     }
 }
 
@@ -143,7 +154,7 @@ pub async fn watch(plan: WatchPlan) -> anyhow::Result<()> {
                     Some(b) => {
                         b.set_length(snap.total);
                         b.set_position(snap.done());
-                        b.set_message(snap.line());
+                        b.set_message(snap.bar_message());
                     }
                     None => writeln!(out, "{id} {}", snap.line())?,
                 }
@@ -151,7 +162,7 @@ pub async fn watch(plan: WatchPlan) -> anyhow::Result<()> {
             let terminal = TERMINAL.contains(&snap.status.as_str());
             if terminal {
                 if let Some(b) = bar {
-                    b.finish_with_message(snap.line());
+                    b.finish_with_message(snap.bar_message());
                 }
             }
             all_done &= terminal;

@@ -301,3 +301,60 @@ async fn sessions_watch_follows_sessions_to_their_end() {
     assert!(!ok && err.contains("404"), "{err}");
     sigterm_and_wait(s);
 }
+
+#[tokio::test]
+async fn serve_reads_fault_rules_from_a_file_and_refuses_a_bad_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let (_, out, _) =
+        run(&["seed", "--data-dir", &d, "--tenant", "f", "--sites", "0", "--mailboxes", "2", "--drives", "0"]);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let units = report["protectionUnits"].as_array().unwrap();
+    let faults = dir.path().join("faults.json");
+    let rule = json!({"rules": [{"protectionUnitId": units[0]["id"], "action": "fail", "code": "ArtifactNotFound"}]});
+    std::fs::write(&faults, rule.to_string()).unwrap();
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, r#"{"rules": [{"action": "fail"}]}"#).unwrap();
+    let (ok, _, err) =
+        run(&["serve", "--listen", "127.0.0.1:0", "--data-dir", &d, "--faults", &bad.display().to_string()]);
+    assert!(!ok && err.contains("names neither protectionUnitId nor restorePointId"), "{err}");
+
+    let s = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--faults", &faults.display().to_string()], &[]);
+    let (_, token, _) = run(&["token", "--data-dir", &d, "--tenant", "f"]);
+    let token = token.trim();
+    let client = reqwest::Client::new();
+    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
+    let arts: Vec<Value> = units
+        .iter()
+        .map(|u| json!({"restorePoint": {"id": u["restorePointIds"][0]}, "destinationType": "inPlace"}))
+        .collect();
+    let r: Value = client
+        .post(format!("{base}/exchangeRestoreSessions"))
+        .bearer_auth(token)
+        .json(&json!({"mailboxRestoreArtifacts": arts}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = r["id"].as_str().unwrap();
+    client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(token).send().await.unwrap();
+    let (ok, out, err) = run(&["sessions", "watch", "--server", &s.origin, "--token", token, "--interval", "50ms", id]);
+    assert!(ok, "{err}");
+    assert!(out.lines().last().unwrap().ends_with("completedWithError 2/2 succeeded=1 failed=1"), "{out}");
+    let list: Value = client
+        .get(format!("{base}/exchangeRestoreSessions/{id}/mailboxRestoreArtifacts"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let failed = list["value"].as_array().unwrap().iter().find(|a| a["status"] == "failed").unwrap();
+    assert_eq!(failed["restorePoint"]["id"], units[0]["restorePointIds"][0]);
+    assert_eq!(failed["error"]["code"], "ArtifactNotFound");
+    assert_eq!(failed["error"]["message"], "Restore Artifact doesn't exist.");
+    sigterm_and_wait(s);
+}
