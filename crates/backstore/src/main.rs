@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use backstore::cli::{database_url, Cli, Command, SessionsCommand};
-use backstore::server::{shutdown_signal, Server, ServerConfig};
+use backstore::server::{Server, ServerConfig, ShutdownSignal};
 use backstore_api::auth::{issue_token, SigningKey, TokenRequest, DEFAULT_APP_ID};
 use backstore_engine::{EngineConfig, FaultRules};
 use backstore_store::Clock;
@@ -51,6 +51,7 @@ async fn main() -> anyhow::Result<()> {
                 faults: std::sync::Arc::new(faults),
                 ..EngineConfig::default()
             };
+            let signals = ShutdownSignal::install().context("cannot install the signal handlers")?;
             let server = Server::start(ServerConfig {
                 listen: args.listen,
                 data_dir: args.data_dir,
@@ -62,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
             let mut out = std::io::stdout();
             writeln!(out, "listening on http://{}", server.addr)?;
             out.flush()?;
-            shutdown_signal().await;
+            signals.wait().await;
             tracing::info!("shutting down");
             server.stop().await;
         }
