@@ -66,6 +66,48 @@ pub(crate) fn sigterm_and_wait(mut s: Serving) {
     assert!(extra.is_empty(), "stdout carries only the listening line, also got {extra:?}");
 }
 
+/// The API of a server the test started as a process, for one tenant's token.
+pub(crate) struct Remote {
+    client: reqwest::Client,
+    pub base: String,
+    token: String,
+}
+
+impl Remote {
+    pub fn new(origin: &str, token: &str) -> Remote {
+        Remote {
+            client: reqwest::Client::new(),
+            base: format!("{origin}/v1.0/solutions/backupRestore"),
+            token: token.trim().to_owned(),
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> (u16, Value) {
+        let r = req.bearer_auth(&self.token).send().await.expect("the server answers");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        self.send(self.client.get(format!("{}/{path}", self.base))).await.1
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Value {
+        self.send(self.client.post(format!("{}/{path}", self.base)).json(body)).await.1
+    }
+
+    /// Creates a session of `set` over `points` and activates it; returns its id.
+    pub async fn activated(&self, set: &str, nav: &str, points: &[&Value], destination: &str) -> String {
+        let arts: Vec<Value> =
+            points.iter().map(|p| json!({"restorePoint": {"id": p}, "destinationType": destination})).collect();
+        let created = self.post(set, &json!({ nav: arts })).await;
+        let id = created["id"].as_str().unwrap_or_else(|| panic!("not created: {created}")).to_owned();
+        let (status, body) = self.send(self.client.post(format!("{}/restoreSessions/{id}/activate", self.base))).await;
+        assert_eq!(status, 200, "{body}");
+        id
+    }
+}
+
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
@@ -116,33 +158,13 @@ async fn serve_token_seed_restore_and_stop() {
     assert!(units[1]["email"].as_str().unwrap().contains('@'));
     assert!(units[0]["siteWebUrl"].as_str().unwrap().starts_with("https://"));
 
-    let client = reqwest::Client::new();
-    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
-    let body = json!({"mailboxRestoreArtifacts": [{"restorePoint": {"id": units[1]["restorePointIds"][0]}, "destinationType": "new"}]});
-    let created: Value = client
-        .post(format!("{base}/exchangeRestoreSessions"))
-        .bearer_auth(&token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = created["id"].as_str().expect("created").to_owned();
-    let r = client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(&token).send().await.unwrap();
-    assert_eq!(r.status(), 200);
+    let api = Remote::new(&s.origin, &token);
+    let id = api
+        .activated("exchangeRestoreSessions", "mailboxRestoreArtifacts", &[&units[1]["restorePointIds"][0]], "new")
+        .await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let got: Value = client
-            .get(format!("{base}/restoreSessions/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let got = api.get(&format!("restoreSessions/{id}")).await;
         if got["status"] == "completed" {
             break;
         }
@@ -258,28 +280,11 @@ async fn sessions_watch_follows_sessions_to_their_end() {
     assert!(ok);
     assert_eq!(idle.trim(), "no activating or active restore sessions");
 
-    let client = reqwest::Client::new();
-    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
+    let api = Remote::new(&s.origin, token);
     let mut ids = Vec::new();
-    for unit in report["protectionUnits"].as_array().unwrap().chunks(2) {
-        let arts: Vec<Value> = unit
-            .iter()
-            .map(|u| json!({"restorePoint": {"id": u["restorePointIds"][0]}, "destinationType": "new"}))
-            .collect();
-        let body = json!({ "siteRestoreArtifacts": arts });
-        let r: Value = client
-            .post(format!("{base}/sharePointRestoreSessions"))
-            .bearer_auth(token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let id = r["id"].as_str().unwrap().to_owned();
-        client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(token).send().await.unwrap();
-        ids.push(id);
+    for units in report["protectionUnits"].as_array().unwrap().chunks(2) {
+        let points: Vec<&Value> = units.iter().map(|u| &u["restorePointIds"][0]).collect();
+        ids.push(api.activated("sharePointRestoreSessions", "siteRestoreArtifacts", &points, "new").await);
     }
     // One session by id, with a token given on the command line.
     let (ok, out, err) =
@@ -322,36 +327,13 @@ async fn serve_reads_fault_rules_from_a_file_and_refuses_a_bad_one() {
     let s = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--faults", &faults.display().to_string()], &[]);
     let (_, token, _) = run(&["token", "--data-dir", &d, "--tenant", "f"]);
     let token = token.trim();
-    let client = reqwest::Client::new();
-    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
-    let arts: Vec<Value> = units
-        .iter()
-        .map(|u| json!({"restorePoint": {"id": u["restorePointIds"][0]}, "destinationType": "inPlace"}))
-        .collect();
-    let r: Value = client
-        .post(format!("{base}/exchangeRestoreSessions"))
-        .bearer_auth(token)
-        .json(&json!({"mailboxRestoreArtifacts": arts}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = r["id"].as_str().unwrap();
-    client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(token).send().await.unwrap();
+    let api = Remote::new(&s.origin, token);
+    let points: Vec<&Value> = units.iter().map(|u| &u["restorePointIds"][0]).collect();
+    let id = &api.activated("exchangeRestoreSessions", "mailboxRestoreArtifacts", &points, "inPlace").await;
     let (ok, out, err) = run(&["sessions", "watch", "--server", &s.origin, "--token", token, "--interval", "50ms", id]);
     assert!(ok, "{err}");
     assert!(out.lines().last().unwrap().ends_with("completedWithError 2/2 succeeded=1 failed=1"), "{out}");
-    let list: Value = client
-        .get(format!("{base}/exchangeRestoreSessions/{id}/mailboxRestoreArtifacts"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list = api.get(&format!("exchangeRestoreSessions/{id}/mailboxRestoreArtifacts")).await;
     let failed = list["value"].as_array().unwrap().iter().find(|a| a["status"] == "failed").unwrap();
     assert_eq!(failed["restorePoint"]["id"], units[0]["restorePointIds"][0]);
     assert_eq!(failed["error"]["code"], "ArtifactNotFound");

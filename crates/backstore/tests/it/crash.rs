@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::cli::{run, serve, sigterm_and_wait, Serving};
+use crate::cli::{run, serve, sigterm_and_wait, Remote, Serving};
 
 const TENANT: &str = "crash-tenant";
 
@@ -34,28 +34,20 @@ fn kill_9(mut s: Serving) {
     s.child.wait().unwrap();
 }
 
-async fn artifacts(client: &reqwest::Client, origin: &str, token: &str, sessions: &[String]) -> Vec<Value> {
+async fn artifacts(api: &Remote, sessions: &[String]) -> Vec<Value> {
     let mut out = Vec::new();
     for id in sessions {
-        let url = format!("{origin}/v1.0/solutions/backupRestore/restoreSessions/{id}?$expand=*");
-        let s: Value = client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+        let s = api.get(&format!("restoreSessions/{id}?$expand=*")).await;
         let nav = ["siteRestoreArtifacts", "driveRestoreArtifacts"].into_iter().find(|n| s.get(*n).is_some()).unwrap();
         out.extend(s[nav].as_array().unwrap().iter().cloned());
     }
     out
 }
 
-async fn wait_for(
-    client: &reqwest::Client,
-    origin: &str,
-    token: &str,
-    sessions: &[String],
-    what: &str,
-    done: impl Fn(&[Value]) -> bool,
-) {
+async fn wait_for(api: &Remote, sessions: &[String], what: &str, done: impl Fn(&[Value]) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let all = artifacts(client, origin, token, sessions).await;
+        let all = artifacts(api, sessions).await;
         if done(&all) {
             return;
         }
@@ -89,10 +81,8 @@ async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
     assert!(ok, "{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     let units = report["protectionUnits"].as_array().unwrap();
-    let client = reqwest::Client::new();
-
     let s = start(&d);
-    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
+    let api = Remote::new(&s.origin, &token);
     let mut sessions = Vec::new();
     for (set, nav, kind) in [
         ("sharePointRestoreSessions", "siteRestoreArtifacts", "site"),
@@ -100,37 +90,18 @@ async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
     ] {
         let pts: Vec<&Value> = units.iter().filter(|u| u["kind"] == kind).map(|u| &u["restorePointIds"][0]).collect();
         for half in pts.chunks(3) {
-            let arts: Vec<Value> =
-                half.iter().map(|p| json!({"restorePoint": {"id": p}, "destinationType": "new"})).collect();
-            let r: Value = client
-                .post(format!("{base}/{set}"))
-                .bearer_auth(&token)
-                .json(&json!({ nav: arts }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            sessions.push(r["id"].as_str().unwrap().to_owned());
+            sessions.push(api.activated(set, nav, half, "new").await);
         }
     }
-    for id in &sessions {
-        let r = client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(r.status(), 200);
-    }
-    let ids: Vec<String> = artifacts(&client, &s.origin, &token, &sessions)
-        .await
-        .iter()
-        .map(|a| a["id"].as_str().unwrap().to_owned())
-        .collect();
+    let ids: Vec<String> =
+        artifacts(&api, &sessions).await.iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
     assert_eq!(ids.len(), 12);
 
     // 1: right after activation, before the workers got far.
     kill_9(s);
     // 2: restarted, killed while restores are in progress (their leases held by the dead process).
     let s = start(&d);
-    wait_for(&client, &s.origin, &token, &sessions, "a restore in progress", |all| {
+    wait_for(&Remote::new(&s.origin, &token), &sessions, "a restore in progress", |all| {
         all.iter().any(|a| a["status"] == "inProgress")
     })
     .await;
@@ -140,11 +111,12 @@ async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
     kill_9(s);
     // Last start: everything finishes.
     let s = start(&d);
-    wait_for(&client, &s.origin, &token, &sessions, "every artifact terminal", |all| {
+    let api = Remote::new(&s.origin, &token);
+    wait_for(&api, &sessions, "every artifact terminal", |all| {
         all.iter().all(|a| a["status"] == "succeeded" || a["status"] == "failed")
     })
     .await;
-    let all = artifacts(&client, &s.origin, &token, &sessions).await;
+    let all = artifacts(&api, &sessions).await;
     let mut after: Vec<String> = all.iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
     after.sort();
     let mut before = ids.clone();
@@ -155,17 +127,8 @@ async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
     urls.sort();
     urls.dedup();
     assert_eq!(urls.len(), 12, "every restore got its own site");
-    let base = format!("{}/v1.0/solutions/backupRestore", s.origin);
     for id in &sessions {
-        let got: Value = client
-            .get(format!("{base}/restoreSessions/{id}"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let got = api.get(&format!("restoreSessions/{id}")).await;
         assert_eq!(got["status"], "completed");
         assert_eq!(
             got["restoreSessionArtifactCount"],
