@@ -28,5 +28,10 @@ pub const MAX_ACTIVE_SESSIONS_PER_TENANT: i64 = 25;
 /// Longest restore point id we accept as well-formed; ids are otherwise opaque.
 pub const MAX_ID_LEN: usize = 256;
 
+/// A stable 64-bit hash (FNV-1a) for spreading generated values deterministically; not for security.
+pub fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
 /// Timestamps are UTC, kept to the microsecond everywhere (store and wire).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

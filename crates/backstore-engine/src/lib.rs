@@ -327,5 +327,5 @@ impl Engine {
 
 /// A stable number in 0..1000 per artifact: spreads durations and item counts like unit sizes would.
 fn size_hint(artifact_id: &str) -> u64 {
-    artifact_id.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)) % 1000
+    backstore_domain::stable_hash(artifact_id) % 1000
 }

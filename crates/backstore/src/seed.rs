@@ -210,9 +210,7 @@ fn unit(rng: &mut ChaCha8Rng, w: Workload, n: u32, domain: &str) -> UnitInfo {
 /// Creates the plan's units and restore points in the store (idempotent for the same seed and tenant:
 /// ids that exist already are left as they are) and reports them.
 pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
-    let tenant_hash =
-        plan.tenant.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ tenant_hash);
+    let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ backstore_domain::stable_hash(&plan.tenant));
     let domain = DOMAINS[rng.gen_range(0..DOMAINS.len())];
     // Which units are faulty: the same ones for the same seed, spread over the three kinds.
     let total = (plan.sites + plan.mailboxes + plan.drives) as usize;
