@@ -20,8 +20,56 @@ pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 pub const DEFAULT_APP_ID: &str = "b5c0e5a4-7f3e-4c59-9a8e-6b1d2c3f4a50";
 pub const DEFAULT_APP_NAME: &str = "backstore CLI";
 
+pub const CONTROL_READ: &str = "BackupRestore-Control.Read.All";
+pub const CONTROL_READ_WRITE: &str = "BackupRestore-Control.ReadWrite.All";
+pub const CONFIGURATION_READ: &str = "BackupRestore-Configuration.Read.All";
+pub const CONFIGURATION_READ_WRITE: &str = "BackupRestore-Configuration.ReadWrite.All";
 pub const RESTORE_READ: &str = "BackupRestore-Restore.Read.All";
 pub const RESTORE_READ_WRITE: &str = "BackupRestore-Restore.ReadWrite.All";
+pub const SEARCH_READ: &str = "BackupRestore-Search.Read.All";
+pub const MONITOR_READ: &str = "BackupRestore-Monitor.Read.All";
+
+/// Every permission of the Backup Storage API: what a token has by default.
+pub const ALL_PERMISSIONS: [&str; 8] = [
+    CONTROL_READ_WRITE,
+    CONFIGURATION_READ_WRITE,
+    RESTORE_READ_WRITE,
+    SEARCH_READ,
+    MONITOR_READ,
+    CONTROL_READ,
+    CONFIGURATION_READ,
+    RESTORE_READ,
+];
+
+/// The read permissions: what `--read-only` gives.
+pub const READ_PERMISSIONS: [&str; 5] = [CONTROL_READ, CONFIGURATION_READ, RESTORE_READ, SEARCH_READ, MONITOR_READ];
+
+/// What an endpoint needs; each names the permissions that grant it (least privileged first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Restore sessions and artifacts, reading.
+    RestoreRead,
+    /// Restore sessions and artifacts, changing.
+    RestoreWrite,
+    /// Protection units and policies, reading.
+    ConfigurationRead,
+    /// Listing and getting restore points (the newest page says Search, an older one Restore).
+    RestorePointsRead,
+    /// `restorePoints/search`.
+    Search,
+}
+
+impl Access {
+    pub fn granted_by(self) -> &'static [&'static str] {
+        match self {
+            Access::RestoreRead => &[RESTORE_READ, RESTORE_READ_WRITE],
+            Access::RestoreWrite => &[RESTORE_READ_WRITE],
+            Access::ConfigurationRead => &[CONFIGURATION_READ, CONFIGURATION_READ_WRITE],
+            Access::RestorePointsRead => &[SEARCH_READ, RESTORE_READ, RESTORE_READ_WRITE],
+            Access::Search => &[SEARCH_READ],
+        }
+    }
+}
 
 const KEY_FILE: &str = "token-signing.key";
 
@@ -109,7 +157,8 @@ pub struct Claims {
 #[derive(Debug, Clone)]
 pub struct TokenRequest {
     pub tenant: String,
-    pub read_only: bool,
+    /// The permissions the token carries (in `roles`, or space-separated in `scp` with a user).
+    pub permissions: Vec<String>,
     pub user: Option<String>,
     pub ttl_seconds: i64,
     pub app_id: String,
@@ -118,10 +167,9 @@ pub struct TokenRequest {
 /// Signs a token for `req`, valid from now for its ttl.
 pub fn issue_token(key: &SigningKey, req: &TokenRequest) -> Result<String, KeyError> {
     let now = chrono::Utc::now().timestamp();
-    let permission = if req.read_only { RESTORE_READ } else { RESTORE_READ_WRITE };
     let (oid, idtyp, roles, scp, name) = match &req.user {
-        Some(user) => (user.clone(), "user", None, Some(permission.to_owned()), Some(format!("User {user}"))),
-        None => (format!("sp-{}", req.app_id), "app", Some(vec![permission.to_owned()]), None, None),
+        Some(user) => (user.clone(), "user", None, Some(req.permissions.join(" ")), Some(format!("User {user}"))),
+        None => (format!("sp-{}", req.app_id), "app", Some(req.permissions.clone()), None, None),
     };
     let claims = Claims {
         iss: LOCAL_ISSUER.into(),
@@ -155,30 +203,22 @@ impl Principal {
         self.permissions.iter().any(|p| p == permission)
     }
 
-    /// Reading restore sessions needs `Restore.Read.All` or `Restore.ReadWrite.All`.
-    pub fn require_restore_read(&self) -> Result<(), ApiError> {
-        if self.has(RESTORE_READ) || self.has(RESTORE_READ_WRITE) {
-            Ok(())
-        } else {
-            Err(self.denied(&[RESTORE_READ, RESTORE_READ_WRITE]))
+    /// A 403 unless the token carries one of the permissions that grant `access`.
+    pub fn require(&self, access: Access) -> Result<(), ApiError> {
+        let needed = access.granted_by();
+        if needed.iter().any(|p| self.has(p)) {
+            return Ok(());
         }
-    }
-
-    /// Changing restore sessions needs `Restore.ReadWrite.All`.
-    pub fn require_restore_write(&self) -> Result<(), ApiError> {
-        if self.has(RESTORE_READ_WRITE) {
-            Ok(())
-        } else {
-            Err(self.denied(&[RESTORE_READ_WRITE]))
-        }
-    }
-
-    fn denied(&self, needed: &[&str]) -> ApiError {
-        ApiError::AccessDenied(format!(
+        Err(ApiError::AccessDenied(format!(
             "Missing role permissions on the request. API requires one of '{}'. Permissions on the request: '{}'.",
             needed.join(", "),
             self.permissions.join(", ")
-        ))
+        )))
+    }
+
+    /// Whether the caller is a user (delegated token): some fields are shown to users only.
+    pub fn is_delegated(&self) -> bool {
+        self.actor.user_id.is_some()
     }
 }
 
@@ -237,9 +277,10 @@ mod tests {
     use super::*;
 
     fn request(user: Option<&str>, read_only: bool, ttl: i64) -> TokenRequest {
+        let permissions: &[&str] = if read_only { &READ_PERMISSIONS } else { &ALL_PERMISSIONS };
         TokenRequest {
             tenant: "t1".into(),
-            read_only,
+            permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
             user: user.map(str::to_owned),
             ttl_seconds: ttl,
             app_id: DEFAULT_APP_ID.into(),
@@ -257,13 +298,14 @@ mod tests {
         let p = authenticate(&key, Some(&format!("Bearer {app}"))).unwrap();
         assert_eq!(p.tenant, "t1");
         assert!(p.actor.user_id.is_none());
-        assert!(p.require_restore_write().is_ok());
+        assert!(p.require(Access::RestoreWrite).is_ok());
 
         let user = issue_token(&key, &request(Some("u1"), true, 3600)).unwrap();
         let p = authenticate(&key, Some(&format!("Bearer {user}"))).unwrap();
         assert_eq!(p.actor.user_id.as_deref(), Some("u1"));
-        assert!(p.require_restore_read().is_ok());
-        assert!(p.require_restore_write().is_err());
+        assert!(p.require(Access::RestoreRead).is_ok());
+        assert!(p.require(Access::RestoreWrite).is_err());
+        assert!(p.require(Access::Search).is_ok());
 
         let expired = issue_token(&key, &request(None, false, -3600)).unwrap();
         assert!(authenticate(&key, Some(&format!("Bearer {expired}"))).is_err());

@@ -91,9 +91,13 @@ pub struct TokenArgs {
     /// The tenant (`tid`) the token acts in.
     #[arg(long)]
     pub tenant: String,
-    /// Only BackupRestore-Restore.Read.All instead of ReadWrite.All.
-    #[arg(long)]
+    /// Only the read permissions (BackupRestore-Restore.Read.All and the other .Read.All ones).
+    #[arg(long, conflicts_with = "permission")]
     pub read_only: bool,
+    /// A permission the token carries, e.g. BackupRestore-Search.Read.All; repeatable. Without it
+    /// (and without --read-only) the token carries every BackupRestore permission.
+    #[arg(long, value_name = "NAME")]
+    pub permission: Vec<String>,
     /// Make a delegated token for this user object id (scp instead of roles).
     #[arg(long, value_name = "OBJECT_ID")]
     pub user: Option<String>,

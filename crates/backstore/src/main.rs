@@ -5,7 +5,7 @@ use std::io::Write as _;
 use anyhow::Context as _;
 use backstore::cli::{database_url, Cli, Command, SessionsCommand};
 use backstore::server::{Server, ServerConfig, ShutdownSignal};
-use backstore_api::auth::{issue_token, SigningKey, TokenRequest, DEFAULT_APP_ID};
+use backstore_api::auth::{issue_token, SigningKey, TokenRequest, ALL_PERMISSIONS, DEFAULT_APP_ID, READ_PERMISSIONS};
 use backstore_engine::{EngineConfig, FaultRules};
 use backstore_store::Clock;
 use clap::Parser;
@@ -23,12 +23,12 @@ fn init_logging(default: &str) {
 fn make_token(
     data_dir: &std::path::Path,
     tenant: String,
-    read_only: bool,
+    permissions: Vec<String>,
     user: Option<String>,
     ttl_seconds: i64,
 ) -> anyhow::Result<String> {
     let key = SigningKey::load_or_create(data_dir)?;
-    Ok(issue_token(&key, &TokenRequest { tenant, read_only, user, ttl_seconds, app_id: DEFAULT_APP_ID.into() })?)
+    Ok(issue_token(&key, &TokenRequest { tenant, permissions, user, ttl_seconds, app_id: DEFAULT_APP_ID.into() })?)
 }
 
 #[tokio::main]
@@ -69,14 +69,30 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Token(args) => {
             init_logging("warn");
-            let token = make_token(&args.data_dir, args.tenant, args.read_only, args.user, args.ttl)?;
+            let permissions = if !args.permission.is_empty() {
+                if let Some(unknown) = args.permission.iter().find(|p| !ALL_PERMISSIONS.contains(&p.as_str())) {
+                    anyhow::bail!("unknown permission '{unknown}': use one of {}", ALL_PERMISSIONS.join(", "));
+                }
+                args.permission
+            } else if args.read_only {
+                READ_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect()
+            } else {
+                ALL_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect()
+            };
+            let token = make_token(&args.data_dir, args.tenant, permissions, args.user, args.ttl)?;
             println!("{token}");
         }
         Command::Sessions(SessionsCommand::Watch(args)) => {
             init_logging("warn");
             let token = match (args.token, args.tenant) {
                 (Some(token), _) => token,
-                (None, Some(tenant)) => make_token(&args.data_dir, tenant, true, None, 3600)?,
+                (None, Some(tenant)) => make_token(
+                    &args.data_dir,
+                    tenant,
+                    READ_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
+                    None,
+                    3600,
+                )?,
                 (None, None) => anyhow::bail!("give --tenant or --token"),
             };
             backstore::watch::watch(backstore::watch::WatchPlan {

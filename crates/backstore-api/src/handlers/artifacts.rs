@@ -8,6 +8,7 @@ use backstore_store::ArtifactRecord;
 use serde_json::{json, Map, Value};
 
 use super::{page, project, selected};
+use crate::auth::Access;
 use crate::body::{artifact_add, into_object, parse_json, BodyKind};
 use crate::error::ApiError;
 use crate::names::names;
@@ -55,7 +56,7 @@ async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), Ap
 }
 
 pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_read()?;
+    ctx.principal.require(Access::RestoreRead)?;
     check_expand(ctx, w)?;
     require_session(ctx, session, w).await?;
     let limit = ctx.query.page_size();
@@ -74,7 +75,7 @@ pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Res
 }
 
 pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_write()?;
+    ctx.principal.require(Access::RestoreWrite)?;
     let value = Value::Object(into_object(parse_json(&ctx.body)?, BodyKind::Create)?);
     let add = artifact_add(&value, w, BodyKind::Create)?;
     let a = ctx.store().add_artifact(ctx.writer(), session, w, add).await?;
@@ -102,7 +103,7 @@ async fn load(ctx: &Ctx, session: &str, w: Workload, id: &str) -> Result<Artifac
 }
 
 pub(super) async fn get_artifact(ctx: &Ctx, session: &str, w: Workload, id: &str) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_read()?;
+    ctx.principal.require(Access::RestoreRead)?;
     ctx.query.for_entity()?;
     check_expand(ctx, w)?;
     let a = load(ctx, session, w, id).await?;
@@ -118,7 +119,7 @@ pub(super) async fn get_artifact_restore_point(
     w: Workload,
     id: &str,
 ) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_read()?;
+    ctx.principal.require(Access::RestoreRead)?;
     ctx.query.for_entity()?;
     let a = load(ctx, session, w, id).await?;
     let props = ["id", "protectionDateTime", "expirationDateTime", "tags"];

@@ -8,6 +8,7 @@ use backstore_store::{AppliedItem, SessionRecord};
 use serde_json::{json, Map, Value};
 
 use super::{page, project, selected};
+use crate::auth::Access;
 use crate::body::{create_body, empty_action_body, patch_body, SESSION_READ_ONLY};
 use crate::error::ApiError;
 use crate::names::{is_odata_type, names, odata_type, workload_by, BASE_SESSION_SET, BASE_SESSION_TYPE};
@@ -72,7 +73,7 @@ fn set_fragment(workload: Option<Workload>, base: bool) -> String {
 }
 
 pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: bool) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_read()?;
+    ctx.principal.require(Access::RestoreRead)?;
     let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
     let expand = expanded(ctx, workload)?;
     let limit = ctx.query.page_size();
@@ -132,7 +133,7 @@ pub(super) async fn get_session(
     workload: Option<Workload>,
     base: bool,
 ) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_read()?;
+    ctx.principal.require(Access::RestoreRead)?;
     ctx.query.for_entity()?;
     let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
     let expand = expanded(ctx, workload)?;
@@ -147,7 +148,7 @@ pub(super) async fn get_session(
 }
 
 pub(super) async fn create_session(ctx: &Ctx, workload: Workload) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_write()?;
+    ctx.principal.require(Access::RestoreWrite)?;
     let adds = create_body(&ctx.body, workload)?;
     let s = ctx.store().create_session(ctx.writer(), workload, adds).await?;
     let mut r = json_response(StatusCode::CREATED, entity(ctx, &s, false, None, None));
@@ -190,7 +191,7 @@ fn normalized(v: &Value) -> Value {
 }
 
 pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_write()?;
+    ctx.principal.require(Access::RestoreWrite)?;
     let body = patch_body(&ctx.body)?;
     let check = |s: &SessionRecord| -> Result<(), RuleError> {
         let n = names(s.workload);
@@ -291,13 +292,13 @@ fn delta_echo(item: &AppliedItem) -> Value {
 }
 
 pub(super) async fn delete_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_write()?;
+    ctx.principal.require(Access::RestoreWrite)?;
     ctx.store().delete_session(ctx.tenant(), id, workload).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 pub(super) async fn activate_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {
-    ctx.principal.require_restore_write()?;
+    ctx.principal.require(Access::RestoreWrite)?;
     empty_action_body(&ctx.body, "activate")?;
     let s = ctx.store().activate_session(ctx.writer(), id, workload).await?;
     Ok(json_response(StatusCode::OK, entity(ctx, &s, true, None, None)))

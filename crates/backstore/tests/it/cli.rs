@@ -219,7 +219,9 @@ fn tokens_carry_the_requested_claims() {
     let (_, app, _) = run(&["token", "--data-dir", &d, "--tenant", "t1"]);
     let c = claims(app.trim());
     assert_eq!(c["tid"], "t1");
-    assert_eq!(c["roles"], json!(["BackupRestore-Restore.ReadWrite.All"]));
+    // Full access by default (issue 4 extended the issue-2 token, which carried Restore.ReadWrite.All).
+    assert_eq!(c["roles"], json!(backstore_api::auth::ALL_PERMISSIONS));
+    assert!(c["roles"].as_array().unwrap().contains(&json!("BackupRestore-Restore.ReadWrite.All")));
     assert!(c.get("scp").is_none());
     for claim in ["iss", "aud", "iat", "exp", "oid"] {
         assert!(c.get(claim).is_some(), "{claim}");
@@ -228,10 +230,16 @@ fn tokens_carry_the_requested_claims() {
     let (_, user, _) =
         run(&["token", "--data-dir", &d, "--tenant", "t1", "--user", "u-42", "--read-only", "--ttl", "60"]);
     let c = claims(user.trim());
-    assert_eq!(c["scp"], "BackupRestore-Restore.Read.All");
+    assert_eq!(c["scp"], backstore_api::auth::READ_PERMISSIONS.join(" "));
+    assert!(c["scp"].as_str().unwrap().split(' ').any(|p| p == "BackupRestore-Restore.Read.All"));
     assert_eq!(c["oid"], "u-42");
     assert!(c.get("roles").is_none());
     assert_eq!(c["exp"].as_i64().unwrap() - c["iat"].as_i64().unwrap(), 60);
+    let (_, one, _) =
+        run(&["token", "--data-dir", &d, "--tenant", "t1", "--permission", "BackupRestore-Search.Read.All"]);
+    assert_eq!(claims(one.trim())["roles"], json!(["BackupRestore-Search.Read.All"]));
+    let (ok, _, err) = run(&["token", "--data-dir", &d, "--tenant", "t1", "--permission", "BackupRestore-Everything"]);
+    assert!(!ok && err.contains("unknown permission 'BackupRestore-Everything'"), "{err}");
     let (ok, _, err) = run(&["token", "--data-dir", &d]);
     assert!(!ok && err.contains("--tenant"), "{err}");
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use backstore::seed::{SeedPlan, SeedReport};
 use backstore::server::{Server, ServerConfig};
-use backstore_api::auth::{issue_token, TokenRequest, DEFAULT_APP_ID};
+use backstore_api::auth::{issue_token, TokenRequest, ALL_PERMISSIONS, DEFAULT_APP_ID, READ_PERMISSIONS};
 use backstore_domain::restore::UnitInfo;
 use backstore_domain::{RestorePointTags, Workload};
 use backstore_engine::{Engine, EngineConfig, FaultRules};
@@ -111,12 +111,18 @@ impl TestApp {
     }
 
     pub fn token_with(&self, tenant: &str, read_only: bool, user: Option<&str>, ttl: i64) -> String {
+        let permissions: &[&str] = if read_only { &READ_PERMISSIONS } else { &ALL_PERMISSIONS };
+        self.token_for(tenant, permissions, user, ttl)
+    }
+
+    /// A token with exactly `permissions`.
+    pub fn token_for(&self, tenant: &str, permissions: &[&str], user: Option<&str>, ttl: i64) -> String {
         let key = &self.server.as_ref().expect("running").key;
         issue_token(
             key,
             &TokenRequest {
                 tenant: tenant.into(),
-                read_only,
+                permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
                 user: user.map(str::to_owned),
                 ttl_seconds: ttl,
                 app_id: DEFAULT_APP_ID.into(),
