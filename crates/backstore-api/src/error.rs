@@ -31,6 +31,21 @@ pub enum ApiError {
     /// 501 `notImplemented`: a path of the Graph API that backstore does not serve yet.
     #[error("{0}")]
     NotImplemented(String),
+    /// 404 `ProtectionUnitNotFound`
+    #[error("Protection unit '{0}' was not found.")]
+    ProtectionUnitNotFound(String),
+    /// 404 `RestorePointNotFound`
+    #[error("Restore point '{0}' was not found.")]
+    RestorePointNotFound(String),
+    /// 400 `InvalidSearchRequest`: a restore point search or list Graph cannot run.
+    #[error("Requested date time limit or protection unit ID is invalid: {0}")]
+    InvalidSearchRequest(String),
+    /// 400 `InvalidProtectionUnitId`
+    #[error("Protection unit ID in request is invalid: {0}")]
+    InvalidProtectionUnitId(String),
+    /// 400 `FilterLengthExceeded`
+    #[error("Filter length exceeds allowed limit of {0} characters.")]
+    FilterLengthExceeded(usize),
     /// A rule of the restore-session domain.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -52,6 +67,11 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType"),
             ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, "notImplemented"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
+            ApiError::ProtectionUnitNotFound(_) => (StatusCode::NOT_FOUND, "ProtectionUnitNotFound"),
+            ApiError::RestorePointNotFound(_) => (StatusCode::NOT_FOUND, "RestorePointNotFound"),
+            ApiError::InvalidSearchRequest(_) => (StatusCode::BAD_REQUEST, "InvalidSearchRequest"),
+            ApiError::InvalidProtectionUnitId(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionUnitId"),
+            ApiError::FilterLengthExceeded(_) => (StatusCode::BAD_REQUEST, "FilterLengthExceeded"),
             ApiError::Rule(rule) => match rule {
                 RuleError::SessionNotFound => (StatusCode::NOT_FOUND, "RestoreSessionNotFound"),
                 RuleError::ArtifactNotFound => (StatusCode::NOT_FOUND, "ArtifactNotFound"),

@@ -9,6 +9,8 @@ pub struct Names {
     pub artifact_type: &'static str,
     pub granular_nav: &'static str,
     pub bulk_nav: &'static str,
+    pub unit_set: &'static str,
+    pub unit_type: &'static str,
 }
 
 const SHAREPOINT: Names = Names {
@@ -18,6 +20,8 @@ const SHAREPOINT: Names = Names {
     artifact_type: "siteRestoreArtifact",
     granular_nav: "granularSiteRestoreArtifacts",
     bulk_nav: "siteRestoreArtifactsBulkAdditionRequests",
+    unit_set: "siteProtectionUnits",
+    unit_type: "siteProtectionUnit",
 };
 
 const EXCHANGE: Names = Names {
@@ -27,6 +31,8 @@ const EXCHANGE: Names = Names {
     artifact_type: "mailboxRestoreArtifact",
     granular_nav: "granularMailboxRestoreArtifacts",
     bulk_nav: "mailboxRestoreArtifactsBulkAdditionRequests",
+    unit_set: "mailboxProtectionUnits",
+    unit_type: "mailboxProtectionUnit",
 };
 
 const ONEDRIVE: Names = Names {
@@ -36,9 +42,14 @@ const ONEDRIVE: Names = Names {
     artifact_type: "driveRestoreArtifact",
     granular_nav: "granularDriveRestoreArtifacts",
     bulk_nav: "driveRestoreArtifactsBulkAdditionRequests",
+    unit_set: "driveProtectionUnits",
+    unit_type: "driveProtectionUnit",
 };
 
 pub const BASE_SESSION_SET: &str = "restoreSessions";
+pub const BASE_UNIT_SET: &str = "protectionUnits";
+pub const BASE_UNIT_TYPE: &str = "protectionUnitBase";
+pub const RESTORE_POINTS: &str = "restorePoints";
 pub const BASE_SESSION_TYPE: &str = "restoreSessionBase";
 
 pub fn names(w: Workload) -> &'static Names {

@@ -5,7 +5,7 @@ use backstore_domain::Workload;
 use percent_encoding::percent_decode_str;
 
 use crate::error::ApiError;
-use crate::names::{is_odata_type, names, workload_by, BASE_SESSION_SET};
+use crate::names::{is_odata_type, names, workload_by, BASE_SESSION_SET, BASE_UNIT_SET, RESTORE_POINTS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiVersion {
@@ -57,6 +57,27 @@ pub enum Target {
         workload: Workload,
         id: String,
     },
+    /// `protectionUnits` (`workload: None`), a type cast of it, or a typed unit set.
+    Units {
+        workload: Option<Workload>,
+        base: bool,
+    },
+    Unit {
+        id: String,
+        workload: Option<Workload>,
+        base: bool,
+    },
+    /// `restorePoints` (the list that needs `$expand` and `$filter`)
+    RestorePoints,
+    RestorePoint {
+        id: String,
+    },
+    /// `restorePoints/{id}/protectionUnit`
+    RestorePointUnit {
+        id: String,
+    },
+    /// `restorePoints/search`
+    RestorePointSearch,
     /// A path of the Graph API that backstore does not serve yet.
     Unimplemented(String),
 }
@@ -65,23 +86,18 @@ pub enum Target {
 const ROOT_UNIMPLEMENTED: &[&str] = &[
     "browseSessions",
     "driveInclusionRules",
-    "driveProtectionUnits",
     "driveProtectionUnitsBulkAdditionJobs",
     "emailNotificationsSetting",
     "exchangeProtectionPolicies",
     "mailboxInclusionRules",
-    "mailboxProtectionUnits",
     "mailboxProtectionUnitsBulkAdditionJobs",
     "oneDriveForBusinessBrowseSessions",
     "oneDriveForBusinessProtectionPolicies",
     "protectionPolicies",
-    "protectionUnits",
-    "restorePoints",
     "serviceApps",
     "sharePointBrowseSessions",
     "sharePointProtectionPolicies",
     "siteInclusionRules",
-    "siteProtectionUnits",
     "siteProtectionUnitsBulkAdditionJobs",
     "enable",
     "microsoft.graph.enable",
@@ -187,6 +203,12 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     let Some(set) = it.next() else {
         return Ok((version, unimplemented("solutions/backupRestore")));
     };
+    if is(set, BASE_UNIT_SET) || (workload_by(text(set), |n| n.unit_set).is_some() && matches!(set, Seg::Name(_))) {
+        return units(version, set, it);
+    }
+    if is(set, RESTORE_POINTS) {
+        return restore_points(version, it);
+    }
     let (mut workload, base) = if is(set, BASE_SESSION_SET) {
         (None, true)
     } else if let Some(w) = workload_by(text(set), |n| n.session_set).filter(|_| matches!(set, Seg::Name(_))) {
@@ -258,6 +280,85 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     Ok((version, target))
 }
 
+/// A type-cast segment naming a protection unit type.
+fn unit_cast(seg: &Seg) -> Option<Workload> {
+    match seg {
+        Seg::Name(n) => Workload::ALL.into_iter().find(|w| is_odata_type(n, names(*w).unit_type)),
+        Seg::Key(_) => None,
+    }
+}
+
+fn end<'a>(
+    version: ApiVersion,
+    target: Target,
+    mut rest: impl Iterator<Item = &'a Seg>,
+) -> Result<(ApiVersion, Target), ApiError> {
+    match rest.next() {
+        Some(extra) => Err(not_found(text(extra))),
+        None => Ok((version, target)),
+    }
+}
+
+/// `protectionUnits[/cast][/{id}[/cast][/offboard|/cancelOffboard]]` and the typed unit sets.
+fn units<'a>(
+    version: ApiVersion,
+    set: &Seg,
+    it: std::iter::Peekable<impl Iterator<Item = &'a Seg>>,
+) -> Result<(ApiVersion, Target), ApiError> {
+    let mut it = it;
+    let base = is(set, BASE_UNIT_SET);
+    let mut workload = if base { None } else { workload_by(text(set), |n| n.unit_set) };
+    if base {
+        if let Some(w) = it.peek().and_then(|s| unit_cast(s)) {
+            workload = Some(w);
+            it.next();
+        }
+    }
+    let Some(key) = it.next() else {
+        return Ok((version, Target::Units { workload, base }));
+    };
+    if is(key, "$count") {
+        return Ok((version, unimplemented("$count")));
+    }
+    let id = text(key).to_owned();
+    match it.next() {
+        None => Ok((version, Target::Unit { id, workload, base })),
+        Some(s) if workload.is_none() && unit_cast(s).is_some() => {
+            end(version, Target::Unit { id, workload: unit_cast(s), base }, it)
+        }
+        Some(s)
+            if ["offboard", "microsoft.graph.offboard", "cancelOffboard", "microsoft.graph.cancelOffboard"]
+                .iter()
+                .any(|a| is(s, a)) =>
+        {
+            Ok((version, unimplemented(text(s))))
+        }
+        Some(s) => Err(not_found(text(s))),
+    }
+}
+
+/// `restorePoints`, `restorePoints/search`, `restorePoints/{id}[/protectionUnit]`.
+fn restore_points<'a>(
+    version: ApiVersion,
+    mut it: impl Iterator<Item = &'a Seg>,
+) -> Result<(ApiVersion, Target), ApiError> {
+    let Some(next) = it.next() else {
+        return Ok((version, Target::RestorePoints));
+    };
+    if is(next, "search") || is(next, "microsoft.graph.search") {
+        return end(version, Target::RestorePointSearch, it);
+    }
+    if is(next, "$count") {
+        return Ok((version, unimplemented("$count")));
+    }
+    let id = text(next).to_owned();
+    match it.next() {
+        None => Ok((version, Target::RestorePoint { id })),
+        Some(s) if is(s, "protectionUnit") => end(version, Target::RestorePointUnit { id }, it),
+        Some(s) => Err(not_found(text(s))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -298,7 +399,23 @@ mod tests {
             parse("/v1.0/solutions/backupRestore/sharePointRestoreSessions/x/mailboxRestoreArtifacts"),
             Err(ApiError::ResourceNotFound(_))
         ));
-        assert!(matches!(target("/v1.0/solutions/backupRestore/restorePoints"), Target::Unimplemented(_)));
+        assert!(matches!(target("/v1.0/solutions/backupRestore/serviceApps"), Target::Unimplemented(_)));
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/restorePoints/microsoft.graph.search"),
+            Target::RestorePointSearch
+        );
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/protectionUnits/microsoft.graph.driveProtectionUnit"),
+            Target::Units { workload: Some(Workload::OneDrive), base: true }
+        );
+        assert_eq!(
+            target("/beta/solutions/backupRestore/SiteProtectionUnits('u1')"),
+            Target::Unit { id: "u1".into(), workload: Some(Workload::SharePoint), base: false }
+        );
+        assert!(matches!(
+            target("/v1.0/solutions/backupRestore/protectionUnits/u1/offboard"),
+            Target::Unimplemented(_)
+        ));
         assert!(matches!(
             target("/beta/solutions/backupRestore/sharePointRestoreSessions/x/granularSiteRestoreArtifacts"),
             Target::Unimplemented(_)

@@ -35,6 +35,10 @@ pub struct QueryOptions {
     pub after: Option<i64>,
     pub select: Option<Vec<String>>,
     pub expand: Vec<String>,
+    /// `$filter` as sent: only `restorePoints` reads it so far.
+    pub filter: Option<String>,
+    /// `$orderby` as sent: only `restorePoints` reads it so far.
+    pub orderby: Option<String>,
     /// Every pair as sent, for building `@odata.nextLink`.
     pub raw: Vec<(String, String)>,
 }
@@ -42,6 +46,23 @@ pub struct QueryOptions {
 impl QueryOptions {
     pub fn page_size(&self) -> i64 {
         self.top.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE)
+    }
+
+    /// Refuses what only `restorePoints` understands yet: `$filter`, `$orderby`, options inside `$expand`.
+    pub fn only_general(&self) -> Result<(), ApiError> {
+        let unserved = |what: &str| {
+            Err(ApiError::NotImplemented(format!("{what} is not implemented by backstore on this collection yet.")))
+        };
+        if self.filter.is_some() {
+            return unserved("The query option '$filter'");
+        }
+        if self.orderby.is_some() {
+            return unserved("The query option '$orderby'");
+        }
+        if let Some(nested) = self.expand.iter().find(|i| i.contains('(')) {
+            return unserved(&format!("Query options inside $expand ('{nested}')"));
+        }
+        Ok(())
     }
 
     /// Refuses options that make no sense on a single entity.
@@ -89,15 +110,9 @@ pub fn parse(query: Option<&str>) -> Result<QueryOptions, ApiError> {
             }
             "skiptoken" => out.after = Some(decode_skiptoken(&value)?),
             "select" => out.select = Some(list(&value, "select")?),
-            "expand" => {
-                let items = list(&value, "expand")?;
-                if let Some(nested) = items.iter().find(|i| i.contains('(')) {
-                    return Err(ApiError::NotImplemented(format!(
-                        "Query options inside $expand ('{nested}') are not implemented by backstore yet."
-                    )));
-                }
-                out.expand = items;
-            }
+            "expand" => out.expand = list(&value, "expand")?,
+            "filter" => out.filter = Some(value.to_string()),
+            "orderby" => out.orderby = Some(value.to_string()),
             other => {
                 return Err(ApiError::NotImplemented(format!(
                     "The query option '${other}' is not implemented by backstore yet."
@@ -148,7 +163,11 @@ mod tests {
         assert_eq!(q.expand, vec!["siteRestoreArtifacts"]);
         assert!(matches!(parse(Some("$top=-1")), Err(ApiError::BadRequest(_))));
         assert!(matches!(parse(Some("$top=1&top=2")), Err(ApiError::BadRequest(_))));
-        assert!(matches!(parse(Some("$filter=status eq 'draft'")), Err(ApiError::NotImplemented(_))));
+        assert!(matches!(
+            parse(Some("$filter=status eq 'draft'")).unwrap().only_general(),
+            Err(ApiError::NotImplemented(_))
+        ));
+        assert!(matches!(parse(Some("$count=true")), Err(ApiError::NotImplemented(_))));
         assert!(matches!(parse(Some("$skiptoken=garbage")), Err(ApiError::BadRequest(_))));
         assert_eq!(parse(Some("$top=5000")).unwrap().page_size(), MAX_PAGE_SIZE);
         let next = next_query(&[("$top".into(), "2".into()), ("$skiptoken".into(), "x".into())], 7);

@@ -1,7 +1,9 @@
 //! Domain records → Graph JSON. Evolvable enum members are written here, and only here.
 
-use backstore_domain::{Actor, ErrorInfo, RestoreJobType, SessionStatus, Timestamp, Workload};
-use backstore_store::{ArtifactRecord, RestorePointRecord, SessionRecord};
+use backstore_domain::{Actor, ErrorInfo, ProtectionUnitStatus, RestoreJobType, SessionStatus, Timestamp, Workload};
+use backstore_store::{ArtifactRecord, ProtectionUnitRecord, RestorePointRecord, SessionRecord};
+
+use crate::names::{names, odata_type};
 use chrono::SecondsFormat;
 use serde_json::{json, Map, Value};
 
@@ -28,6 +30,10 @@ impl Render {
 
     pub fn job_type(&self, j: RestoreJobType) -> &'static str {
         self.evolvable(j.as_str(), j.is_evolvable())
+    }
+
+    pub fn unit_status(&self, s: ProtectionUnitStatus) -> &'static str {
+        self.evolvable(s.as_str(), s.is_evolvable())
     }
 }
 
@@ -115,5 +121,38 @@ pub fn artifact(a: &ArtifactRecord, workload: Workload) -> Map<String, Value> {
         }
     }
     m.insert("restorePoint".into(), Value::Object(restore_point(&a.restore_point)));
+    m
+}
+
+/// A protection unit with its `@odata.type`. Site names and URLs, and mailbox and drive owners'
+/// names and addresses, are shown to delegated callers only (as the service does).
+pub fn protection_unit(u: &ProtectionUnitRecord, render: &Render, delegated: bool) -> Map<String, Value> {
+    let i = &u.info;
+    let personal = |v: &Option<String>| if delegated { json!(v) } else { Value::Null };
+    let created_by = u.created_by.as_ref().map_or(Value::Null, identity_set);
+    let mut m = Map::new();
+    m.insert("@odata.type".into(), json!(odata_type(names(i.workload).unit_type)));
+    m.insert("id".into(), json!(i.id));
+    m.insert("policyId".into(), json!(u.policy_id));
+    m.insert("protectionSources".into(), json!("manual"));
+    m.insert("status".into(), json!(render.unit_status(u.status)));
+    m.insert("createdBy".into(), created_by.clone());
+    m.insert("createdDateTime".into(), datetime(u.created_at));
+    m.insert("lastModifiedBy".into(), created_by);
+    m.insert("lastModifiedDateTime".into(), datetime(u.created_at));
+    m.insert("error".into(), Value::Null);
+    m.insert("offboardRequestedDateTime".into(), Value::Null);
+    match i.workload {
+        Workload::SharePoint => {
+            m.insert("siteId".into(), json!(i.site_id));
+            m.insert("siteName".into(), personal(&i.site_name));
+            m.insert("siteWebUrl".into(), personal(&i.site_web_url));
+        }
+        Workload::Exchange | Workload::OneDrive => {
+            m.insert("directoryObjectId".into(), json!(i.directory_object_id));
+            m.insert("displayName".into(), personal(&i.display_name));
+            m.insert("email".into(), personal(&i.email));
+        }
+    }
     m
 }

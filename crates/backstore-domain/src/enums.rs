@@ -212,6 +212,58 @@ impl RestorePointTags {
     }
 }
 
+/// Protection status of a unit (`protectionUnitStatus`); the offboarding members are evolvable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProtectionUnitStatus {
+    ProtectRequested,
+    Protected,
+    UnprotectRequested,
+    Unprotected,
+    RemoveRequested,
+    OffboardRequested,
+    Offboarded,
+    CancelOffboardRequested,
+}
+
+impl ProtectionUnitStatus {
+    const ALL: [ProtectionUnitStatus; 8] = [
+        ProtectionUnitStatus::ProtectRequested,
+        ProtectionUnitStatus::Protected,
+        ProtectionUnitStatus::UnprotectRequested,
+        ProtectionUnitStatus::Unprotected,
+        ProtectionUnitStatus::RemoveRequested,
+        ProtectionUnitStatus::OffboardRequested,
+        ProtectionUnitStatus::Offboarded,
+        ProtectionUnitStatus::CancelOffboardRequested,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProtectionUnitStatus::ProtectRequested => "protectRequested",
+            ProtectionUnitStatus::Protected => "protected",
+            ProtectionUnitStatus::UnprotectRequested => "unprotectRequested",
+            ProtectionUnitStatus::Unprotected => "unprotected",
+            ProtectionUnitStatus::RemoveRequested => "removeRequested",
+            ProtectionUnitStatus::OffboardRequested => "offboardRequested",
+            ProtectionUnitStatus::Offboarded => "offboarded",
+            ProtectionUnitStatus::CancelOffboardRequested => "cancelOffboardRequested",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ProtectionUnitStatus> {
+        ProtectionUnitStatus::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    pub fn is_evolvable(self) -> bool {
+        matches!(
+            self,
+            ProtectionUnitStatus::OffboardRequested
+                | ProtectionUnitStatus::Offboarded
+                | ProtectionUnitStatus::CancelOffboardRequested
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

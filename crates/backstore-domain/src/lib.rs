@@ -9,7 +9,9 @@ pub mod restore;
 pub mod status;
 
 pub use delta::{plan_delta, ArtifactAdd, DeltaItem, DeltaPlan, ExistingArtifact, RestorePointRef};
-pub use enums::{ArtifactStatus, DestinationType, RestoreJobType, RestorePointTags, SessionStatus, Workload};
+pub use enums::{
+    ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, RestorePointTags, SessionStatus, Workload,
+};
 pub use error::RuleError;
 pub use identity::Actor;
 

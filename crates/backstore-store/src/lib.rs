@@ -131,7 +131,27 @@ pub trait Store: Send + Sync + 'static {
         points: &[RestorePointRecord],
     ) -> StoreResult<()>;
 
+    /// A restore point of the tenant, expired ones included (artifacts keep showing theirs).
     async fn get_restore_point(&self, tenant: &str, id: &str) -> StoreResult<Option<RestorePointRecord>>;
+
+    /// Protection units in creation order after `after`, of one kind or all.
+    async fn list_units(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitRow>>;
+
+    async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>>;
+
+    /// Unexpired restore points of one unit at `now`, as `query` asks.
+    async fn find_restore_points(
+        &self,
+        tenant: &str,
+        query: &RestorePointQuery,
+        now: Timestamp,
+    ) -> StoreResult<Vec<RestorePointRecord>>;
 
     // ---- engine: the job queue ----
 

@@ -48,15 +48,37 @@ pub struct ArtifactRecord {
     pub outcome: RestoreOutcome,
 }
 
-/// A protection unit as `seed` creates it (the protection side proper comes later).
+/// A protection unit as `seed` creates it and the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtectionUnitRecord {
     pub info: UnitInfo,
     pub policy_id: Option<String>,
-    pub status: String,
+    pub status: backstore_domain::ProtectionUnitStatus,
     pub created_at: Timestamp,
+    pub created_by: Option<Actor>,
     /// An error code every restore of this unit fails with (`seed --faulty-units`).
     pub fault: Option<String>,
+}
+
+/// A protection unit with its keyset position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitRow {
+    pub seq: i64,
+    pub unit: ProtectionUnitRecord,
+}
+
+/// Which restore points of one unit to look at, and in which order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RestorePointQuery {
+    pub unit_id: String,
+    /// Lower bound on `protectionDateTime`, and whether it is inclusive.
+    pub from: Option<(Timestamp, bool)>,
+    /// Upper bound on `protectionDateTime`, and whether it is inclusive.
+    pub to: Option<(Timestamp, bool)>,
+    /// Only points with this tag.
+    pub tags: Option<RestorePointTags>,
+    pub newest_first: bool,
+    pub limit: i64,
 }
 
 /// The result of one element of a delta PATCH, in request order.

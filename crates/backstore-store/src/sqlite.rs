@@ -11,15 +11,16 @@ use backstore_domain::restore::{RestoreOutcome, UnitInfo};
 use backstore_domain::status::session_error;
 use backstore_domain::{
     derive_session, Actor, ArtifactAdd, ArtifactCounts, ArtifactStatus, DeltaItem, DestinationType, ErrorInfo,
-    RestoreJobType, RestorePointTags, RuleError, SessionDerived, SessionStatus, Timestamp, Workload,
-    MAX_ACTIVE_SESSIONS_PER_TENANT,
+    ProtectionUnitStatus, RestoreJobType, RestorePointTags, RuleError, SessionDerived, SessionStatus, Timestamp,
+    Workload, MAX_ACTIVE_SESSIONS_PER_TENANT,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, ClaimedJob, DeltaOutcome, EngineStats, JobEvent, JobEventRecord, JobRef,
-    ProtectionUnitRecord, RestorePointRecord, SessionCheck, SessionRecord, Store, StoreError, StoreResult, Writer,
+    ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, SessionCheck, SessionRecord, Store, StoreError,
+    StoreResult, UnitRow, Writer,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -153,6 +154,26 @@ fn artifact_from_row(row: &SqliteRow) -> StoreResult<ArtifactRecord> {
             restored_folder_id: row.try_get("restored_folder_id")?,
             restored_folder_name: row.try_get("restored_folder_name")?,
             restored_item_count: row.try_get("restored_item_count")?,
+        },
+    })
+}
+
+const UNIT_COLUMNS: &str =
+    "seq, id AS protection_unit_id, workload, policy_id, status, site_id, site_name, site_web_url, \
+    directory_object_id, display_name, email, created_at, created_by, fault";
+
+fn unit_row(row: &SqliteRow) -> StoreResult<UnitRow> {
+    let status: String = row.try_get("status")?;
+    let created_by: Option<String> = row.try_get("created_by")?;
+    Ok(UnitRow {
+        seq: row.try_get("seq")?,
+        unit: ProtectionUnitRecord {
+            info: unit_from_row(row)?,
+            policy_id: row.try_get("policy_id")?,
+            status: ProtectionUnitStatus::parse(&status).map_or_else(|| corrupt("unit status", &status), Ok)?,
+            created_at: from_micros(row.try_get("created_at")?)?,
+            created_by: created_by.as_deref().map(actor).transpose()?,
+            fault: row.try_get("fault")?,
         },
     })
 }
@@ -661,14 +682,15 @@ impl Store for SqliteStore {
         let info = &unit.info;
         sqlx::query(
             "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
-             directory_object_id, display_name, email, created_at, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             directory_object_id, display_name, email, created_at, fault, created_by) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (tenant_id, id) DO NOTHING",
         )
         .bind(tenant)
         .bind(&info.id)
         .bind(info.workload.unit_kind())
         .bind(&unit.policy_id)
-        .bind(&unit.status)
+        .bind(unit.status.as_str())
         .bind(&info.site_id)
         .bind(&info.site_name)
         .bind(&info.site_web_url)
@@ -677,6 +699,7 @@ impl Store for SqliteStore {
         .bind(&info.email)
         .bind(micros(unit.created_at))
         .bind(&unit.fault)
+        .bind(unit.created_by.as_ref().map(actor_json))
         .execute(&mut *tx)
         .await?;
         for p in points {
@@ -708,6 +731,69 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(|r| restore_point_from_row(r, "id")).transpose()
+    }
+
+    async fn list_units(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitRow>> {
+        let sql = format!(
+            "SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND (? IS NULL OR workload = ?) AND seq > ? \
+             ORDER BY seq LIMIT ?"
+        );
+        let kind = workload.map(Workload::unit_kind);
+        let rows = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(kind)
+            .bind(kind)
+            .bind(after.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(unit_row).collect()
+    }
+
+    async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND id = ?");
+        let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(unit_row).transpose()
+    }
+
+    async fn find_restore_points(
+        &self,
+        tenant: &str,
+        q: &RestorePointQuery,
+        now: Timestamp,
+    ) -> StoreResult<Vec<RestorePointRecord>> {
+        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+            "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
+             FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+             WHERE rp.tenant_id = ",
+        );
+        qb.push_bind(tenant).push(" AND rp.protection_unit_id = ").push_bind(&q.unit_id);
+        qb.push(" AND rp.expiration_at > ").push_bind(micros(now));
+        if let Some((t, inclusive)) = q.from {
+            qb.push(if inclusive { " AND rp.protection_at >= " } else { " AND rp.protection_at > " })
+                .push_bind(micros(t));
+        }
+        if let Some((t, inclusive)) = q.to {
+            qb.push(if inclusive { " AND rp.protection_at <= " } else { " AND rp.protection_at < " })
+                .push_bind(micros(t));
+        }
+        if let Some(tags) = q.tags {
+            qb.push(" AND rp.tags = ").push_bind(tags.as_str());
+        }
+        qb.push(if q.newest_first {
+            " ORDER BY rp.protection_at DESC, rp.seq DESC"
+        } else {
+            " ORDER BY rp.protection_at, rp.seq"
+        });
+        qb.push(" LIMIT ").push_bind(q.limit);
+        let rows = qb.build().fetch_all(&self.pool).await?;
+        rows.iter().map(|r| restore_point_from_row(r, "id")).collect()
     }
 
     async fn claim_jobs(

@@ -207,6 +207,16 @@ fn unit(rng: &mut ChaCha8Rng, w: Workload, n: u32, domain: &str) -> UnitInfo {
     }
 }
 
+/// Who `seed` says created the units.
+fn seed_actor() -> backstore_domain::Actor {
+    backstore_domain::Actor {
+        application_id: "c2bd3f61-8a4b-4b7e-9d0c-5e4f1a2b3c4d".into(),
+        application_name: Some("backstore seed".into()),
+        user_id: None,
+        user_name: None,
+    }
+}
+
 /// Creates the plan's units and restore points in the store (idempotent for the same seed and tenant:
 /// ids that exist already are left as they are) and reports them.
 pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
@@ -230,8 +240,9 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreRe
             let record = ProtectionUnitRecord {
                 info: info.clone(),
                 policy_id: Some(policy.clone()),
-                status: "protected".into(),
+                status: backstore_domain::ProtectionUnitStatus::Protected,
                 created_at: points.last().map_or(now, |p| p.protection_at) - Duration::hours(1),
+                created_by: Some(seed_actor()),
                 fault: faulty.contains(&units.len()).then(|| FAULT_CODES[units.len() % FAULT_CODES.len()].to_owned()),
             };
             store.insert_protection_unit(&plan.tenant, &record, &points).await?;

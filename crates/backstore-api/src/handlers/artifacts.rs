@@ -5,15 +5,15 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::Response;
 use backstore_domain::{RuleError, Workload};
 use backstore_store::ArtifactRecord;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::{page, project, selected};
+use super::{collection, entity, page, project, selected};
 use crate::auth::Access;
 use crate::body::{artifact_add, into_object, parse_json, BodyKind};
 use crate::error::ApiError;
 use crate::names::names;
 use crate::wire;
-use crate::{json_response, Ctx};
+use crate::Ctx;
 
 const COMMON: [&str; 7] =
     ["id", "destinationType", "status", "startDateTime", "completionDateTime", "error", "restorePoint"];
@@ -61,17 +61,9 @@ pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Res
     require_session(ctx, session, w).await?;
     let limit = ctx.query.page_size();
     let rows = ctx.store().list_artifacts(ctx.tenant(), session, ctx.query.after, limit + 1).await?;
-    let (rows, more) = page(rows, limit);
+    let (rows, more_after) = page(rows, limit, |a| a.seq);
     let value = rows.iter().map(|a| artifact_json(ctx, a, w).map(Value::Object)).collect::<Result<Vec<_>, _>>()?;
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(ctx.context(&collection_fragment(session, w))));
-    body.insert("value".into(), Value::Array(value));
-    if more {
-        if let Some(last) = rows.last() {
-            body.insert("@odata.nextLink".into(), json!(ctx.next_link(last.seq)));
-        }
-    }
-    Ok(json_response(StatusCode::OK, Value::Object(body)))
+    Ok(collection(ctx, &collection_fragment(session, w), value, more_after))
 }
 
 pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
@@ -79,10 +71,8 @@ pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Re
     let value = Value::Object(into_object(parse_json(&ctx.body)?, BodyKind::Create)?);
     let add = artifact_add(&value, w, BodyKind::Create)?;
     let a = ctx.store().add_artifact(ctx.writer(), session, w, add).await?;
-    let mut m = Map::new();
-    m.insert("@odata.context".into(), json!(ctx.context(&format!("{}/$entity", collection_fragment(session, w)))));
-    m.extend(wire::artifact(&a, w));
-    let mut r = json_response(StatusCode::CREATED, Value::Object(m));
+    let fragment = format!("{}/$entity", collection_fragment(session, w));
+    let mut r = entity(ctx, StatusCode::CREATED, &fragment, wire::artifact(&a, w));
     let n = names(w);
     let location = format!("{}/{}/{}/{}/{}", ctx.service_url(), n.session_set, session, n.artifact_nav, a.id);
     if let Ok(v) = HeaderValue::from_str(&location) {
@@ -107,10 +97,8 @@ pub(super) async fn get_artifact(ctx: &Ctx, session: &str, w: Workload, id: &str
     ctx.query.for_entity()?;
     check_expand(ctx, w)?;
     let a = load(ctx, session, w, id).await?;
-    let mut m = Map::new();
-    m.insert("@odata.context".into(), json!(ctx.context(&format!("{}/$entity", collection_fragment(session, w)))));
-    m.extend(artifact_json(ctx, &a, w)?);
-    Ok(json_response(StatusCode::OK, Value::Object(m)))
+    let fragment = format!("{}/$entity", collection_fragment(session, w));
+    Ok(entity(ctx, StatusCode::OK, &fragment, artifact_json(ctx, &a, w)?))
 }
 
 pub(super) async fn get_artifact_restore_point(
@@ -124,8 +112,10 @@ pub(super) async fn get_artifact_restore_point(
     let a = load(ctx, session, w, id).await?;
     let props = ["id", "protectionDateTime", "expirationDateTime", "tags"];
     let select = selected(ctx, &props, "restorePoint")?;
-    let mut m = Map::new();
-    m.insert("@odata.context".into(), json!(ctx.context("restorePoints/$entity")));
-    m.extend(project(wire::restore_point(&a.restore_point), select.as_deref(), &[]));
-    Ok(json_response(StatusCode::OK, Value::Object(m)))
+    Ok(entity(
+        ctx,
+        StatusCode::OK,
+        "restorePoints/$entity",
+        project(wire::restore_point(&a.restore_point), select.as_deref(), &[]),
+    ))
 }

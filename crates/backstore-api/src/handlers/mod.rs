@@ -1,6 +1,8 @@
 //! Handlers per resource, and [`route`], which picks one for a method and a target.
 
 mod artifacts;
+mod protection_units;
+mod restore_points;
 mod restore_sessions;
 
 use axum::http::Method;
@@ -14,6 +16,9 @@ use crate::Ctx;
 pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<Response, ApiError> {
     use Target::*;
     let m = method.clone();
+    if target != RestorePoints {
+        ctx.query.only_general()?;
+    }
     match target {
         Unimplemented(what) => Err(ApiError::NotImplemented(what)),
         Sessions { workload, base } => match m {
@@ -47,7 +52,55 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::GET => artifacts::get_artifact_restore_point(ctx, &session, workload, &id).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
+        Units { workload, base } => match m {
+            Method::GET => protection_units::list_units(ctx, workload, base).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        Unit { id, workload, base } => match m {
+            Method::GET => protection_units::get_unit(ctx, &id, workload, base).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        RestorePoints => match m {
+            Method::GET => restore_points::list_restore_points(ctx).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        RestorePoint { id } => match m {
+            Method::GET => restore_points::get_restore_point(ctx, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        RestorePointUnit { id } => match m {
+            Method::GET => restore_points::get_restore_point_unit(ctx, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        RestorePointSearch => match m {
+            Method::POST => restore_points::search_restore_points(ctx).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        },
     }
+}
+
+/// A collection response: absolute context, the items, and a nextLink after `more_after`.
+pub(crate) fn collection(ctx: &Ctx, fragment: &str, value: Vec<Value>, more_after: Option<i64>) -> Response {
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), Value::String(ctx.context(fragment)));
+    body.insert("value".into(), Value::Array(value));
+    if let Some(after) = more_after {
+        body.insert("@odata.nextLink".into(), Value::String(ctx.next_link(after)));
+    }
+    crate::json_response(axum::http::StatusCode::OK, Value::Object(body))
+}
+
+/// An entity response: absolute context first, then the entity's members.
+pub(crate) fn entity(
+    ctx: &Ctx,
+    status: axum::http::StatusCode,
+    fragment: &str,
+    members: Map<String, Value>,
+) -> Response {
+    let mut m = Map::new();
+    m.insert("@odata.context".into(), Value::String(ctx.context(fragment)));
+    m.extend(members);
+    crate::json_response(status, Value::Object(m))
 }
 
 /// Validates `$select` against an entity's properties and returns the canonical names.
@@ -82,10 +135,12 @@ pub(crate) fn project(mut m: Map<String, Value>, select: Option<&[&'static str]>
     m
 }
 
-/// Splits a fetched `limit + 1` rows into a page and whether more follow.
-pub(crate) fn page<T>(mut rows: Vec<T>, limit: i64) -> (Vec<T>, bool) {
+/// Splits a fetched `limit + 1` rows into a page and the keyset position to continue after, if
+/// more follow.
+pub(crate) fn page<T>(mut rows: Vec<T>, limit: i64, seq: impl Fn(&T) -> i64) -> (Vec<T>, Option<i64>) {
     let limit = usize::try_from(limit).unwrap_or(0);
     let more = rows.len() > limit;
     rows.truncate(limit);
-    (rows, more)
+    let after = if more { rows.last().map(seq) } else { None };
+    (rows, after)
 }

@@ -7,13 +7,13 @@ use backstore_domain::{RuleError, Workload};
 use backstore_store::{AppliedItem, SessionRecord};
 use serde_json::{json, Map, Value};
 
-use super::{page, project, selected};
+use super::{collection, entity, page, project, selected};
 use crate::auth::Access;
 use crate::body::{create_body, empty_action_body, patch_body, SESSION_READ_ONLY};
 use crate::error::ApiError;
 use crate::names::{is_odata_type, names, odata_type, workload_by, BASE_SESSION_SET, BASE_SESSION_TYPE};
 use crate::wire::{self, Render};
-use crate::{json_response, Ctx};
+use crate::Ctx;
 
 /// Which artifact collections `$expand` asks for on sessions of `scope` (all kinds when `None`).
 fn expanded(ctx: &Ctx, scope: Option<Workload>) -> Result<Vec<Workload>, ApiError> {
@@ -78,7 +78,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
     let expand = expanded(ctx, workload)?;
     let limit = ctx.query.page_size();
     let rows = ctx.store().list_sessions(ctx.tenant(), workload, ctx.query.after, limit + 1).await?;
-    let (rows, more) = page(rows, limit);
+    let (rows, more_after) = page(rows, limit, |s| s.seq);
     let mut artifacts = if expand.is_empty() {
         None
     } else {
@@ -97,15 +97,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
             Value::Object(session_json(ctx, s, base, select.as_deref(), own))
         })
         .collect();
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(ctx.context(&set_fragment(workload, base))));
-    body.insert("value".into(), Value::Array(value));
-    if more {
-        if let Some(last) = rows.last() {
-            body.insert("@odata.nextLink".into(), json!(ctx.next_link(last.seq)));
-        }
-    }
-    Ok(json_response(StatusCode::OK, Value::Object(body)))
+    Ok(collection(ctx, &set_fragment(workload, base), value, more_after))
 }
 
 async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<SessionRecord, ApiError> {
@@ -113,18 +105,16 @@ async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Session
 }
 
 /// One session, with `@odata.type` when it was reached through the polymorphic set.
-fn entity(
+fn session_entity(
     ctx: &Ctx,
+    status: StatusCode,
     s: &SessionRecord,
     base: bool,
     select: Option<&[&'static str]>,
     artifacts: Option<Vec<Value>>,
-) -> Value {
+) -> Response {
     let fragment = if base { BASE_SESSION_SET } else { names(s.workload).session_set };
-    let mut m = Map::new();
-    m.insert("@odata.context".into(), json!(ctx.context(&format!("{fragment}/$entity"))));
-    m.extend(session_json(ctx, s, base, select, artifacts));
-    Value::Object(m)
+    entity(ctx, status, &format!("{fragment}/$entity"), session_json(ctx, s, base, select, artifacts))
 }
 
 pub(super) async fn get_session(
@@ -144,14 +134,14 @@ pub(super) async fn get_session(
     } else {
         None
     };
-    Ok(json_response(StatusCode::OK, entity(ctx, &s, base, select.as_deref(), artifacts)))
+    Ok(session_entity(ctx, StatusCode::OK, &s, base, select.as_deref(), artifacts))
 }
 
 pub(super) async fn create_session(ctx: &Ctx, workload: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreWrite)?;
     let adds = create_body(&ctx.body, workload)?;
     let s = ctx.store().create_session(ctx.writer(), workload, adds).await?;
-    let mut r = json_response(StatusCode::CREATED, entity(ctx, &s, false, None, None));
+    let mut r = session_entity(ctx, StatusCode::CREATED, &s, false, None, None);
     let location = format!("{}/{}/{}", ctx.service_url(), names(workload).session_set, s.id);
     if let Ok(v) = HeaderValue::from_str(&location) {
         r.headers_mut().insert(header::LOCATION, v);
@@ -235,10 +225,9 @@ pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workloa
     let n = names(s.workload);
     let echo: Vec<Value> = outcome.items.iter().map(delta_echo).collect();
     let mut m = Map::new();
-    m.insert("@odata.context".into(), json!(ctx.context(&format!("{}/$entity", n.session_set))));
     m.insert("id".into(), json!(s.id));
     m.insert(format!("{}@delta", n.artifact_nav), Value::Array(echo));
-    Ok(json_response(StatusCode::OK, Value::Object(m)))
+    Ok(entity(ctx, StatusCode::OK, &format!("{}/$entity", n.session_set), m))
 }
 
 /// One element of the delta echo (Ruling 6).
@@ -301,5 +290,5 @@ pub(super) async fn activate_session(ctx: &Ctx, id: &str, workload: Option<Workl
     ctx.principal.require(Access::RestoreWrite)?;
     empty_action_body(&ctx.body, "activate")?;
     let s = ctx.store().activate_session(ctx.writer(), id, workload).await?;
-    Ok(json_response(StatusCode::OK, entity(ctx, &s, true, None, None)))
+    Ok(session_entity(ctx, StatusCode::OK, &s, true, None, None))
 }

@@ -38,7 +38,7 @@ async fn paths_methods_and_options() {
         assert_eq!(r.header("allow"), Some(allow));
     }
     for path in [
-        "restorePoints",
+        "protectionUnits/some-unit/offboard",
         "protectionPolicies",
         "serviceApps",
         "",
@@ -59,6 +59,8 @@ async fn paths_methods_and_options() {
         app.get(path, &token).await.expect_error(400, "BadRequest");
     }
     app.get(&format!("restoreSessions/{id}?$top=1"), &token).await.expect_error(400, "BadRequest");
+    // The restore point list needs its documented options.
+    app.get("restorePoints", &token).await.expect_error(400, "BadRequest");
     // A $top over the maximum is capped, not refused; the option name is case-insensitive, `$` optional.
     app.get("restoreSessions?$TOP=100000", &token).await.expect(200);
     assert_eq!(app.get("restoreSessions?top=0", &token).await.body["value"], json!([]));

@@ -7,6 +7,7 @@ mod crash;
 mod engine;
 mod errors;
 mod lifecycle;
+mod protection;
 mod sessions;
 mod support;
 mod update;

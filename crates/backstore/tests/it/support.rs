@@ -172,8 +172,9 @@ impl TestApp {
         let record = ProtectionUnitRecord {
             info: unit,
             policy_id: None,
-            status: "protected".into(),
+            status: backstore_domain::ProtectionUnitStatus::Protected,
             created_at: now,
+            created_by: None,
             fault: None,
         };
         self.store().insert_protection_unit(tenant, &record, std::slice::from_ref(&point)).await.unwrap();

@@ -1,0 +1,92 @@
+//! Protection units: the polymorphic `protectionUnits` (with type casts) and the typed sets
+//! `siteProtectionUnits`, `mailboxProtectionUnits`, `driveProtectionUnits`. Read-only for now.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use backstore_domain::Workload;
+use backstore_store::ProtectionUnitRecord;
+use serde_json::{Map, Value};
+
+use super::{collection, entity, page, project, selected};
+use crate::auth::Access;
+use crate::error::ApiError;
+use crate::names::{names, BASE_UNIT_SET, BASE_UNIT_TYPE};
+use crate::wire;
+use crate::Ctx;
+
+const COMMON: [&str; 10] = [
+    "id",
+    "policyId",
+    "protectionSources",
+    "status",
+    "createdBy",
+    "createdDateTime",
+    "lastModifiedBy",
+    "lastModifiedDateTime",
+    "error",
+    "offboardRequestedDateTime",
+];
+
+fn properties(workload: Option<Workload>) -> Vec<&'static str> {
+    let own: &[&'static str] = match workload {
+        Some(Workload::SharePoint) => &["siteId", "siteName", "siteWebUrl"],
+        Some(Workload::Exchange | Workload::OneDrive) => &["directoryObjectId", "displayName", "email"],
+        None => &[],
+    };
+    COMMON.iter().chain(own).copied().collect()
+}
+
+/// A unit as an item or entity: `@odata.type` only when reached through `protectionUnits`.
+pub(crate) fn unit_json(ctx: &Ctx, u: &ProtectionUnitRecord, with_type: bool) -> Map<String, Value> {
+    let mut m = wire::protection_unit(u, &ctx.render, ctx.principal.is_delegated());
+    if !with_type {
+        m.remove("@odata.type");
+    }
+    m
+}
+
+fn type_name(workload: Option<Workload>) -> &'static str {
+    workload.map_or(BASE_UNIT_TYPE, |w| names(w).unit_type)
+}
+
+pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool) -> Result<Response, ApiError> {
+    ctx.principal.require(Access::ConfigurationRead)?;
+    let select = selected(ctx, &properties(workload), type_name(workload))?;
+    if let Some(e) = ctx.query.expand.first() {
+        return Err(ApiError::BadRequest(format!(
+            "Could not find a navigation property named '{e}' on type 'microsoft.graph.{}'.",
+            type_name(workload)
+        )));
+    }
+    let limit = ctx.query.page_size();
+    let rows = ctx.store().list_units(ctx.tenant(), workload, ctx.query.after, limit + 1).await?;
+    let (rows, more_after) = page(rows, limit, |r| r.seq);
+    let value =
+        rows.iter().map(|r| Value::Object(project(unit_json(ctx, &r.unit, base), select.as_deref(), &[]))).collect();
+    let fragment = match (workload, base) {
+        (Some(w), false) => names(w).unit_set.to_owned(),
+        (Some(w), true) => format!("{BASE_UNIT_SET}/microsoft.graph.{}", names(w).unit_type),
+        (None, _) => BASE_UNIT_SET.to_owned(),
+    };
+    Ok(collection(ctx, &fragment, value, more_after))
+}
+
+pub(super) async fn get_unit(
+    ctx: &Ctx,
+    id: &str,
+    workload: Option<Workload>,
+    base: bool,
+) -> Result<Response, ApiError> {
+    ctx.principal.require(Access::ConfigurationRead)?;
+    ctx.query.for_entity()?;
+    let row = ctx
+        .store()
+        .get_unit(ctx.tenant(), id)
+        .await?
+        .filter(|r| workload.is_none_or(|w| w == r.unit.info.workload))
+        .ok_or_else(|| ApiError::ProtectionUnitNotFound(id.to_owned()))?;
+    let select = selected(ctx, &properties(Some(row.unit.info.workload)), type_name(workload))?;
+    let fragment = if base { BASE_UNIT_SET } else { names(row.unit.info.workload).unit_set };
+    let members = project(unit_json(ctx, &row.unit, base), select.as_deref(), &[]);
+    Ok(entity(ctx, StatusCode::OK, &format!("{fragment}/$entity"), members))
+}

@@ -1,0 +1,387 @@
+//! Restore points: the list (which needs `$expand=protectionUnit($filter=id eq '…')` and a
+//! `$filter` on `protectionDateTime`, and returns at most five), one point, its unit, and the
+//! `search` action.
+
+use axum::http::StatusCode;
+use axum::response::Response;
+use backstore_domain::{RestorePointTags, Timestamp};
+use backstore_store::{ProtectionUnitRecord, RestorePointQuery, RestorePointRecord};
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+use super::protection_units::unit_json;
+use super::{collection, entity, project, selected};
+use crate::auth::Access;
+use crate::body::{into_object, parse_json, BodyKind};
+use crate::error::ApiError;
+use crate::wire;
+use crate::Ctx;
+
+/// Most restore points one list call returns.
+const LIST_LIMIT: i64 = 5;
+/// Most protection units one search names.
+const SEARCH_UNITS: usize = 20;
+/// Longest `$filter` (or `$expand`) accepted on restore points.
+const MAX_FILTER_LEN: usize = 1024;
+const PROPERTIES: [&str; 5] = ["id", "protectionDateTime", "expirationDateTime", "tags", "protectionUnit"];
+
+/// A restore point as the list and search show it: typed, with its unit expanded.
+fn point_json(ctx: &Ctx, p: &RestorePointRecord, unit: Option<&ProtectionUnitRecord>) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("@odata.type".into(), json!("#microsoft.graph.restorePoint"));
+    m.extend(wire::restore_point(p));
+    if let Some(u) = unit {
+        m.insert("protectionUnit".into(), Value::Object(unit_json(ctx, u, true)));
+    }
+    m
+}
+
+fn usage() -> ApiError {
+    ApiError::BadRequest(
+        "restorePoints needs $expand=protectionUnit($filter=id eq '{protectionUnitId}') and \
+         $filter=protectionDateTime lt {dateTime}."
+            .into(),
+    )
+}
+
+/// The unit id of `$expand=protectionUnit($filter=id eq '<id>')`.
+fn expanded_unit(expand: &[String]) -> Result<String, ApiError> {
+    let [item] = expand else { return Err(usage()) };
+    if item.len() > MAX_FILTER_LEN {
+        return Err(ApiError::FilterLengthExceeded(MAX_FILTER_LEN));
+    }
+    let open = item.find('(').ok_or_else(usage)?;
+    if !item[..open].trim().eq_ignore_ascii_case("protectionUnit") {
+        return Err(usage());
+    }
+    let inner = item[open + 1..].trim_end().strip_suffix(')').ok_or_else(usage)?;
+    let (option, filter) = inner.split_once('=').ok_or_else(usage)?;
+    if !option.trim().trim_start_matches('$').eq_ignore_ascii_case("filter") {
+        return Err(usage());
+    }
+    let mut words = filter.trim().splitn(3, char::is_whitespace);
+    let (Some(prop), Some(op), Some(value)) = (words.next(), words.next(), words.next()) else {
+        return Err(usage());
+    };
+    if !prop.eq_ignore_ascii_case("id") || !op.eq_ignore_ascii_case("eq") {
+        return Err(usage());
+    }
+    let id = value.trim().strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).ok_or_else(usage)?.replace("''", "'");
+    if id.trim().is_empty() {
+        return Err(ApiError::InvalidProtectionUnitId("the protection unit id is empty.".into()));
+    }
+    Ok(id)
+}
+
+fn parse_time(value: &str) -> Result<Timestamp, ApiError> {
+    let v = value.trim().trim_matches('\'');
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|_| ApiError::InvalidSearchRequest(format!("'{v}' is not an ISO 8601 date and time.")))
+}
+
+type Bound = Option<(Timestamp, bool)>;
+
+/// `protectionDateTime lt 2026-01-01T00:00:00Z [and protectionDateTime ge …]` → (from, to).
+fn time_bounds(filter: &str) -> Result<(Bound, Bound), ApiError> {
+    if filter.len() > MAX_FILTER_LEN {
+        return Err(ApiError::FilterLengthExceeded(MAX_FILTER_LEN));
+    }
+    let (mut from, mut to) = (None, None);
+    let lower = filter.to_ascii_lowercase();
+    let mut start = 0;
+    let mut clauses = Vec::new();
+    for (at, _) in lower.match_indices(" and ") {
+        clauses.push(&filter[start..at]);
+        start = at + 5;
+    }
+    clauses.push(&filter[start..]);
+    for clause in clauses {
+        let words: Vec<&str> = clause.split_whitespace().collect();
+        let [prop, op, value] = words[..] else {
+            return Err(ApiError::BadRequest(format!(
+                "'{}' is not a comparison on protectionDateTime.",
+                clause.trim()
+            )));
+        };
+        if !prop.eq_ignore_ascii_case("protectionDateTime") {
+            return Err(ApiError::BadRequest(format!(
+                "restorePoints can be filtered on protectionDateTime only, not on '{prop}'."
+            )));
+        }
+        let t = parse_time(value)?;
+        match op.to_ascii_lowercase().as_str() {
+            "lt" => to = Some((t, false)),
+            "le" => to = Some((t, true)),
+            "gt" => from = Some((t, false)),
+            "ge" => from = Some((t, true)),
+            "eq" => {
+                from = Some((t, true));
+                to = Some((t, true));
+            }
+            other => {
+                return Err(ApiError::BadRequest(format!(
+                    "'{other}' is not a comparison operator (lt, le, gt, ge, eq)."
+                )))
+            }
+        }
+    }
+    Ok((from, to))
+}
+
+/// `$orderby=protectionDateTime [asc|desc]`; newest first when absent.
+fn newest_first(orderby: Option<&str>) -> Result<bool, ApiError> {
+    let Some(o) = orderby else { return Ok(true) };
+    let words: Vec<&str> = o.split_whitespace().collect();
+    match words[..] {
+        [p] if p.eq_ignore_ascii_case("protectionDateTime") => Ok(false),
+        [p, d] if p.eq_ignore_ascii_case("protectionDateTime") && d.eq_ignore_ascii_case("asc") => Ok(false),
+        [p, d] if p.eq_ignore_ascii_case("protectionDateTime") && d.eq_ignore_ascii_case("desc") => Ok(true),
+        _ => {
+            Err(ApiError::BadRequest(format!("restorePoints can be ordered by protectionDateTime only, not by '{o}'.")))
+        }
+    }
+}
+
+pub(super) async fn list_restore_points(ctx: &Ctx) -> Result<Response, ApiError> {
+    ctx.principal.require(Access::RestorePointsRead)?;
+    let unit_id = expanded_unit(&ctx.query.expand)?;
+    let (from, to) = time_bounds(ctx.query.filter.as_deref().ok_or_else(usage)?)?;
+    let newest_first = newest_first(ctx.query.orderby.as_deref())?;
+    let select = selected(ctx, &PROPERTIES, "restorePoint")?;
+    if ctx.query.after.is_some() {
+        return Err(ApiError::BadRequest(
+            "restorePoints returns one page of at most five; there is no next page.".into(),
+        ));
+    }
+    let limit = ctx.query.top.unwrap_or(LIST_LIMIT).min(LIST_LIMIT);
+    let value = match ctx.store().get_unit(ctx.tenant(), &unit_id).await? {
+        None => Vec::new(),
+        Some(row) => {
+            let q = RestorePointQuery { unit_id, from, to, tags: None, newest_first, limit };
+            let points = ctx.store().find_restore_points(ctx.tenant(), &q, ctx.writer().now).await?;
+            points
+                .iter()
+                .map(|p| {
+                    Value::Object(project(point_json(ctx, p, Some(&row.unit)), select.as_deref(), &["protectionUnit"]))
+                })
+                .collect()
+        }
+    };
+    Ok(collection(ctx, "restorePoints", value, None))
+}
+
+/// An unexpired restore point of the caller's tenant.
+async fn load(ctx: &Ctx, id: &str) -> Result<RestorePointRecord, ApiError> {
+    let now = ctx.writer().now;
+    ctx.store()
+        .get_restore_point(ctx.tenant(), id)
+        .await?
+        .filter(|p| p.expiration_at > now)
+        .ok_or_else(|| ApiError::RestorePointNotFound(id.to_owned()))
+}
+
+async fn unit_of(ctx: &Ctx, p: &RestorePointRecord) -> Result<ProtectionUnitRecord, ApiError> {
+    let row = ctx.store().get_unit(ctx.tenant(), &p.protection_unit_id).await?;
+    Ok(row.ok_or_else(|| ApiError::Internal(format!("restore point {} has no unit", p.id)))?.unit)
+}
+
+pub(super) async fn get_restore_point(ctx: &Ctx, id: &str) -> Result<Response, ApiError> {
+    ctx.principal.require(Access::RestorePointsRead)?;
+    ctx.query.for_entity()?;
+    let expand_unit = match ctx.query.expand.as_slice() {
+        [] => false,
+        [e] if e.eq_ignore_ascii_case("protectionUnit") || e == "*" => true,
+        [e, ..] => {
+            return Err(ApiError::BadRequest(format!(
+                "Could not find a navigation property named '{e}' on type 'microsoft.graph.restorePoint'."
+            )))
+        }
+    };
+    let select = selected(ctx, &PROPERTIES, "restorePoint")?;
+    let p = load(ctx, id).await?;
+    let unit = if expand_unit { Some(unit_of(ctx, &p).await?) } else { None };
+    let mut members = point_json(ctx, &p, unit.as_ref());
+    members.remove("@odata.type");
+    Ok(entity(ctx, StatusCode::OK, "restorePoints/$entity", project(members, select.as_deref(), &["protectionUnit"])))
+}
+
+pub(super) async fn get_restore_point_unit(ctx: &Ctx, id: &str) -> Result<Response, ApiError> {
+    ctx.principal.require(Access::RestorePointsRead)?;
+    ctx.query.for_entity()?;
+    let p = load(ctx, id).await?;
+    let unit = unit_of(ctx, &p).await?;
+    Ok(entity(ctx, StatusCode::OK, "protectionUnits/$entity", unit_json(ctx, &unit, true)))
+}
+
+/// The body of `restorePoints/search`.
+struct Search {
+    unit_ids: Vec<String>,
+    from: Option<Timestamp>,
+    to: Option<Timestamp>,
+    latest: bool,
+    tags: Option<RestorePointTags>,
+    policy_id: Option<String>,
+}
+
+fn search_body(body: &[u8]) -> Result<Search, ApiError> {
+    let obj = into_object(parse_json(body)?, BodyKind::Create)?;
+    let invalid = |m: &str| ApiError::InvalidSearchRequest(m.to_owned());
+    let mut search = Search { unit_ids: Vec::new(), from: None, to: None, latest: true, tags: None, policy_id: None };
+    let mut has_period = false;
+    for (k, v) in &obj {
+        match k.as_str() {
+            "protectionUnitIds" => {
+                let ids = v.as_array().ok_or_else(|| invalid("protectionUnitIds must be an array of ids."))?;
+                for id in ids {
+                    match id.as_str() {
+                        Some(s) if !s.trim().is_empty() => search.unit_ids.push(s.to_owned()),
+                        _ => {
+                            return Err(ApiError::InvalidProtectionUnitId(format!("{id} is not a protection unit id.")))
+                        }
+                    }
+                }
+            }
+            "protectionTimePeriod" => {
+                let period = v.as_object().ok_or_else(|| invalid("protectionTimePeriod must be an object."))?;
+                for (pk, pv) in period {
+                    let t = match pv {
+                        Value::Null => None,
+                        Value::String(s) => Some(parse_time(s)?),
+                        _ => return Err(invalid("the dates of protectionTimePeriod must be strings.")),
+                    };
+                    match pk.as_str() {
+                        "startDateTime" => search.from = t,
+                        "endDateTime" => search.to = t,
+                        k if k.starts_with('@') => {}
+                        other => {
+                            return Err(ApiError::BadRequest(format!(
+                                "Property '{other}' does not exist on type 'microsoft.graph.timePeriod'."
+                            )))
+                        }
+                    }
+                }
+                has_period = true;
+            }
+            "restorePointPreference" => match v.as_str() {
+                Some(s) if s.eq_ignore_ascii_case("latest") => search.latest = true,
+                Some(s) if s.eq_ignore_ascii_case("oldest") => search.latest = false,
+                None if v.is_null() => {}
+                _ => {
+                    return Err(ApiError::BadRequest(format!("{v} is not a restorePointPreference (latest, oldest).")))
+                }
+            },
+            "tags" => match v.as_str() {
+                Some(s) => match RestorePointTags::parse(s) {
+                    Some(RestorePointTags::None) => {}
+                    Some(t) => search.tags = Some(t),
+                    None => {
+                        return Err(ApiError::BadRequest(format!(
+                            "'{s}' is not a restorePointTags value (none, fastRestore)."
+                        )))
+                    }
+                },
+                None if v.is_null() => {}
+                None => return Err(ApiError::BadRequest("tags must be a string.".into())),
+            },
+            "policyId" => search.policy_id = v.as_str().map(str::to_owned),
+            "artifactQuery" if v.is_null() => {}
+            "artifactQuery" => {
+                return Err(ApiError::NotImplemented(
+                    "Granular search (artifactQuery) is not implemented by backstore yet.".into(),
+                ))
+            }
+            k if k.starts_with('@') => {}
+            other => {
+                return Err(ApiError::BadRequest(format!("'{other}' is not a parameter of restorePoints/search.")))
+            }
+        }
+    }
+    if search.unit_ids.is_empty() {
+        return Err(invalid("protectionUnitIds must name at least one protection unit."));
+    }
+    if search.unit_ids.len() > SEARCH_UNITS {
+        return Err(invalid(&format!("at most {SEARCH_UNITS} protection units can be searched at once.")));
+    }
+    if !has_period || (search.from.is_none() && search.to.is_none()) {
+        return Err(invalid("protectionTimePeriod with a startDateTime or an endDateTime is required."));
+    }
+    if let (Some(f), Some(t)) = (search.from, search.to) {
+        if f > t {
+            return Err(invalid("the protectionTimePeriod ends before it starts."));
+        }
+    }
+    Ok(search)
+}
+
+pub(super) async fn search_restore_points(ctx: &Ctx) -> Result<Response, ApiError> {
+    ctx.principal.require(Access::Search)?;
+    let search = search_body(&ctx.body)?;
+    let now = ctx.writer().now;
+    let mut results = Vec::new();
+    let mut none = Vec::new();
+    for unit_id in &search.unit_ids {
+        let unit = ctx
+            .store()
+            .get_unit(ctx.tenant(), unit_id)
+            .await?
+            .filter(|r| search.policy_id.is_none() || r.unit.policy_id == search.policy_id);
+        let found = match &unit {
+            None => None,
+            Some(row) => {
+                let q = RestorePointQuery {
+                    unit_id: unit_id.clone(),
+                    from: search.from.map(|t| (t, true)),
+                    to: search.to.map(|t| (t, true)),
+                    tags: search.tags,
+                    newest_first: search.latest,
+                    limit: 1,
+                };
+                ctx.store().find_restore_points(ctx.tenant(), &q, now).await?.into_iter().next().map(|p| (p, &row.unit))
+            }
+        };
+        match found {
+            Some((p, u)) => results
+                .push(json!({ "restorePoint": Value::Object(point_json(ctx, &p, Some(u))), "artifactHitCount": null })),
+            None => none.push(json!(unit_id)),
+        }
+    }
+    let mut id = [0u8; 18];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut id);
+    let body = json!({
+        "@odata.context": format!("{}/{}/$metadata#microsoft.graph.restorePointSearchResponse", ctx.origin, ctx.version.as_str()),
+        "searchResponseId": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id),
+        "searchResults": results,
+        "noResultProtectionUnitIds": none,
+    });
+    Ok(crate::json_response(StatusCode::OK, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_list_shape() {
+        assert_eq!(expanded_unit(&["protectionUnit($filter=id eq 'u-1')".into()]).unwrap(), "u-1");
+        assert_eq!(expanded_unit(&["ProtectionUnit(filter=ID EQ 'a''b')".into()]).unwrap(), "a'b");
+        for bad in [
+            "protectionUnit",
+            "protectionUnit($filter=siteId eq 'x')",
+            "other($filter=id eq 'x')",
+            "protectionUnit($filter=id eq x)",
+        ] {
+            assert!(expanded_unit(&[bad.into()]).is_err(), "{bad}");
+        }
+        let (from, to) =
+            time_bounds("protectionDateTime lt 2026-01-02T00:00:00Z and protectionDateTime GE '2026-01-01T00:00:00Z'")
+                .unwrap();
+        assert!(from.unwrap().1, "ge is inclusive");
+        assert!(!to.unwrap().1, "lt is exclusive");
+        assert!(time_bounds("status eq 'x'").is_err());
+        assert!(time_bounds("protectionDateTime lt yesterday").is_err());
+        assert!(matches!(time_bounds(&"x".repeat(2000)), Err(ApiError::FilterLengthExceeded(_))));
+        assert!(newest_first(Some("protectionDateTime asc")).is_ok_and(|n| !n));
+        assert!(newest_first(Some("id")).is_err());
+    }
+}
