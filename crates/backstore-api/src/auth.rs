@@ -57,6 +57,10 @@ pub enum Access {
     RestorePointsRead,
     /// `restorePoints/search`.
     Search,
+    /// The service state, reading.
+    ControlRead,
+    /// Enabling the service.
+    ControlWrite,
 }
 
 impl Access {
@@ -67,6 +71,8 @@ impl Access {
             Access::ConfigurationRead => &[CONFIGURATION_READ, CONFIGURATION_READ_WRITE],
             Access::RestorePointsRead => &[SEARCH_READ, RESTORE_READ, RESTORE_READ_WRITE],
             Access::Search => &[SEARCH_READ],
+            Access::ControlRead => &[CONTROL_READ, CONTROL_READ_WRITE],
+            Access::ControlWrite => &[CONTROL_READ_WRITE],
         }
     }
 }

@@ -46,6 +46,12 @@ pub enum ApiError {
     /// 400 `FilterLengthExceeded`
     #[error("Filter length exceeds allowed limit of {0} characters.")]
     FilterLengthExceeded(usize),
+    /// 403 `BackupServiceNotEnabled`: the tenant has not enabled Microsoft 365 Backup.
+    #[error("Microsoft 365 Backup Storage is not enabled for this tenant. Enable it with POST /solutions/backupRestore/enable.")]
+    ServiceNotEnabled,
+    /// 400 `InvalidAppOwnerTenantId`
+    #[error("{0}")]
+    InvalidAppOwnerTenantId(String),
     /// A rule of the restore-session domain.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -72,6 +78,8 @@ impl ApiError {
             ApiError::InvalidSearchRequest(_) => (StatusCode::BAD_REQUEST, "InvalidSearchRequest"),
             ApiError::InvalidProtectionUnitId(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionUnitId"),
             ApiError::FilterLengthExceeded(_) => (StatusCode::BAD_REQUEST, "FilterLengthExceeded"),
+            ApiError::ServiceNotEnabled => (StatusCode::FORBIDDEN, "BackupServiceNotEnabled"),
+            ApiError::InvalidAppOwnerTenantId(_) => (StatusCode::BAD_REQUEST, "InvalidAppOwnerTenantId"),
             ApiError::Rule(rule) => match rule {
                 RuleError::SessionNotFound => (StatusCode::NOT_FOUND, "RestoreSessionNotFound"),
                 RuleError::ArtifactNotFound => (StatusCode::NOT_FOUND, "ArtifactNotFound"),

@@ -57,6 +57,10 @@ pub enum Target {
         workload: Workload,
         id: String,
     },
+    /// `/solutions/backupRestore` itself: the tenant's service state.
+    Root,
+    /// `/solutions/backupRestore/enable`
+    Enable,
     /// `protectionUnits` (`workload: None`), a type cast of it, or a typed unit set.
     Units {
         workload: Option<Workload>,
@@ -99,8 +103,6 @@ const ROOT_UNIMPLEMENTED: &[&str] = &[
     "sharePointProtectionPolicies",
     "siteInclusionRules",
     "siteProtectionUnitsBulkAdditionJobs",
-    "enable",
-    "microsoft.graph.enable",
     "activityLogs",
     "reports",
     "exclusionUnits",
@@ -201,8 +203,11 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
         None => return Ok((version, unimplemented("solutions"))),
     }
     let Some(set) = it.next() else {
-        return Ok((version, unimplemented("solutions/backupRestore")));
+        return Ok((version, Target::Root));
     };
+    if is(set, "enable") || is(set, "microsoft.graph.enable") {
+        return end(version, Target::Enable, it);
+    }
     if is(set, BASE_UNIT_SET) || (workload_by(text(set), |n| n.unit_set).is_some() && matches!(set, Seg::Name(_))) {
         return units(version, set, it);
     }

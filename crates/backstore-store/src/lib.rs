@@ -122,6 +122,14 @@ pub trait Store: Send + Sync + 'static {
         artifact_id: &str,
     ) -> StoreResult<Option<ArtifactRecord>>;
 
+    // ---- the tenant's service ----
+
+    /// The tenant's service state; `None` until it was ever enabled (the service is disabled).
+    async fn service_state(&self, tenant: &str) -> StoreResult<Option<ServiceState>>;
+
+    /// Enables the service for the writer's tenant, controlled from `app_owner_tenant_id`.
+    async fn enable_service(&self, w: Writer<'_>, app_owner_tenant_id: &str) -> StoreResult<ServiceState>;
+
     // ---- protection side (seeded for now) ----
 
     async fn insert_protection_unit(

@@ -60,6 +60,24 @@ pub struct ProtectionUnitRecord {
     pub fault: Option<String>,
 }
 
+/// A tenant's Backup Storage service state (`serviceStatus`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceState {
+    /// `backupServiceStatus`: `enabled`, `disabled`, …
+    pub status: String,
+    /// `backupServiceConsumer`: `firstparty` when the controlling app is the tenant's own, else `thirdparty`.
+    pub consumer: String,
+    pub app_owner_tenant_id: String,
+    pub last_modified_at: Timestamp,
+    pub last_modified_by: Actor,
+}
+
+impl ServiceState {
+    pub fn is_enabled(&self) -> bool {
+        self.status == "enabled"
+    }
+}
+
 /// A protection unit with its keyset position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitRow {

@@ -19,8 +19,8 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, ClaimedJob, DeltaOutcome, EngineStats, JobEvent, JobEventRecord, JobRef,
-    ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, SessionCheck, SessionRecord, Store, StoreError,
-    StoreResult, UnitRow, Writer,
+    ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, ServiceState, SessionCheck, SessionRecord, Store,
+    StoreError, StoreResult, UnitRow, Writer,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -731,6 +731,51 @@ impl Store for SqliteStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(|r| restore_point_from_row(r, "id")).transpose()
+    }
+
+    async fn service_state(&self, tenant: &str) -> StoreResult<Option<ServiceState>> {
+        let row = sqlx::query(
+            "SELECT status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by FROM tenants WHERE tenant_id = ?",
+        )
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(ServiceState {
+                status: r.try_get("status")?,
+                consumer: r.try_get("consumer")?,
+                app_owner_tenant_id: r.try_get("app_owner_tenant_id")?,
+                last_modified_at: from_micros(r.try_get("last_modified_at")?)?,
+                last_modified_by: actor(r.try_get("last_modified_by")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn enable_service(&self, w: Writer<'_>, app_owner_tenant_id: &str) -> StoreResult<ServiceState> {
+        let consumer = if app_owner_tenant_id == w.tenant { "firstparty" } else { "thirdparty" };
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO tenants (tenant_id, status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by) \
+             VALUES (?, 'enabled', ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET status = 'enabled', \
+             consumer = excluded.consumer, app_owner_tenant_id = excluded.app_owner_tenant_id, \
+             last_modified_at = excluded.last_modified_at, last_modified_by = excluded.last_modified_by",
+        )
+        .bind(w.tenant)
+        .bind(consumer)
+        .bind(app_owner_tenant_id)
+        .bind(micros(w.now))
+        .bind(actor_json(w.actor))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ServiceState {
+            status: "enabled".into(),
+            consumer: consumer.into(),
+            app_owner_tenant_id: app_owner_tenant_id.into(),
+            last_modified_at: w.now,
+            last_modified_by: w.actor.clone(),
+        })
     }
 
     async fn list_units(

@@ -217,9 +217,18 @@ fn seed_actor() -> backstore_domain::Actor {
     }
 }
 
-/// Creates the plan's units and restore points in the store (idempotent for the same seed and tenant:
-/// ids that exist already are left as they are) and reports them.
+/// Enables the service for the tenant if needed, creates the plan's units and restore points in the
+/// store (idempotent for the same seed and tenant: ids that exist already are left as they are) and
+/// reports them.
 pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
+    // The service must be on before anything else works for the tenant.
+    let actor = seed_actor();
+    let enabled = store.service_state(&plan.tenant).await?.is_some_and(|s| s.is_enabled());
+    if !enabled {
+        store
+            .enable_service(backstore_store::Writer { tenant: &plan.tenant, actor: &actor, now }, &plan.tenant)
+            .await?;
+    }
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ backstore_domain::stable_hash(&plan.tenant));
     let domain = DOMAINS[rng.gen_range(0..DOMAINS.len())];
     // Which units are faulty: the same ones for the same seed, spread over the three kinds.

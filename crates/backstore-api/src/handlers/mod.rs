@@ -4,6 +4,7 @@ mod artifacts;
 mod protection_units;
 mod restore_points;
 mod restore_sessions;
+mod service;
 
 use axum::http::Method;
 use axum::response::Response;
@@ -19,8 +20,19 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     if target != RestorePoints {
         ctx.query.only_general()?;
     }
+    if !matches!(target, Root | Enable | Unimplemented(_)) {
+        service::require_enabled(ctx).await?;
+    }
     match target {
         Unimplemented(what) => Err(ApiError::NotImplemented(what)),
+        Root => match m {
+            Method::GET => service::get_root(ctx).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        Enable => match m {
+            Method::POST => service::enable_service(ctx).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        },
         Sessions { workload, base } => match m {
             Method::GET => restore_sessions::list_sessions(ctx, workload, base).await,
             Method::POST if !base => match workload {

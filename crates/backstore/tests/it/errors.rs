@@ -41,7 +41,7 @@ async fn paths_methods_and_options() {
         "protectionUnits/some-unit/offboard",
         "protectionPolicies",
         "serviceApps",
-        "",
+        "emailNotificationsSetting",
         "restoreSessions/$count",
         &format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts"),
         &format!("sharePointRestoreSessions/{id}/siteRestoreArtifactsBulkAdditionRequests"),

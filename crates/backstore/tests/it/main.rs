@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod lifecycle;
 mod protection;
+mod service;
 mod sessions;
 mod support;
 mod update;

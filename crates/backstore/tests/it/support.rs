@@ -84,6 +84,17 @@ impl TestApp {
         })
         .await
         .expect("server starts");
+        // The two tenants of the tests have the service on; others start disabled, as on the service.
+        let actor = backstore_domain::Actor {
+            application_id: "test-setup".into(),
+            application_name: None,
+            user_id: None,
+            user_name: None,
+        };
+        for tenant in [TENANT, OTHER_TENANT] {
+            let w = backstore_store::Writer { tenant, actor: &actor, now: server.clock.now() };
+            server.store.enable_service(w, tenant).await.expect("enable");
+        }
         TestApp {
             origin: format!("http://{}", server.addr),
             server: Some(server),

@@ -1,0 +1,90 @@
+//! The tenant's service state: a tenant that has not enabled Microsoft 365 Backup is refused
+//! everywhere but the root and `enable`; enabling turns everything on.
+
+use backstore_api::auth::{CONTROL_READ, RESTORE_READ_WRITE};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+const OFF: &str = "tenant-off";
+
+#[tokio::test]
+async fn a_disabled_tenant_is_refused_until_it_enables_the_service() {
+    let app = TestApp::spawn().await;
+    let token = app.token(OFF);
+    let root =
+        app.send(Method::GET, &format!("{}/v1.0/solutions/backupRestore", app.origin), Some(&token), None, &[]).await;
+    root.expect(200);
+    assert!(root.body["@odata.context"].as_str().unwrap().ends_with("/v1.0/$metadata#solutions/backupRestore/$entity"));
+    assert_eq!(root.body["serviceStatus"]["status"], "disabled");
+
+    for (method, path, body) in [
+        (Method::GET, "restoreSessions", None),
+        (Method::POST, "sharePointRestoreSessions", Some(json!({}))),
+        (Method::GET, "exchangeRestoreSessions/x/mailboxRestoreArtifacts", None),
+        (Method::POST, "restoreSessions/x/activate", None),
+        (Method::GET, "protectionUnits", None),
+        (Method::GET, "restorePoints/x", None),
+        (Method::POST, "restorePoints/search", Some(json!({}))),
+    ] {
+        let r = app.send(method, &app.url(path), Some(&token), body.as_ref(), &[]).await;
+        r.expect_error(403, "BackupServiceNotEnabled");
+    }
+
+    let enable = app.url("enable");
+    app.send(Method::POST, &enable, Some(&token), Some(&json!({})), &[])
+        .await
+        .expect_error(400, "InvalidAppOwnerTenantId");
+    app.send(Method::POST, &enable, Some(&token), Some(&json!({"appOwnerTenantId": "  "})), &[])
+        .await
+        .expect_error(400, "InvalidAppOwnerTenantId");
+    app.send(Method::POST, &enable, Some(&token), Some(&json!({"appOwnerTenantId": OFF, "x": 1})), &[])
+        .await
+        .expect_error(400, "BadRequest");
+    let reader = app.token_for(OFF, &[CONTROL_READ, RESTORE_READ_WRITE], None, 600);
+    app.send(Method::POST, &enable, Some(&reader), Some(&json!({"appOwnerTenantId": OFF})), &[])
+        .await
+        .expect_error(403, "accessDenied");
+
+    let r = app
+        .send(
+            Method::POST,
+            &app.url("microsoft.graph.enable"),
+            Some(&token),
+            Some(&json!({"appOwnerTenantId": "isv-tenant"})),
+            &[],
+        )
+        .await;
+    r.expect(200);
+    assert!(r.body["@odata.context"].as_str().unwrap().ends_with("$metadata#microsoft.graph.serviceStatus"));
+    assert_eq!(r.body["status"], "enabled");
+    assert_eq!(r.body["backupServiceConsumer"], "thirdparty");
+    assert!(r.body["lastModifiedDateTime"].as_str().unwrap().ends_with('Z'));
+    let own = app.send(Method::POST, &enable, Some(&token), Some(&json!({"appOwnerTenantId": OFF})), &[]).await;
+    assert_eq!(own.body["backupServiceConsumer"], "firstparty");
+
+    app.get("restoreSessions", &token).await.expect(200);
+    let root =
+        app.send(Method::GET, &format!("{}/beta/solutions/backupRestore", app.origin), Some(&reader), None, &[]).await;
+    assert_eq!(root.body["serviceStatus"]["status"], "enabled");
+    assert_eq!(root.body["serviceStatus"]["lastModifiedBy"]["application"]["id"], backstore_api::auth::DEFAULT_APP_ID);
+    app.get("restoreSessions", &token).await.expect(200);
+    let without_control = app.token_for(OFF, &[RESTORE_READ_WRITE], None, 600);
+    let denied = app
+        .send(Method::GET, &format!("{}/v1.0/solutions/backupRestore", app.origin), Some(&without_control), None, &[])
+        .await;
+    denied.expect_error(403, "accessDenied");
+    assert_eq!(root.body["id"], Value::String(OFF.into()));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn seed_enables_the_service() {
+    let app = TestApp::spawn().await;
+    let token = app.token("seeded-tenant");
+    app.get("restoreSessions", &token).await.expect_error(403, "BackupServiceNotEnabled");
+    app.seed("seeded-tenant", 1, 0, 0, 1).await;
+    app.get("restoreSessions", &token).await.expect(200);
+    app.stop().await;
+}
