@@ -73,11 +73,7 @@ fn panic_response(cause: Box<dyn std::any::Any + Send + 'static>) -> Response {
         .unwrap_or("unknown panic");
     let request_id = uuid::Uuid::new_v4().to_string();
     tracing::error!(request_id = %request_id, panic = %detail, "handler panicked");
-    let mut r = error_response(&ApiError::Internal(detail.to_owned()), &request_id, None);
-    if let Ok(v) = HeaderValue::from_str(&request_id) {
-        r.headers_mut().insert("request-id", v);
-    }
-    r
+    error_response(&ApiError::Internal(detail.to_owned()), &request_id, None)
 }
 
 /// Everything a handler knows about its request.
@@ -249,7 +245,7 @@ pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
     r
 }
 
-/// Graph's error envelope.
+/// Graph's error envelope, with the `request-id` header that matches its `innerError`.
 pub fn error_response(e: &ApiError, request_id: &str, client_request_id: Option<&str>) -> Response {
     let (status, code) = e.status_and_code();
     let body = json!({
@@ -264,6 +260,9 @@ pub fn error_response(e: &ApiError, request_id: &str, client_request_id: Option<
         }
     });
     let mut r = json_response(status, body);
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        r.headers_mut().insert("request-id", v);
+    }
     match e {
         ApiError::MethodNotAllowed { allow } => {
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));

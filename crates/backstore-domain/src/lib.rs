@@ -6,6 +6,7 @@ pub mod enums;
 pub mod error;
 pub mod identity;
 pub mod restore;
+pub mod retention;
 pub mod status;
 
 pub use delta::{plan_delta, ArtifactAdd, DeltaItem, DeltaPlan, ExistingArtifact, RestorePointRef};

@@ -72,6 +72,8 @@ pub struct EngineConfig {
     pub faults: Arc<FaultRules>,
     /// How long a shutdown waits for jobs in hand before it gives them back.
     pub shutdown_grace: Duration,
+    /// How often restore points are brought up to the clock (and at once when the clock jumps).
+    pub retention_every: Duration,
 }
 
 impl Default for EngineConfig {
@@ -87,6 +89,7 @@ impl Default for EngineConfig {
             speed: RestoreSpeed::Instant,
             faults: Arc::new(FaultRules::default()),
             shutdown_grace: Duration::from_secs(10),
+            retention_every: Duration::from_secs(60),
         }
     }
 }

@@ -86,6 +86,8 @@ impl Engine {
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let mut tasks: JoinSet<()> = JoinSet::new();
         let mut held: HashMap<tokio::task::Id, JobRef> = HashMap::new();
+        let mut retention_due = Instant::now();
+        let mut clock_seen = self.clock.offset_micros();
         tracing::info!(worker = %self.config.worker_id, concurrency = self.config.concurrency, "engine started");
         loop {
             if *shutdown.borrow() {
@@ -93,6 +95,11 @@ impl Engine {
             }
             while let Some(done) = tasks.try_join_next_with_id() {
                 held.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
+            }
+            if Instant::now() >= retention_due || self.clock.offset_micros() != clock_seen {
+                clock_seen = self.clock.offset_micros();
+                retention_due = Instant::now() + self.config.retention_every;
+                self.retention().await;
             }
             let free = self.config.concurrency.saturating_sub(tasks.len());
             let mut claimed_any = false;
@@ -146,6 +153,20 @@ impl Engine {
             }
         }
         tracing::info!(worker = %self.config.worker_id, "engine stopped");
+    }
+
+    /// Brings restore points up to the clock; a failure is logged and retried at the next pass.
+    pub async fn retention(&self) {
+        match self.store.retention_pass(self.clock.now()).await {
+            Ok(r) if r == backstore_store::RetentionReport::default() => {}
+            Ok(r) => tracing::info!(
+                added = r.added,
+                retagged = r.retagged,
+                purged = r.purged,
+                "restore points brought up to date"
+            ),
+            Err(e) => tracing::warn!(error = %e, "restore point retention failed; trying again later"),
+        }
     }
 
     /// Runs one claimed job to its end (or until it hangs, loses its lease, or shutdown gives it back).

@@ -23,6 +23,16 @@ impl Clock {
         chrono::DateTime::from_timestamp_micros(t).expect("the clock stays within chrono's range")
     }
 
+    /// How far ahead of the system clock this clock runs, in microseconds.
+    pub fn offset_micros(&self) -> i64 {
+        self.offset_micros.load(Ordering::Relaxed)
+    }
+
+    /// Takes on an offset read from the database, if it is further ahead (the clock never goes back).
+    pub fn catch_up(&self, offset_micros: i64) {
+        self.offset_micros.fetch_max(offset_micros, Ordering::Relaxed);
+    }
+
     /// Moves the clock forward by `by` (negative values are ignored).
     pub fn advance(&self, by: chrono::Duration) {
         let micros = by.num_microseconds().unwrap_or(i64::MAX).max(0);

@@ -161,6 +161,18 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Vec<RestorePointRecord>>;
 
+    // ---- the server clock and restore point retention ----
+
+    /// The offset of the server clock stored in the database, in microseconds.
+    async fn clock_offset(&self) -> StoreResult<i64>;
+
+    /// Moves the stored server clock forward by `by_micros` (never back); returns the new offset.
+    async fn advance_clock(&self, by_micros: i64) -> StoreResult<i64>;
+
+    /// Brings every protected unit's restore points up to `now`: takes the points whose slots came
+    /// due, drops fast-restore tags past 14 days, removes expired points no artifact refers to.
+    async fn retention_pass(&self, now: Timestamp) -> StoreResult<RetentionReport>;
+
     // ---- engine: the job queue ----
 
     /// Claims up to `limit` jobs that are due, or whose lease expired (a takeover), for `worker`

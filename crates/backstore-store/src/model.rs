@@ -78,6 +78,17 @@ impl ServiceState {
     }
 }
 
+/// What one retention pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RetentionReport {
+    /// Restore points taken for slots that came due.
+    pub added: u64,
+    /// Points that stopped being fast-restore points.
+    pub retagged: u64,
+    /// Expired points removed (those an artifact refers to stay, expired).
+    pub purged: u64,
+}
+
 /// A protection unit with its keyset position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnitRow {

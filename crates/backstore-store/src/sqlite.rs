@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use backstore_domain::delta::{plan_adds, plan_delta, ExistingArtifact, PlannedItem};
 use backstore_domain::error::{RestorePointProblem, SessionAction};
 use backstore_domain::restore::{RestoreOutcome, UnitInfo};
+use backstore_domain::retention;
 use backstore_domain::status::session_error;
 use backstore_domain::{
     derive_session, Actor, ArtifactAdd, ArtifactCounts, ArtifactStatus, DeltaItem, DestinationType, ErrorInfo,
@@ -19,8 +20,8 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, ClaimedJob, DeltaOutcome, EngineStats, JobEvent, JobEventRecord, JobRef,
-    ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, ServiceState, SessionCheck, SessionRecord, Store,
-    StoreError, StoreResult, UnitRow, Writer,
+    ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, RetentionReport, ServiceState, SessionCheck,
+    SessionRecord, Store, StoreError, StoreResult, UnitRow, Writer,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -776,6 +777,72 @@ impl Store for SqliteStore {
             last_modified_at: w.now,
             last_modified_by: w.actor.clone(),
         })
+    }
+
+    async fn clock_offset(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT offset_micros FROM server_clock WHERE id = 1").fetch_one(&self.pool).await?)
+    }
+
+    async fn advance_clock(&self, by_micros: i64) -> StoreResult<i64> {
+        let mut tx = self.begin_write().await?;
+        let offset: i64 = sqlx::query_scalar(
+            "UPDATE server_clock SET offset_micros = offset_micros + MAX(?, 0) WHERE id = 1 RETURNING offset_micros",
+        )
+        .bind(by_micros)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(offset)
+    }
+
+    async fn retention_pass(&self, now: Timestamp) -> StoreResult<RetentionReport> {
+        let mut tx = self.begin_write().await?;
+        let units = sqlx::query(
+            "SELECT u.tenant_id, u.id, u.workload, \
+             (SELECT MAX(rp.protection_at) FROM restore_points rp \
+              WHERE rp.tenant_id = u.tenant_id AND rp.protection_unit_id = u.id) AS newest \
+             FROM protection_units u WHERE u.status = 'protected'",
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut report = RetentionReport::default();
+        for u in &units {
+            let tenant: String = u.try_get("tenant_id")?;
+            let unit_id: String = u.try_get("id")?;
+            let w = workload(u.try_get("workload")?)?;
+            let newest = opt_from_micros(u.try_get("newest")?)?;
+            for at in retention::slots_between(w, newest, now) {
+                sqlx::query(
+                    "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )
+                .bind(&tenant)
+                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(&unit_id)
+                .bind(micros(at))
+                .bind(micros(retention::expiration(w, at)))
+                .bind(retention::tags(w, at, now).as_str())
+                .execute(&mut *tx)
+                .await?;
+                report.added += 1;
+            }
+        }
+        report.retagged =
+            sqlx::query("UPDATE restore_points SET tags = 'none' WHERE tags = 'fastRestore' AND protection_at <= ?")
+                .bind(micros(now - retention::fast_window()))
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        report.purged = sqlx::query(
+            "DELETE FROM restore_points WHERE expiration_at <= ? AND NOT EXISTS (SELECT 1 FROM restore_artifacts a \
+             WHERE a.tenant_id = restore_points.tenant_id AND a.restore_point_id = restore_points.id)",
+        )
+        .bind(micros(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(report)
     }
 
     async fn list_units(

@@ -25,6 +25,30 @@ pub enum Command {
     /// Look at restore sessions on a running server.
     #[command(subcommand)]
     Sessions(SessionsCommand),
+    /// The server clock, which restore point retention and expiry follow.
+    #[command(subcommand)]
+    Clock(ClockCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Print the server time as JSON (`now`, `offsetSeconds`).
+    Show(ClockArgs),
+    /// Move the server clock forward, e.g. `15d` or `366days`; running servers follow within a second.
+    Advance {
+        #[arg(value_parser = humantime::parse_duration)]
+        by: Duration,
+        #[command(flatten)]
+        db: ClockArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ClockArgs {
+    #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data", conflicts_with = "database_url")]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "BACKSTORE_DATABASE_URL")]
+    pub database_url: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

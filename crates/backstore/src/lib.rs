@@ -1,6 +1,7 @@
 //! The backstore binary's library half: the command line, assembling and running the server, and
 //! the `seed` generator. `main` is the only place that picks backends and reads the environment.
 
+pub mod admin;
 pub mod cli;
 pub mod seed;
 pub mod server;

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use backstore::cli::{database_url, Cli, Command, SessionsCommand};
+use backstore::cli::{database_url, Cli, ClockArgs, ClockCommand, Command, SessionsCommand};
 use backstore::server::{Server, ServerConfig, ShutdownSignal};
 use backstore_api::auth::{issue_token, SigningKey, TokenRequest, ALL_PERMISSIONS, DEFAULT_APP_ID, READ_PERMISSIONS};
 use backstore_engine::{EngineConfig, FaultRules};
@@ -18,6 +18,11 @@ fn init_logging(default: &str) {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
+}
+
+async fn open_store(db: &ClockArgs) -> anyhow::Result<std::sync::Arc<dyn backstore_store::Store>> {
+    let url = database_url(db.database_url.as_deref(), &db.data_dir);
+    backstore_store::open(&url).await.with_context(|| format!("cannot open the database {url}"))
 }
 
 fn make_token(
@@ -81,6 +86,23 @@ async fn main() -> anyhow::Result<()> {
             };
             let token = make_token(&args.data_dir, args.tenant, permissions, args.user, args.ttl)?;
             println!("{token}");
+        }
+        Command::Clock(cmd) => {
+            init_logging("warn");
+            let (db, by) = match cmd {
+                ClockCommand::Show(db) => (db, None),
+                ClockCommand::Advance { by, db } => (db, Some(by)),
+            };
+            let store = open_store(&db).await?;
+            let offset = match by {
+                Some(d) => {
+                    store.advance_clock(i64::try_from(d.as_micros()).context("the duration is too long")?).await?
+                }
+                None => store.clock_offset().await?,
+            };
+            let clock = Clock::system();
+            clock.catch_up(offset);
+            println!("{}", backstore::admin::clock_json(&clock));
         }
         Command::Sessions(SessionsCommand::Watch(args)) => {
             init_logging("warn");

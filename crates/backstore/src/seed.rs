@@ -2,7 +2,8 @@
 //! cadence, generated from a seed so that the same seed and tenant give the same units and ids.
 
 use backstore_domain::restore::UnitInfo;
-use backstore_domain::{RestorePointTags, Timestamp, Workload};
+use backstore_domain::retention;
+use backstore_domain::{Timestamp, Workload};
 use backstore_store::{ProtectionUnitRecord, RestorePointRecord, Store, StoreResult};
 use chrono::Duration;
 use rand::{Rng, SeedableRng};
@@ -116,10 +117,6 @@ const LAST: &[&str] = &[
     "Cline",
 ];
 
-/// How often the service takes a restore point, and for how long it keeps the 10-minute ones.
-const FREQUENT: i64 = 10; // minutes
-const FREQUENT_WINDOW_DAYS: i64 = 14;
-
 fn guid(rng: &mut ChaCha8Rng) -> String {
     uuid::Builder::from_random_bytes(rng.gen()).into_uuid().to_string()
 }
@@ -128,36 +125,19 @@ fn slug(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
-/// Restore point times for one unit, newest first: the newest within the last 10 minutes, then every
-/// 10 minutes; SharePoint and OneDrive keep weekly points beyond 14 days, Exchange keeps all.
+/// The newest `k` restore points of a unit protected for a year, on the service's cadence.
 fn restore_points(rng: &mut ChaCha8Rng, unit: &UnitInfo, k: u32, now: Timestamp) -> Vec<RestorePointRecord> {
-    let weekly_after = Duration::days(FREQUENT_WINDOW_DAYS);
-    let mut at = now - Duration::seconds(rng.gen_range(1..FREQUENT * 60));
-    let mut out = Vec::new();
-    for _ in 0..k {
-        let age = now - at;
-        let frequent = unit.workload == Workload::Exchange || age < weekly_after;
-        let (expires, tags) = match unit.workload {
-            Workload::Exchange => (at + Duration::days(365), RestorePointTags::None),
-            _ if frequent => (at + weekly_after, RestorePointTags::FastRestore),
-            _ => (at + Duration::days(365), RestorePointTags::None),
-        };
-        out.push(RestorePointRecord {
+    retention::newest_slots(unit.workload, now, k as usize)
+        .into_iter()
+        .map(|at| RestorePointRecord {
             id: guid(rng),
             protection_unit_id: unit.id.clone(),
             workload: unit.workload,
             protection_at: at,
-            expiration_at: expires,
-            tags,
-        });
-        let next_age = age + Duration::minutes(FREQUENT);
-        at -= if unit.workload == Workload::Exchange || next_age < weekly_after {
-            Duration::minutes(FREQUENT)
-        } else {
-            Duration::days(7)
-        };
-    }
-    out
+            expiration_at: retention::expiration(unit.workload, at),
+            tags: retention::tags(unit.workload, at, now),
+        })
+        .collect()
 }
 
 fn person(rng: &mut ChaCha8Rng, n: u32) -> (String, String) {
@@ -276,6 +256,7 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreRe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use backstore_domain::RestorePointTags;
 
     fn unit_of(w: Workload) -> UnitInfo {
         let mut rng = ChaCha8Rng::seed_from_u64(7);
@@ -283,7 +264,7 @@ mod tests {
     }
 
     #[test]
-    fn cadence() {
+    fn points_follow_the_service_cadence() {
         let now = backstore_store::Clock::system().now();
         let mut rng = ChaCha8Rng::seed_from_u64(1);
         let sp = restore_points(&mut rng, &unit_of(Workload::SharePoint), 2100, now);

@@ -46,9 +46,12 @@ impl Server {
             .await
             .with_context(|| format!("cannot open the database {}", config.database_url))?;
         let key = SigningKey::load_or_create(&config.data_dir)?;
+        // The server clock runs as far ahead as the database says (`backstore clock advance`).
+        config.clock.catch_up(store.clock_offset().await?);
         let metrics = Arc::new(Metrics::default());
         let app = backstore_api::router(AppState::new(store.clone(), key.clone(), config.clock.clone()))
-            .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())));
+            .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())))
+            .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -59,6 +62,7 @@ impl Server {
             let engine = Arc::new(Engine::new(store.clone(), config.clock.clone(), c, metrics.clone()));
             tokio::spawn(engine.run(rx.clone()))
         });
+        tokio::spawn(follow_clock(store.clone(), config.clock.clone(), rx.clone()));
         let mut http_rx = rx.clone();
         let task = tokio::spawn(async move {
             let graceful = async move {
@@ -84,6 +88,20 @@ impl Server {
     pub async fn stop(self) {
         let _ = self.shutdown.send(true);
         let _ = self.task.await;
+    }
+}
+
+/// Keeps the clock as far ahead as the database says, for advances made by other processes.
+async fn follow_clock(store: Arc<dyn Store>, clock: Clock, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match store.clock_offset().await {
+            Ok(offset) => clock.catch_up(offset),
+            Err(e) => tracing::warn!(error = %e, "cannot read the server clock"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
     }
 }
 

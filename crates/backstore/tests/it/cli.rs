@@ -348,3 +348,38 @@ async fn serve_reads_fault_rules_from_a_file_and_refuses_a_bad_one() {
     assert_eq!(failed["error"]["message"], "Restore Artifact doesn't exist.");
     sigterm_and_wait(s);
 }
+
+#[tokio::test]
+async fn clock_advance_reaches_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let s = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d], &[]);
+    let (ok, shown, _) = run(&["clock", "show", "--data-dir", &d]);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<Value>(&shown).unwrap()["offsetSeconds"], 0);
+    let (ok, out, err) = run(&["clock", "advance", "2d", "--data-dir", &d]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["offsetSeconds"], 2 * 86400);
+    let (_, token, _) = run(&["token", "--data-dir", &d, "--tenant", "c"]);
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let c: Value = client
+            .get(format!("{}/admin/clock", s.origin))
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if c["offsetSeconds"] == 2 * 86400 {
+            let now = chrono::DateTime::parse_from_rfc3339(c["now"].as_str().unwrap()).unwrap();
+            assert!(now.with_timezone(&chrono::Utc) - chrono::Utc::now() > chrono::Duration::hours(47));
+            break;
+        }
+        assert!(Instant::now() < deadline, "the server did not follow the clock: {c}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sigterm_and_wait(s);
+}

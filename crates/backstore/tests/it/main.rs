@@ -8,6 +8,7 @@ mod engine;
 mod errors;
 mod lifecycle;
 mod protection;
+mod retention;
 mod service;
 mod sessions;
 mod support;
