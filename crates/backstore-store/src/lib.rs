@@ -176,7 +176,8 @@ pub trait Store: Send + Sync + 'static {
     // ---- engine: the job queue ----
 
     /// Claims up to `limit` jobs that are due, or whose lease expired (a takeover), for `worker`
-    /// until `now + lease`. Each claim counts an attempt and is recorded in the job's history.
+    /// until `now + lease`. Each claim counts an attempt and is recorded in the job's history; an
+    /// artifact still `scheduling` becomes `scheduled` in the same transaction.
     async fn claim_jobs(
         &self,
         worker: &str,

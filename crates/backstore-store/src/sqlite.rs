@@ -301,8 +301,9 @@ async fn insert_artifact(
     .bind(add.destination.as_str())
     .bind(ArtifactStatus::Added.as_str())
     .bind(micros(now))
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
+    count_move(conn, tenant, session_id, None, Some(ArtifactStatus::Added)).await?;
     Ok(id)
 }
 
@@ -331,29 +332,69 @@ async fn touch_session(
     Ok(())
 }
 
+/// The session column that counts artifacts in `status`.
+fn count_column(status: ArtifactStatus) -> &'static str {
+    match status {
+        ArtifactStatus::Added => "n_added",
+        ArtifactStatus::Scheduling => "n_scheduling",
+        ArtifactStatus::Scheduled => "n_scheduled",
+        ArtifactStatus::InProgress => "n_in_progress",
+        ArtifactStatus::Succeeded => "n_succeeded",
+        ArtifactStatus::Failed => "n_failed",
+    }
+}
+
+/// Moves one artifact of a session from `from` (none: a new artifact) to `to` (none: removed) in the
+/// session's per-status counts.
+async fn count_move(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    session: &str,
+    from: Option<ArtifactStatus>,
+    to: Option<ArtifactStatus>,
+) -> StoreResult<()> {
+    let mut sets = Vec::new();
+    if let Some(f) = from {
+        sets.push(format!("{0} = {0} - 1", count_column(f)));
+    }
+    if let Some(t) = to {
+        sets.push(format!("{0} = {0} + 1", count_column(t)));
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("UPDATE restore_sessions SET {} WHERE tenant_id = ? AND id = ?", sets.join(", "));
+    sqlx::query(&sql).bind(tenant).bind(session).execute(conn).await?;
+    Ok(())
+}
+
 /// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts.
 async fn refresh_session(conn: &mut SqliteConnection, tenant: &str, id: &str, now: Timestamp) -> StoreResult<()> {
-    let rows = sqlx::query(
-        "SELECT status, COUNT(*) AS n FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? GROUP BY status",
+    let session = sqlx::query(
+        "SELECT activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, \
+         n_succeeded, n_failed FROM restore_sessions WHERE tenant_id = ? AND id = ?",
     )
     .bind(tenant)
     .bind(id)
-    .fetch_all(&mut *conn)
+    .fetch_one(&mut *conn)
     .await?;
     let mut counts = ArtifactCounts::default();
-    for row in &rows {
-        let s: String = row.try_get("status")?;
-        let status = ArtifactStatus::parse(&s).map_or_else(|| corrupt("artifact status", &s), Ok)?;
-        counts.add(status, row.try_get("n")?);
+    for status in [
+        ArtifactStatus::Added,
+        ArtifactStatus::Scheduling,
+        ArtifactStatus::Scheduled,
+        ArtifactStatus::InProgress,
+        ArtifactStatus::Succeeded,
+        ArtifactStatus::Failed,
+    ] {
+        counts.add(status, session.try_get(count_column(status))?);
     }
-    let session = sqlx::query("SELECT activated_at, completed_at FROM restore_sessions WHERE tenant_id = ? AND id = ?")
-        .bind(tenant)
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
     let activated = session.try_get::<Option<i64>, _>("activated_at")?.is_some();
     let derived = derive_session(&counts, activated);
-    let first_failure: Option<String> = if counts.failed > 0 {
+    let error_known: Option<String> = session.try_get("error_code")?;
+    let first_failure: Option<String> = if error_known.is_some() {
+        error_known
+    } else if counts.failed > 0 && derived.status.is_terminal() {
         sqlx::query_scalar(
             "SELECT error_code FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND status = 'failed' \
              ORDER BY completion_at, seq LIMIT 1",
@@ -535,12 +576,15 @@ impl Store for SqliteStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query("UPDATE restore_sessions SET activated_at = ? WHERE tenant_id = ? AND id = ?")
-            .bind(micros(now))
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE restore_sessions SET activated_at = ?, n_scheduling = n_scheduling + n_added, n_added = 0 \
+             WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(micros(now))
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
         touch_session(&mut tx, tenant, id, actor, now).await?;
         refresh_session(&mut tx, tenant, id, now).await?;
         let session = reload_session(&mut tx, tenant, id).await?;
@@ -587,6 +631,8 @@ impl Store for SqliteStore {
                         .bind(&artifact_id)
                         .execute(&mut *tx)
                         .await?;
+                    // Drafts only: a removed artifact was `added`.
+                    count_move(&mut tx, tenant, id, Some(ArtifactStatus::Added), None).await?;
                     applied.push(AppliedItem::Removed { id: artifact_id, content_id });
                     changed = true;
                 }
@@ -945,6 +991,16 @@ impl Store for SqliteStore {
             .await?;
             let job = JobRef { tenant_id: tenant, job_id, artifact_id, worker: worker.to_owned(), attempt };
             job_event(&mut tx, &job, now, if takeover { "takeover" } else { "claimed" }, None).await?;
+            // A worker took it: the restore is accepted (`scheduling → scheduled`, if not further yet).
+            apply_step(
+                &mut tx,
+                &job.tenant_id,
+                &job.artifact_id,
+                Some(ArtifactStatus::Scheduling),
+                &ArtifactStep::Scheduled,
+                now,
+            )
+            .await?;
             let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
             let art = sqlx::query(&sql).bind(&job.tenant_id).bind(&job.artifact_id).fetch_one(&mut *tx).await?;
             claimed.push(ClaimedJob {
@@ -1199,9 +1255,22 @@ async fn apply_step(
             .bind(o.restored_item_count),
         ArtifactStep::Failed(e) => base.bind(t).bind(e.code.clone()).bind(e.message.clone()),
     };
+    let old = match from {
+        Some(f) => Some(f),
+        None => {
+            let s: Option<String> =
+                sqlx::query_scalar("SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?")
+                    .bind(tenant)
+                    .bind(artifact_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            s.and_then(|s| ArtifactStatus::parse(&s))
+        }
+    };
     let Some(session_id) = query.fetch_optional(&mut *conn).await? else {
         return Ok(false);
     };
+    count_move(conn, tenant, &session_id, old, Some(step.target())).await?;
     refresh_session(conn, tenant, &session_id, now).await?;
     Ok(true)
 }

@@ -1,5 +1,5 @@
-//! Engine throughput: artifacts finished per second with `instant` speed, for sessions of 1, 50 and
-//! 25×50 artifacts, next to the rate of the same number of plain single-row inserts (one transaction
+//! Engine throughput: artifacts finished per second with `instant` speed, for sessions of 1, 50,
+//! 25×50 and 1000 artifacts, next to the rate of the same number of plain single-row inserts (one transaction
 //! each) into the same SQLite database in the same run. Run with `cargo bench --bench engine`.
 
 use std::str::FromStr;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backstore::seed::{seed, SeedPlan};
-use backstore_domain::{Actor, ArtifactAdd, DestinationType, RestorePointRef, Workload};
+use backstore_domain::{Actor, ArtifactAdd, DeltaItem, DestinationType, RestorePointRef, Workload};
 use backstore_engine::{Engine, EngineConfig, Metrics, RestoreSpeed};
 use backstore_store::{Clock, Store, Writer};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -30,18 +30,25 @@ async fn engine_rate(sessions: usize, artifacts: usize) -> (f64, String, tempfil
     };
     let report = seed(store.as_ref(), &plan, clock.now()).await.unwrap();
     let actor = Actor { application_id: "bench".into(), application_name: None, user_id: None, user_name: None };
+    let no_check = |_: &backstore_store::SessionRecord| Ok(());
     for _ in 0..sessions {
-        let adds = report
-            .protection_units
-            .iter()
-            .map(|u| ArtifactAdd {
-                restore_point: RestorePointRef::parse(&u.restore_point_ids[0]).unwrap(),
-                destination: DestinationType::New,
-                content_id: None,
-            })
-            .collect();
         let w = Writer { tenant: TENANT, actor: &actor, now: clock.now() };
-        let s = store.create_session(w, Workload::SharePoint, adds).await.unwrap();
+        let s = store.create_session(w, Workload::SharePoint, Vec::new()).await.unwrap();
+        // 50 artifacts per request at most: add them through delta PATCHes, as clients do.
+        for chunk in report.protection_units.chunks(50) {
+            let items = chunk
+                .iter()
+                .map(|u| {
+                    DeltaItem::Add(ArtifactAdd {
+                        restore_point: RestorePointRef::parse(&u.restore_point_ids[0]).unwrap(),
+                        destination: DestinationType::New,
+                        content_id: None,
+                    })
+                })
+                .collect();
+            let w = Writer { tenant: TENANT, actor: &actor, now: clock.now() };
+            store.apply_delta(w, &s.id, None, items, &no_check).await.unwrap();
+        }
         let w = Writer { tenant: TENANT, actor: &actor, now: clock.now() };
         store.activate_session(w, &s.id, None).await.unwrap();
     }
@@ -93,7 +100,7 @@ async fn insert_rate(url: &str, n: usize) -> f64 {
 #[tokio::main]
 async fn main() {
     println!("{:<14} {:>10} {:>16} {:>16} {:>8}", "sessions", "artifacts", "artifacts/s", "inserts/s", "ratio");
-    for (sessions, artifacts) in [(1, 1), (1, 50), (25, 50)] {
+    for (sessions, artifacts) in [(1, 1), (1, 50), (25, 50), (1, 1000)] {
         let (rate, url, _dir) = engine_rate(sessions, artifacts).await;
         let raw = insert_rate(&url, sessions * artifacts).await;
         println!(
