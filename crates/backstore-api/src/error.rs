@@ -52,6 +52,18 @@ pub enum ApiError {
     /// 400 `InvalidAppOwnerTenantId`
     #[error("{0}")]
     InvalidAppOwnerTenantId(String),
+    /// 400 `BulkRestoreRestorationResourcesCountExceedsLimit`
+    #[error("Bulk restore input limit exceeded: at most {0} resources per request.")]
+    BulkResourcesLimit(usize),
+    /// 400 `BulkRestoreInvalidCreateRequestSiteUrl`
+    #[error("Bulk restore site web URL is invalid: '{0}'.")]
+    BulkInvalidSiteUrl(String),
+    /// 400 `BulkRestoreInvalidCreateRequestUserEmail`
+    #[error("Bulk restore user email is invalid: '{0}'.")]
+    BulkInvalidEmail(String),
+    /// 400 `InvalidBulkRestoreArtifactId`
+    #[error("Bulk restore request ID is invalid: '{0}'.")]
+    InvalidBulkRequestId(String),
     /// A rule of the restore-session domain.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -79,6 +91,12 @@ impl ApiError {
             ApiError::InvalidProtectionUnitId(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionUnitId"),
             ApiError::FilterLengthExceeded(_) => (StatusCode::BAD_REQUEST, "FilterLengthExceeded"),
             ApiError::ServiceNotEnabled => (StatusCode::FORBIDDEN, "BackupServiceNotEnabled"),
+            ApiError::BulkResourcesLimit(_) => {
+                (StatusCode::BAD_REQUEST, "BulkRestoreRestorationResourcesCountExceedsLimit")
+            }
+            ApiError::BulkInvalidSiteUrl(_) => (StatusCode::BAD_REQUEST, "BulkRestoreInvalidCreateRequestSiteUrl"),
+            ApiError::BulkInvalidEmail(_) => (StatusCode::BAD_REQUEST, "BulkRestoreInvalidCreateRequestUserEmail"),
+            ApiError::InvalidBulkRequestId(_) => (StatusCode::BAD_REQUEST, "InvalidBulkRestoreArtifactId"),
             ApiError::InvalidAppOwnerTenantId(_) => (StatusCode::BAD_REQUEST, "InvalidAppOwnerTenantId"),
             ApiError::Rule(rule) => match rule {
                 RuleError::SessionNotFound => (StatusCode::NOT_FOUND, "RestoreSessionNotFound"),
@@ -99,6 +117,9 @@ impl ApiError {
                 }
                 RuleError::InvalidDestination(_) => (StatusCode::BAD_REQUEST, "InvalidPathType"),
                 RuleError::InvalidPatch(_) => (StatusCode::BAD_REQUEST, "InvalidPatchRequest"),
+                RuleError::InvalidBulkRequest(_) => (StatusCode::BAD_REQUEST, "BulkRestoreInvalidCreateRequest"),
+                RuleError::BulkRequestNotFound => (StatusCode::NOT_FOUND, "BulkRestoreArtifactsNotFound"),
+                RuleError::BulkRequestNotFinished => (StatusCode::FORBIDDEN, "InvalidStateForBulkRequestDeletion"),
             },
         }
     }

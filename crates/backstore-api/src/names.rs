@@ -11,6 +11,11 @@ pub struct Names {
     pub bulk_nav: &'static str,
     pub unit_set: &'static str,
     pub unit_type: &'static str,
+    pub bulk_type: &'static str,
+    /// The bulk request's list of addresses: `siteWebUrls`, `mailboxes`, `drives`.
+    pub bulk_addresses: &'static str,
+    /// The bulk request's list of ids: `siteIds` or `directoryObjectIds`.
+    pub bulk_ids: &'static str,
 }
 
 const SHAREPOINT: Names = Names {
@@ -22,6 +27,9 @@ const SHAREPOINT: Names = Names {
     bulk_nav: "siteRestoreArtifactsBulkAdditionRequests",
     unit_set: "siteProtectionUnits",
     unit_type: "siteProtectionUnit",
+    bulk_type: "siteRestoreArtifactsBulkAdditionRequest",
+    bulk_addresses: "siteWebUrls",
+    bulk_ids: "siteIds",
 };
 
 const EXCHANGE: Names = Names {
@@ -33,6 +41,9 @@ const EXCHANGE: Names = Names {
     bulk_nav: "mailboxRestoreArtifactsBulkAdditionRequests",
     unit_set: "mailboxProtectionUnits",
     unit_type: "mailboxProtectionUnit",
+    bulk_type: "mailboxRestoreArtifactsBulkAdditionRequest",
+    bulk_addresses: "mailboxes",
+    bulk_ids: "directoryObjectIds",
 };
 
 const ONEDRIVE: Names = Names {
@@ -44,6 +55,9 @@ const ONEDRIVE: Names = Names {
     bulk_nav: "driveRestoreArtifactsBulkAdditionRequests",
     unit_set: "driveProtectionUnits",
     unit_type: "driveProtectionUnit",
+    bulk_type: "driveRestoreArtifactsBulkAdditionRequest",
+    bulk_addresses: "drives",
+    bulk_ids: "directoryObjectIds",
 };
 
 pub const BASE_SESSION_SET: &str = "restoreSessions";

@@ -57,6 +57,16 @@ pub enum Target {
         workload: Workload,
         id: String,
     },
+    /// `…/{id}/siteRestoreArtifactsBulkAdditionRequests` (or mailbox/drive)
+    BulkRequests {
+        session: String,
+        workload: Workload,
+    },
+    BulkRequest {
+        session: String,
+        workload: Workload,
+        id: String,
+    },
     /// `/solutions/backupRestore` itself: the tenant's service state.
     Root,
     /// `/solutions/backupRestore/enable`
@@ -267,15 +277,16 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
                 }
             }
         }
-    } else if let Some(w) =
-        workload_by(text(next), |n| n.granular_nav).or_else(|| workload_by(text(next), |n| n.bulk_nav))
-    {
-        let name = if workload_by(text(next), |n| n.granular_nav).is_some() {
-            names(w).granular_nav
-        } else {
-            names(w).bulk_nav
-        };
-        return Ok((version, unimplemented(name)));
+    } else if let Some(nav) = workload_by(text(next), |n| n.bulk_nav).filter(|_| matches!(next, Seg::Name(_))) {
+        if workload.is_some_and(|w| w != nav) {
+            return Err(not_found(text(next)));
+        }
+        match it.next() {
+            None => Target::BulkRequests { session: id, workload: nav },
+            Some(request) => Target::BulkRequest { session: id, workload: nav, id: text(request).to_owned() },
+        }
+    } else if let Some(w) = workload_by(text(next), |n| n.granular_nav) {
+        return Ok((version, unimplemented(names(w).granular_nav)));
     } else {
         return Err(not_found(text(next)));
     };

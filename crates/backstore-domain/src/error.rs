@@ -47,6 +47,15 @@ pub enum RuleError {
     /// A malformed PATCH body, or a server-managed property sent with a value other than its own.
     #[error("{0}")]
     InvalidPatch(String),
+    /// A bulk addition request the session cannot take (one per session, no manual artifacts).
+    #[error("{0}")]
+    InvalidBulkRequest(String),
+    /// No such bulk addition request in the session.
+    #[error("No bulkRestoreArtifact item with the given bulkRestoreArtifactId.")]
+    BulkRequestNotFound,
+    /// A bulk addition request that is still resolving cannot be deleted.
+    #[error("A bulk request can only be deleted when its status is completed or completedWithErrors.")]
+    BulkRequestNotFinished,
     /// A restore point that is well formed but unusable; item-level on PATCH, request-level on create.
     #[error("{0}")]
     RestorePointUnusable(RestorePointProblem),

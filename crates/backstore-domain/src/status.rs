@@ -49,17 +49,24 @@ pub struct SessionDerived {
     pub in_progress: i64,
 }
 
-/// The seeds' status rules. `activated` is whether `activate` was accepted for the session.
+/// The seeds' status rules. `activated` is whether `activate` was accepted for the session;
+/// `resolving` whether a bulk addition request of the activated session is still being turned into
+/// artifacts (the session is `activating` meanwhile).
 ///
 /// - not activated: `draft` (all artifacts `added`);
 /// - some artifact `scheduled` or `inProgress`, or some terminal and some not: `active`;
 /// - all not-yet-terminal artifacts still `scheduling` and none terminal: `activating`;
-/// - all terminal: all succeeded `completed`, all failed `failed`, mixed `completedWithError`.
-pub fn derive_session(counts: &ArtifactCounts, activated: bool) -> SessionDerived {
+/// - all terminal: all succeeded `completed`, all failed `failed`, mixed `completedWithError`;
+/// - activated and left without artifacts (a bulk request that resolved nothing): `failed`.
+pub fn derive_session(counts: &ArtifactCounts, activated: bool, resolving: bool) -> SessionDerived {
     let total = counts.total();
     let terminal = counts.terminal();
     let status = if !activated {
         SessionStatus::Draft
+    } else if resolving {
+        SessionStatus::Activating
+    } else if total == 0 {
+        SessionStatus::Failed
     } else if terminal == total {
         if counts.failed == 0 {
             SessionStatus::Completed
@@ -95,6 +102,21 @@ pub fn session_error(derived: &SessionDerived, first_failure_code: Option<&str>)
 }
 
 #[cfg(test)]
+mod bulk_tests {
+    use super::*;
+
+    #[test]
+    fn bulk_sessions_activate_until_resolved() {
+        let none = ArtifactCounts::default();
+        assert_eq!(derive_session(&none, true, true).status, SessionStatus::Activating);
+        assert_eq!(derive_session(&none, true, false).status, SessionStatus::Failed);
+        let mut some = ArtifactCounts::default();
+        some.add(ArtifactStatus::Scheduling, 2);
+        assert_eq!(derive_session(&some, true, false).status, SessionStatus::Activating);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -109,10 +131,10 @@ mod tests {
     #[test]
     fn draft_until_activated() {
         let c = counts(&[(ArtifactStatus::Added, 3)]);
-        let d = derive_session(&c, false);
+        let d = derive_session(&c, false, false);
         assert_eq!(d.status, SessionStatus::Draft);
         assert_eq!((d.total, d.in_progress, d.completed, d.failed), (3, 0, 0, 0));
-        assert_eq!(derive_session(&ArtifactCounts::default(), false).status, SessionStatus::Draft);
+        assert_eq!(derive_session(&ArtifactCounts::default(), false, false).status, SessionStatus::Draft);
     }
 
     #[test]
@@ -129,7 +151,7 @@ mod tests {
             (&[(Failed, 1), (Succeeded, 1)], SessionStatus::CompletedWithError),
         ];
         for (list, want) in cases {
-            let d = derive_session(&counts(list), true);
+            let d = derive_session(&counts(list), true, false);
             assert_eq!(d.status, *want, "{list:?}");
             assert_eq!(d.total, d.completed + d.failed + d.in_progress, "{list:?}");
         }

@@ -12,9 +12,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use backstore_domain::restore::UnitInfo;
 use backstore_domain::restore::{artifact_error, restore_outcome};
 use backstore_domain::{ArtifactStatus, DestinationType, ErrorInfo, Workload};
-use backstore_store::{ArtifactStep, ClaimedJob, Clock, JobEvent, JobRef, Store, StoreResult};
+use backstore_store::{ArtifactRecord, ArtifactStep, ClaimedJob, Clock, JobEvent, JobRef, JobWork, Store, StoreResult};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -171,12 +172,16 @@ impl Engine {
 
     /// Runs one claimed job to its end (or until it hangs, loses its lease, or shutdown gives it back).
     async fn run_job(&self, claimed: ClaimedJob, shutdown: watch::Receiver<bool>) {
-        let a = &claimed.artifact;
+        let (kind, session_id) = match &claimed.work {
+            JobWork::Restore(r) => ("restore", r.artifact.session_id.as_str()),
+            JobWork::ResolveBulk => ("resolveBulk", ""),
+        };
         let span = tracing::info_span!(
             "job",
+            kind,
             tenant = %claimed.job.tenant_id,
-            session_id = %a.session_id,
-            artifact_id = %a.id,
+            session_id = %session_id,
+            artifact_id = %claimed.job.artifact_id,
             job_id = %claimed.job.job_id,
             attempt = claimed.job.attempt,
         );
@@ -186,7 +191,13 @@ impl Engine {
                 self.metrics.lease_takeovers.inc();
                 tracing::info!(last_error = ?claimed.last_error, "took over a job whose lease expired");
             }
-            if let Err(e) = self.execute(&claimed, shutdown).await {
+            let ran = match &claimed.work {
+                JobWork::Restore(r) => {
+                    self.execute(&claimed, &r.artifact, &r.unit, r.unit_fault.as_deref(), shutdown).await
+                }
+                JobWork::ResolveBulk => self.resolve_bulk(&claimed.job).await,
+            };
+            if let Err(e) = ran {
                 tracing::warn!(error = %e, "job interrupted by a store error; its lease will expire and it will run again");
             }
             self.metrics.job_seconds.observe(started.elapsed().as_secs_f64());
@@ -195,9 +206,25 @@ impl Engine {
         .await
     }
 
-    async fn execute(&self, claimed: &ClaimedJob, mut shutdown: watch::Receiver<bool>) -> StoreResult<()> {
+    /// Turns a bulk addition request into artifacts, each with its own restore job.
+    async fn resolve_bulk(&self, job: &JobRef) -> StoreResult<()> {
+        if self.store.resolve_bulk_request(job, self.clock.now()).await? {
+            tracing::info!("bulk addition request resolved");
+        } else {
+            tracing::warn!("lease lost before the bulk request was resolved; another worker has it");
+        }
+        Ok(())
+    }
+
+    async fn execute(
+        &self,
+        claimed: &ClaimedJob,
+        a: &ArtifactRecord,
+        unit: &UnitInfo,
+        unit_fault: Option<&str>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> StoreResult<()> {
         let job = &claimed.job;
-        let a = &claimed.artifact;
         let store = self.store.as_ref();
         if a.status.is_terminal() {
             // Finished before a crash lost the job's own end: close the job the same way.
@@ -219,17 +246,12 @@ impl Engine {
         if matches!(a.status, ArtifactStatus::Scheduling | ArtifactStatus::Scheduled) {
             self.step(job, ArtifactStatus::Scheduled, ArtifactStep::Started).await?;
         }
-        let fault = self.config.faults.decide(
-            &claimed.unit.id,
-            &a.restore_point.id,
-            claimed.unit_fault.as_deref(),
-            job.attempt,
-        );
+        let fault = self.config.faults.decide(&unit.id, &a.restore_point.id, unit_fault, job.attempt);
         if fault == Some(Fault::Hang) {
             tracing::info!("fault rule: hanging until the lease expires");
             return Ok(());
         }
-        match self.wait_restoring(claimed, &mut shutdown).await? {
+        match self.wait_restoring(job, unit, a, &mut shutdown).await? {
             Waited::Done => {}
             Waited::LeaseLost => {
                 tracing::warn!("lease lost while restoring; another worker has the job");
@@ -251,21 +273,15 @@ impl Engine {
                         .finish(job, ArtifactStep::Failed(artifact_error("InvalidRestoreTime")), JobEvent::Failed)
                         .await;
                 }
-                let suffix = match (a.destination, claimed.unit.workload, claimed.unit.site_web_url.as_deref()) {
+                let suffix = match (a.destination, unit.workload, unit.site_web_url.as_deref()) {
                     (DestinationType::New, Workload::SharePoint | Workload::OneDrive, Some(url)) => {
                         Some(store.allocate_restore_suffix(&job.tenant_id, url).await?)
                     }
                     _ => None,
                 };
                 let new_id = uuid::Uuid::new_v4().to_string();
-                let outcome = restore_outcome(
-                    &claimed.unit,
-                    a.destination,
-                    suffix,
-                    new_id,
-                    size_hint(&a.id) as i64 * 5 + 50,
-                    now,
-                );
+                let outcome =
+                    restore_outcome(unit, a.destination, suffix, new_id, size_hint(&a.id) as i64 * 5 + 50, now);
                 self.finish(job, ArtifactStep::Succeeded(outcome), JobEvent::Succeeded).await
             }
         }
@@ -320,8 +336,14 @@ impl Engine {
     }
 
     /// Waits out the restore's duration, renewing the lease a few times per lease period.
-    async fn wait_restoring(&self, claimed: &ClaimedJob, shutdown: &mut watch::Receiver<bool>) -> StoreResult<Waited> {
-        let total = self.config.speed.duration(&claimed.unit, size_hint(&claimed.artifact.id));
+    async fn wait_restoring(
+        &self,
+        job: &JobRef,
+        unit: &UnitInfo,
+        a: &ArtifactRecord,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> StoreResult<Waited> {
+        let total = self.config.speed.duration(unit, size_hint(&a.id));
         if total.is_zero() {
             return Ok(Waited::Done);
         }
@@ -338,7 +360,7 @@ impl Engine {
                 _ = shutdown.wait_for(|stop| *stop) => return Ok(Waited::ShuttingDown),
             }
             if until < deadline
-                && !self.store.renew_lease(&claimed.job, self.clock.now(), chrono_duration(self.config.lease)).await?
+                && !self.store.renew_lease(job, self.clock.now(), chrono_duration(self.config.lease)).await?
             {
                 return Ok(Waited::LeaseLost);
             }

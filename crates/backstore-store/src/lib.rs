@@ -102,6 +102,40 @@ pub trait Store: Send + Sync + 'static {
         add: ArtifactAdd,
     ) -> StoreResult<ArtifactRecord>;
 
+    // ---- restore artifact bulk addition requests ----
+
+    /// Attaches a bulk addition request to a draft session without artifacts or another request; the
+    /// session's job type becomes `bulk`.
+    async fn create_bulk_request(
+        &self,
+        w: Writer<'_>,
+        session_id: &str,
+        workload: Workload,
+        spec: BulkRequestSpec,
+    ) -> StoreResult<BulkRequestRecord>;
+
+    /// The requests of a session (none or one); `None` when the session does not exist.
+    async fn list_bulk_requests(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        workload: Workload,
+    ) -> StoreResult<Option<Vec<BulkRequestRecord>>>;
+
+    /// Deletes a finished (`completed` / `completedWithErrors`) request.
+    async fn delete_bulk_request(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        workload: Workload,
+        id: &str,
+    ) -> StoreResult<()>;
+
+    /// Resolves a claimed `ResolveBulk` job: artifacts (already scheduled, each with its restore job)
+    /// for the resources that resolve, an error detail for those that do not. False when the lease
+    /// was lost.
+    async fn resolve_bulk_request(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool>;
+
     // ---- artifacts ----
 
     async fn list_artifacts(

@@ -140,13 +140,67 @@ pub struct JobRef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedJob {
     pub job: JobRef,
+    pub work: JobWork,
+    /// The previous holder's lease had expired.
+    pub takeover: bool,
+    pub last_error: Option<String>,
+}
+
+/// What a job does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobWork {
+    /// Restore one artifact (`JobRef::artifact_id`).
+    Restore(Box<RestoreWork>),
+    /// Turn a bulk addition request (`JobRef::artifact_id` holds its id) into artifacts.
+    ResolveBulk,
+}
+
+/// The artifact a restore job restores, with its unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RestoreWork {
     pub artifact: ArtifactRecord,
     pub unit: UnitInfo,
     /// The unit's fault mark, if any.
     pub unit_fault: Option<String>,
-    /// The previous holder's lease had expired.
-    pub takeover: bool,
-    pub last_error: Option<String>,
+}
+
+/// What a restore artifact bulk addition request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRequestSpec {
+    pub display_name: Option<String>,
+    pub destination: DestinationType,
+    pub period_start: Option<Timestamp>,
+    pub period_end: Option<Timestamp>,
+    /// `restorePointPreference`: latest (true) or oldest.
+    pub latest: bool,
+    pub tags: Option<RestorePointTags>,
+    /// `mailboxes` / `drives` (SMTP addresses) or `siteWebUrls`.
+    pub addresses: Vec<String>,
+    /// `directoryObjectIds` or `siteIds`.
+    pub object_ids: Vec<String>,
+}
+
+/// One resource of a bulk request that could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorDetail {
+    pub code: String,
+    pub message: String,
+    pub target: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BulkRequestRecord {
+    pub seq: i64,
+    pub id: String,
+    pub session_id: String,
+    pub spec: BulkRequestSpec,
+    /// active | completed | completedWithErrors
+    pub status: String,
+    pub error: Option<(ErrorInfo, Vec<ErrorDetail>)>,
+    pub created_at: Timestamp,
+    pub created_by: Actor,
+    pub last_modified_at: Timestamp,
+    pub last_modified_by: Actor,
 }
 
 /// How a job ended, for its history.
@@ -191,6 +245,8 @@ pub struct EngineStats {
 /// One step of an artifact's lifecycle after activation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ArtifactStep {
+    /// `added` → `scheduling`: an artifact of an activated session (from a bulk request)
+    Scheduling,
     /// `scheduling` → `scheduled`
     Scheduled,
     /// `scheduled` → `inProgress`, stamping `startDateTime`
@@ -204,6 +260,7 @@ pub enum ArtifactStep {
 impl ArtifactStep {
     pub fn target(&self) -> ArtifactStatus {
         match self {
+            ArtifactStep::Scheduling => ArtifactStatus::Scheduling,
             ArtifactStep::Scheduled => ArtifactStatus::Scheduled,
             ArtifactStep::Started => ArtifactStatus::InProgress,
             ArtifactStep::Succeeded(_) => ArtifactStatus::Succeeded,

@@ -19,9 +19,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
-    AppliedItem, ArtifactRecord, ArtifactStep, ClaimedJob, DeltaOutcome, EngineStats, JobEvent, JobEventRecord, JobRef,
-    ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, RetentionReport, ServiceState, SessionCheck,
-    SessionRecord, Store, StoreError, StoreResult, UnitRow, Writer,
+    AppliedItem, ArtifactRecord, ArtifactStep, BulkRequestRecord, BulkRequestSpec, ClaimedJob, DeltaOutcome,
+    EngineStats, ErrorDetail, JobEvent, JobEventRecord, JobRef, JobWork, ProtectionUnitRecord, RestorePointQuery,
+    RestorePointRecord, RestoreWork, RetentionReport, ServiceState, SessionCheck, SessionRecord, Store, StoreError,
+    StoreResult, UnitRow, Writer,
 };
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -332,6 +333,45 @@ async fn touch_session(
     Ok(())
 }
 
+const RESTORE_JOB: &str = "restoreArtifact";
+const RESOLVE_BULK_JOB: &str = "resolveBulk";
+
+/// Puts a job in the queue, due now. `target` is the artifact (or, for bulk resolution, the request).
+async fn enqueue(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    session: &str,
+    target: &str,
+    kind: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (tenant_id, id, kind, session_id, artifact_id, state, run_at, created_at) \
+         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
+    )
+    .bind(tenant)
+    .bind(uuid::Uuid::new_v4().to_string())
+    .bind(kind)
+    .bind(session)
+    .bind(target)
+    .bind(micros(now))
+    .bind(micros(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Artifacts of a session populated by a bulk addition request come from the request only.
+fn refuse_if_bulk(session: &SessionRecord) -> Result<(), RuleError> {
+    if session.job_type == RestoreJobType::Bulk {
+        return Err(RuleError::InvalidPatch(
+            "This restore session is populated by a bulk addition request; its artifacts cannot be changed directly."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The session column that counts artifacts in `status`.
 fn count_column(status: ArtifactStatus) -> &'static str {
     match status {
@@ -390,7 +430,17 @@ async fn refresh_session(conn: &mut SqliteConnection, tenant: &str, id: &str, no
         counts.add(status, session.try_get(count_column(status))?);
     }
     let activated = session.try_get::<Option<i64>, _>("activated_at")?.is_some();
-    let derived = derive_session(&counts, activated);
+    let resolving = activated && {
+        let pending: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ? AND status = 'active'",
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        pending.is_some()
+    };
+    let derived = derive_session(&counts, activated, resolving);
     let error_known: Option<String> = session.try_get("error_code")?;
     let first_failure: Option<String> = if error_known.is_some() {
         error_known
@@ -537,7 +587,8 @@ impl Store for SqliteStore {
         let Writer { tenant, actor, now } = w;
         let mut tx = self.begin_write().await?;
         let session = require_draft(&mut tx, tenant, id, workload, SessionAction::Activate).await?;
-        if session.derived.total == 0 {
+        let bulk = session.job_type == RestoreJobType::Bulk;
+        if session.derived.total == 0 && !bulk {
             return Err(RuleError::EmptyArtifactList.into());
         }
         let running: i64 = sqlx::query_scalar(
@@ -563,18 +614,18 @@ impl Store for SqliteStore {
                 .fetch_all(&mut *tx)
                 .await?;
         for artifact_id in artifact_ids {
-            sqlx::query(
-                "INSERT INTO jobs (tenant_id, id, kind, session_id, artifact_id, state, run_at, created_at) \
-                 VALUES (?, ?, 'restoreArtifact', ?, ?, 'queued', ?, ?)",
-            )
-            .bind(tenant)
-            .bind(uuid::Uuid::new_v4().to_string())
-            .bind(id)
-            .bind(&artifact_id)
-            .bind(micros(now))
-            .bind(micros(now))
-            .execute(&mut *tx)
-            .await?;
+            enqueue(&mut tx, tenant, id, &artifact_id, RESTORE_JOB, now).await?;
+        }
+        if bulk {
+            let request: Option<String> =
+                sqlx::query_scalar("SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?")
+                    .bind(tenant)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if let Some(request) = request {
+                enqueue(&mut tx, tenant, id, &request, RESOLVE_BULK_JOB, now).await?;
+            }
         }
         sqlx::query(
             "UPDATE restore_sessions SET activated_at = ?, n_scheduling = n_scheduling + n_added, n_added = 0 \
@@ -604,6 +655,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin_write().await?;
         let session = require_draft(&mut tx, tenant, id, workload, SessionAction::Patch).await?;
         check(&session)?;
+        refuse_if_bulk(&session)?;
         let existing = existing_artifacts(&mut tx, tenant, id).await?;
         let plan = plan_delta(items, &existing)?;
         let mut applied = Vec::with_capacity(plan.items.len());
@@ -659,7 +711,8 @@ impl Store for SqliteStore {
     ) -> StoreResult<ArtifactRecord> {
         let Writer { tenant, actor, now } = w;
         let mut tx = self.begin_write().await?;
-        require_draft(&mut tx, tenant, session_id, Some(workload), SessionAction::AddArtifact).await?;
+        let session = require_draft(&mut tx, tenant, session_id, Some(workload), SessionAction::AddArtifact).await?;
+        refuse_if_bulk(&session)?;
         let existing = existing_artifacts(&mut tx, tenant, session_id).await?;
         let add = plan_adds(vec![add], &existing)?.remove(0);
         resolve_restore_point(&mut tx, tenant, add.restore_point.as_str(), workload, now)
@@ -671,6 +724,200 @@ impl Store for SqliteStore {
         let artifact = load_artifact(&mut tx, tenant, &artifact_id).await?;
         tx.commit().await?;
         Ok(artifact)
+    }
+
+    async fn create_bulk_request(
+        &self,
+        w: Writer<'_>,
+        session_id: &str,
+        workload: Workload,
+        spec: BulkRequestSpec,
+    ) -> StoreResult<BulkRequestRecord> {
+        let Writer { tenant, actor, now } = w;
+        let mut tx = self.begin_write().await?;
+        let session = require_draft(&mut tx, tenant, session_id, Some(workload), SessionAction::Patch).await?;
+        if session.derived.total > 0 {
+            return Err(RuleError::InvalidBulkRequest(
+                "The restore session already has artifacts; manual artifacts and a bulk addition request cannot be mixed.".into(),
+            )
+            .into());
+        }
+        let existing: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ?")
+                .bind(tenant)
+                .bind(session_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if existing.is_some() {
+            return Err(
+                RuleError::InvalidBulkRequest("A restore session takes one bulk addition request.".into()).into()
+            );
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        sqlx::query(
+            "INSERT INTO bulk_requests (tenant_id, id, session_id, display_name, destination_type, status, period_start, \
+             period_end, preference, tags, addresses, object_ids, created_at, created_by, last_modified_at, last_modified_by) \
+             VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(tenant)
+        .bind(&id)
+        .bind(session_id)
+        .bind(&spec.display_name)
+        .bind(spec.destination.as_str())
+        .bind(spec.period_start.map(micros))
+        .bind(spec.period_end.map(micros))
+        .bind(if spec.latest { "latest" } else { "oldest" })
+        .bind(spec.tags.map(RestorePointTags::as_str))
+        .bind(serde_json::to_string(&spec.addresses).expect("strings serialize"))
+        .bind(serde_json::to_string(&spec.object_ids).expect("strings serialize"))
+        .bind(micros(now))
+        .bind(actor_json(actor))
+        .bind(micros(now))
+        .bind(actor_json(actor))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE restore_sessions SET restore_job_type = 'bulk' WHERE tenant_id = ? AND id = ?")
+            .bind(tenant)
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await?;
+        touch_session(&mut tx, tenant, session_id, actor, now).await?;
+        let record = load_bulk(&mut tx, tenant, &id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("bulk request vanished".into()))?;
+        tx.commit().await?;
+        Ok(record)
+    }
+
+    async fn list_bulk_requests(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        workload: Workload,
+    ) -> StoreResult<Option<Vec<BulkRequestRecord>>> {
+        let mut conn = self.pool.acquire().await?;
+        if load_session(&mut conn, tenant, session_id, Some(workload)).await?.is_none() {
+            return Ok(None);
+        }
+        let sql =
+            format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND session_id = ? ORDER BY seq");
+        let rows = sqlx::query(&sql).bind(tenant).bind(session_id).fetch_all(&mut *conn).await?;
+        Ok(Some(rows.iter().map(bulk_from_row).collect::<StoreResult<_>>()?))
+    }
+
+    async fn delete_bulk_request(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        workload: Workload,
+        id: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        load_session(&mut tx, tenant, session_id, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
+        let request = load_bulk(&mut tx, tenant, id)
+            .await?
+            .filter(|r| r.session_id == session_id)
+            .ok_or(RuleError::BulkRequestNotFound)?;
+        if request.status == "active" {
+            return Err(RuleError::BulkRequestNotFinished.into());
+        }
+        sqlx::query("DELETE FROM bulk_requests WHERE tenant_id = ? AND id = ?")
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn resolve_bulk_request(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        if !holds_lease(&mut tx, job, now).await? {
+            return Ok(false);
+        }
+        let tenant = job.tenant_id.as_str();
+        let request = load_bulk(&mut tx, tenant, &job.artifact_id).await?;
+        if let Some(request) = request.filter(|r| r.status == "active") {
+            let session = reload_session(&mut tx, tenant, &request.session_id).await?;
+            let spec = &request.spec;
+            let mut details = Vec::new();
+            let mut units: Vec<(String, RestorePointRecord)> = Vec::new();
+            let names = spec.addresses.iter().map(|a| (a, true)).chain(spec.object_ids.iter().map(|i| (i, false)));
+            for (name, by_address) in names {
+                let Some(unit_id) = unit_for(&mut tx, tenant, session.workload, name, by_address).await? else {
+                    details.push(ErrorDetail {
+                        code: "ProtectionUnitNotFound".into(),
+                        message: format!("No protection unit of this workload is known as '{name}'."),
+                        target: name.clone(),
+                    });
+                    continue;
+                };
+                if units.iter().any(|(u, _)| *u == unit_id) {
+                    continue;
+                }
+                let q = RestorePointQuery {
+                    unit_id: unit_id.clone(),
+                    from: spec.period_start.map(|t| (t, true)),
+                    to: spec.period_end.map(|t| (t, true)),
+                    tags: spec.tags,
+                    newest_first: spec.latest,
+                    limit: 1,
+                };
+                match restore_points_where(&mut tx, tenant, &q, now).await?.into_iter().next() {
+                    Some(point) => units.push((unit_id, point)),
+                    None => details.push(ErrorDetail {
+                        code: "InvalidRestoreTime".into(),
+                        message: format!("'{name}' has no restore point in the requested time period."),
+                        target: name.clone(),
+                    }),
+                }
+            }
+            for (_, point) in &units {
+                let add = ArtifactAdd {
+                    restore_point: backstore_domain::RestorePointRef::parse(&point.id)?,
+                    destination: spec.destination,
+                    content_id: None,
+                };
+                let artifact_id = insert_artifact(&mut tx, tenant, &request.session_id, &add, now).await?;
+                apply_step(&mut tx, tenant, &artifact_id, Some(ArtifactStatus::Added), &ArtifactStep::Scheduling, now)
+                    .await?;
+                enqueue(&mut tx, tenant, &request.session_id, &artifact_id, RESTORE_JOB, now).await?;
+            }
+            let total = units.len() + details.len();
+            let (status, error) = if details.is_empty() {
+                ("completed", None)
+            } else {
+                let stored = StoredBulkError {
+                    code: "BulkRestoreResourcesNotResolved".into(),
+                    message: format!(
+                        "{} of {total} resources could not be resolved into restore artifacts.",
+                        details.len()
+                    ),
+                    details,
+                };
+                ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
+            };
+            sqlx::query(
+                "UPDATE bulk_requests SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?",
+            )
+            .bind(status)
+            .bind(error)
+            .bind(micros(now))
+            .bind(tenant)
+            .bind(&request.id)
+            .execute(&mut *tx)
+            .await?;
+            refresh_session(&mut tx, tenant, &request.session_id, now).await?;
+        }
+        sqlx::query("UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE tenant_id = ? AND id = ?")
+            .bind(micros(now))
+            .bind(tenant)
+            .bind(&job.job_id)
+            .execute(&mut *tx)
+            .await?;
+        job_event(&mut tx, job, now, JobEvent::Succeeded.as_str(), None).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn list_artifacts(
@@ -926,32 +1173,8 @@ impl Store for SqliteStore {
         q: &RestorePointQuery,
         now: Timestamp,
     ) -> StoreResult<Vec<RestorePointRecord>> {
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-            "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
-             FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
-             WHERE rp.tenant_id = ",
-        );
-        qb.push_bind(tenant).push(" AND rp.protection_unit_id = ").push_bind(&q.unit_id);
-        qb.push(" AND rp.expiration_at > ").push_bind(micros(now));
-        if let Some((t, inclusive)) = q.from {
-            qb.push(if inclusive { " AND rp.protection_at >= " } else { " AND rp.protection_at > " })
-                .push_bind(micros(t));
-        }
-        if let Some((t, inclusive)) = q.to {
-            qb.push(if inclusive { " AND rp.protection_at <= " } else { " AND rp.protection_at < " })
-                .push_bind(micros(t));
-        }
-        if let Some(tags) = q.tags {
-            qb.push(" AND rp.tags = ").push_bind(tags.as_str());
-        }
-        qb.push(if q.newest_first {
-            " ORDER BY rp.protection_at DESC, rp.seq DESC"
-        } else {
-            " ORDER BY rp.protection_at, rp.seq"
-        });
-        qb.push(" LIMIT ").push_bind(q.limit);
-        let rows = qb.build().fetch_all(&self.pool).await?;
-        rows.iter().map(|r| restore_point_from_row(r, "id")).collect()
+        let mut conn = self.pool.acquire().await?;
+        restore_points_where(&mut conn, tenant, q, now).await
     }
 
     async fn claim_jobs(
@@ -963,7 +1186,7 @@ impl Store for SqliteStore {
     ) -> StoreResult<Vec<ClaimedJob>> {
         let mut tx = self.begin_write().await?;
         let due = sqlx::query(
-            "SELECT tenant_id, id, artifact_id, state, attempts, last_error FROM jobs \
+            "SELECT tenant_id, id, kind, artifact_id, state, attempts, last_error FROM jobs \
              WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_expires_at <= ?1) \
              ORDER BY run_at, seq LIMIT ?2",
         )
@@ -991,26 +1214,28 @@ impl Store for SqliteStore {
             .await?;
             let job = JobRef { tenant_id: tenant, job_id, artifact_id, worker: worker.to_owned(), attempt };
             job_event(&mut tx, &job, now, if takeover { "takeover" } else { "claimed" }, None).await?;
-            // A worker took it: the restore is accepted (`scheduling → scheduled`, if not further yet).
-            apply_step(
-                &mut tx,
-                &job.tenant_id,
-                &job.artifact_id,
-                Some(ArtifactStatus::Scheduling),
-                &ArtifactStep::Scheduled,
-                now,
-            )
-            .await?;
-            let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
-            let art = sqlx::query(&sql).bind(&job.tenant_id).bind(&job.artifact_id).fetch_one(&mut *tx).await?;
-            claimed.push(ClaimedJob {
-                artifact: artifact_from_row(&art)?,
-                unit: unit_from_row(&art)?,
-                unit_fault: art.try_get("fault")?,
-                takeover,
-                last_error: row.try_get("last_error")?,
-                job,
-            });
+            let work = if row.try_get::<String, _>("kind")? == RESOLVE_BULK_JOB {
+                JobWork::ResolveBulk
+            } else {
+                // A worker took it: the restore is accepted (`scheduling → scheduled`, if not further yet).
+                apply_step(
+                    &mut tx,
+                    &job.tenant_id,
+                    &job.artifact_id,
+                    Some(ArtifactStatus::Scheduling),
+                    &ArtifactStep::Scheduled,
+                    now,
+                )
+                .await?;
+                let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
+                let art = sqlx::query(&sql).bind(&job.tenant_id).bind(&job.artifact_id).fetch_one(&mut *tx).await?;
+                JobWork::Restore(Box::new(RestoreWork {
+                    artifact: artifact_from_row(&art)?,
+                    unit: unit_from_row(&art)?,
+                    unit_fault: art.try_get("fault")?,
+                }))
+            };
+            claimed.push(ClaimedJob { work, takeover, last_error: row.try_get("last_error")?, job });
         }
         tx.commit().await?;
         Ok(claimed)
@@ -1170,6 +1395,114 @@ impl Store for SqliteStore {
     }
 }
 
+/// Unexpired restore points of one unit, as `q` asks.
+async fn restore_points_where(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    q: &RestorePointQuery,
+    now: Timestamp,
+) -> StoreResult<Vec<RestorePointRecord>> {
+    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
+         FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+         WHERE rp.tenant_id = ",
+    );
+    qb.push_bind(tenant).push(" AND rp.protection_unit_id = ").push_bind(&q.unit_id);
+    qb.push(" AND rp.expiration_at > ").push_bind(micros(now));
+    if let Some((t, inclusive)) = q.from {
+        qb.push(if inclusive { " AND rp.protection_at >= " } else { " AND rp.protection_at > " }).push_bind(micros(t));
+    }
+    if let Some((t, inclusive)) = q.to {
+        qb.push(if inclusive { " AND rp.protection_at <= " } else { " AND rp.protection_at < " }).push_bind(micros(t));
+    }
+    if let Some(tags) = q.tags {
+        qb.push(" AND rp.tags = ").push_bind(tags.as_str());
+    }
+    qb.push(if q.newest_first {
+        " ORDER BY rp.protection_at DESC, rp.seq DESC"
+    } else {
+        " ORDER BY rp.protection_at, rp.seq"
+    });
+    qb.push(" LIMIT ").push_bind(q.limit);
+    let rows = qb.build().fetch_all(conn).await?;
+    rows.iter().map(|r| restore_point_from_row(r, "id")).collect()
+}
+
+const BULK_COLUMNS: &str = "seq, id, session_id, display_name, destination_type, status, period_start, period_end, \
+    preference, tags, addresses, object_ids, error, created_at, created_by, last_modified_at, last_modified_by";
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredBulkError {
+    code: String,
+    message: String,
+    details: Vec<ErrorDetail>,
+}
+
+fn json_list(s: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list: {e}")))
+}
+
+fn bulk_from_row(row: &SqliteRow) -> StoreResult<BulkRequestRecord> {
+    let destination: String = row.try_get("destination_type")?;
+    let tags: Option<String> = row.try_get("tags")?;
+    let error: Option<String> = row.try_get("error")?;
+    let error = error
+        .map(|e| {
+            serde_json::from_str::<StoredBulkError>(&e).map_err(|e| StoreError::Corrupt(format!("bulk error: {e}")))
+        })
+        .transpose()?
+        .map(|e| (ErrorInfo { code: e.code, message: e.message }, e.details));
+    Ok(BulkRequestRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        session_id: row.try_get("session_id")?,
+        spec: BulkRequestSpec {
+            display_name: row.try_get("display_name")?,
+            destination: DestinationType::parse(&destination)
+                .map_or_else(|| corrupt("destination", &destination), Ok)?,
+            period_start: opt_from_micros(row.try_get("period_start")?)?,
+            period_end: opt_from_micros(row.try_get("period_end")?)?,
+            latest: row.try_get::<String, _>("preference")? == "latest",
+            tags: tags.as_deref().and_then(RestorePointTags::parse),
+            addresses: json_list(row.try_get("addresses")?)?,
+            object_ids: json_list(row.try_get("object_ids")?)?,
+        },
+        status: row.try_get("status")?,
+        error,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        created_by: actor(row.try_get("created_by")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+    })
+}
+
+async fn load_bulk(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<Option<BulkRequestRecord>> {
+    let sql = format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(bulk_from_row).transpose()
+}
+
+/// The protection unit of `workload` a bulk request names by address (e-mail or site URL) or by id.
+async fn unit_for(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    workload: Workload,
+    name: &str,
+    by_address: bool,
+) -> StoreResult<Option<String>> {
+    let sql = match (workload, by_address) {
+        (Workload::SharePoint, true) => {
+            "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(rtrim(site_web_url, '/')) = lower(rtrim(?, '/'))"
+        }
+        (Workload::SharePoint, false) => {
+            "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND (site_id = ?3 OR site_id LIKE '%,' || ?3 || ',%')"
+        }
+        (_, true) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)",
+        (_, false) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND directory_object_id = ?",
+    };
+    Ok(sqlx::query_scalar(sql).bind(tenant).bind(workload.unit_kind()).bind(name).fetch_optional(conn).await?)
+}
+
 /// Whether `job` is running under its holder's lease at `now`.
 async fn holds_lease(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
     let held: Option<i64> = sqlx::query_scalar(
@@ -1222,7 +1555,9 @@ async fn apply_step(
     let guard =
         "WHERE tenant_id = ?2 AND id = ?3 AND (status = ?4 OR (?4 IS NULL AND status NOT IN ('succeeded', 'failed')))";
     let sql = match step {
-        ArtifactStep::Scheduled => format!("UPDATE restore_artifacts SET status = ?1 {guard} RETURNING session_id"),
+        ArtifactStep::Scheduling | ArtifactStep::Scheduled => {
+            format!("UPDATE restore_artifacts SET status = ?1 {guard} RETURNING session_id")
+        }
         ArtifactStep::Started => {
             format!("UPDATE restore_artifacts SET status = ?1, start_at = COALESCE(start_at, ?5) {guard} RETURNING session_id")
         }
@@ -1243,7 +1578,7 @@ async fn apply_step(
         .bind(artifact_id)
         .bind(from.map(ArtifactStatus::as_str));
     let query = match step {
-        ArtifactStep::Scheduled => base,
+        ArtifactStep::Scheduling | ArtifactStep::Scheduled => base,
         ArtifactStep::Started => base.bind(t),
         ArtifactStep::Succeeded(o) => base
             .bind(t)

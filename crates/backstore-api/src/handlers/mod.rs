@@ -1,6 +1,7 @@
 //! Handlers per resource, and [`route`], which picks one for a method and a target.
 
 mod artifacts;
+mod bulk_requests;
 mod protection_units;
 mod restore_points;
 mod restore_sessions;
@@ -63,6 +64,16 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         ArtifactRestorePoint { session, workload, id } => match m {
             Method::GET => artifacts::get_artifact_restore_point(ctx, &session, workload, &id).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        BulkRequests { session, workload } => match m {
+            Method::GET => bulk_requests::list_bulk_requests(ctx, &session, workload).await,
+            Method::POST => bulk_requests::create_bulk_request(ctx, &session, workload).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        },
+        BulkRequest { session, workload, id } => match m {
+            Method::GET => bulk_requests::get_bulk_request(ctx, &session, workload, &id).await,
+            Method::DELETE => bulk_requests::delete_bulk_request(ctx, &session, workload, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, DELETE" }),
         },
         Units { workload, base } => match m {
             Method::GET => protection_units::list_units(ctx, workload, base).await,

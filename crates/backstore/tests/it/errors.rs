@@ -44,7 +44,6 @@ async fn paths_methods_and_options() {
         "emailNotificationsSetting",
         "restoreSessions/$count",
         &format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts"),
-        &format!("sharePointRestoreSessions/{id}/siteRestoreArtifactsBulkAdditionRequests"),
         "restoreSessions?$filter=status eq 'draft'",
         "restoreSessions?$orderby=createdDateTime",
     ] {
