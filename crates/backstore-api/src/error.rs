@@ -120,6 +120,16 @@ impl ApiError {
                 RuleError::InvalidBulkRequest(_) => (StatusCode::BAD_REQUEST, "BulkRestoreInvalidCreateRequest"),
                 RuleError::BulkRequestNotFound => (StatusCode::NOT_FOUND, "BulkRestoreArtifactsNotFound"),
                 RuleError::BulkRequestNotFinished => (StatusCode::FORBIDDEN, "InvalidStateForBulkRequestDeletion"),
+                RuleError::PolicyNotFound => (StatusCode::NOT_FOUND, "PolicyNotFound"),
+                RuleError::PolicyActionNotAllowed(_) => (StatusCode::FORBIDDEN, "PolicyActionNotAllowed"),
+                RuleError::PolicyCreationNotAllowed => (StatusCode::CONFLICT, "PolicyCreationNotAllowed"),
+                RuleError::UnitLimit => (StatusCode::PAYLOAD_TOO_LARGE, "ProtectionUnitsLimitBreached"),
+                RuleError::DuplicateUnit(_) => (StatusCode::BAD_REQUEST, "DuplicateProtectionUnitInList"),
+                RuleError::UnknownResource(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionUnitId"),
+                RuleError::UnitAlreadyProtected(_) => (StatusCode::CONFLICT, "ProtectionUnitAlreadyExists"),
+                RuleError::UnitActionNotAllowed(_) => (StatusCode::BAD_REQUEST, "ProtectionUnitActionNotAllowed"),
+                RuleError::UnitNotFound => (StatusCode::NOT_FOUND, "ProtectionUnitNotFound"),
+                RuleError::OperationNotAllowed(_) => (StatusCode::FORBIDDEN, "OperationNotAllowed"),
             },
         }
     }

@@ -1,7 +1,7 @@
 //! Domain records → Graph JSON. Evolvable enum members are written here, and only here.
 
 use backstore_domain::{Actor, ErrorInfo, ProtectionUnitStatus, RestoreJobType, SessionStatus, Timestamp, Workload};
-use backstore_store::{ArtifactRecord, ProtectionUnitRecord, RestorePointRecord, SessionRecord};
+use backstore_store::{ArtifactRecord, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, SessionRecord};
 
 use crate::names::{names, odata_type};
 use chrono::SecondsFormat;
@@ -124,24 +124,53 @@ pub fn artifact(a: &ArtifactRecord, workload: Workload) -> Map<String, Value> {
     m
 }
 
+/// A protection policy's own properties (`@odata.type` added by the caller where it belongs).
+pub fn protection_policy(p: &PolicyRecord) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("id".into(), json!(p.id));
+    m.insert("displayName".into(), json!(p.display_name));
+    m.insert("isEnabled".into(), json!(p.enabled));
+    m.insert("status".into(), json!(p.status.as_str()));
+    m.insert(
+        "protectionPolicyArtifactCount".into(),
+        json!({
+            "total": p.counts.total,
+            "completed": p.counts.completed,
+            "inProgress": p.counts.in_progress,
+            "failed": p.counts.failed,
+        }),
+    );
+    let retention: Vec<Value> = backstore_domain::retention::settings(p.workload)
+        .iter()
+        .map(|(interval, period)| json!({ "interval": interval, "period": period }))
+        .collect();
+    m.insert("retentionSettings".into(), Value::Array(retention));
+    m.insert("createdBy".into(), identity_set(&p.created_by));
+    m.insert("createdDateTime".into(), datetime(p.created_at));
+    m.insert("lastModifiedBy".into(), identity_set(&p.last_modified_by));
+    m.insert("lastModifiedDateTime".into(), datetime(p.last_modified_at));
+    m
+}
+
 /// A protection unit with its `@odata.type`. Site names and URLs, and mailbox and drive owners'
 /// names and addresses, are shown to delegated callers only (as the service does).
 pub fn protection_unit(u: &ProtectionUnitRecord, render: &Render, delegated: bool) -> Map<String, Value> {
     let i = &u.info;
     let personal = |v: &Option<String>| if delegated { json!(v) } else { Value::Null };
     let created_by = u.created_by.as_ref().map_or(Value::Null, identity_set);
+    let modified_by = u.last_modified_by.as_ref().map_or_else(|| created_by.clone(), identity_set);
     let mut m = Map::new();
     m.insert("@odata.type".into(), json!(odata_type(names(i.workload).unit_type)));
     m.insert("id".into(), json!(i.id));
     m.insert("policyId".into(), json!(u.policy_id));
-    m.insert("protectionSources".into(), json!("manual"));
+    m.insert("protectionSources".into(), json!(u.sources));
     m.insert("status".into(), json!(render.unit_status(u.status)));
-    m.insert("createdBy".into(), created_by.clone());
+    m.insert("createdBy".into(), created_by);
     m.insert("createdDateTime".into(), datetime(u.created_at));
-    m.insert("lastModifiedBy".into(), created_by);
-    m.insert("lastModifiedDateTime".into(), datetime(u.created_at));
-    m.insert("error".into(), Value::Null);
-    m.insert("offboardRequestedDateTime".into(), Value::Null);
+    m.insert("lastModifiedBy".into(), modified_by);
+    m.insert("lastModifiedDateTime".into(), datetime(u.last_modified_at));
+    m.insert("error".into(), public_error(u.error.as_ref()));
+    m.insert("offboardRequestedDateTime".into(), opt_datetime(u.offboard_requested_at));
     match i.workload {
         Workload::SharePoint => {
             m.insert("siteId".into(), json!(i.site_id));

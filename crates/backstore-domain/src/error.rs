@@ -59,6 +59,33 @@ pub enum RuleError {
     /// A restore point that is well formed but unusable; item-level on PATCH, request-level on create.
     #[error("{0}")]
     RestorePointUnusable(RestorePointProblem),
+
+    // ---- the protection side ----
+    #[error("Protection policy not found.")]
+    PolicyNotFound,
+    /// Activate, deactivate or delete in a status that does not allow it.
+    #[error("{0}")]
+    PolicyActionNotAllowed(String),
+    #[error("An active protection policy already exists for this service.")]
+    PolicyCreationNotAllowed,
+    /// More than 50 units in one policy create or update request.
+    #[error("Protection units limit breached: at most 50 protection units per request.")]
+    UnitLimit,
+    #[error("Duplicate protection unit in the request: '{0}'.")]
+    DuplicateUnit(String),
+    /// A resource the tenant does not have (create refuses the whole request).
+    #[error("Protection unit ID in request is invalid: no resource '{0}' exists in this tenant.")]
+    UnknownResource(String),
+    #[error("The artifact '{0}' is already protected by another protection policy.")]
+    UnitAlreadyProtected(String),
+    /// A unit that a dynamic inclusion rule added cannot be removed by hand.
+    #[error("Protection unit '{0}' was added by a dynamic rule and cannot be removed manually.")]
+    UnitActionNotAllowed(String),
+    #[error("Protection unit not found.")]
+    UnitNotFound,
+    /// Offboarding a unit that is still in a policy, or in the wrong status.
+    #[error("{0}")]
+    OperationNotAllowed(String),
 }
 
 /// Why a well-formed restore point id cannot be restored in a session.

@@ -5,6 +5,7 @@ pub mod delta;
 pub mod enums;
 pub mod error;
 pub mod identity;
+pub mod policy;
 pub mod restore;
 pub mod retention;
 pub mod status;

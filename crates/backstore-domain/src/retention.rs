@@ -24,6 +24,14 @@ fn week_micros() -> i64 {
     Duration::days(7).num_microseconds().expect("a week fits")
 }
 
+/// A policy's `retentionSettings` as (interval, period): what the functions below implement.
+pub fn settings(workload: Workload) -> &'static [(&'static str, &'static str)] {
+    match workload {
+        Workload::Exchange => &[("R/PT10M", "P1Y")],
+        Workload::SharePoint | Workload::OneDrive => &[("R/PT10M", "P2W"), ("R/P1W", "P1Y")],
+    }
+}
+
 /// The start of the 10-minute slot `t` falls in.
 pub fn slot_floor(t: Timestamp) -> Timestamp {
     let s = slot().num_microseconds().expect("ten minutes fit");

@@ -175,6 +175,7 @@ impl Engine {
         let (kind, session_id) = match &claimed.work {
             JobWork::Restore(r) => ("restore", r.artifact.session_id.as_str()),
             JobWork::ResolveBulk => ("resolveBulk", ""),
+            JobWork::SettlePolicy => ("settlePolicy", ""),
         };
         let span = tracing::info_span!(
             "job",
@@ -196,6 +197,7 @@ impl Engine {
                     self.execute(&claimed, &r.artifact, &r.unit, r.unit_fault.as_deref(), shutdown).await
                 }
                 JobWork::ResolveBulk => self.resolve_bulk(&claimed.job).await,
+                JobWork::SettlePolicy => self.settle_policy(&claimed.job).await,
             };
             if let Err(e) = ran {
                 tracing::warn!(error = %e, "job interrupted by a store error; its lease will expire and it will run again");
@@ -212,6 +214,16 @@ impl Engine {
             tracing::info!("bulk addition request resolved");
         } else {
             tracing::warn!("lease lost before the bulk request was resolved; another worker has it");
+        }
+        Ok(())
+    }
+
+    /// Carries out what a protection policy's activation, deactivation or delta asked of its units.
+    async fn settle_policy(&self, job: &JobRef) -> StoreResult<()> {
+        if self.store.settle_policy_job(job, self.clock.now()).await? {
+            tracing::info!(policy_id = %job.artifact_id, "protection policy settled");
+        } else {
+            tracing::warn!("lease lost before the policy was settled; another worker has it");
         }
         Ok(())
     }

@@ -164,8 +164,92 @@ pub trait Store: Send + Sync + 'static {
     /// Enables the service for the writer's tenant, controlled from `app_owner_tenant_id`.
     async fn enable_service(&self, w: Writer<'_>, app_owner_tenant_id: &str) -> StoreResult<ServiceState>;
 
-    // ---- protection side (seeded for now) ----
+    // ---- the tenant's directory ----
 
+    /// Makes resources known in the tenant (what `seed` creates outside the backup service);
+    /// resources known already are left as they are. Returns how many were new.
+    async fn register_resources(&self, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64>;
+
+    // ---- protection policies ----
+
+    /// Creates an inactive policy with units for `resource_ids` (site ids or directory object ids):
+    /// every resource must exist and be in no other policy, and no policy of the workload may be
+    /// active, or nothing is created.
+    async fn create_policy(
+        &self,
+        w: Writer<'_>,
+        workload: Workload,
+        display_name: Option<String>,
+        resource_ids: Vec<String>,
+    ) -> StoreResult<PolicyRecord>;
+
+    async fn get_policy(&self, tenant: &str, id: &str, workload: Option<Workload>)
+        -> StoreResult<Option<PolicyRecord>>;
+
+    async fn list_policies(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyRecord>>;
+
+    /// Renames a policy and applies a units delta: adds of unknown resources or of resources in
+    /// another policy, and removes of units not in the policy, fail one item; the rest apply.
+    async fn update_policy(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+        display_name: Option<String>,
+        items: Vec<PolicyDeltaItem>,
+    ) -> StoreResult<PolicyDeltaOutcome>;
+
+    /// Activates (`enable`) an inactive policy or deactivates an active one: its units go to
+    /// `protectRequested` / `unprotectRequested` and a job settles them. With `settle_from`, the
+    /// units are settled in the same transaction instead, protected from that time on (how `seed`
+    /// makes a tenant that has been protected for a while).
+    async fn set_policy_enabled(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+        enable: bool,
+        settle_from: Option<Timestamp>,
+    ) -> StoreResult<PolicyRecord>;
+
+    /// Deletes an inactive policy; its units stay, detached and unprotected.
+    async fn delete_policy(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()>;
+
+    /// The units of one policy, in the order they joined it.
+    async fn list_policy_units(
+        &self,
+        tenant: &str,
+        policy_id: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitRow>>;
+
+    /// Settles the waiting units of a policy now: `protectRequested → protected` (restore points
+    /// are taken from `protected_since`), `unprotectRequested → unprotected`, `removeRequested` →
+    /// detached. What a `SettlePolicy` job does, for callers that run it in place (`seed`).
+    async fn settle_policy(
+        &self,
+        tenant: &str,
+        policy_id: &str,
+        now: Timestamp,
+        protected_since: Timestamp,
+    ) -> StoreResult<PolicyRecord>;
+
+    /// Runs a claimed `SettlePolicy` job. False when the lease was lost.
+    async fn settle_policy_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool>;
+
+    /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.
+    async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord>;
+
+    // ---- protection units and restore points ----
+
+    /// Puts a unit and its points in place as they are (fixtures and imports; no policy rules).
     async fn insert_protection_unit(
         &self,
         tenant: &str,

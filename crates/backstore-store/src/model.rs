@@ -48,7 +48,7 @@ pub struct ArtifactRecord {
     pub outcome: RestoreOutcome,
 }
 
-/// A protection unit as `seed` creates it and the API shows it.
+/// A protection unit as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProtectionUnitRecord {
     pub info: UnitInfo,
@@ -56,8 +56,90 @@ pub struct ProtectionUnitRecord {
     pub status: backstore_domain::ProtectionUnitStatus,
     pub created_at: Timestamp,
     pub created_by: Option<Actor>,
+    pub last_modified_at: Timestamp,
+    pub last_modified_by: Option<Actor>,
+    /// Restore points are taken from this time on; `None` while the unit was never protected.
+    pub protected_since: Option<Timestamp>,
+    pub offboard_requested_at: Option<Timestamp>,
+    pub error: Option<ErrorInfo>,
+    /// `protectionSources`: `manual` or `dynamicRule`.
+    pub sources: String,
     /// An error code every restore of this unit fails with (`seed --faulty-units`).
     pub fault: Option<String>,
+}
+
+/// A site, mailbox or OneDrive of the tenant outside the backup service (SharePoint and Entra ID in
+/// the real world), which a policy can turn into a protection unit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectoryResource {
+    pub workload: Workload,
+    pub site_id: Option<String>,
+    pub site_name: Option<String>,
+    pub site_web_url: Option<String>,
+    pub directory_object_id: Option<String>,
+    pub display_name: Option<String>,
+    pub email: Option<String>,
+    /// Restores of this resource fail with this error code (a broken site, a mailbox on hold...).
+    pub fault: Option<String>,
+}
+
+impl DirectoryResource {
+    /// How policies address it: the site id, or the owner's directory object id.
+    pub fn resource_id(&self) -> Option<&str> {
+        match self.workload {
+            Workload::SharePoint => self.site_id.as_deref(),
+            Workload::Exchange | Workload::OneDrive => self.directory_object_id.as_deref(),
+        }
+    }
+}
+
+/// `protectionPolicyArtifactCount`: units protected (completed), waiting for the engine
+/// (inProgress), that could not be protected (failed), and all of them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PolicyCounts {
+    pub total: i64,
+    pub completed: i64,
+    pub in_progress: i64,
+    pub failed: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyRecord {
+    pub seq: i64,
+    pub id: String,
+    pub workload: Workload,
+    pub display_name: Option<String>,
+    /// Activated (and not deactivated since).
+    pub enabled: bool,
+    pub status: backstore_domain::policy::PolicyStatus,
+    pub counts: PolicyCounts,
+    pub created_at: Timestamp,
+    pub created_by: Actor,
+    pub last_modified_at: Timestamp,
+    pub last_modified_by: Actor,
+}
+
+/// One element of a policy's `…ProtectionUnits@delta`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyDeltaItem {
+    /// Add the resource (site id or directory object id).
+    Add { resource_id: String, content_id: Option<String> },
+    /// Remove the unit with this id.
+    Remove { unit_id: String, content_id: Option<String> },
+}
+
+/// What became of one element of a policy delta, in request order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PolicyItemResult {
+    Added { unit: Box<ProtectionUnitRecord>, content_id: Option<String> },
+    Removed { unit: Box<ProtectionUnitRecord>, content_id: Option<String> },
+    Failed { index: usize, item: PolicyDeltaItem, code: String, message: String, response_code: u16 },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PolicyDeltaOutcome {
+    pub policy: PolicyRecord,
+    pub items: Vec<PolicyItemResult>,
 }
 
 /// A tenant's Backup Storage service state (`serviceStatus`).
@@ -87,6 +169,8 @@ pub struct RetentionReport {
     pub retagged: u64,
     /// Expired points removed (those an artifact refers to stay, expired).
     pub purged: u64,
+    /// Units whose offboarding was carried out or cancelled.
+    pub offboarding: u64,
 }
 
 /// A protection unit with its keyset position.
@@ -153,6 +237,9 @@ pub enum JobWork {
     Restore(Box<RestoreWork>),
     /// Turn a bulk addition request (`JobRef::artifact_id` holds its id) into artifacts.
     ResolveBulk,
+    /// Settle the units of a protection policy (`JobRef::artifact_id` holds its id) that wait in a
+    /// `…Requested` status, and the policy's status with them.
+    SettlePolicy,
 }
 
 /// The artifact a restore job restores, with its unit.

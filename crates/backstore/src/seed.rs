@@ -1,11 +1,11 @@
 //! `backstore seed`: protection units with realistic fields and restore points on the real service's
 //! cadence, generated from a seed so that the same seed and tenant give the same units and ids.
 
+use backstore_domain::policy::MAX_UNITS_PER_REQUEST;
 use backstore_domain::restore::UnitInfo;
 use backstore_domain::retention;
 use backstore_domain::{Timestamp, Workload};
-use backstore_store::{ProtectionUnitRecord, RestorePointRecord, Store, StoreResult};
-use chrono::Duration;
+use backstore_store::{DirectoryResource, PolicyDeltaItem, RestorePointQuery, Store, StoreResult, Writer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -125,19 +125,9 @@ fn slug(name: &str) -> String {
     name.chars().filter(|c| c.is_ascii_alphanumeric()).collect()
 }
 
-/// The newest `k` restore points of a unit protected for a year, on the service's cadence.
-fn restore_points(rng: &mut ChaCha8Rng, unit: &UnitInfo, k: u32, now: Timestamp) -> Vec<RestorePointRecord> {
-    retention::newest_slots(unit.workload, now, k as usize)
-        .into_iter()
-        .map(|at| RestorePointRecord {
-            id: guid(rng),
-            protection_unit_id: unit.id.clone(),
-            workload: unit.workload,
-            protection_at: at,
-            expiration_at: retention::expiration(unit.workload, at),
-            tags: retention::tags(unit.workload, at, now),
-        })
-        .collect()
+/// When a unit must have become protected to have its newest `k` restore points at `now`.
+fn protection_start(workload: Workload, k: u32, now: Timestamp) -> Timestamp {
+    retention::newest_slots(workload, now, k as usize).last().copied().unwrap_or(now)
 }
 
 fn person(rng: &mut ChaCha8Rng, n: u32) -> (String, String) {
@@ -197,17 +187,16 @@ fn seed_actor() -> backstore_domain::Actor {
     }
 }
 
-/// Enables the service for the tenant if needed, creates the plan's units and restore points in the
-/// store (idempotent for the same seed and tenant: ids that exist already are left as they are) and
-/// reports them.
+/// Creates the plan's tenant through the operations the API runs: enables the service, makes the
+/// sites and users known in the tenant's directory, puts them in one protection policy per workload
+/// (creating it, adding to it 50 at a time, activating it with protection backdated so that each
+/// unit has its newest `restore_points` points), brings restore points up to `now`, and reports
+/// every unit. Running it again with the same seed and tenant changes nothing and reports the same.
 pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
-    // The service must be on before anything else works for the tenant.
     let actor = seed_actor();
-    let enabled = store.service_state(&plan.tenant).await?.is_some_and(|s| s.is_enabled());
-    if !enabled {
-        store
-            .enable_service(backstore_store::Writer { tenant: &plan.tenant, actor: &actor, now }, &plan.tenant)
-            .await?;
+    let w = Writer { tenant: &plan.tenant, actor: &actor, now };
+    if !store.service_state(&plan.tenant).await?.is_some_and(|s| s.is_enabled()) {
+        store.enable_service(w, &plan.tenant).await?;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ backstore_domain::stable_hash(&plan.tenant));
     let domain = DOMAINS[rng.gen_range(0..DOMAINS.len())];
@@ -218,64 +207,111 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreRe
         order.swap(i, rng.gen_range(0..=i));
     }
     let faulty: Vec<usize> = order.into_iter().take(plan.faulty_units as usize).collect();
-    let mut units: Vec<SeededUnit> = Vec::new();
-    for (w, count) in
+    let mut resources: Vec<DirectoryResource> = Vec::with_capacity(total);
+    for (workload, count) in
         [(Workload::SharePoint, plan.sites), (Workload::Exchange, plan.mailboxes), (Workload::OneDrive, plan.drives)]
     {
-        let policy = guid(&mut rng);
         for n in 0..count {
-            let info = unit(&mut rng, w, n, domain);
-            let points = restore_points(&mut rng, &info, plan.restore_points, now);
-            let record = ProtectionUnitRecord {
-                info: info.clone(),
-                policy_id: Some(policy.clone()),
-                status: backstore_domain::ProtectionUnitStatus::Protected,
-                created_at: points.last().map_or(now, |p| p.protection_at) - Duration::hours(1),
-                created_by: Some(seed_actor()),
-                fault: faulty.contains(&units.len()).then(|| FAULT_CODES[units.len() % FAULT_CODES.len()].to_owned()),
-            };
-            store.insert_protection_unit(&plan.tenant, &record, &points).await?;
-            let fault = record.fault.clone();
-            units.push(SeededUnit {
-                fault,
-                kind: w.unit_kind().into(),
-                id: info.id,
-                site_id: info.site_id,
-                site_name: info.site_name,
-                site_web_url: info.site_web_url,
-                directory_object_id: info.directory_object_id,
-                display_name: info.display_name,
-                email: info.email,
-                restore_point_ids: points.into_iter().map(|p| p.id).collect(),
+            let i = unit(&mut rng, workload, n, domain);
+            let index = resources.len();
+            resources.push(DirectoryResource {
+                workload,
+                site_id: i.site_id,
+                site_name: i.site_name,
+                site_web_url: i.site_web_url,
+                directory_object_id: i.directory_object_id,
+                display_name: i.display_name,
+                email: i.email,
+                fault: faulty.contains(&index).then(|| FAULT_CODES[index % FAULT_CODES.len()].to_owned()),
             });
         }
     }
+    store.register_resources(&plan.tenant, &resources).await?;
+    for workload in Workload::ALL {
+        let ids: Vec<String> = resources
+            .iter()
+            .filter(|r| r.workload == workload)
+            .filter_map(|r| r.resource_id().map(str::to_owned))
+            .collect();
+        if !ids.is_empty() {
+            protect(store, w, workload, ids, protection_start(workload, plan.restore_points, now)).await?;
+        }
+    }
+    store.retention_pass(now).await?;
+    let mut units = Vec::with_capacity(resources.len());
+    for r in resources {
+        let resource_id = r.resource_id().unwrap_or_default();
+        let id = backstore_domain::policy::unit_id(&plan.tenant, r.workload, resource_id);
+        let query = RestorePointQuery {
+            unit_id: id.clone(),
+            from: None,
+            to: None,
+            tags: None,
+            newest_first: true,
+            limit: i64::from(plan.restore_points),
+        };
+        let points = store.find_restore_points(&plan.tenant, &query, now).await?;
+        units.push(SeededUnit {
+            kind: r.workload.unit_kind().into(),
+            id,
+            site_id: r.site_id,
+            site_name: r.site_name,
+            site_web_url: r.site_web_url,
+            directory_object_id: r.directory_object_id,
+            display_name: r.display_name,
+            email: r.email,
+            restore_point_ids: points.into_iter().map(|p| p.id).collect(),
+            fault: r.fault,
+        });
+    }
     Ok(SeedReport { tenant_id: plan.tenant.clone(), protection_units: units })
+}
+
+/// Puts `ids` in the workload's policy (the active one, else a new one) and activates it.
+async fn protect(
+    store: &dyn Store,
+    w: Writer<'_>,
+    workload: Workload,
+    ids: Vec<String>,
+    since: Timestamp,
+) -> StoreResult<()> {
+    let existing = store.list_policies(w.tenant, Some(workload), None, 1000).await?;
+    let (policy, rest) = match existing.into_iter().find(|p| p.enabled) {
+        Some(p) => (p, ids),
+        None => {
+            let first = ids.iter().take(MAX_UNITS_PER_REQUEST).cloned().collect();
+            let name = format!("backstore seed: {}", workload.unit_kind());
+            let p = store.create_policy(w, workload, Some(name), first).await?;
+            (p, ids.into_iter().skip(MAX_UNITS_PER_REQUEST).collect())
+        }
+    };
+    for chunk in rest.chunks(MAX_UNITS_PER_REQUEST) {
+        let items = chunk.iter().map(|id| PolicyDeltaItem::Add { resource_id: id.clone(), content_id: None }).collect();
+        // Resources already in the policy (an earlier run) fail their item and are left as they are.
+        store.update_policy(w, &policy.id, Some(workload), None, items).await?;
+    }
+    if policy.enabled {
+        store.settle_policy(w.tenant, &policy.id, w.now, since).await?;
+    } else {
+        store.set_policy_enabled(w, &policy.id, Some(workload), true, Some(since)).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use backstore_domain::RestorePointTags;
-
-    fn unit_of(w: Workload) -> UnitInfo {
-        let mut rng = ChaCha8Rng::seed_from_u64(7);
-        unit(&mut rng, w, 0, "contoso")
-    }
+    use chrono::Duration;
 
     #[test]
-    fn points_follow_the_service_cadence() {
+    fn protection_starts_early_enough_for_k_points() {
         let now = backstore_store::Clock::system().now();
-        let mut rng = ChaCha8Rng::seed_from_u64(1);
-        let sp = restore_points(&mut rng, &unit_of(Workload::SharePoint), 2100, now);
-        assert!(now - sp[0].protection_at < Duration::minutes(10));
-        assert_eq!(sp[0].protection_at - sp[1].protection_at, Duration::minutes(10));
-        assert_eq!(sp[0].tags, RestorePointTags::FastRestore);
-        let last = &sp[sp.len() - 1];
-        assert_eq!(sp[sp.len() - 2].protection_at - last.protection_at, Duration::days(7));
-        assert_eq!(last.tags, RestorePointTags::None);
-        assert_eq!(last.expiration_at - last.protection_at, Duration::days(365));
-        let ex = restore_points(&mut rng, &unit_of(Workload::Exchange), 2100, now);
-        assert_eq!(ex[2098].protection_at - ex[2099].protection_at, Duration::minutes(10));
+        assert_eq!(protection_start(Workload::SharePoint, 0, now), now);
+        let one = protection_start(Workload::SharePoint, 1, now);
+        assert!(now - one < Duration::minutes(10));
+        let many = protection_start(Workload::SharePoint, 2100, now);
+        assert!(now - many > Duration::days(14 + 7 * 5), "weekly points past the fast window");
+        let ex = protection_start(Workload::Exchange, 2100, now);
+        assert!(now - ex < Duration::days(15), "Exchange keeps every 10-minute point");
     }
 }

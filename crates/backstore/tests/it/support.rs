@@ -186,6 +186,12 @@ impl TestApp {
             status: backstore_domain::ProtectionUnitStatus::Protected,
             created_at: now,
             created_by: None,
+            last_modified_at: now,
+            last_modified_by: None,
+            protected_since: None,
+            offboard_requested_at: None,
+            error: None,
+            sources: "manual".into(),
             fault: None,
         };
         self.store().insert_protection_unit(tenant, &record, std::slice::from_ref(&point)).await.unwrap();

@@ -20,10 +20,14 @@ use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, BulkRequestRecord, BulkRequestSpec, ClaimedJob, DeltaOutcome,
-    EngineStats, ErrorDetail, JobEvent, JobEventRecord, JobRef, JobWork, ProtectionUnitRecord, RestorePointQuery,
-    RestorePointRecord, RestoreWork, RetentionReport, ServiceState, SessionCheck, SessionRecord, Store, StoreError,
-    StoreResult, UnitRow, Writer,
+    DirectoryResource, EngineStats, ErrorDetail, JobEvent, JobEventRecord, JobRef, JobWork, PolicyDeltaItem,
+    PolicyDeltaOutcome, PolicyRecord, ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, RestoreWork,
+    RetentionReport, ServiceState, SessionCheck, SessionRecord, Store, StoreError, StoreResult, UnitRow, Writer,
 };
+
+mod protection;
+
+pub use protection::offboard_grace;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
@@ -162,19 +166,28 @@ fn artifact_from_row(row: &SqliteRow) -> StoreResult<ArtifactRecord> {
 
 const UNIT_COLUMNS: &str =
     "seq, id AS protection_unit_id, workload, policy_id, status, site_id, site_name, site_web_url, \
-    directory_object_id, display_name, email, created_at, created_by, fault";
+    directory_object_id, display_name, email, created_at, created_by, fault, last_modified_at, last_modified_by, \
+    protected_since, offboard_requested_at, error_code, error_message, protection_sources";
 
 fn unit_row(row: &SqliteRow) -> StoreResult<UnitRow> {
     let status: String = row.try_get("status")?;
     let created_by: Option<String> = row.try_get("created_by")?;
+    let last_modified_by: Option<String> = row.try_get("last_modified_by")?;
+    let created_at = from_micros(row.try_get("created_at")?)?;
     Ok(UnitRow {
         seq: row.try_get("seq")?,
         unit: ProtectionUnitRecord {
             info: unit_from_row(row)?,
             policy_id: row.try_get("policy_id")?,
             status: ProtectionUnitStatus::parse(&status).map_or_else(|| corrupt("unit status", &status), Ok)?,
-            created_at: from_micros(row.try_get("created_at")?)?,
+            created_at,
             created_by: created_by.as_deref().map(actor).transpose()?,
+            last_modified_at: opt_from_micros(row.try_get("last_modified_at")?)?.unwrap_or(created_at),
+            last_modified_by: last_modified_by.as_deref().map(actor).transpose()?,
+            protected_since: opt_from_micros(row.try_get("protected_since")?)?,
+            offboard_requested_at: opt_from_micros(row.try_get("offboard_requested_at")?)?,
+            error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
+            sources: row.try_get("protection_sources")?,
             fault: row.try_get("fault")?,
         },
     })
@@ -909,13 +922,7 @@ impl Store for SqliteStore {
             .await?;
             refresh_session(&mut tx, tenant, &request.session_id, now).await?;
         }
-        sqlx::query("UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL WHERE tenant_id = ? AND id = ?")
-            .bind(micros(now))
-            .bind(tenant)
-            .bind(&job.job_id)
-            .execute(&mut *tx)
-            .await?;
-        job_event(&mut tx, job, now, JobEvent::Succeeded.as_str(), None).await?;
+        finish_job_row(&mut tx, job, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -966,6 +973,126 @@ impl Store for SqliteStore {
         row.as_ref().map(artifact_from_row).transpose()
     }
 
+    async fn register_resources(&self, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        let added = protection::register_resources(&mut tx, tenant, resources).await?;
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    async fn create_policy(
+        &self,
+        w: Writer<'_>,
+        workload: Workload,
+        display_name: Option<String>,
+        resource_ids: Vec<String>,
+    ) -> StoreResult<PolicyRecord> {
+        let mut tx = self.begin_write().await?;
+        let policy = protection::create_policy(&mut tx, w, workload, display_name, resource_ids).await?;
+        tx.commit().await?;
+        Ok(policy)
+    }
+
+    async fn get_policy(
+        &self,
+        tenant: &str,
+        id: &str,
+        workload: Option<Workload>,
+    ) -> StoreResult<Option<PolicyRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        protection::load_policy(&mut conn, tenant, id, workload).await
+    }
+
+    async fn list_policies(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        protection::list_policies(&mut conn, tenant, workload, after, limit).await
+    }
+
+    async fn update_policy(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+        display_name: Option<String>,
+        items: Vec<PolicyDeltaItem>,
+    ) -> StoreResult<PolicyDeltaOutcome> {
+        let mut tx = self.begin_write().await?;
+        let (policy, items) = protection::update_policy(&mut tx, w, id, workload, display_name, items).await?;
+        tx.commit().await?;
+        Ok(PolicyDeltaOutcome { policy, items })
+    }
+
+    async fn set_policy_enabled(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+        enable: bool,
+        settle_from: Option<Timestamp>,
+    ) -> StoreResult<PolicyRecord> {
+        let mut tx = self.begin_write().await?;
+        let policy = protection::set_policy_enabled(&mut tx, w, id, workload, enable, settle_from).await?;
+        tx.commit().await?;
+        Ok(policy)
+    }
+
+    async fn delete_policy(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        protection::delete_policy(&mut tx, tenant, id, workload).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn list_policy_units(
+        &self,
+        tenant: &str,
+        policy_id: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitRow>> {
+        let mut conn = self.pool.acquire().await?;
+        protection::list_policy_units(&mut conn, tenant, policy_id, after, limit).await
+    }
+
+    async fn settle_policy(
+        &self,
+        tenant: &str,
+        policy_id: &str,
+        now: Timestamp,
+        protected_since: Timestamp,
+    ) -> StoreResult<PolicyRecord> {
+        let mut tx = self.begin_write().await?;
+        protection::settle(&mut tx, tenant, policy_id, now, protected_since).await?;
+        let policy =
+            protection::load_policy(&mut tx, tenant, policy_id, None).await?.ok_or(RuleError::PolicyNotFound)?;
+        tx.commit().await?;
+        Ok(policy)
+    }
+
+    async fn settle_policy_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        if !holds_lease(&mut tx, job, now).await? {
+            return Ok(false);
+        }
+        protection::settle(&mut tx, &job.tenant_id, &job.artifact_id, now, now).await?;
+        finish_job_row(&mut tx, job, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord> {
+        let mut tx = self.begin_write().await?;
+        let unit = protection::offboard(&mut tx, w, id, cancel).await?;
+        tx.commit().await?;
+        Ok(unit)
+    }
+
     async fn insert_protection_unit(
         &self,
         tenant: &str,
@@ -976,8 +1103,9 @@ impl Store for SqliteStore {
         let info = &unit.info;
         sqlx::query(
             "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
-             directory_object_id, display_name, email, created_at, fault, created_by) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             directory_object_id, display_name, email, created_at, fault, created_by, resource_id, protected_since, \
+             protection_epoch, last_modified_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT (tenant_id, id) DO NOTHING",
         )
         .bind(tenant)
@@ -994,6 +1122,10 @@ impl Store for SqliteStore {
         .bind(micros(unit.created_at))
         .bind(&unit.fault)
         .bind(unit.created_by.as_ref().map(actor_json))
+        .bind(if info.workload == Workload::SharePoint { &info.site_id } else { &info.directory_object_id })
+        .bind(unit.protected_since.map(micros))
+        .bind(i64::from(unit.protected_since.is_some()))
+        .bind(micros(unit.last_modified_at))
         .execute(&mut *tx)
         .await?;
         for p in points {
@@ -1091,10 +1223,10 @@ impl Store for SqliteStore {
     async fn retention_pass(&self, now: Timestamp) -> StoreResult<RetentionReport> {
         let mut tx = self.begin_write().await?;
         let units = sqlx::query(
-            "SELECT u.tenant_id, u.id, u.workload, \
+            "SELECT u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
              (SELECT MAX(rp.protection_at) FROM restore_points rp \
               WHERE rp.tenant_id = u.tenant_id AND rp.protection_unit_id = u.id) AS newest \
-             FROM protection_units u WHERE u.status = 'protected'",
+             FROM protection_units u WHERE u.status = 'protected' AND u.protected_since IS NOT NULL",
         )
         .fetch_all(&mut *tx)
         .await?;
@@ -1103,23 +1235,28 @@ impl Store for SqliteStore {
             let tenant: String = u.try_get("tenant_id")?;
             let unit_id: String = u.try_get("id")?;
             let w = workload(u.try_get("workload")?)?;
-            let newest = opt_from_micros(u.try_get("newest")?)?;
-            for at in retention::slots_between(w, newest, now) {
-                sqlx::query(
+            let since = from_micros(u.try_get("protected_since")?)?;
+            let epoch: i64 = u.try_get("protection_epoch")?;
+            // Points are taken for the slots that start at or after the protection start.
+            let start = since - chrono::Duration::microseconds(1);
+            let after = opt_from_micros(u.try_get("newest")?)?.map_or(start, |n| n.max(start));
+            for at in retention::slots_between(w, Some(after), now) {
+                report.added += sqlx::query(
                     "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
-                     VALUES (?, ?, ?, ?, ?, ?)",
+                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING",
                 )
                 .bind(&tenant)
-                .bind(uuid::Uuid::new_v4().to_string())
+                .bind(backstore_domain::policy::restore_point_id(&tenant, &unit_id, epoch, since, at))
                 .bind(&unit_id)
                 .bind(micros(at))
                 .bind(micros(retention::expiration(w, at)))
                 .bind(retention::tags(w, at, now).as_str())
                 .execute(&mut *tx)
-                .await?;
-                report.added += 1;
+                .await?
+                .rows_affected();
             }
         }
+        report.offboarding = protection::offboarding_pass(&mut tx, now).await?;
         report.retagged =
             sqlx::query("UPDATE restore_points SET tags = 'none' WHERE tags = 'fastRestore' AND protection_at <= ?")
                 .bind(micros(now - retention::fast_window()))
@@ -1214,8 +1351,11 @@ impl Store for SqliteStore {
             .await?;
             let job = JobRef { tenant_id: tenant, job_id, artifact_id, worker: worker.to_owned(), attempt };
             job_event(&mut tx, &job, now, if takeover { "takeover" } else { "claimed" }, None).await?;
-            let work = if row.try_get::<String, _>("kind")? == RESOLVE_BULK_JOB {
+            let kind: String = row.try_get("kind")?;
+            let work = if kind == RESOLVE_BULK_JOB {
                 JobWork::ResolveBulk
+            } else if kind == protection::SETTLE_POLICY_JOB {
+                JobWork::SettlePolicy
             } else {
                 // A worker took it: the restore is accepted (`scheduling → scheduled`, if not further yet).
                 apply_step(
@@ -1517,6 +1657,20 @@ async fn holds_lease(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) 
     .fetch_optional(conn)
     .await?;
     Ok(held.is_some())
+}
+
+/// Marks a job whose work is done as done, and records it.
+async fn finish_job_row(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
+         WHERE tenant_id = ? AND id = ?",
+    )
+    .bind(micros(now))
+    .bind(&job.tenant_id)
+    .bind(&job.job_id)
+    .execute(&mut *conn)
+    .await?;
+    job_event(conn, job, now, JobEvent::Succeeded.as_str(), None).await
 }
 
 async fn job_event(

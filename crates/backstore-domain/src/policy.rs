@@ -1,0 +1,120 @@
+//! Protection policies: their status as the aggregate of their units', the 50-unit request limit,
+//! and the stable ids of units and restore points (one unit per resource per tenant, one point per
+//! unit and 10-minute slot), which let every process generate the same rows without talking.
+
+use crate::enums::{ProtectionUnitStatus, Workload};
+use crate::{retention, stable_hash, Timestamp};
+
+/// Most protection units one policy create or update request may carry (error-codes page).
+pub const MAX_UNITS_PER_REQUEST: usize = 50;
+/// Most resources one protection-unit bulk addition job may carry.
+pub const MAX_BULK_JOB_RESOURCES: usize = 50_000;
+
+/// `protectionPolicyStatus`
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PolicyStatus {
+    Inactive,
+    ActiveWithErrors,
+    Updating,
+    Active,
+}
+
+impl PolicyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyStatus::Inactive => "inactive",
+            PolicyStatus::ActiveWithErrors => "activeWithErrors",
+            PolicyStatus::Updating => "updating",
+            PolicyStatus::Active => "active",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PolicyStatus> {
+        [PolicyStatus::Inactive, PolicyStatus::ActiveWithErrors, PolicyStatus::Updating, PolicyStatus::Active]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Whether a unit is waiting for the engine to settle it.
+pub fn is_requested(s: ProtectionUnitStatus) -> bool {
+    matches!(
+        s,
+        ProtectionUnitStatus::ProtectRequested
+            | ProtectionUnitStatus::UnprotectRequested
+            | ProtectionUnitStatus::RemoveRequested
+    )
+}
+
+/// A policy's status from whether it is switched on and its units' statuses (units that failed to
+/// be protected count in `errors`): `updating` while any unit waits for the engine, then `active`
+/// (all protected), `activeWithErrors` (some could not be) or `inactive` (switched off).
+pub fn derive_policy(enabled: bool, units: &[ProtectionUnitStatus], errors: usize) -> PolicyStatus {
+    if units.iter().any(|s| is_requested(*s)) {
+        PolicyStatus::Updating
+    } else if !enabled {
+        PolicyStatus::Inactive
+    } else if errors > 0 {
+        PolicyStatus::ActiveWithErrors
+    } else {
+        PolicyStatus::Active
+    }
+}
+
+/// A GUID-shaped id from a text, stable across processes and versions.
+pub fn stable_guid(text: &str) -> String {
+    let hi = stable_hash(text);
+    let lo = stable_hash(&format!("{text}\u{1f}{hi:016x}"));
+    // Shaped as a version-4, RFC 4122 variant GUID, like the ids the service hands out.
+    let v = (u128::from(hi) << 64) | u128::from(lo);
+    let v = (v & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62);
+    let h = format!("{v:032x}");
+    format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..])
+}
+
+/// The id of the protection unit of a resource (site id or directory object id) in a tenant.
+pub fn unit_id(tenant: &str, workload: Workload, resource_id: &str) -> String {
+    stable_guid(&format!("unit\u{1f}{tenant}\u{1f}{}\u{1f}{}", workload.unit_kind(), resource_id.to_lowercase()))
+}
+
+/// The id of the restore point of `unit` taken at `slot`: the `epoch`-th time the unit became
+/// protected (at `protected_since`), its n-th slot since then.
+pub fn restore_point_id(tenant: &str, unit: &str, epoch: i64, protected_since: Timestamp, slot: Timestamp) -> String {
+    let step = retention::slot().num_microseconds().expect("ten minutes fit");
+    let start = retention::slot_floor(protected_since).timestamp_micros();
+    let n = (slot.timestamp_micros() - start).div_euclid(step);
+    stable_guid(&format!("point\u{1f}{tenant}\u{1f}{unit}\u{1f}{epoch}\u{1f}{n}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProtectionUnitStatus::*;
+
+    #[test]
+    fn policy_status_follows_the_units() {
+        assert_eq!(derive_policy(false, &[], 0), PolicyStatus::Inactive);
+        assert_eq!(derive_policy(true, &[], 0), PolicyStatus::Active);
+        assert_eq!(derive_policy(true, &[Protected, ProtectRequested], 0), PolicyStatus::Updating);
+        assert_eq!(derive_policy(false, &[Unprotected, RemoveRequested], 0), PolicyStatus::Updating);
+        assert_eq!(derive_policy(true, &[Protected, Protected], 1), PolicyStatus::ActiveWithErrors);
+        assert_eq!(derive_policy(false, &[Unprotected], 0), PolicyStatus::Inactive);
+    }
+
+    #[test]
+    fn ids_are_stable_and_distinct() {
+        let a = unit_id("t", Workload::SharePoint, "Contoso.sharepoint.com,1,2");
+        assert_eq!(a, unit_id("t", Workload::SharePoint, "contoso.sharepoint.com,1,2"));
+        assert_ne!(a, unit_id("u", Workload::SharePoint, "contoso.sharepoint.com,1,2"));
+        assert_ne!(a, unit_id("t", Workload::OneDrive, "contoso.sharepoint.com,1,2"));
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "4");
+        let since = chrono::DateTime::parse_from_rfc3339("2026-01-01T00:03:00Z").unwrap().to_utc();
+        let later = since + chrono::Duration::days(3);
+        let slot = retention::slot_floor(since) + retention::slot() * 5;
+        let id = restore_point_id("t", &a, 1, since, slot);
+        assert_eq!(id, restore_point_id("t", &a, 1, later - chrono::Duration::days(3), slot));
+        assert_ne!(id, restore_point_id("t", &a, 1, since, slot + retention::slot()));
+        assert_ne!(id, restore_point_id("t", &a, 2, since, slot), "a new protection period has new ids");
+    }
+}
