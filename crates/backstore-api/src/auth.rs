@@ -53,6 +53,8 @@ pub enum Access {
     RestoreWrite,
     /// Protection units and policies, reading.
     ConfigurationRead,
+    /// Protection units and policies, changing.
+    ConfigurationWrite,
     /// Listing and getting restore points (the newest page says Search, an older one Restore).
     RestorePointsRead,
     /// `restorePoints/search`.
@@ -69,6 +71,7 @@ impl Access {
             Access::RestoreRead => &[RESTORE_READ, RESTORE_READ_WRITE],
             Access::RestoreWrite => &[RESTORE_READ_WRITE],
             Access::ConfigurationRead => &[CONFIGURATION_READ, CONFIGURATION_READ_WRITE],
+            Access::ConfigurationWrite => &[CONFIGURATION_READ_WRITE],
             Access::RestorePointsRead => &[SEARCH_READ, RESTORE_READ, RESTORE_READ_WRITE],
             Access::Search => &[SEARCH_READ],
             Access::ControlRead => &[CONTROL_READ, CONTROL_READ_WRITE],
@@ -219,6 +222,16 @@ impl Principal {
             "Missing role permissions on the request. API requires one of '{}'. Permissions on the request: '{}'.",
             needed.join(", "),
             self.permissions.join(", ")
+        )))
+    }
+
+    /// A 403 for application tokens on operations the service offers to signed-in users only.
+    pub fn require_delegated(&self, operation: &str) -> Result<(), ApiError> {
+        if self.is_delegated() {
+            return Ok(());
+        }
+        Err(ApiError::AccessDenied(format!(
+            "'{operation}' supports delegated (user) permissions only; application permissions are not supported."
         )))
     }
 

@@ -121,6 +121,8 @@ impl ApiError {
                 RuleError::BulkRequestNotFound => (StatusCode::NOT_FOUND, "BulkRestoreArtifactsNotFound"),
                 RuleError::BulkRequestNotFinished => (StatusCode::FORBIDDEN, "InvalidStateForBulkRequestDeletion"),
                 RuleError::PolicyNotFound => (StatusCode::NOT_FOUND, "PolicyNotFound"),
+                RuleError::InvalidCreateRequest(_) => (StatusCode::BAD_REQUEST, "InvalidCreateRequest"),
+                RuleError::InvalidDisplayName => (StatusCode::BAD_REQUEST, "InvalidDisplayName"),
                 RuleError::PolicyActionNotAllowed(_) => (StatusCode::FORBIDDEN, "PolicyActionNotAllowed"),
                 RuleError::PolicyCreationNotAllowed => (StatusCode::CONFLICT, "PolicyCreationNotAllowed"),
                 RuleError::UnitLimit => (StatusCode::PAYLOAD_TOO_LARGE, "ProtectionUnitsLimitBreached"),

@@ -16,6 +16,12 @@ pub struct Names {
     pub bulk_addresses: &'static str,
     /// The bulk request's list of ids: `siteIds` or `directoryObjectIds`.
     pub bulk_ids: &'static str,
+    pub policy_set: &'static str,
+    pub policy_type: &'static str,
+    /// What names a unit's resource in a policy request: `siteId` or `directoryObjectId`.
+    pub unit_key: &'static str,
+    pub rules_nav: &'static str,
+    pub unit_jobs_nav: &'static str,
 }
 
 const SHAREPOINT: Names = Names {
@@ -30,6 +36,11 @@ const SHAREPOINT: Names = Names {
     bulk_type: "siteRestoreArtifactsBulkAdditionRequest",
     bulk_addresses: "siteWebUrls",
     bulk_ids: "siteIds",
+    policy_set: "sharePointProtectionPolicies",
+    policy_type: "sharePointProtectionPolicy",
+    unit_key: "siteId",
+    rules_nav: "siteInclusionRules",
+    unit_jobs_nav: "siteProtectionUnitsBulkAdditionJobs",
 };
 
 const EXCHANGE: Names = Names {
@@ -44,6 +55,11 @@ const EXCHANGE: Names = Names {
     bulk_type: "mailboxRestoreArtifactsBulkAdditionRequest",
     bulk_addresses: "mailboxes",
     bulk_ids: "directoryObjectIds",
+    policy_set: "exchangeProtectionPolicies",
+    policy_type: "exchangeProtectionPolicy",
+    unit_key: "directoryObjectId",
+    rules_nav: "mailboxInclusionRules",
+    unit_jobs_nav: "mailboxProtectionUnitsBulkAdditionJobs",
 };
 
 const ONEDRIVE: Names = Names {
@@ -58,6 +74,11 @@ const ONEDRIVE: Names = Names {
     bulk_type: "driveRestoreArtifactsBulkAdditionRequest",
     bulk_addresses: "drives",
     bulk_ids: "directoryObjectIds",
+    policy_set: "oneDriveForBusinessProtectionPolicies",
+    policy_type: "oneDriveForBusinessProtectionPolicy",
+    unit_key: "directoryObjectId",
+    rules_nav: "driveInclusionRules",
+    unit_jobs_nav: "driveProtectionUnitsBulkAdditionJobs",
 };
 
 pub const BASE_SESSION_SET: &str = "restoreSessions";
@@ -65,6 +86,8 @@ pub const BASE_UNIT_SET: &str = "protectionUnits";
 pub const BASE_UNIT_TYPE: &str = "protectionUnitBase";
 pub const RESTORE_POINTS: &str = "restorePoints";
 pub const BASE_SESSION_TYPE: &str = "restoreSessionBase";
+pub const BASE_POLICY_SET: &str = "protectionPolicies";
+pub const BASE_POLICY_TYPE: &str = "protectionPolicyBase";
 
 pub fn names(w: Workload) -> &'static Names {
     match w {

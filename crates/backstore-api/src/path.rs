@@ -5,7 +5,9 @@ use backstore_domain::Workload;
 use percent_encoding::percent_decode_str;
 
 use crate::error::ApiError;
-use crate::names::{is_odata_type, names, workload_by, BASE_SESSION_SET, BASE_UNIT_SET, RESTORE_POINTS};
+use crate::names::{
+    is_odata_type, names, workload_by, Names, BASE_POLICY_SET, BASE_SESSION_SET, BASE_UNIT_SET, RESTORE_POINTS,
+};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApiVersion {
@@ -92,6 +94,37 @@ pub enum Target {
     },
     /// `restorePoints/search`
     RestorePointSearch,
+    /// `protectionUnits/{id}/offboard` (or `cancelOffboard`)
+    Offboard {
+        id: String,
+        cancel: bool,
+    },
+    /// `protectionPolicies` (`workload: None`), a type cast of it, or a typed policy set.
+    Policies {
+        workload: Option<Workload>,
+        base: bool,
+    },
+    Policy {
+        id: String,
+        workload: Option<Workload>,
+        base: bool,
+    },
+    /// `…/{id}/activate` (`enable`) or `…/{id}/deactivate`
+    PolicyAction {
+        id: String,
+        workload: Option<Workload>,
+        enable: bool,
+    },
+    /// `…ProtectionPolicies/{id}/siteProtectionUnits` (or mailbox/drive)
+    PolicyUnits {
+        policy: String,
+        workload: Workload,
+    },
+    PolicyUnit {
+        policy: String,
+        workload: Workload,
+        id: String,
+    },
     /// A path of the Graph API that backstore does not serve yet.
     Unimplemented(String),
 }
@@ -102,15 +135,11 @@ const ROOT_UNIMPLEMENTED: &[&str] = &[
     "driveInclusionRules",
     "driveProtectionUnitsBulkAdditionJobs",
     "emailNotificationsSetting",
-    "exchangeProtectionPolicies",
     "mailboxInclusionRules",
     "mailboxProtectionUnitsBulkAdditionJobs",
     "oneDriveForBusinessBrowseSessions",
-    "oneDriveForBusinessProtectionPolicies",
-    "protectionPolicies",
     "serviceApps",
     "sharePointBrowseSessions",
-    "sharePointProtectionPolicies",
     "siteInclusionRules",
     "siteProtectionUnitsBulkAdditionJobs",
     "activityLogs",
@@ -223,6 +252,9 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     }
     if is(set, RESTORE_POINTS) {
         return restore_points(version, it);
+    }
+    if is(set, BASE_POLICY_SET) || (workload_by(text(set), |n| n.policy_set).is_some() && matches!(set, Seg::Name(_))) {
+        return policies(version, set, it);
     }
     let (mut workload, base) = if is(set, BASE_SESSION_SET) {
         (None, true)
@@ -342,15 +374,77 @@ fn units<'a>(
         Some(s) if workload.is_none() && unit_cast(s).is_some() => {
             end(version, Target::Unit { id, workload: unit_cast(s), base }, it)
         }
-        Some(s)
-            if ["offboard", "microsoft.graph.offboard", "cancelOffboard", "microsoft.graph.cancelOffboard"]
-                .iter()
-                .any(|a| is(s, a)) =>
-        {
-            Ok((version, unimplemented(text(s))))
+        Some(s) if is(s, "offboard") || is(s, "microsoft.graph.offboard") => {
+            end(version, Target::Offboard { id, cancel: false }, it)
+        }
+        Some(s) if is(s, "cancelOffboard") || is(s, "microsoft.graph.cancelOffboard") => {
+            end(version, Target::Offboard { id, cancel: true }, it)
         }
         Some(s) => Err(not_found(text(s))),
     }
+}
+
+/// A type-cast segment naming a protection policy type.
+fn policy_cast(seg: &Seg) -> Option<Workload> {
+    match seg {
+        Seg::Name(n) => Workload::ALL.into_iter().find(|w| is_odata_type(n, names(*w).policy_type)),
+        Seg::Key(_) => None,
+    }
+}
+
+/// `protectionPolicies[/cast][/{id}[/cast][/activate|/deactivate|/{units}[/{id}]]]` and the typed sets.
+fn policies<'a>(
+    version: ApiVersion,
+    set: &Seg,
+    it: std::iter::Peekable<impl Iterator<Item = &'a Seg>>,
+) -> Result<(ApiVersion, Target), ApiError> {
+    let mut it = it;
+    let base = is(set, BASE_POLICY_SET);
+    let mut workload = if base { None } else { workload_by(text(set), |n| n.policy_set) };
+    if base {
+        if let Some(w) = it.peek().and_then(|s| policy_cast(s)) {
+            workload = Some(w);
+            it.next();
+        }
+    }
+    let Some(key) = it.next() else {
+        return Ok((version, Target::Policies { workload, base }));
+    };
+    if is(key, "$count") {
+        return Ok((version, unimplemented("$count")));
+    }
+    let id = text(key).to_owned();
+    let mut next = it.next();
+    if workload.is_none() {
+        if let Some(w) = next.and_then(policy_cast) {
+            workload = Some(w);
+            next = it.next();
+        }
+    }
+    let Some(next) = next else {
+        return Ok((version, Target::Policy { id, workload, base }));
+    };
+    for (action, enable) in [("activate", true), ("deactivate", false)] {
+        if is(next, action) || is(next, &format!("microsoft.graph.{action}")) {
+            return end(version, Target::PolicyAction { id, workload, enable }, it);
+        }
+    }
+    let nav_of = |pick: fn(&Names) -> &'static str| {
+        workload_by(text(next), pick).filter(|w| matches!(next, Seg::Name(_)) && workload.is_none_or(|x| x == *w))
+    };
+    if let Some(w) = nav_of(|n| n.unit_set) {
+        return match it.next() {
+            None => Ok((version, Target::PolicyUnits { policy: id, workload: w })),
+            Some(unit) => end(version, Target::PolicyUnit { policy: id, workload: w, id: text(unit).to_owned() }, it),
+        };
+    }
+    if let Some(w) = nav_of(|n| n.rules_nav) {
+        return Ok((version, unimplemented(names(w).rules_nav)));
+    }
+    if let Some(w) = nav_of(|n| n.unit_jobs_nav) {
+        return Ok((version, unimplemented(names(w).unit_jobs_nav)));
+    }
+    Err(not_found(text(next)))
 }
 
 /// `restorePoints`, `restorePoints/search`, `restorePoints/{id}[/protectionUnit]`.
@@ -428,8 +522,28 @@ mod tests {
             target("/beta/solutions/backupRestore/SiteProtectionUnits('u1')"),
             Target::Unit { id: "u1".into(), workload: Some(Workload::SharePoint), base: false }
         );
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/protectionUnits('u1')/microsoft.graph.cancelOffboard"),
+            Target::Offboard { id: "u1".into(), cancel: true }
+        );
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/protectionPolicies/p1/microsoft.graph.sharePointProtectionPolicy"),
+            Target::Policy { id: "p1".into(), workload: Some(Workload::SharePoint), base: true }
+        );
+        assert_eq!(
+            target("/beta/solutions/backupRestore/exchangeProtectionPolicies('p1')/deactivate"),
+            Target::PolicyAction { id: "p1".into(), workload: Some(Workload::Exchange), enable: false }
+        );
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/oneDriveForBusinessProtectionPolicies/p1/driveProtectionUnits"),
+            Target::PolicyUnits { policy: "p1".into(), workload: Workload::OneDrive }
+        );
         assert!(matches!(
-            target("/v1.0/solutions/backupRestore/protectionUnits/u1/offboard"),
+            parse("/v1.0/solutions/backupRestore/oneDriveForBusinessProtectionPolicies/p1/siteProtectionUnits"),
+            Err(ApiError::ResourceNotFound(_))
+        ));
+        assert!(matches!(
+            target("/v1.0/solutions/backupRestore/sharePointProtectionPolicies/p1/siteInclusionRules"),
             Target::Unimplemented(_)
         ));
         assert!(matches!(

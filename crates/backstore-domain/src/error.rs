@@ -63,6 +63,11 @@ pub enum RuleError {
     // ---- the protection side ----
     #[error("Protection policy not found.")]
     PolicyNotFound,
+    /// A policy create body that is null, not an object, or has unknown or read-only properties.
+    #[error("Invalid create request: {0}")]
+    InvalidCreateRequest(String),
+    #[error("Display name length must be between 1 and 1024 characters.")]
+    InvalidDisplayName,
     /// Activate, deactivate or delete in a status that does not allow it.
     #[error("{0}")]
     PolicyActionNotAllowed(String),

@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod bulk_requests;
+mod protection_policies;
 mod protection_units;
 mod restore_points;
 mod restore_sessions;
@@ -93,6 +94,36 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         },
         RestorePointUnit { id } => match m {
             Method::GET => restore_points::get_restore_point_unit(ctx, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        Offboard { id, cancel } => match m {
+            Method::POST => protection_units::offboard(ctx, &id, cancel).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        },
+        Policies { workload, base } => match m {
+            Method::GET => protection_policies::list_policies(ctx, workload, base).await,
+            Method::POST if !base => match workload {
+                Some(w) => protection_policies::create_policy(ctx, w).await,
+                None => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+            },
+            _ => Err(ApiError::MethodNotAllowed { allow: if base { "GET" } else { "GET, POST" } }),
+        },
+        Policy { id, workload, base } => match m {
+            Method::GET => protection_policies::get_policy(ctx, &id, workload, base).await,
+            Method::PATCH => protection_policies::update_policy(ctx, &id, workload).await,
+            Method::DELETE => protection_policies::delete_policy(ctx, &id, workload).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        },
+        PolicyAction { id, workload, enable } => match m {
+            Method::POST => protection_policies::set_enabled(ctx, &id, workload, enable).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        },
+        PolicyUnits { policy, workload } => match m {
+            Method::GET => protection_policies::list_policy_units(ctx, &policy, workload).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        PolicyUnit { policy, workload, id } => match m {
+            Method::GET => protection_policies::get_policy_unit(ctx, &policy, workload, &id).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
         RestorePointSearch => match m {

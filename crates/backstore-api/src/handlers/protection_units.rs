@@ -1,5 +1,6 @@
 //! Protection units: the polymorphic `protectionUnits` (with type casts) and the typed sets
-//! `siteProtectionUnits`, `mailboxProtectionUnits`, `driveProtectionUnits`. Read-only for now.
+//! `siteProtectionUnits`, `mailboxProtectionUnits`, `driveProtectionUnits`, and `offboard` /
+//! `cancelOffboard`. Units are created and removed through protection policies.
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -27,7 +28,7 @@ const COMMON: [&str; 10] = [
     "offboardRequestedDateTime",
 ];
 
-fn properties(workload: Option<Workload>) -> Vec<&'static str> {
+pub(super) fn properties(workload: Option<Workload>) -> Vec<&'static str> {
     let own: &[&'static str] = match workload {
         Some(Workload::SharePoint) => &["siteId", "siteName", "siteWebUrl"],
         Some(Workload::Exchange | Workload::OneDrive) => &["directoryObjectId", "displayName", "email"],
@@ -89,4 +90,14 @@ pub(super) async fn get_unit(
     let fragment = if base { BASE_UNIT_SET } else { names(row.unit.info.workload).unit_set };
     let members = project(unit_json(ctx, &row.unit, base), select.as_deref(), &[]);
     Ok(entity(ctx, StatusCode::OK, &format!("{fragment}/$entity"), members))
+}
+
+/// `offboard` / `cancelOffboard`: delegated callers only; a unit still in a policy is refused.
+pub(super) async fn offboard(ctx: &Ctx, id: &str, cancel: bool) -> Result<Response, ApiError> {
+    let action = if cancel { "cancelOffboard" } else { "offboard" };
+    ctx.principal.require(Access::ConfigurationWrite)?;
+    ctx.principal.require_delegated(action)?;
+    crate::body::empty_action_body(&ctx.body, action)?;
+    let unit = ctx.store().offboard_unit(ctx.writer(), id, cancel).await?;
+    Ok(entity(ctx, StatusCode::OK, &format!("{BASE_UNIT_SET}/$entity"), unit_json(ctx, &unit, true)))
 }

@@ -38,8 +38,8 @@ async fn paths_methods_and_options() {
         assert_eq!(r.header("allow"), Some(allow));
     }
     for path in [
-        "protectionUnits/some-unit/offboard",
-        "protectionPolicies",
+        "siteInclusionRules",
+        "sharePointProtectionPolicies/some-policy/siteInclusionRules",
         "serviceApps",
         "emailNotificationsSetting",
         "restoreSessions/$count",
@@ -49,6 +49,7 @@ async fn paths_methods_and_options() {
     ] {
         app.get(path, &token).await.expect_error(501, "notImplemented");
     }
+    app.get("protectionUnits/some-unit/offboard", &token).await.expect_error(405, "MethodNotAllowed");
     for path in [
         "restoreSessions?$top=-1",
         "restoreSessions?$top=abc",

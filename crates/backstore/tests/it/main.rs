@@ -8,6 +8,7 @@ mod crash;
 mod engine;
 mod errors;
 mod lifecycle;
+mod policies;
 mod protection;
 mod retention;
 mod service;
