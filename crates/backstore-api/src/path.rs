@@ -125,6 +125,16 @@ pub enum Target {
         workload: Workload,
         id: String,
     },
+    /// `{x}ProtectionUnitsBulkAdditionJobs` at the root (`policy: None`) or under a policy.
+    UnitJobs {
+        workload: Workload,
+        policy: Option<String>,
+    },
+    UnitJob {
+        workload: Workload,
+        policy: Option<String>,
+        id: String,
+    },
     /// A path of the Graph API that backstore does not serve yet.
     Unimplemented(String),
 }
@@ -133,15 +143,12 @@ pub enum Target {
 const ROOT_UNIMPLEMENTED: &[&str] = &[
     "browseSessions",
     "driveInclusionRules",
-    "driveProtectionUnitsBulkAdditionJobs",
     "emailNotificationsSetting",
     "mailboxInclusionRules",
-    "mailboxProtectionUnitsBulkAdditionJobs",
     "oneDriveForBusinessBrowseSessions",
     "serviceApps",
     "sharePointBrowseSessions",
     "siteInclusionRules",
-    "siteProtectionUnitsBulkAdditionJobs",
     "activityLogs",
     "reports",
     "exclusionUnits",
@@ -252,6 +259,9 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     }
     if is(set, RESTORE_POINTS) {
         return restore_points(version, it);
+    }
+    if let Some(w) = workload_by(text(set), |n| n.unit_jobs_nav).filter(|_| matches!(set, Seg::Name(_))) {
+        return unit_jobs(version, w, None, it);
     }
     if is(set, BASE_POLICY_SET) || (workload_by(text(set), |n| n.policy_set).is_some() && matches!(set, Seg::Name(_))) {
         return policies(version, set, it);
@@ -442,9 +452,23 @@ fn policies<'a>(
         return Ok((version, unimplemented(names(w).rules_nav)));
     }
     if let Some(w) = nav_of(|n| n.unit_jobs_nav) {
-        return Ok((version, unimplemented(names(w).unit_jobs_nav)));
+        return unit_jobs(version, w, Some(id), it);
     }
     Err(not_found(text(next)))
+}
+
+/// `…ProtectionUnitsBulkAdditionJobs[/{id}]`
+fn unit_jobs<'a>(
+    version: ApiVersion,
+    workload: Workload,
+    policy: Option<String>,
+    mut it: impl Iterator<Item = &'a Seg>,
+) -> Result<(ApiVersion, Target), ApiError> {
+    match it.next() {
+        None => Ok((version, Target::UnitJobs { workload, policy })),
+        Some(s) if is(s, "$count") => Ok((version, unimplemented("$count"))),
+        Some(key) => end(version, Target::UnitJob { workload, policy, id: text(key).to_owned() }, it),
+    }
 }
 
 /// `restorePoints`, `restorePoints/search`, `restorePoints/{id}[/protectionUnit]`.

@@ -176,6 +176,7 @@ impl Engine {
             JobWork::Restore(r) => ("restore", r.artifact.session_id.as_str()),
             JobWork::ResolveBulk => ("resolveBulk", ""),
             JobWork::SettlePolicy => ("settlePolicy", ""),
+            JobWork::ResolveUnitJob => ("resolveUnitJob", ""),
         };
         let span = tracing::info_span!(
             "job",
@@ -198,6 +199,7 @@ impl Engine {
                 }
                 JobWork::ResolveBulk => self.resolve_bulk(&claimed.job).await,
                 JobWork::SettlePolicy => self.settle_policy(&claimed.job).await,
+                JobWork::ResolveUnitJob => self.resolve_unit_job(&claimed.job).await,
             };
             if let Err(e) = ran {
                 tracing::warn!(error = %e, "job interrupted by a store error; its lease will expire and it will run again");
@@ -214,6 +216,16 @@ impl Engine {
             tracing::info!("bulk addition request resolved");
         } else {
             tracing::warn!("lease lost before the bulk request was resolved; another worker has it");
+        }
+        Ok(())
+    }
+
+    /// Turns a protection-unit bulk addition job into units of its policy.
+    async fn resolve_unit_job(&self, job: &JobRef) -> StoreResult<()> {
+        if self.store.resolve_unit_bulk_job(job, self.clock.now()).await? {
+            tracing::info!("protection unit bulk addition job resolved");
+        } else {
+            tracing::warn!("lease lost before the bulk job was resolved; another worker has it");
         }
         Ok(())
     }

@@ -244,6 +244,40 @@ pub trait Store: Send + Sync + 'static {
     /// Runs a claimed `SettlePolicy` job. False when the lease was lost.
     async fn settle_policy_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool>;
 
+    /// Queues a bulk addition job on a policy of `workload`; the engine resolves it.
+    async fn create_unit_bulk_job(
+        &self,
+        w: Writer<'_>,
+        policy_id: &str,
+        workload: Workload,
+        display_name: Option<String>,
+        addresses: Vec<String>,
+        object_ids: Vec<String>,
+    ) -> StoreResult<UnitBulkJobRecord>;
+
+    /// Bulk addition jobs of a workload, of one policy or all, in creation order.
+    async fn list_unit_bulk_jobs(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitBulkJobRecord>>;
+
+    /// One bulk addition job of a workload (and of `policy_id`, when given).
+    async fn get_unit_bulk_job(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<UnitBulkJobRecord>>;
+
+    /// Runs a claimed `ResolveUnitJob` job: each resource joins the policy or gets an error
+    /// detail. False when the lease was lost.
+    async fn resolve_unit_bulk_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool>;
+
     /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.
     async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord>;
 

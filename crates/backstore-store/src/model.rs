@@ -237,6 +237,8 @@ pub enum JobWork {
     Restore(Box<RestoreWork>),
     /// Turn a bulk addition request (`JobRef::artifact_id` holds its id) into artifacts.
     ResolveBulk,
+    /// Turn a protection-unit bulk addition job (`JobRef::artifact_id` holds its id) into units.
+    ResolveUnitJob,
     /// Settle the units of a protection policy (`JobRef::artifact_id` holds its id) that wait in a
     /// `…Requested` status, and the policy's status with them.
     SettlePolicy,
@@ -354,4 +356,25 @@ impl ArtifactStep {
             ArtifactStep::Failed(_) => ArtifactStatus::Failed,
         }
     }
+}
+
+/// A protection-unit bulk addition job of a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitBulkJobRecord {
+    pub seq: i64,
+    pub id: String,
+    pub policy_id: String,
+    pub workload: Workload,
+    pub display_name: Option<String>,
+    /// active | completed | completedWithErrors
+    pub status: String,
+    /// `siteWebUrls` / `mailboxes` / `drives`
+    pub addresses: Vec<String>,
+    /// `siteIds` / `directoryObjectIds`
+    pub object_ids: Vec<String>,
+    pub error: Option<(ErrorInfo, Vec<ErrorDetail>)>,
+    pub created_at: Timestamp,
+    pub created_by: Actor,
+    pub last_modified_at: Timestamp,
+    pub last_modified_by: Actor,
 }

@@ -36,14 +36,14 @@ fn strings(v: &Value, name: &str) -> Result<Vec<String>, ApiError> {
     }
 }
 
-fn valid_email(s: &str) -> bool {
+pub(super) fn valid_email(s: &str) -> bool {
     let mut parts = s.split('@');
     matches!((parts.next(), parts.next(), parts.next()), (Some(local), Some(domain), None)
         if !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.'))
         && !s.chars().any(char::is_whitespace)
 }
 
-fn valid_site_url(s: &str) -> bool {
+pub(super) fn valid_site_url(s: &str) -> bool {
     let Some(rest) = s.strip_prefix("https://").or_else(|| s.strip_prefix("http://")) else {
         return false;
     };

@@ -7,6 +7,7 @@ mod protection_units;
 mod restore_points;
 mod restore_sessions;
 mod service;
+mod unit_jobs;
 
 use axum::http::Method;
 use axum::response::Response;
@@ -124,6 +125,17 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         },
         PolicyUnit { policy, workload, id } => match m {
             Method::GET => protection_policies::get_policy_unit(ctx, &policy, workload, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        UnitJobs { workload, policy } => match (m, policy) {
+            (Method::GET, policy) => unit_jobs::list_jobs(ctx, workload, policy.as_deref()).await,
+            (Method::POST, Some(policy)) => unit_jobs::create_job(ctx, workload, &policy).await,
+            (_, policy) => {
+                Err(ApiError::MethodNotAllowed { allow: if policy.is_some() { "GET, POST" } else { "GET" } })
+            }
+        },
+        UnitJob { workload, policy, id } => match m {
+            Method::GET => unit_jobs::get_job(ctx, workload, policy.as_deref(), &id).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
         RestorePointSearch => match m {

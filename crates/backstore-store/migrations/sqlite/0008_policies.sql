@@ -49,3 +49,25 @@ ALTER TABLE protection_units ADD COLUMN error_code TEXT;
 ALTER TABLE protection_units ADD COLUMN error_message TEXT;
 CREATE INDEX protection_units_by_resource ON protection_units (tenant_id, workload, resource_id);
 CREATE INDEX protection_units_by_policy ON protection_units (tenant_id, policy_id, seq);
+
+-- Protection-unit bulk addition jobs: resources named by address or id, turned into units of the
+-- policy by the engine.
+CREATE TABLE unit_bulk_jobs (
+    seq                  INTEGER PRIMARY KEY AUTOINCREMENT,
+    tenant_id            TEXT    NOT NULL,
+    id                   TEXT    NOT NULL,
+    policy_id            TEXT    NOT NULL,
+    workload             TEXT    NOT NULL,
+    display_name         TEXT,
+    status               TEXT    NOT NULL,           -- active | completed | completedWithErrors
+    addresses            TEXT    NOT NULL,           -- JSON array: siteWebUrls / mailboxes / drives
+    object_ids           TEXT    NOT NULL,           -- JSON array: siteIds / directoryObjectIds
+    error                TEXT,                       -- JSON {code, message, details: [{code, message, target}]}
+    created_at           INTEGER NOT NULL,
+    created_by           TEXT    NOT NULL,
+    last_modified_at     INTEGER NOT NULL,
+    last_modified_by     TEXT    NOT NULL,
+    UNIQUE (tenant_id, id)
+);
+CREATE INDEX unit_bulk_jobs_by_policy ON unit_bulk_jobs (tenant_id, policy_id, seq);
+CREATE INDEX unit_bulk_jobs_by_kind ON unit_bulk_jobs (tenant_id, workload, seq);

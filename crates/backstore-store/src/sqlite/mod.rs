@@ -22,7 +22,8 @@ use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, BulkRequestRecord, BulkRequestSpec, ClaimedJob, DeltaOutcome,
     DirectoryResource, EngineStats, ErrorDetail, JobEvent, JobEventRecord, JobRef, JobWork, PolicyDeltaItem,
     PolicyDeltaOutcome, PolicyRecord, ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, RestoreWork,
-    RetentionReport, ServiceState, SessionCheck, SessionRecord, Store, StoreError, StoreResult, UnitRow, Writer,
+    RetentionReport, ServiceState, SessionCheck, SessionRecord, Store, StoreError, StoreResult, UnitBulkJobRecord,
+    UnitRow, Writer,
 };
 
 mod protection;
@@ -1086,6 +1087,54 @@ impl Store for SqliteStore {
         Ok(true)
     }
 
+    async fn create_unit_bulk_job(
+        &self,
+        w: Writer<'_>,
+        policy_id: &str,
+        workload: Workload,
+        display_name: Option<String>,
+        addresses: Vec<String>,
+        object_ids: Vec<String>,
+    ) -> StoreResult<UnitBulkJobRecord> {
+        let mut tx = self.begin_write().await?;
+        let job =
+            protection::create_unit_bulk_job(&mut tx, w, policy_id, workload, display_name, addresses, object_ids)
+                .await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    async fn list_unit_bulk_jobs(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitBulkJobRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        protection::list_unit_bulk_jobs(&mut conn, tenant, workload, policy_id, after, limit).await
+    }
+
+    async fn get_unit_bulk_job(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<UnitBulkJobRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        let job = protection::load_job(&mut conn, tenant, id).await?;
+        Ok(job.filter(|j| j.workload == workload && policy_id.is_none_or(|p| p == j.policy_id)))
+    }
+
+    async fn resolve_unit_bulk_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = protection::resolve_unit_bulk_job(&mut tx, job, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
     async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord> {
         let mut tx = self.begin_write().await?;
         let unit = protection::offboard(&mut tx, w, id, cancel).await?;
@@ -1356,6 +1405,8 @@ impl Store for SqliteStore {
                 JobWork::ResolveBulk
             } else if kind == protection::SETTLE_POLICY_JOB {
                 JobWork::SettlePolicy
+            } else if kind == protection::RESOLVE_UNIT_JOB {
+                JobWork::ResolveUnitJob
             } else {
                 // A worker took it: the restore is accepted (`scheduling → scheduled`, if not further yet).
                 apply_step(
@@ -1572,7 +1623,7 @@ const BULK_COLUMNS: &str = "seq, id, session_id, display_name, destination_type,
     preference, tags, addresses, object_ids, error, created_at, created_by, last_modified_at, last_modified_by";
 
 #[derive(serde::Serialize, serde::Deserialize)]
-struct StoredBulkError {
+pub(super) struct StoredBulkError {
     code: String,
     message: String,
     details: Vec<ErrorDetail>,

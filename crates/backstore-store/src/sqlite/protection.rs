@@ -7,13 +7,17 @@ use backstore_domain::{ProtectionUnitStatus, RuleError, Timestamp, Workload};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use super::{actor, actor_json, corrupt, from_micros, micros, unit_row, workload, UNIT_COLUMNS};
+use super::{
+    actor, actor_json, corrupt, enqueue, finish_job_row, from_micros, holds_lease, json_list, micros, unit_row,
+    workload, StoredBulkError, UNIT_COLUMNS,
+};
 use crate::{
-    DirectoryResource, PolicyCounts, PolicyDeltaItem, PolicyItemResult, PolicyRecord, ProtectionUnitRecord,
-    StoreResult, UnitRow, Writer,
+    DirectoryResource, ErrorDetail, JobRef, PolicyCounts, PolicyDeltaItem, PolicyItemResult, PolicyRecord,
+    ProtectionUnitRecord, StoreResult, UnitBulkJobRecord, UnitRow, Writer,
 };
 
 pub(super) const SETTLE_POLICY_JOB: &str = "settlePolicy";
+pub(super) const RESOLVE_UNIT_JOB: &str = "resolveUnitJob";
 
 const POLICY_COLUMNS: &str =
     "seq, id, workload, display_name, enabled, status, created_at, created_by, last_modified_at, last_modified_by";
@@ -722,4 +726,222 @@ pub(super) async fn offboarding_pass(conn: &mut SqliteConnection, now: Timestamp
         .await?;
     }
     Ok(cancelled + due.len() as u64)
+}
+
+const JOB_COLUMNS: &str = "seq, id, policy_id, workload, display_name, status, addresses, object_ids, error, \
+    created_at, created_by, last_modified_at, last_modified_by";
+
+fn job_from_row(row: &SqliteRow) -> StoreResult<UnitBulkJobRecord> {
+    let error: Option<String> = row.try_get("error")?;
+    let error = error
+        .map(|e| {
+            serde_json::from_str::<StoredBulkError>(&e)
+                .map_err(|e| crate::StoreError::Corrupt(format!("bulk job error: {e}")))
+        })
+        .transpose()?
+        .map(|e| (backstore_domain::ErrorInfo { code: e.code, message: e.message }, e.details));
+    Ok(UnitBulkJobRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        policy_id: row.try_get("policy_id")?,
+        workload: workload(row.try_get("workload")?)?,
+        display_name: row.try_get("display_name")?,
+        status: row.try_get("status")?,
+        addresses: json_list(row.try_get("addresses")?)?,
+        object_ids: json_list(row.try_get("object_ids")?)?,
+        error,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        created_by: actor(row.try_get("created_by")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+    })
+}
+
+pub(super) async fn load_job(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+) -> StoreResult<Option<UnitBulkJobRecord>> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+pub(super) async fn create_unit_bulk_job(
+    conn: &mut SqliteConnection,
+    w: Writer<'_>,
+    policy_id: &str,
+    workload: Workload,
+    display_name: Option<String>,
+    addresses: Vec<String>,
+    object_ids: Vec<String>,
+) -> StoreResult<UnitBulkJobRecord> {
+    require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO unit_bulk_jobs (tenant_id, id, policy_id, workload, display_name, status, addresses, object_ids, \
+         created_at, created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(w.tenant)
+    .bind(&id)
+    .bind(policy_id)
+    .bind(workload.unit_kind())
+    .bind(&display_name)
+    .bind(serde_json::to_string(&addresses).expect("strings serialize"))
+    .bind(serde_json::to_string(&object_ids).expect("strings serialize"))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .execute(&mut *conn)
+    .await?;
+    enqueue(conn, w.tenant, policy_id, &id, RESOLVE_UNIT_JOB, w.now).await?;
+    Ok(load_job(conn, w.tenant, &id).await?.expect("just inserted"))
+}
+
+pub(super) async fn list_unit_bulk_jobs(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    workload: Workload,
+    policy_id: Option<&str>,
+    after: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<UnitBulkJobRecord>> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND workload = ? AND (? IS NULL OR policy_id = ?) \
+         AND seq > ? ORDER BY seq LIMIT ?"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(workload.unit_kind())
+        .bind(policy_id)
+        .bind(policy_id)
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+/// A resource of the tenant by address: a site URL (trailing `/` ignored) or an e-mail address.
+async fn find_by_address(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    w: Workload,
+    address: &str,
+) -> StoreResult<Option<String>> {
+    let sql = match w {
+        Workload::SharePoint => {
+            "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? \
+             AND lower(rtrim(site_web_url, '/')) = lower(rtrim(?, '/'))"
+        }
+        Workload::Exchange | Workload::OneDrive => {
+            "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? AND email = ? COLLATE NOCASE"
+        }
+    };
+    Ok(sqlx::query_scalar(sql).bind(tenant).bind(w.unit_kind()).bind(address).fetch_optional(conn).await?)
+}
+
+pub(super) async fn resolve_unit_bulk_job(
+    conn: &mut SqliteConnection,
+    job: &JobRef,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    if !holds_lease(conn, job, now).await? {
+        return Ok(false);
+    }
+    let tenant = job.tenant_id.as_str();
+    if let Some(bulk) = load_job(conn, tenant, &job.artifact_id).await?.filter(|j| j.status == "active") {
+        let creator = bulk.created_by.clone();
+        let w = Writer { tenant, actor: &creator, now };
+        let mut details = Vec::new();
+        let mut needs_settle = false;
+        let total = bulk.addresses.len() + bulk.object_ids.len();
+        match load_policy(conn, tenant, &bulk.policy_id, Some(bulk.workload)).await? {
+            None => details.push(ErrorDetail {
+                code: "PolicyNotFound".into(),
+                message: "The protection policy of this job no longer exists.".into(),
+                target: bulk.policy_id.clone(),
+            }),
+            Some(policy) => {
+                let names = bulk.addresses.iter().map(|a| (a, true)).chain(bulk.object_ids.iter().map(|i| (i, false)));
+                for (name, by_address) in names {
+                    let resource = if by_address {
+                        find_by_address(conn, tenant, bulk.workload, name).await?
+                    } else {
+                        find_resource(conn, tenant, bulk.workload, name)
+                            .await?
+                            .and_then(|r| r.resource_id().map(str::to_owned))
+                    };
+                    let Some(resource) = resource else {
+                        details.push(ErrorDetail {
+                            code: "ProtectionUnitNotFound".into(),
+                            message: format!(
+                                "No {} known as '{name}' exists in this tenant.",
+                                bulk.workload.unit_kind()
+                            ),
+                            target: name.clone(),
+                        });
+                        continue;
+                    };
+                    match attach(conn, &w, &policy, &resource).await? {
+                        Ok(unit) => needs_settle |= is_requested(unit.status),
+                        Err(AttachProblem::InPolicy) => {
+                            let in_this: Option<i64> = sqlx::query_scalar(
+                                "SELECT 1 FROM protection_units WHERE tenant_id = ? AND resource_id = ? COLLATE NOCASE \
+                                 AND workload = ? AND policy_id = ?",
+                            )
+                            .bind(tenant)
+                            .bind(&resource)
+                            .bind(bulk.workload.unit_kind())
+                            .bind(&policy.id)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                            if in_this.is_none() {
+                                details.push(ErrorDetail {
+                                    code: "ProtectionUnitAlreadyExists".into(),
+                                    message: format!("'{name}' is already protected by another protection policy."),
+                                    target: name.clone(),
+                                });
+                            }
+                        }
+                        Err(AttachProblem::Unknown) => details.push(ErrorDetail {
+                            code: "ProtectionUnitNotFound".into(),
+                            message: format!(
+                                "No {} known as '{name}' exists in this tenant.",
+                                bulk.workload.unit_kind()
+                            ),
+                            target: name.clone(),
+                        }),
+                    }
+                }
+                if needs_settle {
+                    enqueue_settle(conn, tenant, &policy.id, now).await?;
+                }
+                refresh_policy(conn, tenant, &policy.id, needs_settle, None).await?;
+            }
+        }
+        let (status, error) = if details.is_empty() {
+            ("completed", None)
+        } else {
+            let stored = StoredBulkError {
+                code: "ProtectionUnitsNotResolved".into(),
+                message: format!("{} of {total} resources could not be added to the protection policy.", details.len()),
+                details,
+            };
+            ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
+        };
+        sqlx::query(
+            "UPDATE unit_bulk_jobs SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(micros(now))
+        .bind(tenant)
+        .bind(&bulk.id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    finish_job_row(conn, job, now).await?;
+    Ok(true)
 }

@@ -466,3 +466,98 @@ async fn seeded_tenants_are_protected_by_active_policies() {
     );
     assert_eq!(app.get("protectionPolicies", &token).await.body["value"].as_array().unwrap().len(), 3);
 }
+
+#[tokio::test]
+async fn bulk_addition_jobs_turn_names_into_units() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    directory(&app).await;
+    let p = create_sites(&app, &token, &[1]).await;
+    let id = p["id"].as_str().unwrap().to_owned();
+    app.post(&format!("protectionPolicies/{id}/activate"), &token, &json!({})).await.expect(202);
+    settle(&app).await;
+    // A policy of another workload, whose jobs stay apart.
+    let r = app
+        .post(
+            "exchangeProtectionPolicies",
+            &token,
+            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).directory_object_id }] }),
+        )
+        .await;
+    r.expect(201);
+
+    let jobs = format!("sharePointProtectionPolicies/{id}/siteProtectionUnitsBulkAdditionJobs");
+    let r = app
+        .post(
+            &jobs,
+            &token,
+            &json!({
+                "displayName": "More sites",
+                "siteWebUrls": ["https://contoso.sharepoint.com/sites/site2/", "https://contoso.sharepoint.com/sites/ghost"],
+                "siteIds": [site_id(3), site_id(1), "nowhere,0,0"],
+            }),
+        )
+        .await;
+    r.expect(201);
+    assert_eq!(r.body["status"], "active");
+    assert_eq!(r.body["@odata.type"], "#microsoft.graph.siteProtectionUnitsBulkAdditionJob");
+    let job = r.body["id"].as_str().unwrap().to_owned();
+    assert!(r.header("location").unwrap().ends_with(&format!("siteProtectionUnitsBulkAdditionJobs('{job}')")));
+
+    settle(&app).await;
+    let done = app.get(&format!("{jobs}/{job}"), &token).await;
+    done.expect(200);
+    assert_eq!(done.body["status"], "completedWithErrors");
+    let details = done.body["error"]["details"].as_array().unwrap();
+    let targets: Vec<&str> = details.iter().map(|d| d["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, ["https://contoso.sharepoint.com/sites/ghost", "nowhere,0,0"]);
+    assert!(details.iter().all(|d| d["code"] == "ProtectionUnitNotFound"));
+    let p = app.get(&format!("protectionPolicies/{id}"), &token).await.body;
+    assert_eq!(p["status"], "active", "the engine settled the new units too");
+    assert_eq!(p["protectionPolicyArtifactCount"]["total"], 3);
+    assert!(units_of(&app, &token, &id).await.iter().all(|u| u["status"] == "protected"));
+
+    // Listed under the policy and at the root, by workload.
+    assert_eq!(app.get(&jobs, &token).await.body["value"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get("siteProtectionUnitsBulkAdditionJobs", &token).await.body["value"][0]["id"], job.as_str());
+    app.get(&format!("siteProtectionUnitsBulkAdditionJobs/{job}"), &token).await.expect(200);
+    app.get("mailboxProtectionUnitsBulkAdditionJobs", &token).await.expect(200);
+    app.get(&format!("driveProtectionUnitsBulkAdditionJobs/{job}"), &token).await.expect_error(404, "ResourceNotFound");
+
+    let drive_policy =
+        app.post("oneDriveForBusinessProtectionPolicies", &token, &json!({ "driveProtectionUnits": [] })).await;
+    drive_policy.expect(201);
+    let dp = drive_policy.body["id"].as_str().unwrap();
+    let r = app
+        .post(
+            &format!("oneDriveForBusinessProtectionPolicies/{dp}/driveProtectionUnitsBulkAdditionJobs"),
+            &token,
+            &json!({ "drives": ["USER2@contoso.onmicrosoft.com"], "directoryObjectIds": [user(Workload::OneDrive, 3).directory_object_id] }),
+        )
+        .await;
+    r.expect(201);
+    settle(&app).await;
+    let j = app.get(&format!("driveProtectionUnitsBulkAdditionJobs/{}", r.body["id"].as_str().unwrap()), &token).await;
+    assert_eq!(j.body["status"], "completed");
+    let units = app.get(&format!("oneDriveForBusinessProtectionPolicies/{dp}/driveProtectionUnits"), &token).await;
+    assert_eq!(units.body["value"].as_array().unwrap().len(), 2);
+    assert!(units.body["value"].as_array().unwrap().iter().all(|u| u["status"] == "unprotected"), "policy inactive");
+
+    // Refused up front: nothing named, malformed entries, unknown policy, the wrong method.
+    app.post(&jobs, &token, &json!({ "displayName": "empty" })).await.expect_error(400, "InvalidCreateRequest");
+    app.post(&jobs, &token, &json!({ "siteWebUrls": ["https: //contoso"] }))
+        .await
+        .expect_error(400, "InvalidCreateRequest");
+    app.post(
+        "sharePointProtectionPolicies/nope/siteProtectionUnitsBulkAdditionJobs",
+        &token,
+        &json!({ "siteIds": ["x"] }),
+    )
+    .await
+    .expect_error(404, "PolicyNotFound");
+    app.post("siteProtectionUnitsBulkAdditionJobs", &token, &json!({ "siteIds": ["x"] }))
+        .await
+        .expect_error(405, "MethodNotAllowed");
+    let reader = app.token_for(TENANT, &[CONFIGURATION_READ], None, 3600);
+    app.post(&jobs, &reader, &json!({ "siteIds": [site_id(4)] })).await.expect_error(403, "accessDenied");
+}
