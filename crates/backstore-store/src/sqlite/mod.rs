@@ -898,19 +898,9 @@ impl Store for SqliteStore {
                 enqueue(&mut tx, tenant, &request.session_id, &artifact_id, RESTORE_JOB, now).await?;
             }
             let total = units.len() + details.len();
-            let (status, error) = if details.is_empty() {
-                ("completed", None)
-            } else {
-                let stored = StoredBulkError {
-                    code: "BulkRestoreResourcesNotResolved".into(),
-                    message: format!(
-                        "{} of {total} resources could not be resolved into restore artifacts.",
-                        details.len()
-                    ),
-                    details,
-                };
-                ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
-            };
+            let message =
+                format!("{} of {total} resources could not be resolved into restore artifacts.", details.len());
+            let (status, error) = bulk_outcome(details, "BulkRestoreResourcesNotResolved", message);
             sqlx::query(
                 "UPDATE bulk_requests SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?",
             )
@@ -1623,10 +1613,29 @@ const BULK_COLUMNS: &str = "seq, id, session_id, display_name, destination_type,
     preference, tags, addresses, object_ids, error, created_at, created_by, last_modified_at, last_modified_by";
 
 #[derive(serde::Serialize, serde::Deserialize)]
-pub(super) struct StoredBulkError {
+struct StoredBulkError {
     code: String,
     message: String,
     details: Vec<ErrorDetail>,
+}
+
+/// A stored bulk error (`StoredBulkError` JSON) as the record shows it.
+pub(super) fn stored_error(e: Option<String>) -> StoreResult<Option<(ErrorInfo, Vec<ErrorDetail>)>> {
+    let e = e
+        .map(|e| {
+            serde_json::from_str::<StoredBulkError>(&e).map_err(|e| StoreError::Corrupt(format!("bulk error: {e}")))
+        })
+        .transpose()?;
+    Ok(e.map(|e| (ErrorInfo { code: e.code, message: e.message }, e.details)))
+}
+
+/// How a bulk request or job ends: `completed`, or `completedWithErrors` with the stored error.
+pub(super) fn bulk_outcome(details: Vec<ErrorDetail>, code: &str, message: String) -> (&'static str, Option<String>) {
+    if details.is_empty() {
+        return ("completed", None);
+    }
+    let stored = StoredBulkError { code: code.into(), message, details };
+    ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
 }
 
 fn json_list(s: &str) -> StoreResult<Vec<String>> {
@@ -1636,13 +1645,7 @@ fn json_list(s: &str) -> StoreResult<Vec<String>> {
 fn bulk_from_row(row: &SqliteRow) -> StoreResult<BulkRequestRecord> {
     let destination: String = row.try_get("destination_type")?;
     let tags: Option<String> = row.try_get("tags")?;
-    let error: Option<String> = row.try_get("error")?;
-    let error = error
-        .map(|e| {
-            serde_json::from_str::<StoredBulkError>(&e).map_err(|e| StoreError::Corrupt(format!("bulk error: {e}")))
-        })
-        .transpose()?
-        .map(|e| (ErrorInfo { code: e.code, message: e.message }, e.details));
+    let error = stored_error(row.try_get("error")?)?;
     Ok(BulkRequestRecord {
         seq: row.try_get("seq")?,
         id: row.try_get("id")?,

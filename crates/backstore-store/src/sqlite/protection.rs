@@ -8,8 +8,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::{
-    actor, actor_json, corrupt, enqueue, finish_job_row, from_micros, holds_lease, json_list, micros, unit_row,
-    workload, StoredBulkError, UNIT_COLUMNS,
+    actor, actor_json, bulk_outcome, corrupt, enqueue, finish_job_row, from_micros, holds_lease, json_list, micros,
+    stored_error, unit_row, workload, UNIT_COLUMNS,
 };
 use crate::{
     DirectoryResource, ErrorDetail, JobRef, PolicyCounts, PolicyDeltaItem, PolicyItemResult, PolicyRecord,
@@ -732,14 +732,7 @@ const JOB_COLUMNS: &str = "seq, id, policy_id, workload, display_name, status, a
     created_at, created_by, last_modified_at, last_modified_by";
 
 fn job_from_row(row: &SqliteRow) -> StoreResult<UnitBulkJobRecord> {
-    let error: Option<String> = row.try_get("error")?;
-    let error = error
-        .map(|e| {
-            serde_json::from_str::<StoredBulkError>(&e)
-                .map_err(|e| crate::StoreError::Corrupt(format!("bulk job error: {e}")))
-        })
-        .transpose()?
-        .map(|e| (backstore_domain::ErrorInfo { code: e.code, message: e.message }, e.details));
+    let error = stored_error(row.try_get("error")?)?;
     Ok(UnitBulkJobRecord {
         seq: row.try_get("seq")?,
         id: row.try_get("id")?,
@@ -921,16 +914,8 @@ pub(super) async fn resolve_unit_bulk_job(
                 refresh_policy(conn, tenant, &policy.id, needs_settle, None).await?;
             }
         }
-        let (status, error) = if details.is_empty() {
-            ("completed", None)
-        } else {
-            let stored = StoredBulkError {
-                code: "ProtectionUnitsNotResolved".into(),
-                message: format!("{} of {total} resources could not be added to the protection policy.", details.len()),
-                details,
-            };
-            ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
-        };
+        let message = format!("{} of {total} resources could not be added to the protection policy.", details.len());
+        let (status, error) = bulk_outcome(details, "ProtectionUnitsNotResolved", message);
         sqlx::query(
             "UPDATE unit_bulk_jobs SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?",
         )
