@@ -19,10 +19,19 @@ use crate::{
 pub(super) const SETTLE_POLICY_JOB: &str = "settlePolicy";
 pub(super) const RESOLVE_UNIT_JOB: &str = "resolveUnitJob";
 
-const POLICY_COLUMNS: &str =
-    "seq, id, workload, display_name, enabled, status, created_at, created_by, last_modified_at, last_modified_by";
+/// A policy with its unit counts, read in one statement (each count an indexed lookup).
+const POLICY_SELECT: &str = "SELECT p.seq, p.id, p.workload, p.display_name, p.enabled, p.status, p.created_at, \
+    p.created_by, p.last_modified_at, p.last_modified_by, \
+    (SELECT COUNT(*) FROM protection_units u WHERE u.tenant_id = p.tenant_id AND u.policy_id = p.id) AS total, \
+    (SELECT COUNT(*) FROM protection_units u WHERE u.tenant_id = p.tenant_id AND u.policy_id = p.id \
+     AND u.status = 'protected' AND u.error_code IS NULL) AS completed, \
+    (SELECT COUNT(*) FROM protection_units u WHERE u.tenant_id = p.tenant_id AND u.policy_id = p.id \
+     AND u.status IN ('protectRequested', 'unprotectRequested', 'removeRequested')) AS in_progress, \
+    (SELECT COUNT(*) FROM protection_units u WHERE u.tenant_id = p.tenant_id AND u.policy_id = p.id \
+     AND u.error_code IS NOT NULL) AS failed \
+    FROM protection_policies p";
 
-fn policy_from_row(row: &SqliteRow, counts: PolicyCounts) -> StoreResult<PolicyRecord> {
+fn policy_from_row(row: &SqliteRow) -> StoreResult<PolicyRecord> {
     let status: String = row.try_get("status")?;
     Ok(PolicyRecord {
         seq: row.try_get("seq")?,
@@ -31,31 +40,16 @@ fn policy_from_row(row: &SqliteRow, counts: PolicyCounts) -> StoreResult<PolicyR
         display_name: row.try_get("display_name")?,
         enabled: row.try_get::<i64, _>("enabled")? != 0,
         status: PolicyStatus::parse(&status).map_or_else(|| corrupt("policy status", &status), Ok)?,
-        counts,
+        counts: PolicyCounts {
+            total: row.try_get("total")?,
+            completed: row.try_get("completed")?,
+            in_progress: row.try_get("in_progress")?,
+            failed: row.try_get("failed")?,
+        },
         created_at: from_micros(row.try_get("created_at")?)?,
         created_by: actor(row.try_get("created_by")?)?,
         last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
         last_modified_by: actor(row.try_get("last_modified_by")?)?,
-    })
-}
-
-async fn counts(conn: &mut SqliteConnection, tenant: &str, policy_id: &str) -> StoreResult<PolicyCounts> {
-    let row = sqlx::query(
-        "SELECT COUNT(*) AS total, \
-         COALESCE(SUM(status = 'protected' AND error_code IS NULL), 0) AS completed, \
-         COALESCE(SUM(status IN ('protectRequested', 'unprotectRequested', 'removeRequested')), 0) AS in_progress, \
-         COALESCE(SUM(error_code IS NOT NULL), 0) AS failed \
-         FROM protection_units WHERE tenant_id = ? AND policy_id = ?",
-    )
-    .bind(tenant)
-    .bind(policy_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(PolicyCounts {
-        total: row.try_get("total")?,
-        completed: row.try_get("completed")?,
-        in_progress: row.try_get("in_progress")?,
-        failed: row.try_get("failed")?,
     })
 }
 
@@ -65,13 +59,10 @@ pub(super) async fn load_policy(
     id: &str,
     workload: Option<Workload>,
 ) -> StoreResult<Option<PolicyRecord>> {
-    let sql = format!("SELECT {POLICY_COLUMNS} FROM protection_policies WHERE tenant_id = ? AND id = ?");
-    let Some(row) = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(&mut *conn).await? else {
-        return Ok(None);
-    };
-    let c = counts(conn, tenant, id).await?;
-    let p = policy_from_row(&row, c)?;
-    Ok(workload.is_none_or(|w| w == p.workload).then_some(p))
+    let sql = format!("{POLICY_SELECT} WHERE p.tenant_id = ? AND p.id = ?");
+    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let p = row.as_ref().map(policy_from_row).transpose()?;
+    Ok(p.filter(|p| workload.is_none_or(|w| w == p.workload)))
 }
 
 async fn require_policy(
@@ -91,8 +82,7 @@ pub(super) async fn list_policies(
     limit: i64,
 ) -> StoreResult<Vec<PolicyRecord>> {
     let sql = format!(
-        "SELECT {POLICY_COLUMNS} FROM protection_policies WHERE tenant_id = ? AND (? IS NULL OR workload = ?) \
-         AND seq > ? ORDER BY seq LIMIT ?"
+        "{POLICY_SELECT} WHERE p.tenant_id = ? AND (? IS NULL OR p.workload = ?) AND p.seq > ? ORDER BY p.seq LIMIT ?"
     );
     let kind = workload.map(Workload::unit_kind);
     let rows = sqlx::query(&sql)
@@ -101,15 +91,9 @@ pub(super) async fn list_policies(
         .bind(kind)
         .bind(after.unwrap_or(0))
         .bind(limit)
-        .fetch_all(&mut *conn)
+        .fetch_all(conn)
         .await?;
-    let mut out = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let id: String = row.try_get("id")?;
-        let c = counts(conn, tenant, &id).await?;
-        out.push(policy_from_row(row, c)?);
-    }
-    Ok(out)
+    rows.iter().map(policy_from_row).collect()
 }
 
 /// Sets the policy's status: `updating` while a settle job is due, else derived from its units.
@@ -503,25 +487,22 @@ pub(super) async fn set_policy_enabled(
         ))
         .into());
     }
-    let (from, to): (&[&str], ProtectionUnitStatus) = if enable {
-        (&["unprotected"], ProtectionUnitStatus::ProtectRequested)
+    let (from, to) = if enable {
+        ("'unprotected'", ProtectionUnitStatus::ProtectRequested)
     } else {
-        (&["protected", "protectRequested"], ProtectionUnitStatus::UnprotectRequested)
+        ("'protected', 'protectRequested'", ProtectionUnitStatus::UnprotectRequested)
     };
-    for status in from {
-        sqlx::query(
-            "UPDATE protection_units SET status = ?, error_code = NULL, error_message = NULL, last_modified_at = ?, \
-             last_modified_by = ? WHERE tenant_id = ? AND policy_id = ? AND status = ?",
-        )
-        .bind(to.as_str())
-        .bind(micros(w.now))
-        .bind(actor_json(w.actor))
-        .bind(w.tenant)
-        .bind(id)
-        .bind(status)
-        .execute(&mut *conn)
-        .await?;
-    }
+    sqlx::query(&format!(
+        "UPDATE protection_units SET status = ?, error_code = NULL, error_message = NULL, last_modified_at = ?, \
+         last_modified_by = ? WHERE tenant_id = ? AND policy_id = ? AND status IN ({from})"
+    ))
+    .bind(to.as_str())
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(w.tenant)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
     sqlx::query("UPDATE protection_policies SET enabled = ? WHERE tenant_id = ? AND id = ?")
         .bind(i64::from(enable))
         .bind(w.tenant)
