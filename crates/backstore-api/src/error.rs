@@ -132,6 +132,22 @@ impl ApiError {
                 RuleError::UnitActionNotAllowed(_) => (StatusCode::BAD_REQUEST, "ProtectionUnitActionNotAllowed"),
                 RuleError::UnitNotFound => (StatusCode::NOT_FOUND, "ProtectionUnitNotFound"),
                 RuleError::OperationNotAllowed(_) => (StatusCode::FORBIDDEN, "OperationNotAllowed"),
+                RuleError::InvalidRuleCreate(_) => (StatusCode::BAD_REQUEST, "InvalidInclusionRuleCreateRequest"),
+                RuleError::InvalidRuleExpression(_) => (StatusCode::BAD_REQUEST, "InvalidRuleExpression"),
+                RuleError::RuleGroupLimit(_) => {
+                    (StatusCode::PAYLOAD_TOO_LARGE, "InvalidRuleExpressionGroupLimitExceeded")
+                }
+                RuleError::RuleNotFound => (StatusCode::NOT_FOUND, "ProtectionRuleNotFound"),
+                RuleError::RuleActionNotAllowed(_) => (StatusCode::BAD_REQUEST, "ProtectionRuleActionNotAllowed"),
+                RuleError::RunNotAllowedForDynamicRule => (StatusCode::BAD_REQUEST, "RunNotAllowedForDynamicRule"),
+                RuleError::PatchNotAllowedForStaticRule => (StatusCode::BAD_REQUEST, "PatchNotAllowedForStaticRule"),
+                RuleError::InvalidRulePatch(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionRulePatchRequest"),
+                RuleError::RuleStatusForDeletion(_) => {
+                    (StatusCode::BAD_REQUEST, "InvalidProtectionRuleStatusForDeletion")
+                }
+                RuleError::ServiceAppNotFound => (StatusCode::NOT_FOUND, "ServiceAppNotFound"),
+                RuleError::ServiceAppAlreadyExists(_) => (StatusCode::CONFLICT, "ServiceAppAlreadyExists"),
+                RuleError::ServiceAppActionNotAllowed(_) => (StatusCode::BAD_REQUEST, "ServiceAppActionNotAllowed"),
             },
         }
     }

@@ -21,6 +21,9 @@ pub struct Names {
     /// What names a unit's resource in a policy request: `siteId` or `directoryObjectId`.
     pub unit_key: &'static str,
     pub rules_nav: &'static str,
+    /// `siteProtectionRule` and its kin, and the property holding the rule's expression.
+    pub rule_type: &'static str,
+    pub rule_expression: &'static str,
     pub unit_jobs_nav: &'static str,
 }
 
@@ -40,6 +43,8 @@ const SHAREPOINT: Names = Names {
     policy_type: "sharePointProtectionPolicy",
     unit_key: "siteId",
     rules_nav: "siteInclusionRules",
+    rule_type: "siteProtectionRule",
+    rule_expression: "siteExpression",
     unit_jobs_nav: "siteProtectionUnitsBulkAdditionJobs",
 };
 
@@ -59,6 +64,8 @@ const EXCHANGE: Names = Names {
     policy_type: "exchangeProtectionPolicy",
     unit_key: "directoryObjectId",
     rules_nav: "mailboxInclusionRules",
+    rule_type: "mailboxProtectionRule",
+    rule_expression: "mailboxExpression",
     unit_jobs_nav: "mailboxProtectionUnitsBulkAdditionJobs",
 };
 
@@ -78,6 +85,8 @@ const ONEDRIVE: Names = Names {
     policy_type: "oneDriveForBusinessProtectionPolicy",
     unit_key: "directoryObjectId",
     rules_nav: "driveInclusionRules",
+    rule_type: "driveProtectionRule",
+    rule_expression: "driveExpression",
     unit_jobs_nav: "driveProtectionUnitsBulkAdditionJobs",
 };
 

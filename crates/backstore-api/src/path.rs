@@ -135,6 +135,35 @@ pub enum Target {
         policy: Option<String>,
         id: String,
     },
+    /// `{x}InclusionRules` at the root (`policy: None`) or under a policy.
+    Rules {
+        workload: Workload,
+        policy: Option<String>,
+    },
+    Rule {
+        workload: Workload,
+        policy: Option<String>,
+        id: String,
+    },
+    /// `…/{ruleId}/run` or `…/{ruleId}/deleteAndUnprotect`
+    RuleAction {
+        workload: Workload,
+        policy: Option<String>,
+        id: String,
+        unprotect: bool,
+    },
+    /// `serviceApps`
+    ServiceApps,
+    ServiceApp {
+        id: String,
+    },
+    /// `serviceApps/{id}/activate` (`activate: true`) or `…/deactivate`
+    ServiceAppAction {
+        id: String,
+        activate: bool,
+    },
+    /// `emailNotificationsSetting`
+    NotificationSettings,
     /// A path of the Graph API that backstore does not serve yet.
     Unimplemented(String),
 }
@@ -142,13 +171,8 @@ pub enum Target {
 /// Root navigation properties and actions of `backupRestoreRoot` not served yet (v1.0 and beta).
 const ROOT_UNIMPLEMENTED: &[&str] = &[
     "browseSessions",
-    "driveInclusionRules",
-    "emailNotificationsSetting",
-    "mailboxInclusionRules",
     "oneDriveForBusinessBrowseSessions",
-    "serviceApps",
     "sharePointBrowseSessions",
-    "siteInclusionRules",
     "activityLogs",
     "reports",
     "exclusionUnits",
@@ -262,6 +286,15 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     }
     if let Some(w) = workload_by(text(set), |n| n.unit_jobs_nav).filter(|_| matches!(set, Seg::Name(_))) {
         return unit_jobs(version, w, None, it);
+    }
+    if let Some(w) = workload_by(text(set), |n| n.rules_nav).filter(|_| matches!(set, Seg::Name(_))) {
+        return rules(version, w, None, it);
+    }
+    if is(set, "serviceApps") {
+        return service_apps(version, it);
+    }
+    if is(set, "emailNotificationsSetting") {
+        return end(version, Target::NotificationSettings, it);
     }
     if is(set, BASE_POLICY_SET) || (workload_by(text(set), |n| n.policy_set).is_some() && matches!(set, Seg::Name(_))) {
         return policies(version, set, it);
@@ -449,7 +482,7 @@ fn policies<'a>(
         };
     }
     if let Some(w) = nav_of(|n| n.rules_nav) {
-        return Ok((version, unimplemented(names(w).rules_nav)));
+        return rules(version, w, Some(id), it);
     }
     if let Some(w) = nav_of(|n| n.unit_jobs_nav) {
         return unit_jobs(version, w, Some(id), it);
@@ -468,6 +501,56 @@ fn unit_jobs<'a>(
         None => Ok((version, Target::UnitJobs { workload, policy })),
         Some(s) if is(s, "$count") => Ok((version, unimplemented("$count"))),
         Some(key) => end(version, Target::UnitJob { workload, policy, id: text(key).to_owned() }, it),
+    }
+}
+
+/// `{x}InclusionRules[/{id}[/run|/deleteAndUnprotect]]`
+fn rules<'a>(
+    version: ApiVersion,
+    workload: Workload,
+    policy: Option<String>,
+    mut it: impl Iterator<Item = &'a Seg>,
+) -> Result<(ApiVersion, Target), ApiError> {
+    let Some(key) = it.next() else {
+        return Ok((version, Target::Rules { workload, policy }));
+    };
+    if is(key, "$count") {
+        return Ok((version, unimplemented("$count")));
+    }
+    let id = text(key).to_owned();
+    match it.next() {
+        None => Ok((version, Target::Rule { workload, policy, id })),
+        Some(s) if is(s, "run") || is(s, "microsoft.graph.run") => {
+            end(version, Target::RuleAction { workload, policy, id, unprotect: false }, it)
+        }
+        Some(s) if is(s, "deleteAndUnprotect") || is(s, "microsoft.graph.deleteAndUnprotect") => {
+            end(version, Target::RuleAction { workload, policy, id, unprotect: true }, it)
+        }
+        Some(s) => Err(not_found(text(s))),
+    }
+}
+
+/// `serviceApps[/{id}[/activate|/deactivate]]`
+fn service_apps<'a>(
+    version: ApiVersion,
+    mut it: impl Iterator<Item = &'a Seg>,
+) -> Result<(ApiVersion, Target), ApiError> {
+    let Some(key) = it.next() else {
+        return Ok((version, Target::ServiceApps));
+    };
+    if is(key, "$count") {
+        return Ok((version, unimplemented("$count")));
+    }
+    let id = text(key).to_owned();
+    match it.next() {
+        None => Ok((version, Target::ServiceApp { id })),
+        Some(s) if is(s, "activate") || is(s, "microsoft.graph.activate") => {
+            end(version, Target::ServiceAppAction { id, activate: true }, it)
+        }
+        Some(s) if is(s, "deactivate") || is(s, "microsoft.graph.deactivate") => {
+            end(version, Target::ServiceAppAction { id, activate: false }, it)
+        }
+        Some(s) => Err(not_found(text(s))),
     }
 }
 
@@ -533,7 +616,17 @@ mod tests {
             parse("/v1.0/solutions/backupRestore/sharePointRestoreSessions/x/mailboxRestoreArtifacts"),
             Err(ApiError::ResourceNotFound(_))
         ));
-        assert!(matches!(target("/v1.0/solutions/backupRestore/serviceApps"), Target::Unimplemented(_)));
+        assert!(matches!(target("/v1.0/solutions/backupRestore/browseSessions"), Target::Unimplemented(_)));
+        assert_eq!(target("/v1.0/solutions/backupRestore/serviceApps"), Target::ServiceApps);
+        assert_eq!(
+            target("/beta/solutions/backupRestore/serviceApps('a1')/microsoft.graph.deactivate"),
+            Target::ServiceAppAction { id: "a1".into(), activate: false }
+        );
+        assert_eq!(target("/v1.0/solutions/backupRestore/emailNotificationsSetting"), Target::NotificationSettings);
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/mailboxInclusionRules('r1')/deleteAndUnprotect"),
+            Target::RuleAction { workload: Workload::Exchange, policy: None, id: "r1".into(), unprotect: true }
+        );
         assert_eq!(
             target("/v1.0/solutions/backupRestore/restorePoints/microsoft.graph.search"),
             Target::RestorePointSearch
@@ -566,9 +659,18 @@ mod tests {
             parse("/v1.0/solutions/backupRestore/oneDriveForBusinessProtectionPolicies/p1/siteProtectionUnits"),
             Err(ApiError::ResourceNotFound(_))
         ));
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/sharePointProtectionPolicies/p1/siteInclusionRules('r1')/run"),
+            Target::RuleAction {
+                workload: Workload::SharePoint,
+                policy: Some("p1".into()),
+                id: "r1".into(),
+                unprotect: false
+            }
+        );
         assert!(matches!(
-            target("/v1.0/solutions/backupRestore/sharePointProtectionPolicies/p1/siteInclusionRules"),
-            Target::Unimplemented(_)
+            parse("/v1.0/solutions/backupRestore/sharePointProtectionPolicies/p1/driveInclusionRules"),
+            Err(ApiError::ResourceNotFound(_))
         ));
         assert!(matches!(
             target("/beta/solutions/backupRestore/sharePointRestoreSessions/x/granularSiteRestoreArtifacts"),

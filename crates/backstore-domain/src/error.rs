@@ -91,6 +91,40 @@ pub enum RuleError {
     /// Offboarding a unit that is still in a policy, or in the wrong status.
     #[error("{0}")]
     OperationNotAllowed(String),
+
+    // ---- inclusion rules ----
+    /// A rule create body that is not an object, lacks its expression, or has unknown properties.
+    #[error("Invalid inclusion rule create request: {0}")]
+    InvalidRuleCreate(String),
+    /// An expression that does not parse or names what the workload does not know.
+    #[error("Invalid rule expression: {0}")]
+    InvalidRuleExpression(String),
+    #[error("{0}")]
+    RuleGroupLimit(String),
+    #[error("Protection rule not found.")]
+    RuleNotFound,
+    /// `run` or `deleteAndUnprotect` in a status that does not allow it.
+    #[error("{0}")]
+    RuleActionNotAllowed(String),
+    #[error("Run is not allowed for a dynamic rule; dynamic rules apply themselves.")]
+    RunNotAllowedForDynamicRule,
+    #[error("Only dynamic rules can be updated; this rule is static.")]
+    PatchNotAllowedForStaticRule,
+    /// A rule PATCH body that changes `isAutoApplyEnabled` or has unknown properties.
+    #[error("Invalid protection rule update request: {0}")]
+    InvalidRulePatch(String),
+    /// Deleting a rule while it is being applied.
+    #[error("{0}")]
+    RuleStatusForDeletion(String),
+
+    // ---- service apps ----
+    #[error("Service app not found.")]
+    ServiceAppNotFound,
+    #[error("Application '{0}' is registered as a service app already.")]
+    ServiceAppAlreadyExists(String),
+    /// Activate or deactivate in a status that does not allow it, or a bad effective date.
+    #[error("{0}")]
+    ServiceAppActionNotAllowed(String),
 }
 
 /// Why a well-formed restore point id cannot be restored in a session.

@@ -8,6 +8,7 @@ pub mod identity;
 pub mod policy;
 pub mod restore;
 pub mod retention;
+pub mod rule;
 pub mod status;
 
 pub use delta::{plan_delta, ArtifactAdd, DeltaItem, DeltaPlan, ExistingArtifact, RestorePointRef};

@@ -177,6 +177,7 @@ impl Engine {
             JobWork::ResolveBulk => ("resolveBulk", ""),
             JobWork::SettlePolicy => ("settlePolicy", ""),
             JobWork::ResolveUnitJob => ("resolveUnitJob", ""),
+            JobWork::ApplyRule => ("applyRule", ""),
         };
         let span = tracing::info_span!(
             "job",
@@ -200,6 +201,7 @@ impl Engine {
                 JobWork::ResolveBulk => self.resolve_bulk(&claimed.job).await,
                 JobWork::SettlePolicy => self.settle_policy(&claimed.job).await,
                 JobWork::ResolveUnitJob => self.resolve_unit_job(&claimed.job).await,
+                JobWork::ApplyRule => self.apply_rule(&claimed.job).await,
             };
             if let Err(e) = ran {
                 tracing::warn!(error = %e, "job interrupted by a store error; its lease will expire and it will run again");
@@ -226,6 +228,16 @@ impl Engine {
             tracing::info!("protection unit bulk addition job resolved");
         } else {
             tracing::warn!("lease lost before the bulk job was resolved; another worker has it");
+        }
+        Ok(())
+    }
+
+    /// Applies an inclusion rule to the tenant's directory (or takes its units out of the policy).
+    async fn apply_rule(&self, job: &JobRef) -> StoreResult<()> {
+        if self.store.apply_rule_job(job, self.clock.now()).await? {
+            tracing::info!(rule_id = %job.artifact_id, "inclusion rule applied");
+        } else {
+            tracing::warn!("lease lost before the rule was applied; another worker has it");
         }
         Ok(())
     }

@@ -281,6 +281,89 @@ pub trait Store: Send + Sync + 'static {
     /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.
     async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord>;
 
+    // ---- inclusion rules ----
+
+    /// Adds an `active` rule to a policy of `workload` and queues its `applyRule` job.
+    async fn create_rule(
+        &self,
+        w: Writer<'_>,
+        policy_id: &str,
+        workload: Workload,
+        expression: String,
+    ) -> StoreResult<RuleRecord>;
+
+    /// Rules of a workload, of one policy or all, in creation order.
+    async fn list_rules(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<RuleRecord>>;
+
+    async fn get_rule(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<RuleRecord>>;
+
+    /// Deletes a rule that is not being applied; the units it added stay.
+    async fn delete_rule(&self, tenant: &str, workload: Workload, policy_id: Option<&str>, id: &str)
+        -> StoreResult<()>;
+
+    /// `run` or `deleteAndUnprotect` on a rule that is not being applied; its job carries it out.
+    async fn rule_action(
+        &self,
+        w: Writer<'_>,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+        action: RuleAction,
+    ) -> StoreResult<RuleRecord>;
+
+    /// Runs a claimed `applyRule` job. False when the lease was lost.
+    async fn apply_rule_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool>;
+
+    // ---- service apps and notification settings ----
+
+    /// Registers an application as a service app of the writer's tenant (`inactive`).
+    async fn create_service_app(
+        &self,
+        w: Writer<'_>,
+        application_id: &str,
+        application_name: Option<&str>,
+    ) -> StoreResult<ServiceAppRecord>;
+
+    async fn list_service_apps(
+        &self,
+        tenant: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ServiceAppRecord>>;
+
+    async fn get_service_app(&self, tenant: &str, id: &str) -> StoreResult<Option<ServiceAppRecord>>;
+
+    async fn delete_service_app(&self, tenant: &str, id: &str) -> StoreResult<()>;
+
+    /// Schedules the app to take control at `effective` (up to five minutes before `now` means now).
+    async fn activate_service_app(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        effective: Timestamp,
+    ) -> StoreResult<ServiceAppRecord>;
+
+    /// Ends the app's control, or cancels its scheduled activation.
+    async fn deactivate_service_app(&self, w: Writer<'_>, id: &str) -> StoreResult<ServiceAppRecord>;
+
+    /// The tenant's `emailNotificationsSetting` members as last written; `None` until then.
+    async fn notification_settings(&self, tenant: &str) -> StoreResult<Option<serde_json::Value>>;
+
+    async fn put_notification_settings(&self, tenant: &str, settings: &serde_json::Value) -> StoreResult<()>;
+
     // ---- protection units and restore points ----
 
     /// Puts a unit and its points in place as they are (fixtures and imports; no policy rules).

@@ -81,6 +81,8 @@ pub struct DirectoryResource {
     pub email: Option<String>,
     /// Restores of this resource fail with this error code (a broken site, a mailbox on hold...).
     pub fault: Option<String>,
+    /// Ids of the groups the owner belongs to (mailboxes and OneDrives; `memberOf` in rules).
+    pub groups: Vec<String>,
 }
 
 impl DirectoryResource {
@@ -242,6 +244,9 @@ pub enum JobWork {
     /// Settle the units of a protection policy (`JobRef::artifact_id` holds its id) that wait in a
     /// `…Requested` status, and the policy's status with them.
     SettlePolicy,
+    /// Apply an inclusion rule (`JobRef::artifact_id` holds its id), or carry out its
+    /// `deleteAndUnprotect`.
+    ApplyRule,
 }
 
 /// The artifact a restore job restores, with its unit.
@@ -377,4 +382,60 @@ pub struct UnitBulkJobRecord {
     pub created_by: Actor,
     pub last_modified_at: Timestamp,
     pub last_modified_by: Actor,
+}
+
+/// An inclusion rule of a policy: an expression over the tenant's directory, applied by the engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleRecord {
+    pub seq: i64,
+    pub id: String,
+    pub policy_id: String,
+    pub workload: Workload,
+    /// `siteExpression` / `mailboxExpression` / `driveExpression`, as the client wrote it.
+    pub expression: String,
+    /// active (being applied) | completed | completedWithErrors | deleteRequested
+    pub status: String,
+    pub error: Option<(ErrorInfo, Vec<ErrorDetail>)>,
+    pub created_at: Timestamp,
+    pub created_by: Actor,
+    pub last_modified_at: Timestamp,
+    pub last_modified_by: Actor,
+}
+
+/// What `run` and `deleteAndUnprotect` ask of a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleAction {
+    /// Apply the rule again (static rules).
+    Run,
+    /// Remove the units the rule added from its policy, then the rule itself.
+    DeleteAndUnprotect,
+}
+
+/// A registered service app (a backup controller application) and when its control starts and ends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAppRecord {
+    pub seq: i64,
+    pub id: String,
+    pub application_id: String,
+    pub application_name: Option<String>,
+    /// Control starts at this time (the `effectiveDateTime` of the last activation).
+    pub activated_at: Option<Timestamp>,
+    /// Control ends at this time (deactivation, or another app's activation taking effect).
+    pub deactivated_at: Option<Timestamp>,
+    pub registered_at: Timestamp,
+    pub last_modified_at: Timestamp,
+    pub last_modified_by: Actor,
+}
+
+impl ServiceAppRecord {
+    /// `serviceAppStatus` at `now`.
+    pub fn status(&self, now: Timestamp) -> &'static str {
+        match (self.activated_at, self.deactivated_at) {
+            (None, _) => "inactive",
+            (Some(on), _) if now < on => "pendingActive",
+            (Some(_), Some(off)) if now >= off => "inactive",
+            (Some(_), Some(_)) => "pendingInactive",
+            (Some(_), None) => "active",
+        }
+    }
 }

@@ -223,6 +223,7 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreRe
                 display_name: i.display_name,
                 email: i.email,
                 fault: faulty.contains(&index).then(|| FAULT_CODES[index % FAULT_CODES.len()].to_owned()),
+                groups: Vec::new(),
             });
         }
     }

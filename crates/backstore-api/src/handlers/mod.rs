@@ -2,11 +2,13 @@
 
 mod artifacts;
 mod bulk_requests;
+mod inclusion_rules;
 mod protection_policies;
 mod protection_units;
 mod restore_points;
 mod restore_sessions;
 mod service;
+mod service_apps;
 mod unit_jobs;
 
 use axum::http::Method;
@@ -137,6 +139,42 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         UnitJob { workload, policy, id } => match m {
             Method::GET => unit_jobs::get_job(ctx, workload, policy.as_deref(), &id).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        Rules { workload, policy } => match (m, policy) {
+            (Method::GET, policy) => inclusion_rules::list_rules(ctx, workload, policy.as_deref()).await,
+            (Method::POST, Some(policy)) => inclusion_rules::create_rule(ctx, workload, &policy).await,
+            (_, policy) => {
+                Err(ApiError::MethodNotAllowed { allow: if policy.is_some() { "GET, POST" } else { "GET" } })
+            }
+        },
+        Rule { workload, policy, id } => match m {
+            Method::GET => inclusion_rules::get_rule(ctx, workload, policy.as_deref(), &id).await,
+            Method::PATCH => inclusion_rules::update_rule(ctx, workload, policy.as_deref(), &id).await,
+            Method::DELETE => inclusion_rules::delete_rule(ctx, workload, policy.as_deref(), &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        },
+        RuleAction { workload, policy, id, unprotect } => match m {
+            Method::POST => inclusion_rules::rule_action(ctx, workload, policy.as_deref(), &id, unprotect).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        },
+        ServiceApps => match m {
+            Method::GET => service_apps::list_apps(ctx).await,
+            Method::POST => service_apps::create_app(ctx).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        },
+        ServiceApp { id } => match m {
+            Method::GET => service_apps::get_app(ctx, &id).await,
+            Method::DELETE => service_apps::delete_app(ctx, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, DELETE" }),
+        },
+        ServiceAppAction { id, activate } => match m {
+            Method::POST => service_apps::app_action(ctx, &id, activate).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        },
+        NotificationSettings => match m {
+            Method::GET => service_apps::get_notifications(ctx).await,
+            Method::PATCH => service_apps::update_notifications(ctx).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH" }),
         },
         RestorePointSearch => match m {
             Method::POST => restore_points::search_restore_points(ctx).await,

@@ -22,11 +22,13 @@ use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, BulkRequestRecord, BulkRequestSpec, ClaimedJob, DeltaOutcome,
     DirectoryResource, EngineStats, ErrorDetail, JobEvent, JobEventRecord, JobRef, JobWork, PolicyDeltaItem,
     PolicyDeltaOutcome, PolicyRecord, ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, RestoreWork,
-    RetentionReport, ServiceState, SessionCheck, SessionRecord, Store, StoreError, StoreResult, UnitBulkJobRecord,
-    UnitRow, Writer,
+    RetentionReport, RuleAction, RuleRecord, ServiceAppRecord, ServiceState, SessionCheck, SessionRecord, Store,
+    StoreError, StoreResult, UnitBulkJobRecord, UnitRow, Writer,
 };
 
 mod protection;
+mod rules;
+mod service_apps;
 
 pub use protection::offboard_grace;
 
@@ -1132,6 +1134,141 @@ impl Store for SqliteStore {
         Ok(unit)
     }
 
+    async fn create_rule(
+        &self,
+        w: Writer<'_>,
+        policy_id: &str,
+        workload: Workload,
+        expression: String,
+    ) -> StoreResult<RuleRecord> {
+        let mut tx = self.begin_write().await?;
+        let rule = rules::create_rule(&mut tx, w, policy_id, workload, expression).await?;
+        tx.commit().await?;
+        Ok(rule)
+    }
+
+    async fn list_rules(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<RuleRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        rules::list_rules(&mut conn, tenant, workload, policy_id, after, limit).await
+    }
+
+    async fn get_rule(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<RuleRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        rules::load_rule(&mut conn, tenant, workload, policy_id, id).await
+    }
+
+    async fn delete_rule(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        rules::delete_rule(&mut tx, tenant, workload, policy_id, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rule_action(
+        &self,
+        w: Writer<'_>,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+        action: RuleAction,
+    ) -> StoreResult<RuleRecord> {
+        let mut tx = self.begin_write().await?;
+        let rule = rules::rule_action(&mut tx, w, workload, policy_id, id, action).await?;
+        tx.commit().await?;
+        Ok(rule)
+    }
+
+    async fn apply_rule_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        let mut tx = self.begin_write().await?;
+        let done = rules::apply_rule_job(&mut tx, job, now).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn create_service_app(
+        &self,
+        w: Writer<'_>,
+        application_id: &str,
+        application_name: Option<&str>,
+    ) -> StoreResult<ServiceAppRecord> {
+        let mut tx = self.begin_write().await?;
+        let app = service_apps::create_app(&mut tx, w, application_id, application_name).await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    async fn list_service_apps(
+        &self,
+        tenant: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ServiceAppRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        service_apps::list_apps(&mut conn, tenant, after, limit).await
+    }
+
+    async fn get_service_app(&self, tenant: &str, id: &str) -> StoreResult<Option<ServiceAppRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        service_apps::load_app(&mut conn, tenant, id).await
+    }
+
+    async fn delete_service_app(&self, tenant: &str, id: &str) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        service_apps::delete_app(&mut tx, tenant, id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn activate_service_app(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        effective: Timestamp,
+    ) -> StoreResult<ServiceAppRecord> {
+        let mut tx = self.begin_write().await?;
+        let app = service_apps::activate_app(&mut tx, w, id, effective).await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    async fn deactivate_service_app(&self, w: Writer<'_>, id: &str) -> StoreResult<ServiceAppRecord> {
+        let mut tx = self.begin_write().await?;
+        let app = service_apps::deactivate_app(&mut tx, w, id).await?;
+        tx.commit().await?;
+        Ok(app)
+    }
+
+    async fn notification_settings(&self, tenant: &str) -> StoreResult<Option<serde_json::Value>> {
+        let mut conn = self.pool.acquire().await?;
+        service_apps::notification_settings(&mut conn, tenant).await
+    }
+
+    async fn put_notification_settings(&self, tenant: &str, settings: &serde_json::Value) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        service_apps::put_notification_settings(&mut tx, tenant, settings).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn insert_protection_unit(
         &self,
         tenant: &str,
@@ -1397,6 +1534,8 @@ impl Store for SqliteStore {
                 JobWork::SettlePolicy
             } else if kind == protection::RESOLVE_UNIT_JOB {
                 JobWork::ResolveUnitJob
+            } else if kind == rules::APPLY_RULE_JOB {
+                JobWork::ApplyRule
             } else {
                 // A worker took it: the restore is accepted (`scheduling → scheduled`, if not further yet).
                 apply_step(

@@ -65,7 +65,7 @@ pub(super) async fn load_policy(
     Ok(p.filter(|p| workload.is_none_or(|w| w == p.workload)))
 }
 
-async fn require_policy(
+pub(super) async fn require_policy(
     conn: &mut SqliteConnection,
     tenant: &str,
     id: &str,
@@ -97,7 +97,7 @@ pub(super) async fn list_policies(
 }
 
 /// Sets the policy's status: `updating` while a settle job is due, else derived from its units.
-async fn refresh_policy(
+pub(super) async fn refresh_policy(
     conn: &mut SqliteConnection,
     tenant: &str,
     id: &str,
@@ -149,18 +149,37 @@ async fn refresh_policy(
 }
 
 /// Queues the policy's settle job (one row per policy, re-armed once it is done).
-async fn enqueue_settle(conn: &mut SqliteConnection, tenant: &str, policy_id: &str, now: Timestamp) -> StoreResult<()> {
+pub(super) async fn enqueue_settle(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    policy_id: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    rearm(conn, tenant, policy_id, policy_id, SETTLE_POLICY_JOB, now).await
+}
+
+/// Queues the `kind` job of `target`: one row per target and kind, re-armed once it is done (a job
+/// still queued or running will see the new work when it runs).
+pub(super) async fn rearm(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    session: &str,
+    target: &str,
+    kind: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO jobs (tenant_id, id, kind, session_id, artifact_id, state, run_at, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?4, 'queued', ?5, ?5) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6) \
          ON CONFLICT (tenant_id, artifact_id, kind) DO UPDATE SET state = 'queued', run_at = excluded.run_at, \
          attempts = 0, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, finished_at = NULL \
          WHERE jobs.state = 'done'",
     )
     .bind(tenant)
     .bind(uuid::Uuid::new_v4().to_string())
-    .bind(SETTLE_POLICY_JOB)
-    .bind(policy_id)
+    .bind(kind)
+    .bind(session)
+    .bind(target)
     .bind(micros(now))
     .execute(conn)
     .await?;
@@ -193,11 +212,24 @@ pub(super) async fn register_resources(
         .execute(&mut *conn)
         .await?
         .rows_affected();
+        if let Some(owner) = &r.directory_object_id {
+            for group in &r.groups {
+                sqlx::query(
+                    "INSERT INTO directory_groups (tenant_id, directory_object_id, group_id) VALUES (?, ?, ?) \
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(tenant)
+                .bind(owner)
+                .bind(group)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
     }
     Ok(added)
 }
 
-fn resource_from_row(row: &SqliteRow, w: Workload) -> StoreResult<DirectoryResource> {
+pub(super) fn resource_from_row(row: &SqliteRow, w: Workload) -> StoreResult<DirectoryResource> {
     Ok(DirectoryResource {
         workload: w,
         site_id: row.try_get("site_id")?,
@@ -207,6 +239,7 @@ fn resource_from_row(row: &SqliteRow, w: Workload) -> StoreResult<DirectoryResou
         display_name: row.try_get("display_name")?,
         email: row.try_get("email")?,
         fault: row.try_get("fault")?,
+        groups: Vec::new(),
     })
 }
 
@@ -228,21 +261,21 @@ pub(super) async fn find_resource(
     row.as_ref().map(|r| resource_from_row(r, w)).transpose()
 }
 
-async fn load_unit(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
+pub(super) async fn load_unit(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
     let sql = format!("SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND id = ?");
     let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(unit_row).transpose()
 }
 
 /// Why one resource could not join a policy.
-enum AttachProblem {
+pub(super) enum AttachProblem {
     Unknown,
     InPolicy,
 }
 
 /// Puts the resource's unit (created on first use) into `policy`: `protectRequested` when the
 /// policy is on, `unprotected` until it is activated otherwise.
-async fn attach(
+pub(super) async fn attach(
     conn: &mut SqliteConnection,
     w: &Writer<'_>,
     policy: &PolicyRecord,
@@ -259,7 +292,7 @@ async fn attach(
         Some(existing) if existing.unit.policy_id.is_some() => return Ok(Err(AttachProblem::InPolicy)),
         Some(_) => {
             sqlx::query(
-                "UPDATE protection_units SET policy_id = ?, status = ?, protection_sources = 'manual', \
+                "UPDATE protection_units SET policy_id = ?, status = ?, protection_sources = 'manual', rule_id = NULL, \
                  offboard_requested_at = NULL, error_code = NULL, error_message = NULL, last_modified_at = ?, \
                  last_modified_by = ? WHERE tenant_id = ? AND id = ?",
             )
@@ -430,7 +463,7 @@ pub(super) async fn update_policy(
     Ok((require_policy(conn, w.tenant, id, None).await?, results))
 }
 
-async fn set_unit_status(
+pub(super) async fn set_unit_status(
     conn: &mut SqliteConnection,
     w: &Writer<'_>,
     unit_id: &str,
@@ -549,6 +582,7 @@ pub(super) async fn delete_policy(
         .bind(id)
         .execute(&mut *conn)
         .await?;
+    super::rules::delete_policy_rules(conn, tenant, id).await?;
     sqlx::query("DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?")
         .bind(tenant)
         .bind(id)

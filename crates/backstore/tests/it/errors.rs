@@ -38,10 +38,8 @@ async fn paths_methods_and_options() {
         assert_eq!(r.header("allow"), Some(allow));
     }
     for path in [
-        "siteInclusionRules",
-        "sharePointProtectionPolicies/some-policy/siteInclusionRules",
-        "serviceApps",
-        "emailNotificationsSetting",
+        "browseSessions",
+        "sharePointBrowseSessions",
         "restoreSessions/$count",
         &format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts"),
         "restoreSessions?$filter=status eq 'draft'",

@@ -13,36 +13,6 @@ use crate::support::*;
 
 const PREFER_ALL: (&str, &str) = ("prefer", "include-unknown-enum-members");
 
-fn site(n: u32) -> DirectoryResource {
-    DirectoryResource {
-        workload: Workload::SharePoint,
-        site_id: Some(format!("contoso.sharepoint.com,{n:08}-0000-4000-8000-000000000000,web{n}")),
-        site_name: Some(format!("Site {n}")),
-        site_web_url: Some(format!("https://contoso.sharepoint.com/sites/site{n}")),
-        directory_object_id: None,
-        display_name: None,
-        email: None,
-        fault: None,
-    }
-}
-
-fn user(w: Workload, n: u32) -> DirectoryResource {
-    DirectoryResource {
-        workload: w,
-        site_id: None,
-        site_name: None,
-        site_web_url: None,
-        directory_object_id: Some(format!("{n:08}-1111-4000-8000-{}", w.unit_kind())),
-        display_name: Some(format!("User {n}")),
-        email: Some(format!("user{n}@contoso.onmicrosoft.com")),
-        fault: None,
-    }
-}
-
-fn site_id(n: u32) -> String {
-    site(n).site_id.unwrap()
-}
-
 /// A tenant directory with sites 1..=5 and mailboxes and drives of users 1..=3.
 async fn directory(app: &TestApp) {
     let mut all: Vec<DirectoryResource> = (1..=5).map(site).collect();

@@ -307,3 +307,37 @@ pub const KINDS: [(&str, &str, &str, &str); 3] = [
         "#microsoft.graph.oneDriveForBusinessRestoreSession",
     ),
 ];
+
+/// Site `n` of the tenant directory the protection tests use.
+pub fn site(n: u32) -> backstore_store::DirectoryResource {
+    backstore_store::DirectoryResource {
+        workload: Workload::SharePoint,
+        site_id: Some(format!("contoso.sharepoint.com,{n:08}-0000-4000-8000-000000000000,web{n}")),
+        site_name: Some(format!("Site {n}")),
+        site_web_url: Some(format!("https://contoso.sharepoint.com/sites/site{n}")),
+        directory_object_id: None,
+        display_name: None,
+        email: None,
+        fault: None,
+        groups: Vec::new(),
+    }
+}
+
+pub fn site_id(n: u32) -> String {
+    site(n).site_id.unwrap()
+}
+
+/// User `n`'s mailbox or OneDrive.
+pub fn user(w: Workload, n: u32) -> backstore_store::DirectoryResource {
+    backstore_store::DirectoryResource {
+        workload: w,
+        site_id: None,
+        site_name: None,
+        site_web_url: None,
+        directory_object_id: Some(format!("{n:08}-1111-4000-8000-{}", w.unit_kind())),
+        display_name: Some(format!("User {n}")),
+        email: Some(format!("user{n}@contoso.onmicrosoft.com")),
+        fault: None,
+        groups: Vec::new(),
+    }
+}

@@ -1,0 +1,351 @@
+//! Inclusion rules on SQLite: a rule is stored `active`, and the engine's `applyRule` job
+//! evaluates its expression over the tenant's directory, putting every match into the rule's
+//! policy (`completed`, or `completedWithErrors` with a detail per resource that could not join).
+//! `run` applies it again; `deleteAndUnprotect` takes the units it added out of the policy and then
+//! removes the rule. Every function runs inside the caller's transaction.
+
+use backstore_domain::policy::is_requested;
+use backstore_domain::rule::{RuleExpr, RuleSubject};
+use backstore_domain::{RuleError, Timestamp, Workload};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::protection::{
+    attach, enqueue_settle, load_policy, rearm, refresh_policy, require_policy, resource_from_row, AttachProblem,
+};
+use super::workload as parse_workload;
+use super::{
+    actor, actor_json, bulk_outcome, finish_job_row, from_micros, holds_lease, json_list, micros, stored_error,
+};
+use crate::{ErrorDetail, JobRef, RuleAction, RuleRecord, StoreResult, Writer};
+
+pub(super) const APPLY_RULE_JOB: &str = "applyRule";
+
+const RULE_COLUMNS: &str = "seq, id, policy_id, workload, expression, status, error, created_at, created_by, \
+    last_modified_at, last_modified_by";
+
+fn rule_from_row(row: &SqliteRow) -> StoreResult<RuleRecord> {
+    Ok(RuleRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        policy_id: row.try_get("policy_id")?,
+        workload: parse_workload(row.try_get("workload")?)?,
+        expression: row.try_get("expression")?,
+        status: row.try_get("status")?,
+        error: stored_error(row.try_get("error")?)?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        created_by: actor(row.try_get("created_by")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+    })
+}
+
+/// One rule of a workload (and of `policy_id`, when given).
+pub(super) async fn load_rule(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    workload: Workload,
+    policy_id: Option<&str>,
+    id: &str,
+) -> StoreResult<Option<RuleRecord>> {
+    let sql = format!("SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let rule = row.as_ref().map(rule_from_row).transpose()?;
+    Ok(rule.filter(|r| r.workload == workload && policy_id.is_none_or(|p| p == r.policy_id)))
+}
+
+async fn require_rule(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    workload: Workload,
+    policy_id: Option<&str>,
+    id: &str,
+) -> StoreResult<RuleRecord> {
+    Ok(load_rule(conn, tenant, workload, policy_id, id).await?.ok_or(RuleError::RuleNotFound)?)
+}
+
+pub(super) async fn create_rule(
+    conn: &mut SqliteConnection,
+    w: Writer<'_>,
+    policy_id: &str,
+    workload: Workload,
+    expression: String,
+) -> StoreResult<RuleRecord> {
+    require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO protection_rules (tenant_id, id, policy_id, workload, expression, status, created_at, created_by, \
+         last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+    )
+    .bind(w.tenant)
+    .bind(&id)
+    .bind(policy_id)
+    .bind(workload.unit_kind())
+    .bind(&expression)
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .execute(&mut *conn)
+    .await?;
+    rearm(conn, w.tenant, policy_id, &id, APPLY_RULE_JOB, w.now).await?;
+    require_rule(conn, w.tenant, workload, None, &id).await
+}
+
+pub(super) async fn list_rules(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    workload: Workload,
+    policy_id: Option<&str>,
+    after: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<RuleRecord>> {
+    let sql = format!(
+        "SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND workload = ? \
+         AND (? IS NULL OR policy_id = ?) AND seq > ? ORDER BY seq LIMIT ?"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(workload.unit_kind())
+        .bind(policy_id)
+        .bind(policy_id)
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(rule_from_row).collect()
+}
+
+fn settled(rule: &RuleRecord) -> bool {
+    matches!(rule.status.as_str(), "completed" | "completedWithErrors")
+}
+
+/// Deletes a rule that is not being applied; the units it added stay in the policy.
+pub(super) async fn delete_rule(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    workload: Workload,
+    policy_id: Option<&str>,
+    id: &str,
+) -> StoreResult<()> {
+    let rule = require_rule(conn, tenant, workload, policy_id, id).await?;
+    if !settled(&rule) {
+        return Err(RuleError::RuleStatusForDeletion(format!(
+            "The protection rule is {}; it can be deleted once it is completed or completedWithErrors.",
+            rule.status
+        ))
+        .into());
+    }
+    remove_rule_rows(conn, tenant, id).await
+}
+
+async fn remove_rule_rows(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND artifact_id = ? AND state = 'done'")
+        .bind(tenant)
+        .bind(APPLY_RULE_JOB)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?")
+        .bind(tenant)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The rules of a policy that is being deleted go with it (a queued apply job finds nothing).
+pub(super) async fn delete_policy_rules(conn: &mut SqliteConnection, tenant: &str, policy_id: &str) -> StoreResult<()> {
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM protection_rules WHERE tenant_id = ? AND policy_id = ?")
+        .bind(tenant)
+        .bind(policy_id)
+        .fetch_all(&mut *conn)
+        .await?;
+    for id in ids {
+        remove_rule_rows(conn, tenant, &id).await?;
+    }
+    Ok(())
+}
+
+/// `run` (apply again) or `deleteAndUnprotect`, both carried out by the rule's job.
+pub(super) async fn rule_action(
+    conn: &mut SqliteConnection,
+    w: Writer<'_>,
+    workload: Workload,
+    policy_id: Option<&str>,
+    id: &str,
+    action: RuleAction,
+) -> StoreResult<RuleRecord> {
+    let rule = require_rule(conn, w.tenant, workload, policy_id, id).await?;
+    if !settled(&rule) {
+        let verb = match action {
+            RuleAction::Run => "run",
+            RuleAction::DeleteAndUnprotect => "deleted and unprotected",
+        };
+        return Err(RuleError::RuleActionNotAllowed(format!(
+            "The protection rule is {}; it can be {verb} once it is completed or completedWithErrors.",
+            rule.status
+        ))
+        .into());
+    }
+    let status = match action {
+        RuleAction::Run => "active",
+        RuleAction::DeleteAndUnprotect => "deleteRequested",
+    };
+    sqlx::query(
+        "UPDATE protection_rules SET status = ?, error = NULL, last_modified_at = ?, last_modified_by = ? \
+         WHERE tenant_id = ? AND id = ?",
+    )
+    .bind(status)
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(w.tenant)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    rearm(conn, w.tenant, &rule.policy_id, id, APPLY_RULE_JOB, w.now).await?;
+    require_rule(conn, w.tenant, workload, None, id).await
+}
+
+/// Runs a claimed `applyRule` job. False when the lease was lost.
+pub(super) async fn apply_rule_job(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+    if !holds_lease(conn, job, now).await? {
+        return Ok(false);
+    }
+    let tenant = job.tenant_id.as_str();
+    let sql = format!("SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&sql).bind(tenant).bind(&job.artifact_id).fetch_optional(&mut *conn).await?;
+    if let Some(rule) = row.as_ref().map(rule_from_row).transpose()? {
+        match rule.status.as_str() {
+            "active" => apply(conn, &rule, tenant, now).await?,
+            "deleteRequested" => unprotect_and_delete(conn, &rule, tenant, now).await?,
+            _ => {}
+        }
+    }
+    finish_job_row(conn, job, now).await?;
+    Ok(true)
+}
+
+async fn apply(conn: &mut SqliteConnection, rule: &RuleRecord, tenant: &str, now: Timestamp) -> StoreResult<()> {
+    let mut details = Vec::new();
+    match (RuleExpr::parse(&rule.expression, rule.workload), load_policy(conn, tenant, &rule.policy_id, None).await?) {
+        (_, None) => details.push(ErrorDetail {
+            code: "PolicyNotFound".into(),
+            message: "The protection policy of this rule no longer exists.".into(),
+            target: rule.policy_id.clone(),
+        }),
+        (Err(e), _) => details.push(ErrorDetail {
+            code: "InvalidRuleExpression".into(),
+            message: e.to_string(),
+            target: rule.expression.clone(),
+        }),
+        (Ok(expr), Some(policy)) => {
+            let creator = rule.last_modified_by.clone();
+            let w = Writer { tenant, actor: &creator, now };
+            let rows = sqlx::query(
+                "SELECT d.*, (SELECT json_group_array(g.group_id) FROM directory_groups g \
+                 WHERE g.tenant_id = d.tenant_id AND g.directory_object_id = d.directory_object_id) AS groups \
+                 FROM directory_resources d WHERE d.tenant_id = ? AND d.workload = ? ORDER BY d.resource_id",
+            )
+            .bind(tenant)
+            .bind(rule.workload.unit_kind())
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut needs_settle = false;
+            for row in &rows {
+                let mut resource = resource_from_row(row, rule.workload)?;
+                resource.groups = json_list(row.try_get("groups")?)?;
+                let subject = RuleSubject {
+                    // A site's display name is its title.
+                    display_name: resource.display_name.as_deref().or(resource.site_name.as_deref()),
+                    web_url: resource.site_web_url.as_deref(),
+                    mail: resource.email.as_deref(),
+                    groups: &resource.groups,
+                };
+                if !expr.matches(&subject) {
+                    continue;
+                }
+                let Some(resource_id) = resource.resource_id() else { continue };
+                match attach(conn, &w, &policy, resource_id).await? {
+                    Ok(unit) => {
+                        needs_settle |= is_requested(unit.status);
+                        sqlx::query("UPDATE protection_units SET rule_id = ? WHERE tenant_id = ? AND id = ?")
+                            .bind(&rule.id)
+                            .bind(tenant)
+                            .bind(&unit.info.id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Err(AttachProblem::InPolicy) => {
+                        let elsewhere: Option<i64> = sqlx::query_scalar(
+                            "SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND resource_id = ? \
+                             AND policy_id <> ?",
+                        )
+                        .bind(tenant)
+                        .bind(rule.workload.unit_kind())
+                        .bind(resource_id)
+                        .bind(&policy.id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        if elsewhere.is_some() {
+                            let target = resource.site_web_url.clone().or(resource.email.clone());
+                            details.push(ErrorDetail {
+                                code: "ProtectionUnitAlreadyExists".into(),
+                                message: format!("'{resource_id}' is already protected by another protection policy."),
+                                target: target.unwrap_or_else(|| resource_id.to_owned()),
+                            });
+                        }
+                    }
+                    Err(AttachProblem::Unknown) => {}
+                }
+            }
+            if needs_settle {
+                enqueue_settle(conn, tenant, &policy.id, now).await?;
+            }
+            refresh_policy(conn, tenant, &policy.id, needs_settle, None).await?;
+        }
+    }
+    let message = format!("{} resources matching the rule could not be added to the protection policy.", details.len());
+    let (status, error) = bulk_outcome(details, "ProtectionRuleCompletedWithErrors", message);
+    sqlx::query(
+        "UPDATE protection_rules SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(micros(now))
+    .bind(tenant)
+    .bind(&rule.id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+async fn unprotect_and_delete(
+    conn: &mut SqliteConnection,
+    rule: &RuleRecord,
+    tenant: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let moved = sqlx::query(
+        "UPDATE protection_units SET status = 'removeRequested', last_modified_at = ?, last_modified_by = ? \
+         WHERE tenant_id = ? AND policy_id = ? AND rule_id = ? AND status <> 'removeRequested'",
+    )
+    .bind(micros(now))
+    .bind(actor_json(&rule.last_modified_by))
+    .bind(tenant)
+    .bind(&rule.policy_id)
+    .bind(&rule.id)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    if moved > 0 {
+        enqueue_settle(conn, tenant, &rule.policy_id, now).await?;
+        refresh_policy(conn, tenant, &rule.policy_id, true, None).await?;
+    }
+    sqlx::query("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?")
+        .bind(tenant)
+        .bind(&rule.id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

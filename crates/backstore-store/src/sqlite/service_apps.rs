@@ -1,0 +1,210 @@
+//! Service apps and the e-mail notification setting on SQLite. A service app's status is not
+//! stored: it follows from when its control starts and ends and the time of the read
+//! ([`ServiceAppRecord::status`]), so a scheduled activation takes effect as the server clock passes
+//! its `effectiveDateTime` with nothing to run. Every function runs inside the caller's transaction.
+
+use backstore_domain::{RuleError, Timestamp};
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
+
+use super::{actor, actor_json, from_micros, micros, opt_from_micros};
+use crate::{ServiceAppRecord, StoreResult, Writer};
+
+const APP_COLUMNS: &str = "seq, id, application_id, application_name, activated_at, deactivated_at, registered_at, \
+    last_modified_at, last_modified_by";
+
+fn app_from_row(row: &SqliteRow) -> StoreResult<ServiceAppRecord> {
+    Ok(ServiceAppRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        application_id: row.try_get("application_id")?,
+        application_name: row.try_get("application_name")?,
+        activated_at: opt_from_micros(row.try_get("activated_at")?)?,
+        deactivated_at: opt_from_micros(row.try_get("deactivated_at")?)?,
+        registered_at: from_micros(row.try_get("registered_at")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+    })
+}
+
+pub(super) async fn load_app(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    id: &str,
+) -> StoreResult<Option<ServiceAppRecord>> {
+    let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(app_from_row).transpose()
+}
+
+async fn require_app(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<ServiceAppRecord> {
+    Ok(load_app(conn, tenant, id).await?.ok_or(RuleError::ServiceAppNotFound)?)
+}
+
+pub(super) async fn list_apps(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    after: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<ServiceAppRecord>> {
+    let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?");
+    let rows = sqlx::query(&sql).bind(tenant).bind(after.unwrap_or(0)).bind(limit).fetch_all(conn).await?;
+    rows.iter().map(app_from_row).collect()
+}
+
+pub(super) async fn create_app(
+    conn: &mut SqliteConnection,
+    w: Writer<'_>,
+    application_id: &str,
+    application_name: Option<&str>,
+) -> StoreResult<ServiceAppRecord> {
+    let exists: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM service_apps WHERE tenant_id = ? AND application_id = ? COLLATE NOCASE")
+            .bind(w.tenant)
+            .bind(application_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if exists.is_some() {
+        return Err(RuleError::ServiceAppAlreadyExists(application_id.to_owned()).into());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        "INSERT INTO service_apps (tenant_id, id, application_id, application_name, registered_at, last_modified_at, \
+         last_modified_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(w.tenant)
+    .bind(&id)
+    .bind(application_id)
+    .bind(application_name)
+    .bind(micros(w.now))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .execute(&mut *conn)
+    .await?;
+    require_app(conn, w.tenant, &id).await
+}
+
+pub(super) async fn delete_app(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<()> {
+    require_app(conn, tenant, id).await?;
+    sqlx::query("DELETE FROM service_apps WHERE tenant_id = ? AND id = ?").bind(tenant).bind(id).execute(conn).await?;
+    Ok(())
+}
+
+async fn set_window(
+    conn: &mut SqliteConnection,
+    w: &Writer<'_>,
+    id: &str,
+    on: Option<Timestamp>,
+    off: Option<Timestamp>,
+) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE service_apps SET activated_at = ?, deactivated_at = ?, last_modified_at = ?, last_modified_by = ? \
+         WHERE tenant_id = ? AND id = ?",
+    )
+    .bind(on.map(micros))
+    .bind(off.map(micros))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(w.tenant)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Schedules the app to take control at `effective` (a time up to five minutes past means now): the app in control until then hands over at
+/// that time (`pendingInactive` meanwhile); another scheduled activation is cancelled.
+pub(super) async fn activate_app(
+    conn: &mut SqliteConnection,
+    w: Writer<'_>,
+    id: &str,
+    effective: Timestamp,
+) -> StoreResult<ServiceAppRecord> {
+    let app = require_app(conn, w.tenant, id).await?;
+    let status = app.status(w.now);
+    if !matches!(status, "inactive" | "pendingActive") {
+        return Err(RuleError::ServiceAppActionNotAllowed(format!(
+            "The service app is {status}; only an inactive or pendingActive service app can be activated."
+        ))
+        .into());
+    }
+    // A few minutes of clock skew between client and server mean "now".
+    if effective < w.now - chrono::Duration::minutes(5) {
+        return Err(RuleError::ServiceAppActionNotAllowed(
+            "effectiveDateTime is in the past; activation takes effect now or later.".into(),
+        )
+        .into());
+    }
+    let effective = effective.max(w.now);
+    for other in list_apps(conn, w.tenant, None, i64::MAX).await? {
+        if other.id == app.id {
+            continue;
+        }
+        match other.status(w.now) {
+            "pendingActive" => set_window(conn, &w, &other.id, None, None).await?,
+            "active" | "pendingInactive" => {
+                set_window(conn, &w, &other.id, other.activated_at, Some(effective)).await?
+            }
+            _ => {}
+        }
+    }
+    set_window(conn, &w, id, Some(effective), None).await?;
+    require_app(conn, w.tenant, id).await
+}
+
+/// Ends the app's control now (or cancels its scheduled activation, giving control back to the app
+/// that was to hand over).
+pub(super) async fn deactivate_app(
+    conn: &mut SqliteConnection,
+    w: Writer<'_>,
+    id: &str,
+) -> StoreResult<ServiceAppRecord> {
+    let app = require_app(conn, w.tenant, id).await?;
+    match app.status(w.now) {
+        "inactive" => {
+            return Err(RuleError::ServiceAppActionNotAllowed("The service app is inactive already.".into()).into())
+        }
+        "pendingActive" => {
+            let handover = app.activated_at.map(micros);
+            sqlx::query(
+                "UPDATE service_apps SET deactivated_at = NULL WHERE tenant_id = ? AND deactivated_at = ? AND id <> ?",
+            )
+            .bind(w.tenant)
+            .bind(handover)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            set_window(conn, &w, id, None, None).await?;
+        }
+        _ => set_window(conn, &w, id, app.activated_at, Some(w.now)).await?,
+    }
+    require_app(conn, w.tenant, id).await
+}
+
+pub(super) async fn notification_settings(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+) -> StoreResult<Option<serde_json::Value>> {
+    let s: Option<String> = sqlx::query_scalar("SELECT settings FROM notification_settings WHERE tenant_id = ?")
+        .bind(tenant)
+        .fetch_optional(conn)
+        .await?;
+    s.map(|s| serde_json::from_str(&s).map_err(|e| crate::StoreError::Corrupt(format!("notification settings: {e}"))))
+        .transpose()
+}
+
+pub(super) async fn put_notification_settings(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    settings: &serde_json::Value,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO notification_settings (tenant_id, settings) VALUES (?, ?) \
+         ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",
+    )
+    .bind(tenant)
+    .bind(settings.to_string())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
