@@ -49,6 +49,10 @@ pub enum ApiError {
     /// 403 `BackupServiceNotEnabled`: the tenant has not enabled Microsoft 365 Backup.
     #[error("Microsoft 365 Backup Storage is not enabled for this tenant. Enable it with POST /solutions/backupRestore/enable.")]
     ServiceNotEnabled,
+    /// 403 `BackupServiceProtectionChangeLocked` / `BackupServiceRestoreLocked`: the tenant's service
+    /// status forbids this change.
+    #[error("The Microsoft 365 Backup Storage service of this tenant is {0}: {1}")]
+    ServiceLocked(&'static str, &'static str),
     /// 400 `InvalidAppOwnerTenantId`
     #[error("{0}")]
     InvalidAppOwnerTenantId(String),
@@ -91,6 +95,8 @@ impl ApiError {
             ApiError::InvalidProtectionUnitId(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionUnitId"),
             ApiError::FilterLengthExceeded(_) => (StatusCode::BAD_REQUEST, "FilterLengthExceeded"),
             ApiError::ServiceNotEnabled => (StatusCode::FORBIDDEN, "BackupServiceNotEnabled"),
+            ApiError::ServiceLocked("restoreLocked", _) => (StatusCode::FORBIDDEN, "BackupServiceRestoreLocked"),
+            ApiError::ServiceLocked(..) => (StatusCode::FORBIDDEN, "BackupServiceProtectionChangeLocked"),
             ApiError::BulkResourcesLimit(_) => {
                 (StatusCode::BAD_REQUEST, "BulkRestoreRestorationResourcesCountExceedsLimit")
             }

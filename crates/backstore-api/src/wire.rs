@@ -1,7 +1,9 @@
 //! Domain records → Graph JSON. Evolvable enum members are written here, and only here.
 
 use backstore_domain::{Actor, ErrorInfo, ProtectionUnitStatus, RestoreJobType, SessionStatus, Timestamp, Workload};
-use backstore_store::{ArtifactRecord, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, SessionRecord};
+use backstore_store::{
+    ArtifactRecord, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, ServiceState, SessionRecord,
+};
 
 use crate::names::{names, odata_type};
 use chrono::SecondsFormat;
@@ -181,6 +183,32 @@ pub fn protection_unit(u: &ProtectionUnitRecord, render: &Render, delegated: boo
             m.insert("directoryObjectId".into(), json!(i.directory_object_id));
             m.insert("displayName".into(), personal(&i.display_name));
             m.insert("email".into(), personal(&i.email));
+        }
+    }
+    m
+}
+
+/// `serviceStatus`; `None` is a tenant that never enabled the service.
+pub fn service_status(state: Option<&ServiceState>) -> Map<String, Value> {
+    let mut m = Map::new();
+    match state {
+        Some(s) => {
+            m.insert("status".into(), json!(s.status));
+            m.insert("backupServiceConsumer".into(), json!(s.consumer));
+            m.insert("disableReason".into(), if s.status == "disabled" { json!("userRequested") } else { Value::Null });
+            m.insert("gracePeriodDateTime".into(), Value::Null);
+            m.insert("restoreAllowedTillDateTime".into(), Value::Null);
+            m.insert("lastModifiedBy".into(), identity_set(&s.last_modified_by));
+            m.insert("lastModifiedDateTime".into(), datetime(s.last_modified_at));
+        }
+        None => {
+            m.insert("status".into(), json!("disabled"));
+            m.insert("backupServiceConsumer".into(), json!("unknown"));
+            m.insert("disableReason".into(), json!("none"));
+            m.insert("gracePeriodDateTime".into(), Value::Null);
+            m.insert("restoreAllowedTillDateTime".into(), Value::Null);
+            m.insert("lastModifiedBy".into(), Value::Null);
+            m.insert("lastModifiedDateTime".into(), Value::Null);
         }
     }
     m

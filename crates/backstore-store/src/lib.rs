@@ -164,6 +164,11 @@ pub trait Store: Send + Sync + 'static {
     /// Enables the service for the writer's tenant, controlled from `app_owner_tenant_id`.
     async fn enable_service(&self, w: Writer<'_>, app_owner_tenant_id: &str) -> StoreResult<ServiceState>;
 
+    /// Sets the service status of a tenant that enabled the service (`enabled`, `disabled`,
+    /// `protectionChangeLocked`, `restoreLocked`): what Microsoft does to a tenant, here for tests.
+    /// `None` when the tenant never enabled the service.
+    async fn set_service_status(&self, w: Writer<'_>, status: &str) -> StoreResult<Option<ServiceState>>;
+
     // ---- the tenant's directory ----
 
     /// Makes resources known in the tenant (what `seed` creates outside the backup service);

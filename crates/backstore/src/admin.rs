@@ -1,7 +1,12 @@
-//! Endpoints for operators and test harnesses, outside Graph's surface: the server clock.
-//! `GET /admin/clock` tells the server time; `POST /admin/clock/advance` with `{"by": "15d"}` moves
-//! it forward (for every process on the database). They need a token with
-//! `BackupRestore-Control.Read.All` / `-Control.ReadWrite.All`.
+//! Endpoints for operators and test harnesses, outside Graph's surface:
+//! - `GET /admin/clock` tells the server time; `POST /admin/clock/advance` with `{"by": "15d"}` moves
+//!   it forward (for every process on the database). Control.Read / Control.ReadWrite.
+//! - `POST /admin/service` with `{"status": "restoreLocked"}` sets the caller's tenant's service
+//!   status as Microsoft would (`enabled`, `disabled`, `protectionChangeLocked`, `restoreLocked`).
+//!   Control.ReadWrite.
+//! - `POST /admin/directory` with `{"resources": [...]}` makes sites, mailboxes and OneDrives exist
+//!   in the caller's tenant (what SharePoint and Entra ID hold in the real world), for policies,
+//!   rules and bulk jobs to find. Configuration.ReadWrite.
 
 use std::sync::Arc;
 
@@ -11,9 +16,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use backstore_api::auth::{authenticate, Access, SigningKey};
+use backstore_api::auth::{authenticate, Access, Principal, SigningKey};
 use backstore_api::error::ApiError;
-use backstore_store::{Clock, Store};
+use backstore_domain::Workload;
+use backstore_store::{Clock, DirectoryResource, Store, Writer};
 use serde_json::{json, Value};
 
 #[derive(Clone)]
@@ -27,6 +33,8 @@ pub fn router(store: Arc<dyn Store>, clock: Clock, key: SigningKey) -> Router {
     Router::new()
         .route("/admin/clock", get(show_clock))
         .route("/admin/clock/advance", post(advance_clock))
+        .route("/admin/service", post(set_service))
+        .route("/admin/directory", post(add_directory))
         .with_state(Admin { store, clock, key })
 }
 
@@ -50,20 +58,24 @@ fn respond(result: Result<Value, ApiError>) -> Response {
     }
 }
 
-fn authorize(admin: &Admin, headers: &HeaderMap, access: Access) -> Result<(), ApiError> {
+fn authorize(admin: &Admin, headers: &HeaderMap, access: Access) -> Result<Principal, ApiError> {
     let principal = authenticate(&admin.key, headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
-    principal.require(access)
+    principal.require(access)?;
+    Ok(principal)
+}
+
+fn json_body(body: &Bytes) -> Result<Value, ApiError> {
+    serde_json::from_slice(body).map_err(|e| ApiError::BadRequest(format!("The body is not JSON: {e}")))
 }
 
 async fn show_clock(State(admin): State<Admin>, headers: HeaderMap) -> Response {
-    respond(authorize(&admin, &headers, Access::ControlRead).map(|()| clock_json(&admin.clock)))
+    respond(authorize(&admin, &headers, Access::ControlRead).map(|_| clock_json(&admin.clock)))
 }
 
 async fn advance_clock(State(admin): State<Admin>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
         authorize(&admin, &headers, Access::ControlWrite)?;
-        let v: Value =
-            serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("The body is not JSON: {e}")))?;
+        let v = json_body(&body)?;
         let by = v["by"].as_str().ok_or_else(|| {
             ApiError::BadRequest("Send {\"by\": \"<duration>\"}, for example {\"by\": \"15d\"}.".into())
         })?;
@@ -73,6 +85,82 @@ async fn advance_clock(State(admin): State<Admin>, headers: HeaderMap, body: Byt
         let offset = admin.store.advance_clock(micros).await?;
         admin.clock.catch_up(offset);
         Ok(clock_json(&admin.clock))
+    }
+    .await;
+    respond(result)
+}
+
+const SERVICE_STATUSES: &[&str] = &["enabled", "disabled", "protectionChangeLocked", "restoreLocked"];
+
+async fn set_service(State(admin): State<Admin>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let principal = authorize(&admin, &headers, Access::ControlWrite)?;
+        let v = json_body(&body)?;
+        let status = v["status"].as_str().and_then(|s| SERVICE_STATUSES.iter().find(|x| x.eq_ignore_ascii_case(s)));
+        let status = status.ok_or_else(|| {
+            ApiError::BadRequest(format!("Send {{\"status\": \"...\"}}, one of: {}.", SERVICE_STATUSES.join(", ")))
+        })?;
+        let w = Writer { tenant: &principal.tenant, actor: &principal.actor, now: admin.clock.now() };
+        let state = admin.store.set_service_status(w, status).await?.ok_or(ApiError::ServiceNotEnabled)?;
+        Ok(Value::Object(backstore_api::wire::service_status(Some(&state))))
+    }
+    .await;
+    respond(result)
+}
+
+fn text(o: &serde_json::Map<String, Value>, key: &str) -> Result<Option<String>, ApiError> {
+    match o.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+        Some(other) => Err(ApiError::BadRequest(format!("'{key}' must be a non-empty string, not {other}."))),
+    }
+}
+
+/// One entry of `resources`: `{"kind": "site", "siteId", "siteName", "webUrl"}` or
+/// `{"kind": "mailbox" | "drive", "directoryObjectId", "displayName", "email", "groups": [...]}`.
+fn resource(v: &Value) -> Result<DirectoryResource, ApiError> {
+    let o = v.as_object().ok_or_else(|| ApiError::BadRequest("Each resource must be an object.".into()))?;
+    let kind = o.get("kind").and_then(Value::as_str).unwrap_or_default();
+    let workload = Workload::ALL
+        .into_iter()
+        .find(|w| w.unit_kind() == kind)
+        .ok_or_else(|| ApiError::BadRequest(format!("'kind' must be site, mailbox or drive, not '{kind}'.")))?;
+    let groups = match o.get("groups") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|g| g.as_str().map(str::to_owned))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| ApiError::BadRequest("'groups' must be an array of group ids.".into()))?,
+        Some(_) => return Err(ApiError::BadRequest("'groups' must be an array of group ids.".into())),
+    };
+    let r = DirectoryResource {
+        workload,
+        site_id: text(o, "siteId")?,
+        site_name: text(o, "siteName")?,
+        site_web_url: text(o, "webUrl")?,
+        directory_object_id: text(o, "directoryObjectId")?,
+        display_name: text(o, "displayName")?,
+        email: text(o, "email")?,
+        fault: text(o, "fault")?,
+        groups,
+    };
+    let needs = if workload == Workload::SharePoint { "siteId" } else { "directoryObjectId" };
+    if r.resource_id().is_none() {
+        return Err(ApiError::BadRequest(format!("A {kind} needs '{needs}'.")));
+    }
+    Ok(r)
+}
+
+async fn add_directory(State(admin): State<Admin>, headers: HeaderMap, body: Bytes) -> Response {
+    let result = async {
+        let principal = authorize(&admin, &headers, Access::ConfigurationWrite)?;
+        let v = json_body(&body)?;
+        let items =
+            v["resources"].as_array().ok_or_else(|| ApiError::BadRequest("Send {\"resources\": [...]}.".into()))?;
+        let resources = items.iter().map(resource).collect::<Result<Vec<_>, _>>()?;
+        let added = admin.store.register_resources(&principal.tenant, &resources).await?;
+        Ok(json!({ "added": added, "known": resources.len() as u64 - added }))
     }
     .await;
     respond(result)

@@ -26,7 +26,7 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         ctx.query.only_general()?;
     }
     if !matches!(target, Root | Enable | Unimplemented(_)) {
-        service::require_enabled(ctx).await?;
+        service::require_enabled(ctx, gate(&target, &m)).await?;
     }
     match target {
         Unimplemented(what) => Err(ApiError::NotImplemented(what)),
@@ -180,6 +180,31 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::POST => restore_points::search_restore_points(ctx).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         },
+    }
+}
+
+/// Which service-status lock a request falls under: writes on the protection side or on restores.
+fn gate(target: &Target, method: &Method) -> service::Gate {
+    use Target::*;
+    if method == Method::GET {
+        return service::Gate::Other;
+    }
+    match target {
+        Policies { .. }
+        | Policy { .. }
+        | PolicyAction { .. }
+        | UnitJobs { .. }
+        | Rules { .. }
+        | Rule { .. }
+        | RuleAction { .. }
+        | Offboard { .. } => service::Gate::ProtectionChange,
+        Sessions { .. }
+        | Session { .. }
+        | Activate { .. }
+        | Artifacts { .. }
+        | BulkRequests { .. }
+        | BulkRequest { .. } => service::Gate::RestoreChange,
+        _ => service::Gate::Other,
     }
 }
 

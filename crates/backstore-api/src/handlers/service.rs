@@ -3,7 +3,6 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use backstore_store::ServiceState;
 use serde_json::{json, Map, Value};
 
 use super::entity;
@@ -13,37 +12,36 @@ use crate::error::ApiError;
 use crate::wire;
 use crate::Ctx;
 
-/// 403 unless the caller's tenant has enabled the service.
-pub(super) async fn require_enabled(ctx: &Ctx) -> Result<(), ApiError> {
-    match ctx.store().service_state(ctx.tenant()).await? {
-        Some(s) if s.is_enabled() => Ok(()),
-        _ => Err(ApiError::ServiceNotEnabled),
-    }
+/// What a request does, for the service status gate (fact sheet 4.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Gate {
+    /// Reads, and changes the locks do not cover (service apps, notifications).
+    Other,
+    /// Creates, changes or removes policies, units or rules.
+    ProtectionChange,
+    /// Creates, changes or activates restore sessions.
+    RestoreChange,
 }
 
-fn service_status(state: Option<&ServiceState>) -> Map<String, Value> {
-    let mut m = Map::new();
-    match state {
-        Some(s) => {
-            m.insert("status".into(), json!(s.status));
-            m.insert("backupServiceConsumer".into(), json!(s.consumer));
-            m.insert("disableReason".into(), Value::Null);
-            m.insert("gracePeriodDateTime".into(), Value::Null);
-            m.insert("restoreAllowedTillDateTime".into(), Value::Null);
-            m.insert("lastModifiedBy".into(), wire::identity_set(&s.last_modified_by));
-            m.insert("lastModifiedDateTime".into(), wire::datetime(s.last_modified_at));
+/// 403 unless the caller's tenant has enabled the service and its status allows `gate`:
+/// `protectionChangeLocked` stops protection changes, `restoreLocked` those and restores.
+pub(super) async fn require_enabled(ctx: &Ctx, gate: Gate) -> Result<(), ApiError> {
+    let state = ctx.store().service_state(ctx.tenant()).await?;
+    let status = state.as_ref().map_or("disabled", |s| s.status.as_str());
+    match (status, gate) {
+        ("disabled", _) => Err(ApiError::ServiceNotEnabled),
+        ("protectionChangeLocked", Gate::ProtectionChange) => Err(ApiError::ServiceLocked(
+            "protectionChangeLocked",
+            "protection policies, units and rules cannot be changed.",
+        )),
+        ("restoreLocked", Gate::ProtectionChange) => {
+            Err(ApiError::ServiceLocked("restoreLocked", "protection policies, units and rules cannot be changed."))
         }
-        None => {
-            m.insert("status".into(), json!("disabled"));
-            m.insert("backupServiceConsumer".into(), json!("unknown"));
-            m.insert("disableReason".into(), json!("none"));
-            m.insert("gracePeriodDateTime".into(), Value::Null);
-            m.insert("restoreAllowedTillDateTime".into(), Value::Null);
-            m.insert("lastModifiedBy".into(), Value::Null);
-            m.insert("lastModifiedDateTime".into(), Value::Null);
+        ("restoreLocked", Gate::RestoreChange) => {
+            Err(ApiError::ServiceLocked("restoreLocked", "restore sessions cannot be created, changed or activated."))
         }
+        _ => Ok(()),
     }
-    m
 }
 
 pub(super) async fn get_root(ctx: &Ctx) -> Result<Response, ApiError> {
@@ -52,7 +50,7 @@ pub(super) async fn get_root(ctx: &Ctx) -> Result<Response, ApiError> {
     let state = ctx.store().service_state(ctx.tenant()).await?;
     let mut m = Map::new();
     m.insert("id".into(), json!(ctx.tenant()));
-    m.insert("serviceStatus".into(), Value::Object(service_status(state.as_ref())));
+    m.insert("serviceStatus".into(), Value::Object(wire::service_status(state.as_ref())));
     Ok(entity(ctx, StatusCode::OK, "$entity", m))
 }
 
@@ -78,6 +76,6 @@ pub(super) async fn enable_service(ctx: &Ctx) -> Result<Response, ApiError> {
         "@odata.context".into(),
         json!(format!("{}/{}/$metadata#microsoft.graph.serviceStatus", ctx.origin, ctx.version.as_str())),
     );
-    m.extend(service_status(Some(&state)));
+    m.extend(wire::service_status(Some(&state)));
     Ok(crate::json_response(StatusCode::OK, Value::Object(m)))
 }

@@ -1380,6 +1380,25 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn set_service_status(&self, w: Writer<'_>, status: &str) -> StoreResult<Option<ServiceState>> {
+        let mut tx = self.begin_write().await?;
+        let changed = sqlx::query(
+            "UPDATE tenants SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ?",
+        )
+        .bind(status)
+        .bind(micros(w.now))
+        .bind(actor_json(w.actor))
+        .bind(w.tenant)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.service_state(w.tenant).await
+    }
+
     async fn clock_offset(&self) -> StoreResult<i64> {
         Ok(sqlx::query_scalar("SELECT offset_micros FROM server_clock WHERE id = 1").fetch_one(&self.pool).await?)
     }

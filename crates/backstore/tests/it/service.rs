@@ -88,3 +88,83 @@ async fn seed_enables_the_service() {
     app.get("restoreSessions", &token).await.expect(200);
     app.stop().await;
 }
+
+/// `POST /admin/<what>` with the caller's token.
+async fn admin(app: &TestApp, what: &str, token: &str, body: Value) -> Resp {
+    app.send(Method::POST, &format!("{}/admin/{what}", app.origin), Some(token), Some(&body), &[]).await
+}
+
+#[tokio::test]
+async fn locked_service_states_stop_the_changes_they_cover() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    // The directory comes in through the admin endpoint, groups included.
+    let r = admin(
+        &app,
+        "directory",
+        &token,
+        json!({ "resources": [
+            { "kind": "site", "siteId": "contoso.sharepoint.com,a,b", "siteName": "Alpha", "webUrl": "https://contoso.sharepoint.com/sites/alpha" },
+            { "kind": "mailbox", "directoryObjectId": "u-1", "displayName": "Ann", "email": "ann@contoso.com", "groups": ["g-1"] },
+        ]}),
+    )
+    .await;
+    r.expect(200);
+    assert_eq!(r.body, json!({ "added": 2, "known": 0 }));
+    admin(&app, "directory", &token, json!({ "resources": [{ "kind": "site" }] }))
+        .await
+        .expect_error(400, "BadRequest");
+    admin(&app, "directory", &token, json!({ "resources": [{ "kind": "team", "siteId": "x" }] }))
+        .await
+        .expect_error(400, "BadRequest");
+    let reader = app.token_for(TENANT, &[CONTROL_READ], None, 3600);
+    admin(&app, "directory", &reader, json!({ "resources": [] })).await.expect_error(403, "accessDenied");
+
+    let policy = json!({ "mailboxProtectionUnits": [{ "directoryObjectId": "u-1" }] });
+    let r = app.post("exchangeProtectionPolicies", &token, &policy).await;
+    r.expect(201);
+    let id = r.body["id"].as_str().unwrap().to_owned();
+
+    // protectionChangeLocked: no protection change, restores go on.
+    let r = admin(&app, "service", &token, json!({ "status": "protectionChangeLocked" })).await;
+    r.expect(200);
+    assert_eq!(r.body["status"], "protectionChangeLocked");
+    let root =
+        app.send(Method::GET, &format!("{}/v1.0/solutions/backupRestore", app.origin), Some(&token), None, &[]).await;
+    assert_eq!(root.body["serviceStatus"]["status"], "protectionChangeLocked");
+    app.post("exchangeProtectionPolicies", &token, &policy)
+        .await
+        .expect_error(403, "BackupServiceProtectionChangeLocked");
+    app.post(&format!("protectionPolicies/{id}/activate"), &token, &json!({}))
+        .await
+        .expect_error(403, "BackupServiceProtectionChangeLocked");
+    app.post(
+        &format!("exchangeProtectionPolicies/{id}/mailboxInclusionRules"),
+        &token,
+        &json!({ "mailboxExpression": "memberOf -any (group.id -in ['g-1'])" }),
+    )
+    .await
+    .expect_error(403, "BackupServiceProtectionChangeLocked");
+    app.get(&format!("protectionPolicies/{id}"), &token).await.expect(200);
+    app.post("exchangeRestoreSessions", &token, &json!({})).await.expect(201);
+
+    // restoreLocked: restores stop too; reading does not.
+    admin(&app, "service", &token, json!({ "status": "restoreLocked" })).await.expect(200);
+    app.post("exchangeRestoreSessions", &token, &json!({})).await.expect_error(403, "BackupServiceRestoreLocked");
+    app.patch(&format!("exchangeProtectionPolicies/{id}"), &token, &json!({ "displayName": "x" }))
+        .await
+        .expect_error(403, "BackupServiceRestoreLocked");
+    app.get("restoreSessions", &token).await.expect(200);
+
+    // Back to enabled; disabled refuses everything again.
+    admin(&app, "service", &token, json!({ "status": "enabled" })).await.expect(200);
+    app.post(&format!("protectionPolicies/{id}/activate"), &token, &json!({})).await.expect(202);
+    admin(&app, "service", &token, json!({ "status": "paused" })).await.expect_error(400, "BadRequest");
+    admin(&app, "service", &reader, json!({ "status": "enabled" })).await.expect_error(403, "accessDenied");
+    admin(&app, "service", &app.token("never-enabled"), json!({ "status": "enabled" }))
+        .await
+        .expect_error(403, "BackupServiceNotEnabled");
+    let r = admin(&app, "service", &token, json!({ "status": "disabled" })).await;
+    assert_eq!(r.body["disableReason"], "userRequested");
+    app.get("restoreSessions", &token).await.expect_error(403, "BackupServiceNotEnabled");
+}
