@@ -513,6 +513,33 @@ async fn bulk_addition_jobs_turn_names_into_units() {
     assert_eq!(units.body["value"].as_array().unwrap().len(), 2);
     assert!(units.body["value"].as_array().unwrap().iter().all(|u| u["status"] == "unprotected"), "policy inactive");
 
+    // A mailbox another policy protects is an error detail of its own.
+    let second = app.post("exchangeProtectionPolicies", &token, &json!({ "mailboxProtectionUnits": [] })).await;
+    second.expect(201);
+    let r = app
+        .post(
+            &format!(
+                "exchangeProtectionPolicies/{}/mailboxProtectionUnitsBulkAdditionJobs",
+                second.body["id"].as_str().unwrap()
+            ),
+            &token,
+            &json!({ "mailboxes": ["user1@contoso.onmicrosoft.com", "user2@contoso.onmicrosoft.com"] }),
+        )
+        .await;
+    r.expect(201);
+    settle(&app).await;
+    let j =
+        app.get(&format!("mailboxProtectionUnitsBulkAdditionJobs/{}", r.body["id"].as_str().unwrap()), &token).await;
+    assert_eq!(j.body["status"], "completedWithErrors");
+    assert_eq!(
+        j.body["error"]["details"],
+        json!([{
+            "code": "ProtectionUnitAlreadyExists",
+            "message": "'user1@contoso.onmicrosoft.com' is already protected by another protection policy.",
+            "target": "user1@contoso.onmicrosoft.com",
+        }])
+    );
+
     // Refused up front: nothing named, malformed entries, unknown policy, the wrong method.
     app.post(&jobs, &token, &json!({ "displayName": "empty" })).await.expect_error(400, "InvalidCreateRequest");
     app.post(&jobs, &token, &json!({ "siteWebUrls": ["https: //contoso"] }))
