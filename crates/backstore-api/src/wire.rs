@@ -2,7 +2,7 @@
 
 use backstore_domain::{Actor, ErrorInfo, ProtectionUnitStatus, RestoreJobType, SessionStatus, Timestamp, Workload};
 use backstore_store::{
-    ArtifactRecord, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, ServiceState, SessionRecord,
+    ArtifactRecord, ErrorDetail, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, ServiceState, SessionRecord,
 };
 
 use crate::names::{names, odata_type};
@@ -34,6 +34,15 @@ impl Render {
         self.evolvable(j.as_str(), j.is_evolvable())
     }
 
+    /// `protectionRuleStatus`: `updateRequested` and `deleteRequested` come after the sentinel.
+    pub fn rule_status<'a>(&self, s: &'a str) -> &'a str {
+        if matches!(s, "updateRequested" | "deleteRequested") && !self.include_unknown_enums {
+            "unknownFutureValue"
+        } else {
+            s
+        }
+    }
+
     pub fn unit_status(&self, s: ProtectionUnitStatus) -> &'static str {
         self.evolvable(s.as_str(), s.is_evolvable())
     }
@@ -56,6 +65,19 @@ pub fn identity_set(a: &Actor) -> Value {
     json!({
         "application": { "id": a.application_id, "displayName": a.application_name },
         "user": user,
+    })
+}
+
+/// A `publicError` with a detail per item that went wrong (bulk requests and jobs, rules).
+pub fn public_error_with_details(e: Option<&(ErrorInfo, Vec<ErrorDetail>)>) -> Value {
+    e.map_or(Value::Null, |(e, details)| {
+        json!({
+            "code": e.code,
+            "message": e.message,
+            "target": null,
+            "innerError": null,
+            "details": details.iter().map(|d| json!({"code": d.code, "message": d.message, "target": d.target})).collect::<Vec<_>>(),
+        })
     })
 }
 

@@ -1,7 +1,7 @@
 //! The artifact collections of a session (`siteRestoreArtifacts`, `mailboxRestoreArtifacts`,
 //! `driveRestoreArtifacts`): list, add one, get one, and an artifact's restore point.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use backstore_domain::{RuleError, Workload};
 use backstore_store::ArtifactRecord;
@@ -72,13 +72,10 @@ pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Re
     let add = artifact_add(&value, w, BodyKind::Create)?;
     let a = ctx.store().add_artifact(ctx.writer(), session, w, add).await?;
     let fragment = format!("{}/$entity", collection_fragment(session, w));
-    let mut r = entity(ctx, StatusCode::CREATED, &fragment, wire::artifact(&a, w));
+    let r = entity(ctx, StatusCode::CREATED, &fragment, wire::artifact(&a, w));
     let n = names(w);
     let location = format!("{}/{}/{}/{}/{}", ctx.service_url(), n.session_set, session, n.artifact_nav, a.id);
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(r)
+    Ok(super::locate(r, &location, &[header::LOCATION]))
 }
 
 /// One artifact of a session of kind `w`; a missing session and a missing artifact are told apart.

@@ -2,7 +2,7 @@
 //! mailbox/drive ones): create, list, get, delete. The engine resolves a request into artifacts
 //! once its session is activated.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::{DestinationType, RestorePointTags, RuleError, Workload};
 use backstore_store::{BulkRequestRecord, BulkRequestSpec};
@@ -191,16 +191,7 @@ fn request_json(r: &BulkRequestRecord, w: Workload) -> Map<String, Value> {
     m.insert("createdBy".into(), wire::identity_set(&r.created_by));
     m.insert("lastModifiedDateTime".into(), wire::datetime(r.last_modified_at));
     m.insert("lastModifiedBy".into(), wire::identity_set(&r.last_modified_by));
-    let error = r.error.as_ref().map_or(Value::Null, |(e, details)| {
-        json!({
-            "code": e.code,
-            "message": e.message,
-            "target": null,
-            "innerError": null,
-            "details": details.iter().map(|d| json!({"code": d.code, "message": d.message, "target": d.target})).collect::<Vec<_>>(),
-        })
-    });
-    m.insert("error".into(), error);
+    m.insert("error".into(), wire::public_error_with_details(r.error.as_ref()));
     m
 }
 
@@ -218,14 +209,10 @@ pub(super) async fn create_bulk_request(ctx: &Ctx, session: &str, w: Workload) -
     ctx.principal.require(Access::RestoreWrite)?;
     let spec = spec(&ctx.body, w)?;
     let r = ctx.store().create_bulk_request(ctx.writer(), session, w, spec).await?;
-    let mut response =
-        entity(ctx, StatusCode::CREATED, &format!("{}/$entity", fragment(session, w)), request_json(&r, w));
+    let response = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", fragment(session, w)), request_json(&r, w));
     let n = names(w);
     let location = format!("{}/{}/{}/{}/{}", ctx.service_url(), n.session_set, session, n.bulk_nav, r.id);
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        response.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(response)
+    Ok(super::locate(response, &location, &[header::LOCATION]))
 }
 
 async fn requests(ctx: &Ctx, session: &str, w: Workload) -> Result<Vec<BulkRequestRecord>, ApiError> {

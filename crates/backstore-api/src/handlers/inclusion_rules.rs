@@ -4,7 +4,7 @@
 //! service, only static rules exist: `isAutoApplyEnabled` is `false`, `run` applies a rule again,
 //! and PATCH (for dynamic rules only) is refused.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::rule::{RuleExpr, RuleExprError};
 use backstore_domain::{RuleError, Workload};
@@ -25,26 +25,13 @@ const READ_ONLY: &[&str] =
 
 fn rule_json(ctx: &Ctx, r: &RuleRecord) -> Map<String, Value> {
     let n = names(r.workload);
-    let status = match r.status.as_str() {
-        // After `unknownFutureValue` in protectionRuleStatus: evolvable.
-        "deleteRequested" | "updateRequested" if !ctx.render.include_unknown_enums => "unknownFutureValue",
-        other => other,
-    };
     let mut m = Map::new();
     m.insert("@odata.type".into(), json!(odata_type(n.rule_type)));
     m.insert("id".into(), json!(r.id));
     m.insert(n.rule_expression.into(), json!(r.expression));
     m.insert("isAutoApplyEnabled".into(), json!(false));
-    m.insert("status".into(), json!(status));
-    let error = match &r.error {
-        Some((e, details)) => json!({
-            "code": e.code,
-            "message": e.message,
-            "details": details.iter().map(|d| json!({"code": d.code, "message": d.message, "target": d.target})).collect::<Vec<_>>(),
-        }),
-        None => Value::Null,
-    };
-    m.insert("error".into(), error);
+    m.insert("status".into(), json!(ctx.render.rule_status(&r.status)));
+    m.insert("error".into(), wire::public_error_with_details(r.error.as_ref()));
     m.insert("createdBy".into(), wire::identity_set(&r.created_by));
     m.insert("createdDateTime".into(), wire::datetime(r.created_at));
     m.insert("lastModifiedBy".into(), wire::identity_set(&r.last_modified_by));
@@ -115,13 +102,8 @@ pub(super) async fn create_rule(ctx: &Ctx, w: Workload, policy: &str) -> Result<
     RuleExpr::parse(&expression, w).map_err(|e| expression_error(e, n.rule_expression))?;
     let rule = ctx.store().create_rule(ctx.writer(), policy, w, expression).await?;
     let location = format!("{}/{}('{policy}')/{}('{}')", ctx.service_url(), n.policy_set, n.rules_nav, rule.id);
-    let mut r =
-        entity(ctx, StatusCode::CREATED, &format!("{}/$entity", fragment(w, Some(policy))), rule_json(ctx, &rule));
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::CONTENT_LOCATION, v.clone());
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(r)
+    let r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", fragment(w, Some(policy))), rule_json(ctx, &rule));
+    Ok(super::locate(r, &location, &[header::CONTENT_LOCATION, header::LOCATION]))
 }
 
 pub(super) async fn list_rules(ctx: &Ctx, w: Workload, policy: Option<&str>) -> Result<Response, ApiError> {
@@ -196,10 +178,7 @@ pub(super) async fn rule_action(
     let rule = ctx.store().rule_action(ctx.writer(), w, policy, id, action).await?;
     let n = names(w);
     let fragment = format!("{}/$entity", fragment(w, policy));
-    let mut r = entity(ctx, StatusCode::OK, &fragment, rule_json(ctx, &rule));
+    let r = entity(ctx, StatusCode::OK, &fragment, rule_json(ctx, &rule));
     let location = format!("{}/{}('{}')", ctx.service_url(), n.rules_nav, rule.id);
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::CONTENT_LOCATION, v);
-    }
-    Ok(r)
+    Ok(super::locate(r, &location, &[header::CONTENT_LOCATION]))
 }

@@ -208,6 +208,16 @@ fn gate(target: &Target, method: &Method) -> service::Gate {
     }
 }
 
+/// Sets `headers` (`Location`, `Content-Location`) of a response to `url`, where the entity lives.
+pub(crate) fn locate(mut r: Response, url: &str, headers: &[axum::http::HeaderName]) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(url) {
+        for h in headers {
+            r.headers_mut().insert(h.clone(), v.clone());
+        }
+    }
+    r
+}
+
 /// A collection response: absolute context, the items, and a nextLink after `more_after`.
 pub(crate) fn collection(ctx: &Ctx, fragment: &str, value: Vec<Value>, more_after: Option<i64>) -> Response {
     let mut body = Map::new();

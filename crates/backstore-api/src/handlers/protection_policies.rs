@@ -4,7 +4,7 @@
 
 use std::collections::HashSet;
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::policy::MAX_UNITS_PER_REQUEST;
 use backstore_domain::{RuleError, Workload};
@@ -175,12 +175,8 @@ pub(super) async fn create_policy(ctx: &Ctx, w: Workload) -> Result<Response, Ap
     check_limit_and_duplicates(ids.iter().map(String::as_str), ids.len())?;
     let p = ctx.store().create_policy(ctx.writer(), w, name, ids).await?;
     let location = format!("{}/{}('{}')", ctx.service_url(), n.policy_set, p.id);
-    let mut r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", n.policy_set), policy_json(&p, false, None));
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::LOCATION, v.clone());
-        r.headers_mut().insert(header::CONTENT_LOCATION, v);
-    }
-    Ok(r)
+    let r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", n.policy_set), policy_json(&p, false, None));
+    Ok(super::locate(r, &location, &[header::LOCATION, header::CONTENT_LOCATION]))
 }
 
 /// One element of `…ProtectionUnits@delta`: an add (`{siteId}` / `{directoryObjectId}`) or a
@@ -309,11 +305,8 @@ pub(super) async fn set_enabled(
     let p = ctx.store().set_policy_enabled(ctx.writer(), id, workload, enable, None).await?;
     let location = format!("{}/{}('{}')", ctx.service_url(), BASE_POLICY_SET, p.id);
     let fragment = format!("{}/$entity", BASE_POLICY_SET);
-    let mut r = entity(ctx, StatusCode::ACCEPTED, &fragment, policy_json(&p, true, None));
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::CONTENT_LOCATION, v);
-    }
-    Ok(r)
+    let r = entity(ctx, StatusCode::ACCEPTED, &fragment, policy_json(&p, true, None));
+    Ok(super::locate(r, &location, &[header::CONTENT_LOCATION]))
 }
 
 pub(super) async fn list_policy_units(ctx: &Ctx, policy: &str, w: Workload) -> Result<Response, ApiError> {

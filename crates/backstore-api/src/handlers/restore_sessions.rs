@@ -1,7 +1,7 @@
 //! The restore-session resources: the typed sets, the polymorphic `restoreSessions`, one session,
 //! its delta PATCH, delete and activate.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::{RuleError, Workload};
 use backstore_store::{AppliedItem, SessionRecord};
@@ -141,12 +141,9 @@ pub(super) async fn create_session(ctx: &Ctx, workload: Workload) -> Result<Resp
     ctx.principal.require(Access::RestoreWrite)?;
     let adds = create_body(&ctx.body, workload)?;
     let s = ctx.store().create_session(ctx.writer(), workload, adds).await?;
-    let mut r = session_entity(ctx, StatusCode::CREATED, &s, false, None, None);
+    let r = session_entity(ctx, StatusCode::CREATED, &s, false, None, None);
     let location = format!("{}/{}/{}", ctx.service_url(), names(workload).session_set, s.id);
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(r)
+    Ok(super::locate(r, &location, &[header::LOCATION]))
 }
 
 /// Whether a server-managed property sent in a PATCH equals the session's own value.

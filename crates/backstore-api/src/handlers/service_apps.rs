@@ -3,7 +3,7 @@
 //! take control at `effectiveDateTime` (`pendingActive` until then, while the app in control is
 //! `pendingInactive`); `deactivate` ends its control. Both actions take delegated tokens only.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::policy::stable_guid;
 use backstore_domain::RuleError;
@@ -34,12 +34,8 @@ fn app_json(ctx: &Ctx, a: &ServiceAppRecord) -> Map<String, Value> {
     m
 }
 
-fn with_location(mut r: Response, ctx: &Ctx, id: &str) -> Response {
-    if let Ok(v) = HeaderValue::from_str(&format!("{}/{SET}/{id}", ctx.service_url())) {
-        r.headers_mut().insert(header::CONTENT_LOCATION, v.clone());
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    r
+fn with_location(r: Response, ctx: &Ctx, id: &str) -> Response {
+    super::locate(r, &format!("{}/{SET}/{id}", ctx.service_url()), &[header::CONTENT_LOCATION, header::LOCATION])
 }
 
 pub(super) async fn list_apps(ctx: &Ctx) -> Result<Response, ApiError> {

@@ -2,7 +2,7 @@
 //! URLs, e-mail addresses) or id, resolved by the engine into units of the policy, with an error
 //! detail per resource that could not be added. Listed per policy or per workload at the root.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::Response;
 use backstore_domain::policy::MAX_BULK_JOB_RESOURCES;
 use backstore_domain::{RuleError, Workload};
@@ -36,15 +36,7 @@ fn job_json(j: &UnitBulkJobRecord) -> Map<String, Value> {
     m.insert("createdDateTime".into(), wire::datetime(j.created_at));
     m.insert("lastModifiedBy".into(), wire::identity_set(&j.last_modified_by));
     m.insert("lastModifiedDateTime".into(), wire::datetime(j.last_modified_at));
-    let error = match &j.error {
-        Some((e, details)) => json!({
-            "code": e.code,
-            "message": e.message,
-            "details": details.iter().map(|d| json!({"code": d.code, "message": d.message, "target": d.target})).collect::<Vec<_>>(),
-        }),
-        None => Value::Null,
-    };
-    m.insert("error".into(), error);
+    m.insert("error".into(), wire::public_error_with_details(j.error.as_ref()));
     m
 }
 
@@ -114,11 +106,8 @@ pub(super) async fn create_job(ctx: &Ctx, w: Workload, policy: &str) -> Result<R
     }
     let job = ctx.store().create_unit_bulk_job(ctx.writer(), policy, w, name, addresses, ids).await?;
     let location = format!("{}/{}('{policy}')/{}('{}')", ctx.service_url(), n.policy_set, n.unit_jobs_nav, job.id);
-    let mut r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", fragment(w, Some(policy))), job_json(&job));
-    if let Ok(v) = HeaderValue::from_str(&location) {
-        r.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(r)
+    let r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", fragment(w, Some(policy))), job_json(&job));
+    Ok(super::locate(r, &location, &[header::LOCATION]))
 }
 
 pub(super) async fn list_jobs(ctx: &Ctx, w: Workload, policy: Option<&str>) -> Result<Response, ApiError> {

@@ -268,14 +268,14 @@ pub(super) async fn load_unit(conn: &mut SqliteConnection, tenant: &str, id: &st
 }
 
 /// Why one resource could not join a policy.
-pub(super) enum AttachProblem {
+enum AttachProblem {
     Unknown,
     InPolicy,
 }
 
 /// Puts the resource's unit (created on first use) into `policy`: `protectRequested` when the
 /// policy is on, `unprotected` until it is activated otherwise.
-pub(super) async fn attach(
+async fn attach(
     conn: &mut SqliteConnection,
     w: &Writer<'_>,
     policy: &PolicyRecord,
@@ -335,6 +335,48 @@ pub(super) async fn attach(
     }
     let row = load_unit(conn, w.tenant, &unit_id).await?.expect("the unit was just written");
     Ok(Ok(row.unit))
+}
+
+/// What became of a resource a job (a unit bulk job, an inclusion rule) put into a policy.
+pub(super) enum Joined {
+    /// The unit's id, and whether it waits for the policy's settle job.
+    Added {
+        unit_id: String,
+        requested: bool,
+    },
+    /// In this policy already: nothing to do, nothing to report.
+    AlreadyIn,
+    InOtherPolicy,
+    Unknown,
+}
+
+pub(super) async fn join(
+    conn: &mut SqliteConnection,
+    w: &Writer<'_>,
+    policy: &PolicyRecord,
+    resource_id: &str,
+) -> StoreResult<Joined> {
+    Ok(match attach(conn, w, policy, resource_id).await? {
+        Ok(unit) => Joined::Added { requested: is_requested(unit.status), unit_id: unit.info.id },
+        Err(AttachProblem::Unknown) => Joined::Unknown,
+        Err(AttachProblem::InPolicy) => {
+            let here: Option<i64> = sqlx::query_scalar(
+                "SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND resource_id = ? COLLATE NOCASE \
+                 AND policy_id = ?",
+            )
+            .bind(w.tenant)
+            .bind(policy.workload.unit_kind())
+            .bind(resource_id)
+            .bind(&policy.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if here.is_some() {
+                Joined::AlreadyIn
+            } else {
+                Joined::InOtherPolicy
+            }
+        }
+    })
 }
 
 pub(super) async fn create_policy(
@@ -892,28 +934,15 @@ pub(super) async fn resolve_unit_bulk_job(
                         });
                         continue;
                     };
-                    match attach(conn, &w, &policy, &resource).await? {
-                        Ok(unit) => needs_settle |= is_requested(unit.status),
-                        Err(AttachProblem::InPolicy) => {
-                            let in_this: Option<i64> = sqlx::query_scalar(
-                                "SELECT 1 FROM protection_units WHERE tenant_id = ? AND resource_id = ? COLLATE NOCASE \
-                                 AND workload = ? AND policy_id = ?",
-                            )
-                            .bind(tenant)
-                            .bind(&resource)
-                            .bind(bulk.workload.unit_kind())
-                            .bind(&policy.id)
-                            .fetch_optional(&mut *conn)
-                            .await?;
-                            if in_this.is_none() {
-                                details.push(ErrorDetail {
-                                    code: "ProtectionUnitAlreadyExists".into(),
-                                    message: format!("'{name}' is already protected by another protection policy."),
-                                    target: name.clone(),
-                                });
-                            }
-                        }
-                        Err(AttachProblem::Unknown) => details.push(ErrorDetail {
+                    match join(conn, &w, &policy, &resource).await? {
+                        Joined::Added { requested, .. } => needs_settle |= requested,
+                        Joined::AlreadyIn => {}
+                        Joined::InOtherPolicy => details.push(ErrorDetail {
+                            code: "ProtectionUnitAlreadyExists".into(),
+                            message: format!("'{name}' is already protected by another protection policy."),
+                            target: name.clone(),
+                        }),
+                        Joined::Unknown => details.push(ErrorDetail {
                             code: "ProtectionUnitNotFound".into(),
                             message: format!(
                                 "No {} known as '{name}' exists in this tenant.",

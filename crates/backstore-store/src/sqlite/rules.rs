@@ -4,14 +4,13 @@
 //! `run` applies it again; `deleteAndUnprotect` takes the units it added out of the policy and then
 //! removes the rule. Every function runs inside the caller's transaction.
 
-use backstore_domain::policy::is_requested;
 use backstore_domain::rule::{RuleExpr, RuleSubject};
 use backstore_domain::{RuleError, Timestamp, Workload};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::protection::{
-    attach, enqueue_settle, load_policy, rearm, refresh_policy, require_policy, resource_from_row, AttachProblem,
+    enqueue_settle, join, load_policy, rearm, refresh_policy, require_policy, resource_from_row, Joined,
 };
 use super::workload as parse_workload;
 use super::{
@@ -266,37 +265,25 @@ async fn apply(conn: &mut SqliteConnection, rule: &RuleRecord, tenant: &str, now
                     continue;
                 }
                 let Some(resource_id) = resource.resource_id() else { continue };
-                match attach(conn, &w, &policy, resource_id).await? {
-                    Ok(unit) => {
-                        needs_settle |= is_requested(unit.status);
+                match join(conn, &w, &policy, resource_id).await? {
+                    Joined::Added { unit_id, requested } => {
+                        needs_settle |= requested;
                         sqlx::query("UPDATE protection_units SET rule_id = ? WHERE tenant_id = ? AND id = ?")
                             .bind(&rule.id)
                             .bind(tenant)
-                            .bind(&unit.info.id)
+                            .bind(&unit_id)
                             .execute(&mut *conn)
                             .await?;
                     }
-                    Err(AttachProblem::InPolicy) => {
-                        let elsewhere: Option<i64> = sqlx::query_scalar(
-                            "SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND resource_id = ? \
-                             AND policy_id <> ?",
-                        )
-                        .bind(tenant)
-                        .bind(rule.workload.unit_kind())
-                        .bind(resource_id)
-                        .bind(&policy.id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                        if elsewhere.is_some() {
-                            let target = resource.site_web_url.clone().or(resource.email.clone());
-                            details.push(ErrorDetail {
-                                code: "ProtectionUnitAlreadyExists".into(),
-                                message: format!("'{resource_id}' is already protected by another protection policy."),
-                                target: target.unwrap_or_else(|| resource_id.to_owned()),
-                            });
-                        }
+                    Joined::InOtherPolicy => {
+                        let target = resource.site_web_url.clone().or(resource.email.clone());
+                        details.push(ErrorDetail {
+                            code: "ProtectionUnitAlreadyExists".into(),
+                            message: format!("'{resource_id}' is already protected by another protection policy."),
+                            target: target.unwrap_or_else(|| resource_id.to_owned()),
+                        });
                     }
-                    Err(AttachProblem::Unknown) => {}
+                    Joined::AlreadyIn | Joined::Unknown => {}
                 }
             }
             if needs_settle {
