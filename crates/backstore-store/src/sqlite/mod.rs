@@ -902,17 +902,7 @@ impl Store for SqliteStore {
             let total = units.len() + details.len();
             let message =
                 format!("{} of {total} resources could not be resolved into restore artifacts.", details.len());
-            let (status, error) = bulk_outcome(details, "BulkRestoreResourcesNotResolved", message);
-            sqlx::query(
-                "UPDATE bulk_requests SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?",
-            )
-            .bind(status)
-            .bind(error)
-            .bind(micros(now))
-            .bind(tenant)
-            .bind(&request.id)
-            .execute(&mut *tx)
-            .await?;
+            record_outcome(&mut tx, OutcomeTable::BulkRequests, tenant, &request.id, details, message, now).await?;
             refresh_session(&mut tx, tenant, &request.session_id, now).await?;
         }
         finish_job_row(&mut tx, job, now).await?;
@@ -1787,13 +1777,47 @@ pub(super) fn stored_error(e: Option<String>) -> StoreResult<Option<(ErrorInfo, 
     Ok(e.map(|e| (ErrorInfo { code: e.code, message: e.message }, e.details)))
 }
 
-/// How a bulk request or job ends: `completed`, or `completedWithErrors` with the stored error.
-pub(super) fn bulk_outcome(details: Vec<ErrorDetail>, code: &str, message: String) -> (&'static str, Option<String>) {
-    if details.is_empty() {
-        return ("completed", None);
-    }
-    let stored = StoredBulkError { code: code.into(), message, details };
-    ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
+/// Where a piece of resolving work keeps its outcome (table names are code, never input).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum OutcomeTable {
+    BulkRequests,
+    UnitBulkJobs,
+    ProtectionRules,
+}
+
+/// Ends a bulk request, bulk job or rule run: `completed`, or `completedWithErrors` with the
+/// table's error code, `message` and the `details`, written to its row.
+pub(super) async fn record_outcome(
+    conn: &mut SqliteConnection,
+    table: OutcomeTable,
+    tenant: &str,
+    id: &str,
+    details: Vec<ErrorDetail>,
+    message: String,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let (table, code) = match table {
+        OutcomeTable::BulkRequests => ("bulk_requests", "BulkRestoreResourcesNotResolved"),
+        OutcomeTable::UnitBulkJobs => ("unit_bulk_jobs", "ProtectionUnitsNotResolved"),
+        OutcomeTable::ProtectionRules => ("protection_rules", "ProtectionRuleCompletedWithErrors"),
+    };
+    let (status, error) = if details.is_empty() {
+        ("completed", None)
+    } else {
+        let stored = StoredBulkError { code: code.into(), message, details };
+        ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
+    };
+    sqlx::query(&format!(
+        "UPDATE {table} SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?"
+    ))
+    .bind(status)
+    .bind(error)
+    .bind(micros(now))
+    .bind(tenant)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 fn json_list(s: &str) -> StoreResult<Vec<String>> {

@@ -8,8 +8,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::{
-    actor, actor_json, bulk_outcome, corrupt, enqueue, finish_job_row, from_micros, holds_lease, json_list, micros,
-    stored_error, unit_row, workload, UNIT_COLUMNS,
+    actor, actor_json, corrupt, enqueue, finish_job_row, from_micros, holds_lease, json_list, micros, record_outcome,
+    stored_error, unit_row, workload, OutcomeTable, UNIT_COLUMNS,
 };
 use crate::{
     DirectoryResource, ErrorDetail, JobRef, PolicyCounts, PolicyDeltaItem, PolicyItemResult, PolicyRecord,
@@ -959,17 +959,7 @@ pub(super) async fn resolve_unit_bulk_job(
             }
         }
         let message = format!("{} of {total} resources could not be added to the protection policy.", details.len());
-        let (status, error) = bulk_outcome(details, "ProtectionUnitsNotResolved", message);
-        sqlx::query(
-            "UPDATE unit_bulk_jobs SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(micros(now))
-        .bind(tenant)
-        .bind(&bulk.id)
-        .execute(&mut *conn)
-        .await?;
+        record_outcome(conn, OutcomeTable::UnitBulkJobs, tenant, &bulk.id, details, message, now).await?;
     }
     finish_job_row(conn, job, now).await?;
     Ok(true)

@@ -13,9 +13,8 @@ use super::protection::{
     enqueue_settle, join, load_policy, rearm, refresh_policy, require_policy, resource_from_row, Joined,
 };
 use super::workload as parse_workload;
-use super::{
-    actor, actor_json, bulk_outcome, finish_job_row, from_micros, holds_lease, json_list, micros, stored_error,
-};
+use super::{actor, actor_json, finish_job_row, from_micros, holds_lease, json_list, micros, stored_error};
+use super::{record_outcome, OutcomeTable};
 use crate::{ErrorDetail, JobRef, RuleAction, RuleRecord, StoreResult, Writer};
 
 pub(super) const APPLY_RULE_JOB: &str = "applyRule";
@@ -293,18 +292,7 @@ async fn apply(conn: &mut SqliteConnection, rule: &RuleRecord, tenant: &str, now
         }
     }
     let message = format!("{} resources matching the rule could not be added to the protection policy.", details.len());
-    let (status, error) = bulk_outcome(details, "ProtectionRuleCompletedWithErrors", message);
-    sqlx::query(
-        "UPDATE protection_rules SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?",
-    )
-    .bind(status)
-    .bind(error)
-    .bind(micros(now))
-    .bind(tenant)
-    .bind(&rule.id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    record_outcome(conn, OutcomeTable::ProtectionRules, tenant, &rule.id, details, message, now).await
 }
 
 async fn unprotect_and_delete(
