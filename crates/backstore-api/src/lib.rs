@@ -118,9 +118,11 @@ impl Ctx {
         format!("{}/{}/$metadata#solutions/backupRestore/{fragment}", self.origin, self.version.as_str())
     }
 
-    /// An absolute `@odata.nextLink` to the same collection, continuing after `after`.
-    pub fn next_link(&self, after: i64) -> String {
-        format!("{}{}?{}", self.origin, self.path, query::next_query(&self.query.raw, after))
+    /// An absolute `@odata.nextLink` to the same collection, continuing after the row with
+    /// sequence `after` and `$orderby` key values `keys`.
+    pub fn next_link(&self, after: i64, keys: &[backstore_store::Bind]) -> String {
+        let token = query::encode_skiptoken(after, keys);
+        format!("{}{}?{}", self.origin, self.path, query::next_query(&self.query.raw, &token))
     }
 }
 

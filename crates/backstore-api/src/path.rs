@@ -164,8 +164,18 @@ pub enum Target {
     },
     /// `emailNotificationsSetting`
     NotificationSettings,
+    /// `…/$count` of a queried collection: the number of its items, as plain text.
+    Count(CountOf),
     /// A path of the Graph API that backstore does not serve yet.
     Unimplemented(String),
+}
+
+/// The collections whose `/$count` segment is served.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CountOf {
+    Sessions { workload: Option<Workload> },
+    Artifacts { session: String, workload: Workload },
+    Units { workload: Option<Workload> },
 }
 
 /// Root navigation properties and actions of `backupRestoreRoot` not served yet (v1.0 and beta).
@@ -318,7 +328,7 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
         return Ok((version, Target::Sessions { workload, base }));
     };
     if is(key, "$count") {
-        return Ok((version, unimplemented("$count")));
+        return end(version, Target::Count(CountOf::Sessions { workload }), it);
     }
     let id = text(key).to_owned();
     let Some(mut next) = it.next() else {
@@ -341,6 +351,7 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
         }
         match it.next() {
             None => Target::Artifacts { session: id, workload: nav },
+            Some(count) if is(count, "$count") => Target::Count(CountOf::Artifacts { session: id, workload: nav }),
             Some(artifact) => {
                 let artifact_id = text(artifact).to_owned();
                 match it.next() {
@@ -409,7 +420,7 @@ fn units<'a>(
         return Ok((version, Target::Units { workload, base }));
     };
     if is(key, "$count") {
-        return Ok((version, unimplemented("$count")));
+        return end(version, Target::Count(CountOf::Units { workload }), it);
     }
     let id = text(key).to_owned();
     match it.next() {

@@ -2,6 +2,7 @@
 //! (one method per operation, each one transaction) and its backends, chosen by database URL.
 
 mod clock;
+mod list;
 mod model;
 pub mod sqlite;
 
@@ -11,6 +12,7 @@ use async_trait::async_trait;
 use backstore_domain::{Actor, ArtifactAdd, DeltaItem, RuleError, Timestamp, Workload};
 
 pub use clock::Clock;
+pub use list::*;
 pub use model::*;
 
 /// Everything a store operation can fail with.
@@ -66,14 +68,23 @@ pub trait Store: Send + Sync + 'static {
         workload: Option<Workload>,
     ) -> StoreResult<Option<SessionRecord>>;
 
-    /// Sessions in creation order, after the keyset position `after`, at most `limit`.
+    /// The allow-list of what a collection can be filtered and sorted on, for planning queries.
+    fn schema(&self, collection: Collection) -> &'static Schema;
+
+    /// A page of sessions (of one kind, or all) as `spec` asks.
     async fn list_sessions(
         &self,
         tenant: &str,
         workload: Option<Workload>,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<SessionRecord>>;
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<SessionRecord>>>;
+
+    async fn count_sessions(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        filter: Option<&SqlFilter>,
+    ) -> StoreResult<i64>;
 
     /// Deletes a draft session and its artifacts.
     async fn delete_session(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()>;
@@ -138,13 +149,15 @@ pub trait Store: Send + Sync + 'static {
 
     // ---- artifacts ----
 
+    /// A page of a session's artifacts as `spec` asks.
     async fn list_artifacts(
         &self,
         tenant: &str,
         session_id: &str,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<ArtifactRecord>>;
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<ArtifactRecord>>>;
+
+    async fn count_artifacts(&self, tenant: &str, session_id: &str, filter: Option<&SqlFilter>) -> StoreResult<i64>;
 
     /// All artifacts of several sessions (for `$expand`), in creation order.
     async fn artifacts_of_sessions(&self, tenant: &str, session_ids: &[String]) -> StoreResult<Vec<ArtifactRecord>>;
@@ -382,14 +395,20 @@ pub trait Store: Send + Sync + 'static {
     /// A restore point of the tenant, expired ones included (artifacts keep showing theirs).
     async fn get_restore_point(&self, tenant: &str, id: &str) -> StoreResult<Option<RestorePointRecord>>;
 
-    /// Protection units in creation order after `after`, of one kind or all.
+    /// A page of protection units (of one kind, or all) as `spec` asks.
     async fn list_units(
         &self,
         tenant: &str,
         workload: Option<Workload>,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<UnitRow>>;
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<UnitRow>>>;
+
+    async fn count_units(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        filter: Option<&SqlFilter>,
+    ) -> StoreResult<i64>;
 
     async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>>;
 

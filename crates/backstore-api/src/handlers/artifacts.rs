@@ -7,13 +7,14 @@ use backstore_domain::{RuleError, Workload};
 use backstore_store::ArtifactRecord;
 use serde_json::{Map, Value};
 
-use super::{collection, entity, page, project, selected};
+use super::{entity, keyed_page, list_spec, project, queried_collection, selected};
 use crate::auth::Access;
 use crate::body::{artifact_add, into_object, parse_json, BodyKind};
 use crate::error::ApiError;
 use crate::names::names;
 use crate::wire;
 use crate::Ctx;
+use backstore_store::Collection;
 
 const COMMON: [&str; 7] =
     ["id", "destinationType", "status", "startDateTime", "completionDateTime", "error", "restorePoint"];
@@ -24,6 +25,22 @@ fn properties(w: Workload) -> Vec<&'static str> {
         Workload::SharePoint | Workload::OneDrive => ["restoredSiteId", "restoredSiteName", "restoredSiteWebUrl"],
     };
     COMMON.iter().chain(own.iter()).copied().collect()
+}
+
+/// A nested `$select` of artifacts of `w`, in canonical names.
+pub(super) fn select_of(names_sent: &[String], w: Workload) -> Result<Vec<&'static str>, ApiError> {
+    let props = properties(w);
+    names_sent
+        .iter()
+        .map(|n| {
+            props.iter().find(|p| p.eq_ignore_ascii_case(n)).copied().ok_or_else(|| {
+                ApiError::BadRequest(format!(
+                    "Could not find a property named '{n}' on type 'microsoft.graph.{}'.",
+                    names(w).artifact_type
+                ))
+            })
+        })
+        .collect()
 }
 
 /// `$expand=restorePoint` is accepted: the restore point is always inline.
@@ -59,11 +76,15 @@ pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Res
     ctx.principal.require(Access::RestoreRead)?;
     check_expand(ctx, w)?;
     require_session(ctx, session, w).await?;
-    let limit = ctx.query.page_size();
-    let rows = ctx.store().list_artifacts(ctx.tenant(), session, ctx.query.after, limit + 1).await?;
-    let (rows, more_after) = page(rows, limit, |a| a.seq);
+    let (spec, filter) = list_spec(ctx, Collection::Artifacts)?;
+    let rows = ctx.store().list_artifacts(ctx.tenant(), session, &spec).await?;
+    let count = match ctx.query.count {
+        true => Some(ctx.store().count_artifacts(ctx.tenant(), session, filter.as_ref()).await?),
+        false => None,
+    };
+    let (rows, next) = keyed_page(ctx, rows, |a| a.seq);
     let value = rows.iter().map(|a| artifact_json(ctx, a, w).map(Value::Object)).collect::<Result<Vec<_>, _>>()?;
-    Ok(collection(ctx, &collection_fragment(session, w), value, more_after))
+    Ok(queried_collection(ctx, &collection_fragment(session, w), value, next, count))
 }
 
 pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {

@@ -12,8 +12,11 @@ mod service_apps;
 mod unit_jobs;
 
 use axum::http::Method;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use backstore_domain::RuleError;
 use serde_json::{Map, Value};
+
+use backstore_store::{Bind, Collection, Keyed, ListSpec, SqlFilter};
 
 use crate::error::ApiError;
 use crate::path::Target;
@@ -22,7 +25,8 @@ use crate::Ctx;
 pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<Response, ApiError> {
     use Target::*;
     let m = method.clone();
-    if target != RestorePoints {
+    if !matches!(target, RestorePoints | Sessions { .. } | Artifacts { .. } | Units { .. } | Session { .. } | Count(_))
+    {
         ctx.query.only_general()?;
     }
     if !matches!(target, Root | Enable | Unimplemented(_)) {
@@ -30,6 +34,10 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     }
     match target {
         Unimplemented(what) => Err(ApiError::NotImplemented(what)),
+        Count(of) => match m {
+            Method::GET => count(ctx, of).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
         Root => match m {
             Method::GET => service::get_root(ctx).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
@@ -183,6 +191,34 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     }
 }
 
+/// `/$count`: how many items the collection has (after `$filter`), as `text/plain`.
+async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError> {
+    use crate::path::CountOf;
+    let (collection, access) = match &of {
+        CountOf::Sessions { .. } => (Collection::Sessions, crate::auth::Access::RestoreRead),
+        CountOf::Artifacts { .. } => (Collection::Artifacts, crate::auth::Access::RestoreRead),
+        CountOf::Units { .. } => (Collection::Units, crate::auth::Access::ConfigurationRead),
+    };
+    ctx.principal.require(access)?;
+    if ctx.query.top.is_some() || ctx.query.after.is_some() || ctx.query.skip.is_some() || ctx.query.orderby.is_some() {
+        return Err(ApiError::BadRequest("/$count takes $filter only.".into()));
+    }
+    let (_, filter) = list_spec(ctx, collection)?;
+    let store = ctx.store();
+    let n = match of {
+        CountOf::Sessions { workload } => store.count_sessions(ctx.tenant(), workload, filter.as_ref()).await?,
+        CountOf::Artifacts { session, workload } => {
+            store.get_session(ctx.tenant(), &session, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
+            store.count_artifacts(ctx.tenant(), &session, filter.as_ref()).await?
+        }
+        CountOf::Units { workload } => store.count_units(ctx.tenant(), workload, filter.as_ref()).await?,
+    };
+    let mut r = (axum::http::StatusCode::OK, n.to_string()).into_response();
+    r.headers_mut()
+        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/plain; charset=utf-8"));
+    Ok(r)
+}
+
 /// Which service-status lock a request falls under: writes on the protection side or on restores.
 fn gate(target: &Target, method: &Method) -> service::Gate {
     use Target::*;
@@ -224,9 +260,80 @@ pub(crate) fn collection(ctx: &Ctx, fragment: &str, value: Vec<Value>, more_afte
     body.insert("@odata.context".into(), Value::String(ctx.context(fragment)));
     body.insert("value".into(), Value::Array(value));
     if let Some(after) = more_after {
-        body.insert("@odata.nextLink".into(), Value::String(ctx.next_link(after)));
+        body.insert("@odata.nextLink".into(), Value::String(ctx.next_link(after, &[])));
     }
     crate::json_response(axum::http::StatusCode::OK, Value::Object(body))
+}
+
+/// Where the next page of a queried collection starts: the last row's sequence and sort values.
+pub(crate) struct Next {
+    seq: i64,
+    keys: Vec<Bind>,
+}
+
+/// A queried collection's response: `@odata.count` when `$count=true`, the items, the nextLink.
+pub(crate) fn queried_collection(
+    ctx: &Ctx,
+    fragment: &str,
+    value: Vec<Value>,
+    next: Option<Next>,
+    count: Option<i64>,
+) -> Response {
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), Value::String(ctx.context(fragment)));
+    if let Some(n) = count {
+        body.insert("@odata.count".into(), Value::from(n));
+    }
+    body.insert("value".into(), Value::Array(value));
+    if let Some(next) = next {
+        body.insert("@odata.nextLink".into(), Value::String(ctx.next_link(next.seq, &next.keys)));
+    }
+    crate::json_response(axum::http::StatusCode::OK, Value::Object(body))
+}
+
+/// The store query of a collection read: `$filter` and `$orderby` planned through the
+/// collection's allow-list, the `$skiptoken` position, `$skip`, and one row more than a page (to
+/// know whether another follows). Also the planned filter alone, for `$count`.
+pub(crate) fn list_spec(ctx: &Ctx, collection: Collection) -> Result<(ListSpec, Option<SqlFilter>), ApiError> {
+    let schema = ctx.store().schema(collection);
+    let bad = |e: backstore_odata::QueryError| ApiError::BadRequest(e.to_string());
+    let filter = match &ctx.query.filter {
+        Some(text) => {
+            let expr = backstore_odata::parse_filter(text).map_err(bad)?;
+            Some(backstore_odata::plan_filter(&expr, schema, text, backstore_odata::Dialect::Sqlite).map_err(bad)?)
+        }
+        None => None,
+    };
+    let order = match &ctx.query.orderby {
+        Some(text) => {
+            backstore_odata::plan_order(&backstore_odata::parse_orderby(text).map_err(bad)?, schema).map_err(bad)?
+        }
+        None => Vec::new(),
+    };
+    let after = match ctx.query.after {
+        Some(seq) => {
+            if ctx.query.after_keys.len() != order.len() {
+                return Err(ApiError::BadRequest(
+                    "The $skiptoken was made for another $orderby; start again without it.".into(),
+                ));
+            }
+            Some((ctx.query.after_keys.clone(), seq))
+        }
+        None => None,
+    };
+    let skip = if after.is_some() { 0 } else { ctx.query.skip.unwrap_or(0) };
+    let limit = ctx.query.page_size() + 1;
+    let spec = ListSpec { filter: filter.clone(), order, after, skip, limit };
+    Ok((spec, filter))
+}
+
+/// Splits the `limit + 1` rows a [`list_spec`] read returns into a page and where the next starts.
+pub(crate) fn keyed_page<T>(ctx: &Ctx, mut rows: Vec<Keyed<T>>, seq: impl Fn(&T) -> i64) -> (Vec<T>, Option<Next>) {
+    let limit = usize::try_from(ctx.query.page_size()).unwrap_or(0);
+    let more = rows.len() > limit;
+    rows.truncate(limit);
+    let next = if more { rows.last().map(|r| Next { seq: seq(&r.record), keys: r.keys.clone() }) } else { None };
+    (rows.into_iter().map(|r| r.record).collect(), next)
 }
 
 /// An entity response: absolute context first, then the entity's members.

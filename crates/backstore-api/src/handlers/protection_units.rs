@@ -8,12 +8,13 @@ use backstore_domain::Workload;
 use backstore_store::ProtectionUnitRecord;
 use serde_json::{Map, Value};
 
-use super::{collection, entity, page, project, selected};
+use super::{entity, keyed_page, list_spec, project, queried_collection, selected};
 use crate::auth::Access;
 use crate::error::ApiError;
 use crate::names::{names, BASE_UNIT_SET, BASE_UNIT_TYPE};
 use crate::wire;
 use crate::Ctx;
+use backstore_store::Collection;
 
 const COMMON: [&str; 10] = [
     "id",
@@ -59,9 +60,13 @@ pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool
             type_name(workload)
         )));
     }
-    let limit = ctx.query.page_size();
-    let rows = ctx.store().list_units(ctx.tenant(), workload, ctx.query.after, limit + 1).await?;
-    let (rows, more_after) = page(rows, limit, |r| r.seq);
+    let (spec, filter) = list_spec(ctx, Collection::Units)?;
+    let rows = ctx.store().list_units(ctx.tenant(), workload, &spec).await?;
+    let count = match ctx.query.count {
+        true => Some(ctx.store().count_units(ctx.tenant(), workload, filter.as_ref()).await?),
+        false => None,
+    };
+    let (rows, next) = keyed_page(ctx, rows, |r| r.seq);
     let value =
         rows.iter().map(|r| Value::Object(project(unit_json(ctx, &r.unit, base), select.as_deref(), &[]))).collect();
     let fragment = match (workload, base) {
@@ -69,7 +74,7 @@ pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool
         (Some(w), true) => format!("{BASE_UNIT_SET}/microsoft.graph.{}", names(w).unit_type),
         (None, _) => BASE_UNIT_SET.to_owned(),
     };
-    Ok(collection(ctx, &fragment, value, more_after))
+    Ok(queried_collection(ctx, &fragment, value, next, count))
 }
 
 pub(super) async fn get_unit(

@@ -4,24 +4,29 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::{RuleError, Workload};
-use backstore_store::{AppliedItem, SessionRecord};
+use backstore_store::{AppliedItem, ArtifactRecord, SessionRecord};
 use serde_json::{json, Map, Value};
 
-use super::{collection, entity, page, project, selected};
+use super::{entity, keyed_page, list_spec, project, queried_collection, selected};
 use crate::auth::Access;
 use crate::body::{create_body, empty_action_body, patch_body, SESSION_READ_ONLY};
 use crate::error::ApiError;
 use crate::names::{is_odata_type, names, odata_type, workload_by, BASE_SESSION_SET, BASE_SESSION_TYPE};
 use crate::wire::{self, Render};
 use crate::Ctx;
+use backstore_store::Collection;
 
-/// Which artifact collections `$expand` asks for on sessions of `scope` (all kinds when `None`).
-fn expanded(ctx: &Ctx, scope: Option<Workload>) -> Result<Vec<Workload>, ApiError> {
-    let mut out = Vec::new();
+/// Which artifact collections `$expand` asks for on sessions of `scope` (all kinds when `None`),
+/// each with the artifact properties its nested `$select` keeps (all when `None`).
+type Expansion = Vec<(Workload, Option<Vec<&'static str>>)>;
+
+fn expanded(ctx: &Ctx, scope: Option<Workload>) -> Result<Expansion, ApiError> {
+    let mut out: Expansion = Vec::new();
     for item in &ctx.query.expand {
-        let (cast, nav) = match item.rsplit_once('/') {
+        let (path, nested) = crate::query::expand_select(item)?;
+        let (cast, nav) = match path.rsplit_once('/') {
             Some((cast, nav)) => (Some(cast), nav),
-            None => (None, item.as_str()),
+            None => (None, path),
         };
         let found: Vec<Workload> = if nav == "*" {
             Workload::ALL.to_vec()
@@ -36,12 +41,24 @@ fn expanded(ctx: &Ctx, scope: Option<Workload>) -> Result<Vec<Workload>, ApiErro
         if found.is_empty() {
             let type_name = scope.map_or(BASE_SESSION_TYPE, |w| names(w).session_type);
             return Err(ApiError::BadRequest(format!(
-                "Could not find a navigation property named '{item}' on type 'microsoft.graph.{type_name}'."
+                "Could not find a navigation property named '{path}' on type 'microsoft.graph.{type_name}'."
             )));
         }
-        out.extend(found);
+        for w in found {
+            let select = match &nested {
+                Some(names_sent) => Some(super::artifacts::select_of(names_sent, w)?),
+                None => None,
+            };
+            out.push((w, select));
+        }
     }
     Ok(out)
+}
+
+/// An artifact as an expanded item of its session.
+fn expanded_artifact(a: &ArtifactRecord, w: Workload, expand: &Expansion) -> Value {
+    let select = expand.iter().find(|(x, _)| *x == w).and_then(|(_, s)| s.as_deref());
+    Value::Object(project(wire::artifact(a, w), select, &[]))
 }
 
 /// A session as one item or entity of a response, with its artifacts when they were expanded.
@@ -76,28 +93,33 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
     ctx.principal.require(Access::RestoreRead)?;
     let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
     let expand = expanded(ctx, workload)?;
-    let limit = ctx.query.page_size();
-    let rows = ctx.store().list_sessions(ctx.tenant(), workload, ctx.query.after, limit + 1).await?;
-    let (rows, more_after) = page(rows, limit, |s| s.seq);
+    let (spec, filter) = list_spec(ctx, Collection::Sessions)?;
+    let rows = ctx.store().list_sessions(ctx.tenant(), workload, &spec).await?;
+    let count = match ctx.query.count {
+        true => Some(ctx.store().count_sessions(ctx.tenant(), workload, filter.as_ref()).await?),
+        false => None,
+    };
+    let (rows, next) = keyed_page(ctx, rows, |s| s.seq);
     let mut artifacts = if expand.is_empty() {
         None
     } else {
-        let ids: Vec<String> = rows.iter().filter(|s| expand.contains(&s.workload)).map(|s| s.id.clone()).collect();
+        let ids: Vec<String> =
+            rows.iter().filter(|s| expand.iter().any(|(w, _)| *w == s.workload)).map(|s| s.id.clone()).collect();
         Some(ctx.store().artifacts_of_sessions(ctx.tenant(), &ids).await?)
     };
     let value: Vec<Value> = rows
         .iter()
         .map(|s| {
-            let own = artifacts.as_mut().filter(|_| expand.contains(&s.workload)).map(|all| {
+            let own = artifacts.as_mut().filter(|_| expand.iter().any(|(w, _)| *w == s.workload)).map(|all| {
                 let (mine, rest): (Vec<_>, Vec<_>) =
                     std::mem::take(all).into_iter().partition(|a| a.session_id == s.id);
                 *all = rest;
-                mine.iter().map(|a| Value::Object(wire::artifact(a, s.workload))).collect()
+                mine.iter().map(|a| expanded_artifact(a, s.workload, &expand)).collect()
             });
             Value::Object(session_json(ctx, s, base, select.as_deref(), own))
         })
         .collect();
-    Ok(collection(ctx, &set_fragment(workload, base), value, more_after))
+    Ok(queried_collection(ctx, &set_fragment(workload, base), value, next, count))
 }
 
 async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<SessionRecord, ApiError> {
@@ -128,9 +150,9 @@ pub(super) async fn get_session(
     let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
     let expand = expanded(ctx, workload)?;
     let s = load(ctx, id, workload).await?;
-    let artifacts = if expand.contains(&s.workload) {
+    let artifacts = if expand.iter().any(|(w, _)| *w == s.workload) {
         let all = ctx.store().artifacts_of_sessions(ctx.tenant(), std::slice::from_ref(&s.id)).await?;
-        Some(all.iter().map(|a| Value::Object(wire::artifact(a, s.workload))).collect())
+        Some(all.iter().map(|a| expanded_artifact(a, s.workload, &expand)).collect())
     } else {
         None
     };

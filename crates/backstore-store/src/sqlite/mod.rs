@@ -19,13 +19,14 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqliteConnection, SqlitePool};
 
 use crate::{
-    AppliedItem, ArtifactRecord, ArtifactStep, BulkRequestRecord, BulkRequestSpec, ClaimedJob, DeltaOutcome,
-    DirectoryResource, EngineStats, ErrorDetail, JobEvent, JobEventRecord, JobRef, JobWork, PolicyDeltaItem,
-    PolicyDeltaOutcome, PolicyRecord, ProtectionUnitRecord, RestorePointQuery, RestorePointRecord, RestoreWork,
-    RetentionReport, RuleAction, RuleRecord, ServiceAppRecord, ServiceState, SessionCheck, SessionRecord, Store,
-    StoreError, StoreResult, UnitBulkJobRecord, UnitRow, Writer,
+    AppliedItem, ArtifactRecord, ArtifactStep, Bind, BulkRequestRecord, BulkRequestSpec, ClaimedJob, Collection,
+    DeltaOutcome, DirectoryResource, EngineStats, ErrorDetail, JobEvent, JobEventRecord, JobRef, JobWork, Keyed,
+    ListSpec, PolicyDeltaItem, PolicyDeltaOutcome, PolicyRecord, ProtectionUnitRecord, RestorePointQuery,
+    RestorePointRecord, RestoreWork, RetentionReport, RuleAction, RuleRecord, Schema, ServiceAppRecord, ServiceState,
+    SessionCheck, SessionRecord, SqlFilter, Store, StoreError, StoreResult, UnitBulkJobRecord, UnitRow, Writer,
 };
 
+mod listing;
 mod protection;
 mod rules;
 mod service_apps;
@@ -89,6 +90,17 @@ fn actor(s: &str) -> StoreResult<Actor> {
 
 fn error_info(code: Option<String>, message: Option<String>) -> Option<ErrorInfo> {
     code.map(|code| ErrorInfo { code, message: message.unwrap_or_default() })
+}
+
+/// `tenant_id = ?` and, for one kind, `workload = ?`, with their values.
+fn kind_scope(tenant: &str, workload: Option<Workload>) -> (String, Vec<Bind>) {
+    let mut binds = vec![Bind::Text(tenant.to_owned())];
+    let mut scope = String::from("tenant_id = ?");
+    if let Some(w) = workload {
+        scope.push_str(" AND workload = ?");
+        binds.push(Bind::Text(w.unit_kind().to_owned()));
+    }
+    (scope, binds)
 }
 
 const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, activated_at, created_at, created_by, \
@@ -554,27 +566,29 @@ impl Store for SqliteStore {
         load_session(&mut conn, tenant, id, workload).await
     }
 
+    fn schema(&self, collection: Collection) -> &'static Schema {
+        listing::schema(collection)
+    }
+
     async fn list_sessions(
         &self,
         tenant: &str,
         workload: Option<Workload>,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<SessionRecord>> {
-        let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM restore_sessions \
-             WHERE tenant_id = ? AND (? IS NULL OR workload = ?) AND seq > ? ORDER BY seq LIMIT ?"
-        );
-        let kind = workload.map(Workload::unit_kind);
-        let rows = sqlx::query(&sql)
-            .bind(tenant)
-            .bind(kind)
-            .bind(kind)
-            .bind(after.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(session_from_row).collect()
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<SessionRecord>>> {
+        let select = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions");
+        let (scope, binds) = kind_scope(tenant, workload);
+        listing::page(&self.pool, &select, &scope, &binds, "seq", spec, session_from_row).await
+    }
+
+    async fn count_sessions(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        filter: Option<&SqlFilter>,
+    ) -> StoreResult<i64> {
+        let (scope, binds) = kind_scope(tenant, workload);
+        listing::count(&self.pool, "FROM restore_sessions", &scope, &binds, filter).await
     }
 
     async fn delete_session(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
@@ -914,20 +928,17 @@ impl Store for SqliteStore {
         &self,
         tenant: &str,
         session_id: &str,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<ArtifactRecord>> {
-        let sql = format!(
-            "{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.seq > ? ORDER BY a.seq LIMIT ?"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(tenant)
-            .bind(session_id)
-            .bind(after.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(artifact_from_row).collect()
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<ArtifactRecord>>> {
+        let binds = [Bind::Text(tenant.to_owned()), Bind::Text(session_id.to_owned())];
+        let scope = "a.tenant_id = ? AND a.session_id = ?";
+        listing::page(&self.pool, ARTIFACT_SELECT, scope, &binds, "a.seq", spec, artifact_from_row).await
+    }
+
+    async fn count_artifacts(&self, tenant: &str, session_id: &str, filter: Option<&SqlFilter>) -> StoreResult<i64> {
+        let binds = [Bind::Text(tenant.to_owned()), Bind::Text(session_id.to_owned())];
+        let from = &ARTIFACT_SELECT[ARTIFACT_SELECT.find("FROM ").expect("FROM")..];
+        listing::count(&self.pool, from, "a.tenant_id = ? AND a.session_id = ?", &binds, filter).await
     }
 
     async fn artifacts_of_sessions(&self, tenant: &str, session_ids: &[String]) -> StoreResult<Vec<ArtifactRecord>> {
@@ -1464,23 +1475,21 @@ impl Store for SqliteStore {
         &self,
         tenant: &str,
         workload: Option<Workload>,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<UnitRow>> {
-        let sql = format!(
-            "SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND (? IS NULL OR workload = ?) AND seq > ? \
-             ORDER BY seq LIMIT ?"
-        );
-        let kind = workload.map(Workload::unit_kind);
-        let rows = sqlx::query(&sql)
-            .bind(tenant)
-            .bind(kind)
-            .bind(kind)
-            .bind(after.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(unit_row).collect()
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<UnitRow>>> {
+        let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units");
+        let (scope, binds) = kind_scope(tenant, workload);
+        listing::page(&self.pool, &select, &scope, &binds, "seq", spec, unit_row).await
+    }
+
+    async fn count_units(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        filter: Option<&SqlFilter>,
+    ) -> StoreResult<i64> {
+        let (scope, binds) = kind_scope(tenant, workload);
+        listing::count(&self.pool, "FROM protection_units", &scope, &binds, filter).await
     }
 
     async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {

@@ -40,10 +40,11 @@ async fn paths_methods_and_options() {
     for path in [
         "browseSessions",
         "sharePointBrowseSessions",
-        "restoreSessions/$count",
+        "protectionPolicies/$count",
         &format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts"),
-        "restoreSessions?$filter=status eq 'draft'",
-        "restoreSessions?$orderby=createdDateTime",
+        "protectionPolicies?$filter=status eq 'active'",
+        "serviceApps?$orderby=registrationDateTime",
+        "restoreSessions?$search=marketing",
     ] {
         app.get(path, &token).await.expect_error(501, "notImplemented");
     }

@@ -8,6 +8,7 @@ mod crash;
 mod engine;
 mod errors;
 mod lifecycle;
+mod odata;
 mod policies;
 mod protection;
 mod retention;
