@@ -251,17 +251,25 @@ pub fn plan_order(items: &[crate::OrderItem], schema: &Schema) -> Result<Vec<Ord
 }
 
 impl OrderKey {
-    /// `ORDER BY` items for `keys` then the row's sequence (`seq` column, always ascending last).
+    /// The row sequence ends every order as the tiebreaker; it runs descending when every key
+    /// does, so one index scanned backwards serves the whole order.
+    fn seq_desc(keys: &[OrderKey]) -> bool {
+        !keys.is_empty() && keys.iter().all(|k| k.desc)
+    }
+
+    /// `ORDER BY` items for `keys` then the row's sequence (`seq`).
     pub fn order_by(keys: &[OrderKey], seq: &str) -> String {
-        let mut parts: Vec<String> =
-            keys.iter().map(|k| format!("{} {}", k.sql, if k.desc { "DESC" } else { "ASC" })).collect();
-        parts.push(format!("{seq} ASC"));
+        let dir = |desc: bool| if desc { "DESC" } else { "ASC" };
+        let mut parts: Vec<String> = keys.iter().map(|k| format!("{} {}", k.sql, dir(k.desc))).collect();
+        parts.push(format!("{seq} {}", dir(Self::seq_desc(keys))));
         parts.join(", ")
     }
 
     /// The condition for rows after the one whose sort values are `values` and sequence `seq_value`
-    /// (keyset paging): `(k1 > v1) OR (k1 = v1 AND k2 > v2) OR ... OR (all equal AND seq > s)`.
-    /// `None` when `values` does not fit the keys (a token made for another `$orderby`).
+    /// (keyset paging). When every key runs the same way it is one row-value comparison,
+    /// `(k1, k2, seq) > (?, ?, ?)`, which an index can seek to; mixed directions expand to
+    /// `(k1 > v1) OR (k1 = v1 AND k2 < v2) OR …`. `None` when `values` does not fit the keys (a
+    /// token made for another `$orderby`).
     pub fn after(keys: &[OrderKey], seq: &str, values: &[Bind], seq_value: i64) -> Option<SqlFilter> {
         if values.len() != keys.len() {
             return None;
@@ -275,7 +283,22 @@ impl OrderKey {
                 return None;
             }
         }
+        let seq_desc = Self::seq_desc(keys);
         let mut out = SqlFilter::default();
+        if keys.iter().all(|k| k.desc == seq_desc) {
+            let mut columns: Vec<&str> = keys.iter().map(|k| k.sql).collect();
+            columns.push(seq);
+            let marks = vec!["?"; columns.len()].join(", ");
+            let op = if seq_desc { "<" } else { ">" };
+            out.sql = if keys.is_empty() {
+                format!("{seq} {op} ?")
+            } else {
+                format!("({}) {op} ({marks})", columns.join(", "))
+            };
+            out.binds = values.to_vec();
+            out.binds.push(Bind::Int(seq_value));
+            return Some(out);
+        }
         let mut ors = Vec::new();
         for i in 0..=keys.len() {
             let mut ands = Vec::new();
@@ -289,7 +312,7 @@ impl OrderKey {
                     out.binds.push(values[i].clone());
                 }
                 None => {
-                    ands.push(format!("{seq} > ?"));
+                    ands.push(format!("{seq} {} ?", if seq_desc { "<" } else { ">" }));
                     out.binds.push(Bind::Int(seq_value));
                 }
             }
@@ -355,6 +378,11 @@ mod tests {
 
     #[test]
     fn keyset_after_the_last_row() {
+        let keys = plan_order(&parse_orderby("createdDateTime desc, id desc").unwrap(), &SCHEMA).unwrap();
+        assert_eq!(OrderKey::order_by(&keys, "seq"), "created_at DESC, id DESC, seq DESC");
+        let after = OrderKey::after(&keys, "seq", &[Bind::Int(5), Bind::Text("x".into())], 9).unwrap();
+        assert_eq!(after.sql, "(created_at, id, seq) < (?, ?, ?)");
+        assert_eq!(OrderKey::after(&[], "seq", &[], 9).unwrap().sql, "seq > ?");
         let keys = plan_order(&parse_orderby("status desc, createdDateTime").unwrap(), &SCHEMA).unwrap();
         assert_eq!(OrderKey::order_by(&keys, "seq"), "status DESC, created_at ASC, seq ASC");
         let after = OrderKey::after(&keys, "seq", &[Bind::Text("draft".into()), Bind::Int(5)], 9).unwrap();

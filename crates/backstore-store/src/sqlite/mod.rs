@@ -252,29 +252,59 @@ async fn require_draft(
     Ok(session)
 }
 
+/// The artifacts of a session that a delta's plan can depend on: those it removes, those holding a
+/// restore point it adds, and for each destination type one artifact it leaves in place. What
+/// `plan_delta` decides over these is what it would decide over the whole session, and a PATCH
+/// of a session with 100 000 artifacts reads a handful of rows, not all of them.
 async fn existing_artifacts(
     conn: &mut SqliteConnection,
     tenant: &str,
     session_id: &str,
+    items: &[DeltaItem],
 ) -> StoreResult<Vec<ExistingArtifact>> {
-    let rows = sqlx::query(
-        "SELECT id, restore_point_id, destination_type FROM restore_artifacts \
-         WHERE tenant_id = ? AND session_id = ? ORDER BY seq",
-    )
-    .bind(tenant)
-    .bind(session_id)
-    .fetch_all(conn)
-    .await?;
-    rows.iter()
-        .map(|r| {
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for item in items {
+        match item {
+            DeltaItem::Remove { id, .. } => removed.push(id.as_str()),
+            DeltaItem::Add(a) => added.push(a.restore_point.as_str()),
+        }
+    }
+    let marks = |n: usize| vec!["?"; n].join(", ");
+    let columns = "SELECT id, restore_point_id, destination_type FROM restore_artifacts \
+                   WHERE tenant_id = ? AND session_id = ?";
+    let mut queries: Vec<(String, Vec<&str>)> = Vec::new();
+    if !removed.is_empty() {
+        queries.push((format!("{columns} AND id IN ({})", marks(removed.len())), removed.clone()));
+    }
+    if !added.is_empty() {
+        queries.push((format!("{columns} AND restore_point_id IN ({})", marks(added.len())), added));
+    }
+    let staying = if removed.is_empty() { String::new() } else { format!(" AND id NOT IN ({})", marks(removed.len())) };
+    for d in [DestinationType::New, DestinationType::InPlace] {
+        // The destination names come from the enum, not from the request.
+        queries.push((format!("{columns} AND destination_type = '{}'{staying} LIMIT 1", d.as_str()), removed.clone()));
+    }
+    let mut out: Vec<ExistingArtifact> = Vec::new();
+    for (sql, values) in &queries {
+        let mut q = sqlx::query(sql).bind(tenant).bind(session_id);
+        for v in values {
+            q = q.bind(*v);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let id: String = r.try_get("id")?;
+            if out.iter().any(|a| a.id == id) {
+                continue;
+            }
             let d: String = r.try_get("destination_type")?;
-            Ok(ExistingArtifact {
-                id: r.try_get("id")?,
+            out.push(ExistingArtifact {
+                id,
                 restore_point_id: r.try_get("restore_point_id")?,
                 destination: DestinationType::parse(&d).map_or_else(|| corrupt("destination", &d), Ok)?,
-            })
-        })
-        .collect()
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// Checks that a restore point can be restored in a session of `session_workload` at `now`.
@@ -686,7 +716,7 @@ impl Store for SqliteStore {
         let session = require_draft(&mut tx, tenant, id, workload, SessionAction::Patch).await?;
         check(&session)?;
         refuse_if_bulk(&session)?;
-        let existing = existing_artifacts(&mut tx, tenant, id).await?;
+        let existing = existing_artifacts(&mut tx, tenant, id, &items).await?;
         let plan = plan_delta(items, &existing)?;
         let mut applied = Vec::with_capacity(plan.items.len());
         let mut changed = false;
@@ -743,7 +773,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin_write().await?;
         let session = require_draft(&mut tx, tenant, session_id, Some(workload), SessionAction::AddArtifact).await?;
         refuse_if_bulk(&session)?;
-        let existing = existing_artifacts(&mut tx, tenant, session_id).await?;
+        let existing = existing_artifacts(&mut tx, tenant, session_id, &[DeltaItem::Add(add.clone())]).await?;
         let add = plan_adds(vec![add], &existing)?.remove(0);
         resolve_restore_point(&mut tx, tenant, add.restore_point.as_str(), workload, now)
             .await?
