@@ -5,6 +5,7 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use backstore_domain::{RestorePointTags, Timestamp};
+use backstore_odata::{CmpOp, Expr, Literal};
 use backstore_store::{ProtectionUnitRecord, RestorePointQuery, RestorePointRecord};
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
@@ -44,6 +45,10 @@ fn usage() -> ApiError {
     )
 }
 
+fn query_error(e: backstore_odata::QueryError) -> ApiError {
+    ApiError::BadRequest(e.to_string())
+}
+
 /// The unit id of `$expand=protectionUnit($filter=id eq '<id>')`.
 fn expanded_unit(expand: &[String]) -> Result<String, ApiError> {
     let [item] = expand else { return Err(usage()) };
@@ -59,18 +64,15 @@ fn expanded_unit(expand: &[String]) -> Result<String, ApiError> {
     if !option.trim().trim_start_matches('$').eq_ignore_ascii_case("filter") {
         return Err(usage());
     }
-    let mut words = filter.trim().splitn(3, char::is_whitespace);
-    let (Some(prop), Some(op), Some(value)) = (words.next(), words.next(), words.next()) else {
-        return Err(usage());
-    };
-    if !prop.eq_ignore_ascii_case("id") || !op.eq_ignore_ascii_case("eq") {
-        return Err(usage());
+    match backstore_odata::parse_filter(filter).map_err(query_error)? {
+        Expr::Cmp { property, op: CmpOp::Eq, value: Literal::Str(id) } if property.eq_ignore_ascii_case("id") => {
+            if id.trim().is_empty() {
+                return Err(ApiError::InvalidProtectionUnitId("the protection unit id is empty.".into()));
+            }
+            Ok(id)
+        }
+        _ => Err(usage()),
     }
-    let id = value.trim().strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).ok_or_else(usage)?.replace("''", "'");
-    if id.trim().is_empty() {
-        return Err(ApiError::InvalidProtectionUnitId("the protection unit id is empty.".into()));
-    }
-    Ok(id)
 }
 
 fn parse_time(value: &str) -> Result<Timestamp, ApiError> {
@@ -82,61 +84,56 @@ fn parse_time(value: &str) -> Result<Timestamp, ApiError> {
 
 type Bound = Option<(Timestamp, bool)>;
 
+/// Narrows `(from, to)` by one condition of the filter: `protectionDateTime <op> <date-time>`,
+/// conditions joined with `and`. Anything else is refused: the list filters on time only.
+fn narrow(e: &Expr, bounds: &mut (Bound, Bound)) -> Result<(), ApiError> {
+    match e {
+        Expr::And(a, b) => {
+            narrow(a, bounds)?;
+            narrow(b, bounds)
+        }
+        Expr::Cmp { property, op, value } if property.eq_ignore_ascii_case("protectionDateTime") => {
+            let t = match value {
+                Literal::DateTime(t) => *t,
+                // Quoted date-times were accepted before unquoted ones were; they still are.
+                Literal::Str(s) => parse_time(s)?,
+                other => {
+                    return Err(ApiError::InvalidSearchRequest(format!("'{other}' is not an ISO 8601 date and time.")))
+                }
+            };
+            match op {
+                CmpOp::Lt => bounds.1 = Some((t, false)),
+                CmpOp::Le => bounds.1 = Some((t, true)),
+                CmpOp::Gt => bounds.0 = Some((t, false)),
+                CmpOp::Ge => bounds.0 = Some((t, true)),
+                CmpOp::Eq => *bounds = (Some((t, true)), Some((t, true))),
+                CmpOp::Ne => {
+                    return Err(ApiError::BadRequest("protectionDateTime takes lt, le, gt, ge or eq here.".into()))
+                }
+            }
+            Ok(())
+        }
+        other => Err(ApiError::BadRequest(format!(
+            "restorePoints can be filtered on protectionDateTime only, with conditions joined by 'and'; got '{other}'."
+        ))),
+    }
+}
+
 /// `protectionDateTime lt 2026-01-01T00:00:00Z [and protectionDateTime ge …]` → (from, to).
 fn time_bounds(filter: &str) -> Result<(Bound, Bound), ApiError> {
     if filter.len() > MAX_FILTER_LEN {
         return Err(ApiError::FilterLengthExceeded(MAX_FILTER_LEN));
     }
-    let (mut from, mut to) = (None, None);
-    let lower = filter.to_ascii_lowercase();
-    let mut start = 0;
-    let mut clauses = Vec::new();
-    for (at, _) in lower.match_indices(" and ") {
-        clauses.push(&filter[start..at]);
-        start = at + 5;
-    }
-    clauses.push(&filter[start..]);
-    for clause in clauses {
-        let words: Vec<&str> = clause.split_whitespace().collect();
-        let [prop, op, value] = words[..] else {
-            return Err(ApiError::BadRequest(format!(
-                "'{}' is not a comparison on protectionDateTime.",
-                clause.trim()
-            )));
-        };
-        if !prop.eq_ignore_ascii_case("protectionDateTime") {
-            return Err(ApiError::BadRequest(format!(
-                "restorePoints can be filtered on protectionDateTime only, not on '{prop}'."
-            )));
-        }
-        let t = parse_time(value)?;
-        match op.to_ascii_lowercase().as_str() {
-            "lt" => to = Some((t, false)),
-            "le" => to = Some((t, true)),
-            "gt" => from = Some((t, false)),
-            "ge" => from = Some((t, true)),
-            "eq" => {
-                from = Some((t, true));
-                to = Some((t, true));
-            }
-            other => {
-                return Err(ApiError::BadRequest(format!(
-                    "'{other}' is not a comparison operator (lt, le, gt, ge, eq)."
-                )))
-            }
-        }
-    }
-    Ok((from, to))
+    let mut bounds = (None, None);
+    narrow(&backstore_odata::parse_filter(filter).map_err(query_error)?, &mut bounds)?;
+    Ok(bounds)
 }
 
 /// `$orderby=protectionDateTime [asc|desc]`; newest first when absent.
 fn newest_first(orderby: Option<&str>) -> Result<bool, ApiError> {
     let Some(o) = orderby else { return Ok(true) };
-    let words: Vec<&str> = o.split_whitespace().collect();
-    match words[..] {
-        [p] if p.eq_ignore_ascii_case("protectionDateTime") => Ok(false),
-        [p, d] if p.eq_ignore_ascii_case("protectionDateTime") && d.eq_ignore_ascii_case("asc") => Ok(false),
-        [p, d] if p.eq_ignore_ascii_case("protectionDateTime") && d.eq_ignore_ascii_case("desc") => Ok(true),
+    match backstore_odata::parse_orderby(o).map_err(query_error)?.as_slice() {
+        [item] if item.property.eq_ignore_ascii_case("protectionDateTime") => Ok(item.desc),
         _ => {
             Err(ApiError::BadRequest(format!("restorePoints can be ordered by protectionDateTime only, not by '{o}'.")))
         }
@@ -149,9 +146,9 @@ pub(super) async fn list_restore_points(ctx: &Ctx) -> Result<Response, ApiError>
     let (from, to) = time_bounds(ctx.query.filter.as_deref().ok_or_else(usage)?)?;
     let newest_first = newest_first(ctx.query.orderby.as_deref())?;
     let select = selected(ctx, &PROPERTIES, "restorePoint")?;
-    if ctx.query.after.is_some() {
+    if ctx.query.after.is_some() || ctx.query.skip.is_some() || ctx.query.count {
         return Err(ApiError::BadRequest(
-            "restorePoints returns one page of at most five; there is no next page.".into(),
+            "restorePoints returns one page of at most five: $skiptoken, $skip and $count do not apply.".into(),
         ));
     }
     let limit = ctx.query.top.unwrap_or(LIST_LIMIT).min(LIST_LIMIT);

@@ -137,11 +137,19 @@ async fn the_restore_point_list_takes_its_documented_shape() {
         list_url(&unit.id, "tags eq 'fastRestore'"),
         list_url(&unit.id, "protectionDateTime lt tomorrow"),
         format!("{}&$orderby=id", list_url(&unit.id, &format!("protectionDateTime lt {future}"))),
+        format!("{}&$count=true", list_url(&unit.id, &format!("protectionDateTime lt {future}"))),
+        list_url(&unit.id, &format!("protectionDateTime lt {future} or protectionDateTime gt {future}")),
     ] {
         let r = app.get(&bad, &token).await;
         assert_eq!(r.status.as_u16(), 400, "{bad}: {}", r.text);
         assert!(["BadRequest", "InvalidSearchRequest"].contains(&r.error_code()), "{bad}: {}", r.text);
     }
+    // The shared parser: unquoted or quoted date-times, and refusals that say where.
+    let quoted = app.get(&list_url(&unit.id, &format!("protectionDateTime lt '{future}'")), &token).await;
+    assert_eq!(ids(&quoted.body).len(), 5);
+    let r = app.get(&list_url(&unit.id, "protectionDateTime lt"), &token).await;
+    r.expect_error(400, "BadRequest");
+    assert!(r.text.contains("position 21"), "{}", r.text);
     let long = list_url(
         &unit.id,
         &format!("protectionDateTime lt {future}{}", " and protectionDateTime lt 2020-01-01T00:00:00Z".repeat(30)),
