@@ -200,7 +200,8 @@ async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError
         CountOf::Units { .. } => (Collection::Units, crate::auth::Access::ConfigurationRead),
     };
     ctx.principal.require(access)?;
-    if ctx.query.top.is_some() || ctx.query.after.is_some() || ctx.query.skip.is_some() || ctx.query.orderby.is_some() {
+    let q = &ctx.query;
+    if q.top.is_some() || q.after.is_some() || q.skip.is_some() || q.orderby.is_some() || q.select.is_some() || !q.expand.is_empty() {
         return Err(ApiError::BadRequest("/$count takes $filter only.".into()));
     }
     let (_, filter) = list_spec(ctx, collection)?;
