@@ -45,11 +45,25 @@ struct Inner {
     store: Arc<dyn Store>,
     key: SigningKey,
     clock: Clock,
+    trust_proxy: bool,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, key: SigningKey, clock: Clock) -> AppState {
-        AppState { inner: Arc::new(Inner { store, key, clock }) }
+        AppState { inner: Arc::new(Inner { store, key, clock, trust_proxy: false }) }
+    }
+
+    /// Behind a reverse proxy: links are built from `X-Forwarded-Proto` / `X-Forwarded-Host`.
+    pub fn trusting_proxy(self, trust: bool) -> AppState {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                store: i.store.clone(),
+                key: i.key.clone(),
+                clock: i.clock.clone(),
+                trust_proxy: trust,
+            }),
+        }
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -172,9 +186,25 @@ fn prefers_unknown_enums(headers: &HeaderMap) -> bool {
         .any(|v| v.split(',').any(|p| p.trim().eq_ignore_ascii_case(PREFER_UNKNOWN_ENUMS)))
 }
 
-fn origin(headers: &HeaderMap) -> String {
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
-    format!("http://{host}")
+/// `scheme://host[:port]` as the client addressed us: the connection's own (`Host`), or what a
+/// trusted proxy says it received (the first `X-Forwarded-Proto` / `X-Forwarded-Host` values).
+fn origin(headers: &HeaderMap, trust_proxy: bool) -> String {
+    let first = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(str::trim)
+            .filter(|v| !v.is_empty() && !v.contains(['/', ' ', '@', '?', '#']))
+    };
+    let own_host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+    if trust_proxy {
+        let scheme =
+            first("x-forwarded-proto").filter(|p| p.eq_ignore_ascii_case("https") || p.eq_ignore_ascii_case("http"));
+        let host = first("x-forwarded-host").unwrap_or(own_host);
+        return format!("{}://{host}", scheme.map_or("http".into(), str::to_ascii_lowercase));
+    }
+    format!("http://{own_host}")
 }
 
 /// Reads the body up to the limit; a larger one is a 413 before any handler runs.
@@ -219,7 +249,7 @@ async fn handle(state: AppState, req: Request, prefer_unknown: bool) -> Result<R
     let query = query::parse(req.uri().query())?;
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let origin = origin(req.headers());
+    let origin = origin(req.headers(), state.inner.trust_proxy);
     let headers = req.headers().clone();
     let body = read_body(req).await?;
     if method == Method::POST || method == Method::PATCH || method == Method::PUT {
@@ -276,4 +306,22 @@ pub fn error_response(e: &ApiError, request_id: &str, client_request_id: Option<
         _ => {}
     }
     r
+}
+
+#[cfg(test)]
+mod origin_tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_headers_count_only_behind_a_trusted_proxy() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        h.insert("x-forwarded-proto", "https, http".parse().unwrap());
+        h.insert("x-forwarded-host", "backup.example.com".parse().unwrap());
+        assert_eq!(origin(&h, false), "http://127.0.0.1:8080");
+        assert_eq!(origin(&h, true), "https://backup.example.com");
+        h.insert("x-forwarded-host", "evil.example/path".parse().unwrap());
+        h.insert("x-forwarded-proto", "gopher".parse().unwrap());
+        assert_eq!(origin(&h, true), "http://127.0.0.1:8080");
+    }
 }

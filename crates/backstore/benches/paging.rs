@@ -79,6 +79,7 @@ async fn main() {
         database_url: url,
         engine: None,
         clock,
+        trust_proxy: false,
     })
     .await
     .unwrap();

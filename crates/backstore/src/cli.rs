@@ -88,6 +88,10 @@ pub struct ServeArgs {
     /// Database URL; defaults to sqlite://<data-dir>/backstore.db.
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Behind a reverse proxy: build absolute links (`@odata.nextLink`, `Location`) from
+    /// `X-Forwarded-Proto` and `X-Forwarded-Host` instead of the connection's own scheme and `Host`.
+    #[arg(long, env = "BACKSTORE_TRUST_PROXY")]
+    pub trust_proxy: bool,
     /// How long one artifact's restore takes: instant, realistic, or a duration (500ms, 30s, 2m).
     #[arg(long, env = "BACKSTORE_RESTORE_SPEED", default_value = "instant")]
     pub restore_speed: RestoreSpeed,

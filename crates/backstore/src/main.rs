@@ -63,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
                 database_url: url,
                 engine: Some(engine),
                 clock: Clock::system(),
+                trust_proxy: args.trust_proxy,
             })
             .await?;
             let mut out = std::io::stdout();

@@ -24,6 +24,8 @@ pub struct ServerConfig {
     /// `None`: no engine task (tests drive the engine themselves).
     pub engine: Option<EngineConfig>,
     pub clock: Clock,
+    /// Build links from `X-Forwarded-*` (behind a reverse proxy).
+    pub trust_proxy: bool,
 }
 
 /// A server that is accepting connections.
@@ -49,9 +51,11 @@ impl Server {
         // The server clock runs as far ahead as the database says (`backstore clock advance`).
         config.clock.catch_up(store.clock_offset().await?);
         let metrics = Arc::new(Metrics::default());
-        let app = backstore_api::router(AppState::new(store.clone(), key.clone(), config.clock.clone()))
-            .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())))
-            .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()));
+        let app = backstore_api::router(
+            AppState::new(store.clone(), key.clone(), config.clock.clone()).trusting_proxy(config.trust_proxy),
+        )
+        .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())))
+        .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()));
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

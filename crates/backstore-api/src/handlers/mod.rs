@@ -201,7 +201,13 @@ async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError
     };
     ctx.principal.require(access)?;
     let q = &ctx.query;
-    if q.top.is_some() || q.after.is_some() || q.skip.is_some() || q.orderby.is_some() || q.select.is_some() || !q.expand.is_empty() {
+    if q.top.is_some()
+        || q.after.is_some()
+        || q.skip.is_some()
+        || q.orderby.is_some()
+        || q.select.is_some()
+        || !q.expand.is_empty()
+    {
         return Err(ApiError::BadRequest("/$count takes $filter only.".into()));
     }
     let (_, filter) = list_spec(ctx, collection)?;

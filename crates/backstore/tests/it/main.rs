@@ -13,6 +13,7 @@ mod policies;
 mod protection;
 mod retention;
 mod rules;
+mod sdk;
 mod service;
 mod service_apps;
 mod sessions;

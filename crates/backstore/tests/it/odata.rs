@@ -111,6 +111,22 @@ async fn restore_sessions_filter_sort_page_and_count() {
     assert!(next.starts_with("http://127.0.0.1:") && !next.to_ascii_lowercase().contains("skip=2"), "{next}");
     let rest = app.send(Method::GET, next, Some(&token), None, &[]).await;
     assert_eq!(ids(&rest.body), all[4..6]);
+    // Behind a trusted proxy the links carry the address the client used.
+    let proxied = app
+        .send(
+            Method::GET,
+            &app.url("restoreSessions?$top=2"),
+            Some(&token),
+            None,
+            &[("x-forwarded-proto", "https"), ("x-forwarded-host", "backup.contoso.test:8443")],
+        )
+        .await;
+    let link = proxied.body["@odata.nextLink"].as_str().unwrap();
+    assert!(
+        link.starts_with("https://backup.contoso.test:8443/v1.0/solutions/backupRestore/restoreSessions?"),
+        "{link}"
+    );
+    assert!(proxied.body["@odata.context"].as_str().unwrap().starts_with("https://backup.contoso.test:8443/"));
 
     // Counting.
     let counted = app.get("restoreSessions?$count=true&$top=1&$filter=status eq 'draft'", &token).await;

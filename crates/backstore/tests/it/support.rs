@@ -81,6 +81,7 @@ impl TestApp {
             database_url: format!("sqlite://{}", dir.path().join("backstore.db").display()),
             engine,
             clock: Clock::system(),
+            trust_proxy: true,
         })
         .await
         .expect("server starts");

@@ -1,0 +1,68 @@
+//! Microsoft's own clients against the real binary: the Python SDKs (msgraph-sdk on /v1.0,
+//! msgraph-beta-sdk on /beta) and the JavaScript client (both versions) each drive the whole restore
+//! lifecycle through their request builders (`tests/sdk/lifecycle.py`, `tests/sdk/lifecycle.mjs`).
+//! `tests/sdk/setup.sh` installs them once into `.cache/sdk`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::cli::{run, serve, sigterm_and_wait};
+
+const TENANT: &str = "tenant-sdk";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// Runs one client script against a freshly seeded server; returns its output.
+fn lifecycle(program: &Path, script: &Path, version: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (ok, seed, err) = run(&[
+        "seed",
+        "--data-dir",
+        d,
+        "--tenant",
+        TENANT,
+        "--sites",
+        "3",
+        "--mailboxes",
+        "2",
+        "--drives",
+        "2",
+        "--restore-points",
+        "3",
+    ]);
+    assert!(ok, "{err}");
+    let seed_file = dir.path().join("seed.json");
+    std::fs::write(&seed_file, seed).unwrap();
+    let (ok, token, err) = run(&["token", "--data-dir", d, "--tenant", TENANT]);
+    assert!(ok, "{err}");
+    let server = serve(&["--data-dir", d, "--listen", "127.0.0.1:0"], &[]);
+    let out = Command::new(program)
+        .arg(script)
+        .args([&server.origin, version, token.trim(), seed_file.to_str().unwrap()])
+        .current_dir(script.parent().unwrap())
+        .output()
+        .expect("the client script runs");
+    sigterm_and_wait(server);
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{} {version} failed:\n{text}", script.display());
+    let last = text.lines().rfind(|l| l.ends_with(" failed")).unwrap_or_default();
+    assert!(last.ends_with(" 0 failed") && !last.starts_with("0 passed"), "{text}");
+    text
+}
+
+#[test]
+fn the_official_sdks_drive_the_whole_lifecycle() {
+    let setup = Command::new("bash").arg(repo().join("tests/sdk/setup.sh")).output().expect("setup runs");
+    assert!(setup.status.success(), "tests/sdk/setup.sh failed:\n{}", String::from_utf8_lossy(&setup.stderr));
+    let cache = PathBuf::from(String::from_utf8(setup.stdout).unwrap().trim());
+    let python = cache.join("venv/bin/python");
+    let py_script = repo().join("tests/sdk/lifecycle.py");
+    let js_script = cache.join("node/lifecycle.mjs");
+    for version in ["beta", "v1.0"] {
+        println!("{}", lifecycle(&python, &py_script, version));
+        println!("{}", lifecycle(Path::new("node"), &js_script, version));
+    }
+}
