@@ -45,6 +45,17 @@ check("protectionUnits lists every seeded unit", listed.value.length === seed.pr
 check("units carry @odata.type", listed.value.every((u) => u["@odata.type"]?.startsWith("#microsoft.graph.")), listed.value);
 
 const now = Date.now();
+const drive = units("drive")[0];
+const points = await client
+  .api(`${br}/restorePoints`)
+  .expand(`protectionUnit($filter=id eq '${drive.id}')`)
+  .filter(`protectionDateTime lt ${new Date(now + 86400e3).toISOString().replace(/\.\d+Z$/, "Z")}`)
+  .get();
+check(
+  "restorePoints lists the unit's points",
+  points.value.length > 0 && points.value.every((p) => drive.restorePointIds.includes(p.id) && p.protectionUnit?.id === drive.id),
+  points,
+);
 const found = await client.api(`${br}/restorePoints/search`).post({
   protectionUnitIds: units("mailbox").map((u) => u.id),
   protectionTimePeriod: { startDateTime: new Date(now - 30 * 86400e3).toISOString(), endDateTime: new Date(now + 86400e3).toISOString() },

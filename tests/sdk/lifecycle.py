@@ -87,6 +87,22 @@ async def main():
     sites = await br.site_protection_units.get()
     check("siteProtectionUnits is typed", len(sites.value) == len(units["site"]), len(sites.value))
     now = datetime.datetime.now(datetime.timezone.utc)
+    first_site = units["site"][0]
+    params = br.restore_points.RestorePointsRequestBuilderGetQueryParameters(
+        expand=[f"protectionUnit($filter=id eq '{first_site['id']}')"],
+        filter=f"protectionDateTime lt {(now + datetime.timedelta(days=1)).strftime('%Y-%m-%dT%H:%M:%SZ')}",
+    )
+    points = await br.restore_points.get(request_configuration=RequestConfiguration(query_parameters=params))
+    check(
+        "restorePoints lists the unit's points, newest first",
+        [p.id for p in points.value] == first_site["restorePointIds"][: len(points.value)] and len(points.value) > 0,
+        [p.id for p in points.value],
+    )
+    check(
+        "restore points expand their protection unit",
+        all(p.protection_unit and p.protection_unit.id == first_site["id"] for p in points.value),
+        points.value,
+    )
     body = SearchBody(
         protection_unit_ids=[u["id"] for u in units["site"]],
         protection_time_period=TimePeriod(
