@@ -30,6 +30,16 @@ pub enum StoreError {
     Corrupt(String),
     #[error("unsupported database URL '{0}': use sqlite://PATH")]
     UnsupportedUrl(String),
+    /// The database was migrated by a newer backstore; this one must not write to it.
+    #[error("the database schema is at version {database}, newer than this backstore knows ({known}); run a newer backstore")]
+    SchemaTooNew { database: i64, known: i64 },
+}
+
+/// What `migrate` did: the schema version before and after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MigrateReport {
+    pub from: i64,
+    pub to: i64,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -477,6 +487,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.
     async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32>;
+}
+
+/// Brings the database a URL names to this backstore's schema; refuses a newer one.
+pub async fn migrate(url: &str) -> StoreResult<MigrateReport> {
+    if url.starts_with("sqlite:") {
+        sqlite::SqliteStore::migrate(url).await
+    } else {
+        Err(StoreError::UnsupportedUrl(url.to_owned()))
+    }
 }
 
 /// Opens the store a database URL names, creating and migrating it as needed.

@@ -80,6 +80,7 @@ async fn main() {
         engine: None,
         clock,
         trust_proxy: false,
+        api: true,
     })
     .await
     .unwrap();

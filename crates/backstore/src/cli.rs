@@ -28,6 +28,19 @@ pub enum Command {
     /// The server clock, which restore point retention and expiry follow.
     #[command(subcommand)]
     Clock(ClockCommand),
+    /// Bring the database to this backstore's schema; prints `{"schemaVersion", "previousVersion"}`.
+    Migrate(ClockArgs),
+}
+
+/// What one `serve` process does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Role {
+    /// The Graph API only (no engine workers).
+    Api,
+    /// The engine workers only (restores, bulk resolution, retention); HTTP serves `/metrics`.
+    Worker,
+    /// Both.
+    All,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +101,9 @@ pub struct ServeArgs {
     /// Database URL; defaults to sqlite://<data-dir>/backstore.db.
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// What this process does: api, worker or all.
+    #[arg(long, env = "BACKSTORE_ROLE", value_enum, default_value = "all")]
+    pub role: Role,
     /// Behind a reverse proxy: build absolute links (`@odata.nextLink`, `Location`) from
     /// `X-Forwarded-Proto` and `X-Forwarded-Host` instead of the connection's own scheme and `Host`.
     #[arg(long, env = "BACKSTORE_TRUST_PROXY")]

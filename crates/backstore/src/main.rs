@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use backstore::cli::{database_url, Cli, ClockArgs, ClockCommand, Command, SessionsCommand};
+use backstore::cli::{database_url, Cli, ClockArgs, ClockCommand, Command, Role, SessionsCommand};
 use backstore::server::{Server, ServerConfig, ShutdownSignal};
 use backstore_api::auth::{issue_token, SigningKey, TokenRequest, ALL_PERMISSIONS, DEFAULT_APP_ID, READ_PERMISSIONS};
 use backstore_engine::{EngineConfig, FaultRules};
@@ -61,9 +61,10 @@ async fn main() -> anyhow::Result<()> {
                 listen: args.listen,
                 data_dir: args.data_dir,
                 database_url: url,
-                engine: Some(engine),
+                engine: (args.role != Role::Api).then_some(engine),
                 clock: Clock::system(),
                 trust_proxy: args.trust_proxy,
+                api: args.role != Role::Worker,
             })
             .await?;
             let mut out = std::io::stdout();
@@ -104,6 +105,16 @@ async fn main() -> anyhow::Result<()> {
             let clock = Clock::system();
             clock.catch_up(offset);
             println!("{}", backstore::admin::clock_json(&clock));
+        }
+        Command::Migrate(db) => {
+            init_logging("warn");
+            let url = database_url(db.database_url.as_deref(), &db.data_dir);
+            if let Some(dir) = db.database_url.is_none().then_some(&db.data_dir) {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
+            }
+            let report = backstore_store::migrate(&url).await.with_context(|| format!("cannot migrate {url}"))?;
+            println!("{}", serde_json::json!({ "schemaVersion": report.to, "previousVersion": report.from }));
         }
         Command::Sessions(SessionsCommand::Watch(args)) => {
             init_logging("warn");

@@ -26,6 +26,9 @@ pub struct ServerConfig {
     pub clock: Clock,
     /// Build links from `X-Forwarded-*` (behind a reverse proxy).
     pub trust_proxy: bool,
+    /// Serve the Graph API (and the admin endpoints); `false` for a worker-only process, whose
+    /// HTTP listener serves `/metrics` alone.
+    pub api: bool,
 }
 
 /// A server that is accepting connections.
@@ -51,11 +54,17 @@ impl Server {
         // The server clock runs as far ahead as the database says (`backstore clock advance`).
         config.clock.catch_up(store.clock_offset().await?);
         let metrics = Arc::new(Metrics::default());
-        let app = backstore_api::router(
-            AppState::new(store.clone(), key.clone(), config.clock.clone()).trusting_proxy(config.trust_proxy),
-        )
-        .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())))
-        .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()));
+        let metrics_route = axum::Router::new()
+            .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())));
+        let app = if config.api {
+            backstore_api::router(
+                AppState::new(store.clone(), key.clone(), config.clock.clone()).trusting_proxy(config.trust_proxy),
+            )
+            .merge(metrics_route)
+            .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()))
+        } else {
+            metrics_route
+        };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;

@@ -42,15 +42,52 @@ pub struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the database at a `sqlite://PATH` URL and runs the migrations.
     pub async fn open(url: &str) -> StoreResult<SqliteStore> {
+        let pool = Self::connect(url).await?;
+        Self::bring_up_to_date(&pool).await?;
+        Ok(SqliteStore { pool })
+    }
+
+    /// `backstore migrate`: the schema version before and after bringing it up to date.
+    pub async fn migrate(url: &str) -> StoreResult<crate::MigrateReport> {
+        let pool = Self::connect(url).await?;
+        let report = Self::bring_up_to_date(&pool).await?;
+        pool.close().await;
+        Ok(report)
+    }
+
+    /// The highest migration applied to the database (0 for a new one).
+    async fn schema_version(pool: &SqlitePool) -> StoreResult<i64> {
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+                .fetch_optional(pool)
+                .await?;
+        if exists.is_none() {
+            return Ok(0);
+        }
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1").fetch_one(pool).await?;
+        Ok(v.unwrap_or(0))
+    }
+
+    /// Runs the migrations this build knows, after refusing a schema a newer build wrote.
+    async fn bring_up_to_date(pool: &SqlitePool) -> StoreResult<crate::MigrateReport> {
+        let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
+        let from = Self::schema_version(pool).await?;
+        if from > known {
+            return Err(StoreError::SchemaTooNew { database: from, known });
+        }
+        MIGRATOR.run(pool).await?;
+        Ok(crate::MigrateReport { from, to: Self::schema_version(pool).await? })
+    }
+
+    async fn connect(url: &str) -> StoreResult<SqlitePool> {
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        MIGRATOR.run(&pool).await?;
-        Ok(SqliteStore { pool })
+        Ok(SqlitePoolOptions::new().max_connections(8).connect_with(options).await?)
     }
 
     async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {

@@ -383,3 +383,88 @@ async fn clock_advance_reaches_a_running_server() {
     }
     sigterm_and_wait(s);
 }
+
+#[tokio::test]
+async fn migrate_reports_the_version_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let (ok, out, err) = run(&["migrate", "--data-dir", &d]);
+    assert!(ok, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let known = v["schemaVersion"].as_i64().unwrap();
+    assert_eq!((v["previousVersion"].as_i64(), known), (Some(0), 10));
+    let (ok, out, _) = run(&["migrate", "--data-dir", &d]);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 10, "previousVersion": 10 }));
+
+    // A newer backstore migrated this database: this one refuses it, and writes nothing.
+    let url = format!("sqlite://{}", dir.path().join("backstore.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let (ok, _, err) = run(&["migrate", "--data-dir", &d]);
+    assert!(!ok);
+    assert!(err.contains("schema is at version 99, newer than this backstore knows (10)"), "{err}");
+    let out = Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &d]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("newer than this backstore knows"));
+}
+
+#[tokio::test]
+async fn an_api_process_and_a_worker_process_share_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let (ok, seed, err) = run(&["seed", "--data-dir", &d, "--tenant", "c", "--sites", "2"]);
+    assert!(ok, "{err}");
+    let seed: Value = serde_json::from_str(&seed).unwrap();
+    let api = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--role", "api"], &[]);
+    let (_, token, _) = run(&["token", "--data-dir", &d, "--tenant", "c"]);
+    let token = token.trim();
+    let client = reqwest::Client::new();
+    let base = format!("{}/v1.0/solutions/backupRestore", api.origin);
+    let rp = seed["protectionUnits"][0]["restorePointIds"][0].as_str().unwrap();
+    let created: Value = client
+        .post(format!("{base}/sharePointRestoreSessions"))
+        .bearer_auth(token)
+        .json(&json!({ "siteRestoreArtifacts": [{ "restorePoint": { "id": rp }, "destinationType": "new" }] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = created["id"].as_str().unwrap();
+    let r = client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(token).send().await.unwrap();
+    assert!(r.status().is_success());
+    let status = |client: reqwest::Client| {
+        let url = format!("{base}/restoreSessions/{id}");
+        async move {
+            let v: Value = client.get(url).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+            v["status"].as_str().unwrap().to_owned()
+        }
+    };
+    // The api process runs no workers: nothing moves.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(status(client.clone()).await, "activating");
+
+    // A worker process (no Graph API, only /metrics) finishes it.
+    let worker = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--role", "worker"], &[]);
+    let r =
+        client.get(format!("{}/v1.0/solutions/backupRestore", worker.origin)).bearer_auth(token).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = client.get(format!("{}/metrics", worker.origin)).send().await.unwrap();
+    assert!(r.status().is_success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while status(client.clone()).await != "completed" {
+        assert!(Instant::now() < deadline, "the worker did not finish the session");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    sigterm_and_wait(worker);
+    sigterm_and_wait(api);
+}

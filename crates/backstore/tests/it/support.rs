@@ -82,6 +82,7 @@ impl TestApp {
             engine,
             clock: Clock::system(),
             trust_proxy: true,
+            api: true,
         })
         .await
         .expect("server starts");
