@@ -68,6 +68,9 @@ pub enum ApiError {
     /// 400 `InvalidBulkRestoreArtifactId`
     #[error("Bulk restore request ID is invalid: '{0}'.")]
     InvalidBulkRequestId(String),
+    /// 429 `TooManyRequests`: a throttling bucket is empty; `Retry-After` says when to come back.
+    #[error("Too many requests. Retry after {retry_after_secs} seconds.")]
+    TooManyRequests { retry_after_secs: u64 },
     /// A rule of the restore-session domain.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -94,6 +97,7 @@ impl ApiError {
             ApiError::InvalidSearchRequest(_) => (StatusCode::BAD_REQUEST, "InvalidSearchRequest"),
             ApiError::InvalidProtectionUnitId(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionUnitId"),
             ApiError::FilterLengthExceeded(_) => (StatusCode::BAD_REQUEST, "FilterLengthExceeded"),
+            ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
             ApiError::ServiceNotEnabled => (StatusCode::FORBIDDEN, "BackupServiceNotEnabled"),
             ApiError::ServiceLocked("restoreLocked", _) => (StatusCode::FORBIDDEN, "BackupServiceRestoreLocked"),
             ApiError::ServiceLocked(..) => (StatusCode::FORBIDDEN, "BackupServiceProtectionChangeLocked"),

@@ -9,6 +9,7 @@ mod handlers;
 pub mod names;
 pub mod path;
 pub mod query;
+pub mod throttle;
 pub mod wire;
 
 use std::sync::Arc;
@@ -46,11 +47,27 @@ struct Inner {
     key: SigningKey,
     clock: Clock,
     trust_proxy: bool,
+    throttle: Arc<throttle::Throttle>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, key: SigningKey, clock: Clock) -> AppState {
-        AppState { inner: Arc::new(Inner { store, key, clock, trust_proxy: false }) }
+        let throttle = Arc::new(throttle::Throttle::default());
+        AppState { inner: Arc::new(Inner { store, key, clock, trust_proxy: false, throttle }) }
+    }
+
+    /// Throttles callers with these buckets.
+    pub fn throttled(self, throttle: throttle::Throttle) -> AppState {
+        let i = &self.inner;
+        AppState {
+            inner: Arc::new(Inner {
+                store: i.store.clone(),
+                key: i.key.clone(),
+                clock: i.clock.clone(),
+                trust_proxy: i.trust_proxy,
+                throttle: Arc::new(throttle),
+            }),
+        }
     }
 
     /// Behind a reverse proxy: links are built from `X-Forwarded-Proto` / `X-Forwarded-Host`.
@@ -62,6 +79,7 @@ impl AppState {
                 key: i.key.clone(),
                 clock: i.clock.clone(),
                 trust_proxy: trust,
+                throttle: i.throttle.clone(),
             }),
         }
     }
@@ -245,6 +263,7 @@ fn check_content_type(headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError>
 async fn handle(state: AppState, req: Request, prefer_unknown: bool) -> Result<Response, ApiError> {
     let principal =
         auth::authenticate(&state.inner.key, req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
+    state.inner.throttle.check(&principal.tenant, &principal.actor.application_id)?;
     let (version, target) = path::parse(req.uri().path())?;
     let query = query::parse(req.uri().query())?;
     let method = req.method().clone();
@@ -298,6 +317,9 @@ pub fn error_response(e: &ApiError, request_id: &str, client_request_id: Option<
     match e {
         ApiError::MethodNotAllowed { allow } => {
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
+        ApiError::TooManyRequests { retry_after_secs } => {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         ApiError::InvalidAuthenticationToken(_) => {
             r.headers_mut()

@@ -81,6 +81,7 @@ async fn main() {
         clock,
         trust_proxy: false,
         api: true,
+        throttle: Default::default(),
     })
     .await
     .unwrap();

@@ -101,6 +101,13 @@ pub struct ServeArgs {
     /// Database URL; defaults to sqlite://<data-dir>/backstore.db.
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Throttle each application in each tenant to this rate (`20/s`, `600/min`); 429 with
+    /// `Retry-After` beyond it. Off by default.
+    #[arg(long, env = "BACKSTORE_THROTTLE_APP", value_name = "RATE")]
+    pub throttle_app: Option<backstore_api::throttle::Rate>,
+    /// Throttle each tenant (all its applications together) to this rate. Off by default.
+    #[arg(long, env = "BACKSTORE_THROTTLE_TENANT", value_name = "RATE")]
+    pub throttle_tenant: Option<backstore_api::throttle::Rate>,
     /// What this process does: api, worker or all.
     #[arg(long, env = "BACKSTORE_ROLE", value_enum, default_value = "all")]
     pub role: Role,

@@ -65,6 +65,7 @@ async fn main() -> anyhow::Result<()> {
                 clock: Clock::system(),
                 trust_proxy: args.trust_proxy,
                 api: args.role != Role::Worker,
+                throttle: backstore_api::throttle::Throttle::new(args.throttle_app, args.throttle_tenant),
             })
             .await?;
             let mut out = std::io::stdout();

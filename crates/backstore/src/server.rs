@@ -26,6 +26,8 @@ pub struct ServerConfig {
     pub clock: Clock,
     /// Build links from `X-Forwarded-*` (behind a reverse proxy).
     pub trust_proxy: bool,
+    /// Throttling buckets (`Throttle::default()`: none).
+    pub throttle: backstore_api::throttle::Throttle,
     /// Serve the Graph API (and the admin endpoints); `false` for a worker-only process, whose
     /// HTTP listener serves `/metrics` alone.
     pub api: bool,
@@ -58,7 +60,9 @@ impl Server {
             .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())));
         let app = if config.api {
             backstore_api::router(
-                AppState::new(store.clone(), key.clone(), config.clock.clone()).trusting_proxy(config.trust_proxy),
+                AppState::new(store.clone(), key.clone(), config.clock.clone())
+                    .trusting_proxy(config.trust_proxy)
+                    .throttled(config.throttle),
             )
             .merge(metrics_route)
             .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()))

@@ -468,3 +468,49 @@ async fn an_api_process_and_a_worker_process_share_one_database() {
     sigterm_and_wait(worker);
     sigterm_and_wait(api);
 }
+
+#[tokio::test]
+async fn throttled_callers_that_honour_retry_after_get_through_and_hammering_ones_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let (ok, _, err) = run(&["seed", "--data-dir", &d, "--tenant", "c", "--sites", "1"]);
+    assert!(ok, "{err}");
+    let s = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--throttle-app", "4/s"], &[]);
+    let (_, polite, _) = run(&["token", "--data-dir", &d, "--tenant", "c"]);
+    let client = reqwest::Client::new();
+    let url = format!("{}/v1.0/solutions/backupRestore/protectionUnits", s.origin);
+
+    // Hammering: 40 requests back to back; most are refused, each with Graph's error and Retry-After.
+    let mut refused = 0;
+    for _ in 0..40 {
+        let r = client.get(&url).bearer_auth(polite.trim()).send().await.unwrap();
+        if r.status() == 429 {
+            refused += 1;
+            let after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            assert!((1..=2).contains(&after), "{after}");
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "TooManyRequests");
+        }
+    }
+    assert!(refused >= 25, "a hammering client stays throttled: {refused} of 40 refused");
+
+    // Polite: 12 requests that wait out Retry-After when told; every one gets through in the end.
+    let mut done = 0;
+    let mut waits = 0;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while done < 12 {
+        assert!(Instant::now() < deadline);
+        let r = client.get(&url).bearer_auth(polite.trim()).send().await.unwrap();
+        match r.status().as_u16() {
+            200 => done += 1,
+            429 => {
+                waits += 1;
+                let after: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+                tokio::time::sleep(Duration::from_secs(after)).await;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert!(waits <= 6, "a client that honours Retry-After is rarely refused: {waits}");
+    sigterm_and_wait(s);
+}

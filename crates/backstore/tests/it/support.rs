@@ -83,6 +83,7 @@ impl TestApp {
             clock: Clock::system(),
             trust_proxy: true,
             api: true,
+            throttle: Default::default(),
         })
         .await
         .expect("server starts");
