@@ -52,13 +52,6 @@ pub struct SqlFilter {
     pub binds: Vec<Bind>,
 }
 
-/// How a backend writes what differs between SQL dialects.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Postgres,
-}
-
 impl Schema {
     fn field(&self, name: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.name.eq_ignore_ascii_case(name))
@@ -93,7 +86,6 @@ fn position_of(text: &str, word: &str) -> usize {
 struct Planner<'a> {
     schema: &'a Schema,
     text: &'a str,
-    dialect: Dialect,
     out: SqlFilter,
 }
 
@@ -212,14 +204,15 @@ impl Planner<'_> {
                 self.push(&format!("({cond})"));
             }
         }
-        let _ = self.dialect;
         Ok(())
     }
 }
 
 /// Plans a parsed `$filter` (`text` is what the client sent, for positions in refusals).
-pub fn plan_filter(expr: &Expr, schema: &Schema, text: &str, dialect: Dialect) -> Result<SqlFilter, QueryError> {
-    let mut p = Planner { schema, text, dialect, out: SqlFilter::default() };
+/// The SQL is the same for every backend: what differs between dialects lives in the schema's
+/// column expressions, which each backend writes for itself.
+pub fn plan_filter(expr: &Expr, schema: &Schema, text: &str) -> Result<SqlFilter, QueryError> {
+    let mut p = Planner { schema, text, out: SqlFilter::default() };
     p.expr(expr)?;
     Ok(p.out)
 }
@@ -347,7 +340,7 @@ mod tests {
     };
 
     fn plan(text: &str) -> Result<SqlFilter, QueryError> {
-        plan_filter(&parse_filter(text)?, &SCHEMA, text, Dialect::Sqlite)
+        plan_filter(&parse_filter(text)?, &SCHEMA, text)
     }
 
     #[test]

@@ -307,7 +307,7 @@ pub(crate) fn list_spec(ctx: &Ctx, collection: Collection) -> Result<(ListSpec, 
     let filter = match &ctx.query.filter {
         Some(text) => {
             let expr = backstore_odata::parse_filter(text).map_err(bad)?;
-            Some(backstore_odata::plan_filter(&expr, schema, text, backstore_odata::Dialect::Sqlite).map_err(bad)?)
+            Some(backstore_odata::plan_filter(&expr, schema, text).map_err(bad)?)
         }
         None => None,
     };
