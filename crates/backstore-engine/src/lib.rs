@@ -28,6 +28,9 @@ pub struct Engine {
     clock: Clock,
     config: EngineConfig,
     metrics: Arc<Metrics>,
+    /// Jobs whose restore stopped for shutdown: `run` gives them back once it has stopped claiming,
+    /// so a job given back is never claimed again by the worker that is stopping.
+    stopped: std::sync::Mutex<Vec<JobRef>>,
 }
 
 /// How waiting out a restore's duration ended.
@@ -43,7 +46,7 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, clock: Clock, config: EngineConfig, metrics: Arc<Metrics>) -> Engine {
-        Engine { store, clock, config, metrics }
+        Engine { store, clock, config, metrics, stopped: std::sync::Mutex::new(Vec::new()) }
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -144,7 +147,8 @@ impl Engine {
                 }
             }
         }
-        for job in held.values() {
+        let stopped = std::mem::take(&mut *self.stopped.lock().expect("not poisoned"));
+        for job in held.values().chain(stopped.iter()) {
             match self.store.release_job(job, self.clock.now()).await {
                 Ok(true) => tracing::info!(job_id = %job.job_id, "job given back at shutdown"),
                 Ok(false) => {}
@@ -294,8 +298,9 @@ impl Engine {
                 return Ok(());
             }
             Waited::ShuttingDown => {
-                store.release_job(job, self.clock.now()).await?;
-                tracing::info!("shutting down: job given back");
+                // Given back by `run` after it stops claiming: released here, the job could be
+                // claimed again by this very worker in the moment before it sees the shutdown.
+                self.stopped.lock().expect("not poisoned").push(job.clone());
                 return Ok(());
             }
         }
