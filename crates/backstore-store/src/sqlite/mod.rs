@@ -431,6 +431,9 @@ async fn touch_session(
 const RESTORE_JOB: &str = "restoreArtifact";
 const RESOLVE_BULK_JOB: &str = "resolveBulk";
 
+const INSERT_JOB: &str = "INSERT INTO jobs (tenant_id, id, kind, session_id, artifact_id, state, run_at, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6)";
+
 /// Puts a job in the queue, due now. `target` is the artifact (or, for bulk resolution, the request).
 async fn enqueue(
     conn: &mut SqliteConnection,
@@ -440,19 +443,56 @@ async fn enqueue(
     kind: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO jobs (tenant_id, id, kind, session_id, artifact_id, state, run_at, created_at) \
-         VALUES (?, ?, ?, ?, ?, 'queued', ?, ?)",
-    )
-    .bind(tenant)
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(kind)
-    .bind(session)
-    .bind(target)
-    .bind(micros(now))
-    .bind(micros(now))
-    .execute(conn)
-    .await?;
+    insert_job(conn, INSERT_JOB, tenant, session, target, kind, now).await
+}
+
+/// Queues the `kind` job of `target`: one row per target and kind, re-armed once it is done (a job
+/// still queued or running will see the new work when it runs).
+async fn rearm(
+    conn: &mut SqliteConnection,
+    tenant: &str,
+    session: &str,
+    target: &str,
+    kind: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let sql = format!(
+        "{INSERT_JOB} ON CONFLICT (tenant_id, artifact_id, kind) DO UPDATE SET state = 'queued', \
+         run_at = excluded.run_at, attempts = 0, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, \
+         finished_at = NULL WHERE jobs.state = 'done'"
+    );
+    insert_job(conn, &sql, tenant, session, target, kind, now).await
+}
+
+async fn insert_job(
+    conn: &mut SqliteConnection,
+    sql: &str,
+    tenant: &str,
+    session: &str,
+    target: &str,
+    kind: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(sql)
+        .bind(tenant)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(kind)
+        .bind(session)
+        .bind(target)
+        .bind(micros(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops the finished `kind` job row of `target` (its policy or rule is going away).
+async fn forget_done_job(conn: &mut SqliteConnection, tenant: &str, kind: &str, target: &str) -> StoreResult<()> {
+    sqlx::query("DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND artifact_id = ? AND state = 'done'")
+        .bind(tenant)
+        .bind(kind)
+        .bind(target)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -8,8 +8,8 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use super::{
-    actor, actor_json, corrupt, enqueue, finish_job_row, from_micros, holds_lease, json_list, micros, record_outcome,
-    stored_error, unit_row, workload, OutcomeTable, UNIT_COLUMNS,
+    actor, actor_json, corrupt, enqueue, finish_job_row, forget_done_job, from_micros, holds_lease, json_list, micros,
+    rearm, record_outcome, stored_error, unit_row, workload, OutcomeTable, UNIT_COLUMNS,
 };
 use crate::{
     DirectoryResource, ErrorDetail, JobRef, PolicyCounts, PolicyDeltaItem, PolicyItemResult, PolicyRecord,
@@ -156,34 +156,6 @@ pub(super) async fn enqueue_settle(
     now: Timestamp,
 ) -> StoreResult<()> {
     rearm(conn, tenant, policy_id, policy_id, SETTLE_POLICY_JOB, now).await
-}
-
-/// Queues the `kind` job of `target`: one row per target and kind, re-armed once it is done (a job
-/// still queued or running will see the new work when it runs).
-pub(super) async fn rearm(
-    conn: &mut SqliteConnection,
-    tenant: &str,
-    session: &str,
-    target: &str,
-    kind: &str,
-    now: Timestamp,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO jobs (tenant_id, id, kind, session_id, artifact_id, state, run_at, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6) \
-         ON CONFLICT (tenant_id, artifact_id, kind) DO UPDATE SET state = 'queued', run_at = excluded.run_at, \
-         attempts = 0, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, finished_at = NULL \
-         WHERE jobs.state = 'done'",
-    )
-    .bind(tenant)
-    .bind(uuid::Uuid::new_v4().to_string())
-    .bind(kind)
-    .bind(session)
-    .bind(target)
-    .bind(micros(now))
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 pub(super) async fn register_resources(
@@ -618,12 +590,7 @@ pub(super) async fn delete_policy(
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND artifact_id = ? AND state = 'done'")
-        .bind(tenant)
-        .bind(SETTLE_POLICY_JOB)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    forget_done_job(conn, tenant, SETTLE_POLICY_JOB, id).await?;
     super::rules::delete_policy_rules(conn, tenant, id).await?;
     sqlx::query("DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?")
         .bind(tenant)

@@ -9,12 +9,10 @@ use backstore_domain::{RuleError, Timestamp, Workload};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use super::protection::{
-    enqueue_settle, join, load_policy, rearm, refresh_policy, require_policy, resource_from_row, Joined,
-};
+use super::protection::{enqueue_settle, join, load_policy, refresh_policy, require_policy, resource_from_row, Joined};
 use super::workload as parse_workload;
 use super::{actor, actor_json, finish_job_row, from_micros, holds_lease, json_list, micros, stored_error};
-use super::{record_outcome, OutcomeTable};
+use super::{forget_done_job, rearm, record_outcome, OutcomeTable};
 use crate::{ErrorDetail, JobRef, RuleAction, RuleRecord, StoreResult, Writer};
 
 pub(super) const APPLY_RULE_JOB: &str = "applyRule";
@@ -138,12 +136,7 @@ pub(super) async fn delete_rule(
 }
 
 async fn remove_rule_rows(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND artifact_id = ? AND state = 'done'")
-        .bind(tenant)
-        .bind(APPLY_RULE_JOB)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    forget_done_job(conn, tenant, APPLY_RULE_JOB, id).await?;
     sqlx::query("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?")
         .bind(tenant)
         .bind(id)
