@@ -5,6 +5,9 @@ use axum::http::StatusCode;
 use backstore_domain::RuleError;
 use backstore_store::StoreError;
 
+/// What a 503 asks a client to wait while the database is away.
+pub const DATABASE_RETRY_AFTER_SECS: u64 = 2;
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     /// 400 `BadRequest`: a request Graph cannot read (bad JSON, unknown property, bad query option).
@@ -71,6 +74,10 @@ pub enum ApiError {
     /// 429 `TooManyRequests`: a throttling bucket is empty; `Retry-After` says when to come back.
     #[error("Too many requests. Retry after {retry_after_secs} seconds.")]
     TooManyRequests { retry_after_secs: u64 },
+    /// 503 `serviceNotAvailable`: the database cannot be reached; nothing was done, and
+    /// `Retry-After` says when to try again.
+    #[error("The service is temporarily unavailable. Retry after {retry_after_secs} seconds.")]
+    ServiceUnavailable { retry_after_secs: u64 },
     /// A rule of the restore-session domain.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -98,6 +105,7 @@ impl ApiError {
             ApiError::InvalidProtectionUnitId(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionUnitId"),
             ApiError::FilterLengthExceeded(_) => (StatusCode::BAD_REQUEST, "FilterLengthExceeded"),
             ApiError::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "TooManyRequests"),
+            ApiError::ServiceUnavailable { .. } => (StatusCode::SERVICE_UNAVAILABLE, "serviceNotAvailable"),
             ApiError::ServiceNotEnabled => (StatusCode::FORBIDDEN, "BackupServiceNotEnabled"),
             ApiError::ServiceLocked("restoreLocked", _) => (StatusCode::FORBIDDEN, "BackupServiceRestoreLocked"),
             ApiError::ServiceLocked(..) => (StatusCode::FORBIDDEN, "BackupServiceProtectionChangeLocked"),
@@ -177,6 +185,10 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Rule(rule) => ApiError::Rule(rule),
+            other if other.is_unavailable() => {
+                tracing::warn!(error = %other, "the database is unavailable");
+                ApiError::ServiceUnavailable { retry_after_secs: DATABASE_RETRY_AFTER_SECS }
+            }
             other => ApiError::Internal(other.to_string()),
         }
     }

@@ -318,7 +318,7 @@ pub fn error_response(e: &ApiError, request_id: &str, client_request_id: Option<
         ApiError::MethodNotAllowed { allow } => {
             r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
         }
-        ApiError::TooManyRequests { retry_after_secs } => {
+        ApiError::TooManyRequests { retry_after_secs } | ApiError::ServiceUnavailable { retry_after_secs } => {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
         }
         ApiError::InvalidAuthenticationToken(_) => {

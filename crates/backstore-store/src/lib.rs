@@ -4,9 +4,10 @@
 mod clock;
 mod list;
 mod model;
-pub mod sqlite;
+pub mod sql;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use backstore_domain::{Actor, ArtifactAdd, DeltaItem, RuleError, Timestamp, Workload};
@@ -28,11 +29,48 @@ pub enum StoreError {
     /// A row that does not decode into a record (a value outside its enum, bad JSON).
     #[error("corrupt row: {0}")]
     Corrupt(String),
-    #[error("unsupported database URL '{0}': use sqlite://PATH")]
+    #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
     /// The database was migrated by a newer backstore; this one must not write to it.
     #[error("the database schema is at version {database}, newer than this backstore knows ({known}); run a newer backstore")]
     SchemaTooNew { database: i64, known: i64 },
+}
+
+impl StoreError {
+    /// The database cannot be reached (connection refused or lost, pool exhausted past its
+    /// timeout): the operation did not happen and may be retried once it is back.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Database(e) => match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::Protocol(_)
+                | sqlx::Error::WorkerCrashed => true,
+                // PostgreSQL's class 57 (operator intervention: admin shutdown, terminated
+                // backend, cannot connect now) and class 08 (connection exception).
+                sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("57") || c.starts_with("08")),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+}
+
+/// How a store connects to its database.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// The most connections the pool opens.
+    pub max_connections: u32,
+    /// How long an operation waits for a free connection before it fails as unavailable.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+    }
 }
 
 /// What `migrate` did: the schema version before and after.
@@ -491,18 +529,11 @@ pub trait Store: Send + Sync + 'static {
 
 /// Brings the database a URL names to this backstore's schema; refuses a newer one.
 pub async fn migrate(url: &str) -> StoreResult<MigrateReport> {
-    if url.starts_with("sqlite:") {
-        sqlite::SqliteStore::migrate(url).await
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
-    }
+    sql::SqlStore::migrate(url).await
 }
 
-/// Opens the store a database URL names, creating and migrating it as needed.
-pub async fn open(url: &str) -> StoreResult<Arc<dyn Store>> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
-    } else {
-        Err(StoreError::UnsupportedUrl(url.to_owned()))
-    }
+/// Opens the store a database URL names (`sqlite://…` or `postgres://…`), creating and migrating
+/// it as needed.
+pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Arc<dyn Store>> {
+    Ok(Arc::new(sql::SqlStore::open(url, options).await?))
 }

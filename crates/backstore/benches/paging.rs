@@ -39,7 +39,7 @@ async fn main() {
     let url = format!("sqlite://{}", dir.path().join("backstore.db").display());
     let clock = Clock::system();
     let session = {
-        let store: Arc<dyn Store> = backstore_store::open(&url).await.unwrap();
+        let store: Arc<dyn Store> = backstore_store::open(&url, &Default::default()).await.unwrap();
         let plan = SeedPlan {
             tenant: TENANT.into(),
             sites: (ARTIFACTS / 100) as u32,
@@ -77,6 +77,7 @@ async fn main() {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.path().to_owned(),
         database_url: url,
+        store: Default::default(),
         engine: None,
         clock,
         trust_proxy: false,

@@ -98,9 +98,16 @@ pub struct ServeArgs {
     /// Directory for the database, the token signing key and content.
     #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Database URL; defaults to sqlite://<data-dir>/backstore.db.
+    /// Database URL: sqlite://PATH (the default is sqlite://<data-dir>/backstore.db) or
+    /// postgres://USER@HOST:PORT/DATABASE, which several processes may share.
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// The most database connections this process holds open.
+    #[arg(long, env = "BACKSTORE_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+    /// How long a request waits for a database connection before it is answered 503.
+    #[arg(long, env = "BACKSTORE_DB_ACQUIRE_TIMEOUT", default_value = "5s", value_parser = humantime::parse_duration)]
+    pub db_acquire_timeout: Duration,
     /// Throttle each application in each tenant to this rate (`20/s`, `600/min`); 429 with
     /// `Retry-After` beyond it. Off by default.
     #[arg(long, env = "BACKSTORE_THROTTLE_APP", value_name = "RATE")]

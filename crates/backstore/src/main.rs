@@ -22,7 +22,9 @@ fn init_logging(default: &str) {
 
 async fn open_store(db: &ClockArgs) -> anyhow::Result<std::sync::Arc<dyn backstore_store::Store>> {
     let url = database_url(db.database_url.as_deref(), &db.data_dir);
-    backstore_store::open(&url).await.with_context(|| format!("cannot open the database {url}"))
+    backstore_store::open(&url, &backstore_store::StoreOptions::default())
+        .await
+        .with_context(|| format!("cannot open the database {url}"))
 }
 
 fn make_token(
@@ -61,6 +63,10 @@ async fn main() -> anyhow::Result<()> {
                 listen: args.listen,
                 data_dir: args.data_dir,
                 database_url: url,
+                store: backstore_store::StoreOptions {
+                    max_connections: args.db_max_connections.max(1),
+                    acquire_timeout: args.db_acquire_timeout,
+                },
                 engine: (args.role != Role::Api).then_some(engine),
                 clock: Clock::system(),
                 trust_proxy: args.trust_proxy,
@@ -145,7 +151,9 @@ async fn main() -> anyhow::Result<()> {
                 std::fs::create_dir_all(&args.data_dir)
                     .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
             }
-            let store = backstore_store::open(&url).await.with_context(|| format!("cannot open the database {url}"))?;
+            let store = backstore_store::open(&url, &backstore_store::StoreOptions::default())
+                .await
+                .with_context(|| format!("cannot open the database {url}"))?;
             let plan = backstore::seed::SeedPlan {
                 tenant: args.tenant,
                 sites: args.sites,

@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use backstore_api::auth::SigningKey;
 use backstore_api::AppState;
 use backstore_engine::{Engine, EngineConfig, Metrics};
-use backstore_store::{Clock, Store};
+use backstore_store::{Clock, Store, StoreOptions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -21,6 +21,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
     pub database_url: String,
+    /// The connection pool's size and patience.
+    pub store: StoreOptions,
     /// `None`: no engine task (tests drive the engine themselves).
     pub engine: Option<EngineConfig>,
     pub clock: Clock,
@@ -49,7 +51,7 @@ impl Server {
     pub async fn start(config: ServerConfig) -> anyhow::Result<Server> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("cannot create the data dir {}", config.data_dir.display()))?;
-        let store = backstore_store::open(&config.database_url)
+        let store = backstore_store::open(&config.database_url, &config.store)
             .await
             .with_context(|| format!("cannot open the database {}", config.database_url))?;
         let key = SigningKey::load_or_create(&config.data_dir)?;

@@ -7,24 +7,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::cli::{run, serve, sigterm_and_wait, Remote, Serving};
+use crate::process::{run, serve, sigterm_and_wait, Remote, Serving};
+use crate::support::TestDb;
 
 const TENANT: &str = "crash-tenant";
 
-fn start(dir: &str) -> Serving {
+fn start(db: &[&str]) -> Serving {
     serve(
-        &[
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            dir,
-            "--restore-speed",
-            "250ms",
-            "--job-lease",
-            "1s",
-            "--workers",
-            "2",
-        ],
+        &[db, &["--listen", "127.0.0.1:0", "--restore-speed", "250ms", "--job-lease", "1s", "--workers", "2"]].concat(),
         &[],
     )
 }
@@ -60,28 +50,21 @@ async fn wait_for(api: &Remote, sessions: &[String], what: &str, done: impl Fn(&
 async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display().to_string();
+    let database = TestDb::create(dir.path()).await;
+    let db = database.serve_args(&d);
     let (ok, token, _) = run(&["token", "--data-dir", &d, "--tenant", TENANT]);
     assert!(ok);
     let token = token.trim().to_owned();
     let (ok, out, err) = run(&[
-        "seed",
-        "--data-dir",
-        &d,
-        "--tenant",
-        TENANT,
-        "--sites",
-        "6",
-        "--mailboxes",
-        "0",
-        "--drives",
-        "6",
-        "--restore-points",
-        "1",
-    ]);
+        &["seed"][..],
+        &database.db_args(&d),
+        &["--tenant", TENANT, "--sites", "6", "--mailboxes", "0", "--drives", "6", "--restore-points", "1"],
+    ]
+    .concat());
     assert!(ok, "{err}");
     let report: Value = serde_json::from_str(&out).unwrap();
     let units = report["protectionUnits"].as_array().unwrap();
-    let s = start(&d);
+    let s = start(&db);
     let api = Remote::new(&s.origin, &token);
     let mut sessions = Vec::new();
     for (set, nav, kind) in [
@@ -100,17 +83,17 @@ async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
     // 1: right after activation, before the workers got far.
     kill_9(s);
     // 2: restarted, killed while restores are in progress (their leases held by the dead process).
-    let s = start(&d);
+    let s = start(&db);
     wait_for(&Remote::new(&s.origin, &token), &sessions, "a restore in progress", |all| {
         all.iter().any(|a| a["status"] == "inProgress")
     })
     .await;
     kill_9(s);
     // 3: restarted, killed at once, before its workers could take the expired leases over.
-    let s = start(&d);
+    let s = start(&db);
     kill_9(s);
     // Last start: everything finishes.
-    let s = start(&d);
+    let s = start(&db);
     let api = Remote::new(&s.origin, &token);
     wait_for(&api, &sessions, "every artifact terminal", |all| {
         all.iter().all(|a| a["status"] == "succeeded" || a["status"] == "failed")
@@ -138,8 +121,7 @@ async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
     sigterm_and_wait(s);
 
     // The job history, read from the database the servers shared.
-    let store =
-        backstore_store::open(&format!("sqlite://{}", dir.path().join("backstore.db").display())).await.unwrap();
+    let store = backstore_store::open(&database.url, &Default::default()).await.unwrap();
     let mut kinds: HashMap<String, usize> = HashMap::new();
     for id in &ids {
         let h = store.job_history(TENANT, id).await.unwrap();

@@ -305,7 +305,7 @@ async fn a_background_worker_shows_every_state_and_metrics_count_it() {
 
 #[tokio::test]
 async fn graceful_shutdown_gives_back_the_jobs_in_hand_and_stops_in_time() {
-    let app = TestApp::spawn_with(Some(EngineConfig {
+    let mut app = TestApp::spawn_with(Some(EngineConfig {
         worker_id: "slow".into(),
         poll: Duration::from_millis(10),
         speed: RestoreSpeed::Fixed(Duration::from_secs(600)),
@@ -323,7 +323,7 @@ async fn graceful_shutdown_gives_back_the_jobs_in_hand_and_stops_in_time() {
     let store = app.server.as_ref().unwrap().store.clone();
     let clock = app.clock().clone();
     let started = std::time::Instant::now();
-    app.stop().await;
+    app.halt().await;
     assert!(started.elapsed() < Duration::from_secs(5), "stopped in {:?}", started.elapsed());
     let h = store.job_history(TENANT, &a).await.unwrap();
     assert_eq!(events(&h), [ev("claimed", "slow", 1), ev("released", "slow", 1)]);

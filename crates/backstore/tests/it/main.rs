@@ -10,6 +10,7 @@ mod errors;
 mod lifecycle;
 mod odata;
 mod policies;
+mod process;
 mod protection;
 mod retention;
 mod rules;

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::cli::{run, serve, sigterm_and_wait};
+use crate::process::{run, serve, sigterm_and_wait};
 
 const TENANT: &str = "tenant-sdk";
 

@@ -1,5 +1,9 @@
-//! `TestApp`: a real server on 127.0.0.1:0 over a fresh SQLite file, tokens for any tenant, seeding,
+//! `TestApp`: a real server on 127.0.0.1:0 over a fresh database, tokens for any tenant, seeding,
 //! and a hand on the engine so tests never sleep to wait for it.
+//!
+//! The same tests run twice: the `it` binary on a SQLite file per test, the `it_pg` binary (which
+//! includes these modules) on a PostgreSQL database per test, created on the machine's server and
+//! dropped when the test ends, pass or fail.
 
 use std::time::Duration;
 
@@ -21,8 +25,79 @@ pub struct TestApp {
     pub origin: String,
     pub server: Option<Server>,
     pub client: reqwest::Client,
-    /// Kept so the data dir lives as long as the server.
+    /// Dropped after the server: the database, then the data dir.
+    _db: TestDb,
     _dir: tempfile::TempDir,
+}
+
+/// Whether this test binary runs the suite on PostgreSQL (`it_pg`) rather than SQLite (`it`).
+pub fn on_postgres() -> bool {
+    env!("CARGO_CRATE_NAME") == "it_pg"
+}
+
+/// The PostgreSQL server the `it_pg` tests create their databases on.
+fn postgres_admin_url() -> String {
+    std::env::var("BACKSTORE_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A test's own database: a SQLite file in its data dir, or a PostgreSQL database of a unique name
+/// that is dropped (connections and all) when this is.
+pub struct TestDb {
+    pub url: String,
+    postgres: Option<String>,
+}
+
+impl TestDb {
+    pub async fn create(dir: &std::path::Path) -> TestDb {
+        if !on_postgres() {
+            return TestDb { url: format!("sqlite://{}", dir.join("backstore.db").display()), postgres: None };
+        }
+        use sqlx::Connection as _;
+        let name = format!("backstore_test_{}", uuid::Uuid::new_v4().simple());
+        let admin = postgres_admin_url();
+        let mut conn = sqlx::PgConnection::connect(&admin).await.expect("the test PostgreSQL is reachable");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create database");
+        conn.close().await.ok();
+        let (base, _) = admin.rsplit_once('/').expect("a database in the URL");
+        TestDb { url: format!("{base}/{name}"), postgres: Some(name) }
+    }
+
+    /// The arguments that point `backstore serve` at this database (and the data dir's key).
+    pub fn serve_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
+        match self.postgres {
+            Some(_) => vec!["--data-dir", data_dir, "--database-url", &self.url],
+            None => vec!["--data-dir", data_dir],
+        }
+    }
+
+    /// The arguments that point `seed`, `migrate` or `clock` at this database.
+    pub fn db_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
+        match self.postgres {
+            Some(_) => vec!["--database-url", &self.url],
+            None => vec!["--data-dir", data_dir],
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres.take() else { return };
+        // Drop runs outside any runtime the test may still be inside of: use a thread of its own.
+        let admin = postgres_admin_url();
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                use sqlx::Connection as _;
+                let mut conn = sqlx::PgConnection::connect(&admin).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
+                conn.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop a test database: {dropped:?}");
+        }
+    }
 }
 
 pub struct Resp {
@@ -75,10 +150,12 @@ impl TestApp {
 
     pub async fn spawn_with(engine: Option<EngineConfig>) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
+        let db = TestDb::create(dir.path()).await;
         let server = Server::start(ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
-            database_url: format!("sqlite://{}", dir.path().join("backstore.db").display()),
+            database_url: db.url.clone(),
+            store: Default::default(),
             engine,
             clock: Clock::system(),
             trust_proxy: true,
@@ -102,6 +179,7 @@ impl TestApp {
             origin: format!("http://{}", server.addr),
             server: Some(server),
             client: reqwest::Client::new(),
+            _db: db,
             _dir: dir,
         }
     }
@@ -280,6 +358,11 @@ impl TestApp {
     }
 
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops the server but keeps its database, for a look at what it left behind.
+    pub async fn halt(&mut self) {
         if let Some(s) = self.server.take() {
             s.stop().await;
         }

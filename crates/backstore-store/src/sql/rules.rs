@@ -6,12 +6,12 @@
 
 use backstore_domain::rule::{RuleExpr, RuleSubject};
 use backstore_domain::{RuleError, Timestamp, Workload};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::protection::{enqueue_settle, join, load_policy, refresh_policy, require_policy, resource_from_row, Joined};
 use super::workload as parse_workload;
-use super::{actor, actor_json, finish_job_row, from_micros, holds_lease, json_list, micros, stored_error};
+use super::{actor, actor_json, finish_job_row, from_micros, holds_lease, json_list, micros, numbered, stored_error};
 use super::{forget_done_job, rearm, record_outcome, OutcomeTable};
 use crate::{ErrorDetail, JobRef, RuleAction, RuleRecord, StoreResult, Writer};
 
@@ -20,7 +20,7 @@ pub(super) const APPLY_RULE_JOB: &str = "applyRule";
 const RULE_COLUMNS: &str = "seq, id, policy_id, workload, expression, status, error, created_at, created_by, \
     last_modified_at, last_modified_by";
 
-fn rule_from_row(row: &SqliteRow) -> StoreResult<RuleRecord> {
+fn rule_from_row(row: &AnyRow) -> StoreResult<RuleRecord> {
     Ok(RuleRecord {
         seq: row.try_get("seq")?,
         id: row.try_get("id")?,
@@ -38,20 +38,20 @@ fn rule_from_row(row: &SqliteRow) -> StoreResult<RuleRecord> {
 
 /// One rule of a workload (and of `policy_id`, when given).
 pub(super) async fn load_rule(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     workload: Workload,
     policy_id: Option<&str>,
     id: &str,
 ) -> StoreResult<Option<RuleRecord>> {
     let sql = format!("SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
     let rule = row.as_ref().map(rule_from_row).transpose()?;
     Ok(rule.filter(|r| r.workload == workload && policy_id.is_none_or(|p| p == r.policy_id)))
 }
 
 async fn require_rule(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     workload: Workload,
     policy_id: Option<&str>,
@@ -61,7 +61,7 @@ async fn require_rule(
 }
 
 pub(super) async fn create_rule(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     policy_id: &str,
     workload: Workload,
@@ -70,8 +70,8 @@ pub(super) async fn create_rule(
     require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
     let id = uuid::Uuid::new_v4().to_string();
     sqlx::query(
-        "INSERT INTO protection_rules (tenant_id, id, policy_id, workload, expression, status, created_at, created_by, \
-         last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+        &numbered("INSERT INTO protection_rules (tenant_id, id, policy_id, workload, expression, status, created_at, created_by, \
+         last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)"),
     )
     .bind(w.tenant)
     .bind(&id)
@@ -89,7 +89,7 @@ pub(super) async fn create_rule(
 }
 
 pub(super) async fn list_rules(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     workload: Workload,
     policy_id: Option<&str>,
@@ -100,7 +100,7 @@ pub(super) async fn list_rules(
         "SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND workload = ? \
          AND (? IS NULL OR policy_id = ?) AND seq > ? ORDER BY seq LIMIT ?"
     );
-    let rows = sqlx::query(&sql)
+    let rows = sqlx::query(&numbered(&sql))
         .bind(tenant)
         .bind(workload.unit_kind())
         .bind(policy_id)
@@ -118,7 +118,7 @@ fn settled(rule: &RuleRecord) -> bool {
 
 /// Deletes a rule that is not being applied; the units it added stay in the policy.
 pub(super) async fn delete_rule(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     workload: Workload,
     policy_id: Option<&str>,
@@ -135,9 +135,9 @@ pub(super) async fn delete_rule(
     remove_rule_rows(conn, tenant, id).await
 }
 
-async fn remove_rule_rows(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<()> {
+async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<()> {
     forget_done_job(conn, tenant, APPLY_RULE_JOB, id).await?;
-    sqlx::query("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?")
+    sqlx::query(&numbered("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?"))
         .bind(tenant)
         .bind(id)
         .execute(&mut *conn)
@@ -146,12 +146,13 @@ async fn remove_rule_rows(conn: &mut SqliteConnection, tenant: &str, id: &str) -
 }
 
 /// The rules of a policy that is being deleted go with it (a queued apply job finds nothing).
-pub(super) async fn delete_policy_rules(conn: &mut SqliteConnection, tenant: &str, policy_id: &str) -> StoreResult<()> {
-    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM protection_rules WHERE tenant_id = ? AND policy_id = ?")
-        .bind(tenant)
-        .bind(policy_id)
-        .fetch_all(&mut *conn)
-        .await?;
+pub(super) async fn delete_policy_rules(conn: &mut AnyConnection, tenant: &str, policy_id: &str) -> StoreResult<()> {
+    let ids: Vec<String> =
+        sqlx::query_scalar(&numbered("SELECT id FROM protection_rules WHERE tenant_id = ? AND policy_id = ?"))
+            .bind(tenant)
+            .bind(policy_id)
+            .fetch_all(&mut *conn)
+            .await?;
     for id in ids {
         remove_rule_rows(conn, tenant, &id).await?;
     }
@@ -160,7 +161,7 @@ pub(super) async fn delete_policy_rules(conn: &mut SqliteConnection, tenant: &st
 
 /// `run` (apply again) or `deleteAndUnprotect`, both carried out by the rule's job.
 pub(super) async fn rule_action(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     workload: Workload,
     policy_id: Option<&str>,
@@ -183,10 +184,10 @@ pub(super) async fn rule_action(
         RuleAction::Run => "active",
         RuleAction::DeleteAndUnprotect => "deleteRequested",
     };
-    sqlx::query(
+    sqlx::query(&numbered(
         "UPDATE protection_rules SET status = ?, error = NULL, last_modified_at = ?, last_modified_by = ? \
          WHERE tenant_id = ? AND id = ?",
-    )
+    ))
     .bind(status)
     .bind(micros(w.now))
     .bind(actor_json(w.actor))
@@ -199,13 +200,13 @@ pub(super) async fn rule_action(
 }
 
 /// Runs a claimed `applyRule` job. False when the lease was lost.
-pub(super) async fn apply_rule_job(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+pub(super) async fn apply_rule_job(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
     if !holds_lease(conn, job, now).await? {
         return Ok(false);
     }
     let tenant = job.tenant_id.as_str();
     let sql = format!("SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&sql).bind(tenant).bind(&job.artifact_id).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(&job.artifact_id).fetch_optional(&mut *conn).await?;
     if let Some(rule) = row.as_ref().map(rule_from_row).transpose()? {
         match rule.status.as_str() {
             "active" => apply(conn, &rule, tenant, now).await?,
@@ -217,7 +218,7 @@ pub(super) async fn apply_rule_job(conn: &mut SqliteConnection, job: &JobRef, no
     Ok(true)
 }
 
-async fn apply(conn: &mut SqliteConnection, rule: &RuleRecord, tenant: &str, now: Timestamp) -> StoreResult<()> {
+async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: Timestamp) -> StoreResult<()> {
     let mut details = Vec::new();
     match (RuleExpr::parse(&rule.expression, rule.workload), load_policy(conn, tenant, &rule.policy_id, None).await?) {
         (_, None) => details.push(ErrorDetail {
@@ -233,11 +234,11 @@ async fn apply(conn: &mut SqliteConnection, rule: &RuleRecord, tenant: &str, now
         (Ok(expr), Some(policy)) => {
             let creator = rule.last_modified_by.clone();
             let w = Writer { tenant, actor: &creator, now };
-            let rows = sqlx::query(
+            let rows = sqlx::query(&numbered(
                 "SELECT d.*, (SELECT json_group_array(g.group_id) FROM directory_groups g \
                  WHERE g.tenant_id = d.tenant_id AND g.directory_object_id = d.directory_object_id) AS groups \
                  FROM directory_resources d WHERE d.tenant_id = ? AND d.workload = ? ORDER BY d.resource_id",
-            )
+            ))
             .bind(tenant)
             .bind(rule.workload.unit_kind())
             .fetch_all(&mut *conn)
@@ -260,12 +261,14 @@ async fn apply(conn: &mut SqliteConnection, rule: &RuleRecord, tenant: &str, now
                 match join(conn, &w, &policy, resource_id).await? {
                     Joined::Added { unit_id, requested } => {
                         needs_settle |= requested;
-                        sqlx::query("UPDATE protection_units SET rule_id = ? WHERE tenant_id = ? AND id = ?")
-                            .bind(&rule.id)
-                            .bind(tenant)
-                            .bind(&unit_id)
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query(&numbered(
+                            "UPDATE protection_units SET rule_id = ? WHERE tenant_id = ? AND id = ?",
+                        ))
+                        .bind(&rule.id)
+                        .bind(tenant)
+                        .bind(&unit_id)
+                        .execute(&mut *conn)
+                        .await?;
                     }
                     Joined::InOtherPolicy => {
                         let target = resource.site_web_url.clone().or(resource.email.clone());
@@ -289,15 +292,15 @@ async fn apply(conn: &mut SqliteConnection, rule: &RuleRecord, tenant: &str, now
 }
 
 async fn unprotect_and_delete(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     rule: &RuleRecord,
     tenant: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let moved = sqlx::query(
+    let moved = sqlx::query(&numbered(
         "UPDATE protection_units SET status = 'removeRequested', last_modified_at = ?, last_modified_by = ? \
          WHERE tenant_id = ? AND policy_id = ? AND rule_id = ? AND status <> 'removeRequested'",
-    )
+    ))
     .bind(micros(now))
     .bind(actor_json(&rule.last_modified_by))
     .bind(tenant)
@@ -310,7 +313,7 @@ async fn unprotect_and_delete(
         enqueue_settle(conn, tenant, &rule.policy_id, now).await?;
         refresh_policy(conn, tenant, &rule.policy_id, true, None).await?;
     }
-    sqlx::query("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?")
+    sqlx::query(&numbered("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?"))
         .bind(tenant)
         .bind(&rule.id)
         .execute(&mut *conn)

@@ -3,9 +3,12 @@
 //! [`ListSpec`] into `WHERE … ORDER BY … LIMIT … OFFSET …` with every value bound.
 
 use backstore_odata::{Field, Kind, Schema};
+use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::sqlite::{SqliteArguments, SqliteRow};
-use sqlx::{Row, Sqlite, SqlitePool};
+
+use sqlx::{Any, AnyPool, Row};
+
+use super::numbered;
 
 use crate::{Bind, Collection, Keyed, ListSpec, OrderKey, SqlFilter, StoreResult};
 
@@ -132,7 +135,12 @@ pub(super) fn schema(c: Collection) -> &'static Schema {
     }
 }
 
-fn bind<'q>(q: Query<'q, Sqlite, SqliteArguments<'q>>, b: &Bind) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+/// A query of `sql` (already [`numbered`]) with `binds` bound in order.
+pub(super) fn with_binds<'q>(sql: &'q str, binds: &[Bind]) -> Query<'q, Any, AnyArguments<'q>> {
+    binds.iter().fold(sqlx::query(sql), bind)
+}
+
+fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, b: &Bind) -> Query<'q, Any, AnyArguments<'q>> {
     match b {
         Bind::Text(s) => q.bind(s.clone()),
         Bind::Int(i) => q.bind(*i),
@@ -142,13 +150,13 @@ fn bind<'q>(q: Query<'q, Sqlite, SqliteArguments<'q>>, b: &Bind) -> Query<'q, Sq
 /// One page of `select` (which ends with `FROM …`, its columns first) restricted by `scope` (a
 /// condition with `scope_binds`), as `spec` asks; `seq` names the keyset column.
 pub(super) async fn page<T>(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     select: &str,
     scope: &str,
     scope_binds: &[Bind],
     seq: &str,
     spec: &ListSpec,
-    read: impl Fn(&SqliteRow) -> StoreResult<T>,
+    read: impl Fn(&AnyRow) -> StoreResult<T>,
 ) -> StoreResult<Vec<Keyed<T>>> {
     let (columns, from) = select.split_once(" FROM ").expect("a SELECT … FROM …");
     let mut sql = String::from(columns);
@@ -173,11 +181,8 @@ pub(super) async fn page<T>(
     sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", OrderKey::order_by(&spec.order, seq)));
     binds.push(Bind::Int(spec.limit));
     binds.push(Bind::Int(spec.skip));
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
-        q = bind(q, b);
-    }
-    let rows = q.fetch_all(pool).await?;
+    let sql = numbered(&sql);
+    let rows = with_binds(&sql, &binds).fetch_all(pool).await?;
     rows.iter()
         .map(|row| {
             let keys = spec
@@ -199,7 +204,7 @@ pub(super) async fn page<T>(
 
 /// How many rows of `from` (`FROM …` onwards) match `scope` and `filter`.
 pub(super) async fn count(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     from: &str,
     scope: &str,
     scope_binds: &[Bind],
@@ -211,9 +216,6 @@ pub(super) async fn count(
         sql.push_str(&format!(" AND ({})", f.sql));
         binds.extend(f.binds.iter().cloned());
     }
-    let mut q = sqlx::query(&sql);
-    for b in &binds {
-        q = bind(q, b);
-    }
-    Ok(q.fetch_one(pool).await?.try_get(0)?)
+    let sql = numbered(&sql);
+    Ok(with_binds(&sql, &binds).fetch_one(pool).await?.try_get(0)?)
 }

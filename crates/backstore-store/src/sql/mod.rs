@@ -1,8 +1,8 @@
-//! The embedded backend: one SQLite file in WAL mode. Writers take the write lock up front
-//! (`BEGIN IMMEDIATE`), so a transaction that reads and then writes never fails half way.
-
-use std::str::FromStr;
-use std::time::Duration;
+//! The SQL backends: one SQLite file in WAL mode (the embedded default) or one PostgreSQL database
+//! shared by any number of processes. Both run the same code through sqlx's `Any` driver; the few
+//! differences are in [`dialect`] and in each backend's migrations. Writers serialize up front —
+//! SQLite's `BEGIN IMMEDIATE`, PostgreSQL's transaction-scoped advisory lock — so a transaction
+//! that reads and then writes never acts on a stale read, whichever process it runs in.
 
 use async_trait::async_trait;
 use backstore_domain::delta::{plan_adds, plan_delta, ExistingArtifact, PlannedItem};
@@ -15,83 +15,145 @@ use backstore_domain::{
     ProtectionUnitStatus, RestoreJobType, RestorePointTags, RuleError, SessionDerived, SessionStatus, Timestamp,
     Workload, MAX_ACTIVE_SESSIONS_PER_TENANT,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqliteConnection, SqlitePool};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyConnection, AnyPool, Executor, Row};
 
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, Bind, BulkRequestRecord, BulkRequestSpec, ClaimedJob, Collection,
     DeltaOutcome, DirectoryResource, EngineStats, ErrorDetail, JobEvent, JobEventRecord, JobRef, JobWork, Keyed,
     ListSpec, PolicyDeltaItem, PolicyDeltaOutcome, PolicyRecord, ProtectionUnitRecord, RestorePointQuery,
     RestorePointRecord, RestoreWork, RetentionReport, RuleAction, RuleRecord, Schema, ServiceAppRecord, ServiceState,
-    SessionCheck, SessionRecord, SqlFilter, Store, StoreError, StoreResult, UnitBulkJobRecord, UnitRow, Writer,
+    SessionCheck, SessionRecord, SqlFilter, Store, StoreError, StoreOptions, StoreResult, UnitBulkJobRecord, UnitRow,
+    Writer,
 };
 
+pub mod dialect;
 mod listing;
 mod protection;
 mod rules;
 mod service_apps;
 
+pub use dialect::{numbered, Dialect};
 pub use protection::offboard_grace;
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// The key of the advisory lock every PostgreSQL write transaction takes first.
+const WRITE_LOCK: i64 = 0x6261_636b_7374;
+
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
 }
 
-impl SqliteStore {
-    /// Opens (creating if missing) the database at a `sqlite://PATH` URL and runs the migrations.
-    pub async fn open(url: &str) -> StoreResult<SqliteStore> {
-        let pool = Self::connect(url).await?;
-        Self::bring_up_to_date(&pool).await?;
-        Ok(SqliteStore { pool })
+impl SqlStore {
+    /// Opens (creating if missing) the database a URL names and runs the migrations.
+    pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<SqlStore> {
+        let (pool, dialect) = Self::connect(url, options).await?;
+        Self::bring_up_to_date(&pool, dialect).await?;
+        Ok(SqlStore { pool, dialect })
     }
 
     /// `backstore migrate`: the schema version before and after bringing it up to date.
     pub async fn migrate(url: &str) -> StoreResult<crate::MigrateReport> {
-        let pool = Self::connect(url).await?;
-        let report = Self::bring_up_to_date(&pool).await?;
+        let (pool, dialect) =
+            Self::connect(url, &StoreOptions { max_connections: 1, ..StoreOptions::default() }).await?;
+        let report = Self::bring_up_to_date(&pool, dialect).await?;
         pool.close().await;
         Ok(report)
     }
 
+    fn migrator(dialect: Dialect) -> &'static sqlx::migrate::Migrator {
+        match dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATOR,
+            Dialect::Postgres => &POSTGRES_MIGRATOR,
+        }
+    }
+
     /// The highest migration applied to the database (0 for a new one).
-    async fn schema_version(pool: &SqlitePool) -> StoreResult<i64> {
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
-                .fetch_optional(pool)
-                .await?;
-        if exists.is_none() {
+    async fn schema_version(pool: &AnyPool, dialect: Dialect) -> StoreResult<i64> {
+        let exists = match dialect {
+            Dialect::Sqlite => "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+            Dialect::Postgres => {
+                "SELECT COUNT(*) FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '_sqlx_migrations'"
+            }
+        };
+        let exists: i64 = sqlx::query_scalar(exists).fetch_one(pool).await?;
+        if exists == 0 {
             return Ok(0);
         }
         let v: Option<i64> =
-            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success = 1").fetch_one(pool).await?;
+            sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success").fetch_one(pool).await?;
         Ok(v.unwrap_or(0))
     }
 
     /// Runs the migrations this build knows, after refusing a schema a newer build wrote.
-    async fn bring_up_to_date(pool: &SqlitePool) -> StoreResult<crate::MigrateReport> {
-        let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        let from = Self::schema_version(pool).await?;
+    async fn bring_up_to_date(pool: &AnyPool, dialect: Dialect) -> StoreResult<crate::MigrateReport> {
+        let migrator = Self::migrator(dialect);
+        let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+        let from = Self::schema_version(pool, dialect).await?;
         if from > known {
             return Err(StoreError::SchemaTooNew { database: from, known });
         }
-        MIGRATOR.run(pool).await?;
-        Ok(crate::MigrateReport { from, to: Self::schema_version(pool).await? })
+        migrator.run(pool).await?;
+        Ok(crate::MigrateReport { from, to: Self::schema_version(pool, dialect).await? })
     }
 
-    async fn connect(url: &str) -> StoreResult<SqlitePool> {
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        Ok(SqlitePoolOptions::new().max_connections(8).connect_with(options).await?)
+    async fn connect(url: &str, options: &StoreOptions) -> StoreResult<(AnyPool, Dialect)> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::of_url(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
+        let pool =
+            AnyPoolOptions::new().max_connections(options.max_connections).acquire_timeout(options.acquire_timeout);
+        let pool = match dialect {
+            Dialect::Sqlite => {
+                // The file is created, and switched to WAL (which it keeps), before the pool opens it.
+                let url = with_create_mode(url);
+                let mut first = <AnyConnection as sqlx::Connection>::connect(&url).await?;
+                first.execute("PRAGMA journal_mode = WAL").await?;
+                sqlx::Connection::close(first).await?;
+                pool.after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(&url)
+                .await?
+            }
+            Dialect::Postgres => pool.connect(url).await?,
+        };
+        Ok((pool, dialect))
     }
 
-    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    /// A transaction that holds the database's write lock from its first statement.
+    async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        match self.dialect {
+            Dialect::Sqlite => Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?),
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock($1)) AS locked")
+                    .bind(WRITE_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(tx)
+            }
+        }
+    }
+}
+
+/// A `sqlite:` URL that creates its file when missing (unless it says otherwise).
+fn with_create_mode(url: &str) -> String {
+    if url.contains("mode=") {
+        url.to_owned()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
     }
 }
 
@@ -144,7 +206,7 @@ const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, activated_at
     last_modified_at, last_modified_by, status, total, completed, failed, in_progress, completed_at, \
     error_code, error_message";
 
-fn session_from_row(row: &SqliteRow) -> StoreResult<SessionRecord> {
+fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
     let status: String = row.try_get("status")?;
     let job_type: String = row.try_get("restore_job_type")?;
     Ok(SessionRecord {
@@ -179,7 +241,7 @@ const ARTIFACT_SELECT: &str = "SELECT a.seq, a.tenant_id, a.id, a.session_id, a.
     JOIN restore_points rp ON rp.tenant_id = a.tenant_id AND rp.id = a.restore_point_id \
     JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id";
 
-fn restore_point_from_row(row: &SqliteRow, id_column: &str) -> StoreResult<RestorePointRecord> {
+fn restore_point_from_row(row: &AnyRow, id_column: &str) -> StoreResult<RestorePointRecord> {
     let tags: String = row.try_get("tags")?;
     Ok(RestorePointRecord {
         id: row.try_get(id_column)?,
@@ -191,7 +253,7 @@ fn restore_point_from_row(row: &SqliteRow, id_column: &str) -> StoreResult<Resto
     })
 }
 
-fn artifact_from_row(row: &SqliteRow) -> StoreResult<ArtifactRecord> {
+fn artifact_from_row(row: &AnyRow) -> StoreResult<ArtifactRecord> {
     let status: String = row.try_get("status")?;
     let destination: String = row.try_get("destination_type")?;
     Ok(ArtifactRecord {
@@ -221,7 +283,7 @@ const UNIT_COLUMNS: &str =
     directory_object_id, display_name, email, created_at, created_by, fault, last_modified_at, last_modified_by, \
     protected_since, offboard_requested_at, error_code, error_message, protection_sources";
 
-fn unit_row(row: &SqliteRow) -> StoreResult<UnitRow> {
+fn unit_row(row: &AnyRow) -> StoreResult<UnitRow> {
     let status: String = row.try_get("status")?;
     let created_by: Option<String> = row.try_get("created_by")?;
     let last_modified_by: Option<String> = row.try_get("last_modified_by")?;
@@ -245,7 +307,7 @@ fn unit_row(row: &SqliteRow) -> StoreResult<UnitRow> {
     })
 }
 
-fn unit_from_row(row: &SqliteRow) -> StoreResult<UnitInfo> {
+fn unit_from_row(row: &AnyRow) -> StoreResult<UnitInfo> {
     Ok(UnitInfo {
         id: row.try_get("protection_unit_id")?,
         workload: workload(row.try_get("workload")?)?,
@@ -261,7 +323,7 @@ fn unit_from_row(row: &SqliteRow) -> StoreResult<UnitInfo> {
 // ---------- statements shared by the operations (all inside a caller's transaction) ----------
 
 async fn load_session(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
@@ -271,12 +333,12 @@ async fn load_session(
          WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)"
     );
     let kind = workload.map(Workload::unit_kind);
-    let row = sqlx::query(&sql).bind(tenant).bind(id).bind(kind).bind(kind).fetch_optional(conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).bind(kind).bind(kind).fetch_optional(conn).await?;
     row.as_ref().map(session_from_row).transpose()
 }
 
 async fn require_draft(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
@@ -294,7 +356,7 @@ async fn require_draft(
 /// `plan_delta` decides over these is what it would decide over the whole session, and a PATCH
 /// of a session with 100 000 artifacts reads a handful of rows, not all of them.
 async fn existing_artifacts(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     session_id: &str,
     items: &[DeltaItem],
@@ -324,7 +386,8 @@ async fn existing_artifacts(
     }
     let mut out: Vec<ExistingArtifact> = Vec::new();
     for (sql, values) in &queries {
-        let mut q = sqlx::query(sql).bind(tenant).bind(session_id);
+        let sql = numbered(sql);
+        let mut q = sqlx::query(&sql).bind(tenant).bind(session_id);
         for v in values {
             q = q.bind(*v);
         }
@@ -346,17 +409,17 @@ async fn existing_artifacts(
 
 /// Checks that a restore point can be restored in a session of `session_workload` at `now`.
 async fn resolve_restore_point(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
     session_workload: Workload,
     now: Timestamp,
 ) -> StoreResult<Result<(), RestorePointProblem>> {
-    let row = sqlx::query(
+    let row = sqlx::query(&numbered(
         "SELECT rp.expiration_at, pu.workload FROM restore_points rp \
          JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
          WHERE rp.tenant_id = ? AND rp.id = ?",
-    )
+    ))
     .bind(tenant)
     .bind(id)
     .fetch_optional(conn)
@@ -379,7 +442,7 @@ async fn resolve_restore_point(
 }
 
 async fn insert_artifact(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     session_id: &str,
     add: &ArtifactAdd,
@@ -387,8 +450,8 @@ async fn insert_artifact(
 ) -> StoreResult<String> {
     let id = uuid::Uuid::new_v4().to_string();
     sqlx::query(
-        "INSERT INTO restore_artifacts (tenant_id, id, session_id, restore_point_id, destination_type, status, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+        &numbered("INSERT INTO restore_artifacts (tenant_id, id, session_id, restore_point_id, destination_type, status, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?)"),
     )
     .bind(tenant)
     .bind(&id)
@@ -403,22 +466,22 @@ async fn insert_artifact(
     Ok(id)
 }
 
-async fn load_artifact(conn: &mut SqliteConnection, tenant: &str, artifact_id: &str) -> StoreResult<ArtifactRecord> {
+async fn load_artifact(conn: &mut AnyConnection, tenant: &str, artifact_id: &str) -> StoreResult<ArtifactRecord> {
     let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
-    let row = sqlx::query(&sql).bind(tenant).bind(artifact_id).fetch_one(conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(artifact_id).fetch_one(conn).await?;
     artifact_from_row(&row)
 }
 
 async fn touch_session(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
     actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query(&numbered(
         "UPDATE restore_sessions SET last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?",
-    )
+    ))
     .bind(micros(now))
     .bind(actor_json(actor))
     .bind(tenant)
@@ -436,7 +499,7 @@ const INSERT_JOB: &str = "INSERT INTO jobs (tenant_id, id, kind, session_id, art
 
 /// Puts a job in the queue, due now. `target` is the artifact (or, for bulk resolution, the request).
 async fn enqueue(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     session: &str,
     target: &str,
@@ -449,7 +512,7 @@ async fn enqueue(
 /// Queues the `kind` job of `target`: one row per target and kind, re-armed once it is done (a job
 /// still queued or running will see the new work when it runs).
 async fn rearm(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     session: &str,
     target: &str,
@@ -465,7 +528,7 @@ async fn rearm(
 }
 
 async fn insert_job(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     sql: &str,
     tenant: &str,
     session: &str,
@@ -473,7 +536,7 @@ async fn insert_job(
     kind: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(sql)
+    sqlx::query(&numbered(sql))
         .bind(tenant)
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(kind)
@@ -486,8 +549,8 @@ async fn insert_job(
 }
 
 /// Drops the finished `kind` job row of `target` (its policy or rule is going away).
-async fn forget_done_job(conn: &mut SqliteConnection, tenant: &str, kind: &str, target: &str) -> StoreResult<()> {
-    sqlx::query("DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND artifact_id = ? AND state = 'done'")
+async fn forget_done_job(conn: &mut AnyConnection, tenant: &str, kind: &str, target: &str) -> StoreResult<()> {
+    sqlx::query(&numbered("DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND artifact_id = ? AND state = 'done'"))
         .bind(tenant)
         .bind(kind)
         .bind(target)
@@ -522,7 +585,7 @@ fn count_column(status: ArtifactStatus) -> &'static str {
 /// Moves one artifact of a session from `from` (none: a new artifact) to `to` (none: removed) in the
 /// session's per-status counts.
 async fn count_move(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     session: &str,
     from: Option<ArtifactStatus>,
@@ -539,16 +602,16 @@ async fn count_move(
         return Ok(());
     }
     let sql = format!("UPDATE restore_sessions SET {} WHERE tenant_id = ? AND id = ?", sets.join(", "));
-    sqlx::query(&sql).bind(tenant).bind(session).execute(conn).await?;
+    sqlx::query(&numbered(&sql)).bind(tenant).bind(session).execute(conn).await?;
     Ok(())
 }
 
 /// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts.
-async fn refresh_session(conn: &mut SqliteConnection, tenant: &str, id: &str, now: Timestamp) -> StoreResult<()> {
-    let session = sqlx::query(
+async fn refresh_session(conn: &mut AnyConnection, tenant: &str, id: &str, now: Timestamp) -> StoreResult<()> {
+    let session = sqlx::query(&numbered(
         "SELECT activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, \
          n_succeeded, n_failed FROM restore_sessions WHERE tenant_id = ? AND id = ?",
-    )
+    ))
     .bind(tenant)
     .bind(id)
     .fetch_one(&mut *conn)
@@ -566,9 +629,9 @@ async fn refresh_session(conn: &mut SqliteConnection, tenant: &str, id: &str, no
     }
     let activated = session.try_get::<Option<i64>, _>("activated_at")?.is_some();
     let resolving = activated && {
-        let pending: Option<i64> = sqlx::query_scalar(
+        let pending: Option<i64> = sqlx::query_scalar(&numbered(
             "SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ? AND status = 'active'",
-        )
+        ))
         .bind(tenant)
         .bind(id)
         .fetch_optional(&mut *conn)
@@ -580,10 +643,10 @@ async fn refresh_session(conn: &mut SqliteConnection, tenant: &str, id: &str, no
     let first_failure: Option<String> = if error_known.is_some() {
         error_known
     } else if counts.failed > 0 && derived.status.is_terminal() {
-        sqlx::query_scalar(
+        sqlx::query_scalar(&numbered(
             "SELECT error_code FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND status = 'failed' \
              ORDER BY completion_at, seq LIMIT 1",
-        )
+        ))
         .bind(tenant)
         .bind(id)
         .fetch_one(&mut *conn)
@@ -597,10 +660,10 @@ async fn refresh_session(conn: &mut SqliteConnection, tenant: &str, id: &str, no
     } else {
         None
     };
-    sqlx::query(
+    sqlx::query(&numbered(
         "UPDATE restore_sessions SET status = ?, total = ?, completed = ?, failed = ?, in_progress = ?, \
          completed_at = ?, error_code = ?, error_message = ? WHERE tenant_id = ? AND id = ?",
-    )
+    ))
     .bind(derived.status.as_str())
     .bind(derived.total)
     .bind(derived.completed)
@@ -616,14 +679,14 @@ async fn refresh_session(conn: &mut SqliteConnection, tenant: &str, id: &str, no
     Ok(())
 }
 
-async fn reload_session(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<SessionRecord> {
+async fn reload_session(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<SessionRecord> {
     load_session(conn, tenant, id, None)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished inside its transaction")))
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn create_session(
         &self,
         w: Writer<'_>,
@@ -639,10 +702,10 @@ impl Store for SqliteStore {
                 .map_err(RuleError::RestorePointUnusable)?;
         }
         let id = uuid::Uuid::new_v4().to_string();
-        sqlx::query(
+        sqlx::query(&numbered(
             "INSERT INTO restore_sessions (tenant_id, id, workload, restore_job_type, created_at, created_by, \
              last_modified_at, last_modified_by, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+        ))
         .bind(tenant)
         .bind(&id)
         .bind(workload.unit_kind())
@@ -701,12 +764,12 @@ impl Store for SqliteStore {
     async fn delete_session(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         require_draft(&mut tx, tenant, id, workload, SessionAction::Delete).await?;
-        sqlx::query("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ?")
+        sqlx::query(&numbered("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ?"))
             .bind(tenant)
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM restore_sessions WHERE tenant_id = ? AND id = ?")
+        sqlx::query(&numbered("DELETE FROM restore_sessions WHERE tenant_id = ? AND id = ?"))
             .bind(tenant)
             .bind(id)
             .execute(&mut *tx)
@@ -728,34 +791,35 @@ impl Store for SqliteStore {
         if session.derived.total == 0 && !bulk {
             return Err(RuleError::EmptyArtifactList.into());
         }
-        let running: i64 = sqlx::query_scalar(
+        let running: i64 = sqlx::query_scalar(&numbered(
             "SELECT COUNT(*) FROM restore_sessions WHERE tenant_id = ? AND status IN ('activating', 'active')",
-        )
+        ))
         .bind(tenant)
         .fetch_one(&mut *tx)
         .await?;
         if running >= MAX_ACTIVE_SESSIONS_PER_TENANT {
             return Err(RuleError::TooManyActiveSessions.into());
         }
-        sqlx::query("UPDATE restore_artifacts SET status = ? WHERE tenant_id = ? AND session_id = ?")
+        sqlx::query(&numbered("UPDATE restore_artifacts SET status = ? WHERE tenant_id = ? AND session_id = ?"))
             .bind(ArtifactStatus::Scheduling.as_str())
             .bind(tenant)
             .bind(id)
             .execute(&mut *tx)
             .await?;
         // One restore job per artifact, in the same transaction: activation and its work commit together.
-        let artifact_ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? ORDER BY seq")
-                .bind(tenant)
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?;
+        let artifact_ids: Vec<String> = sqlx::query_scalar(&numbered(
+            "SELECT id FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? ORDER BY seq",
+        ))
+        .bind(tenant)
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?;
         for artifact_id in artifact_ids {
             enqueue(&mut tx, tenant, id, &artifact_id, RESTORE_JOB, now).await?;
         }
         if bulk {
             let request: Option<String> =
-                sqlx::query_scalar("SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?")
+                sqlx::query_scalar(&numbered("SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?"))
                     .bind(tenant)
                     .bind(id)
                     .fetch_optional(&mut *tx)
@@ -764,10 +828,10 @@ impl Store for SqliteStore {
                 enqueue(&mut tx, tenant, id, &request, RESOLVE_BULK_JOB, now).await?;
             }
         }
-        sqlx::query(
+        sqlx::query(&numbered(
             "UPDATE restore_sessions SET activated_at = ?, n_scheduling = n_scheduling + n_added, n_added = 0 \
              WHERE tenant_id = ? AND id = ?",
-        )
+        ))
         .bind(micros(now))
         .bind(tenant)
         .bind(id)
@@ -814,12 +878,14 @@ impl Store for SqliteStore {
                     }
                 }
                 PlannedItem::Remove { id: artifact_id, content_id } => {
-                    sqlx::query("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id = ?")
-                        .bind(tenant)
-                        .bind(id)
-                        .bind(&artifact_id)
-                        .execute(&mut *tx)
-                        .await?;
+                    sqlx::query(&numbered(
+                        "DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id = ?",
+                    ))
+                    .bind(tenant)
+                    .bind(id)
+                    .bind(&artifact_id)
+                    .execute(&mut *tx)
+                    .await?;
                     // Drafts only: a removed artifact was `added`.
                     count_move(&mut tx, tenant, id, Some(ArtifactStatus::Added), None).await?;
                     applied.push(AppliedItem::Removed { id: artifact_id, content_id });
@@ -880,7 +946,7 @@ impl Store for SqliteStore {
             .into());
         }
         let existing: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ?")
+            sqlx::query_scalar(&numbered("SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ?"))
                 .bind(tenant)
                 .bind(session_id)
                 .fetch_optional(&mut *tx)
@@ -892,9 +958,9 @@ impl Store for SqliteStore {
         }
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(
-            "INSERT INTO bulk_requests (tenant_id, id, session_id, display_name, destination_type, status, period_start, \
+            &numbered("INSERT INTO bulk_requests (tenant_id, id, session_id, display_name, destination_type, status, period_start, \
              period_end, preference, tags, addresses, object_ids, created_at, created_by, last_modified_at, last_modified_by) \
-             VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
         )
         .bind(tenant)
         .bind(&id)
@@ -913,7 +979,7 @@ impl Store for SqliteStore {
         .bind(actor_json(actor))
         .execute(&mut *tx)
         .await?;
-        sqlx::query("UPDATE restore_sessions SET restore_job_type = 'bulk' WHERE tenant_id = ? AND id = ?")
+        sqlx::query(&numbered("UPDATE restore_sessions SET restore_job_type = 'bulk' WHERE tenant_id = ? AND id = ?"))
             .bind(tenant)
             .bind(session_id)
             .execute(&mut *tx)
@@ -938,7 +1004,7 @@ impl Store for SqliteStore {
         }
         let sql =
             format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND session_id = ? ORDER BY seq");
-        let rows = sqlx::query(&sql).bind(tenant).bind(session_id).fetch_all(&mut *conn).await?;
+        let rows = sqlx::query(&numbered(&sql)).bind(tenant).bind(session_id).fetch_all(&mut *conn).await?;
         Ok(Some(rows.iter().map(bulk_from_row).collect::<StoreResult<_>>()?))
     }
 
@@ -958,7 +1024,7 @@ impl Store for SqliteStore {
         if request.status == "active" {
             return Err(RuleError::BulkRequestNotFinished.into());
         }
-        sqlx::query("DELETE FROM bulk_requests WHERE tenant_id = ? AND id = ?")
+        sqlx::query(&numbered("DELETE FROM bulk_requests WHERE tenant_id = ? AND id = ?"))
             .bind(tenant)
             .bind(id)
             .execute(&mut *tx)
@@ -1052,14 +1118,14 @@ impl Store for SqliteStore {
         if session_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(ARTIFACT_SELECT);
-        qb.push(" WHERE a.tenant_id = ").push_bind(tenant).push(" AND a.session_id IN (");
-        let mut sep = qb.separated(", ");
-        for id in session_ids {
-            sep.push_bind(id);
-        }
-        qb.push(") ORDER BY a.seq");
-        let rows = qb.build().fetch_all(&self.pool).await?;
+        let marks = vec!["?"; session_ids.len()].join(", ");
+        let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id IN ({marks}) ORDER BY a.seq");
+        let sql = numbered(&sql);
+        let binds: Vec<Bind> = std::iter::once(tenant)
+            .chain(session_ids.iter().map(String::as_str))
+            .map(|s| Bind::Text(s.to_owned()))
+            .collect();
+        let rows = listing::with_binds(&sql, &binds).fetch_all(&self.pool).await?;
         rows.iter().map(artifact_from_row).collect()
     }
 
@@ -1070,7 +1136,12 @@ impl Store for SqliteStore {
         artifact_id: &str,
     ) -> StoreResult<Option<ArtifactRecord>> {
         let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.id = ?");
-        let row = sqlx::query(&sql).bind(tenant).bind(session_id).bind(artifact_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&numbered(&sql))
+            .bind(tenant)
+            .bind(session_id)
+            .bind(artifact_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.as_ref().map(artifact_from_row).transpose()
     }
 
@@ -1386,11 +1457,11 @@ impl Store for SqliteStore {
         let mut tx = self.begin_write().await?;
         let info = &unit.info;
         sqlx::query(
-            "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
+            &numbered("INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
              directory_object_id, display_name, email, created_at, fault, created_by, resource_id, protected_since, \
              protection_epoch, last_modified_at) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (tenant_id, id) DO NOTHING",
+             ON CONFLICT (tenant_id, id) DO NOTHING"),
         )
         .bind(tenant)
         .bind(&info.id)
@@ -1413,10 +1484,10 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         for p in points {
-            sqlx::query(
+            sqlx::query(&numbered(
                 "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
                  VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING",
-            )
+            ))
             .bind(tenant)
             .bind(&p.id)
             .bind(&p.protection_unit_id)
@@ -1432,9 +1503,9 @@ impl Store for SqliteStore {
 
     async fn get_restore_point(&self, tenant: &str, id: &str) -> StoreResult<Option<RestorePointRecord>> {
         let row = sqlx::query(
-            "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
+            &numbered("SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
              FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
-             WHERE rp.tenant_id = ? AND rp.id = ?",
+             WHERE rp.tenant_id = ? AND rp.id = ?"),
         )
         .bind(tenant)
         .bind(id)
@@ -1445,7 +1516,7 @@ impl Store for SqliteStore {
 
     async fn service_state(&self, tenant: &str) -> StoreResult<Option<ServiceState>> {
         let row = sqlx::query(
-            "SELECT status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by FROM tenants WHERE tenant_id = ?",
+            &numbered("SELECT status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by FROM tenants WHERE tenant_id = ?"),
         )
         .bind(tenant)
         .fetch_optional(&self.pool)
@@ -1466,10 +1537,10 @@ impl Store for SqliteStore {
         let consumer = if app_owner_tenant_id == w.tenant { "firstparty" } else { "thirdparty" };
         let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO tenants (tenant_id, status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by) \
+            &numbered("INSERT INTO tenants (tenant_id, status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by) \
              VALUES (?, 'enabled', ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET status = 'enabled', \
              consumer = excluded.consumer, app_owner_tenant_id = excluded.app_owner_tenant_id, \
-             last_modified_at = excluded.last_modified_at, last_modified_by = excluded.last_modified_by",
+             last_modified_at = excluded.last_modified_at, last_modified_by = excluded.last_modified_by"),
         )
         .bind(w.tenant)
         .bind(consumer)
@@ -1490,9 +1561,9 @@ impl Store for SqliteStore {
 
     async fn set_service_status(&self, w: Writer<'_>, status: &str) -> StoreResult<Option<ServiceState>> {
         let mut tx = self.begin_write().await?;
-        let changed = sqlx::query(
+        let changed = sqlx::query(&numbered(
             "UPDATE tenants SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ?",
-        )
+        ))
         .bind(status)
         .bind(micros(w.now))
         .bind(actor_json(w.actor))
@@ -1508,15 +1579,17 @@ impl Store for SqliteStore {
     }
 
     async fn clock_offset(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT offset_micros FROM server_clock WHERE id = 1").fetch_one(&self.pool).await?)
+        Ok(sqlx::query_scalar(&numbered("SELECT offset_micros FROM server_clock WHERE id = 1"))
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn advance_clock(&self, by_micros: i64) -> StoreResult<i64> {
         let mut tx = self.begin_write().await?;
-        let offset: i64 = sqlx::query_scalar(
-            "UPDATE server_clock SET offset_micros = offset_micros + MAX(?, 0) WHERE id = 1 RETURNING offset_micros",
-        )
-        .bind(by_micros)
+        let offset: i64 = sqlx::query_scalar(&numbered(
+            "UPDATE server_clock SET offset_micros = offset_micros + ? WHERE id = 1 RETURNING offset_micros",
+        ))
+        .bind(by_micros.max(0))
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -1525,12 +1598,12 @@ impl Store for SqliteStore {
 
     async fn retention_pass(&self, now: Timestamp) -> StoreResult<RetentionReport> {
         let mut tx = self.begin_write().await?;
-        let units = sqlx::query(
+        let units = sqlx::query(&numbered(
             "SELECT u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
              (SELECT MAX(rp.protection_at) FROM restore_points rp \
               WHERE rp.tenant_id = u.tenant_id AND rp.protection_unit_id = u.id) AS newest \
              FROM protection_units u WHERE u.status = 'protected' AND u.protected_since IS NOT NULL",
-        )
+        ))
         .fetch_all(&mut *tx)
         .await?;
         let mut report = RetentionReport::default();
@@ -1545,8 +1618,8 @@ impl Store for SqliteStore {
             let after = opt_from_micros(u.try_get("newest")?)?.map_or(start, |n| n.max(start));
             for at in retention::slots_between(w, Some(after), now) {
                 report.added += sqlx::query(
-                    "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
-                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING",
+                    &numbered("INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
+                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING"),
                 )
                 .bind(&tenant)
                 .bind(backstore_domain::policy::restore_point_id(&tenant, &unit_id, epoch, since, at))
@@ -1560,16 +1633,17 @@ impl Store for SqliteStore {
             }
         }
         report.offboarding = protection::offboarding_pass(&mut tx, now).await?;
-        report.retagged =
-            sqlx::query("UPDATE restore_points SET tags = 'none' WHERE tags = 'fastRestore' AND protection_at <= ?")
-                .bind(micros(now - retention::fast_window()))
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        report.purged = sqlx::query(
+        report.retagged = sqlx::query(&numbered(
+            "UPDATE restore_points SET tags = 'none' WHERE tags = 'fastRestore' AND protection_at <= ?",
+        ))
+        .bind(micros(now - retention::fast_window()))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        report.purged = sqlx::query(&numbered(
             "DELETE FROM restore_points WHERE expiration_at <= ? AND NOT EXISTS (SELECT 1 FROM restore_artifacts a \
              WHERE a.tenant_id = restore_points.tenant_id AND a.restore_point_id = restore_points.id)",
-        )
+        ))
         .bind(micros(now))
         .execute(&mut *tx)
         .await?
@@ -1601,7 +1675,7 @@ impl Store for SqliteStore {
 
     async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
         let sql = format!("SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND id = ?");
-        let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(unit_row).transpose()
     }
 
@@ -1623,11 +1697,12 @@ impl Store for SqliteStore {
         limit: i64,
     ) -> StoreResult<Vec<ClaimedJob>> {
         let mut tx = self.begin_write().await?;
-        let due = sqlx::query(
+        let due = sqlx::query(&numbered(&format!(
             "SELECT tenant_id, id, kind, artifact_id, state, attempts, last_error FROM jobs \
              WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_expires_at <= ?1) \
-             ORDER BY run_at, seq LIMIT ?2",
-        )
+             ORDER BY run_at, seq LIMIT ?2{}",
+            self.dialect.skip_locked()
+        )))
         .bind(micros(now))
         .bind(limit)
         .fetch_all(&mut *tx)
@@ -1639,10 +1714,10 @@ impl Store for SqliteStore {
             let artifact_id: String = row.try_get("artifact_id")?;
             let takeover = row.try_get::<String, _>("state")? == "running";
             let attempt = row.try_get::<i64, _>("attempts")? + 1;
-            sqlx::query(
+            sqlx::query(&numbered(
                 "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, attempts = ? \
                  WHERE tenant_id = ? AND id = ?",
-            )
+            ))
             .bind(worker)
             .bind(micros(now + lease))
             .bind(attempt)
@@ -1673,7 +1748,11 @@ impl Store for SqliteStore {
                 )
                 .await?;
                 let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
-                let art = sqlx::query(&sql).bind(&job.tenant_id).bind(&job.artifact_id).fetch_one(&mut *tx).await?;
+                let art = sqlx::query(&numbered(&sql))
+                    .bind(&job.tenant_id)
+                    .bind(&job.artifact_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 JobWork::Restore(Box::new(RestoreWork {
                     artifact: artifact_from_row(&art)?,
                     unit: unit_from_row(&art)?,
@@ -1690,7 +1769,7 @@ impl Store for SqliteStore {
         let mut tx = self.begin_write().await?;
         let held = holds_lease(&mut tx, job, now).await?;
         if held {
-            sqlx::query("UPDATE jobs SET lease_expires_at = ? WHERE tenant_id = ? AND id = ?")
+            sqlx::query(&numbered("UPDATE jobs SET lease_expires_at = ? WHERE tenant_id = ? AND id = ?"))
                 .bind(micros(now + lease))
                 .bind(&job.tenant_id)
                 .bind(&job.job_id)
@@ -1725,10 +1804,10 @@ impl Store for SqliteStore {
             ArtifactStep::Failed(e) => Some(format!("{}: {}", e.code, e.message)),
             _ => None,
         };
-        sqlx::query(
+        sqlx::query(&numbered(
             "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
              WHERE tenant_id = ? AND id = ?",
-        )
+        ))
         .bind(micros(now))
         .bind(&job.tenant_id)
         .bind(&job.job_id)
@@ -1745,8 +1824,8 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         sqlx::query(
-            "UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
-             WHERE tenant_id = ? AND id = ?",
+            &numbered("UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE tenant_id = ? AND id = ?"),
         )
         .bind(micros(run_at))
         .bind(error)
@@ -1764,10 +1843,10 @@ impl Store for SqliteStore {
         if !holds_lease(&mut tx, job, now).await? {
             return Ok(false);
         }
-        sqlx::query(
+        sqlx::query(&numbered(
             "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL \
              WHERE tenant_id = ? AND id = ?",
-        )
+        ))
         .bind(&job.tenant_id)
         .bind(&job.job_id)
         .execute(&mut *tx)
@@ -1778,11 +1857,11 @@ impl Store for SqliteStore {
     }
 
     async fn job_history(&self, tenant: &str, artifact_id: &str) -> StoreResult<Vec<JobEventRecord>> {
-        let rows = sqlx::query(
+        let rows = sqlx::query(&numbered(
             "SELECT e.job_id, e.at, e.worker, e.attempt, e.event, e.detail FROM job_events e \
              JOIN jobs j ON j.tenant_id = e.tenant_id AND j.id = e.job_id \
              WHERE e.tenant_id = ? AND j.artifact_id = ? ORDER BY e.seq",
-        )
+        ))
         .bind(tenant)
         .bind(artifact_id)
         .fetch_all(&self.pool)
@@ -1802,7 +1881,7 @@ impl Store for SqliteStore {
     }
 
     async fn engine_stats(&self) -> StoreResult<EngineStats> {
-        let jobs = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state")
+        let jobs = sqlx::query(&numbered("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state"))
             .fetch_all(&self.pool)
             .await?;
         let mut stats = EngineStats::default();
@@ -1814,10 +1893,11 @@ impl Store for SqliteStore {
                 _ => {}
             }
         }
-        let sessions =
-            sqlx::query("SELECT status, COUNT(*) AS n FROM restore_sessions GROUP BY status ORDER BY status")
-                .fetch_all(&self.pool)
-                .await?;
+        let sessions = sqlx::query(&numbered(
+            "SELECT status, COUNT(*) AS n FROM restore_sessions GROUP BY status ORDER BY status",
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         for row in &sessions {
             stats.sessions_by_status.push((row.try_get("status")?, row.try_get("n")?));
         }
@@ -1826,11 +1906,11 @@ impl Store for SqliteStore {
 
     async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32> {
         let mut tx = self.begin_write().await?;
-        let next: i64 = sqlx::query_scalar(
+        let next: i64 = sqlx::query_scalar(&numbered(
             "INSERT INTO restore_url_counters (tenant_id, original_url, next_suffix) VALUES (?, ?, 1) \
-             ON CONFLICT (tenant_id, original_url) DO UPDATE SET next_suffix = next_suffix + 1 \
+             ON CONFLICT (tenant_id, original_url) DO UPDATE SET next_suffix = restore_url_counters.next_suffix + 1 \
              RETURNING next_suffix",
-        )
+        ))
         .bind(tenant)
         .bind(original_url)
         .fetch_one(&mut *tx)
@@ -1842,34 +1922,37 @@ impl Store for SqliteStore {
 
 /// Unexpired restore points of one unit, as `q` asks.
 async fn restore_points_where(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     q: &RestorePointQuery,
     now: Timestamp,
 ) -> StoreResult<Vec<RestorePointRecord>> {
-    let mut qb = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+    let mut sql = String::from(
         "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
          FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
-         WHERE rp.tenant_id = ",
+         WHERE rp.tenant_id = ? AND rp.protection_unit_id = ? AND rp.expiration_at > ?",
     );
-    qb.push_bind(tenant).push(" AND rp.protection_unit_id = ").push_bind(&q.unit_id);
-    qb.push(" AND rp.expiration_at > ").push_bind(micros(now));
+    let mut binds = vec![Bind::Text(tenant.to_owned()), Bind::Text(q.unit_id.clone()), Bind::Int(micros(now))];
     if let Some((t, inclusive)) = q.from {
-        qb.push(if inclusive { " AND rp.protection_at >= " } else { " AND rp.protection_at > " }).push_bind(micros(t));
+        sql.push_str(if inclusive { " AND rp.protection_at >= ?" } else { " AND rp.protection_at > ?" });
+        binds.push(Bind::Int(micros(t)));
     }
     if let Some((t, inclusive)) = q.to {
-        qb.push(if inclusive { " AND rp.protection_at <= " } else { " AND rp.protection_at < " }).push_bind(micros(t));
+        sql.push_str(if inclusive { " AND rp.protection_at <= ?" } else { " AND rp.protection_at < ?" });
+        binds.push(Bind::Int(micros(t)));
     }
     if let Some(tags) = q.tags {
-        qb.push(" AND rp.tags = ").push_bind(tags.as_str());
+        sql.push_str(" AND rp.tags = ?");
+        binds.push(Bind::Text(tags.as_str().to_owned()));
     }
-    qb.push(if q.newest_first {
-        " ORDER BY rp.protection_at DESC, rp.seq DESC"
+    sql.push_str(if q.newest_first {
+        " ORDER BY rp.protection_at DESC, rp.seq DESC LIMIT ?"
     } else {
-        " ORDER BY rp.protection_at, rp.seq"
+        " ORDER BY rp.protection_at, rp.seq LIMIT ?"
     });
-    qb.push(" LIMIT ").push_bind(q.limit);
-    let rows = qb.build().fetch_all(conn).await?;
+    binds.push(Bind::Int(q.limit));
+    let sql = numbered(&sql);
+    let rows = listing::with_binds(&sql, &binds).fetch_all(conn).await?;
     rows.iter().map(|r| restore_point_from_row(r, "id")).collect()
 }
 
@@ -1904,7 +1987,7 @@ pub(super) enum OutcomeTable {
 /// Ends a bulk request, bulk job or rule run: `completed`, or `completedWithErrors` with the
 /// table's error code, `message` and the `details`, written to its row.
 pub(super) async fn record_outcome(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     table: OutcomeTable,
     tenant: &str,
     id: &str,
@@ -1923,9 +2006,9 @@ pub(super) async fn record_outcome(
         let stored = StoredBulkError { code: code.into(), message, details };
         ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
     };
-    sqlx::query(&format!(
+    sqlx::query(&numbered(&format!(
         "UPDATE {table} SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?"
-    ))
+    )))
     .bind(status)
     .bind(error)
     .bind(micros(now))
@@ -1940,7 +2023,7 @@ fn json_list(s: &str) -> StoreResult<Vec<String>> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list: {e}")))
 }
 
-fn bulk_from_row(row: &SqliteRow) -> StoreResult<BulkRequestRecord> {
+fn bulk_from_row(row: &AnyRow) -> StoreResult<BulkRequestRecord> {
     let destination: String = row.try_get("destination_type")?;
     let tags: Option<String> = row.try_get("tags")?;
     let error = stored_error(row.try_get("error")?)?;
@@ -1968,15 +2051,15 @@ fn bulk_from_row(row: &SqliteRow) -> StoreResult<BulkRequestRecord> {
     })
 }
 
-async fn load_bulk(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<Option<BulkRequestRecord>> {
+async fn load_bulk(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Option<BulkRequestRecord>> {
     let sql = format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(bulk_from_row).transpose()
 }
 
 /// The protection unit of `workload` a bulk request names by address (e-mail or site URL) or by id.
 async fn unit_for(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     workload: Workload,
     name: &str,
@@ -1992,15 +2075,20 @@ async fn unit_for(
         (_, true) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)",
         (_, false) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND directory_object_id = ?",
     };
-    Ok(sqlx::query_scalar(sql).bind(tenant).bind(workload.unit_kind()).bind(name).fetch_optional(conn).await?)
+    Ok(sqlx::query_scalar(&numbered(sql))
+        .bind(tenant)
+        .bind(workload.unit_kind())
+        .bind(name)
+        .fetch_optional(conn)
+        .await?)
 }
 
 /// Whether `job` is running under its holder's lease at `now`.
-async fn holds_lease(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-    let held: Option<i64> = sqlx::query_scalar(
+async fn holds_lease(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+    let held: Option<i64> = sqlx::query_scalar(&numbered(
         "SELECT 1 FROM jobs WHERE tenant_id = ? AND id = ? AND state = 'running' AND lease_owner = ? \
          AND attempts = ? AND lease_expires_at > ?",
-    )
+    ))
     .bind(&job.tenant_id)
     .bind(&job.job_id)
     .bind(&job.worker)
@@ -2012,11 +2100,11 @@ async fn holds_lease(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) 
 }
 
 /// Marks a job whose work is done as done, and records it.
-async fn finish_job_row(conn: &mut SqliteConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
-    sqlx::query(
+async fn finish_job_row(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
+    sqlx::query(&numbered(
         "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
          WHERE tenant_id = ? AND id = ?",
-    )
+    ))
     .bind(micros(now))
     .bind(&job.tenant_id)
     .bind(&job.job_id)
@@ -2026,15 +2114,15 @@ async fn finish_job_row(conn: &mut SqliteConnection, job: &JobRef, now: Timestam
 }
 
 async fn job_event(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     job: &JobRef,
     now: Timestamp,
     event: &str,
     detail: Option<&str>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query(&numbered(
         "INSERT INTO job_events (tenant_id, job_id, at, worker, attempt, event, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
+    ))
     .bind(&job.tenant_id)
     .bind(&job.job_id)
     .bind(micros(now))
@@ -2050,7 +2138,7 @@ async fn job_event(
 /// Moves an artifact by `step` if it is in `from` (any non-terminal status when `None`), and
 /// re-derives its session. Returns whether it moved.
 async fn apply_step(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     artifact_id: &str,
     from: Option<ArtifactStatus>,
@@ -2078,6 +2166,7 @@ async fn apply_step(
              error_code = ?6, error_message = ?7 {guard} RETURNING session_id"
         ),
     };
+    let sql = numbered(&sql);
     let base = sqlx::query_scalar::<_, String>(&sql)
         .bind(step.target().as_str())
         .bind(tenant)
@@ -2100,7 +2189,7 @@ async fn apply_step(
         Some(f) => Some(f),
         None => {
             let s: Option<String> =
-                sqlx::query_scalar("SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?")
+                sqlx::query_scalar(&numbered("SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?"))
                     .bind(tenant)
                     .bind(artifact_id)
                     .fetch_optional(&mut *conn)

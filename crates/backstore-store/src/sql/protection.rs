@@ -4,12 +4,12 @@
 
 use backstore_domain::policy::{self, derive_policy, is_requested, PolicyStatus};
 use backstore_domain::{ProtectionUnitStatus, RuleError, Timestamp, Workload};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
 use super::{
     actor, actor_json, corrupt, enqueue, finish_job_row, forget_done_job, from_micros, holds_lease, json_list, micros,
-    rearm, record_outcome, stored_error, unit_row, workload, OutcomeTable, UNIT_COLUMNS,
+    numbered, rearm, record_outcome, stored_error, unit_row, workload, OutcomeTable, UNIT_COLUMNS,
 };
 use crate::{
     DirectoryResource, ErrorDetail, JobRef, PolicyCounts, PolicyDeltaItem, PolicyItemResult, PolicyRecord,
@@ -31,7 +31,7 @@ const POLICY_SELECT: &str = "SELECT p.seq, p.id, p.workload, p.display_name, p.e
      AND u.error_code IS NOT NULL) AS failed \
     FROM protection_policies p";
 
-fn policy_from_row(row: &SqliteRow) -> StoreResult<PolicyRecord> {
+fn policy_from_row(row: &AnyRow) -> StoreResult<PolicyRecord> {
     let status: String = row.try_get("status")?;
     Ok(PolicyRecord {
         seq: row.try_get("seq")?,
@@ -54,19 +54,19 @@ fn policy_from_row(row: &SqliteRow) -> StoreResult<PolicyRecord> {
 }
 
 pub(super) async fn load_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
 ) -> StoreResult<Option<PolicyRecord>> {
     let sql = format!("{POLICY_SELECT} WHERE p.tenant_id = ? AND p.id = ?");
-    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
     let p = row.as_ref().map(policy_from_row).transpose()?;
     Ok(p.filter(|p| workload.is_none_or(|w| w == p.workload)))
 }
 
 pub(super) async fn require_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
@@ -75,7 +75,7 @@ pub(super) async fn require_policy(
 }
 
 pub(super) async fn list_policies(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     workload: Option<Workload>,
     after: Option<i64>,
@@ -85,7 +85,7 @@ pub(super) async fn list_policies(
         "{POLICY_SELECT} WHERE p.tenant_id = ? AND (? IS NULL OR p.workload = ?) AND p.seq > ? ORDER BY p.seq LIMIT ?"
     );
     let kind = workload.map(Workload::unit_kind);
-    let rows = sqlx::query(&sql)
+    let rows = sqlx::query(&numbered(&sql))
         .bind(tenant)
         .bind(kind)
         .bind(kind)
@@ -98,22 +98,24 @@ pub(super) async fn list_policies(
 
 /// Sets the policy's status: `updating` while a settle job is due, else derived from its units.
 pub(super) async fn refresh_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
     pending_job: bool,
     w: Option<&Writer<'_>>,
 ) -> StoreResult<()> {
-    let enabled: i64 = sqlx::query_scalar("SELECT enabled FROM protection_policies WHERE tenant_id = ? AND id = ?")
-        .bind(tenant)
-        .bind(id)
-        .fetch_one(&mut *conn)
-        .await?;
-    let rows = sqlx::query("SELECT status, error_code FROM protection_units WHERE tenant_id = ? AND policy_id = ?")
-        .bind(tenant)
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let enabled: i64 =
+        sqlx::query_scalar(&numbered("SELECT enabled FROM protection_policies WHERE tenant_id = ? AND id = ?"))
+            .bind(tenant)
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let rows =
+        sqlx::query(&numbered("SELECT status, error_code FROM protection_units WHERE tenant_id = ? AND policy_id = ?"))
+            .bind(tenant)
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
     let mut statuses = Vec::with_capacity(rows.len());
     let mut errors = 0;
     for r in &rows {
@@ -124,10 +126,10 @@ pub(super) async fn refresh_policy(
     let status = if pending_job { PolicyStatus::Updating } else { derive_policy(enabled != 0, &statuses, errors) };
     match w {
         Some(w) => {
-            sqlx::query(
+            sqlx::query(&numbered(
                 "UPDATE protection_policies SET status = ?, last_modified_at = ?, last_modified_by = ? \
                  WHERE tenant_id = ? AND id = ?",
-            )
+            ))
             .bind(status.as_str())
             .bind(micros(w.now))
             .bind(actor_json(w.actor))
@@ -137,7 +139,7 @@ pub(super) async fn refresh_policy(
             .await?
         }
         None => {
-            sqlx::query("UPDATE protection_policies SET status = ? WHERE tenant_id = ? AND id = ?")
+            sqlx::query(&numbered("UPDATE protection_policies SET status = ? WHERE tenant_id = ? AND id = ?"))
                 .bind(status.as_str())
                 .bind(tenant)
                 .bind(id)
@@ -150,7 +152,7 @@ pub(super) async fn refresh_policy(
 
 /// Queues the policy's settle job (one row per policy, re-armed once it is done).
 pub(super) async fn enqueue_settle(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     policy_id: &str,
     now: Timestamp,
@@ -159,18 +161,18 @@ pub(super) async fn enqueue_settle(
 }
 
 pub(super) async fn register_resources(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     resources: &[DirectoryResource],
 ) -> StoreResult<u64> {
     let mut added = 0;
     for r in resources {
         let Some(resource_id) = r.resource_id() else { continue };
-        added += sqlx::query(
+        added += sqlx::query(&numbered(
             "INSERT INTO directory_resources (tenant_id, workload, resource_id, site_id, site_name, site_web_url, \
              directory_object_id, display_name, email, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
-        )
+        ))
         .bind(tenant)
         .bind(r.workload.unit_kind())
         .bind(resource_id)
@@ -186,10 +188,10 @@ pub(super) async fn register_resources(
         .rows_affected();
         if let Some(owner) = &r.directory_object_id {
             for group in &r.groups {
-                sqlx::query(
+                sqlx::query(&numbered(
                     "INSERT INTO directory_groups (tenant_id, directory_object_id, group_id) VALUES (?, ?, ?) \
                      ON CONFLICT DO NOTHING",
-                )
+                ))
                 .bind(tenant)
                 .bind(owner)
                 .bind(group)
@@ -201,7 +203,7 @@ pub(super) async fn register_resources(
     Ok(added)
 }
 
-pub(super) fn resource_from_row(row: &SqliteRow, w: Workload) -> StoreResult<DirectoryResource> {
+pub(super) fn resource_from_row(row: &AnyRow, w: Workload) -> StoreResult<DirectoryResource> {
     Ok(DirectoryResource {
         workload: w,
         site_id: row.try_get("site_id")?,
@@ -217,14 +219,14 @@ pub(super) fn resource_from_row(row: &SqliteRow, w: Workload) -> StoreResult<Dir
 
 /// A resource of the tenant by id (site id or directory object id), case-insensitively.
 pub(super) async fn find_resource(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     w: Workload,
     resource_id: &str,
 ) -> StoreResult<Option<DirectoryResource>> {
-    let row = sqlx::query(
-        "SELECT * FROM directory_resources WHERE tenant_id = ? AND workload = ? AND resource_id = ? COLLATE NOCASE",
-    )
+    let row = sqlx::query(&numbered(
+        "SELECT * FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?)",
+    ))
     .bind(tenant)
     .bind(w.unit_kind())
     .bind(resource_id)
@@ -233,9 +235,9 @@ pub(super) async fn find_resource(
     row.as_ref().map(|r| resource_from_row(r, w)).transpose()
 }
 
-pub(super) async fn load_unit(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
+pub(super) async fn load_unit(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
     let sql = format!("SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(unit_row).transpose()
 }
 
@@ -248,7 +250,7 @@ enum AttachProblem {
 /// Puts the resource's unit (created on first use) into `policy`: `protectRequested` when the
 /// policy is on, `unprotected` until it is activated otherwise.
 async fn attach(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: &Writer<'_>,
     policy: &PolicyRecord,
     resource_id: &str,
@@ -264,9 +266,9 @@ async fn attach(
         Some(existing) if existing.unit.policy_id.is_some() => return Ok(Err(AttachProblem::InPolicy)),
         Some(_) => {
             sqlx::query(
-                "UPDATE protection_units SET policy_id = ?, status = ?, protection_sources = 'manual', rule_id = NULL, \
+                &numbered("UPDATE protection_units SET policy_id = ?, status = ?, protection_sources = 'manual', rule_id = NULL, \
                  offboard_requested_at = NULL, error_code = NULL, error_message = NULL, last_modified_at = ?, \
-                 last_modified_by = ? WHERE tenant_id = ? AND id = ?",
+                 last_modified_by = ? WHERE tenant_id = ? AND id = ?"),
             )
             .bind(&policy.id)
             .bind(status.as_str())
@@ -278,12 +280,12 @@ async fn attach(
             .await?;
         }
         None => {
-            sqlx::query(
+            sqlx::query(&numbered(
                 "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, \
                  site_web_url, directory_object_id, display_name, email, created_at, created_by, fault, resource_id, \
                  last_modified_at, last_modified_by, protection_sources) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'manual')",
-            )
+            ))
             .bind(w.tenant)
             .bind(&unit_id)
             .bind(policy.workload.unit_kind())
@@ -323,7 +325,7 @@ pub(super) enum Joined {
 }
 
 pub(super) async fn join(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: &Writer<'_>,
     policy: &PolicyRecord,
     resource_id: &str,
@@ -333,8 +335,8 @@ pub(super) async fn join(
         Err(AttachProblem::Unknown) => Joined::Unknown,
         Err(AttachProblem::InPolicy) => {
             let here: Option<i64> = sqlx::query_scalar(
-                "SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND resource_id = ? COLLATE NOCASE \
-                 AND policy_id = ?",
+                &numbered("SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?) \
+                 AND policy_id = ?"),
             )
             .bind(w.tenant)
             .bind(policy.workload.unit_kind())
@@ -352,15 +354,15 @@ pub(super) async fn join(
 }
 
 pub(super) async fn create_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     workload: Workload,
     display_name: Option<String>,
     resource_ids: Vec<String>,
 ) -> StoreResult<PolicyRecord> {
-    let active: Option<i64> = sqlx::query_scalar(
+    let active: Option<i64> = sqlx::query_scalar(&numbered(
         "SELECT 1 FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 LIMIT 1",
-    )
+    ))
     .bind(w.tenant)
     .bind(workload.unit_kind())
     .fetch_optional(&mut *conn)
@@ -369,10 +371,10 @@ pub(super) async fn create_policy(
         return Err(RuleError::PolicyCreationNotAllowed.into());
     }
     let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
+    sqlx::query(&numbered(
         "INSERT INTO protection_policies (tenant_id, id, workload, display_name, enabled, status, created_at, \
          created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, 0, 'inactive', ?, ?, ?, ?)",
-    )
+    ))
     .bind(w.tenant)
     .bind(&id)
     .bind(workload.unit_kind())
@@ -396,7 +398,7 @@ pub(super) async fn create_policy(
 }
 
 pub(super) async fn update_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     id: &str,
     workload: Option<Workload>,
@@ -415,7 +417,7 @@ pub(super) async fn update_policy(
         }
     }
     if let Some(name) = &display_name {
-        sqlx::query("UPDATE protection_policies SET display_name = ? WHERE tenant_id = ? AND id = ?")
+        sqlx::query(&numbered("UPDATE protection_policies SET display_name = ? WHERE tenant_id = ? AND id = ?"))
             .bind(name)
             .bind(w.tenant)
             .bind(id)
@@ -478,13 +480,13 @@ pub(super) async fn update_policy(
 }
 
 pub(super) async fn set_unit_status(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: &Writer<'_>,
     unit_id: &str,
     status: ProtectionUnitStatus,
 ) -> StoreResult<()> {
     sqlx::query(
-        "UPDATE protection_units SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?",
+        &numbered("UPDATE protection_units SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?"),
     )
     .bind(status.as_str())
     .bind(micros(w.now))
@@ -497,7 +499,7 @@ pub(super) async fn set_unit_status(
 }
 
 pub(super) async fn set_policy_enabled(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     id: &str,
     workload: Option<Workload>,
@@ -514,7 +516,7 @@ pub(super) async fn set_policy_enabled(
             .into());
         }
         let other: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 AND id <> ? LIMIT 1",
+            &numbered("SELECT id FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 AND id <> ? LIMIT 1"),
         )
         .bind(w.tenant)
         .bind(policy.workload.unit_kind())
@@ -539,10 +541,10 @@ pub(super) async fn set_policy_enabled(
     } else {
         ("'protected', 'protectRequested'", ProtectionUnitStatus::UnprotectRequested)
     };
-    sqlx::query(&format!(
+    sqlx::query(&numbered(&format!(
         "UPDATE protection_units SET status = ?, error_code = NULL, error_message = NULL, last_modified_at = ?, \
          last_modified_by = ? WHERE tenant_id = ? AND policy_id = ? AND status IN ({from})"
-    ))
+    )))
     .bind(to.as_str())
     .bind(micros(w.now))
     .bind(actor_json(w.actor))
@@ -550,7 +552,7 @@ pub(super) async fn set_policy_enabled(
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("UPDATE protection_policies SET enabled = ? WHERE tenant_id = ? AND id = ?")
+    sqlx::query(&numbered("UPDATE protection_policies SET enabled = ? WHERE tenant_id = ? AND id = ?"))
         .bind(i64::from(enable))
         .bind(w.tenant)
         .bind(id)
@@ -570,7 +572,7 @@ pub(super) async fn set_policy_enabled(
 }
 
 pub(super) async fn delete_policy(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
@@ -583,16 +585,16 @@ pub(super) async fn delete_policy(
         ))
         .into());
     }
-    sqlx::query(
+    sqlx::query(&numbered(
         "UPDATE protection_units SET policy_id = NULL, status = 'unprotected' WHERE tenant_id = ? AND policy_id = ?",
-    )
+    ))
     .bind(tenant)
     .bind(id)
     .execute(&mut *conn)
     .await?;
     forget_done_job(conn, tenant, SETTLE_POLICY_JOB, id).await?;
     super::rules::delete_policy_rules(conn, tenant, id).await?;
-    sqlx::query("DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?")
+    sqlx::query(&numbered("DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?"))
         .bind(tenant)
         .bind(id)
         .execute(&mut *conn)
@@ -601,7 +603,7 @@ pub(super) async fn delete_policy(
 }
 
 pub(super) async fn list_policy_units(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     policy_id: &str,
     after: Option<i64>,
@@ -610,32 +612,38 @@ pub(super) async fn list_policy_units(
     let sql = format!(
         "SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND policy_id = ? AND seq > ? ORDER BY seq LIMIT ?"
     );
-    let rows =
-        sqlx::query(&sql).bind(tenant).bind(policy_id).bind(after.unwrap_or(0)).bind(limit).fetch_all(conn).await?;
+    let rows = sqlx::query(&numbered(&sql))
+        .bind(tenant)
+        .bind(policy_id)
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
     rows.iter().map(unit_row).collect()
 }
 
 /// Settles the waiting units of a policy (see `Store::settle_policy`); a policy that is gone is
 /// nothing to do.
 pub(super) async fn settle(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     policy_id: &str,
     now: Timestamp,
     protected_since: Timestamp,
 ) -> StoreResult<()> {
-    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM protection_policies WHERE tenant_id = ? AND id = ?")
-        .bind(tenant)
-        .bind(policy_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let exists: Option<i64> =
+        sqlx::query_scalar(&numbered("SELECT 1 FROM protection_policies WHERE tenant_id = ? AND id = ?"))
+            .bind(tenant)
+            .bind(policy_id)
+            .fetch_optional(&mut *conn)
+            .await?;
     if exists.is_none() {
         return Ok(());
     }
     let t = micros(now);
     sqlx::query(
-        "UPDATE protection_units SET status = 'protected', protected_since = ?, protection_epoch = protection_epoch + 1, \
-         last_modified_at = ? WHERE tenant_id = ? AND policy_id = ? AND status = 'protectRequested'",
+        &numbered("UPDATE protection_units SET status = 'protected', protected_since = ?, protection_epoch = protection_epoch + 1, \
+         last_modified_at = ? WHERE tenant_id = ? AND policy_id = ? AND status = 'protectRequested'"),
     )
     .bind(micros(protected_since))
     .bind(t)
@@ -643,19 +651,19 @@ pub(super) async fn settle(
     .bind(policy_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query(&numbered(
         "UPDATE protection_units SET status = 'unprotected', last_modified_at = ? \
          WHERE tenant_id = ? AND policy_id = ? AND status = 'unprotectRequested'",
-    )
+    ))
     .bind(t)
     .bind(tenant)
     .bind(policy_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query(&numbered(
         "UPDATE protection_units SET status = 'unprotected', policy_id = NULL, last_modified_at = ? \
          WHERE tenant_id = ? AND policy_id = ? AND status = 'removeRequested'",
-    )
+    ))
     .bind(t)
     .bind(tenant)
     .bind(policy_id)
@@ -671,7 +679,7 @@ pub fn offboard_grace() -> chrono::Duration {
 }
 
 pub(super) async fn offboard(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     id: &str,
     cancel: bool,
@@ -702,8 +710,8 @@ pub(super) async fn offboard(
         (ProtectionUnitStatus::OffboardRequested, Some(micros(w.now)))
     };
     sqlx::query(
-        "UPDATE protection_units SET status = ?, offboard_requested_at = ?, last_modified_at = ?, last_modified_by = ? \
-         WHERE tenant_id = ? AND id = ?",
+        &numbered("UPDATE protection_units SET status = ?, offboard_requested_at = ?, last_modified_at = ?, last_modified_by = ? \
+         WHERE tenant_id = ? AND id = ?"),
     )
     .bind(status.as_str())
     .bind(requested_at)
@@ -718,20 +726,20 @@ pub(super) async fn offboard(
 
 /// Offboarding as time passes: requests past the grace period are carried out (the unit's restore
 /// points go, except those an artifact refers to); cancelled ones return the unit to `unprotected`.
-pub(super) async fn offboarding_pass(conn: &mut SqliteConnection, now: Timestamp) -> StoreResult<u64> {
+pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<u64> {
     let t = micros(now);
-    let cancelled = sqlx::query(
+    let cancelled = sqlx::query(&numbered(
         "UPDATE protection_units SET status = 'unprotected', offboard_requested_at = NULL, last_modified_at = ? \
          WHERE status = 'cancelOffboardRequested'",
-    )
+    ))
     .bind(t)
     .execute(&mut *conn)
     .await?
     .rows_affected();
-    let due = sqlx::query(
+    let due = sqlx::query(&numbered(
         "UPDATE protection_units SET status = 'offboarded', last_modified_at = ?1 \
          WHERE status = 'offboardRequested' AND offboard_requested_at <= ?2 RETURNING tenant_id, id",
-    )
+    ))
     .bind(t)
     .bind(micros(now - offboard_grace()))
     .fetch_all(&mut *conn)
@@ -739,11 +747,11 @@ pub(super) async fn offboarding_pass(conn: &mut SqliteConnection, now: Timestamp
     for row in &due {
         let tenant: String = row.try_get("tenant_id")?;
         let id: String = row.try_get("id")?;
-        sqlx::query(
+        sqlx::query(&numbered(
             "DELETE FROM restore_points WHERE tenant_id = ? AND protection_unit_id = ? AND NOT EXISTS \
              (SELECT 1 FROM restore_artifacts a WHERE a.tenant_id = restore_points.tenant_id \
               AND a.restore_point_id = restore_points.id)",
-        )
+        ))
         .bind(&tenant)
         .bind(&id)
         .execute(&mut *conn)
@@ -755,7 +763,7 @@ pub(super) async fn offboarding_pass(conn: &mut SqliteConnection, now: Timestamp
 const JOB_COLUMNS: &str = "seq, id, policy_id, workload, display_name, status, addresses, object_ids, error, \
     created_at, created_by, last_modified_at, last_modified_by";
 
-fn job_from_row(row: &SqliteRow) -> StoreResult<UnitBulkJobRecord> {
+fn job_from_row(row: &AnyRow) -> StoreResult<UnitBulkJobRecord> {
     let error = stored_error(row.try_get("error")?)?;
     Ok(UnitBulkJobRecord {
         seq: row.try_get("seq")?,
@@ -775,17 +783,17 @@ fn job_from_row(row: &SqliteRow) -> StoreResult<UnitBulkJobRecord> {
 }
 
 pub(super) async fn load_job(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
 ) -> StoreResult<Option<UnitBulkJobRecord>> {
     let sql = format!("SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(job_from_row).transpose()
 }
 
 pub(super) async fn create_unit_bulk_job(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     policy_id: &str,
     workload: Workload,
@@ -796,8 +804,8 @@ pub(super) async fn create_unit_bulk_job(
     require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
     let id = uuid::Uuid::new_v4().to_string();
     sqlx::query(
-        "INSERT INTO unit_bulk_jobs (tenant_id, id, policy_id, workload, display_name, status, addresses, object_ids, \
-         created_at, created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+        &numbered("INSERT INTO unit_bulk_jobs (tenant_id, id, policy_id, workload, display_name, status, addresses, object_ids, \
+         created_at, created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)"),
     )
     .bind(w.tenant)
     .bind(&id)
@@ -817,7 +825,7 @@ pub(super) async fn create_unit_bulk_job(
 }
 
 pub(super) async fn list_unit_bulk_jobs(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     workload: Workload,
     policy_id: Option<&str>,
@@ -828,7 +836,7 @@ pub(super) async fn list_unit_bulk_jobs(
         "SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND workload = ? AND (? IS NULL OR policy_id = ?) \
          AND seq > ? ORDER BY seq LIMIT ?"
     );
-    let rows = sqlx::query(&sql)
+    let rows = sqlx::query(&numbered(&sql))
         .bind(tenant)
         .bind(workload.unit_kind())
         .bind(policy_id)
@@ -842,7 +850,7 @@ pub(super) async fn list_unit_bulk_jobs(
 
 /// A resource of the tenant by address: a site URL (trailing `/` ignored) or an e-mail address.
 async fn find_by_address(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     w: Workload,
     address: &str,
@@ -853,17 +861,13 @@ async fn find_by_address(
              AND lower(rtrim(site_web_url, '/')) = lower(rtrim(?, '/'))"
         }
         Workload::Exchange | Workload::OneDrive => {
-            "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? AND email = ? COLLATE NOCASE"
+            "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)"
         }
     };
-    Ok(sqlx::query_scalar(sql).bind(tenant).bind(w.unit_kind()).bind(address).fetch_optional(conn).await?)
+    Ok(sqlx::query_scalar(&numbered(sql)).bind(tenant).bind(w.unit_kind()).bind(address).fetch_optional(conn).await?)
 }
 
-pub(super) async fn resolve_unit_bulk_job(
-    conn: &mut SqliteConnection,
-    job: &JobRef,
-    now: Timestamp,
-) -> StoreResult<bool> {
+pub(super) async fn resolve_unit_bulk_job(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
     if !holds_lease(conn, job, now).await? {
         return Ok(false);
     }

@@ -4,16 +4,16 @@
 //! its `effectiveDateTime` with nothing to run. Every function runs inside the caller's transaction.
 
 use backstore_domain::{RuleError, Timestamp};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
 
-use super::{actor, actor_json, from_micros, micros, opt_from_micros};
+use super::{actor, actor_json, from_micros, micros, numbered, opt_from_micros};
 use crate::{ServiceAppRecord, StoreResult, Writer};
 
 const APP_COLUMNS: &str = "seq, id, application_id, application_name, activated_at, deactivated_at, registered_at, \
     last_modified_at, last_modified_by";
 
-fn app_from_row(row: &SqliteRow) -> StoreResult<ServiceAppRecord> {
+fn app_from_row(row: &AnyRow) -> StoreResult<ServiceAppRecord> {
     Ok(ServiceAppRecord {
         seq: row.try_get("seq")?,
         id: row.try_get("id")?,
@@ -28,50 +28,51 @@ fn app_from_row(row: &SqliteRow) -> StoreResult<ServiceAppRecord> {
 }
 
 pub(super) async fn load_app(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     id: &str,
 ) -> StoreResult<Option<ServiceAppRecord>> {
     let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&sql).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
     row.as_ref().map(app_from_row).transpose()
 }
 
-async fn require_app(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<ServiceAppRecord> {
+async fn require_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<ServiceAppRecord> {
     Ok(load_app(conn, tenant, id).await?.ok_or(RuleError::ServiceAppNotFound)?)
 }
 
 pub(super) async fn list_apps(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     after: Option<i64>,
     limit: i64,
 ) -> StoreResult<Vec<ServiceAppRecord>> {
     let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?");
-    let rows = sqlx::query(&sql).bind(tenant).bind(after.unwrap_or(0)).bind(limit).fetch_all(conn).await?;
+    let rows = sqlx::query(&numbered(&sql)).bind(tenant).bind(after.unwrap_or(0)).bind(limit).fetch_all(conn).await?;
     rows.iter().map(app_from_row).collect()
 }
 
 pub(super) async fn create_app(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     application_id: &str,
     application_name: Option<&str>,
 ) -> StoreResult<ServiceAppRecord> {
-    let exists: Option<i64> =
-        sqlx::query_scalar("SELECT 1 FROM service_apps WHERE tenant_id = ? AND application_id = ? COLLATE NOCASE")
-            .bind(w.tenant)
-            .bind(application_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let exists: Option<i64> = sqlx::query_scalar(&numbered(
+        "SELECT 1 FROM service_apps WHERE tenant_id = ? AND lower(application_id) = lower(?)",
+    ))
+    .bind(w.tenant)
+    .bind(application_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     if exists.is_some() {
         return Err(RuleError::ServiceAppAlreadyExists(application_id.to_owned()).into());
     }
     let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
+    sqlx::query(&numbered(
         "INSERT INTO service_apps (tenant_id, id, application_id, application_name, registered_at, last_modified_at, \
          last_modified_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    )
+    ))
     .bind(w.tenant)
     .bind(&id)
     .bind(application_id)
@@ -84,23 +85,27 @@ pub(super) async fn create_app(
     require_app(conn, w.tenant, &id).await
 }
 
-pub(super) async fn delete_app(conn: &mut SqliteConnection, tenant: &str, id: &str) -> StoreResult<()> {
+pub(super) async fn delete_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<()> {
     require_app(conn, tenant, id).await?;
-    sqlx::query("DELETE FROM service_apps WHERE tenant_id = ? AND id = ?").bind(tenant).bind(id).execute(conn).await?;
+    sqlx::query(&numbered("DELETE FROM service_apps WHERE tenant_id = ? AND id = ?"))
+        .bind(tenant)
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 async fn set_window(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: &Writer<'_>,
     id: &str,
     on: Option<Timestamp>,
     off: Option<Timestamp>,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query(&numbered(
         "UPDATE service_apps SET activated_at = ?, deactivated_at = ?, last_modified_at = ?, last_modified_by = ? \
          WHERE tenant_id = ? AND id = ?",
-    )
+    ))
     .bind(on.map(micros))
     .bind(off.map(micros))
     .bind(micros(w.now))
@@ -115,7 +120,7 @@ async fn set_window(
 /// Schedules the app to take control at `effective` (a time up to five minutes past means now): the app in control until then hands over at
 /// that time (`pendingInactive` meanwhile); another scheduled activation is cancelled.
 pub(super) async fn activate_app(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     w: Writer<'_>,
     id: &str,
     effective: Timestamp,
@@ -154,11 +159,7 @@ pub(super) async fn activate_app(
 
 /// Ends the app's control now (or cancels its scheduled activation, giving control back to the app
 /// that was to hand over).
-pub(super) async fn deactivate_app(
-    conn: &mut SqliteConnection,
-    w: Writer<'_>,
-    id: &str,
-) -> StoreResult<ServiceAppRecord> {
+pub(super) async fn deactivate_app(conn: &mut AnyConnection, w: Writer<'_>, id: &str) -> StoreResult<ServiceAppRecord> {
     let app = require_app(conn, w.tenant, id).await?;
     match app.status(w.now) {
         "inactive" => {
@@ -166,9 +167,9 @@ pub(super) async fn deactivate_app(
         }
         "pendingActive" => {
             let handover = app.activated_at.map(micros);
-            sqlx::query(
+            sqlx::query(&numbered(
                 "UPDATE service_apps SET deactivated_at = NULL WHERE tenant_id = ? AND deactivated_at = ? AND id <> ?",
-            )
+            ))
             .bind(w.tenant)
             .bind(handover)
             .bind(id)
@@ -182,26 +183,27 @@ pub(super) async fn deactivate_app(
 }
 
 pub(super) async fn notification_settings(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
 ) -> StoreResult<Option<serde_json::Value>> {
-    let s: Option<String> = sqlx::query_scalar("SELECT settings FROM notification_settings WHERE tenant_id = ?")
-        .bind(tenant)
-        .fetch_optional(conn)
-        .await?;
+    let s: Option<String> =
+        sqlx::query_scalar(&numbered("SELECT settings FROM notification_settings WHERE tenant_id = ?"))
+            .bind(tenant)
+            .fetch_optional(conn)
+            .await?;
     s.map(|s| serde_json::from_str(&s).map_err(|e| crate::StoreError::Corrupt(format!("notification settings: {e}"))))
         .transpose()
 }
 
 pub(super) async fn put_notification_settings(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     tenant: &str,
     settings: &serde_json::Value,
 ) -> StoreResult<()> {
-    sqlx::query(
+    sqlx::query(&numbered(
         "INSERT INTO notification_settings (tenant_id, settings) VALUES (?, ?) \
          ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",
-    )
+    ))
     .bind(tenant)
     .bind(settings.to_string())
     .execute(conn)

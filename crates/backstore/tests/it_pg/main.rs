@@ -1,0 +1,39 @@
+//! The integration suite again, on PostgreSQL: the same modules as `it` (compiled into this binary,
+//! where `support::on_postgres()` is true), each test on a database of its own, plus what only a
+//! shared database can show: several processes dividing the work, and connections cut under load.
+
+#[path = "../it/auth.rs"]
+mod auth;
+#[path = "../it/bulk.rs"]
+mod bulk;
+#[path = "../it/crash.rs"]
+mod crash;
+#[path = "../it/engine.rs"]
+mod engine;
+#[path = "../it/errors.rs"]
+mod errors;
+#[path = "../it/lifecycle.rs"]
+mod lifecycle;
+#[path = "../it/odata.rs"]
+mod odata;
+#[path = "../it/policies.rs"]
+mod policies;
+#[path = "../it/process.rs"]
+mod process;
+#[path = "../it/protection.rs"]
+mod protection;
+#[path = "../it/retention.rs"]
+mod retention;
+#[path = "../it/rules.rs"]
+mod rules;
+mod scale;
+#[path = "../it/service.rs"]
+mod service;
+#[path = "../it/service_apps.rs"]
+mod service_apps;
+#[path = "../it/sessions.rs"]
+mod sessions;
+#[path = "../it/support.rs"]
+mod support;
+#[path = "../it/update.rs"]
+mod update;

@@ -1,0 +1,1 @@
+//! Several `backstore serve` processes on one PostgreSQL database.
