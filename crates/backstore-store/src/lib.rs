@@ -48,9 +48,12 @@ impl StoreError {
                 | sqlx::Error::Tls(_)
                 | sqlx::Error::Protocol(_)
                 | sqlx::Error::WorkerCrashed => true,
-                // PostgreSQL's class 57 (operator intervention: admin shutdown, terminated
-                // backend, cannot connect now) and class 08 (connection exception).
-                sqlx::Error::Database(db) => db.code().is_some_and(|c| c.starts_with("57") || c.starts_with("08")),
+                // PostgreSQL's class 08 (connection exception), 53 (insufficient resources: too
+                // many connections), 57 (operator intervention: shutdown, terminated backend), and
+                // 55000 as the refused login to a database that does not allow connections now.
+                sqlx::Error::Database(db) => db
+                    .code()
+                    .is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57") || c == "55000"),
                 _ => false,
             },
             _ => false,
