@@ -30,6 +30,35 @@ pub enum Command {
     Clock(ClockCommand),
     /// Bring the database to this backstore's schema; prints `{"schemaVersion", "previousVersion"}`.
     Migrate(ClockArgs),
+    /// Drive running servers over HTTP and report requests/s and p50/p99 per scenario, each next to
+    /// a bare HTTP handler's ceiling measured in the same run.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A running server (`http://127.0.0.1:8080`); repeat for several processes on one database,
+    /// which then take the requests in turn.
+    #[arg(long = "server", value_name = "URL", required = true)]
+    pub servers: Vec<String>,
+    /// The servers' data dir (its key signs the bench's token; its database is seeded).
+    #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// The servers' database, when it is not the data dir's SQLite file.
+    #[arg(long, env = "BACKSTORE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub connections: usize,
+    /// How long each scenario (and each ceiling) runs.
+    #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Afterwards, create sessions of 50 artifacts over HTTP until this many more exist.
+    #[arg(long, value_name = "ARTIFACTS")]
+    pub fill: Option<u64>,
+    /// A server process whose resident memory to report at the end; repeatable.
+    #[arg(long = "pid")]
+    pub pids: Vec<u32>,
 }
 
 /// What one `serve` process does.

@@ -2,6 +2,7 @@
 //! the `seed` generator. `main` is the only place that picks backends and reads the environment.
 
 pub mod admin;
+pub mod bench;
 pub mod cli;
 pub mod seed;
 pub mod server;

@@ -113,6 +113,38 @@ async fn main() -> anyhow::Result<()> {
             clock.catch_up(offset);
             println!("{}", backstore::admin::clock_json(&clock));
         }
+        Command::Bench(args) => {
+            init_logging("warn");
+            let url = database_url(args.database_url.as_deref(), &args.data_dir);
+            let store = backstore_store::open(&url, &backstore_store::StoreOptions::default())
+                .await
+                .with_context(|| format!("cannot open the database {url}"))?;
+            let tenant = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+            let report = backstore::seed::seed(store.as_ref(), &backstore::bench::plan(&tenant), Clock::system().now())
+                .await
+                .context("cannot seed the bench tenant")?;
+            let points = report.protection_units.iter().map(|u| u.restore_point_ids[0].clone()).collect();
+            let token = make_token(
+                &args.data_dir,
+                tenant,
+                ALL_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
+                None,
+                24 * 3600,
+            )?;
+            let target = std::sync::Arc::new(backstore::bench::Target::new(
+                args.servers,
+                token,
+                points,
+                args.connections.max(1),
+            ));
+            let settings = backstore::bench::Settings {
+                connections: args.connections.max(1),
+                duration: args.duration,
+                fill: args.fill,
+                pids: args.pids,
+            };
+            backstore::bench::run(target, &settings).await?;
+        }
         Command::Migrate(db) => {
             init_logging("warn");
             let url = database_url(db.database_url.as_deref(), &db.data_dir);
