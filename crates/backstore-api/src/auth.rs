@@ -11,6 +11,7 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+use crate::oidc::{self, ExternalClaims, Issuers};
 
 /// Issuer of the tokens signed with the data dir's key.
 pub const LOCAL_ISSUER: &str = "https://sts.backstore.local/";
@@ -241,39 +242,71 @@ impl Principal {
     }
 }
 
-/// Validates the `Authorization` header value into a principal. Every failure is a 401.
-pub fn authenticate(key: &SigningKey, header: Option<&str>) -> Result<Principal, ApiError> {
+/// What a failed `jsonwebtoken` check means to the caller.
+pub(crate) fn token_error(e: jsonwebtoken::errors::Error) -> ApiError {
+    use jsonwebtoken::errors::ErrorKind;
+    let fail = |msg: &str| ApiError::InvalidAuthenticationToken(msg.to_owned());
+    match e.kind() {
+        ErrorKind::ExpiredSignature => fail("Lifetime validation failed, the token is expired."),
+        ErrorKind::ImmatureSignature => fail("Lifetime validation failed, the token is not yet valid."),
+        ErrorKind::InvalidSignature => fail("Signature validation failed."),
+        ErrorKind::InvalidAudience => fail("Invalid audience."),
+        ErrorKind::InvalidIssuer => fail("Invalid issuer."),
+        ErrorKind::InvalidAlgorithm => fail("The token's signing algorithm is not accepted."),
+        ErrorKind::MissingRequiredClaim(c) => fail(&format!("The token has no '{c}' claim.")),
+        _ => fail("JWT is not well formed."),
+    }
+}
+
+/// The bearer token of an `Authorization` header value.
+pub fn bearer(header: Option<&str>) -> Result<&str, ApiError> {
     let fail = |msg: &str| ApiError::InvalidAuthenticationToken(msg.to_owned());
     let header = header.ok_or_else(|| fail("Access token is empty."))?;
-    let token = header
+    header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| fail("Access token is empty or the Authorization header is not a Bearer token."))?;
+        .ok_or_else(|| fail("Access token is empty or the Authorization header is not a Bearer token."))
+}
+
+/// Validates the `Authorization` header value into a principal: a token of the server's own key,
+/// or of a configured OpenID Connect issuer. Every failure is a 401.
+pub async fn authenticate(key: &SigningKey, issuers: &Issuers, header: Option<&str>) -> Result<Principal, ApiError> {
+    let token = bearer(header)?;
+    let peek = oidc::peek(token)?;
+    if peek.iss.as_deref() == Some(LOCAL_ISSUER) || issuers.is_empty() {
+        return verify_local(key, token, &peek);
+    }
+    match issuers.verify(token, &peek).await? {
+        Some(claims) => external_principal(claims),
+        None => Err(ApiError::InvalidAuthenticationToken("Invalid issuer.".into())),
+    }
+}
+
+/// Validates the `Authorization` header value against the server's own key only (the admin
+/// endpoints, which are the operator's).
+pub fn authenticate_local(key: &SigningKey, header: Option<&str>) -> Result<Principal, ApiError> {
+    let token = bearer(header)?;
+    verify_local(key, token, &oidc::peek(token)?)
+}
+
+/// Checks a token of the server's own key (HS256 only) into a principal.
+pub fn verify_local(key: &SigningKey, token: &str, peek: &oidc::Peek) -> Result<Principal, ApiError> {
+    let fail = |msg: &str| ApiError::InvalidAuthenticationToken(msg.to_owned());
+    if peek.alg != "HS256" {
+        return Err(fail("The token's signing algorithm is not accepted."));
+    }
     let mut validation = Validation::new(Algorithm::HS256);
     validation.set_audience(&[GRAPH_AUDIENCE]);
     validation.set_issuer(&[LOCAL_ISSUER]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
     validation.validate_nbf = true;
-    validation.leeway = 60;
-    let data =
-        jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            match e.kind() {
-                ErrorKind::ExpiredSignature => fail("Lifetime validation failed, the token is expired."),
-                ErrorKind::ImmatureSignature => fail("Lifetime validation failed, the token is not yet valid."),
-                ErrorKind::InvalidSignature => fail("Signature validation failed."),
-                ErrorKind::InvalidAudience => fail("Invalid audience."),
-                ErrorKind::InvalidIssuer => fail("Invalid issuer."),
-                ErrorKind::InvalidAlgorithm => fail("The token's signing algorithm is not accepted."),
-                _ => fail("JWT is not well formed."),
-            }
-        })?;
-    let c = data.claims;
-    if c.tid.trim().is_empty() {
-        return Err(fail("The token has no tenant (tid)."));
-    }
+    validation.leeway = oidc::CLOCK_SKEW_SECS;
+    let c = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &validation)
+        .map_err(token_error)?
+        .claims;
+    check_tenant(&c.tid)?;
     let (permissions, user) = match (&c.roles, &c.scp) {
         (Some(roles), None) => (roles.clone(), None),
         (None, Some(scp)) => (scp.split_whitespace().map(str::to_owned).collect(), Some(c.oid.clone())),
@@ -291,9 +324,58 @@ pub fn authenticate(key: &SigningKey, header: Option<&str>) -> Result<Principal,
     })
 }
 
+/// A tenant the API serves: present, and not the personal-accounts tenant.
+fn check_tenant(tid: &str) -> Result<(), ApiError> {
+    if tid.trim().is_empty() {
+        return Err(ApiError::InvalidAuthenticationToken("The token has no tenant (tid).".into()));
+    }
+    if tid.eq_ignore_ascii_case(oidc::CONSUMER_TENANT) {
+        return Err(ApiError::InvalidAuthenticationToken(
+            "Personal Microsoft accounts are not supported by the Backup Storage API; use a work or school account."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The principal of an issuer's token: delegated when it carries `scp`, an application when it
+/// carries only `roles`; an `idtyp` that says otherwise is refused.
+fn external_principal(c: ExternalClaims) -> Result<Principal, ApiError> {
+    let fail = |msg: &str| ApiError::InvalidAuthenticationToken(msg.to_owned());
+    let tid = c.tid.ok_or_else(|| fail("The token has no tenant (tid)."))?;
+    check_tenant(&tid)?;
+    let app = c.appid.or(c.azp).ok_or_else(|| fail("The token names no client application (appid or azp)."))?;
+    let scp = c.scp.filter(|s| !s.trim().is_empty());
+    let (permissions, user) = match (scp, c.roles, c.idtyp.as_deref()) {
+        (Some(_), _, Some("app")) | (None, Some(_), Some("user")) => {
+            return Err(fail("The token's permissions are not of its kind (scp for users, roles for applications)."))
+        }
+        (Some(scp), _, _) => {
+            let user = c.oid.or(c.sub).ok_or_else(|| fail("A delegated token names no user (oid or sub)."))?;
+            (scp.split_whitespace().map(str::to_owned).collect(), Some(user))
+        }
+        (None, Some(roles), _) => (roles, None),
+        (None, None, _) => return Err(fail("The token must carry either roles (application) or scp (delegated).")),
+    };
+    Ok(Principal {
+        tenant: tid,
+        actor: Actor {
+            application_id: app,
+            application_name: c.app_displayname,
+            user_name: c.name.filter(|_| user.is_some()),
+            user_id: user,
+        },
+        permissions,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn local(key: &SigningKey, header: Option<&str>) -> Result<Principal, ApiError> {
+        authenticate_local(key, header)
+    }
 
     fn request(user: Option<&str>, read_only: bool, ttl: i64) -> TokenRequest {
         let permissions: &[&str] = if read_only { &READ_PERMISSIONS } else { &ALL_PERMISSIONS };
@@ -314,22 +396,22 @@ mod tests {
         assert_eq!(key.secret, again.secret);
 
         let app = issue_token(&key, &request(None, false, 3600)).unwrap();
-        let p = authenticate(&key, Some(&format!("Bearer {app}"))).unwrap();
+        let p = local(&key, Some(&format!("Bearer {app}"))).unwrap();
         assert_eq!(p.tenant, "t1");
         assert!(p.actor.user_id.is_none());
         assert!(p.require(Access::RestoreWrite).is_ok());
 
         let user = issue_token(&key, &request(Some("u1"), true, 3600)).unwrap();
-        let p = authenticate(&key, Some(&format!("Bearer {user}"))).unwrap();
+        let p = local(&key, Some(&format!("Bearer {user}"))).unwrap();
         assert_eq!(p.actor.user_id.as_deref(), Some("u1"));
         assert!(p.require(Access::RestoreRead).is_ok());
         assert!(p.require(Access::RestoreWrite).is_err());
         assert!(p.require(Access::Search).is_ok());
 
         let expired = issue_token(&key, &request(None, false, -3600)).unwrap();
-        assert!(authenticate(&key, Some(&format!("Bearer {expired}"))).is_err());
-        assert!(authenticate(&key, Some("Bearer not.a.jwt")).is_err());
-        assert!(authenticate(&key, None).is_err());
+        assert!(local(&key, Some(&format!("Bearer {expired}"))).is_err());
+        assert!(local(&key, Some("Bearer not.a.jwt")).is_err());
+        assert!(local(&key, None).is_err());
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -56,8 +56,43 @@ const ARTIFACT_READ_ONLY: &[&str] = &[
 /// Properties of `restorePoint` a client may send along with its id (SDK models); ignored.
 const RESTORE_POINT_PROPERTIES: &[&str] = &["protectionDateTime", "expirationDateTime", "tags", "protectionUnit"];
 
-/// Parses a JSON body. Anything that is not JSON (the doc pages' `//` comments included) is a 400.
+/// How deep arrays and objects may nest in a request body (the deepest Graph body here nests 6).
+pub const MAX_JSON_DEPTH: usize = 32;
+
+/// How deep a JSON text nests, by its brackets outside strings (without parsing it).
+fn nesting(body: &[u8]) -> usize {
+    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
+    for &b in body {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
+}
+
+/// Parses a JSON body. Anything that is not JSON (the doc pages' `//` comments included) is a 400,
+/// and so is JSON nested deeper than [`MAX_JSON_DEPTH`].
 pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
+    if nesting(body) > MAX_JSON_DEPTH {
+        return Err(ApiError::BadRequest(format!(
+            "The request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels."
+        )));
+    }
     serde_json::from_slice(body).map_err(|e| {
         ApiError::BadRequest(format!(
             "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"

@@ -28,6 +28,12 @@ pub enum ApiError {
     /// 413 `RequestEntityTooLarge`: a body over the limit.
     #[error("The request body is larger than {0} bytes.")]
     RequestEntityTooLarge(usize),
+    /// 408 `RequestTimeout`: the client did not send the body in time.
+    #[error("The request body did not arrive within {0} seconds.")]
+    RequestTimeout(u64),
+    /// 431 `RequestHeaderFieldsTooLarge`
+    #[error("The request line and headers are larger than {0} bytes.")]
+    HeadersTooLarge(usize),
     /// 415 `UnsupportedMediaType`
     #[error("{0}")]
     UnsupportedMediaType(String),
@@ -97,6 +103,10 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed"),
             ApiError::RequestEntityTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "RequestEntityTooLarge"),
             ApiError::UnsupportedMediaType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UnsupportedMediaType"),
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "RequestTimeout"),
+            ApiError::HeadersTooLarge(_) => {
+                (StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "RequestHeaderFieldsTooLarge")
+            }
             ApiError::NotImplemented(_) => (StatusCode::NOT_IMPLEMENTED, "notImplemented"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError"),
             ApiError::ProtectionUnitNotFound(_) => (StatusCode::NOT_FOUND, "ProtectionUnitNotFound"),

@@ -2,11 +2,13 @@
 //! the body (bounded), authenticates the bearer token, parses the path and the query options, and
 //! dispatches to a handler per resource. Errors become Graph's envelope in one place.
 
+pub mod audit;
 pub mod auth;
 pub mod body;
 pub mod error;
 mod handlers;
 pub mod names;
+pub mod oidc;
 pub mod path;
 pub mod query;
 pub mod throttle;
@@ -42,46 +44,56 @@ pub struct AppState {
     inner: Arc<Inner>,
 }
 
+#[derive(Clone)]
 struct Inner {
     store: Arc<dyn Store>,
     key: SigningKey,
     clock: Clock,
     trust_proxy: bool,
     throttle: Arc<throttle::Throttle>,
+    issuers: Arc<oidc::Issuers>,
+    limits: RequestLimits,
+    audit: Arc<audit::AuditLog>,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, key: SigningKey, clock: Clock) -> AppState {
         let throttle = Arc::new(throttle::Throttle::default());
-        AppState { inner: Arc::new(Inner { store, key, clock, trust_proxy: false, throttle }) }
+        let issuers = Arc::new(oidc::Issuers::default());
+        let (limits, audit) = (RequestLimits::default(), Arc::new(audit::AuditLog::default()));
+        AppState { inner: Arc::new(Inner { store, key, clock, trust_proxy: false, throttle, issuers, limits, audit }) }
+    }
+
+    /// A copy with one setting changed.
+    fn with(self, change: impl FnOnce(&mut Inner)) -> AppState {
+        let mut inner = (*self.inner).clone();
+        change(&mut inner);
+        AppState { inner: Arc::new(inner) }
     }
 
     /// Throttles callers with these buckets.
     pub fn throttled(self, throttle: throttle::Throttle) -> AppState {
-        let i = &self.inner;
-        AppState {
-            inner: Arc::new(Inner {
-                store: i.store.clone(),
-                key: i.key.clone(),
-                clock: i.clock.clone(),
-                trust_proxy: i.trust_proxy,
-                throttle: Arc::new(throttle),
-            }),
-        }
+        self.with(|i| i.throttle = Arc::new(throttle))
     }
 
     /// Behind a reverse proxy: links are built from `X-Forwarded-Proto` / `X-Forwarded-Host`.
     pub fn trusting_proxy(self, trust: bool) -> AppState {
-        let i = &self.inner;
-        AppState {
-            inner: Arc::new(Inner {
-                store: i.store.clone(),
-                key: i.key.clone(),
-                clock: i.clock.clone(),
-                trust_proxy: trust,
-                throttle: i.throttle.clone(),
-            }),
-        }
+        self.with(|i| i.trust_proxy = trust)
+    }
+
+    /// Records every write request here (besides the log).
+    pub fn audited(self, audit: audit::AuditLog) -> AppState {
+        self.with(|i| i.audit = Arc::new(audit))
+    }
+
+    /// Holds every request to these limits.
+    pub fn limited(self, limits: RequestLimits) -> AppState {
+        self.with(|i| i.limits = limits)
+    }
+
+    /// Also accepts tokens of these OpenID Connect issuers.
+    pub fn trusting_issuers(self, issuers: oidc::Issuers) -> AppState {
+        self.with(|i| i.issuers = Arc::new(issuers))
     }
 
     pub fn store(&self) -> &dyn Store {
@@ -166,7 +178,9 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     let uri = req.uri().clone();
     let prefer_unknown = prefers_unknown_enums(req.headers());
 
-    let mut response = match handle(state, req, prefer_unknown).await {
+    let audit = state.inner.audit.clone();
+    let mut trail = audit::Trail::default();
+    let mut response = match handle(state, req, prefer_unknown, &mut trail).await {
         Ok(r) => r,
         Err(e) => {
             if let ApiError::Internal(cause) = &e {
@@ -184,6 +198,23 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     }
     if prefer_unknown {
         headers.insert("preference-applied", HeaderValue::from_static(PREFER_UNKNOWN_ENUMS));
+    }
+    if audit::is_write(&method) {
+        // Write responses are small: read the id of what was written from the body, then put it back.
+        let (parts, body) = response.into_parts();
+        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
+        let result_id = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("id").and_then(Value::as_str).map(str::to_owned));
+        audit.record(audit::Entry {
+            request_id: &request_id,
+            method: &method,
+            path: uri.path(),
+            status: parts.status.as_u16(),
+            trail: &trail,
+            result_id,
+        });
+        response = Response::from_parts(parts, axum::body::Body::from(bytes));
     }
     tracing::info!(
         request_id = %request_id,
@@ -226,7 +257,36 @@ fn origin(headers: &HeaderMap, trust_proxy: bool) -> String {
 }
 
 /// Reads the body up to the limit; a larger one is a 413 before any handler runs.
-async fn read_body(req: Request) -> Result<Bytes, ApiError> {
+/// What one request may cost: the size of its headers and the time its body takes to arrive.
+#[derive(Debug, Clone)]
+pub struct RequestLimits {
+    pub max_header_bytes: usize,
+    pub body_timeout: std::time::Duration,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits { max_header_bytes: 16 * 1024, body_timeout: std::time::Duration::from_secs(30) }
+    }
+}
+
+/// A 431 when the request line and headers together pass the limit.
+fn check_header_size(req: &Request, limit: usize) -> Result<(), ApiError> {
+    let size = req.uri().to_string().len()
+        + req.headers().iter().map(|(k, v)| k.as_str().len() + v.as_bytes().len() + 4).sum::<usize>();
+    if size > limit {
+        return Err(ApiError::HeadersTooLarge(limit));
+    }
+    Ok(())
+}
+
+async fn read_body(req: Request, timeout: std::time::Duration) -> Result<Bytes, ApiError> {
+    tokio::time::timeout(timeout, read_body_now(req))
+        .await
+        .unwrap_or_else(|_| Err(ApiError::RequestTimeout(timeout.as_secs().max(1))))
+}
+
+async fn read_body_now(req: Request) -> Result<Bytes, ApiError> {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
@@ -260,9 +320,16 @@ fn check_content_type(headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError>
     }
 }
 
-async fn handle(state: AppState, req: Request, prefer_unknown: bool) -> Result<Response, ApiError> {
-    let principal =
-        auth::authenticate(&state.inner.key, req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
+async fn handle(
+    state: AppState,
+    req: Request,
+    prefer_unknown: bool,
+    trail: &mut audit::Trail,
+) -> Result<Response, ApiError> {
+    check_header_size(&req, state.inner.limits.max_header_bytes)?;
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let principal = auth::authenticate(&state.inner.key, &state.inner.issuers, authorization).await?;
+    trail.principal = Some(principal.clone());
     state.inner.throttle.check(&principal.tenant, &principal.actor.application_id)?;
     let (version, target) = path::parse(req.uri().path())?;
     let query = query::parse(req.uri().query())?;
@@ -270,7 +337,8 @@ async fn handle(state: AppState, req: Request, prefer_unknown: bool) -> Result<R
     let path = req.uri().path().to_owned();
     let origin = origin(req.headers(), state.inner.trust_proxy);
     let headers = req.headers().clone();
-    let body = read_body(req).await?;
+    let body = read_body(req, state.inner.limits.body_timeout).await?;
+    trail.body = Some(body.clone());
     if method == Method::POST || method == Method::PATCH || method == Method::PUT {
         check_content_type(&headers, &body)?;
     }

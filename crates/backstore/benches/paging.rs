@@ -83,6 +83,11 @@ async fn main() {
         trust_proxy: false,
         api: true,
         throttle: Default::default(),
+        issuers: Vec::new(),
+        audit_log: None,
+        tls: None,
+        connections: Default::default(),
+        requests: Default::default(),
     })
     .await
     .unwrap();

@@ -16,7 +16,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use backstore_api::auth::{authenticate, Access, Principal, SigningKey};
+use backstore_api::auth::{authenticate_local, Access, Principal, SigningKey};
 use backstore_api::error::ApiError;
 use backstore_domain::Workload;
 use backstore_store::{Clock, DirectoryResource, Store, Writer};
@@ -59,7 +59,7 @@ fn respond(result: Result<Value, ApiError>) -> Response {
 }
 
 fn authorize(admin: &Admin, headers: &HeaderMap, access: Access) -> Result<Principal, ApiError> {
-    let principal = authenticate(&admin.key, headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
+    let principal = authenticate_local(&admin.key, headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
     principal.require(access)?;
     Ok(principal)
 }

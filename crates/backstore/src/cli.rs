@@ -17,7 +17,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the API (and run the restore engine) until SIGINT or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Print a bearer token that a server with the same data dir accepts.
     Token(TokenArgs),
     /// Create protection units and restore points for a tenant; prints them as JSON.
@@ -30,9 +30,22 @@ pub enum Command {
     Clock(ClockCommand),
     /// Bring the database to this backstore's schema; prints `{"schemaVersion", "previousVersion"}`.
     Migrate(ClockArgs),
+    /// Make a local certificate authority and a certificate for localhost signed by it (for
+    /// `serve --tls-cert/--tls-key`); prints the files and how to trust the authority.
+    Cert(CertArgs),
     /// Drive running servers over HTTP and report requests/s and p50/p99 per scenario, each next to
     /// a bare HTTP handler's ceiling measured in the same run.
     Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CertArgs {
+    /// Where to write `ca.pem`, `ca-key.pem`, `localhost.pem` and `localhost-key.pem`.
+    #[arg(long, default_value = "./data/tls")]
+    pub dir: PathBuf,
+    /// More names the certificate is for (besides localhost, 127.0.0.1 and ::1); repeatable.
+    #[arg(long = "name", value_name = "DNS_OR_IP")]
+    pub names: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -144,6 +157,36 @@ pub struct ServeArgs {
     /// Throttle each tenant (all its applications together) to this rate. Off by default.
     #[arg(long, env = "BACKSTORE_THROTTLE_TENANT", value_name = "RATE")]
     pub throttle_tenant: Option<backstore_api::throttle::Rate>,
+    /// Also accept tokens of this OpenID Connect issuer (its keys found through discovery; Graph's
+    /// audiences); repeatable. E.g. `https://login.microsoftonline.com/{tenantid}/v2.0`.
+    #[arg(long, env = "BACKSTORE_OIDC_ISSUER", value_name = "URL", value_delimiter = ',')]
+    pub oidc_issuer: Vec<String>,
+    /// Issuers in full: a JSON array of `{"issuer", "audiences", "jwks": "discovery" | {"uri": …} |
+    /// {"file": …}, "minRefreshSeconds"}`.
+    #[arg(long, env = "BACKSTORE_OIDC_CONFIG", value_name = "FILE")]
+    pub oidc_config: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain (see `backstore cert`); needs --tls-key.
+    #[arg(long, env = "BACKSTORE_TLS_CERT", value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "BACKSTORE_TLS_KEY", value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The time a client has to send a request's headers; slower ones are disconnected.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// The time a client has to send a request's body (`408 RequestTimeout` past it).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub body_timeout: Duration,
+    /// The most bytes of request line and headers (`431 RequestHeaderFieldsTooLarge` past it).
+    #[arg(long, default_value_t = 16 * 1024)]
+    pub max_header_bytes: usize,
+    /// Connections served at once.
+    #[arg(long, default_value_t = 1024)]
+    pub max_connections: usize,
+    /// Where the audit trail of write requests is appended, as JSON lines (default:
+    /// <data-dir>/audit.jsonl); the log also carries it (target `backstore::audit`).
+    #[arg(long, env = "BACKSTORE_AUDIT_LOG", value_name = "FILE")]
+    pub audit_log: Option<PathBuf>,
     /// What this process does: api, worker or all.
     #[arg(long, env = "BACKSTORE_ROLE", value_enum, default_value = "all")]
     pub role: Role,

@@ -3,7 +3,9 @@
 
 pub mod admin;
 pub mod bench;
+pub mod cert;
 pub mod cli;
+pub mod listener;
 pub mod seed;
 pub mod server;
 pub mod watch;

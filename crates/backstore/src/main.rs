@@ -58,6 +58,11 @@ async fn main() -> anyhow::Result<()> {
                 faults: std::sync::Arc::new(faults),
                 ..EngineConfig::default()
             };
+            let mut issuers: Vec<_> =
+                args.oidc_issuer.iter().map(|i| backstore_api::oidc::IssuerConfig::discovered(i)).collect();
+            if let Some(path) = &args.oidc_config {
+                issuers.extend(backstore_api::oidc::load_config(path).map_err(anyhow::Error::msg)?);
+            }
             let signals = ShutdownSignal::install().context("cannot install the signal handlers")?;
             let server = Server::start(ServerConfig {
                 listen: args.listen,
@@ -72,10 +77,24 @@ async fn main() -> anyhow::Result<()> {
                 trust_proxy: args.trust_proxy,
                 api: args.role != Role::Worker,
                 throttle: backstore_api::throttle::Throttle::new(args.throttle_app, args.throttle_tenant),
+                issuers,
+                audit_log: args.audit_log,
+                tls: args.tls_cert.zip(args.tls_key),
+                connections: backstore::listener::ConnectionLimits {
+                    header_read_timeout: args.header_timeout,
+                    // hyper's own buffer is the hard stop; the API answers 431 well before it.
+                    max_header_bytes: (args.max_header_bytes * 4).max(8192),
+                    max_connections: args.max_connections.max(1),
+                    ..Default::default()
+                },
+                requests: backstore_api::RequestLimits {
+                    max_header_bytes: args.max_header_bytes,
+                    body_timeout: args.body_timeout,
+                },
             })
             .await?;
             let mut out = std::io::stdout();
-            writeln!(out, "listening on http://{}", server.addr)?;
+            writeln!(out, "listening on {}://{}", server.scheme, server.addr)?;
             out.flush()?;
             signals.wait().await;
             tracing::info!("shutting down");
@@ -112,6 +131,11 @@ async fn main() -> anyhow::Result<()> {
             let clock = Clock::system();
             clock.catch_up(offset);
             println!("{}", backstore::admin::clock_json(&clock));
+        }
+        Command::Cert(args) => {
+            init_logging("warn");
+            let made = backstore::cert::make(&args.dir, &args.names)?;
+            println!("{}", made.instructions());
         }
         Command::Bench(args) => {
             init_logging("warn");

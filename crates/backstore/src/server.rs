@@ -28,6 +28,15 @@ pub struct ServerConfig {
     pub clock: Clock,
     /// Build links from `X-Forwarded-*` (behind a reverse proxy).
     pub trust_proxy: bool,
+    /// The audit trail file (JSON lines); `None`: `<data_dir>/audit.jsonl`.
+    pub audit_log: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain and private key.
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// What each connection and each request may cost.
+    pub connections: crate::listener::ConnectionLimits,
+    pub requests: backstore_api::RequestLimits,
+    /// OpenID Connect issuers whose tokens are accepted besides the data dir key's.
+    pub issuers: Vec<backstore_api::oidc::IssuerConfig>,
     /// Throttling buckets (`Throttle::default()`: none).
     pub throttle: backstore_api::throttle::Throttle,
     /// Serve the Graph API (and the admin endpoints); `false` for a worker-only process, whose
@@ -38,6 +47,8 @@ pub struct ServerConfig {
 /// A server that is accepting connections.
 pub struct Server {
     pub addr: SocketAddr,
+    /// `http` or `https`.
+    pub scheme: &'static str,
     pub store: Arc<dyn Store>,
     pub key: SigningKey,
     pub clock: Clock,
@@ -60,17 +71,28 @@ impl Server {
         let metrics = Arc::new(Metrics::default());
         let metrics_route = axum::Router::new()
             .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())));
+        let audit_path = config.audit_log.clone().unwrap_or_else(|| config.data_dir.join("audit.jsonl"));
+        let audit = backstore_api::audit::AuditLog::to_file(&audit_path)
+            .with_context(|| format!("cannot open the audit log {}", audit_path.display()))?;
         let app = if config.api {
             backstore_api::router(
                 AppState::new(store.clone(), key.clone(), config.clock.clone())
                     .trusting_proxy(config.trust_proxy)
-                    .throttled(config.throttle),
+                    .throttled(config.throttle)
+                    .trusting_issuers(backstore_api::oidc::Issuers::new(config.issuers))
+                    .limited(config.requests)
+                    .audited(audit),
             )
             .merge(metrics_route)
             .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()))
         } else {
             metrics_route
         };
+        let tls = match &config.tls {
+            Some((cert, key)) => Some(crate::listener::tls_acceptor(cert, key)?),
+            None => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let listener = tokio::net::TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -82,15 +104,12 @@ impl Server {
             tokio::spawn(engine.run(rx.clone()))
         });
         tokio::spawn(follow_clock(store.clone(), config.clock.clone(), rx.clone()));
-        let mut http_rx = rx.clone();
+        let connections = config.connections;
         let task = tokio::spawn(async move {
-            let graceful = async move {
-                let _ = http_rx.wait_for(|stop| *stop).await;
-            };
-            let serve = axum::serve(listener, app).with_graceful_shutdown(graceful);
+            let serve = crate::listener::serve(listener, app, tls, connections, rx.clone());
             let mut grace_rx = rx;
             tokio::select! {
-                r = serve => if let Err(e) = r { tracing::error!(error = %e, "server error") },
+                () = serve => {},
                 _ = async {
                     let _ = grace_rx.wait_for(|stop| *stop).await;
                     tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -100,7 +119,7 @@ impl Server {
                 let _ = engine.await;
             }
         });
-        Ok(Server { addr, store, key, clock: config.clock, metrics, shutdown, task })
+        Ok(Server { addr, scheme, store, key, clock: config.clock, metrics, shutdown, task })
     }
 
     /// Stops accepting, lets requests in flight finish (bounded), stops the engine.

@@ -44,7 +44,8 @@ pub(crate) fn serve(args: &[&str], envs: &[(&str, &str)]) -> Serving {
     let origin =
         line.strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line: {line}")).to_owned();
     let port: u16 = origin.rsplit(':').next().unwrap().parse().expect("a port");
-    assert!(origin.starts_with("http://127.0.0.1:") && port > 0, "{origin}");
+    let local = origin.starts_with("http://127.0.0.1:") || origin.starts_with("https://127.0.0.1:");
+    assert!(local && port > 0, "{origin}");
     Serving { child, origin, rest: rx }
 }
 

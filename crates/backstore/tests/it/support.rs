@@ -149,9 +149,22 @@ impl TestApp {
     }
 
     pub async fn spawn_with(engine: Option<EngineConfig>) -> TestApp {
+        Self::spawn_trusting(engine, Vec::new()).await
+    }
+
+    /// A server that also accepts tokens of these OpenID Connect issuers.
+    pub async fn spawn_trusting(
+        engine: Option<EngineConfig>,
+        issuers: Vec<backstore_api::oidc::IssuerConfig>,
+    ) -> TestApp {
+        Self::spawn_custom(engine, |c| c.issuers = issuers).await
+    }
+
+    /// A server whose configuration a test adjusts before it starts.
+    pub async fn spawn_custom(engine: Option<EngineConfig>, customize: impl FnOnce(&mut ServerConfig)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDb::create(dir.path()).await;
-        let server = Server::start(ServerConfig {
+        let mut config = ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),
             data_dir: dir.path().to_owned(),
             database_url: db.url.clone(),
@@ -161,9 +174,14 @@ impl TestApp {
             trust_proxy: true,
             api: true,
             throttle: Default::default(),
-        })
-        .await
-        .expect("server starts");
+            issuers: Vec::new(),
+            audit_log: None,
+            tls: None,
+            connections: Default::default(),
+            requests: Default::default(),
+        };
+        customize(&mut config);
+        let server = Server::start(config).await.expect("server starts");
         // The two tenants of the tests have the service on; others start disabled, as on the service.
         let actor = backstore_domain::Actor {
             application_id: "test-setup".into(),
@@ -186,6 +204,11 @@ impl TestApp {
 
     fn server(&self) -> &Server {
         self.server.as_ref().expect("running")
+    }
+
+    /// The server's data dir (key, audit trail).
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
     }
 
     pub fn store(&self) -> &dyn Store {

@@ -14,6 +14,8 @@ mod engine;
 mod errors;
 #[path = "../it/lifecycle.rs"]
 mod lifecycle;
+#[path = "../it/limits.rs"]
+mod limits;
 #[path = "../it/odata.rs"]
 mod odata;
 #[path = "../it/policies.rs"]
@@ -27,6 +29,8 @@ mod retention;
 #[path = "../it/rules.rs"]
 mod rules;
 mod scale;
+#[path = "../it/security.rs"]
+mod security;
 #[path = "../it/service.rs"]
 mod service;
 #[path = "../it/service_apps.rs"]
