@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = backstore_api::body::patch_body(data);
+    let _ = backstore_api::body::patch_body(data, &backstore_domain::Limits::SERVICE);
 });

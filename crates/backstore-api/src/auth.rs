@@ -137,6 +137,13 @@ impl SigningKey {
     }
 }
 
+impl SigningKey {
+    /// A key from known bytes (fuzzing and tests; a server loads its key from the data dir).
+    pub fn from_secret(secret: Vec<u8>) -> SigningKey {
+        SigningKey { secret }
+    }
+}
+
 /// The claims of a token, named as Entra names them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Claims {

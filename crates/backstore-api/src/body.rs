@@ -1,7 +1,7 @@
 //! Request bodies → domain inputs: session creates, artifact adds, delta PATCHes. Everything Graph
 //! would refuse is refused here, before any store call, with the code the Rulings name.
 
-use backstore_domain::{ArtifactAdd, DeltaItem, DestinationType, RestorePointRef, RuleError, Workload};
+use backstore_domain::{ArtifactAdd, DeltaItem, DestinationType, Limits, RestorePointRef, RuleError, Workload};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -276,7 +276,7 @@ fn delta_item(v: &Value, w: Workload) -> Result<DeltaItem, ApiError> {
 
 /// The artifacts of a create body (`siteRestoreArtifacts` etc.); absent or empty makes an empty
 /// draft (Ruling 2), `null` is `InvalidArtifactRequest`.
-pub fn create_body(body: &[u8], w: Workload) -> Result<Vec<ArtifactAdd>, ApiError> {
+pub fn create_body(body: &[u8], w: Workload, limits: &Limits) -> Result<Vec<ArtifactAdd>, ApiError> {
     let kind = BodyKind::Create;
     let obj = if body.iter().all(u8::is_ascii_whitespace) { Map::new() } else { into_object(parse_json(body)?, kind)? };
     let n = names(w);
@@ -287,7 +287,7 @@ pub fn create_body(body: &[u8], w: Workload) -> Result<Vec<ArtifactAdd>, ApiErro
             k if k.eq_ignore_ascii_case(n.artifact_nav) => match val {
                 Value::Null => return Err(RuleError::EmptyArtifactList.into()),
                 Value::Array(items) => {
-                    backstore_domain::delta::check_request_size(items.len(), true)?;
+                    backstore_domain::delta::check_request_size(items.len(), true, limits.artifacts_per_request)?;
                     for item in items {
                         adds.push(artifact_add(item, w, kind)?);
                     }
@@ -327,7 +327,7 @@ pub struct PatchBody {
     pub read_only: Vec<(String, Value)>,
 }
 
-pub fn patch_body(body: &[u8]) -> Result<PatchBody, ApiError> {
+pub fn patch_body(body: &[u8], limits: &Limits) -> Result<PatchBody, ApiError> {
     let kind = BodyKind::Patch;
     let obj = into_object(parse_json(body)?, kind)?;
     let mut out = PatchBody::default();
@@ -343,7 +343,7 @@ pub fn patch_body(body: &[u8]) -> Result<PatchBody, ApiError> {
                     Value::Array(items) => items,
                     other => return Err(malformed(kind, format!("'{k}' must be an array, not {}.", json_kind(other)))),
                 };
-                backstore_domain::delta::check_request_size(items.len(), false)?;
+                backstore_domain::delta::check_request_size(items.len(), false, limits.artifacts_per_request)?;
                 let parsed = items.iter().map(|i| delta_item(i, w)).collect::<Result<Vec<_>, _>>()?;
                 out.delta = Some((w, parsed));
                 continue;
@@ -405,7 +405,7 @@ mod tests {
     fn comments_are_not_json() {
         let body = br#"{"siteRestoreArtifacts@delta": [ // a comment
         ]}"#;
-        assert!(matches!(patch_body(body), Err(ApiError::BadRequest(_))));
+        assert!(matches!(patch_body(body, &Limits::SERVICE), Err(ApiError::BadRequest(_))));
     }
 
     #[test]
@@ -414,17 +414,20 @@ mod tests {
             {"restorePoint": {"@odata.id": "rp"}, "destinationType": "inPlace"},
             {"@removed": {"reason": "changed"}, "id": "a1", "@contentId": "c"}
         ]});
-        let p = patch_body(body.to_string().as_bytes()).unwrap();
+        let p = patch_body(body.to_string().as_bytes(), &Limits::SERVICE).unwrap();
         let (w, items) = p.delta.unwrap();
         assert_eq!(w, Workload::Exchange);
         assert!(matches!(&items[1], DeltaItem::Remove { id, content_id: Some(c) } if id == "a1" && c == "c"));
         let bad =
             json!({"mailboxRestoreArtifacts@delta": [{"restorePoint": {"id": "rp"}, "destinationType": "elsewhere"}]});
         assert!(matches!(
-            patch_body(bad.to_string().as_bytes()),
+            patch_body(bad.to_string().as_bytes(), &Limits::SERVICE),
             Err(ApiError::Rule(RuleError::InvalidDestination(_)))
         ));
         let unknown = json!({"foo": 1});
-        assert!(matches!(patch_body(unknown.to_string().as_bytes()), Err(ApiError::Rule(RuleError::InvalidPatch(_)))));
+        assert!(matches!(
+            patch_body(unknown.to_string().as_bytes(), &Limits::SERVICE),
+            Err(ApiError::Rule(RuleError::InvalidPatch(_)))
+        ));
     }
 }

@@ -5,7 +5,9 @@ use std::collections::HashSet;
 
 use crate::enums::DestinationType;
 use crate::error::RuleError;
-use crate::{MAX_ARTIFACTS_PER_REQUEST, MAX_ID_LEN};
+#[allow(unused_imports)] // named in the docs
+use crate::MAX_ARTIFACTS_PER_REQUEST;
+use crate::{Limits, MAX_ID_LEN};
 
 /// A restore point reference after syntax checks: a non-empty opaque id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -80,9 +82,9 @@ pub struct DeltaPlan {
     pub items: Vec<PlannedItem>,
 }
 
-/// Refuses a request with more than [`MAX_ARTIFACTS_PER_REQUEST`] elements.
-pub fn check_request_size(len: usize, on_create: bool) -> Result<(), RuleError> {
-    if len > MAX_ARTIFACTS_PER_REQUEST {
+/// Refuses a request with more than `limit` elements ([`MAX_ARTIFACTS_PER_REQUEST`] on the service).
+pub fn check_request_size(len: usize, on_create: bool, limit: usize) -> Result<(), RuleError> {
+    if len > limit {
         Err(RuleError::ArtifactLimit { on_create })
     } else {
         Ok(())
@@ -95,7 +97,16 @@ pub fn check_request_size(len: usize, on_create: bool) -> Result<(), RuleError> 
 ///
 /// A restore point already in the session is no duplicate if the same request removes its artifact.
 pub fn plan_delta(items: Vec<DeltaItem>, existing: &[ExistingArtifact]) -> Result<DeltaPlan, RuleError> {
-    check_request_size(items.len(), false)?;
+    plan_delta_within(items, existing, &Limits::SERVICE)
+}
+
+/// [`plan_delta`] under other limits.
+pub fn plan_delta_within(
+    items: Vec<DeltaItem>,
+    existing: &[ExistingArtifact],
+    limits: &Limits,
+) -> Result<DeltaPlan, RuleError> {
+    check_request_size(items.len(), false, limits.artifacts_per_request)?;
     let removed: HashSet<&str> = items
         .iter()
         .filter_map(|i| match i {
@@ -148,8 +159,17 @@ pub fn plan_delta(items: Vec<DeltaItem>, existing: &[ExistingArtifact]) -> Resul
 /// Plans the artifacts of a create request (or a POST to the artifact collection): the same rules,
 /// against a set of current artifacts, but the size limit is the create one (413).
 pub fn plan_adds(adds: Vec<ArtifactAdd>, existing: &[ExistingArtifact]) -> Result<Vec<ArtifactAdd>, RuleError> {
-    check_request_size(adds.len(), true)?;
-    let plan = plan_delta(adds.into_iter().map(DeltaItem::Add).collect(), existing)?;
+    plan_adds_within(adds, existing, &Limits::SERVICE)
+}
+
+/// [`plan_adds`] under other limits.
+pub fn plan_adds_within(
+    adds: Vec<ArtifactAdd>,
+    existing: &[ExistingArtifact],
+    limits: &Limits,
+) -> Result<Vec<ArtifactAdd>, RuleError> {
+    check_request_size(adds.len(), true, limits.artifacts_per_request)?;
+    let plan = plan_delta_within(adds.into_iter().map(DeltaItem::Add).collect(), existing, limits)?;
     Ok(plan
         .items
         .into_iter()

@@ -30,6 +30,30 @@ pub use status::{derive_session, ArtifactCounts, SessionDerived};
 pub const MAX_ARTIFACTS_PER_REQUEST: usize = 50;
 /// Most sessions that may be activating or active at once in one tenant.
 pub const MAX_ACTIVE_SESSIONS_PER_TENANT: i64 = 25;
+/// The limits the service holds restores to; switchable (`serve --limits`) so that load tests of
+/// a backup product can go past them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most artifacts one create, POST or delta PATCH may carry.
+    pub artifacts_per_request: usize,
+    /// Most sessions activating or active at once in one tenant.
+    pub active_sessions: i64,
+}
+
+impl Limits {
+    /// The real service's limits (the default).
+    pub const SERVICE: Limits =
+        Limits { artifacts_per_request: MAX_ARTIFACTS_PER_REQUEST, active_sessions: MAX_ACTIVE_SESSIONS_PER_TENANT };
+    /// No count limits (the request body size still bounds a request).
+    pub const UNLIMITED: Limits = Limits { artifacts_per_request: usize::MAX, active_sessions: i64::MAX };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::SERVICE
+    }
+}
+
 /// Longest restore point id we accept as well-formed; ids are otherwise opaque.
 pub const MAX_ID_LEN: usize = 256;
 

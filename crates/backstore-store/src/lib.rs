@@ -68,11 +68,17 @@ pub struct StoreOptions {
     pub max_connections: u32,
     /// How long an operation waits for a free connection before it fails as unavailable.
     pub acquire_timeout: Duration,
+    /// The artifacts per request and active sessions per tenant restores are held to.
+    pub limits: backstore_domain::Limits,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+        StoreOptions {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+            limits: backstore_domain::Limits::SERVICE,
+        }
     }
 }
 

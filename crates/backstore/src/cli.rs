@@ -74,6 +74,24 @@ pub struct BenchArgs {
     pub pids: Vec<u32>,
 }
 
+/// Which counts restores are held to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LimitsProfile {
+    /// The real service's: 50 artifacts per request, 25 running sessions per tenant.
+    Service,
+    /// None (load tests of a backup product); the 1 MiB body limit still bounds a request.
+    Unlimited,
+}
+
+impl LimitsProfile {
+    pub fn limits(self) -> backstore_domain::Limits {
+        match self {
+            LimitsProfile::Service => backstore_domain::Limits::SERVICE,
+            LimitsProfile::Unlimited => backstore_domain::Limits::UNLIMITED,
+        }
+    }
+}
+
 /// What one `serve` process does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Role {
@@ -187,6 +205,10 @@ pub struct ServeArgs {
     /// <data-dir>/audit.jsonl); the log also carries it (target `backstore::audit`).
     #[arg(long, env = "BACKSTORE_AUDIT_LOG", value_name = "FILE")]
     pub audit_log: Option<PathBuf>,
+    /// The restore limits: `service` (50 artifacts per request, 25 running sessions per tenant, as
+    /// the real service) or `unlimited`.
+    #[arg(long, env = "BACKSTORE_LIMITS", value_enum, default_value = "service")]
+    pub limits: LimitsProfile,
     /// What this process does: api, worker or all.
     #[arg(long, env = "BACKSTORE_ROLE", value_enum, default_value = "all")]
     pub role: Role,

@@ -71,6 +71,7 @@ async fn main() -> anyhow::Result<()> {
                 store: backstore_store::StoreOptions {
                     max_connections: args.db_max_connections.max(1),
                     acquire_timeout: args.db_acquire_timeout,
+                    limits: args.limits.limits(),
                 },
                 engine: (args.role != Role::Api).then_some(engine),
                 clock: Clock::system(),

@@ -81,7 +81,8 @@ impl Server {
                     .throttled(config.throttle)
                     .trusting_issuers(backstore_api::oidc::Issuers::new(config.issuers))
                     .limited(config.requests)
-                    .audited(audit),
+                    .audited(audit)
+                    .with_service_limits(config.store.limits),
             )
             .merge(metrics_route)
             .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()))

@@ -5,7 +5,7 @@
 //! that reads and then writes never acts on a stale read, whichever process it runs in.
 
 use async_trait::async_trait;
-use backstore_domain::delta::{plan_adds, plan_delta, ExistingArtifact, PlannedItem};
+use backstore_domain::delta::{plan_adds_within, plan_delta_within, ExistingArtifact, PlannedItem};
 use backstore_domain::error::{RestorePointProblem, SessionAction};
 use backstore_domain::restore::{RestoreOutcome, UnitInfo};
 use backstore_domain::retention;
@@ -13,7 +13,7 @@ use backstore_domain::status::session_error;
 use backstore_domain::{
     derive_session, Actor, ArtifactAdd, ArtifactCounts, ArtifactStatus, DeltaItem, DestinationType, ErrorInfo,
     ProtectionUnitStatus, RestoreJobType, RestorePointTags, RuleError, SessionDerived, SessionStatus, Timestamp,
-    Workload, MAX_ACTIVE_SESSIONS_PER_TENANT,
+    Workload,
 };
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyConnection, AnyPool, Executor, Row};
@@ -45,6 +45,7 @@ const WRITE_LOCK: i64 = 0x6261_636b_7374;
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    limits: backstore_domain::Limits,
 }
 
 impl SqlStore {
@@ -52,7 +53,7 @@ impl SqlStore {
     pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<SqlStore> {
         let (pool, dialect) = Self::connect(url, options).await?;
         Self::bring_up_to_date(&pool, dialect).await?;
-        Ok(SqlStore { pool, dialect })
+        Ok(SqlStore { pool, dialect, limits: options.limits })
     }
 
     /// `backstore migrate`: the schema version before and after bringing it up to date.
@@ -694,7 +695,7 @@ impl Store for SqlStore {
         adds: Vec<ArtifactAdd>,
     ) -> StoreResult<SessionRecord> {
         let Writer { tenant, actor, now } = w;
-        let adds = plan_adds(adds, &[])?;
+        let adds = plan_adds_within(adds, &[], &self.limits)?;
         let mut tx = self.begin_write().await?;
         for add in &adds {
             resolve_restore_point(&mut tx, tenant, add.restore_point.as_str(), workload, now)
@@ -797,7 +798,7 @@ impl Store for SqlStore {
         .bind(tenant)
         .fetch_one(&mut *tx)
         .await?;
-        if running >= MAX_ACTIVE_SESSIONS_PER_TENANT {
+        if running >= self.limits.active_sessions {
             return Err(RuleError::TooManyActiveSessions.into());
         }
         sqlx::query(&numbered("UPDATE restore_artifacts SET status = ? WHERE tenant_id = ? AND session_id = ?"))
@@ -858,7 +859,7 @@ impl Store for SqlStore {
         check(&session)?;
         refuse_if_bulk(&session)?;
         let existing = existing_artifacts(&mut tx, tenant, id, &items).await?;
-        let plan = plan_delta(items, &existing)?;
+        let plan = plan_delta_within(items, &existing, &self.limits)?;
         let mut applied = Vec::with_capacity(plan.items.len());
         let mut changed = false;
         for (index, item) in plan.items.into_iter().enumerate() {
@@ -917,7 +918,7 @@ impl Store for SqlStore {
         let session = require_draft(&mut tx, tenant, session_id, Some(workload), SessionAction::AddArtifact).await?;
         refuse_if_bulk(&session)?;
         let existing = existing_artifacts(&mut tx, tenant, session_id, &[DeltaItem::Add(add.clone())]).await?;
-        let add = plan_adds(vec![add], &existing)?.remove(0);
+        let add = plan_adds_within(vec![add], &existing, &self.limits)?.remove(0);
         resolve_restore_point(&mut tx, tenant, add.restore_point.as_str(), workload, now)
             .await?
             .map_err(RuleError::RestorePointUnusable)?;

@@ -2,7 +2,7 @@
 //! cannot see each other's sessions, artifacts or restore points.
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::*;
 
@@ -134,5 +134,130 @@ async fn tenants_cannot_see_or_touch_each_other() {
     let after = app.get(&format!("restoreSessions/{id}"), &a).await;
     assert_eq!(after.body["status"], "draft");
     assert_eq!(after.body["restoreSessionArtifactCount"]["total"], 1);
+    app.stop().await;
+}
+
+/// Every kind of thing tenant A has, addressed by id with tenant B's token, read and written
+/// through every verb the path takes: always a 404, and A's things unchanged.
+#[tokio::test]
+async fn another_tenant_gets_404_on_every_path_by_id() {
+    let app = TestApp::spawn().await;
+    let a = app.token(TENANT);
+    let b = app.token(OTHER_TENANT);
+    let b_user = app.token_with(OTHER_TENANT, false, Some("user-b"), 600);
+    let mine = app.seed(TENANT, 3, 1, 1, 1).await;
+    app.seed(OTHER_TENANT, 1, 1, 1, 1).await;
+    let unit = mine.protection_units[0].id.clone();
+    let point = mine.protection_units[0].restore_point_ids[0].clone();
+    let policy = app.get("sharePointProtectionPolicies", &a).await.body["value"][0]["id"].as_str().unwrap().to_owned();
+    let rule = app
+        .post(
+            &format!("sharePointProtectionPolicies/{policy}/siteInclusionRules"),
+            &a,
+            &json!({ "siteExpression": "displayName -eq 'x'" }),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let job = app
+        .post(
+            &format!("sharePointProtectionPolicies/{policy}/siteProtectionUnitsBulkAdditionJobs"),
+            &a,
+            &json!({ "displayName": "j", "siteIds": [site_id(2)] }),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let app_id = app.post("serviceApps", &a, &json!({})).await.body["id"].as_str().unwrap().to_owned();
+    let session = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &a, &[]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let bulk = app
+        .post(
+            &format!("sharePointRestoreSessions/{session}/siteRestoreArtifactsBulkAdditionRequests"),
+            &a,
+            &json!({ "siteIds": [site_id(1)], "destinationType": "new" }),
+        )
+        .await
+        .body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let gets = [
+        format!("protectionPolicies/{policy}"),
+        format!("sharePointProtectionPolicies/{policy}"),
+        format!("sharePointProtectionPolicies/{policy}/siteProtectionUnits"),
+        format!("sharePointProtectionPolicies/{policy}/siteInclusionRules"),
+        format!("sharePointProtectionPolicies/{policy}/siteInclusionRules/{rule}"),
+        format!("siteInclusionRules/{rule}"),
+        format!("sharePointProtectionPolicies/{policy}/siteProtectionUnitsBulkAdditionJobs/{job}"),
+        format!("siteProtectionUnitsBulkAdditionJobs/{job}"),
+        format!("protectionUnits/{unit}"),
+        format!("siteProtectionUnits/{unit}"),
+        format!("restorePoints/{point}"),
+        format!("restorePoints/{point}/protectionUnit"),
+        format!("serviceApps/{app_id}"),
+        format!("sharePointRestoreSessions/{session}/siteRestoreArtifactsBulkAdditionRequests/{bulk}"),
+    ];
+    for path in &gets {
+        let r = app.get(path, &b).await;
+        r.expect(404);
+        r.error_code();
+    }
+    let writes: Vec<(Method, String, Value)> = vec![
+        (Method::PATCH, format!("sharePointProtectionPolicies/{policy}"), json!({ "displayName": "taken" })),
+        (Method::DELETE, format!("protectionPolicies/{policy}"), Value::Null),
+        (Method::POST, format!("protectionPolicies/{policy}/activate"), json!({})),
+        (Method::POST, format!("protectionPolicies/{policy}/deactivate"), json!({})),
+        (
+            Method::POST,
+            format!("sharePointProtectionPolicies/{policy}/siteInclusionRules"),
+            json!({ "siteExpression": "displayName -eq 'y'" }),
+        ),
+        (Method::POST, format!("siteInclusionRules/{rule}/run"), json!({})),
+        (Method::POST, format!("siteInclusionRules/{rule}/deleteAndUnprotect"), json!({})),
+        (Method::DELETE, format!("siteInclusionRules/{rule}"), Value::Null),
+        (
+            Method::POST,
+            format!("sharePointProtectionPolicies/{policy}/siteProtectionUnitsBulkAdditionJobs"),
+            json!({ "displayName": "j", "siteIds": [site_id(3)] }),
+        ),
+        (Method::DELETE, format!("serviceApps/{app_id}"), Value::Null),
+        (
+            Method::DELETE,
+            format!("sharePointRestoreSessions/{session}/siteRestoreArtifactsBulkAdditionRequests/{bulk}"),
+            Value::Null,
+        ),
+    ];
+    for (method, path, body) in &writes {
+        let body = (!body.is_null()).then_some(body);
+        let r = app.send(method.clone(), &app.url(path), Some(&b), body, &[]).await;
+        assert_eq!(r.status.as_u16(), 404, "{method} {path}: {}", r.text);
+        r.error_code();
+    }
+    // The delegated-only actions (service apps, offboarding), with a user of tenant B.
+    let delegated = [
+        format!("serviceApps/{app_id}/activate"),
+        format!("serviceApps/{app_id}/deactivate"),
+        format!("protectionUnits/{unit}/offboard"),
+        format!("protectionUnits/{unit}/cancelOffboard"),
+    ];
+    for path in &delegated {
+        let body = json!({ "effectiveDateTime": "2030-01-01T00:00:00Z" });
+        let body = path.ends_with("/activate").then_some(&body);
+        let r = app.send(Method::POST, &app.url(path), Some(&b_user), body, &[]).await;
+        assert_eq!(r.status.as_u16(), 404, "{path}: {}", r.text);
+    }
+    // Nothing of A's moved.
+    for path in &gets {
+        app.get(path, &a).await.expect(200);
+    }
+    assert_eq!(app.get(&format!("siteInclusionRules/{rule}"), &a).await.body["siteExpression"], "displayName -eq 'x'");
     app.stop().await;
 }

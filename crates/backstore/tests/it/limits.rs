@@ -149,3 +149,33 @@ async fn https_with_a_local_authority_from_backstore_cert() {
     assert_eq!(trusting.get(&url).bearer_auth(token.trim()).send().await.unwrap().status(), 200);
     sigterm_and_wait(s);
 }
+
+#[tokio::test]
+async fn the_unlimited_profile_lifts_the_service_counts() {
+    let service = TestApp::spawn().await;
+    let unlimited = TestApp::spawn_custom(None, |c| c.store.limits = backstore_domain::Limits::UNLIMITED).await;
+    for (app, ok) in [(&service, false), (&unlimited, true)] {
+        let token = app.token(TENANT);
+        let seeded = app.seed(TENANT, 60, 0, 0, 1).await;
+        let pts: Vec<&String> = seeded.protection_units.iter().map(|u| &u.restore_point_ids[0]).collect();
+        let arts: Vec<Value> =
+            pts.iter().map(|p| json!({ "restorePoint": { "id": p }, "destinationType": "new" })).collect();
+        let r = app.post("sharePointRestoreSessions", &token, &json!({ "siteRestoreArtifacts": arts })).await;
+        if ok {
+            r.expect(201);
+            assert_eq!(r.body["restoreSessionArtifactCount"]["total"], 60);
+        } else {
+            r.expect_error(413, "RestoreArtifactsLimitBreached");
+        }
+        let mut activated = 0;
+        for point in pts.iter().take(30) {
+            let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[*point]).await;
+            if app.activate(s["id"].as_str().unwrap(), &token).await.status == 200 {
+                activated += 1;
+            }
+        }
+        assert_eq!(activated, if ok { 30 } else { 25 });
+    }
+    service.stop().await;
+    unlimited.stop().await;
+}
