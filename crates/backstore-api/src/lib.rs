@@ -264,7 +264,6 @@ fn origin(headers: &HeaderMap, trust_proxy: bool) -> String {
     format!("http://{own_host}")
 }
 
-/// Reads the body up to the limit; a larger one is a 413 before any handler runs.
 /// What one request may cost: the size of its headers and the time its body takes to arrive.
 #[derive(Debug, Clone)]
 pub struct RequestLimits {
@@ -288,6 +287,8 @@ fn check_header_size(req: &Request, limit: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Reads the body up to the limit (a larger one is a 413 before any handler runs) within
+/// `timeout` (a 408 past it).
 async fn read_body(req: Request, timeout: std::time::Duration) -> Result<Bytes, ApiError> {
     tokio::time::timeout(timeout, read_body_now(req))
         .await
