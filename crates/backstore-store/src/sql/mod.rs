@@ -449,22 +449,89 @@ async fn insert_artifact(
     add: &ArtifactAdd,
     now: Timestamp,
 ) -> StoreResult<String> {
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        &numbered("INSERT INTO restore_artifacts (tenant_id, id, session_id, restore_point_id, destination_type, status, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)"),
-    )
-    .bind(tenant)
-    .bind(&id)
-    .bind(session_id)
-    .bind(add.restore_point.as_str())
-    .bind(add.destination.as_str())
-    .bind(ArtifactStatus::Added.as_str())
-    .bind(micros(now))
-    .execute(&mut *conn)
-    .await?;
-    count_move(conn, tenant, session_id, None, Some(ArtifactStatus::Added)).await?;
-    Ok(id)
+    let mut ids = insert_artifacts(conn, tenant, session_id, std::slice::from_ref(add), now).await?;
+    Ok(ids.remove(0))
+}
+
+/// Inserts `adds` as `added` artifacts of a session, in order, with one statement per 50 and one
+/// counter update; their new ids.
+async fn insert_artifacts(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    session_id: &str,
+    adds: &[ArtifactAdd],
+    now: Timestamp,
+) -> StoreResult<Vec<String>> {
+    let ids: Vec<String> = adds.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    for (chunk, chunk_ids) in adds.chunks(50).zip(ids.chunks(50)) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO restore_artifacts (tenant_id, id, session_id, restore_point_id, destination_type, status, \
+             created_at) VALUES {rows}"
+        );
+        let mut binds = Vec::with_capacity(chunk.len() * 7);
+        for (add, id) in chunk.iter().zip(chunk_ids) {
+            binds.extend([
+                Bind::Text(tenant.to_owned()),
+                Bind::Text(id.clone()),
+                Bind::Text(session_id.to_owned()),
+                Bind::Text(add.restore_point.as_str().to_owned()),
+                Bind::Text(add.destination.as_str().to_owned()),
+                Bind::Text(ArtifactStatus::Added.as_str().to_owned()),
+                Bind::Int(micros(now)),
+            ]);
+        }
+        let sql = numbered(&sql);
+        listing::with_binds(&sql, &binds).execute(&mut *conn).await?;
+    }
+    if !adds.is_empty() {
+        let column = count_column(ArtifactStatus::Added);
+        let sql = format!("UPDATE restore_sessions SET {column} = {column} + ? WHERE tenant_id = ? AND id = ?");
+        let n = i64::try_from(adds.len()).expect("a request's artifacts fit an i64");
+        sqlx::query(&numbered(&sql)).bind(n).bind(tenant).bind(session_id).execute(&mut *conn).await?;
+    }
+    Ok(ids)
+}
+
+/// Checks restore points as [`resolve_restore_point`] does, all with one query; the first problem
+/// in `ids` order.
+async fn resolve_restore_points(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    ids: &[&str],
+    session_workload: Workload,
+    now: Timestamp,
+) -> StoreResult<Result<(), RestorePointProblem>> {
+    if ids.is_empty() {
+        return Ok(Ok(()));
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "SELECT rp.id, rp.expiration_at, pu.workload FROM restore_points rp \
+         JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+         WHERE rp.tenant_id = ? AND rp.id IN ({marks})"
+    );
+    let binds: Vec<Bind> =
+        std::iter::once(tenant).chain(ids.iter().copied()).map(|v| Bind::Text(v.to_owned())).collect();
+    let sql = numbered(&sql);
+    let rows = listing::with_binds(&sql, &binds).fetch_all(&mut *conn).await?;
+    let mut found = std::collections::HashMap::new();
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        found.insert(id, (workload(row.try_get("workload")?)?, from_micros(row.try_get("expiration_at")?)?));
+    }
+    for id in ids {
+        let problem = match found.get(*id) {
+            None => RestorePointProblem::NotFound((*id).to_owned()),
+            Some((point, _)) if *point != session_workload => {
+                RestorePointProblem::WrongWorkload { id: (*id).to_owned(), point: *point, session: session_workload }
+            }
+            Some((_, expires)) if *expires <= now => RestorePointProblem::Expired((*id).to_owned()),
+            Some(_) => continue,
+        };
+        return Ok(Err(problem));
+    }
+    Ok(Ok(()))
 }
 
 async fn load_artifact(conn: &mut AnyConnection, tenant: &str, artifact_id: &str) -> StoreResult<ArtifactRecord> {
@@ -697,11 +764,10 @@ impl Store for SqlStore {
         let Writer { tenant, actor, now } = w;
         let adds = plan_adds_within(adds, &[], &self.limits)?;
         let mut tx = self.begin_write().await?;
-        for add in &adds {
-            resolve_restore_point(&mut tx, tenant, add.restore_point.as_str(), workload, now)
-                .await?
-                .map_err(RuleError::RestorePointUnusable)?;
-        }
+        let points: Vec<&str> = adds.iter().map(|a| a.restore_point.as_str()).collect();
+        resolve_restore_points(&mut tx, tenant, &points, workload, now)
+            .await?
+            .map_err(RuleError::RestorePointUnusable)?;
         let id = uuid::Uuid::new_v4().to_string();
         sqlx::query(&numbered(
             "INSERT INTO restore_sessions (tenant_id, id, workload, restore_job_type, created_at, created_by, \
@@ -718,9 +784,7 @@ impl Store for SqlStore {
         .bind(SessionStatus::Draft.as_str())
         .execute(&mut *tx)
         .await?;
-        for add in &adds {
-            insert_artifact(&mut tx, tenant, &id, add, now).await?;
-        }
+        insert_artifacts(&mut tx, tenant, &id, &adds, now).await?;
         refresh_session(&mut tx, tenant, &id, now).await?;
         let session = reload_session(&mut tx, tenant, &id).await?;
         tx.commit().await?;
