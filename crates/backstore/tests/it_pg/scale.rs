@@ -371,3 +371,34 @@ async fn connections_cut_under_load_cost_503s_and_no_accepted_write() {
     admin.close().await;
     sigterm_and_wait(node);
 }
+
+#[tokio::test]
+async fn migrate_on_postgres_reports_the_version_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(dir.path()).await;
+    let (ok, out, err) = run(&["migrate", "--database-url", &db.url]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 11, "previousVersion": 0 }));
+    let (ok, out, _) = run(&["migrate", "--database-url", &db.url]);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 11, "previousVersion": 11 }));
+    let pool = PgPool::connect(&db.url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99, 'from the future', true, '\\x00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    let (ok, _, err) = run(&["migrate", "--database-url", &db.url]);
+    assert!(!ok);
+    assert!(err.contains("schema is at version 99, newer than this backstore knows (11)"), "{err}");
+    let d = dir.path().display().to_string();
+    let out = std::process::Command::new(crate::process::BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &d, "--database-url", &db.url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("newer than this backstore knows"));
+}
