@@ -71,6 +71,15 @@ impl IssuerConfig {
         }
     }
 
+    /// Refuses an issuer or key set URL that is neither https nor on this machine.
+    pub fn validate(&self) -> Result<(), String> {
+        check_url(&self.issuer)?;
+        match &self.jwks {
+            JwksSource::Uri(u) => check_url(u),
+            _ => Ok(()),
+        }
+    }
+
     fn matches(&self, iss: &str, tid: Option<&str>) -> bool {
         match (self.issuer.contains("{tenantid}"), tid) {
             (true, Some(tid)) => iss == self.issuer.replace("{tenantid}", tid),
@@ -86,10 +95,7 @@ pub fn load_config(path: &std::path::Path) -> Result<Vec<IssuerConfig>, String> 
     let list: Vec<IssuerConfig> =
         serde_json::from_str(&text).map_err(|e| format!("{} is not a JSON array of issuers: {e}", path.display()))?;
     for c in &list {
-        check_url(&c.issuer)?;
-        if let JwksSource::Uri(u) = &c.jwks {
-            check_url(u)?;
-        }
+        c.validate()?;
     }
     Ok(list)
 }

@@ -60,6 +60,9 @@ async fn main() -> anyhow::Result<()> {
             };
             let mut issuers: Vec<_> =
                 args.oidc_issuer.iter().map(|i| backstore_api::oidc::IssuerConfig::discovered(i)).collect();
+            for issuer in &issuers {
+                issuer.validate().map_err(anyhow::Error::msg)?;
+            }
             if let Some(path) = &args.oidc_config {
                 issuers.extend(backstore_api::oidc::load_config(path).map_err(anyhow::Error::msg)?);
             }

@@ -116,6 +116,32 @@ fn unsupported_database_urls_fail_clearly() {
 }
 
 #[test]
+fn issuers_and_key_files_are_checked_before_serving() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let config = dir.path().join("issuers.json");
+    std::fs::write(&config, r#"[{"issuer": "https://idp.example/", "jwks": {"uri": "http://idp.example/keys"}}]"#)
+        .unwrap();
+    let tls = dir.path().join("missing.pem").display().to_string();
+    let cases: [(&[&str], &str); 4] = [
+        (&["--oidc-issuer", "http://idp.example/"], "must be https://"),
+        (&["--oidc-config", config.to_str().unwrap()], "must be https://"),
+        (&["--oidc-config", "/no/such/file.json"], "cannot read /no/such/file.json"),
+        (&["--tls-cert", &tls, "--tls-key", &tls], "cannot read the certificate"),
+    ];
+    for (extra, expected) in cases {
+        let out = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &d])
+            .args(extra)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{extra:?}");
+        assert!(err.contains(expected), "{extra:?}: {err}");
+    }
+}
+
+#[test]
 fn tokens_carry_the_requested_claims() {
     let dir = tempfile::tempdir().unwrap();
     let d = data_dir_arg(dir.path());
