@@ -416,30 +416,7 @@ async fn resolve_restore_point(
     session_workload: Workload,
     now: Timestamp,
 ) -> StoreResult<Result<(), RestorePointProblem>> {
-    let row = sqlx::query(&numbered(
-        "SELECT rp.expiration_at, pu.workload FROM restore_points rp \
-         JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
-         WHERE rp.tenant_id = ? AND rp.id = ?",
-    ))
-    .bind(tenant)
-    .bind(id)
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(Err(RestorePointProblem::NotFound(id.to_owned())));
-    };
-    let point_workload = workload(row.try_get("workload")?)?;
-    if point_workload != session_workload {
-        return Ok(Err(RestorePointProblem::WrongWorkload {
-            id: id.to_owned(),
-            point: point_workload,
-            session: session_workload,
-        }));
-    }
-    if from_micros(row.try_get("expiration_at")?)? <= now {
-        return Ok(Err(RestorePointProblem::Expired(id.to_owned())));
-    }
-    Ok(Ok(()))
+    resolve_restore_points(conn, tenant, &[id], session_workload, now).await
 }
 
 async fn insert_artifact(
@@ -493,8 +470,9 @@ async fn insert_artifacts(
     Ok(ids)
 }
 
-/// Checks restore points as [`resolve_restore_point`] does, all with one query; the first problem
-/// in `ids` order.
+/// Checks that restore points can be restored in a session of `session_workload` at `now`: they
+/// exist in the tenant, belong to the session's workload and have not expired. One query; the first
+/// problem in `ids` order.
 async fn resolve_restore_points(
     conn: &mut AnyConnection,
     tenant: &str,
