@@ -22,3 +22,4 @@ mod service_apps;
 mod sessions;
 mod support;
 mod update;
+mod wire;

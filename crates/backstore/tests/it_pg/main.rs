@@ -41,3 +41,5 @@ mod sessions;
 mod support;
 #[path = "../it/update.rs"]
 mod update;
+#[path = "../it/wire.rs"]
+mod wire;

@@ -1,0 +1,454 @@
+//! Snapshots of the wire: one answer of every resource type and every error shape the API returns,
+//! on `/v1.0` and `/beta`, with ids, times and the server's address replaced by placeholders. Both
+//! backends compare against the same snapshot files, so a change of shape anywhere shows up here.
+
+use std::collections::HashMap;
+
+use backstore_domain::Workload;
+use reqwest::Method;
+use serde_json::{json, Map, Value};
+
+use crate::support::*;
+
+/// Replaces what changes from run to run: GUIDs by `[id N]` (numbered by first appearance, so equal
+/// ids stay visibly equal), RFC 3339 times (and the envelope's `innerError.date`) by `[time]`, the origin by `http://[server]`, and the
+/// opaque `$skiptoken` and `searchResponseId` by `[token]` and `[search]`.
+struct Redactor {
+    origin: String,
+    ids: HashMap<String, usize>,
+}
+
+impl Redactor {
+    fn value(&mut self, v: &Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(self.text(s)),
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.value(x)).collect()),
+            Value::Object(o) => Value::Object(
+                o.iter()
+                    .map(|(k, x)| match k.as_str() {
+                        // Opaque and random: only its presence is part of the shape.
+                        "searchResponseId" => (k.clone(), json!("[search]")),
+                        _ => (k.clone(), self.value(x)),
+                    })
+                    .collect(),
+            ),
+            other => other.clone(),
+        }
+    }
+
+    fn text(&mut self, s: &str) -> String {
+        let graph_date = chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").is_ok();
+        if graph_date || chrono::DateTime::parse_from_rfc3339(s).is_ok() {
+            return "[time]".into();
+        }
+        let mut s = s.replace(&self.origin, "http://[server]");
+        if let Some(at) = s.find("$skiptoken=") {
+            let end = s[at..].find('&').map_or(s.len(), |e| at + e);
+            s.replace_range(at + "$skiptoken=".len()..end, "[token]");
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut rest = s.as_str();
+        while !rest.is_empty() {
+            match rest.get(..36).filter(|c| is_guid(c)) {
+                Some(guid) => {
+                    let next = self.ids.len() + 1;
+                    let n = *self.ids.entry(guid.to_ascii_lowercase()).or_insert(next);
+                    out.push_str(&format!("[id {n}]"));
+                    rest = &rest[36..];
+                }
+                None => {
+                    let c = rest.chars().next().unwrap();
+                    out.push(c);
+                    rest = &rest[c.len_utf8()..];
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_guid(s: &str) -> bool {
+    s.len() == 36
+        && s.char_indices().all(|(i, c)| if [8, 13, 18, 23].contains(&i) { c == '-' } else { c.is_ascii_hexdigit() })
+}
+
+/// The answers of one API version, in the order they were asked for.
+struct Recording<'a> {
+    app: &'a TestApp,
+    version: &'static str,
+    redactor: Redactor,
+    answers: Map<String, Value>,
+}
+
+impl Recording<'_> {
+    async fn call(&mut self, name: &str, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Resp {
+        let url = self.app.versioned(self.version, path);
+        let r = self.app.send(method, &url, token, body.as_ref(), &[]).await;
+        self.keep(name, &r);
+        r
+    }
+
+    fn keep(&mut self, name: &str, r: &Resp) {
+        let mut entry = Map::new();
+        entry.insert("status".into(), json!(r.status.as_u16()));
+        for h in ["location", "content-location", "allow", "retry-after"] {
+            if let Some(v) = r.header(h) {
+                entry.insert(h.into(), self.redactor.value(&json!(v)));
+            }
+        }
+        let body = if r.text.is_empty() { Value::Null } else { r.body.clone() };
+        entry.insert("body".into(), self.redactor.value(&body));
+        assert!(self.answers.insert(name.into(), Value::Object(entry)).is_none(), "{name} recorded twice");
+    }
+}
+
+fn id_of(r: &Resp) -> String {
+    r.body["id"].as_str().unwrap_or_else(|| panic!("no id in {}", r.text)).to_owned()
+}
+
+#[tokio::test]
+async fn every_response_shape_on_both_versions() {
+    let app = TestApp::spawn().await;
+    for version in ["v1.0", "beta"] {
+        let answers = record(&app, version).await;
+        let mut settings = insta::Settings::clone_current();
+        settings.set_prepend_module_to_snapshot(false);
+        settings.set_snapshot_path("snapshots");
+        settings.bind(|| insta::assert_json_snapshot!(format!("wire-{version}"), answers));
+    }
+    app.stop().await;
+}
+
+async fn record(app: &TestApp, version: &'static str) -> Value {
+    let origin = app.origin.clone();
+    let mut rec = Recording { app, version, redactor: Redactor { origin, ids: HashMap::new() }, answers: Map::new() };
+    let tenant = format!("wire-{version}");
+    let token = app.token(&tenant);
+    let reader = app.token_with(&tenant, true, None, 3600);
+    let delegated = app.token_with(&tenant, false, Some("a7a5e5f0-0000-4000-8000-00000000a11c"), 3600);
+    use Method as M;
+
+    // ---- the service, before and after enabling ----
+    rec.call("service-disabled", M::GET, "", Some(&token), None).await;
+    rec.call("error-service-not-enabled", M::GET, "restoreSessions", Some(&token), None).await;
+    rec.call("service-enable", M::POST, "enable", Some(&token), Some(json!({ "appOwnerTenantId": tenant }))).await;
+    rec.call("service-enabled", M::GET, "", Some(&token), None).await;
+
+    // ---- protection: policies, units, rules, unit bulk jobs ----
+    let mut directory: Vec<_> = (1..=4).map(site).collect();
+    directory.extend((1..=3).map(|n| user(Workload::Exchange, n)));
+    directory.extend((1..=3).map(|n| user(Workload::OneDrive, n)));
+    app.store().register_resources(&tenant, &directory).await.unwrap();
+    let sp = rec
+        .call(
+            "policy-create-sharepoint",
+            M::POST,
+            "sharePointProtectionPolicies",
+            Some(&token),
+            Some(json!({ "displayName": "Sites", "siteProtectionUnits": [{ "siteId": site_id(1) }, { "siteId": site_id(2) }] })),
+        )
+        .await;
+    let sp = id_of(&sp);
+    let ex = rec
+        .call(
+            "policy-create-exchange",
+            M::POST,
+            "exchangeProtectionPolicies",
+            Some(&token),
+            Some(json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).directory_object_id }] })),
+        )
+        .await;
+    let ex = id_of(&ex);
+    let od = rec
+        .call(
+            "policy-create-onedrive",
+            M::POST,
+            "oneDriveForBusinessProtectionPolicies",
+            Some(&token),
+            Some(json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 1).directory_object_id }] })),
+        )
+        .await;
+    let od = id_of(&od);
+    rec.call("policy-list", M::GET, "protectionPolicies", Some(&token), None).await;
+    rec.call("policy-get-typed", M::GET, &format!("sharePointProtectionPolicies/{sp}"), Some(&token), None).await;
+    rec.call("policy-get-base", M::GET, &format!("protectionPolicies/{ex}"), Some(&token), None).await;
+    rec.call(
+        "policy-patch-delta",
+        M::PATCH,
+        &format!("sharePointProtectionPolicies/{sp}"),
+        Some(&token),
+        Some(json!({ "displayName": "Renamed", "siteProtectionUnits@delta": [
+            { "siteId": site_id(3) },
+            { "siteId": "nowhere,0,0" },
+        ] })),
+    )
+    .await;
+    rec.call("policy-activate", M::POST, &format!("protectionPolicies/{sp}/activate"), Some(&token), Some(json!({})))
+        .await;
+    rec.call(
+        "policy-activate-od",
+        M::POST,
+        &format!("protectionPolicies/{od}/activate"),
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    rec.call(
+        "policy-activate-ex",
+        M::POST,
+        &format!("protectionPolicies/{ex}/activate"),
+        Some(&token),
+        Some(json!({})),
+    )
+    .await;
+    rec.call("error-policy-delete-active", M::DELETE, &format!("protectionPolicies/{sp}"), Some(&token), None).await;
+    rec.call(
+        "error-policy-second-active",
+        M::POST,
+        "sharePointProtectionPolicies",
+        Some(&token),
+        Some(json!({ "displayName": "Second" })),
+    )
+    .await;
+    let rule = rec
+        .call(
+            "rule-create",
+            M::POST,
+            &format!("sharePointProtectionPolicies/{sp}/siteInclusionRules"),
+            Some(&token),
+            Some(json!({ "siteExpression": "displayName -eq 'Site 4'" })),
+        )
+        .await;
+    let rule = id_of(&rule);
+    rec.call(
+        "error-rule-expression",
+        M::POST,
+        &format!("sharePointProtectionPolicies/{sp}/siteInclusionRules"),
+        Some(&token),
+        Some(json!({ "siteExpression": "displayName -contains 'a' -and (webUrl -eq 'b'" })),
+    )
+    .await;
+    let job = rec
+        .call(
+            "unit-job-create",
+            M::POST,
+            &format!("exchangeProtectionPolicies/{ex}/mailboxProtectionUnitsBulkAdditionJobs"),
+            Some(&token),
+            Some(json!({ "displayName": "More", "mailboxes": ["user2@contoso.onmicrosoft.com", "ghost@contoso.onmicrosoft.com"] })),
+        )
+        .await;
+    let job = id_of(&job);
+    app.drain().await;
+    rec.call("policy-after-settle", M::GET, &format!("protectionPolicies/{sp}"), Some(&token), None).await;
+    rec.call(
+        "policy-units",
+        M::GET,
+        &format!("sharePointProtectionPolicies/{sp}/siteProtectionUnits"),
+        Some(&token),
+        None,
+    )
+    .await;
+    rec.call("rule-get", M::GET, &format!("siteInclusionRules/{rule}"), Some(&token), None).await;
+    rec.call("rule-list", M::GET, &format!("sharePointProtectionPolicies/{sp}/siteInclusionRules"), Some(&token), None)
+        .await;
+    rec.call("rule-run", M::POST, &format!("siteInclusionRules/{rule}/run"), Some(&token), Some(json!({}))).await;
+    rec.call("unit-job-get", M::GET, &format!("mailboxProtectionUnitsBulkAdditionJobs/{job}"), Some(&token), None)
+        .await;
+    rec.call("unit-job-list", M::GET, "mailboxProtectionUnitsBulkAdditionJobs", Some(&token), None).await;
+    let units = rec.call("unit-list", M::GET, "protectionUnits?$top=2", Some(&token), None).await;
+    let unit = units.body["value"][0]["id"].as_str().unwrap().to_owned();
+    rec.call("unit-get", M::GET, &format!("protectionUnits/{unit}"), Some(&token), None).await;
+    rec.call("unit-list-typed", M::GET, "mailboxProtectionUnits", Some(&token), None).await;
+    rec.call("unit-list-drive", M::GET, "driveProtectionUnits?$count=true", Some(&token), None).await;
+    rec.call(
+        "error-unit-offboard-in-policy",
+        M::POST,
+        &format!("protectionUnits/{unit}/offboard"),
+        Some(&delegated),
+        None,
+    )
+    .await;
+
+    // ---- service apps and the notification setting ----
+    let sa = rec.call("service-app-create", M::POST, "serviceApps", Some(&token), Some(json!({}))).await;
+    let sa = id_of(&sa);
+    rec.call("service-app-list", M::GET, "serviceApps", Some(&token), None).await;
+    let at = (app.clock().now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    rec.call(
+        "service-app-activate",
+        M::POST,
+        &format!("serviceApps/{sa}/activate"),
+        Some(&delegated),
+        Some(json!({ "effectiveDateTime": at })),
+    )
+    .await;
+    rec.call("error-service-app-twice", M::POST, "serviceApps", Some(&token), Some(json!({}))).await;
+    rec.call("notification-get", M::GET, "emailNotificationsSetting", Some(&token), None).await;
+    rec.call(
+        "notification-patch",
+        M::PATCH,
+        "emailNotificationsSetting",
+        Some(&token),
+        Some(json!({ "isEnabled": true, "recipients": { "role": "backupAdmins", "customRecipients": [] } })),
+    )
+    .await;
+
+    // ---- restore points and sessions, on a seeded tenant ----
+    let seeded_tenant = format!("wire-{version}-restore");
+    let token = app.token(&seeded_tenant);
+    let reader_s = app.token_with(&seeded_tenant, true, None, 3600);
+    let seeded = app.seed(&seeded_tenant, 2, 1, 1, 3).await;
+    let point = |kind: &str, unit: usize, n: usize| points(&seeded, kind)[unit][n].clone();
+    let site_unit = seeded.protection_units[0].id.clone();
+    let future = (app.clock().now() + chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    rec.call(
+        "restore-point-list",
+        M::GET,
+        &format!(
+            "restorePoints?$expand=protectionUnit($filter=id eq '{site_unit}')&$filter=protectionDateTime lt {future}"
+        ),
+        Some(&token),
+        None,
+    )
+    .await;
+    rec.call("restore-point-get", M::GET, &format!("restorePoints/{}", point("site", 0, 0)), Some(&token), None).await;
+    rec.call(
+        "restore-point-search",
+        M::POST,
+        "restorePoints/search",
+        Some(&token),
+        Some(json!({
+            "protectionUnitIds": [site_unit, "unknown-unit"],
+            "protectionTimePeriod": { "startDateTime": "2020-01-01T00:00:00Z" },
+            "restorePointPreference": "latest",
+        })),
+    )
+    .await;
+    rec.call("error-restore-point-missing", M::GET, "restorePoints/nope", Some(&token), None).await;
+
+    let mut sessions = Vec::new();
+    for (set, nav, kind, _) in KINDS {
+        let r = rec
+            .call(
+                &format!("session-create-{kind}"),
+                M::POST,
+                set,
+                Some(&token),
+                Some(json!({ nav: [{ "restorePoint": { "id": point(kind, 0, 0) }, "destinationType": "new" }] })),
+            )
+            .await;
+        sessions.push((set, nav, kind, id_of(&r)));
+    }
+    let (set, nav, _, sp_session) = sessions[0].clone();
+    rec.call(
+        "session-delta",
+        M::PATCH,
+        &format!("{set}/{sp_session}"),
+        Some(&token),
+        Some(json!({ format!("{nav}@delta"): [
+            { "restorePoint": { "id": point("site", 1, 0) }, "destinationType": "new" },
+            { "restorePoint": { "id": "no-such-point" }, "destinationType": "new" },
+            { "@removed": { "reason": "changed" }, "id": "no-such-artifact" },
+        ] })),
+    )
+    .await;
+    rec.call("session-get-typed", M::GET, &format!("{set}/{sp_session}"), Some(&token), None).await;
+    rec.call("session-get-base", M::GET, &format!("restoreSessions/{sp_session}"), Some(&token), None).await;
+    rec.call("session-list", M::GET, "restoreSessions?$top=2&$count=true", Some(&token), None).await;
+    rec.call(
+        "session-select-expand",
+        M::GET,
+        &format!("{set}/{sp_session}?$select=id,status&$expand={nav}($select=id,status)"),
+        Some(&token),
+        None,
+    )
+    .await;
+    rec.call("session-count", M::GET, "restoreSessions/$count", Some(&token), None).await;
+    let arts = rec.call("artifact-list", M::GET, &format!("{set}/{sp_session}/{nav}"), Some(&token), None).await;
+    let art = arts.body["value"][0]["id"].as_str().unwrap().to_owned();
+    rec.call("artifact-get", M::GET, &format!("{set}/{sp_session}/{nav}/{art}"), Some(&token), None).await;
+    rec.call(
+        "artifact-restore-point",
+        M::GET,
+        &format!("{set}/{sp_session}/{nav}/{art}/restorePoint"),
+        Some(&token),
+        None,
+    )
+    .await;
+    rec.call("session-activate", M::POST, &format!("restoreSessions/{sp_session}/activate"), Some(&token), None).await;
+    rec.call(
+        "error-session-activate-twice",
+        M::POST,
+        &format!("restoreSessions/{sp_session}/activate"),
+        Some(&token),
+        None,
+    )
+    .await;
+    app.drain().await;
+    rec.call("session-completed", M::GET, &format!("restoreSessions/{sp_session}"), Some(&token), None).await;
+    rec.call("artifact-list-completed", M::GET, &format!("{set}/{sp_session}/{nav}"), Some(&token), None).await;
+    rec.call("session-list-typed", M::GET, "exchangeRestoreSessions", Some(&token), None).await;
+
+    let bulk_session =
+        rec.call("session-create-bulk", M::POST, "exchangeRestoreSessions", Some(&token), Some(json!({}))).await;
+    let bulk_session = id_of(&bulk_session);
+    let bulk_nav = format!("exchangeRestoreSessions/{bulk_session}/mailboxRestoreArtifactsBulkAdditionRequests");
+    let mailbox = seeded.protection_units.iter().find(|u| u.kind == "mailbox").unwrap();
+    let bulk = rec
+        .call(
+            "bulk-request-create",
+            M::POST,
+            &bulk_nav,
+            Some(&token),
+            Some(json!({
+                "displayName": "Bulk",
+                "mailboxes": [mailbox.email, "nobody@contoso.onmicrosoft.com"],
+                "destinationType": "new",
+                "restorePointPreference": "latest",
+                "protectionTimePeriod": { "startDateTime": "2020-01-01T00:00:00Z", "endDateTime": null },
+            })),
+        )
+        .await;
+    let bulk = id_of(&bulk);
+    rec.call("bulk-request-list", M::GET, &bulk_nav, Some(&token), None).await;
+    app.activate(&bulk_session, &token).await.expect(200);
+    app.drain().await;
+    rec.call("bulk-request-done", M::GET, &format!("{bulk_nav}/{bulk}"), Some(&token), None).await;
+
+    // ---- the error envelope of each kind of refusal ----
+    let (_, _, _, ex_session) = sessions[1].clone();
+    rec.call("error-no-token", M::GET, "restoreSessions", None, None).await;
+    rec.call("error-read-only", M::DELETE, &format!("restoreSessions/{ex_session}"), Some(&reader_s), None).await;
+    rec.call("error-read-only-protection", M::POST, "serviceApps", Some(&reader), Some(json!({}))).await;
+    rec.call("error-session-missing", M::GET, "restoreSessions/nope", Some(&token), None).await;
+    rec.call("error-unknown-path", M::GET, "restoreSession", Some(&token), None).await;
+    rec.call("error-method", M::PUT, &format!("restoreSessions/{ex_session}"), Some(&token), None).await;
+    rec.call("error-not-implemented", M::GET, "browseSessions", Some(&token), None).await;
+    rec.call("error-bad-query", M::GET, "restoreSessions?$top=abc", Some(&token), None).await;
+    rec.call("error-bad-filter", M::GET, "restoreSessions?$filter=status eq", Some(&token), None).await;
+    rec.call(
+        "error-bad-body",
+        M::POST,
+        "exchangeRestoreSessions",
+        Some(&token),
+        Some(json!({ "mailboxRestoreArtifacts": [{ "destinationType": "sideways" }] })),
+    )
+    .await;
+    rec.call(
+        "error-invalid-restore-point",
+        M::POST,
+        "exchangeRestoreSessions",
+        Some(&token),
+        Some(json!({ "mailboxRestoreArtifacts": [{ "restorePoint": { "id": "missing" }, "destinationType": "new" }] })),
+    )
+    .await;
+    let url = app.versioned(version, "exchangeRestoreSessions");
+    let r = app.raw(M::POST, &url, &token, Some("text/plain"), b"{}".to_vec()).await;
+    rec.keep("error-media-type", &r);
+    let r = app.raw(M::POST, &url, &token, Some("application/json"), b"{\"a\": // no\n}".to_vec()).await;
+    rec.keep("error-malformed-json", &r);
+    let r = app.raw(M::POST, &url, &token, Some("application/json"), vec![b' '; 1024 * 1024 + 1]).await;
+    rec.keep("error-body-too-large", &r);
+    rec.call("delete-session", M::DELETE, &format!("restoreSessions/{ex_session}"), Some(&token), None).await;
+    Value::Object(rec.answers)
+}
