@@ -11,12 +11,12 @@ use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
+pub use crate::jwt::GRAPH_AUDIENCE;
+use crate::jwt::{token_error, CLOCK_SKEW_SECS, CONSUMER_TENANT};
 use crate::oidc::{self, ExternalClaims, Issuers};
 
 /// Issuer of the tokens signed with the data dir's key.
 pub const LOCAL_ISSUER: &str = "https://sts.backstore.local/";
-/// Audience of every token: Microsoft Graph, as for Entra-issued Graph tokens.
-pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
 /// Application id of tokens made by `backstore token` unless another is given.
 pub const DEFAULT_APP_ID: &str = "b5c0e5a4-7f3e-4c59-9a8e-6b1d2c3f4a50";
 pub const DEFAULT_APP_NAME: &str = "backstore CLI";
@@ -249,22 +249,6 @@ impl Principal {
     }
 }
 
-/// What a failed `jsonwebtoken` check means to the caller.
-pub(crate) fn token_error(e: jsonwebtoken::errors::Error) -> ApiError {
-    use jsonwebtoken::errors::ErrorKind;
-    let fail = |msg: &str| ApiError::InvalidAuthenticationToken(msg.to_owned());
-    match e.kind() {
-        ErrorKind::ExpiredSignature => fail("Lifetime validation failed, the token is expired."),
-        ErrorKind::ImmatureSignature => fail("Lifetime validation failed, the token is not yet valid."),
-        ErrorKind::InvalidSignature => fail("Signature validation failed."),
-        ErrorKind::InvalidAudience => fail("Invalid audience."),
-        ErrorKind::InvalidIssuer => fail("Invalid issuer."),
-        ErrorKind::InvalidAlgorithm => fail("The token's signing algorithm is not accepted."),
-        ErrorKind::MissingRequiredClaim(c) => fail(&format!("The token has no '{c}' claim.")),
-        _ => fail("JWT is not well formed."),
-    }
-}
-
 /// The bearer token of an `Authorization` header value.
 pub fn bearer(header: Option<&str>) -> Result<&str, ApiError> {
     let fail = |msg: &str| ApiError::InvalidAuthenticationToken(msg.to_owned());
@@ -309,7 +293,7 @@ pub fn verify_local(key: &SigningKey, token: &str, peek: &oidc::Peek) -> Result<
     validation.set_issuer(&[LOCAL_ISSUER]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
     validation.validate_nbf = true;
-    validation.leeway = oidc::CLOCK_SKEW_SECS;
+    validation.leeway = CLOCK_SKEW_SECS;
     let c = jsonwebtoken::decode::<Claims>(token, &DecodingKey::from_secret(&key.secret), &validation)
         .map_err(token_error)?
         .claims;
@@ -336,7 +320,7 @@ fn check_tenant(tid: &str) -> Result<(), ApiError> {
     if tid.trim().is_empty() {
         return Err(ApiError::InvalidAuthenticationToken("The token has no tenant (tid).".into()));
     }
-    if tid.eq_ignore_ascii_case(oidc::CONSUMER_TENANT) {
+    if tid.eq_ignore_ascii_case(CONSUMER_TENANT) {
         return Err(ApiError::InvalidAuthenticationToken(
             "Personal Microsoft accounts are not supported by the Backup Storage API; use a work or school account."
                 .into(),

@@ -7,10 +7,12 @@ pub mod auth;
 pub mod body;
 pub mod error;
 mod handlers;
+mod jwt;
 pub mod names;
 pub mod oidc;
 pub mod path;
 pub mod query;
+mod target;
 pub mod throttle;
 pub mod wire;
 
@@ -46,7 +48,7 @@ pub struct AppState {
 
 #[derive(Clone)]
 struct Inner {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     key: SigningKey,
     clock: Clock,
     trust_proxy: bool,
@@ -58,7 +60,7 @@ struct Inner {
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>, key: SigningKey, clock: Clock) -> AppState {
+    pub fn new(store: Arc<Store>, key: SigningKey, clock: Clock) -> AppState {
         let throttle = Arc::new(throttle::Throttle::default());
         let issuers = Arc::new(oidc::Issuers::default());
         let (limits, audit) = (RequestLimits::default(), Arc::new(audit::AuditLog::default()));
@@ -104,7 +106,7 @@ impl AppState {
         self.with(|i| i.issuers = Arc::new(issuers))
     }
 
-    pub fn store(&self) -> &dyn Store {
+    pub fn store(&self) -> &Store {
         self.inner.store.as_ref()
     }
 }
@@ -143,7 +145,7 @@ pub(crate) struct Ctx {
 }
 
 impl Ctx {
-    pub fn store(&self) -> &dyn Store {
+    pub fn store(&self) -> &Store {
         self.state.store()
     }
 

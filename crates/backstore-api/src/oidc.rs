@@ -14,12 +14,8 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
 use crate::error::ApiError;
-
-/// The tenant id of personal Microsoft accounts, whose tokens this API refuses as Graph does.
-pub const CONSUMER_TENANT: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
-
-/// How much a token's `exp` and `nbf` may be off the server's clock.
-pub const CLOCK_SKEW_SECS: u64 = 60;
+use crate::jwt::{token_error, GRAPH_AUDIENCE};
+pub use crate::jwt::{CLOCK_SKEW_SECS, CONSUMER_TENANT};
 
 /// Where an issuer's keys come from.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
@@ -49,7 +45,7 @@ pub struct IssuerConfig {
 }
 
 fn graph_audiences() -> Vec<String> {
-    vec![crate::auth::GRAPH_AUDIENCE.to_owned(), "00000003-0000-0000-c000-000000000000".to_owned()]
+    vec![GRAPH_AUDIENCE.to_owned(), "00000003-0000-0000-c000-000000000000".to_owned()]
 }
 
 fn discovery() -> JwksSource {
@@ -292,8 +288,7 @@ impl Issuers {
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.validate_nbf = true;
         validation.leeway = CLOCK_SKEW_SECS;
-        let data =
-            jsonwebtoken::decode::<ExternalClaims>(token, &key, &validation).map_err(crate::auth::token_error)?;
+        let data = jsonwebtoken::decode::<ExternalClaims>(token, &key, &validation).map_err(token_error)?;
         Ok(Some(data.claims))
     }
 }

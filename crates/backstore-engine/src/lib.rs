@@ -24,7 +24,7 @@ pub use config::{EngineConfig, Fault, FaultRules, RestoreSpeed};
 pub use metrics::Metrics;
 
 pub struct Engine {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     clock: Clock,
     config: EngineConfig,
     metrics: Arc<Metrics>,
@@ -45,7 +45,7 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 }
 
 impl Engine {
-    pub fn new(store: Arc<dyn Store>, clock: Clock, config: EngineConfig, metrics: Arc<Metrics>) -> Engine {
+    pub fn new(store: Arc<Store>, clock: Clock, config: EngineConfig, metrics: Arc<Metrics>) -> Engine {
         Engine { store, clock, config, metrics, stopped: std::sync::Mutex::new(Vec::new()) }
     }
 
@@ -188,7 +188,7 @@ impl Engine {
             kind,
             tenant = %claimed.job.tenant_id,
             session_id = %session_id,
-            artifact_id = %claimed.job.artifact_id,
+            target_id = %claimed.job.target_id,
             job_id = %claimed.job.job_id,
             attempt = claimed.job.attempt,
         );
@@ -239,7 +239,7 @@ impl Engine {
     /// Applies an inclusion rule to the tenant's directory (or takes its units out of the policy).
     async fn apply_rule(&self, job: &JobRef) -> StoreResult<()> {
         if self.store.apply_rule_job(job, self.clock.now()).await? {
-            tracing::info!(rule_id = %job.artifact_id, "inclusion rule applied");
+            tracing::info!(rule_id = %job.target_id, "inclusion rule applied");
         } else {
             tracing::warn!("lease lost before the rule was applied; another worker has it");
         }
@@ -249,7 +249,7 @@ impl Engine {
     /// Carries out what a protection policy's activation, deactivation or delta asked of its units.
     async fn settle_policy(&self, job: &JobRef) -> StoreResult<()> {
         if self.store.settle_policy_job(job, self.clock.now()).await? {
-            tracing::info!(policy_id = %job.artifact_id, "protection policy settled");
+            tracing::info!(policy_id = %job.target_id, "protection policy settled");
         } else {
             tracing::warn!("lease lost before the policy was settled; another worker has it");
         }
@@ -330,7 +330,7 @@ impl Engine {
 
     async fn step(&self, job: &JobRef, from: ArtifactStatus, step: ArtifactStep) -> StoreResult<()> {
         let to = step.target();
-        if self.store.record_step(&job.tenant_id, &job.artifact_id, from, step, self.clock.now()).await? {
+        if self.store.record_step(&job.tenant_id, &job.target_id, from, step, self.clock.now()).await? {
             tracing::info!(from = from.as_str(), to = to.as_str(), "artifact moved");
         }
         Ok(())

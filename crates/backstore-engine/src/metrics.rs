@@ -50,7 +50,7 @@ impl Default for Metrics {
 
 impl Metrics {
     /// The Prometheus text exposition, with the gauges read from `store` now.
-    pub async fn render(&self, store: &dyn Store) -> StoreResult<String> {
+    pub async fn render(&self, store: &Store) -> StoreResult<String> {
         let stats = store.engine_stats().await?;
         self.jobs_queued.set(stats.jobs_queued);
         self.jobs_in_progress.set(stats.jobs_running);

@@ -217,7 +217,8 @@ pub struct DeltaOutcome {
 pub struct JobRef {
     pub tenant_id: String,
     pub job_id: String,
-    pub artifact_id: String,
+    /// What the job works on; its kind says what that is (an artifact, a request, a policy, …).
+    pub target_id: String,
     pub worker: String,
     pub attempt: i64,
 }
@@ -232,19 +233,60 @@ pub struct ClaimedJob {
     pub last_error: Option<String>,
 }
 
+/// The kinds of job in the queue, under the names the `jobs.kind` column stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Restore one artifact (the target).
+    RestoreArtifact,
+    /// Resolve a restore artifact bulk addition request (the target) into artifacts.
+    ResolveBulk,
+    /// Settle the waiting units of a protection policy (the target).
+    SettlePolicy,
+    /// Resolve a protection unit bulk addition job (the target) into units.
+    ResolveUnitJob,
+    /// Apply an inclusion rule (the target), or carry out its `deleteAndUnprotect`.
+    ApplyRule,
+}
+
+impl JobKind {
+    pub const ALL: [JobKind; 5] = [
+        JobKind::RestoreArtifact,
+        JobKind::ResolveBulk,
+        JobKind::SettlePolicy,
+        JobKind::ResolveUnitJob,
+        JobKind::ApplyRule,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::RestoreArtifact => "restoreArtifact",
+            JobKind::ResolveBulk => "resolveBulk",
+            JobKind::SettlePolicy => "settlePolicy",
+            JobKind::ResolveUnitJob => "resolveUnitJob",
+            JobKind::ApplyRule => "applyRule",
+        }
+    }
+
+    /// The kind a stored name is; `None` for a name this build does not know (a row written by a
+    /// newer backstore, or by hand), which is never run.
+    pub fn parse(s: &str) -> Option<JobKind> {
+        JobKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
 /// What a job does.
 #[derive(Debug, Clone, PartialEq)]
 pub enum JobWork {
-    /// Restore one artifact (`JobRef::artifact_id`).
+    /// Restore one artifact (`JobRef::target_id`).
     Restore(Box<RestoreWork>),
-    /// Turn a bulk addition request (`JobRef::artifact_id` holds its id) into artifacts.
+    /// Turn a bulk addition request (`JobRef::target_id` holds its id) into artifacts.
     ResolveBulk,
-    /// Turn a protection-unit bulk addition job (`JobRef::artifact_id` holds its id) into units.
+    /// Turn a protection-unit bulk addition job (`JobRef::target_id` holds its id) into units.
     ResolveUnitJob,
-    /// Settle the units of a protection policy (`JobRef::artifact_id` holds its id) that wait in a
+    /// Settle the units of a protection policy (`JobRef::target_id` holds its id) that wait in a
     /// `…Requested` status, and the policy's status with them.
     SettlePolicy,
-    /// Apply an inclusion rule (`JobRef::artifact_id` holds its id), or carry out its
+    /// Apply an inclusion rule (`JobRef::target_id` holds its id), or carry out its
     /// `deleteAndUnprotect`.
     ApplyRule,
 }

@@ -17,7 +17,7 @@ const TENANT: &str = "bench";
 async fn engine_rate(sessions: usize, artifacts: usize) -> (f64, String, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("backstore.db").display());
-    let store: Arc<dyn Store> = backstore_store::open(&url, &Default::default()).await.unwrap();
+    let store: Arc<Store> = backstore_store::open(&url, &Default::default()).await.unwrap();
     let clock = Clock::system();
     let plan = SeedPlan {
         tenant: TENANT.into(),

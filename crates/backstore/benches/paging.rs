@@ -39,7 +39,7 @@ async fn main() {
     let url = format!("sqlite://{}", dir.path().join("backstore.db").display());
     let clock = Clock::system();
     let session = {
-        let store: Arc<dyn Store> = backstore_store::open(&url, &Default::default()).await.unwrap();
+        let store: Arc<Store> = backstore_store::open(&url, &Default::default()).await.unwrap();
         let plan = SeedPlan {
             tenant: TENANT.into(),
             sites: (ARTIFACTS / 100) as u32,

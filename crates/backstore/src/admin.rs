@@ -24,12 +24,12 @@ use serde_json::{json, Value};
 
 #[derive(Clone)]
 struct Admin {
-    store: Arc<dyn Store>,
+    store: Arc<Store>,
     clock: Clock,
     key: SigningKey,
 }
 
-pub fn router(store: Arc<dyn Store>, clock: Clock, key: SigningKey) -> Router {
+pub fn router(store: Arc<Store>, clock: Clock, key: SigningKey) -> Router {
     Router::new()
         .route("/admin/clock", get(show_clock))
         .route("/admin/clock/advance", post(advance_clock))

@@ -20,7 +20,7 @@ fn init_logging(default: &str) {
         .init();
 }
 
-async fn open_store(db: &ClockArgs) -> anyhow::Result<std::sync::Arc<dyn backstore_store::Store>> {
+async fn open_store(db: &ClockArgs) -> anyhow::Result<std::sync::Arc<backstore_store::Store>> {
     let url = database_url(db.database_url.as_deref(), &db.data_dir);
     backstore_store::open(&url, &backstore_store::StoreOptions::default())
         .await

@@ -192,7 +192,7 @@ fn seed_actor() -> backstore_domain::Actor {
 /// (creating it, adding to it 50 at a time, activating it with protection backdated so that each
 /// unit has its newest `restore_points` points), brings restore points up to `now`, and reports
 /// every unit. Running it again with the same seed and tenant changes nothing and reports the same.
-pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
+pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
     let actor = seed_actor();
     let w = Writer { tenant: &plan.tenant, actor: &actor, now };
     if !store.service_state(&plan.tenant).await?.is_some_and(|s| s.is_enabled()) {
@@ -270,7 +270,7 @@ pub async fn seed(store: &dyn Store, plan: &SeedPlan, now: Timestamp) -> StoreRe
 
 /// Puts `ids` in the workload's policy (the active one, else a new one) and activates it.
 async fn protect(
-    store: &dyn Store,
+    store: &Store,
     w: Writer<'_>,
     workload: Workload,
     ids: Vec<String>,

@@ -49,7 +49,7 @@ pub struct Server {
     pub addr: SocketAddr,
     /// `http` or `https`.
     pub scheme: &'static str,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<Store>,
     pub key: SigningKey,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
@@ -131,7 +131,7 @@ impl Server {
 }
 
 /// Keeps the clock as far ahead as the database says, for advances made by other processes.
-async fn follow_clock(store: Arc<dyn Store>, clock: Clock, mut shutdown: watch::Receiver<bool>) {
+async fn follow_clock(store: Arc<Store>, clock: Clock, mut shutdown: watch::Receiver<bool>) {
     loop {
         match store.clock_offset().await {
             Ok(offset) => clock.catch_up(offset),
@@ -146,7 +146,7 @@ async fn follow_clock(store: Arc<dyn Store>, clock: Clock, mut shutdown: watch::
 
 /// `GET /metrics`: Prometheus text, unauthenticated like most scrape targets.
 async fn render_metrics(
-    axum::extract::State((store, metrics)): axum::extract::State<(Arc<dyn Store>, Arc<Metrics>)>,
+    axum::extract::State((store, metrics)): axum::extract::State<(Arc<Store>, Arc<Metrics>)>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
     match metrics.render(store.as_ref()).await {

@@ -135,6 +135,13 @@ pub(super) fn schema(c: Collection) -> &'static Schema {
     }
 }
 
+impl crate::Store {
+    /// The allow-list of what a collection can be filtered and sorted on, for planning queries.
+    pub fn schema(&self, collection: Collection) -> &'static Schema {
+        schema(collection)
+    }
+}
+
 /// A query of `sql` (already [`numbered`]) with `binds` bound in order.
 pub(super) fn with_binds<'q>(sql: &'q str, binds: &[Bind]) -> Query<'q, Any, AnyArguments<'q>> {
     binds.iter().fold(sqlx::query(sql), bind)

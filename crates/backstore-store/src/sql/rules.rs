@@ -9,13 +9,14 @@ use backstore_domain::{RuleError, Timestamp, Workload};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::protection::{enqueue_settle, join, load_policy, refresh_policy, require_policy, resource_from_row, Joined};
-use super::workload as parse_workload;
-use super::{actor, actor_json, finish_job_row, from_micros, holds_lease, json_list, micros, numbered, stored_error};
-use super::{forget_done_job, rearm, record_outcome, OutcomeTable};
-use crate::{ErrorDetail, JobRef, RuleAction, RuleRecord, StoreResult, Writer};
-
-pub(super) const APPLY_RULE_JOB: &str = "applyRule";
+use super::directory::resource_from_row;
+use super::jobs::{finish_job_row, forget_done_job, holds_lease, rearm};
+use super::outcome::{record_outcome, stored_error, OutcomeTable};
+use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
+use super::rows::{actor, actor_json, from_micros, json_list, micros, workload as parse_workload};
+use super::units::{join, Joined};
+use super::{numbered, Lock};
+use crate::{ErrorDetail, JobKind, JobRef, RuleAction, RuleRecord, Store, StoreResult, Writer};
 
 const RULE_COLUMNS: &str = "seq, id, policy_id, workload, expression, status, error, created_at, created_by, \
     last_modified_at, last_modified_by";
@@ -84,7 +85,7 @@ pub(super) async fn create_rule(
     .bind(actor_json(w.actor))
     .execute(&mut *conn)
     .await?;
-    rearm(conn, w.tenant, policy_id, &id, APPLY_RULE_JOB, w.now).await?;
+    rearm(conn, w.tenant, policy_id, &id, JobKind::ApplyRule, w.now).await?;
     require_rule(conn, w.tenant, workload, None, &id).await
 }
 
@@ -136,26 +137,12 @@ pub(super) async fn delete_rule(
 }
 
 async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<()> {
-    forget_done_job(conn, tenant, APPLY_RULE_JOB, id).await?;
+    forget_done_job(conn, tenant, JobKind::ApplyRule, id).await?;
     sqlx::query(&numbered("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?"))
         .bind(tenant)
         .bind(id)
         .execute(&mut *conn)
         .await?;
-    Ok(())
-}
-
-/// The rules of a policy that is being deleted go with it (a queued apply job finds nothing).
-pub(super) async fn delete_policy_rules(conn: &mut AnyConnection, tenant: &str, policy_id: &str) -> StoreResult<()> {
-    let ids: Vec<String> =
-        sqlx::query_scalar(&numbered("SELECT id FROM protection_rules WHERE tenant_id = ? AND policy_id = ?"))
-            .bind(tenant)
-            .bind(policy_id)
-            .fetch_all(&mut *conn)
-            .await?;
-    for id in ids {
-        remove_rule_rows(conn, tenant, &id).await?;
-    }
     Ok(())
 }
 
@@ -195,7 +182,7 @@ pub(super) async fn rule_action(
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    rearm(conn, w.tenant, &rule.policy_id, id, APPLY_RULE_JOB, w.now).await?;
+    rearm(conn, w.tenant, &rule.policy_id, id, JobKind::ApplyRule, w.now).await?;
     require_rule(conn, w.tenant, workload, None, id).await
 }
 
@@ -206,7 +193,7 @@ pub(super) async fn apply_rule_job(conn: &mut AnyConnection, job: &JobRef, now: 
     }
     let tenant = job.tenant_id.as_str();
     let sql = format!("SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(&job.artifact_id).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(&job.target_id).fetch_optional(&mut *conn).await?;
     if let Some(rule) = row.as_ref().map(rule_from_row).transpose()? {
         match rule.status.as_str() {
             "active" => apply(conn, &rule, tenant, now).await?,
@@ -319,4 +306,85 @@ async fn unprotect_and_delete(
         .execute(&mut *conn)
         .await?;
     Ok(())
+}
+
+impl Store {
+    /// Adds an `active` rule to a policy of `workload` and queues its `applyRule` job.
+    pub async fn create_rule(
+        &self,
+        w: Writer<'_>,
+        policy_id: &str,
+        workload: Workload,
+        expression: String,
+    ) -> StoreResult<RuleRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let rule = create_rule(tx, w, policy_id, workload, expression).await?;
+            Ok(rule)
+        })
+        .await
+    }
+
+    /// Rules of a workload, of one policy or all, in creation order.
+    pub async fn list_rules(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<RuleRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        list_rules(&mut conn, tenant, workload, policy_id, after, limit).await
+    }
+
+    pub async fn get_rule(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<RuleRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        load_rule(&mut conn, tenant, workload, policy_id, id).await
+    }
+
+    /// Deletes a rule that is not being applied; the units it added stay.
+    pub async fn delete_rule(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<()> {
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            delete_rule(tx, tenant, workload, policy_id, id).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// `run` or `deleteAndUnprotect` on a rule that is not being applied; its job carries it out.
+    pub async fn rule_action(
+        &self,
+        w: Writer<'_>,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+        action: RuleAction,
+    ) -> StoreResult<RuleRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let rule = rule_action(tx, w, workload, policy_id, id, action).await?;
+            Ok(rule)
+        })
+        .await
+    }
+
+    /// Runs a claimed `applyRule` job. False when the lease was lost.
+    pub async fn apply_rule_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
+            let done = apply_rule_job(tx, job, now).await?;
+            Ok(done)
+        })
+        .await
+    }
 }

@@ -7,8 +7,9 @@ use backstore_domain::{RuleError, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{actor, actor_json, from_micros, micros, numbered, opt_from_micros};
-use crate::{ServiceAppRecord, StoreResult, Writer};
+use super::rows::{actor, actor_json, from_micros, micros, opt_from_micros};
+use super::{numbered, Lock};
+use crate::{ServiceAppRecord, Store, StoreResult, Writer};
 
 const APP_COLUMNS: &str = "seq, id, application_id, application_name, activated_at, deactivated_at, registered_at, \
     last_modified_at, last_modified_by";
@@ -209,4 +210,80 @@ pub(super) async fn put_notification_settings(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+impl Store {
+    /// Registers an application as a service app of the writer's tenant (`inactive`).
+    pub async fn create_service_app(
+        &self,
+        w: Writer<'_>,
+        application_id: &str,
+        application_name: Option<&str>,
+    ) -> StoreResult<ServiceAppRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let app = create_app(tx, w, application_id, application_name).await?;
+            Ok(app)
+        })
+        .await
+    }
+
+    pub async fn list_service_apps(
+        &self,
+        tenant: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<ServiceAppRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        list_apps(&mut conn, tenant, after, limit).await
+    }
+
+    pub async fn get_service_app(&self, tenant: &str, id: &str) -> StoreResult<Option<ServiceAppRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        load_app(&mut conn, tenant, id).await
+    }
+
+    pub async fn delete_service_app(&self, tenant: &str, id: &str) -> StoreResult<()> {
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            delete_app(tx, tenant, id).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Schedules the app to take control at `effective` (up to five minutes before `now` means now).
+    pub async fn activate_service_app(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        effective: Timestamp,
+    ) -> StoreResult<ServiceAppRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let app = activate_app(tx, w, id, effective).await?;
+            Ok(app)
+        })
+        .await
+    }
+
+    /// Ends the app's control, or cancels its scheduled activation.
+    pub async fn deactivate_service_app(&self, w: Writer<'_>, id: &str) -> StoreResult<ServiceAppRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let app = deactivate_app(tx, w, id).await?;
+            Ok(app)
+        })
+        .await
+    }
+
+    /// The tenant's `emailNotificationsSetting` members as last written; `None` until then.
+    pub async fn notification_settings(&self, tenant: &str) -> StoreResult<Option<serde_json::Value>> {
+        let mut conn = self.pool.acquire().await?;
+        notification_settings(&mut conn, tenant).await
+    }
+
+    pub async fn put_notification_settings(&self, tenant: &str, settings: &serde_json::Value) -> StoreResult<()> {
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            put_notification_settings(tx, tenant, settings).await?;
+            Ok(())
+        })
+        .await
+    }
 }

@@ -26,7 +26,8 @@ pub struct TestApp {
     pub server: Option<Server>,
     pub client: reqwest::Client,
     /// Dropped after the server: the database, then the data dir.
-    _db: TestDb,
+    #[allow(dead_code)] // read by the PostgreSQL suite's lock tests only
+    pub db: TestDb,
     _dir: tempfile::TempDir,
 }
 
@@ -197,7 +198,7 @@ impl TestApp {
             origin: format!("http://{}", server.addr),
             server: Some(server),
             client: reqwest::Client::new(),
-            _db: db,
+            db,
             _dir: dir,
         }
     }
@@ -211,7 +212,7 @@ impl TestApp {
         self._dir.path()
     }
 
-    pub fn store(&self) -> &dyn Store {
+    pub fn store(&self) -> &Store {
         self.server().store.as_ref()
     }
 

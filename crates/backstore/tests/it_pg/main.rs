@@ -16,6 +16,7 @@ mod errors;
 mod lifecycle;
 #[path = "../it/limits.rs"]
 mod limits;
+mod locks;
 #[path = "../it/odata.rs"]
 mod odata;
 #[path = "../it/policies.rs"]

@@ -179,9 +179,9 @@ async fn three_processes_share_200_sessions_and_take_over_from_one_killed_mid_ru
     let artifacts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM restore_artifacts").fetch_one(&pool).await.unwrap();
     assert_eq!(artifacts, 200 * SITES as i64);
     let ends = sqlx::query(
-        "SELECT j.artifact_id, COUNT(e.seq) AS n FROM jobs j LEFT JOIN job_events e \
+        "SELECT j.target_id, COUNT(e.seq) AS n FROM jobs j LEFT JOIN job_events e \
          ON e.tenant_id = j.tenant_id AND e.job_id = j.id AND e.event IN ('succeeded', 'failed', 'exhausted') \
-         WHERE j.kind = 'restoreArtifact' GROUP BY j.artifact_id",
+         WHERE j.kind = 'restoreArtifact' GROUP BY j.target_id",
     )
     .fetch_all(&pool)
     .await
@@ -378,10 +378,10 @@ async fn migrate_on_postgres_reports_the_version_and_a_newer_schema_is_refused()
     let db = TestDb::create(dir.path()).await;
     let (ok, out, err) = run(&["migrate", "--database-url", &db.url]);
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 11, "previousVersion": 0 }));
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 12, "previousVersion": 0 }));
     let (ok, out, _) = run(&["migrate", "--database-url", &db.url]);
     assert!(ok);
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 11, "previousVersion": 11 }));
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 12, "previousVersion": 12 }));
     let pool = PgPool::connect(&db.url).await.unwrap();
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
@@ -393,7 +393,7 @@ async fn migrate_on_postgres_reports_the_version_and_a_newer_schema_is_refused()
     pool.close().await;
     let (ok, _, err) = run(&["migrate", "--database-url", &db.url]);
     assert!(!ok);
-    assert!(err.contains("schema is at version 99, newer than this backstore knows (11)"), "{err}");
+    assert!(err.contains("schema is at version 99, newer than this backstore knows (12)"), "{err}");
     let d = dir.path().display().to_string();
     let out = std::process::Command::new(crate::process::BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &d, "--database-url", &db.url])

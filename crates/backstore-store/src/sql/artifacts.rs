@@ -1,0 +1,245 @@
+//! Restore artifacts: reading them with their restore point and unit, inserting a request's adds,
+//! the few rows a delta's plan depends on, and the `R<n>` counters of `new` restores.
+
+use backstore_domain::delta::ExistingArtifact;
+use backstore_domain::restore::RestoreOutcome;
+use backstore_domain::{ArtifactAdd, ArtifactStatus, DeltaItem, DestinationType, Timestamp};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::restore_points::restore_point_from_row;
+use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
+use super::sessions::count_column;
+use super::{listing, numbered, Lock};
+use crate::{ArtifactRecord, Bind, Keyed, ListSpec, SqlFilter, Store, StoreError, StoreResult};
+
+pub(super) const ARTIFACT_SELECT: &str =
+    "SELECT a.seq, a.tenant_id, a.id, a.session_id, a.restore_point_id, a.destination_type, \
+    a.status, a.created_at, a.start_at, a.completion_at, a.error_code, a.error_message, a.restored_site_id, \
+    a.restored_site_name, a.restored_site_web_url, a.restored_folder_id, a.restored_folder_name, \
+    a.restored_item_count, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, \
+    pu.workload, pu.site_id, pu.site_name, pu.site_web_url, pu.directory_object_id, pu.display_name, pu.email, \
+    pu.fault \
+    FROM restore_artifacts a \
+    JOIN restore_points rp ON rp.tenant_id = a.tenant_id AND rp.id = a.restore_point_id \
+    JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id";
+
+pub(super) fn artifact_from_row(row: &AnyRow) -> StoreResult<ArtifactRecord> {
+    let status: String = row.try_get("status")?;
+    let destination: String = row.try_get("destination_type")?;
+    Ok(ArtifactRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        session_id: row.try_get("session_id")?,
+        restore_point: restore_point_from_row(row, "restore_point_id")?,
+        destination: DestinationType::parse(&destination).map_or_else(|| corrupt("destination", &destination), Ok)?,
+        status: ArtifactStatus::parse(&status).map_or_else(|| corrupt("artifact status", &status), Ok)?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        start_at: opt_from_micros(row.try_get("start_at")?)?,
+        completion_at: opt_from_micros(row.try_get("completion_at")?)?,
+        error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
+        outcome: RestoreOutcome {
+            restored_site_id: row.try_get("restored_site_id")?,
+            restored_site_name: row.try_get("restored_site_name")?,
+            restored_site_web_url: row.try_get("restored_site_web_url")?,
+            restored_folder_id: row.try_get("restored_folder_id")?,
+            restored_folder_name: row.try_get("restored_folder_name")?,
+            restored_item_count: row.try_get("restored_item_count")?,
+        },
+    })
+}
+
+/// The artifacts of a session that a delta's plan can depend on: those it removes, those holding a
+/// restore point it adds, and for each destination type one artifact it leaves in place. What
+/// `plan_delta` decides over these is what it would decide over the whole session, and a PATCH
+/// of a session with 100 000 artifacts reads a handful of rows, not all of them.
+pub(super) async fn existing_artifacts(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    session_id: &str,
+    items: &[DeltaItem],
+) -> StoreResult<Vec<ExistingArtifact>> {
+    let mut removed = Vec::new();
+    let mut added = Vec::new();
+    for item in items {
+        match item {
+            DeltaItem::Remove { id, .. } => removed.push(id.as_str()),
+            DeltaItem::Add(a) => added.push(a.restore_point.as_str()),
+        }
+    }
+    let marks = |n: usize| vec!["?"; n].join(", ");
+    let columns = "SELECT id, restore_point_id, destination_type FROM restore_artifacts \
+                   WHERE tenant_id = ? AND session_id = ?";
+    let mut queries: Vec<(String, Vec<&str>)> = Vec::new();
+    if !removed.is_empty() {
+        queries.push((format!("{columns} AND id IN ({})", marks(removed.len())), removed.clone()));
+    }
+    if !added.is_empty() {
+        queries.push((format!("{columns} AND restore_point_id IN ({})", marks(added.len())), added));
+    }
+    let staying = if removed.is_empty() { String::new() } else { format!(" AND id NOT IN ({})", marks(removed.len())) };
+    for d in [DestinationType::New, DestinationType::InPlace] {
+        // The destination names come from the enum, not from the request.
+        queries.push((format!("{columns} AND destination_type = '{}'{staying} LIMIT 1", d.as_str()), removed.clone()));
+    }
+    let mut out: Vec<ExistingArtifact> = Vec::new();
+    for (sql, values) in &queries {
+        let sql = numbered(sql);
+        let mut q = sqlx::query(&sql).bind(tenant).bind(session_id);
+        for v in values {
+            q = q.bind(*v);
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let id: String = r.try_get("id")?;
+            if out.iter().any(|a| a.id == id) {
+                continue;
+            }
+            let d: String = r.try_get("destination_type")?;
+            out.push(ExistingArtifact {
+                id,
+                restore_point_id: r.try_get("restore_point_id")?,
+                destination: DestinationType::parse(&d).map_or_else(|| corrupt("destination", &d), Ok)?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub(super) async fn insert_artifact(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    session_id: &str,
+    add: &ArtifactAdd,
+    now: Timestamp,
+) -> StoreResult<String> {
+    let mut ids = insert_artifacts(conn, tenant, session_id, std::slice::from_ref(add), now).await?;
+    Ok(ids.remove(0))
+}
+
+/// Inserts `adds` as `added` artifacts of a session, in order, with one statement per 50 and one
+/// counter update; their new ids.
+pub(super) async fn insert_artifacts(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    session_id: &str,
+    adds: &[ArtifactAdd],
+    now: Timestamp,
+) -> StoreResult<Vec<String>> {
+    let ids: Vec<String> = adds.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    for (chunk, chunk_ids) in adds.chunks(50).zip(ids.chunks(50)) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO restore_artifacts (tenant_id, id, session_id, restore_point_id, destination_type, status, \
+             created_at) VALUES {rows}"
+        );
+        let mut binds = Vec::with_capacity(chunk.len() * 7);
+        for (add, id) in chunk.iter().zip(chunk_ids) {
+            binds.extend([
+                Bind::Text(tenant.to_owned()),
+                Bind::Text(id.clone()),
+                Bind::Text(session_id.to_owned()),
+                Bind::Text(add.restore_point.as_str().to_owned()),
+                Bind::Text(add.destination.as_str().to_owned()),
+                Bind::Text(ArtifactStatus::Added.as_str().to_owned()),
+                Bind::Int(micros(now)),
+            ]);
+        }
+        let sql = numbered(&sql);
+        listing::with_binds(&sql, &binds).execute(&mut *conn).await?;
+    }
+    if !adds.is_empty() {
+        let column = count_column(ArtifactStatus::Added);
+        let sql = format!("UPDATE restore_sessions SET {column} = {column} + ? WHERE tenant_id = ? AND id = ?");
+        let n = i64::try_from(adds.len()).expect("a request's artifacts fit an i64");
+        sqlx::query(&numbered(&sql)).bind(n).bind(tenant).bind(session_id).execute(&mut *conn).await?;
+    }
+    Ok(ids)
+}
+
+pub(super) async fn load_artifact(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    artifact_id: &str,
+) -> StoreResult<ArtifactRecord> {
+    let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(artifact_id).fetch_one(conn).await?;
+    artifact_from_row(&row)
+}
+
+impl Store {
+    /// A page of a session's artifacts as `spec` asks.
+    pub async fn list_artifacts(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<ArtifactRecord>>> {
+        let binds = [Bind::Text(tenant.to_owned()), Bind::Text(session_id.to_owned())];
+        let scope = "a.tenant_id = ? AND a.session_id = ?";
+        listing::page(&self.pool, ARTIFACT_SELECT, scope, &binds, "a.seq", spec, artifact_from_row).await
+    }
+
+    pub async fn count_artifacts(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        filter: Option<&SqlFilter>,
+    ) -> StoreResult<i64> {
+        let binds = [Bind::Text(tenant.to_owned()), Bind::Text(session_id.to_owned())];
+        let from = &ARTIFACT_SELECT[ARTIFACT_SELECT.find("FROM ").expect("FROM")..];
+        listing::count(&self.pool, from, "a.tenant_id = ? AND a.session_id = ?", &binds, filter).await
+    }
+
+    /// All artifacts of several sessions (for `$expand`), in creation order.
+    pub async fn artifacts_of_sessions(
+        &self,
+        tenant: &str,
+        session_ids: &[String],
+    ) -> StoreResult<Vec<ArtifactRecord>> {
+        if session_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; session_ids.len()].join(", ");
+        let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id IN ({marks}) ORDER BY a.seq");
+        let sql = numbered(&sql);
+        let binds: Vec<Bind> = std::iter::once(tenant)
+            .chain(session_ids.iter().map(String::as_str))
+            .map(|s| Bind::Text(s.to_owned()))
+            .collect();
+        let rows = listing::with_binds(&sql, &binds).fetch_all(&self.pool).await?;
+        rows.iter().map(artifact_from_row).collect()
+    }
+
+    pub async fn get_artifact(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        artifact_id: &str,
+    ) -> StoreResult<Option<ArtifactRecord>> {
+        let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.id = ?");
+        let row = sqlx::query(&numbered(&sql))
+            .bind(tenant)
+            .bind(session_id)
+            .bind(artifact_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(artifact_from_row).transpose()
+    }
+
+    /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.
+    pub async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32> {
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            let next: i64 = sqlx::query_scalar(&numbered(
+                "INSERT INTO restore_url_counters (tenant_id, original_url, next_suffix) VALUES (?, ?, 1) \
+                 ON CONFLICT (tenant_id, original_url) DO UPDATE SET next_suffix = restore_url_counters.next_suffix + 1 \
+                 RETURNING next_suffix",
+            ))
+            .bind(tenant)
+            .bind(original_url)
+            .fetch_one(&mut *tx)
+            .await?;
+            u32::try_from(next - 1).map_err(|_| StoreError::Corrupt(format!("restore suffix {next}")))
+        })
+        .await
+    }
+}

@@ -1,0 +1,269 @@
+//! Restore artifact bulk addition requests: attached to an empty draft, resolved by the engine into
+//! artifacts after activation.
+
+use backstore_domain::error::SessionAction;
+use backstore_domain::{
+    ArtifactAdd, ArtifactStatus, DestinationType, RestorePointTags, RuleError, Timestamp, Workload,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::artifacts::insert_artifact;
+use super::jobs::{enqueue, finish_job_row, holds_lease};
+use super::outcome::{record_outcome, stored_error, OutcomeTable};
+use super::restore_points::restore_points_where;
+use super::rows::{actor, actor_json, corrupt, from_micros, json_list, micros, opt_from_micros};
+use super::sessions::{apply_step, load_session, refresh_session, reload_session, require_draft, touch_session};
+use super::{numbered, Lock};
+use crate::{
+    ArtifactStep, BulkRequestRecord, BulkRequestSpec, ErrorDetail, JobKind, JobRef, RestorePointQuery,
+    RestorePointRecord, Store, StoreError, StoreResult, Writer,
+};
+
+pub(super) const BULK_COLUMNS: &str =
+    "seq, id, session_id, display_name, destination_type, status, period_start, period_end, \
+    preference, tags, addresses, object_ids, error, created_at, created_by, last_modified_at, last_modified_by";
+
+pub(super) fn bulk_from_row(row: &AnyRow) -> StoreResult<BulkRequestRecord> {
+    let destination: String = row.try_get("destination_type")?;
+    let tags: Option<String> = row.try_get("tags")?;
+    let error = stored_error(row.try_get("error")?)?;
+    Ok(BulkRequestRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        session_id: row.try_get("session_id")?,
+        spec: BulkRequestSpec {
+            display_name: row.try_get("display_name")?,
+            destination: DestinationType::parse(&destination)
+                .map_or_else(|| corrupt("destination", &destination), Ok)?,
+            period_start: opt_from_micros(row.try_get("period_start")?)?,
+            period_end: opt_from_micros(row.try_get("period_end")?)?,
+            latest: row.try_get::<String, _>("preference")? == "latest",
+            tags: tags.as_deref().and_then(RestorePointTags::parse),
+            addresses: json_list(row.try_get("addresses")?)?,
+            object_ids: json_list(row.try_get("object_ids")?)?,
+        },
+        status: row.try_get("status")?,
+        error,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        created_by: actor(row.try_get("created_by")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+    })
+}
+
+pub(super) async fn load_bulk(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: &str,
+) -> StoreResult<Option<BulkRequestRecord>> {
+    let sql = format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(bulk_from_row).transpose()
+}
+
+/// The protection unit of `workload` a bulk request names by address (e-mail or site URL) or by id.
+pub(super) async fn unit_for(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    workload: Workload,
+    name: &str,
+    by_address: bool,
+) -> StoreResult<Option<String>> {
+    let sql = match (workload, by_address) {
+        (Workload::SharePoint, true) => {
+            "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(rtrim(site_web_url, '/')) = lower(rtrim(?, '/'))"
+        }
+        (Workload::SharePoint, false) => {
+            "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND (site_id = ?3 OR site_id LIKE '%,' || ?3 || ',%')"
+        }
+        (_, true) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)",
+        (_, false) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND directory_object_id = ?",
+    };
+    Ok(sqlx::query_scalar(&numbered(sql))
+        .bind(tenant)
+        .bind(workload.unit_kind())
+        .bind(name)
+        .fetch_optional(conn)
+        .await?)
+}
+
+impl Store {
+    /// Attaches a bulk addition request to a draft session without artifacts or another request; the
+    /// session's job type becomes `bulk`.
+    pub async fn create_bulk_request(
+        &self,
+        w: Writer<'_>,
+        session_id: &str,
+        workload: Workload,
+        spec: BulkRequestSpec,
+    ) -> StoreResult<BulkRequestRecord> {
+        let Writer { tenant, actor, now } = w;
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let session = require_draft(tx, tenant, session_id, Some(workload), SessionAction::Patch).await?;
+            if session.derived.total > 0 {
+                return Err(RuleError::InvalidBulkRequest(
+                    "The restore session already has artifacts; manual artifacts and a bulk addition request cannot be mixed.".into(),
+                )
+                .into());
+            }
+            let existing: Option<i64> =
+                sqlx::query_scalar(&numbered("SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ?"))
+                    .bind(tenant)
+                    .bind(session_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if existing.is_some() {
+                return Err(
+                    RuleError::InvalidBulkRequest("A restore session takes one bulk addition request.".into()).into()
+                );
+            }
+            let id = uuid::Uuid::new_v4().to_string();
+            sqlx::query(
+                &numbered("INSERT INTO bulk_requests (tenant_id, id, session_id, display_name, destination_type, status, period_start, \
+                 period_end, preference, tags, addresses, object_ids, created_at, created_by, last_modified_at, last_modified_by) \
+                 VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+            )
+            .bind(tenant)
+            .bind(&id)
+            .bind(session_id)
+            .bind(&spec.display_name)
+            .bind(spec.destination.as_str())
+            .bind(spec.period_start.map(micros))
+            .bind(spec.period_end.map(micros))
+            .bind(if spec.latest { "latest" } else { "oldest" })
+            .bind(spec.tags.map(RestorePointTags::as_str))
+            .bind(serde_json::to_string(&spec.addresses).expect("strings serialize"))
+            .bind(serde_json::to_string(&spec.object_ids).expect("strings serialize"))
+            .bind(micros(now))
+            .bind(actor_json(actor))
+            .bind(micros(now))
+            .bind(actor_json(actor))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&numbered("UPDATE restore_sessions SET restore_job_type = 'bulk' WHERE tenant_id = ? AND id = ?"))
+                .bind(tenant)
+                .bind(session_id)
+                .execute(&mut *tx)
+                .await?;
+            touch_session(tx, tenant, session_id, actor, now).await?;
+            let record = load_bulk(tx, tenant, &id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("bulk request vanished".into()))?;
+            Ok(record)
+        })
+        .await
+    }
+
+    /// The requests of a session (none or one); `None` when the session does not exist.
+    pub async fn list_bulk_requests(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        workload: Workload,
+    ) -> StoreResult<Option<Vec<BulkRequestRecord>>> {
+        let mut conn = self.pool.acquire().await?;
+        if load_session(&mut conn, tenant, session_id, Some(workload)).await?.is_none() {
+            return Ok(None);
+        }
+        let sql =
+            format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND session_id = ? ORDER BY seq");
+        let rows = sqlx::query(&numbered(&sql)).bind(tenant).bind(session_id).fetch_all(&mut *conn).await?;
+        Ok(Some(rows.iter().map(bulk_from_row).collect::<StoreResult<_>>()?))
+    }
+
+    /// Deletes a finished (`completed` / `completedWithErrors`) request.
+    pub async fn delete_bulk_request(
+        &self,
+        tenant: &str,
+        session_id: &str,
+        workload: Workload,
+        id: &str,
+    ) -> StoreResult<()> {
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            load_session(tx, tenant, session_id, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
+            let request = load_bulk(tx, tenant, id)
+                .await?
+                .filter(|r| r.session_id == session_id)
+                .ok_or(RuleError::BulkRequestNotFound)?;
+            if request.status == "active" {
+                return Err(RuleError::BulkRequestNotFinished.into());
+            }
+            sqlx::query(&numbered("DELETE FROM bulk_requests WHERE tenant_id = ? AND id = ?"))
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Resolves a claimed `ResolveBulk` job: artifacts (already scheduled, each with its restore job)
+    /// for the resources that resolve, an error detail for those that do not. False when the lease
+    /// was lost.
+    pub async fn resolve_bulk_request(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
+            if !holds_lease(tx, job, now).await? {
+                return Ok(false);
+            }
+            let tenant = job.tenant_id.as_str();
+            let request = load_bulk(tx, tenant, &job.target_id).await?;
+            if let Some(request) = request.filter(|r| r.status == "active") {
+                let session = reload_session(tx, tenant, &request.session_id).await?;
+                let spec = &request.spec;
+                let mut details = Vec::new();
+                let mut units: Vec<(String, RestorePointRecord)> = Vec::new();
+                let names = spec.addresses.iter().map(|a| (a, true)).chain(spec.object_ids.iter().map(|i| (i, false)));
+                for (name, by_address) in names {
+                    let Some(unit_id) = unit_for(tx, tenant, session.workload, name, by_address).await? else {
+                        details.push(ErrorDetail {
+                            code: "ProtectionUnitNotFound".into(),
+                            message: format!("No protection unit of this workload is known as '{name}'."),
+                            target: name.clone(),
+                        });
+                        continue;
+                    };
+                    if units.iter().any(|(u, _)| *u == unit_id) {
+                        continue;
+                    }
+                    let q = RestorePointQuery {
+                        unit_id: unit_id.clone(),
+                        from: spec.period_start.map(|t| (t, true)),
+                        to: spec.period_end.map(|t| (t, true)),
+                        tags: spec.tags,
+                        newest_first: spec.latest,
+                        limit: 1,
+                    };
+                    match restore_points_where(tx, tenant, &q, now).await?.into_iter().next() {
+                        Some(point) => units.push((unit_id, point)),
+                        None => details.push(ErrorDetail {
+                            code: "InvalidRestoreTime".into(),
+                            message: format!("'{name}' has no restore point in the requested time period."),
+                            target: name.clone(),
+                        }),
+                    }
+                }
+                for (_, point) in &units {
+                    let add = ArtifactAdd {
+                        restore_point: backstore_domain::RestorePointRef::parse(&point.id)?,
+                        destination: spec.destination,
+                        content_id: None,
+                    };
+                    let artifact_id = insert_artifact(tx, tenant, &request.session_id, &add, now).await?;
+                    apply_step(tx, tenant, &artifact_id, Some(ArtifactStatus::Added), &ArtifactStep::Scheduling, now)
+                        .await?;
+                    enqueue(tx, tenant, &request.session_id, &artifact_id, JobKind::RestoreArtifact, now).await?;
+                }
+                let total = units.len() + details.len();
+                let message =
+                    format!("{} of {total} resources could not be resolved into restore artifacts.", details.len());
+                record_outcome(tx, OutcomeTable::BulkRequests, tenant, &request.id, details, message, now).await?;
+                refresh_session(tx, tenant, &request.session_id, now).await?;
+            }
+            finish_job_row(tx, job, now).await?;
+            Ok(true)
+        })
+        .await
+    }
+}

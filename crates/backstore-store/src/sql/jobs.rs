@@ -1,0 +1,187 @@
+//! The job queue: putting jobs in (`enqueue`, `rearm`), their history, the lease check and the end
+//! of a job's row, and the counts the metrics read.
+
+use backstore_domain::Timestamp;
+use sqlx::{AnyConnection, Row};
+
+use super::numbered;
+use super::rows::{from_micros, micros};
+use crate::{EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
+
+pub(super) const INSERT_JOB: &str =
+    "INSERT INTO jobs (tenant_id, id, kind, session_id, target_id, state, run_at, created_at) \
+     VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6)";
+
+/// Puts a job in the queue, due now; `target` is what its `kind` works on.
+pub(super) async fn enqueue(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    session: &str,
+    target: &str,
+    kind: JobKind,
+    now: Timestamp,
+) -> StoreResult<()> {
+    insert_job(conn, INSERT_JOB, tenant, session, target, kind, now).await
+}
+
+/// Queues the `kind` job of `target`: one row per target and kind, re-armed once it is done (a job
+/// still queued or running will see the new work when it runs).
+pub(super) async fn rearm(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    session: &str,
+    target: &str,
+    kind: JobKind,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let sql = format!(
+        "{INSERT_JOB} ON CONFLICT (tenant_id, target_id, kind) DO UPDATE SET state = 'queued', \
+         run_at = excluded.run_at, attempts = 0, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, \
+         finished_at = NULL WHERE jobs.state = 'done'"
+    );
+    insert_job(conn, &sql, tenant, session, target, kind, now).await
+}
+
+pub(super) async fn insert_job(
+    conn: &mut AnyConnection,
+    sql: &str,
+    tenant: &str,
+    session: &str,
+    target: &str,
+    kind: JobKind,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(&numbered(sql))
+        .bind(tenant)
+        .bind(uuid::Uuid::new_v4().to_string())
+        .bind(kind.as_str())
+        .bind(session)
+        .bind(target)
+        .bind(micros(now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops the finished `kind` job row of `target` (its policy or rule is going away).
+pub(super) async fn forget_done_job(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    kind: JobKind,
+    target: &str,
+) -> StoreResult<()> {
+    sqlx::query(&numbered("DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND target_id = ? AND state = 'done'"))
+        .bind(tenant)
+        .bind(kind.as_str())
+        .bind(target)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether `job` is running under its holder's lease at `now`. The check is an update that changes
+/// nothing, so on PostgreSQL it also locks the job's row: every transaction that ends or moves a job
+/// locks the job first, then its artifact, then the session, in the order a claim does, and a
+/// claim skips a job whose holder is finishing it.
+pub(super) async fn holds_lease(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+    let held: Option<i64> = sqlx::query_scalar(&numbered(
+        "UPDATE jobs SET attempts = attempts WHERE tenant_id = ? AND id = ? AND state = 'running' \
+         AND lease_owner = ? AND attempts = ? AND lease_expires_at > ? RETURNING 1",
+    ))
+    .bind(&job.tenant_id)
+    .bind(&job.job_id)
+    .bind(&job.worker)
+    .bind(job.attempt)
+    .bind(micros(now))
+    .fetch_optional(conn)
+    .await?;
+    Ok(held.is_some())
+}
+
+/// Marks a job whose work is done as done, and records it.
+pub(super) async fn finish_job_row(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
+    sqlx::query(&numbered(
+        "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
+         WHERE tenant_id = ? AND id = ?",
+    ))
+    .bind(micros(now))
+    .bind(&job.tenant_id)
+    .bind(&job.job_id)
+    .execute(&mut *conn)
+    .await?;
+    job_event(conn, job, now, JobEvent::Succeeded.as_str(), None).await
+}
+
+pub(super) async fn job_event(
+    conn: &mut AnyConnection,
+    job: &JobRef,
+    now: Timestamp,
+    event: &str,
+    detail: Option<&str>,
+) -> StoreResult<()> {
+    sqlx::query(&numbered(
+        "INSERT INTO job_events (tenant_id, job_id, at, worker, attempt, event, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ))
+    .bind(&job.tenant_id)
+    .bind(&job.job_id)
+    .bind(micros(now))
+    .bind(&job.worker)
+    .bind(job.attempt)
+    .bind(event)
+    .bind(detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// The history of the job that restores an artifact, oldest first.
+    pub async fn job_history(&self, tenant: &str, target_id: &str) -> StoreResult<Vec<JobEventRecord>> {
+        let rows = sqlx::query(&numbered(
+            "SELECT e.job_id, e.at, e.worker, e.attempt, e.event, e.detail FROM job_events e \
+             JOIN jobs j ON j.tenant_id = e.tenant_id AND j.id = e.job_id \
+             WHERE e.tenant_id = ? AND j.target_id = ? ORDER BY e.seq",
+        ))
+        .bind(tenant)
+        .bind(target_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(JobEventRecord {
+                    job_id: r.try_get("job_id")?,
+                    at: from_micros(r.try_get("at")?)?,
+                    worker: r.try_get("worker")?,
+                    attempt: r.try_get("attempt")?,
+                    event: r.try_get("event")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Counts for the metrics: jobs by state, sessions by status (all tenants).
+    pub async fn engine_stats(&self) -> StoreResult<EngineStats> {
+        let jobs = sqlx::query(&numbered("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state"))
+            .fetch_all(&self.pool)
+            .await?;
+        let mut stats = EngineStats::default();
+        for row in &jobs {
+            let n: i64 = row.try_get("n")?;
+            match row.try_get::<String, _>("state")?.as_str() {
+                "queued" => stats.jobs_queued = n,
+                "running" => stats.jobs_running = n,
+                _ => {}
+            }
+        }
+        let sessions = sqlx::query(&numbered(
+            "SELECT status, COUNT(*) AS n FROM restore_sessions GROUP BY status ORDER BY status",
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &sessions {
+            stats.sessions_by_status.push((row.try_get("status")?, row.try_get("n")?));
+        }
+        Ok(stats)
+    }
+}

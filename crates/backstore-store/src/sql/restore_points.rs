@@ -1,0 +1,199 @@
+//! Restore points: which ones can be restored, the unexpired points of a unit as a query asks, and
+//! the retention pass that takes new points on the service's cadence and drops expired ones.
+
+use backstore_domain::error::RestorePointProblem;
+use backstore_domain::{retention, RestorePointTags, Timestamp, Workload};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::rows::{corrupt, from_micros, micros, opt_from_micros, workload};
+use super::units::offboarding_pass;
+use super::{listing, numbered, Lock};
+use crate::{Bind, RestorePointQuery, RestorePointRecord, RetentionReport, Store, StoreResult};
+
+pub(super) fn restore_point_from_row(row: &AnyRow, id_column: &str) -> StoreResult<RestorePointRecord> {
+    let tags: String = row.try_get("tags")?;
+    Ok(RestorePointRecord {
+        id: row.try_get(id_column)?,
+        protection_unit_id: row.try_get("protection_unit_id")?,
+        workload: workload(row.try_get("workload")?)?,
+        protection_at: from_micros(row.try_get("protection_at")?)?,
+        expiration_at: from_micros(row.try_get("expiration_at")?)?,
+        tags: RestorePointTags::parse(&tags).map_or_else(|| corrupt("tags", &tags), Ok)?,
+    })
+}
+
+/// Checks that a restore point can be restored in a session of `session_workload` at `now`.
+pub(super) async fn resolve_restore_point(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: &str,
+    session_workload: Workload,
+    now: Timestamp,
+) -> StoreResult<Result<(), RestorePointProblem>> {
+    resolve_restore_points(conn, tenant, &[id], session_workload, now).await
+}
+
+/// Checks that restore points can be restored in a session of `session_workload` at `now`: they
+/// exist in the tenant, belong to the session's workload and have not expired. One query; the first
+/// problem in `ids` order.
+pub(super) async fn resolve_restore_points(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    ids: &[&str],
+    session_workload: Workload,
+    now: Timestamp,
+) -> StoreResult<Result<(), RestorePointProblem>> {
+    if ids.is_empty() {
+        return Ok(Ok(()));
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!(
+        "SELECT rp.id, rp.expiration_at, pu.workload FROM restore_points rp \
+         JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+         WHERE rp.tenant_id = ? AND rp.id IN ({marks})"
+    );
+    let binds: Vec<Bind> =
+        std::iter::once(tenant).chain(ids.iter().copied()).map(|v| Bind::Text(v.to_owned())).collect();
+    let sql = numbered(&sql);
+    let rows = listing::with_binds(&sql, &binds).fetch_all(&mut *conn).await?;
+    let mut found = std::collections::HashMap::new();
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        found.insert(id, (workload(row.try_get("workload")?)?, from_micros(row.try_get("expiration_at")?)?));
+    }
+    for id in ids {
+        let problem = match found.get(*id) {
+            None => RestorePointProblem::NotFound((*id).to_owned()),
+            Some((point, _)) if *point != session_workload => {
+                RestorePointProblem::WrongWorkload { id: (*id).to_owned(), point: *point, session: session_workload }
+            }
+            Some((_, expires)) if *expires <= now => RestorePointProblem::Expired((*id).to_owned()),
+            Some(_) => continue,
+        };
+        return Ok(Err(problem));
+    }
+    Ok(Ok(()))
+}
+
+/// Unexpired restore points of one unit, as `q` asks.
+pub(super) async fn restore_points_where(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    q: &RestorePointQuery,
+    now: Timestamp,
+) -> StoreResult<Vec<RestorePointRecord>> {
+    let mut sql = String::from(
+        "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
+         FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+         WHERE rp.tenant_id = ? AND rp.protection_unit_id = ? AND rp.expiration_at > ?",
+    );
+    let mut binds = vec![Bind::Text(tenant.to_owned()), Bind::Text(q.unit_id.clone()), Bind::Int(micros(now))];
+    if let Some((t, inclusive)) = q.from {
+        sql.push_str(if inclusive { " AND rp.protection_at >= ?" } else { " AND rp.protection_at > ?" });
+        binds.push(Bind::Int(micros(t)));
+    }
+    if let Some((t, inclusive)) = q.to {
+        sql.push_str(if inclusive { " AND rp.protection_at <= ?" } else { " AND rp.protection_at < ?" });
+        binds.push(Bind::Int(micros(t)));
+    }
+    if let Some(tags) = q.tags {
+        sql.push_str(" AND rp.tags = ?");
+        binds.push(Bind::Text(tags.as_str().to_owned()));
+    }
+    sql.push_str(if q.newest_first {
+        " ORDER BY rp.protection_at DESC, rp.seq DESC LIMIT ?"
+    } else {
+        " ORDER BY rp.protection_at, rp.seq LIMIT ?"
+    });
+    binds.push(Bind::Int(q.limit));
+    let sql = numbered(&sql);
+    let rows = listing::with_binds(&sql, &binds).fetch_all(conn).await?;
+    rows.iter().map(|r| restore_point_from_row(r, "id")).collect()
+}
+
+impl Store {
+    /// A restore point of the tenant, expired ones included (artifacts keep showing theirs).
+    pub async fn get_restore_point(&self, tenant: &str, id: &str) -> StoreResult<Option<RestorePointRecord>> {
+        let row = sqlx::query(
+            &numbered("SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
+             FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+             WHERE rp.tenant_id = ? AND rp.id = ?"),
+        )
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(|r| restore_point_from_row(r, "id")).transpose()
+    }
+
+    /// Unexpired restore points of one unit at `now`, as `query` asks.
+    pub async fn find_restore_points(
+        &self,
+        tenant: &str,
+        q: &RestorePointQuery,
+        now: Timestamp,
+    ) -> StoreResult<Vec<RestorePointRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        restore_points_where(&mut conn, tenant, q, now).await
+    }
+
+    /// Brings every protected unit's restore points up to `now`: takes the points whose slots came
+    /// due, drops fast-restore tags past 14 days, removes expired points no artifact refers to.
+    pub async fn retention_pass(&self, now: Timestamp) -> StoreResult<RetentionReport> {
+        self.write(Lock::All, async move |tx| {
+            let units = sqlx::query(&numbered(
+                "SELECT u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
+                 (SELECT MAX(rp.protection_at) FROM restore_points rp \
+                  WHERE rp.tenant_id = u.tenant_id AND rp.protection_unit_id = u.id) AS newest \
+                 FROM protection_units u WHERE u.status = 'protected' AND u.protected_since IS NOT NULL",
+            ))
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut report = RetentionReport::default();
+            for u in &units {
+                let tenant: String = u.try_get("tenant_id")?;
+                let unit_id: String = u.try_get("id")?;
+                let w = workload(u.try_get("workload")?)?;
+                let since = from_micros(u.try_get("protected_since")?)?;
+                let epoch: i64 = u.try_get("protection_epoch")?;
+                // Points are taken for the slots that start at or after the protection start.
+                let start = since - chrono::Duration::microseconds(1);
+                let after = opt_from_micros(u.try_get("newest")?)?.map_or(start, |n| n.max(start));
+                for at in retention::slots_between(w, Some(after), now) {
+                    report.added += sqlx::query(
+                        &numbered("INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
+                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING"),
+                    )
+                    .bind(&tenant)
+                    .bind(backstore_domain::policy::restore_point_id(&tenant, &unit_id, epoch, since, at))
+                    .bind(&unit_id)
+                    .bind(micros(at))
+                    .bind(micros(retention::expiration(w, at)))
+                    .bind(retention::tags(w, at, now).as_str())
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                }
+            }
+            report.offboarding = offboarding_pass(tx, now).await?;
+            report.retagged = sqlx::query(&numbered(
+                "UPDATE restore_points SET tags = 'none' WHERE tags = 'fastRestore' AND protection_at <= ?",
+            ))
+            .bind(micros(now - retention::fast_window()))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            report.purged = sqlx::query(&numbered(
+                "DELETE FROM restore_points WHERE expiration_at <= ? AND NOT EXISTS (SELECT 1 FROM restore_artifacts a \
+                 WHERE a.tenant_id = restore_points.tenant_id AND a.restore_point_id = restore_points.id)",
+            ))
+            .bind(micros(now))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            Ok(report)
+        })
+        .await
+    }
+}

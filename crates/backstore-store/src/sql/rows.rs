@@ -1,0 +1,53 @@
+//! Value conversions between records and columns: times as microseconds, actors and lists as
+//! JSON text, enum names, and the tenant (and workload) scope of collection reads.
+
+use backstore_domain::{Actor, ErrorInfo, Timestamp, Workload};
+
+use crate::{Bind, StoreError, StoreResult};
+
+pub(super) fn micros(t: Timestamp) -> i64 {
+    t.timestamp_micros()
+}
+
+pub(super) fn from_micros(v: i64) -> StoreResult<Timestamp> {
+    chrono::DateTime::from_timestamp_micros(v).ok_or_else(|| StoreError::Corrupt(format!("timestamp {v}")))
+}
+
+pub(super) fn opt_from_micros(v: Option<i64>) -> StoreResult<Option<Timestamp>> {
+    v.map(from_micros).transpose()
+}
+
+pub(super) fn corrupt<T>(what: &str, value: &str) -> StoreResult<T> {
+    Err(StoreError::Corrupt(format!("{what} '{value}'")))
+}
+
+pub(super) fn workload(s: &str) -> StoreResult<Workload> {
+    Workload::from_unit_kind(s).map_or_else(|| corrupt("workload", s), Ok)
+}
+
+pub(super) fn actor_json(a: &Actor) -> String {
+    serde_json::to_string(a).expect("an Actor always serializes")
+}
+
+pub(super) fn actor(s: &str) -> StoreResult<Actor> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("actor: {e}")))
+}
+
+pub(super) fn error_info(code: Option<String>, message: Option<String>) -> Option<ErrorInfo> {
+    code.map(|code| ErrorInfo { code, message: message.unwrap_or_default() })
+}
+
+/// `tenant_id = ?` and, for one kind, `workload = ?`, with their values.
+pub(super) fn kind_scope(tenant: &str, workload: Option<Workload>) -> (String, Vec<Bind>) {
+    let mut binds = vec![Bind::Text(tenant.to_owned())];
+    let mut scope = String::from("tenant_id = ?");
+    if let Some(w) = workload {
+        scope.push_str(" AND workload = ?");
+        binds.push(Bind::Text(w.unit_kind().to_owned()));
+    }
+    (scope, binds)
+}
+
+pub(super) fn json_list(s: &str) -> StoreResult<Vec<String>> {
+    serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list: {e}")))
+}

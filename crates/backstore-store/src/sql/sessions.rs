@@ -1,0 +1,555 @@
+//! Restore sessions: the session row (its status and counters are a cache of `derive_session`,
+//! refreshed in the same transaction as every artifact change), creation, the delta PATCH, adding
+//! one artifact, activation, deletion, and moving an artifact along its statuses.
+
+use backstore_domain::delta::{plan_adds_within, plan_delta_within, PlannedItem};
+use backstore_domain::error::SessionAction;
+use backstore_domain::status::session_error;
+use backstore_domain::{
+    derive_session, Actor, ArtifactAdd, ArtifactCounts, ArtifactStatus, DeltaItem, RestoreJobType, RuleError,
+    SessionDerived, SessionStatus, Timestamp, Workload,
+};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::artifacts::{existing_artifacts, insert_artifact, insert_artifacts, load_artifact};
+use super::jobs::enqueue;
+use super::restore_points::{resolve_restore_point, resolve_restore_points};
+use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
+use super::{listing, numbered, Lock};
+use crate::{
+    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, JobKind, Keyed, ListSpec, SessionCheck, SessionRecord,
+    SqlFilter, Store, StoreError, StoreResult, Writer,
+};
+
+pub(super) const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, activated_at, created_at, created_by, \
+    last_modified_at, last_modified_by, status, total, completed, failed, in_progress, completed_at, \
+    error_code, error_message";
+
+pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
+    let status: String = row.try_get("status")?;
+    let job_type: String = row.try_get("restore_job_type")?;
+    Ok(SessionRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        workload: workload(row.try_get("workload")?)?,
+        job_type: RestoreJobType::parse(&job_type).map_or_else(|| corrupt("job type", &job_type), Ok)?,
+        activated_at: opt_from_micros(row.try_get("activated_at")?)?,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        created_by: actor(row.try_get("created_by")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        derived: SessionDerived {
+            status: SessionStatus::parse(&status).map_or_else(|| corrupt("session status", &status), Ok)?,
+            total: row.try_get("total")?,
+            completed: row.try_get("completed")?,
+            failed: row.try_get("failed")?,
+            in_progress: row.try_get("in_progress")?,
+        },
+        completed_at: opt_from_micros(row.try_get("completed_at")?)?,
+        error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
+    })
+}
+
+pub(super) async fn load_session(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: &str,
+    workload: Option<Workload>,
+) -> StoreResult<Option<SessionRecord>> {
+    let sql = format!(
+        "SELECT {SESSION_COLUMNS} FROM restore_sessions \
+         WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)"
+    );
+    let kind = workload.map(Workload::unit_kind);
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).bind(kind).bind(kind).fetch_optional(conn).await?;
+    row.as_ref().map(session_from_row).transpose()
+}
+
+pub(super) async fn require_draft(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: &str,
+    workload: Option<Workload>,
+    action: SessionAction,
+) -> StoreResult<SessionRecord> {
+    let session = load_session(conn, tenant, id, workload).await?.ok_or(RuleError::SessionNotFound)?;
+    if session.activated_at.is_some() {
+        return Err(RuleError::NotDraft(action).into());
+    }
+    Ok(session)
+}
+
+pub(super) async fn touch_session(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<()> {
+    sqlx::query(&numbered(
+        "UPDATE restore_sessions SET last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?",
+    ))
+    .bind(micros(now))
+    .bind(actor_json(actor))
+    .bind(tenant)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Artifacts of a session populated by a bulk addition request come from the request only.
+pub(super) fn refuse_if_bulk(session: &SessionRecord) -> Result<(), RuleError> {
+    if session.job_type == RestoreJobType::Bulk {
+        return Err(RuleError::InvalidPatch(
+            "This restore session is populated by a bulk addition request; its artifacts cannot be changed directly."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The session column that counts artifacts in `status`.
+pub(super) fn count_column(status: ArtifactStatus) -> &'static str {
+    match status {
+        ArtifactStatus::Added => "n_added",
+        ArtifactStatus::Scheduling => "n_scheduling",
+        ArtifactStatus::Scheduled => "n_scheduled",
+        ArtifactStatus::InProgress => "n_in_progress",
+        ArtifactStatus::Succeeded => "n_succeeded",
+        ArtifactStatus::Failed => "n_failed",
+    }
+}
+
+/// Moves one artifact of a session from `from` (none: a new artifact) to `to` (none: removed) in the
+/// session's per-status counts.
+pub(super) async fn count_move(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    session: &str,
+    from: Option<ArtifactStatus>,
+    to: Option<ArtifactStatus>,
+) -> StoreResult<()> {
+    let mut sets = Vec::new();
+    if let Some(f) = from {
+        sets.push(format!("{0} = {0} - 1", count_column(f)));
+    }
+    if let Some(t) = to {
+        sets.push(format!("{0} = {0} + 1", count_column(t)));
+    }
+    if sets.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("UPDATE restore_sessions SET {} WHERE tenant_id = ? AND id = ?", sets.join(", "));
+    sqlx::query(&numbered(&sql)).bind(tenant).bind(session).execute(conn).await?;
+    Ok(())
+}
+
+/// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts.
+pub(super) async fn refresh_session(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: &str,
+    now: Timestamp,
+) -> StoreResult<()> {
+    let session = sqlx::query(&numbered(
+        "SELECT activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, \
+         n_succeeded, n_failed FROM restore_sessions WHERE tenant_id = ? AND id = ?",
+    ))
+    .bind(tenant)
+    .bind(id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let mut counts = ArtifactCounts::default();
+    for status in [
+        ArtifactStatus::Added,
+        ArtifactStatus::Scheduling,
+        ArtifactStatus::Scheduled,
+        ArtifactStatus::InProgress,
+        ArtifactStatus::Succeeded,
+        ArtifactStatus::Failed,
+    ] {
+        counts.add(status, session.try_get(count_column(status))?);
+    }
+    let activated = session.try_get::<Option<i64>, _>("activated_at")?.is_some();
+    let resolving = activated && {
+        let pending: Option<i64> = sqlx::query_scalar(&numbered(
+            "SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ? AND status = 'active'",
+        ))
+        .bind(tenant)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+        pending.is_some()
+    };
+    let derived = derive_session(&counts, activated, resolving);
+    let error_known: Option<String> = session.try_get("error_code")?;
+    let first_failure: Option<String> = if error_known.is_some() {
+        error_known
+    } else if counts.failed > 0 && derived.status.is_terminal() {
+        sqlx::query_scalar(&numbered(
+            "SELECT error_code FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND status = 'failed' \
+             ORDER BY completion_at, seq LIMIT 1",
+        ))
+        .bind(tenant)
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await?
+    } else {
+        None
+    };
+    let error = session_error(&derived, first_failure.as_deref());
+    let completed_at = if derived.status.is_terminal() {
+        Some(session.try_get::<Option<i64>, _>("completed_at")?.unwrap_or(micros(now)))
+    } else {
+        None
+    };
+    sqlx::query(&numbered(
+        "UPDATE restore_sessions SET status = ?, total = ?, completed = ?, failed = ?, in_progress = ?, \
+         completed_at = ?, error_code = ?, error_message = ? WHERE tenant_id = ? AND id = ?",
+    ))
+    .bind(derived.status.as_str())
+    .bind(derived.total)
+    .bind(derived.completed)
+    .bind(derived.failed)
+    .bind(derived.in_progress)
+    .bind(completed_at)
+    .bind(error.as_ref().map(|e| e.code.clone()))
+    .bind(error.as_ref().map(|e| e.message.clone()))
+    .bind(tenant)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn reload_session(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<SessionRecord> {
+    load_session(conn, tenant, id, None)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished inside its transaction")))
+}
+
+/// Moves an artifact by `step` if it is in `from` (any non-terminal status when `None`), and
+/// re-derives its session. Returns whether it moved.
+pub(super) async fn apply_step(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    artifact_id: &str,
+    from: Option<ArtifactStatus>,
+    step: &ArtifactStep,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let t = micros(now);
+    let guard =
+        "WHERE tenant_id = ?2 AND id = ?3 AND (status = ?4 OR (?4 IS NULL AND status NOT IN ('succeeded', 'failed')))";
+    let sql = match step {
+        ArtifactStep::Scheduling | ArtifactStep::Scheduled => {
+            format!("UPDATE restore_artifacts SET status = ?1 {guard} RETURNING session_id")
+        }
+        ArtifactStep::Started => {
+            format!("UPDATE restore_artifacts SET status = ?1, start_at = COALESCE(start_at, ?5) {guard} RETURNING session_id")
+        }
+        ArtifactStep::Succeeded(_) => format!(
+            "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
+             restored_site_id = ?6, restored_site_name = ?7, restored_site_web_url = ?8, restored_folder_id = ?9, \
+             restored_folder_name = ?10, restored_item_count = ?11, error_code = NULL, error_message = NULL \
+             {guard} RETURNING session_id"
+        ),
+        ArtifactStep::Failed(_) => format!(
+            "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
+             error_code = ?6, error_message = ?7 {guard} RETURNING session_id"
+        ),
+    };
+    let sql = numbered(&sql);
+    let base = sqlx::query_scalar::<_, String>(&sql)
+        .bind(step.target().as_str())
+        .bind(tenant)
+        .bind(artifact_id)
+        .bind(from.map(ArtifactStatus::as_str));
+    let query = match step {
+        ArtifactStep::Scheduling | ArtifactStep::Scheduled => base,
+        ArtifactStep::Started => base.bind(t),
+        ArtifactStep::Succeeded(o) => base
+            .bind(t)
+            .bind(o.restored_site_id.clone())
+            .bind(o.restored_site_name.clone())
+            .bind(o.restored_site_web_url.clone())
+            .bind(o.restored_folder_id.clone())
+            .bind(o.restored_folder_name.clone())
+            .bind(o.restored_item_count),
+        ArtifactStep::Failed(e) => base.bind(t).bind(e.code.clone()).bind(e.message.clone()),
+    };
+    let old = match from {
+        Some(f) => Some(f),
+        None => {
+            let s: Option<String> =
+                sqlx::query_scalar(&numbered("SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?"))
+                    .bind(tenant)
+                    .bind(artifact_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+            s.and_then(|s| ArtifactStatus::parse(&s))
+        }
+    };
+    let Some(session_id) = query.fetch_optional(&mut *conn).await? else {
+        return Ok(false);
+    };
+    count_move(conn, tenant, &session_id, old, Some(step.target())).await?;
+    refresh_session(conn, tenant, &session_id, now).await?;
+    Ok(true)
+}
+
+impl Store {
+    /// Creates a draft session of `workload` with `adds` (already planned); every restore point must
+    /// exist in the tenant, be unexpired and be of the workload, or nothing is created.
+    pub async fn create_session(
+        &self,
+        w: Writer<'_>,
+        workload: Workload,
+        adds: Vec<ArtifactAdd>,
+    ) -> StoreResult<SessionRecord> {
+        let Writer { tenant, actor, now } = w;
+        let adds = plan_adds_within(adds, &[], &self.limits)?;
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let points: Vec<&str> = adds.iter().map(|a| a.restore_point.as_str()).collect();
+            resolve_restore_points(tx, tenant, &points, workload, now)
+                .await?
+                .map_err(RuleError::RestorePointUnusable)?;
+            let id = uuid::Uuid::new_v4().to_string();
+            sqlx::query(&numbered(
+                "INSERT INTO restore_sessions (tenant_id, id, workload, restore_job_type, created_at, created_by, \
+                 last_modified_at, last_modified_by, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            ))
+            .bind(tenant)
+            .bind(&id)
+            .bind(workload.unit_kind())
+            .bind(RestoreJobType::Standard.as_str())
+            .bind(micros(now))
+            .bind(actor_json(actor))
+            .bind(micros(now))
+            .bind(actor_json(actor))
+            .bind(SessionStatus::Draft.as_str())
+            .execute(&mut *tx)
+            .await?;
+            insert_artifacts(tx, tenant, &id, &adds, now).await?;
+            refresh_session(tx, tenant, &id, now).await?;
+            let session = reload_session(tx, tenant, &id).await?;
+            Ok(session)
+        })
+        .await
+    }
+
+    /// One session; `workload` narrows to one kind (typed paths). `None` when absent.
+    pub async fn get_session(
+        &self,
+        tenant: &str,
+        id: &str,
+        workload: Option<Workload>,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        load_session(&mut conn, tenant, id, workload).await
+    }
+
+    /// A page of sessions (of one kind, or all) as `spec` asks.
+    pub async fn list_sessions(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<SessionRecord>>> {
+        let select = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions");
+        let (scope, binds) = kind_scope(tenant, workload);
+        listing::page(&self.pool, &select, &scope, &binds, "seq", spec, session_from_row).await
+    }
+
+    pub async fn count_sessions(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        filter: Option<&SqlFilter>,
+    ) -> StoreResult<i64> {
+        let (scope, binds) = kind_scope(tenant, workload);
+        listing::count(&self.pool, "FROM restore_sessions", &scope, &binds, filter).await
+    }
+
+    /// Deletes a draft session and its artifacts.
+    pub async fn delete_session(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            require_draft(tx, tenant, id, workload, SessionAction::Delete).await?;
+            sqlx::query(&numbered("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ?"))
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&numbered("DELETE FROM restore_sessions WHERE tenant_id = ? AND id = ?"))
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Activates a non-empty draft: its artifacts go to `scheduling`, at most 25 running per tenant.
+    pub async fn activate_session(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+    ) -> StoreResult<SessionRecord> {
+        let Writer { tenant, actor, now } = w;
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let session = require_draft(tx, tenant, id, workload, SessionAction::Activate).await?;
+            let bulk = session.job_type == RestoreJobType::Bulk;
+            if session.derived.total == 0 && !bulk {
+                return Err(RuleError::EmptyArtifactList.into());
+            }
+            let running: i64 = sqlx::query_scalar(&numbered(
+                "SELECT COUNT(*) FROM restore_sessions WHERE tenant_id = ? AND status IN ('activating', 'active')",
+            ))
+            .bind(tenant)
+            .fetch_one(&mut *tx)
+            .await?;
+            if running >= self.limits.active_sessions {
+                return Err(RuleError::TooManyActiveSessions.into());
+            }
+            sqlx::query(&numbered("UPDATE restore_artifacts SET status = ? WHERE tenant_id = ? AND session_id = ?"))
+                .bind(ArtifactStatus::Scheduling.as_str())
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            // One restore job per artifact, in the same transaction: activation and its work commit together.
+            let artifact_ids: Vec<String> = sqlx::query_scalar(&numbered(
+                "SELECT id FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? ORDER BY seq",
+            ))
+            .bind(tenant)
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+            for artifact_id in artifact_ids {
+                enqueue(tx, tenant, id, &artifact_id, JobKind::RestoreArtifact, now).await?;
+            }
+            if bulk {
+                let request: Option<String> = sqlx::query_scalar(&numbered(
+                    "SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?",
+                ))
+                .bind(tenant)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                if let Some(request) = request {
+                    enqueue(tx, tenant, id, &request, JobKind::ResolveBulk, now).await?;
+                }
+            }
+            sqlx::query(&numbered(
+                "UPDATE restore_sessions SET activated_at = ?, n_scheduling = n_scheduling + n_added, n_added = 0 \
+                 WHERE tenant_id = ? AND id = ?",
+            ))
+            .bind(micros(now))
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+            touch_session(tx, tenant, id, actor, now).await?;
+            refresh_session(tx, tenant, id, now).await?;
+            let session = reload_session(tx, tenant, id).await?;
+            Ok(session)
+        })
+        .await
+    }
+
+    /// Applies a delta to a draft session: request-level rules refuse it whole, item-level problems
+    /// fail one item. `check` runs on the loaded session before anything is written.
+    pub async fn apply_delta(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+        items: Vec<DeltaItem>,
+        check: SessionCheck<'_>,
+    ) -> StoreResult<DeltaOutcome> {
+        let Writer { tenant, actor, now } = w;
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let session = require_draft(tx, tenant, id, workload, SessionAction::Patch).await?;
+            check(&session)?;
+            refuse_if_bulk(&session)?;
+            let existing = existing_artifacts(tx, tenant, id, &items).await?;
+            let plan = plan_delta_within(items, &existing, &self.limits)?;
+            let mut applied = Vec::with_capacity(plan.items.len());
+            let mut changed = false;
+            for (index, item) in plan.items.into_iter().enumerate() {
+                match item {
+                    PlannedItem::Add(add) => {
+                        match resolve_restore_point(tx, tenant, add.restore_point.as_str(), session.workload, now)
+                            .await?
+                        {
+                            Ok(()) => {
+                                let artifact_id = insert_artifact(tx, tenant, id, &add, now).await?;
+                                let artifact = load_artifact(tx, tenant, &artifact_id).await?;
+                                applied.push(AppliedItem::Added {
+                                    artifact: Box::new(artifact),
+                                    content_id: add.content_id,
+                                });
+                                changed = true;
+                            }
+                            Err(problem) => applied.push(AppliedItem::AddFailed { add, index, problem }),
+                        }
+                    }
+                    PlannedItem::Remove { id: artifact_id, content_id } => {
+                        sqlx::query(&numbered(
+                            "DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id = ?",
+                        ))
+                        .bind(tenant)
+                        .bind(id)
+                        .bind(&artifact_id)
+                        .execute(&mut *tx)
+                        .await?;
+                        // Drafts only: a removed artifact was `added`.
+                        count_move(tx, tenant, id, Some(ArtifactStatus::Added), None).await?;
+                        applied.push(AppliedItem::Removed { id: artifact_id, content_id });
+                        changed = true;
+                    }
+                    PlannedItem::RemoveMissing { id: artifact_id, content_id } => {
+                        applied.push(AppliedItem::RemoveFailed { id: artifact_id, index, content_id })
+                    }
+                }
+            }
+            if changed {
+                touch_session(tx, tenant, id, actor, now).await?;
+                refresh_session(tx, tenant, id, now).await?;
+            }
+            let session = reload_session(tx, tenant, id).await?;
+            Ok(DeltaOutcome { session, items: applied })
+        })
+        .await
+    }
+
+    /// Adds one artifact to a draft session (POST on the artifact collection).
+    pub async fn add_artifact(
+        &self,
+        w: Writer<'_>,
+        session_id: &str,
+        workload: Workload,
+        add: ArtifactAdd,
+    ) -> StoreResult<ArtifactRecord> {
+        let Writer { tenant, actor, now } = w;
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let session = require_draft(tx, tenant, session_id, Some(workload), SessionAction::AddArtifact).await?;
+            refuse_if_bulk(&session)?;
+            let existing = existing_artifacts(tx, tenant, session_id, &[DeltaItem::Add(add.clone())]).await?;
+            let add = plan_adds_within(vec![add], &existing, &self.limits)?.remove(0);
+            resolve_restore_point(tx, tenant, add.restore_point.as_str(), workload, now)
+                .await?
+                .map_err(RuleError::RestorePointUnusable)?;
+            let artifact_id = insert_artifact(tx, tenant, session_id, &add, now).await?;
+            touch_session(tx, tenant, session_id, actor, now).await?;
+            refresh_session(tx, tenant, session_id, now).await?;
+            let artifact = load_artifact(tx, tenant, &artifact_id).await?;
+            Ok(artifact)
+        })
+        .await
+    }
+}

@@ -1,0 +1,103 @@
+//! A tenant's service state (enabled, disabled, locked) and the server clock's stored offset.
+
+use sqlx::Row;
+
+use super::rows::{actor, actor_json, from_micros, micros};
+use super::{numbered, Lock};
+use crate::{ServiceState, Store, StoreResult, Writer};
+
+impl Store {
+    /// The tenant's service state; `None` until it was ever enabled (the service is disabled).
+    pub async fn service_state(&self, tenant: &str) -> StoreResult<Option<ServiceState>> {
+        let row = sqlx::query(
+            &numbered("SELECT status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by FROM tenants WHERE tenant_id = ?"),
+        )
+        .bind(tenant)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(ServiceState {
+                status: r.try_get("status")?,
+                consumer: r.try_get("consumer")?,
+                app_owner_tenant_id: r.try_get("app_owner_tenant_id")?,
+                last_modified_at: from_micros(r.try_get("last_modified_at")?)?,
+                last_modified_by: actor(r.try_get("last_modified_by")?)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Enables the service for the writer's tenant, controlled from `app_owner_tenant_id`.
+    pub async fn enable_service(&self, w: Writer<'_>, app_owner_tenant_id: &str) -> StoreResult<ServiceState> {
+        let consumer = if app_owner_tenant_id == w.tenant { "firstparty" } else { "thirdparty" };
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            sqlx::query(
+                &numbered("INSERT INTO tenants (tenant_id, status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by) \
+                 VALUES (?, 'enabled', ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET status = 'enabled', \
+                 consumer = excluded.consumer, app_owner_tenant_id = excluded.app_owner_tenant_id, \
+                 last_modified_at = excluded.last_modified_at, last_modified_by = excluded.last_modified_by"),
+            )
+            .bind(w.tenant)
+            .bind(consumer)
+            .bind(app_owner_tenant_id)
+            .bind(micros(w.now))
+            .bind(actor_json(w.actor))
+            .execute(&mut *tx)
+            .await?;
+            Ok(ServiceState {
+                status: "enabled".into(),
+                consumer: consumer.into(),
+                app_owner_tenant_id: app_owner_tenant_id.into(),
+                last_modified_at: w.now,
+                last_modified_by: w.actor.clone(),
+            })
+        })
+        .await
+    }
+
+    /// Sets the service status of a tenant that enabled the service (`enabled`, `disabled`,
+    /// `protectionChangeLocked`, `restoreLocked`): what Microsoft does to a tenant, here for tests.
+    /// `None` when the tenant never enabled the service.
+    pub async fn set_service_status(&self, w: Writer<'_>, status: &str) -> StoreResult<Option<ServiceState>> {
+        let changed = self
+            .write(Lock::Tenant(w.tenant), async move |tx| {
+                let changed = sqlx::query(&numbered(
+                    "UPDATE tenants SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ?",
+                ))
+                .bind(status)
+                .bind(micros(w.now))
+                .bind(actor_json(w.actor))
+                .bind(w.tenant)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                Ok(changed)
+            })
+            .await?;
+        if changed == 0 {
+            return Ok(None);
+        }
+        self.service_state(w.tenant).await
+    }
+
+    /// The offset of the server clock stored in the database, in microseconds.
+    pub async fn clock_offset(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar(&numbered("SELECT offset_micros FROM server_clock WHERE id = 1"))
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Moves the stored server clock forward by `by_micros` (never back); returns the new offset.
+    pub async fn advance_clock(&self, by_micros: i64) -> StoreResult<i64> {
+        self.write(Lock::All, async move |tx| {
+            let offset: i64 = sqlx::query_scalar(&numbered(
+                "UPDATE server_clock SET offset_micros = offset_micros + ? WHERE id = 1 RETURNING offset_micros",
+            ))
+            .bind(by_micros.max(0))
+            .fetch_one(&mut *tx)
+            .await?;
+            Ok(offset)
+        })
+        .await
+    }
+}

@@ -1,0 +1,228 @@
+//! Protection unit bulk addition jobs: queued on a policy, resolved by the engine (each resource joins
+//! the policy or gets an error detail).
+
+use backstore_domain::{Timestamp, Workload};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::directory::{find_by_address, find_resource};
+use super::jobs::{enqueue, finish_job_row, holds_lease};
+use super::outcome::{record_outcome, stored_error, OutcomeTable};
+use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
+use super::rows::{actor, actor_json, from_micros, json_list, micros, workload};
+use super::units::{join, Joined};
+use super::{numbered, Lock};
+use crate::{ErrorDetail, JobKind, JobRef, Store, StoreResult, UnitBulkJobRecord, Writer};
+
+pub(super) const JOB_COLUMNS: &str =
+    "seq, id, policy_id, workload, display_name, status, addresses, object_ids, error, \
+    created_at, created_by, last_modified_at, last_modified_by";
+
+pub(super) fn job_from_row(row: &AnyRow) -> StoreResult<UnitBulkJobRecord> {
+    let error = stored_error(row.try_get("error")?)?;
+    Ok(UnitBulkJobRecord {
+        seq: row.try_get("seq")?,
+        id: row.try_get("id")?,
+        policy_id: row.try_get("policy_id")?,
+        workload: workload(row.try_get("workload")?)?,
+        display_name: row.try_get("display_name")?,
+        status: row.try_get("status")?,
+        addresses: json_list(row.try_get("addresses")?)?,
+        object_ids: json_list(row.try_get("object_ids")?)?,
+        error,
+        created_at: from_micros(row.try_get("created_at")?)?,
+        created_by: actor(row.try_get("created_by")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+    })
+}
+
+pub(super) async fn load_job(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    id: &str,
+) -> StoreResult<Option<UnitBulkJobRecord>> {
+    let sql = format!("SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(job_from_row).transpose()
+}
+
+pub(super) async fn create_unit_bulk_job(
+    conn: &mut AnyConnection,
+    w: Writer<'_>,
+    policy_id: &str,
+    workload: Workload,
+    display_name: Option<String>,
+    addresses: Vec<String>,
+    object_ids: Vec<String>,
+) -> StoreResult<UnitBulkJobRecord> {
+    require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        &numbered("INSERT INTO unit_bulk_jobs (tenant_id, id, policy_id, workload, display_name, status, addresses, object_ids, \
+         created_at, created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)"),
+    )
+    .bind(w.tenant)
+    .bind(&id)
+    .bind(policy_id)
+    .bind(workload.unit_kind())
+    .bind(&display_name)
+    .bind(serde_json::to_string(&addresses).expect("strings serialize"))
+    .bind(serde_json::to_string(&object_ids).expect("strings serialize"))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .execute(&mut *conn)
+    .await?;
+    enqueue(conn, w.tenant, policy_id, &id, JobKind::ResolveUnitJob, w.now).await?;
+    Ok(load_job(conn, w.tenant, &id).await?.expect("just inserted"))
+}
+
+pub(super) async fn list_unit_bulk_jobs(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    workload: Workload,
+    policy_id: Option<&str>,
+    after: Option<i64>,
+    limit: i64,
+) -> StoreResult<Vec<UnitBulkJobRecord>> {
+    let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND workload = ? AND (? IS NULL OR policy_id = ?) \
+         AND seq > ? ORDER BY seq LIMIT ?"
+    );
+    let rows = sqlx::query(&numbered(&sql))
+        .bind(tenant)
+        .bind(workload.unit_kind())
+        .bind(policy_id)
+        .bind(policy_id)
+        .bind(after.unwrap_or(0))
+        .bind(limit)
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(job_from_row).collect()
+}
+
+pub(super) async fn resolve_unit_bulk_job(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+    if !holds_lease(conn, job, now).await? {
+        return Ok(false);
+    }
+    let tenant = job.tenant_id.as_str();
+    if let Some(bulk) = load_job(conn, tenant, &job.target_id).await?.filter(|j| j.status == "active") {
+        let creator = bulk.created_by.clone();
+        let w = Writer { tenant, actor: &creator, now };
+        let mut details = Vec::new();
+        let mut needs_settle = false;
+        let total = bulk.addresses.len() + bulk.object_ids.len();
+        match load_policy(conn, tenant, &bulk.policy_id, Some(bulk.workload)).await? {
+            None => details.push(ErrorDetail {
+                code: "PolicyNotFound".into(),
+                message: "The protection policy of this job no longer exists.".into(),
+                target: bulk.policy_id.clone(),
+            }),
+            Some(policy) => {
+                let names = bulk.addresses.iter().map(|a| (a, true)).chain(bulk.object_ids.iter().map(|i| (i, false)));
+                for (name, by_address) in names {
+                    let resource = if by_address {
+                        find_by_address(conn, tenant, bulk.workload, name).await?
+                    } else {
+                        find_resource(conn, tenant, bulk.workload, name)
+                            .await?
+                            .and_then(|r| r.resource_id().map(str::to_owned))
+                    };
+                    let Some(resource) = resource else {
+                        details.push(ErrorDetail {
+                            code: "ProtectionUnitNotFound".into(),
+                            message: format!(
+                                "No {} known as '{name}' exists in this tenant.",
+                                bulk.workload.unit_kind()
+                            ),
+                            target: name.clone(),
+                        });
+                        continue;
+                    };
+                    match join(conn, &w, &policy, &resource).await? {
+                        Joined::Added { requested, .. } => needs_settle |= requested,
+                        Joined::AlreadyIn => {}
+                        Joined::InOtherPolicy => details.push(ErrorDetail {
+                            code: "ProtectionUnitAlreadyExists".into(),
+                            message: format!("'{name}' is already protected by another protection policy."),
+                            target: name.clone(),
+                        }),
+                        Joined::Unknown => details.push(ErrorDetail {
+                            code: "ProtectionUnitNotFound".into(),
+                            message: format!(
+                                "No {} known as '{name}' exists in this tenant.",
+                                bulk.workload.unit_kind()
+                            ),
+                            target: name.clone(),
+                        }),
+                    }
+                }
+                if needs_settle {
+                    enqueue_settle(conn, tenant, &policy.id, now).await?;
+                }
+                refresh_policy(conn, tenant, &policy.id, needs_settle, None).await?;
+            }
+        }
+        let message = format!("{} of {total} resources could not be added to the protection policy.", details.len());
+        record_outcome(conn, OutcomeTable::UnitBulkJobs, tenant, &bulk.id, details, message, now).await?;
+    }
+    finish_job_row(conn, job, now).await?;
+    Ok(true)
+}
+
+impl Store {
+    /// Queues a bulk addition job on a policy of `workload`; the engine resolves it.
+    pub async fn create_unit_bulk_job(
+        &self,
+        w: Writer<'_>,
+        policy_id: &str,
+        workload: Workload,
+        display_name: Option<String>,
+        addresses: Vec<String>,
+        object_ids: Vec<String>,
+    ) -> StoreResult<UnitBulkJobRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let job = create_unit_bulk_job(tx, w, policy_id, workload, display_name, addresses, object_ids).await?;
+            Ok(job)
+        })
+        .await
+    }
+
+    /// Bulk addition jobs of a workload, of one policy or all, in creation order.
+    pub async fn list_unit_bulk_jobs(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitBulkJobRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        list_unit_bulk_jobs(&mut conn, tenant, workload, policy_id, after, limit).await
+    }
+
+    /// One bulk addition job of a workload (and of `policy_id`, when given).
+    pub async fn get_unit_bulk_job(
+        &self,
+        tenant: &str,
+        workload: Workload,
+        policy_id: Option<&str>,
+        id: &str,
+    ) -> StoreResult<Option<UnitBulkJobRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        let job = load_job(&mut conn, tenant, id).await?;
+        Ok(job.filter(|j| j.workload == workload && policy_id.is_none_or(|p| p == j.policy_id)))
+    }
+
+    /// Runs a claimed `ResolveUnitJob` job: each resource joins the policy or gets an error
+    /// detail. False when the lease was lost.
+    pub async fn resolve_unit_bulk_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
+            let done = resolve_unit_bulk_job(tx, job, now).await?;
+            Ok(done)
+        })
+        .await
+    }
+}

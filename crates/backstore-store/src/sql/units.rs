@@ -1,0 +1,399 @@
+//! Protection units: created on first use when a resource joins a policy, kept across removals;
+//! their reads, offboarding and the offboarding pass, and fixtures put in place as they are.
+
+use backstore_domain::policy::is_requested;
+use backstore_domain::restore::UnitInfo;
+use backstore_domain::{policy, ProtectionUnitStatus, RuleError, Timestamp, Workload};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::directory::find_resource;
+use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
+use super::{listing, numbered, Lock};
+use crate::{
+    Keyed, ListSpec, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, SqlFilter, Store, StoreResult, UnitRow,
+    Writer,
+};
+
+pub(super) const UNIT_COLUMNS: &str =
+    "seq, id AS protection_unit_id, workload, policy_id, status, site_id, site_name, site_web_url, \
+    directory_object_id, display_name, email, created_at, created_by, fault, last_modified_at, last_modified_by, \
+    protected_since, offboard_requested_at, error_code, error_message, protection_sources";
+
+pub(super) fn unit_row(row: &AnyRow) -> StoreResult<UnitRow> {
+    let status: String = row.try_get("status")?;
+    let created_by: Option<String> = row.try_get("created_by")?;
+    let last_modified_by: Option<String> = row.try_get("last_modified_by")?;
+    let created_at = from_micros(row.try_get("created_at")?)?;
+    Ok(UnitRow {
+        seq: row.try_get("seq")?,
+        unit: ProtectionUnitRecord {
+            info: unit_from_row(row)?,
+            policy_id: row.try_get("policy_id")?,
+            status: ProtectionUnitStatus::parse(&status).map_or_else(|| corrupt("unit status", &status), Ok)?,
+            created_at,
+            created_by: created_by.as_deref().map(actor).transpose()?,
+            last_modified_at: opt_from_micros(row.try_get("last_modified_at")?)?.unwrap_or(created_at),
+            last_modified_by: last_modified_by.as_deref().map(actor).transpose()?,
+            protected_since: opt_from_micros(row.try_get("protected_since")?)?,
+            offboard_requested_at: opt_from_micros(row.try_get("offboard_requested_at")?)?,
+            error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
+            sources: row.try_get("protection_sources")?,
+            fault: row.try_get("fault")?,
+        },
+    })
+}
+
+pub(super) fn unit_from_row(row: &AnyRow) -> StoreResult<UnitInfo> {
+    Ok(UnitInfo {
+        id: row.try_get("protection_unit_id")?,
+        workload: workload(row.try_get("workload")?)?,
+        site_id: row.try_get("site_id")?,
+        site_name: row.try_get("site_name")?,
+        site_web_url: row.try_get("site_web_url")?,
+        directory_object_id: row.try_get("directory_object_id")?,
+        display_name: row.try_get("display_name")?,
+        email: row.try_get("email")?,
+    })
+}
+
+pub(super) async fn load_unit(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
+    let sql = format!("SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND id = ?");
+    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
+    row.as_ref().map(unit_row).transpose()
+}
+
+/// Why one resource could not join a policy.
+pub(super) enum AttachProblem {
+    Unknown,
+    InPolicy,
+}
+
+/// Puts the resource's unit (created on first use) into `policy`: `protectRequested` when the
+/// policy is on, `unprotected` until it is activated otherwise.
+pub(super) async fn attach(
+    conn: &mut AnyConnection,
+    w: &Writer<'_>,
+    policy: &PolicyRecord,
+    resource_id: &str,
+) -> StoreResult<Result<ProtectionUnitRecord, AttachProblem>> {
+    let Some(resource) = find_resource(conn, w.tenant, policy.workload, resource_id).await? else {
+        return Ok(Err(AttachProblem::Unknown));
+    };
+    let canonical = resource.resource_id().unwrap_or(resource_id).to_owned();
+    let unit_id = policy::unit_id(w.tenant, policy.workload, &canonical);
+    let status =
+        if policy.enabled { ProtectionUnitStatus::ProtectRequested } else { ProtectionUnitStatus::Unprotected };
+    match load_unit(conn, w.tenant, &unit_id).await? {
+        Some(existing) if existing.unit.policy_id.is_some() => return Ok(Err(AttachProblem::InPolicy)),
+        Some(_) => {
+            sqlx::query(
+                &numbered("UPDATE protection_units SET policy_id = ?, status = ?, protection_sources = 'manual', rule_id = NULL, \
+                 offboard_requested_at = NULL, error_code = NULL, error_message = NULL, last_modified_at = ?, \
+                 last_modified_by = ? WHERE tenant_id = ? AND id = ?"),
+            )
+            .bind(&policy.id)
+            .bind(status.as_str())
+            .bind(micros(w.now))
+            .bind(actor_json(w.actor))
+            .bind(w.tenant)
+            .bind(&unit_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+        None => {
+            sqlx::query(&numbered(
+                "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, \
+                 site_web_url, directory_object_id, display_name, email, created_at, created_by, fault, resource_id, \
+                 last_modified_at, last_modified_by, protection_sources) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'manual')",
+            ))
+            .bind(w.tenant)
+            .bind(&unit_id)
+            .bind(policy.workload.unit_kind())
+            .bind(&policy.id)
+            .bind(status.as_str())
+            .bind(&resource.site_id)
+            .bind(&resource.site_name)
+            .bind(&resource.site_web_url)
+            .bind(&resource.directory_object_id)
+            .bind(&resource.display_name)
+            .bind(&resource.email)
+            .bind(micros(w.now))
+            .bind(actor_json(w.actor))
+            .bind(&resource.fault)
+            .bind(&canonical)
+            .bind(micros(w.now))
+            .bind(actor_json(w.actor))
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    let row = load_unit(conn, w.tenant, &unit_id).await?.expect("the unit was just written");
+    Ok(Ok(row.unit))
+}
+
+/// What became of a resource a job (a unit bulk job, an inclusion rule) put into a policy.
+pub(super) enum Joined {
+    /// The unit's id, and whether it waits for the policy's settle job.
+    Added {
+        unit_id: String,
+        requested: bool,
+    },
+    /// In this policy already: nothing to do, nothing to report.
+    AlreadyIn,
+    InOtherPolicy,
+    Unknown,
+}
+
+pub(super) async fn join(
+    conn: &mut AnyConnection,
+    w: &Writer<'_>,
+    policy: &PolicyRecord,
+    resource_id: &str,
+) -> StoreResult<Joined> {
+    Ok(match attach(conn, w, policy, resource_id).await? {
+        Ok(unit) => Joined::Added { requested: is_requested(unit.status), unit_id: unit.info.id },
+        Err(AttachProblem::Unknown) => Joined::Unknown,
+        Err(AttachProblem::InPolicy) => {
+            let here: Option<i64> = sqlx::query_scalar(
+                &numbered("SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?) \
+                 AND policy_id = ?"),
+            )
+            .bind(w.tenant)
+            .bind(policy.workload.unit_kind())
+            .bind(resource_id)
+            .bind(&policy.id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if here.is_some() {
+                Joined::AlreadyIn
+            } else {
+                Joined::InOtherPolicy
+            }
+        }
+    })
+}
+
+pub(super) async fn set_unit_status(
+    conn: &mut AnyConnection,
+    w: &Writer<'_>,
+    unit_id: &str,
+    status: ProtectionUnitStatus,
+) -> StoreResult<()> {
+    sqlx::query(
+        &numbered("UPDATE protection_units SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?"),
+    )
+    .bind(status.as_str())
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(w.tenant)
+    .bind(unit_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// How long an offboarding request waits (server clock) before the unit is offboarded and its
+/// backups go; `cancelOffboard` can stop it until then.
+pub fn offboard_grace() -> chrono::Duration {
+    chrono::Duration::days(30)
+}
+
+pub(super) async fn offboard(
+    conn: &mut AnyConnection,
+    w: Writer<'_>,
+    id: &str,
+    cancel: bool,
+) -> StoreResult<ProtectionUnitRecord> {
+    let unit = load_unit(conn, w.tenant, id).await?.ok_or(RuleError::UnitNotFound)?.unit;
+    if !cancel && unit.policy_id.is_some() {
+        return Err(RuleError::OperationNotAllowed(
+            "The protection unit is still attached to a protection policy. Remove it from the policy first.".into(),
+        )
+        .into());
+    }
+    let allowed: &[ProtectionUnitStatus] = if cancel {
+        &[ProtectionUnitStatus::OffboardRequested]
+    } else {
+        &[ProtectionUnitStatus::Unprotected, ProtectionUnitStatus::CancelOffboardRequested]
+    };
+    if !allowed.contains(&unit.status) {
+        return Err(RuleError::OperationNotAllowed(format!(
+            "A protection unit in status {} cannot be {}.",
+            unit.status.as_str(),
+            if cancel { "taken out of offboarding" } else { "offboarded" }
+        ))
+        .into());
+    }
+    let (status, requested_at) = if cancel {
+        (ProtectionUnitStatus::CancelOffboardRequested, unit.offboard_requested_at.map(micros))
+    } else {
+        (ProtectionUnitStatus::OffboardRequested, Some(micros(w.now)))
+    };
+    sqlx::query(
+        &numbered("UPDATE protection_units SET status = ?, offboard_requested_at = ?, last_modified_at = ?, last_modified_by = ? \
+         WHERE tenant_id = ? AND id = ?"),
+    )
+    .bind(status.as_str())
+    .bind(requested_at)
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(w.tenant)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(load_unit(conn, w.tenant, id).await?.expect("just updated").unit)
+}
+
+/// Offboarding as time passes: requests past the grace period are carried out (the unit's restore
+/// points go, except those an artifact refers to); cancelled ones return the unit to `unprotected`.
+pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<u64> {
+    let t = micros(now);
+    let cancelled = sqlx::query(&numbered(
+        "UPDATE protection_units SET status = 'unprotected', offboard_requested_at = NULL, last_modified_at = ? \
+         WHERE status = 'cancelOffboardRequested'",
+    ))
+    .bind(t)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let due = sqlx::query(&numbered(
+        "UPDATE protection_units SET status = 'offboarded', last_modified_at = ?1 \
+         WHERE status = 'offboardRequested' AND offboard_requested_at <= ?2 RETURNING tenant_id, id",
+    ))
+    .bind(t)
+    .bind(micros(now - offboard_grace()))
+    .fetch_all(&mut *conn)
+    .await?;
+    for row in &due {
+        let tenant: String = row.try_get("tenant_id")?;
+        let id: String = row.try_get("id")?;
+        sqlx::query(&numbered(
+            "DELETE FROM restore_points WHERE tenant_id = ? AND protection_unit_id = ? AND NOT EXISTS \
+             (SELECT 1 FROM restore_artifacts a WHERE a.tenant_id = restore_points.tenant_id \
+              AND a.restore_point_id = restore_points.id)",
+        ))
+        .bind(&tenant)
+        .bind(&id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(cancelled + due.len() as u64)
+}
+
+impl Store {
+    /// The units of one policy, in the order they joined it.
+    pub async fn list_policy_units(
+        &self,
+        tenant: &str,
+        policy_id: &str,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<UnitRow>> {
+        let sql = format!(
+            "SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND policy_id = ? AND seq > ? \
+             ORDER BY seq LIMIT ?"
+        );
+        let rows = sqlx::query(&numbered(&sql))
+            .bind(tenant)
+            .bind(policy_id)
+            .bind(after.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(unit_row).collect()
+    }
+
+    /// Puts a unit and its points in place as they are (fixtures and imports; no policy rules).
+    pub async fn insert_protection_unit(
+        &self,
+        tenant: &str,
+        unit: &ProtectionUnitRecord,
+        points: &[RestorePointRecord],
+    ) -> StoreResult<()> {
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            let info = &unit.info;
+            sqlx::query(
+                &numbered("INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
+                 directory_object_id, display_name, email, created_at, fault, created_by, resource_id, protected_since, \
+                 protection_epoch, last_modified_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                 ON CONFLICT (tenant_id, id) DO NOTHING"),
+            )
+            .bind(tenant)
+            .bind(&info.id)
+            .bind(info.workload.unit_kind())
+            .bind(&unit.policy_id)
+            .bind(unit.status.as_str())
+            .bind(&info.site_id)
+            .bind(&info.site_name)
+            .bind(&info.site_web_url)
+            .bind(&info.directory_object_id)
+            .bind(&info.display_name)
+            .bind(&info.email)
+            .bind(micros(unit.created_at))
+            .bind(&unit.fault)
+            .bind(unit.created_by.as_ref().map(actor_json))
+            .bind(if info.workload == Workload::SharePoint { &info.site_id } else { &info.directory_object_id })
+            .bind(unit.protected_since.map(micros))
+            .bind(i64::from(unit.protected_since.is_some()))
+            .bind(micros(unit.last_modified_at))
+            .execute(&mut *tx)
+            .await?;
+            for p in points {
+                sqlx::query(&numbered(
+                    "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
+                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING",
+                ))
+                .bind(tenant)
+                .bind(&p.id)
+                .bind(&p.protection_unit_id)
+                .bind(micros(p.protection_at))
+                .bind(micros(p.expiration_at))
+                .bind(p.tags.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// A page of protection units (of one kind, or all) as `spec` asks.
+    pub async fn list_units(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        spec: &ListSpec,
+    ) -> StoreResult<Vec<Keyed<UnitRow>>> {
+        let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units");
+        let (scope, binds) = kind_scope(tenant, workload);
+        listing::page(&self.pool, &select, &scope, &binds, "seq", spec, unit_row).await
+    }
+
+    pub async fn count_units(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        filter: Option<&SqlFilter>,
+    ) -> StoreResult<i64> {
+        let (scope, binds) = kind_scope(tenant, workload);
+        listing::count(&self.pool, "FROM protection_units", &scope, &binds, filter).await
+    }
+
+    pub async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
+        let sql = format!("SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND id = ?");
+        let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(unit_row).transpose()
+    }
+
+    /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.
+    pub async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let unit = offboard(tx, w, id, cancel).await?;
+            Ok(unit)
+        })
+        .await
+    }
+}

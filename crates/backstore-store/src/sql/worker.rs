@@ -1,0 +1,224 @@
+//! The worker's side of the queue: claiming due jobs under a lease (row locks on PostgreSQL, no
+//! advisory lock), renewing, finishing, retrying and releasing them, and artifact steps.
+
+use backstore_domain::{ArtifactStatus, Timestamp};
+use sqlx::{AnyConnection, Row};
+
+use super::artifacts::{artifact_from_row, ARTIFACT_SELECT};
+use super::jobs::{holds_lease, job_event};
+use super::rows::micros;
+use super::sessions::apply_step;
+use super::units::unit_from_row;
+use super::{numbered, Lock};
+use crate::{ArtifactStep, ClaimedJob, JobEvent, JobKind, JobRef, JobWork, RestoreWork, Store, StoreResult};
+
+/// Takes a job of a kind this build does not know out of the queue for good (`parked`, with the
+/// reason as its last error), so that it is never run as something it is not.
+async fn park(conn: &mut AnyConnection, job: &JobRef, kind: &str, now: Timestamp) -> StoreResult<()> {
+    let reason = format!("unknown job kind '{kind}'");
+    tracing::error!(tenant = %job.tenant_id, job = %job.job_id, kind, "parked a job of an unknown kind");
+    sqlx::query(&numbered(
+        "UPDATE jobs SET state = 'parked', last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
+         WHERE tenant_id = ? AND id = ?",
+    ))
+    .bind(&reason)
+    .bind(&job.tenant_id)
+    .bind(&job.job_id)
+    .execute(&mut *conn)
+    .await?;
+    job_event(conn, job, now, "parked", Some(&reason)).await
+}
+
+impl Store {
+    /// Claims up to `limit` jobs that are due, or whose lease expired (a takeover), for `worker`
+    /// until `now + lease`. Each claim counts an attempt and is recorded in the job's history; an
+    /// artifact still `scheduling` becomes `scheduled` in the same transaction.
+    pub async fn claim_jobs(
+        &self,
+        worker: &str,
+        now: Timestamp,
+        lease: chrono::Duration,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        self.write(Lock::Claim, async move |tx| {
+            let due = sqlx::query(&numbered(&format!(
+                "SELECT tenant_id, id, kind, target_id, state, attempts, last_error FROM jobs \
+                 WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_expires_at <= ?1) \
+                 ORDER BY run_at, seq LIMIT ?2{}",
+                self.dialect.skip_locked()
+            )))
+            .bind(micros(now))
+            .bind(limit)
+            .fetch_all(&mut *tx)
+            .await?;
+            let mut claimed = Vec::with_capacity(due.len());
+            for row in &due {
+                let tenant: String = row.try_get("tenant_id")?;
+                let job_id: String = row.try_get("id")?;
+                let target_id: String = row.try_get("target_id")?;
+                let takeover = row.try_get::<String, _>("state")? == "running";
+                let attempt = row.try_get::<i64, _>("attempts")? + 1;
+                sqlx::query(&numbered(
+                    "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, attempts = ? \
+                     WHERE tenant_id = ? AND id = ?",
+                ))
+                .bind(worker)
+                .bind(micros(now + lease))
+                .bind(attempt)
+                .bind(&tenant)
+                .bind(&job_id)
+                .execute(&mut *tx)
+                .await?;
+                let job = JobRef { tenant_id: tenant, job_id, target_id, worker: worker.to_owned(), attempt };
+                job_event(tx, &job, now, if takeover { "takeover" } else { "claimed" }, None).await?;
+                let kind: String = row.try_get("kind")?;
+                let work = match JobKind::parse(&kind) {
+                    Some(JobKind::ResolveBulk) => JobWork::ResolveBulk,
+                    Some(JobKind::SettlePolicy) => JobWork::SettlePolicy,
+                    Some(JobKind::ResolveUnitJob) => JobWork::ResolveUnitJob,
+                    Some(JobKind::ApplyRule) => JobWork::ApplyRule,
+                    Some(JobKind::RestoreArtifact) => {
+                        // A worker took it: the restore is accepted (`scheduling → scheduled`, if not
+                        // further yet).
+                        apply_step(
+                            tx,
+                            &job.tenant_id,
+                            &job.target_id,
+                            Some(ArtifactStatus::Scheduling),
+                            &ArtifactStep::Scheduled,
+                            now,
+                        )
+                        .await?;
+                        let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
+                        let art = sqlx::query(&numbered(&sql))
+                            .bind(&job.tenant_id)
+                            .bind(&job.target_id)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        JobWork::Restore(Box::new(RestoreWork {
+                            artifact: artifact_from_row(&art)?,
+                            unit: unit_from_row(&art)?,
+                            unit_fault: art.try_get("fault")?,
+                        }))
+                    }
+                    None => {
+                        park(tx, &job, &kind, now).await?;
+                        continue;
+                    }
+                };
+                claimed.push(ClaimedJob { work, takeover, last_error: row.try_get("last_error")?, job });
+            }
+            Ok(claimed)
+        })
+        .await
+    }
+
+    /// Extends a held lease. False when the lease was lost (expired and taken over).
+    pub async fn renew_lease(&self, job: &JobRef, now: Timestamp, lease: chrono::Duration) -> StoreResult<bool> {
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
+            let held = holds_lease(tx, job, now).await?;
+            if held {
+                sqlx::query(&numbered("UPDATE jobs SET lease_expires_at = ? WHERE tenant_id = ? AND id = ?"))
+                    .bind(micros(now + lease))
+                    .bind(&job.tenant_id)
+                    .bind(&job.job_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Ok(held)
+        })
+        .await
+    }
+
+    /// Moves a non-terminal artifact one step on the way (`Scheduled`, `Started`), if it is still in
+    /// `from`. Returns whether it moved; a step that ran before is not an error.
+    pub async fn record_step(
+        &self,
+        tenant: &str,
+        artifact_id: &str,
+        from: ArtifactStatus,
+        step: ArtifactStep,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            let moved = apply_step(tx, tenant, artifact_id, Some(from), &step, now).await?;
+            Ok(moved)
+        })
+        .await
+    }
+
+    /// Ends a job whose lease is held: the artifact takes its terminal `step` (unless it is terminal
+    /// already), the job is done, the session is re-derived. False when the lease was lost.
+    pub async fn finish_job(
+        &self,
+        job: &JobRef,
+        step: ArtifactStep,
+        event: JobEvent,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
+            if !holds_lease(tx, job, now).await? {
+                return Ok(false);
+            }
+            apply_step(tx, &job.tenant_id, &job.target_id, None, &step, now).await?;
+            let detail = match &step {
+                ArtifactStep::Failed(e) => Some(format!("{}: {}", e.code, e.message)),
+                _ => None,
+            };
+            sqlx::query(&numbered(
+                "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE tenant_id = ? AND id = ?",
+            ))
+            .bind(micros(now))
+            .bind(&job.tenant_id)
+            .bind(&job.job_id)
+            .execute(&mut *tx)
+            .await?;
+            job_event(tx, job, now, event.as_str(), detail.as_deref()).await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Puts a job whose lease is held back in the queue until `run_at` after a failed attempt.
+    pub async fn retry_job(&self, job: &JobRef, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool> {
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
+            if !holds_lease(tx, job, now).await? {
+                return Ok(false);
+            }
+            sqlx::query(
+                &numbered("UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE tenant_id = ? AND id = ?"),
+            )
+            .bind(micros(run_at))
+            .bind(error)
+            .bind(&job.tenant_id)
+            .bind(&job.job_id)
+            .execute(&mut *tx)
+            .await?;
+            job_event(tx, job, now, "retry", Some(error)).await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Gives a held job back without counting the attempt (graceful shutdown).
+    pub async fn release_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
+            if !holds_lease(tx, job, now).await? {
+                return Ok(false);
+            }
+            sqlx::query(&numbered(
+                "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE tenant_id = ? AND id = ?",
+            ))
+            .bind(&job.tenant_id)
+            .bind(&job.job_id)
+            .execute(&mut *tx)
+            .await?;
+            job_event(tx, job, now, "released", None).await?;
+            Ok(true)
+        })
+        .await
+    }
+}
