@@ -9,7 +9,6 @@ use sqlx::{AnyConnection, Row};
 
 use super::restore_points::restore_point_from_row;
 use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
-use super::sessions::count_column;
 use super::{listing, numbered, Lock};
 use crate::{ArtifactRecord, Bind, Keyed, ListSpec, SqlFilter, Store, StoreError, StoreResult};
 
@@ -114,6 +113,18 @@ pub(super) async fn insert_artifact(
 ) -> StoreResult<String> {
     let mut ids = insert_artifacts(conn, tenant, session_id, std::slice::from_ref(add), now).await?;
     Ok(ids.remove(0))
+}
+
+/// The session column that counts artifacts in `status`.
+pub(super) fn count_column(status: ArtifactStatus) -> &'static str {
+    match status {
+        ArtifactStatus::Added => "n_added",
+        ArtifactStatus::Scheduling => "n_scheduling",
+        ArtifactStatus::Scheduled => "n_scheduled",
+        ArtifactStatus::InProgress => "n_in_progress",
+        ArtifactStatus::Succeeded => "n_succeeded",
+        ArtifactStatus::Failed => "n_failed",
+    }
 }
 
 /// Inserts `adds` as `added` artifacts of a session, in order, with one statement per 50 and one

@@ -106,10 +106,6 @@ impl Store {
     /// Makes resources known in the tenant (what `seed` creates outside the backup service);
     /// resources known already are left as they are. Returns how many were new.
     pub async fn register_resources(&self, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64> {
-        self.write(Lock::Tenant(tenant), async move |tx| {
-            let added = register_resources(tx, tenant, resources).await?;
-            Ok(added)
-        })
-        .await
+        self.write(Lock::Tenant(tenant), async move |tx| register_resources(tx, tenant, resources).await).await
     }
 }

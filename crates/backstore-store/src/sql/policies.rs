@@ -464,8 +464,7 @@ impl Store {
         resource_ids: Vec<String>,
     ) -> StoreResult<PolicyRecord> {
         self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let policy = create_policy(tx, w, workload, display_name, resource_ids).await?;
-            Ok(policy)
+            create_policy(tx, w, workload, display_name, resource_ids).await
         })
         .await
     }
@@ -521,19 +520,14 @@ impl Store {
         settle_from: Option<Timestamp>,
     ) -> StoreResult<PolicyRecord> {
         self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let policy = set_policy_enabled(tx, w, id, workload, enable, settle_from).await?;
-            Ok(policy)
+            set_policy_enabled(tx, w, id, workload, enable, settle_from).await
         })
         .await
     }
 
     /// Deletes an inactive policy; its units stay, detached and unprotected.
     pub async fn delete_policy(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async move |tx| {
-            delete_policy(tx, tenant, id, workload).await?;
-            Ok(())
-        })
-        .await
+        self.write(Lock::Tenant(tenant), async move |tx| delete_policy(tx, tenant, id, workload).await).await
     }
 
     /// Settles the waiting units of a policy now: `protectRequested → protected` (restore points

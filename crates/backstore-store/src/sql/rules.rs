@@ -317,11 +317,8 @@ impl Store {
         workload: Workload,
         expression: String,
     ) -> StoreResult<RuleRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let rule = create_rule(tx, w, policy_id, workload, expression).await?;
-            Ok(rule)
-        })
-        .await
+        self.write(Lock::Tenant(w.tenant), async move |tx| create_rule(tx, w, policy_id, workload, expression).await)
+            .await
     }
 
     /// Rules of a workload, of one policy or all, in creation order.
@@ -356,11 +353,7 @@ impl Store {
         policy_id: Option<&str>,
         id: &str,
     ) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async move |tx| {
-            delete_rule(tx, tenant, workload, policy_id, id).await?;
-            Ok(())
-        })
-        .await
+        self.write(Lock::Tenant(tenant), async move |tx| delete_rule(tx, tenant, workload, policy_id, id).await).await
     }
 
     /// `run` or `deleteAndUnprotect` on a rule that is not being applied; its job carries it out.
@@ -372,19 +365,12 @@ impl Store {
         id: &str,
         action: RuleAction,
     ) -> StoreResult<RuleRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let rule = rule_action(tx, w, workload, policy_id, id, action).await?;
-            Ok(rule)
-        })
-        .await
+        self.write(Lock::Tenant(w.tenant), async move |tx| rule_action(tx, w, workload, policy_id, id, action).await)
+            .await
     }
 
     /// Runs a claimed `applyRule` job. False when the lease was lost.
     pub async fn apply_rule_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
-            let done = apply_rule_job(tx, job, now).await?;
-            Ok(done)
-        })
-        .await
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| apply_rule_job(tx, job, now).await).await
     }
 }

@@ -220,11 +220,8 @@ impl Store {
         application_id: &str,
         application_name: Option<&str>,
     ) -> StoreResult<ServiceAppRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let app = create_app(tx, w, application_id, application_name).await?;
-            Ok(app)
-        })
-        .await
+        self.write(Lock::Tenant(w.tenant), async move |tx| create_app(tx, w, application_id, application_name).await)
+            .await
     }
 
     pub async fn list_service_apps(
@@ -243,11 +240,7 @@ impl Store {
     }
 
     pub async fn delete_service_app(&self, tenant: &str, id: &str) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async move |tx| {
-            delete_app(tx, tenant, id).await?;
-            Ok(())
-        })
-        .await
+        self.write(Lock::Tenant(tenant), async move |tx| delete_app(tx, tenant, id).await).await
     }
 
     /// Schedules the app to take control at `effective` (up to five minutes before `now` means now).
@@ -257,20 +250,12 @@ impl Store {
         id: &str,
         effective: Timestamp,
     ) -> StoreResult<ServiceAppRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let app = activate_app(tx, w, id, effective).await?;
-            Ok(app)
-        })
-        .await
+        self.write(Lock::Tenant(w.tenant), async move |tx| activate_app(tx, w, id, effective).await).await
     }
 
     /// Ends the app's control, or cancels its scheduled activation.
     pub async fn deactivate_service_app(&self, w: Writer<'_>, id: &str) -> StoreResult<ServiceAppRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let app = deactivate_app(tx, w, id).await?;
-            Ok(app)
-        })
-        .await
+        self.write(Lock::Tenant(w.tenant), async move |tx| deactivate_app(tx, w, id).await).await
     }
 
     /// The tenant's `emailNotificationsSetting` members as last written; `None` until then.
@@ -280,10 +265,6 @@ impl Store {
     }
 
     pub async fn put_notification_settings(&self, tenant: &str, settings: &serde_json::Value) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async move |tx| {
-            put_notification_settings(tx, tenant, settings).await?;
-            Ok(())
-        })
-        .await
+        self.write(Lock::Tenant(tenant), async move |tx| put_notification_settings(tx, tenant, settings).await).await
     }
 }

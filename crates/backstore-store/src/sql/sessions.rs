@@ -12,7 +12,7 @@ use backstore_domain::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::artifacts::{existing_artifacts, insert_artifact, insert_artifacts, load_artifact};
+use super::artifacts::{count_column, existing_artifacts, insert_artifact, insert_artifacts, load_artifact};
 use super::jobs::enqueue;
 use super::restore_points::{resolve_restore_point, resolve_restore_points};
 use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
@@ -108,18 +108,6 @@ pub(super) fn refuse_if_bulk(session: &SessionRecord) -> Result<(), RuleError> {
         ));
     }
     Ok(())
-}
-
-/// The session column that counts artifacts in `status`.
-pub(super) fn count_column(status: ArtifactStatus) -> &'static str {
-    match status {
-        ArtifactStatus::Added => "n_added",
-        ArtifactStatus::Scheduling => "n_scheduling",
-        ArtifactStatus::Scheduled => "n_scheduled",
-        ArtifactStatus::InProgress => "n_in_progress",
-        ArtifactStatus::Succeeded => "n_succeeded",
-        ArtifactStatus::Failed => "n_failed",
-    }
 }
 
 /// Moves one artifact of a session from `from` (none: a new artifact) to `to` (none: removed) in the

@@ -184,8 +184,7 @@ impl Store {
         object_ids: Vec<String>,
     ) -> StoreResult<UnitBulkJobRecord> {
         self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let job = create_unit_bulk_job(tx, w, policy_id, workload, display_name, addresses, object_ids).await?;
-            Ok(job)
+            create_unit_bulk_job(tx, w, policy_id, workload, display_name, addresses, object_ids).await
         })
         .await
     }
@@ -219,10 +218,6 @@ impl Store {
     /// Runs a claimed `ResolveUnitJob` job: each resource joins the policy or gets an error
     /// detail. False when the lease was lost.
     pub async fn resolve_unit_bulk_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
-            let done = resolve_unit_bulk_job(tx, job, now).await?;
-            Ok(done)
-        })
-        .await
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| resolve_unit_bulk_job(tx, job, now).await).await
     }
 }

@@ -390,10 +390,6 @@ impl Store {
 
     /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.
     pub async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let unit = offboard(tx, w, id, cancel).await?;
-            Ok(unit)
-        })
-        .await
+        self.write(Lock::Tenant(w.tenant), async move |tx| offboard(tx, w, id, cancel).await).await
     }
 }

@@ -141,8 +141,7 @@ impl Store {
         now: Timestamp,
     ) -> StoreResult<bool> {
         self.write(Lock::Tenant(tenant), async move |tx| {
-            let moved = apply_step(tx, tenant, artifact_id, Some(from), &step, now).await?;
-            Ok(moved)
+            apply_step(tx, tenant, artifact_id, Some(from), &step, now).await
         })
         .await
     }
