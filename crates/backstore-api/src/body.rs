@@ -1,5 +1,6 @@
 //! Request bodies → domain inputs: session creates, artifact adds, delta PATCHes. Everything Graph
-//! would refuse is refused here, before any store call, with the code the Rulings name.
+//! would refuse is refused here, before any store call, with the code `docs/api-conventions.md`
+//! ("Payloads", "Errors") gives.
 
 use backstore_domain::{ArtifactAdd, DeltaItem, DestinationType, Limits, RestorePointRef, RuleError, Workload};
 use serde_json::{Map, Value};

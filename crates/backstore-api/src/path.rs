@@ -1,5 +1,6 @@
 //! Graph paths → [`Target`]. Segments match case-insensitively, keys come as `/{id}`, `('{id}')` or
-//! `({id})`, bound actions also with the `microsoft.graph.` prefix (Rulings 13).
+//! `({id})`, bound actions also with the `microsoft.graph.` prefix (`docs/api-conventions.md`,
+//! "Addressing").
 
 use backstore_domain::Workload;
 use percent_encoding::percent_decode_str;

@@ -12,7 +12,8 @@ use crate::error::ApiError;
 use crate::wire;
 use crate::Ctx;
 
-/// What a request does, for the service status gate (fact sheet 4.8).
+/// What a request does, for the service status gate (`docs/api-conventions.md`, "Service status
+/// and the admin endpoints").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Gate {
     /// Reads, and changes the locks do not cover (service apps, notifications).
