@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::artifacts::insert_artifact;
-use super::jobs::{enqueue, finish_job_row, holds_lease};
+use super::jobs::enqueue;
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::restore_points::restore_points_where;
 use super::rows::{actor, actor_json, corrupt, from_micros, json_list, micros, opt_from_micros};
@@ -203,10 +203,7 @@ impl Store {
     /// for the resources that resolve, an error detail for those that do not. False when the lease
     /// was lost.
     pub async fn resolve_bulk_request(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
-            if !holds_lease(tx, job, now).await? {
-                return Ok(false);
-            }
+        self.complete_job(job, now, async move |tx| {
             let tenant = job.tenant_id.as_str();
             let request = load_bulk(tx, tenant, &job.target_id).await?;
             if let Some(request) = request.filter(|r| r.status == "active") {
@@ -261,8 +258,7 @@ impl Store {
                 record_outcome(tx, OutcomeTable::BulkRequests, tenant, &request.id, details, message, now).await?;
                 refresh_session(tx, tenant, &request.session_id, now).await?;
             }
-            finish_job_row(tx, job, now).await?;
-            Ok(true)
+            Ok(())
         })
         .await
     }

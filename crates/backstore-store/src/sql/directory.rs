@@ -8,49 +8,6 @@ use sqlx::{AnyConnection, Row};
 use super::{numbered, Lock};
 use crate::{DirectoryResource, Store, StoreResult};
 
-pub(super) async fn register_resources(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    resources: &[DirectoryResource],
-) -> StoreResult<u64> {
-    let mut added = 0;
-    for r in resources {
-        let Some(resource_id) = r.resource_id() else { continue };
-        added += sqlx::query(&numbered(
-            "INSERT INTO directory_resources (tenant_id, workload, resource_id, site_id, site_name, site_web_url, \
-             directory_object_id, display_name, email, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-        ))
-        .bind(tenant)
-        .bind(r.workload.unit_kind())
-        .bind(resource_id)
-        .bind(&r.site_id)
-        .bind(&r.site_name)
-        .bind(&r.site_web_url)
-        .bind(&r.directory_object_id)
-        .bind(&r.display_name)
-        .bind(&r.email)
-        .bind(&r.fault)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-        if let Some(owner) = &r.directory_object_id {
-            for group in &r.groups {
-                sqlx::query(&numbered(
-                    "INSERT INTO directory_groups (tenant_id, directory_object_id, group_id) VALUES (?, ?, ?) \
-                     ON CONFLICT DO NOTHING",
-                ))
-                .bind(tenant)
-                .bind(owner)
-                .bind(group)
-                .execute(&mut *conn)
-                .await?;
-            }
-        }
-    }
-    Ok(added)
-}
-
 pub(super) fn resource_from_row(row: &AnyRow, w: Workload) -> StoreResult<DirectoryResource> {
     Ok(DirectoryResource {
         workload: w,
@@ -106,6 +63,44 @@ impl Store {
     /// Makes resources known in the tenant (what `seed` creates outside the backup service);
     /// resources known already are left as they are. Returns how many were new.
     pub async fn register_resources(&self, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64> {
-        self.write(Lock::Tenant(tenant), async move |tx| register_resources(tx, tenant, resources).await).await
+        self.write(Lock::Tenant(tenant), async move |conn| {
+            let mut added = 0;
+            for r in resources {
+                let Some(resource_id) = r.resource_id() else { continue };
+                added += sqlx::query(&numbered(
+            "INSERT INTO directory_resources (tenant_id, workload, resource_id, site_id, site_name, site_web_url, \
+             directory_object_id, display_name, email, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+        ))
+        .bind(tenant)
+        .bind(r.workload.unit_kind())
+        .bind(resource_id)
+        .bind(&r.site_id)
+        .bind(&r.site_name)
+        .bind(&r.site_web_url)
+        .bind(&r.directory_object_id)
+        .bind(&r.display_name)
+        .bind(&r.email)
+        .bind(&r.fault)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+                if let Some(owner) = &r.directory_object_id {
+                    for group in &r.groups {
+                        sqlx::query(&numbered(
+                            "INSERT INTO directory_groups (tenant_id, directory_object_id, group_id) VALUES (?, ?, ?) \
+                     ON CONFLICT DO NOTHING",
+                        ))
+                        .bind(tenant)
+                        .bind(owner)
+                        .bind(group)
+                        .execute(&mut *conn)
+                        .await?;
+                    }
+                }
+            }
+            Ok(added)
+        })
+        .await
     }
 }

@@ -4,8 +4,8 @@
 use backstore_domain::Timestamp;
 use sqlx::{AnyConnection, Row};
 
-use super::numbered;
 use super::rows::{from_micros, micros};
+use super::{numbered, Lock};
 use crate::{EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
 
 pub(super) const INSERT_JOB: &str =
@@ -98,8 +98,14 @@ pub(super) async fn holds_lease(conn: &mut AnyConnection, job: &JobRef, now: Tim
     Ok(held.is_some())
 }
 
-/// Marks a job whose work is done as done, and records it.
-pub(super) async fn finish_job_row(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
+/// Marks a job whose work is done as done, and records how it ended.
+pub(super) async fn finish_job_row(
+    conn: &mut AnyConnection,
+    job: &JobRef,
+    now: Timestamp,
+    event: JobEvent,
+    detail: Option<&str>,
+) -> StoreResult<()> {
     sqlx::query(&numbered(
         "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
          WHERE tenant_id = ? AND id = ?",
@@ -109,7 +115,7 @@ pub(super) async fn finish_job_row(conn: &mut AnyConnection, job: &JobRef, now: 
     .bind(&job.job_id)
     .execute(&mut *conn)
     .await?;
-    job_event(conn, job, now, JobEvent::Succeeded.as_str(), None).await
+    job_event(conn, job, now, event.as_str(), detail).await
 }
 
 pub(super) async fn job_event(
@@ -183,5 +189,40 @@ impl Store {
             stats.sessions_by_status.push((row.try_get("status")?, row.try_get("n")?));
         }
         Ok(stats)
+    }
+}
+
+impl Store {
+    /// Runs `work` on a job whose lease `job` holds, in one write transaction of the job's tenant.
+    /// False (and nothing written) when the lease was lost: another worker took the job over.
+    pub(super) async fn with_lease(
+        &self,
+        job: &JobRef,
+        now: Timestamp,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<()>,
+    ) -> StoreResult<bool> {
+        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
+            if !holds_lease(tx, job, now).await? {
+                return Ok(false);
+            }
+            work(tx).await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Runs the work of a held job that resolves or settles something, and ends the job `succeeded`
+    /// in the same transaction. False when the lease was lost.
+    pub(super) async fn complete_job(
+        &self,
+        job: &JobRef,
+        now: Timestamp,
+        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<()>,
+    ) -> StoreResult<bool> {
+        self.with_lease(job, now, async move |tx| {
+            work(tx).await?;
+            finish_job_row(tx, job, now, JobEvent::Succeeded, None).await
+        })
+        .await
     }
 }

@@ -6,7 +6,7 @@ use backstore_domain::{ProtectionUnitStatus, RuleError, Timestamp, Workload};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::jobs::{finish_job_row, forget_done_job, holds_lease, rearm};
+use super::jobs::{forget_done_job, rearm};
 use super::rows::{actor, actor_json, corrupt, from_micros, micros, workload};
 use super::units::{attach, load_unit, set_unit_status, AttachProblem};
 use super::{numbered, Lock};
@@ -69,28 +69,6 @@ pub(super) async fn require_policy(
     workload: Option<Workload>,
 ) -> StoreResult<PolicyRecord> {
     Ok(load_policy(conn, tenant, id, workload).await?.ok_or(RuleError::PolicyNotFound)?)
-}
-
-pub(super) async fn list_policies(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    workload: Option<Workload>,
-    after: Option<i64>,
-    limit: i64,
-) -> StoreResult<Vec<PolicyRecord>> {
-    let sql = format!(
-        "{POLICY_SELECT} WHERE p.tenant_id = ? AND (? IS NULL OR p.workload = ?) AND p.seq > ? ORDER BY p.seq LIMIT ?"
-    );
-    let kind = workload.map(Workload::unit_kind);
-    let rows = sqlx::query(&numbered(&sql))
-        .bind(tenant)
-        .bind(kind)
-        .bind(kind)
-        .bind(after.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(policy_from_row).collect()
 }
 
 /// Sets the policy's status: `updating` while a settle job is due, else derived from its units.
@@ -157,140 +135,259 @@ pub(super) async fn enqueue_settle(
     rearm(conn, tenant, policy_id, policy_id, JobKind::SettlePolicy, now).await
 }
 
-pub(super) async fn create_policy(
+/// Settles the waiting units of a policy (see `Store::settle_policy`); a policy that is gone is
+/// nothing to do.
+pub(super) async fn settle(
     conn: &mut AnyConnection,
-    w: Writer<'_>,
-    workload: Workload,
-    display_name: Option<String>,
-    resource_ids: Vec<String>,
-) -> StoreResult<PolicyRecord> {
-    let active: Option<i64> = sqlx::query_scalar(&numbered(
-        "SELECT 1 FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 LIMIT 1",
-    ))
-    .bind(w.tenant)
-    .bind(workload.unit_kind())
-    .fetch_optional(&mut *conn)
-    .await?;
-    if active.is_some() {
-        return Err(RuleError::PolicyCreationNotAllowed.into());
+    tenant: &str,
+    policy_id: &str,
+    now: Timestamp,
+    protected_since: Timestamp,
+) -> StoreResult<()> {
+    let exists: Option<i64> =
+        sqlx::query_scalar(&numbered("SELECT 1 FROM protection_policies WHERE tenant_id = ? AND id = ?"))
+            .bind(tenant)
+            .bind(policy_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    if exists.is_none() {
+        return Ok(());
     }
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(&numbered(
-        "INSERT INTO protection_policies (tenant_id, id, workload, display_name, enabled, status, created_at, \
-         created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, 0, 'inactive', ?, ?, ?, ?)",
-    ))
-    .bind(w.tenant)
-    .bind(&id)
-    .bind(workload.unit_kind())
-    .bind(&display_name)
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
+    let t = micros(now);
+    sqlx::query(
+        &numbered("UPDATE protection_units SET status = 'protected', protected_since = ?, protection_epoch = protection_epoch + 1, \
+         last_modified_at = ? WHERE tenant_id = ? AND policy_id = ? AND status = 'protectRequested'"),
+    )
+    .bind(micros(protected_since))
+    .bind(t)
+    .bind(tenant)
+    .bind(policy_id)
     .execute(&mut *conn)
     .await?;
-    let policy = require_policy(conn, w.tenant, &id, None).await?;
-    for resource_id in &resource_ids {
-        match attach(conn, &w, &policy, resource_id).await? {
-            Ok(_) => {}
-            Err(AttachProblem::Unknown) => return Err(RuleError::UnknownResource(resource_id.clone()).into()),
-            Err(AttachProblem::InPolicy) => return Err(RuleError::UnitAlreadyProtected(resource_id.clone()).into()),
-        }
-    }
-    refresh_policy(conn, w.tenant, &id, false, None).await?;
-    require_policy(conn, w.tenant, &id, None).await
+    sqlx::query(&numbered(
+        "UPDATE protection_units SET status = 'unprotected', last_modified_at = ? \
+         WHERE tenant_id = ? AND policy_id = ? AND status = 'unprotectRequested'",
+    ))
+    .bind(t)
+    .bind(tenant)
+    .bind(policy_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(&numbered(
+        "UPDATE protection_units SET status = 'unprotected', policy_id = NULL, last_modified_at = ? \
+         WHERE tenant_id = ? AND policy_id = ? AND status = 'removeRequested'",
+    ))
+    .bind(t)
+    .bind(tenant)
+    .bind(policy_id)
+    .execute(&mut *conn)
+    .await?;
+    refresh_policy(conn, tenant, policy_id, false, None).await
 }
 
-pub(super) async fn update_policy(
-    conn: &mut AnyConnection,
-    w: Writer<'_>,
-    id: &str,
-    workload: Option<Workload>,
-    display_name: Option<String>,
-    items: Vec<PolicyDeltaItem>,
-) -> StoreResult<(PolicyRecord, Vec<PolicyItemResult>)> {
-    let policy = require_policy(conn, w.tenant, id, workload).await?;
-    // Request-level refusals first, before anything is written.
-    for item in &items {
-        if let PolicyDeltaItem::Remove { unit_id, .. } = item {
-            if let Some(u) = load_unit(conn, w.tenant, unit_id).await? {
-                if u.unit.policy_id.as_deref() == Some(id) && u.unit.sources.contains("dynamicRule") {
-                    return Err(RuleError::UnitActionNotAllowed(unit_id.clone()).into());
-                }
-            }
-        }
-    }
-    if let Some(name) = &display_name {
-        sqlx::query(&numbered("UPDATE protection_policies SET display_name = ? WHERE tenant_id = ? AND id = ?"))
-            .bind(name)
+impl Store {
+    /// Creates an inactive policy with units for `resource_ids` (site ids or directory object ids):
+    /// every resource must exist and be in no other policy, and no policy of the workload may be
+    /// active, or nothing is created.
+    pub async fn create_policy(
+        &self,
+        w: Writer<'_>,
+        workload: Workload,
+        display_name: Option<String>,
+        resource_ids: Vec<String>,
+    ) -> StoreResult<PolicyRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+            let active: Option<i64> = sqlx::query_scalar(&numbered(
+                "SELECT 1 FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 LIMIT 1",
+            ))
             .bind(w.tenant)
-            .bind(id)
+            .bind(workload.unit_kind())
+            .fetch_optional(&mut *conn)
+            .await?;
+            if active.is_some() {
+                return Err(RuleError::PolicyCreationNotAllowed.into());
+            }
+            let id = uuid::Uuid::new_v4().to_string();
+            sqlx::query(&numbered(
+                "INSERT INTO protection_policies (tenant_id, id, workload, display_name, enabled, status, created_at, \
+         created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, 0, 'inactive', ?, ?, ?, ?)",
+            ))
+            .bind(w.tenant)
+            .bind(&id)
+            .bind(workload.unit_kind())
+            .bind(&display_name)
+            .bind(micros(w.now))
+            .bind(actor_json(w.actor))
+            .bind(micros(w.now))
+            .bind(actor_json(w.actor))
             .execute(&mut *conn)
             .await?;
-    }
-    let mut results = Vec::with_capacity(items.len());
-    let mut needs_job = false;
-    for (index, item) in items.into_iter().enumerate() {
-        match &item {
-            PolicyDeltaItem::Add { resource_id, content_id } => match attach(conn, &w, &policy, resource_id).await? {
-                Ok(unit) => {
-                    needs_job |= is_requested(unit.status);
-                    results.push(PolicyItemResult::Added { unit: Box::new(unit), content_id: content_id.clone() });
-                }
-                Err(problem) => {
-                    let (code, message, response_code) = match problem {
-                        AttachProblem::Unknown => (
-                            "ProtectionUnitNotFound",
-                            format!("No {} '{resource_id}' exists in this tenant.", policy.workload.unit_kind()),
-                            404,
-                        ),
-                        AttachProblem::InPolicy => (
-                            "ProtectionUnitAlreadyExists",
-                            format!("'{resource_id}' is already protected by a protection policy."),
-                            409,
-                        ),
-                    };
-                    results.push(PolicyItemResult::Failed { index, item, code: code.into(), message, response_code });
-                }
-            },
-            PolicyDeltaItem::Remove { unit_id, content_id } => {
-                let found = load_unit(conn, w.tenant, unit_id).await?.filter(|u| {
-                    u.unit.policy_id.as_deref() == Some(id) && u.unit.status != ProtectionUnitStatus::RemoveRequested
-                });
-                match found {
-                    Some(_) => {
-                        set_unit_status(conn, &w, unit_id, ProtectionUnitStatus::RemoveRequested).await?;
-                        needs_job = true;
-                        let unit = load_unit(conn, w.tenant, unit_id).await?.expect("just updated").unit;
-                        results
-                            .push(PolicyItemResult::Removed { unit: Box::new(unit), content_id: content_id.clone() });
+            let policy = require_policy(conn, w.tenant, &id, None).await?;
+            for resource_id in &resource_ids {
+                match attach(conn, &w, &policy, resource_id).await? {
+                    Ok(_) => {}
+                    Err(AttachProblem::Unknown) => return Err(RuleError::UnknownResource(resource_id.clone()).into()),
+                    Err(AttachProblem::InPolicy) => {
+                        return Err(RuleError::UnitAlreadyProtected(resource_id.clone()).into())
                     }
-                    None => results.push(PolicyItemResult::Failed {
-                        index,
-                        item: item.clone(),
-                        code: "ProtectionUnitNotFound".into(),
-                        message: "The identifier to be removed from the Protection Policy does not exist".into(),
-                        response_code: 409,
-                    }),
                 }
             }
-        }
+            refresh_policy(conn, w.tenant, &id, false, None).await?;
+            require_policy(conn, w.tenant, &id, None).await
+        })
+        .await
     }
-    if needs_job {
-        enqueue_settle(conn, w.tenant, id, w.now).await?;
-    }
-    refresh_policy(conn, w.tenant, id, needs_job, Some(&w)).await?;
-    Ok((require_policy(conn, w.tenant, id, None).await?, results))
-}
 
-pub(super) async fn set_policy_enabled(
-    conn: &mut AnyConnection,
-    w: Writer<'_>,
-    id: &str,
-    workload: Option<Workload>,
-    enable: bool,
-    settle_from: Option<Timestamp>,
-) -> StoreResult<PolicyRecord> {
+    pub async fn get_policy(
+        &self,
+        tenant: &str,
+        id: &str,
+        workload: Option<Workload>,
+    ) -> StoreResult<Option<PolicyRecord>> {
+        let mut conn = self.pool.acquire().await?;
+        load_policy(&mut conn, tenant, id, workload).await
+    }
+
+    pub async fn list_policies(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        after: Option<i64>,
+        limit: i64,
+    ) -> StoreResult<Vec<PolicyRecord>> {
+        let sql = format!(
+        "{POLICY_SELECT} WHERE p.tenant_id = ? AND (? IS NULL OR p.workload = ?) AND p.seq > ? ORDER BY p.seq LIMIT ?"
+    );
+        let kind = workload.map(Workload::unit_kind);
+        let rows = sqlx::query(&numbered(&sql))
+            .bind(tenant)
+            .bind(kind)
+            .bind(kind)
+            .bind(after.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(policy_from_row).collect()
+    }
+
+    /// Renames a policy and applies a units delta: adds of unknown resources or of resources in
+    /// another policy, and removes of units not in the policy, fail one item; the rest apply.
+    pub async fn update_policy(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+        display_name: Option<String>,
+        items: Vec<PolicyDeltaItem>,
+    ) -> StoreResult<PolicyDeltaOutcome> {
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+            let policy = require_policy(conn, w.tenant, id, workload).await?;
+            // Request-level refusals first, before anything is written.
+            for item in &items {
+                if let PolicyDeltaItem::Remove { unit_id, .. } = item {
+                    if let Some(u) = load_unit(conn, w.tenant, unit_id).await? {
+                        if u.unit.policy_id.as_deref() == Some(id) && u.unit.sources.contains("dynamicRule") {
+                            return Err(RuleError::UnitActionNotAllowed(unit_id.clone()).into());
+                        }
+                    }
+                }
+            }
+            if let Some(name) = &display_name {
+                sqlx::query(&numbered(
+                    "UPDATE protection_policies SET display_name = ? WHERE tenant_id = ? AND id = ?",
+                ))
+                .bind(name)
+                .bind(w.tenant)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            let mut results = Vec::with_capacity(items.len());
+            let mut needs_job = false;
+            for (index, item) in items.into_iter().enumerate() {
+                match &item {
+                    PolicyDeltaItem::Add { resource_id, content_id } => match attach(conn, &w, &policy, resource_id)
+                        .await?
+                    {
+                        Ok(unit) => {
+                            needs_job |= is_requested(unit.status);
+                            results
+                                .push(PolicyItemResult::Added { unit: Box::new(unit), content_id: content_id.clone() });
+                        }
+                        Err(problem) => {
+                            let (code, message, response_code) = match problem {
+                                AttachProblem::Unknown => (
+                                    "ProtectionUnitNotFound",
+                                    format!(
+                                        "No {} '{resource_id}' exists in this tenant.",
+                                        policy.workload.unit_kind()
+                                    ),
+                                    404,
+                                ),
+                                AttachProblem::InPolicy => (
+                                    "ProtectionUnitAlreadyExists",
+                                    format!("'{resource_id}' is already protected by a protection policy."),
+                                    409,
+                                ),
+                            };
+                            results.push(PolicyItemResult::Failed {
+                                index,
+                                item,
+                                code: code.into(),
+                                message,
+                                response_code,
+                            });
+                        }
+                    },
+                    PolicyDeltaItem::Remove { unit_id, content_id } => {
+                        let found = load_unit(conn, w.tenant, unit_id).await?.filter(|u| {
+                            u.unit.policy_id.as_deref() == Some(id)
+                                && u.unit.status != ProtectionUnitStatus::RemoveRequested
+                        });
+                        match found {
+                            Some(_) => {
+                                set_unit_status(conn, &w, unit_id, ProtectionUnitStatus::RemoveRequested).await?;
+                                needs_job = true;
+                                let unit = load_unit(conn, w.tenant, unit_id).await?.expect("just updated").unit;
+                                results.push(PolicyItemResult::Removed {
+                                    unit: Box::new(unit),
+                                    content_id: content_id.clone(),
+                                });
+                            }
+                            None => results.push(PolicyItemResult::Failed {
+                                index,
+                                item: item.clone(),
+                                code: "ProtectionUnitNotFound".into(),
+                                message: "The identifier to be removed from the Protection Policy does not exist"
+                                    .into(),
+                                response_code: 409,
+                            }),
+                        }
+                    }
+                }
+            }
+            if needs_job {
+                enqueue_settle(conn, w.tenant, id, w.now).await?;
+            }
+            refresh_policy(conn, w.tenant, id, needs_job, Some(&w)).await?;
+            Ok(PolicyDeltaOutcome { policy: require_policy(conn, w.tenant, id, None).await?, items: results })
+        })
+        .await
+    }
+
+    /// Activates (`enable`) an inactive policy or deactivates an active one: its units go to
+    /// `protectRequested` / `unprotectRequested` and a job settles them. With `settle_from`, the
+    /// units are settled in the same transaction instead, protected from that time on (how `seed`
+    /// makes a tenant that has been protected for a while).
+    pub async fn set_policy_enabled(
+        &self,
+        w: Writer<'_>,
+        id: &str,
+        workload: Option<Workload>,
+        enable: bool,
+        settle_from: Option<Timestamp>,
+    ) -> StoreResult<PolicyRecord> {
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
     let policy = require_policy(conn, w.tenant, id, workload).await?;
     if enable {
         if policy.enabled || policy.status != PolicyStatus::Inactive {
@@ -354,180 +451,53 @@ pub(super) async fn set_policy_enabled(
         }
     }
     require_policy(conn, w.tenant, id, None).await
-}
-
-pub(super) async fn delete_policy(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    id: &str,
-    workload: Option<Workload>,
-) -> StoreResult<()> {
-    let policy = require_policy(conn, tenant, id, workload).await?;
-    if policy.status != PolicyStatus::Inactive {
-        return Err(RuleError::PolicyActionNotAllowed(format!(
-            "The protection policy is {}; only an inactive policy can be deleted.",
-            policy.status.as_str()
-        ))
-        .into());
+})
+        .await
     }
-    sqlx::query(&numbered(
+
+    /// Deletes an inactive policy; its units stay, detached and unprotected.
+    pub async fn delete_policy(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
+        self.write(Lock::Tenant(tenant), async move |conn| {
+            let policy = require_policy(conn, tenant, id, workload).await?;
+            if policy.status != PolicyStatus::Inactive {
+                return Err(RuleError::PolicyActionNotAllowed(format!(
+                    "The protection policy is {}; only an inactive policy can be deleted.",
+                    policy.status.as_str()
+                ))
+                .into());
+            }
+            sqlx::query(&numbered(
         "UPDATE protection_units SET policy_id = NULL, status = 'unprotected' WHERE tenant_id = ? AND policy_id = ?",
     ))
     .bind(tenant)
     .bind(id)
     .execute(&mut *conn)
     .await?;
-    forget_done_job(conn, tenant, JobKind::SettlePolicy, id).await?;
-    // Its inclusion rules go with it (a queued apply job finds nothing), and their finished jobs.
-    sqlx::query(&numbered(
-        "DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND state = 'done' AND target_id IN \
+            forget_done_job(conn, tenant, JobKind::SettlePolicy, id).await?;
+            // Its inclusion rules go with it (a queued apply job finds nothing), and their finished jobs.
+            sqlx::query(&numbered(
+                "DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND state = 'done' AND target_id IN \
          (SELECT id FROM protection_rules WHERE tenant_id = ? AND policy_id = ?)",
-    ))
-    .bind(tenant)
-    .bind(JobKind::ApplyRule.as_str())
-    .bind(tenant)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(&numbered("DELETE FROM protection_rules WHERE tenant_id = ? AND policy_id = ?"))
-        .bind(tenant)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    sqlx::query(&numbered("DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?"))
-        .bind(tenant)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
-}
-
-/// Settles the waiting units of a policy (see `Store::settle_policy`); a policy that is gone is
-/// nothing to do.
-pub(super) async fn settle(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    policy_id: &str,
-    now: Timestamp,
-    protected_since: Timestamp,
-) -> StoreResult<()> {
-    let exists: Option<i64> =
-        sqlx::query_scalar(&numbered("SELECT 1 FROM protection_policies WHERE tenant_id = ? AND id = ?"))
+            ))
             .bind(tenant)
-            .bind(policy_id)
-            .fetch_optional(&mut *conn)
+            .bind(JobKind::ApplyRule.as_str())
+            .bind(tenant)
+            .bind(id)
+            .execute(&mut *conn)
             .await?;
-    if exists.is_none() {
-        return Ok(());
-    }
-    let t = micros(now);
-    sqlx::query(
-        &numbered("UPDATE protection_units SET status = 'protected', protected_since = ?, protection_epoch = protection_epoch + 1, \
-         last_modified_at = ? WHERE tenant_id = ? AND policy_id = ? AND status = 'protectRequested'"),
-    )
-    .bind(micros(protected_since))
-    .bind(t)
-    .bind(tenant)
-    .bind(policy_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(&numbered(
-        "UPDATE protection_units SET status = 'unprotected', last_modified_at = ? \
-         WHERE tenant_id = ? AND policy_id = ? AND status = 'unprotectRequested'",
-    ))
-    .bind(t)
-    .bind(tenant)
-    .bind(policy_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(&numbered(
-        "UPDATE protection_units SET status = 'unprotected', policy_id = NULL, last_modified_at = ? \
-         WHERE tenant_id = ? AND policy_id = ? AND status = 'removeRequested'",
-    ))
-    .bind(t)
-    .bind(tenant)
-    .bind(policy_id)
-    .execute(&mut *conn)
-    .await?;
-    refresh_policy(conn, tenant, policy_id, false, None).await
-}
-
-impl Store {
-    /// Creates an inactive policy with units for `resource_ids` (site ids or directory object ids):
-    /// every resource must exist and be in no other policy, and no policy of the workload may be
-    /// active, or nothing is created.
-    pub async fn create_policy(
-        &self,
-        w: Writer<'_>,
-        workload: Workload,
-        display_name: Option<String>,
-        resource_ids: Vec<String>,
-    ) -> StoreResult<PolicyRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            create_policy(tx, w, workload, display_name, resource_ids).await
+            sqlx::query(&numbered("DELETE FROM protection_rules WHERE tenant_id = ? AND policy_id = ?"))
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(&numbered("DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?"))
+                .bind(tenant)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            Ok(())
         })
         .await
-    }
-
-    pub async fn get_policy(
-        &self,
-        tenant: &str,
-        id: &str,
-        workload: Option<Workload>,
-    ) -> StoreResult<Option<PolicyRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        load_policy(&mut conn, tenant, id, workload).await
-    }
-
-    pub async fn list_policies(
-        &self,
-        tenant: &str,
-        workload: Option<Workload>,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<PolicyRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        list_policies(&mut conn, tenant, workload, after, limit).await
-    }
-
-    /// Renames a policy and applies a units delta: adds of unknown resources or of resources in
-    /// another policy, and removes of units not in the policy, fail one item; the rest apply.
-    pub async fn update_policy(
-        &self,
-        w: Writer<'_>,
-        id: &str,
-        workload: Option<Workload>,
-        display_name: Option<String>,
-        items: Vec<PolicyDeltaItem>,
-    ) -> StoreResult<PolicyDeltaOutcome> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let (policy, items) = update_policy(tx, w, id, workload, display_name, items).await?;
-            Ok(PolicyDeltaOutcome { policy, items })
-        })
-        .await
-    }
-
-    /// Activates (`enable`) an inactive policy or deactivates an active one: its units go to
-    /// `protectRequested` / `unprotectRequested` and a job settles them. With `settle_from`, the
-    /// units are settled in the same transaction instead, protected from that time on (how `seed`
-    /// makes a tenant that has been protected for a while).
-    pub async fn set_policy_enabled(
-        &self,
-        w: Writer<'_>,
-        id: &str,
-        workload: Option<Workload>,
-        enable: bool,
-        settle_from: Option<Timestamp>,
-    ) -> StoreResult<PolicyRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            set_policy_enabled(tx, w, id, workload, enable, settle_from).await
-        })
-        .await
-    }
-
-    /// Deletes an inactive policy; its units stay, detached and unprotected.
-    pub async fn delete_policy(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async move |tx| delete_policy(tx, tenant, id, workload).await).await
     }
 
     /// Settles the waiting units of a policy now: `protectRequested → protected` (restore points
@@ -550,14 +520,6 @@ impl Store {
 
     /// Runs a claimed `SettlePolicy` job. False when the lease was lost.
     pub async fn settle_policy_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
-            if !holds_lease(tx, job, now).await? {
-                return Ok(false);
-            }
-            settle(tx, &job.tenant_id, &job.target_id, now, now).await?;
-            finish_job_row(tx, job, now).await?;
-            Ok(true)
-        })
-        .await
+        self.complete_job(job, now, async move |tx| settle(tx, &job.tenant_id, &job.target_id, now, now).await).await
     }
 }

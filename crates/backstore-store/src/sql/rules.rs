@@ -10,7 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::directory::resource_from_row;
-use super::jobs::{finish_job_row, forget_done_job, holds_lease, rearm};
+use super::jobs::{forget_done_job, rearm};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
 use super::rows::{actor, actor_json, from_micros, json_list, micros, workload as parse_workload};
@@ -61,79 +61,8 @@ async fn require_rule(
     Ok(load_rule(conn, tenant, workload, policy_id, id).await?.ok_or(RuleError::RuleNotFound)?)
 }
 
-pub(super) async fn create_rule(
-    conn: &mut AnyConnection,
-    w: Writer<'_>,
-    policy_id: &str,
-    workload: Workload,
-    expression: String,
-) -> StoreResult<RuleRecord> {
-    require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        &numbered("INSERT INTO protection_rules (tenant_id, id, policy_id, workload, expression, status, created_at, created_by, \
-         last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)"),
-    )
-    .bind(w.tenant)
-    .bind(&id)
-    .bind(policy_id)
-    .bind(workload.unit_kind())
-    .bind(&expression)
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .execute(&mut *conn)
-    .await?;
-    rearm(conn, w.tenant, policy_id, &id, JobKind::ApplyRule, w.now).await?;
-    require_rule(conn, w.tenant, workload, None, &id).await
-}
-
-pub(super) async fn list_rules(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    workload: Workload,
-    policy_id: Option<&str>,
-    after: Option<i64>,
-    limit: i64,
-) -> StoreResult<Vec<RuleRecord>> {
-    let sql = format!(
-        "SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND workload = ? \
-         AND (? IS NULL OR policy_id = ?) AND seq > ? ORDER BY seq LIMIT ?"
-    );
-    let rows = sqlx::query(&numbered(&sql))
-        .bind(tenant)
-        .bind(workload.unit_kind())
-        .bind(policy_id)
-        .bind(policy_id)
-        .bind(after.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(rule_from_row).collect()
-}
-
 fn settled(rule: &RuleRecord) -> bool {
     matches!(rule.status.as_str(), "completed" | "completedWithErrors")
-}
-
-/// Deletes a rule that is not being applied; the units it added stay in the policy.
-pub(super) async fn delete_rule(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    workload: Workload,
-    policy_id: Option<&str>,
-    id: &str,
-) -> StoreResult<()> {
-    let rule = require_rule(conn, tenant, workload, policy_id, id).await?;
-    if !settled(&rule) {
-        return Err(RuleError::RuleStatusForDeletion(format!(
-            "The protection rule is {}; it can be deleted once it is completed or completedWithErrors.",
-            rule.status
-        ))
-        .into());
-    }
-    remove_rule_rows(conn, tenant, id).await
 }
 
 async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<()> {
@@ -146,51 +75,9 @@ async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> S
     Ok(())
 }
 
-/// `run` (apply again) or `deleteAndUnprotect`, both carried out by the rule's job.
-pub(super) async fn rule_action(
-    conn: &mut AnyConnection,
-    w: Writer<'_>,
-    workload: Workload,
-    policy_id: Option<&str>,
-    id: &str,
-    action: RuleAction,
-) -> StoreResult<RuleRecord> {
-    let rule = require_rule(conn, w.tenant, workload, policy_id, id).await?;
-    if !settled(&rule) {
-        let verb = match action {
-            RuleAction::Run => "run",
-            RuleAction::DeleteAndUnprotect => "deleted and unprotected",
-        };
-        return Err(RuleError::RuleActionNotAllowed(format!(
-            "The protection rule is {}; it can be {verb} once it is completed or completedWithErrors.",
-            rule.status
-        ))
-        .into());
-    }
-    let status = match action {
-        RuleAction::Run => "active",
-        RuleAction::DeleteAndUnprotect => "deleteRequested",
-    };
-    sqlx::query(&numbered(
-        "UPDATE protection_rules SET status = ?, error = NULL, last_modified_at = ?, last_modified_by = ? \
-         WHERE tenant_id = ? AND id = ?",
-    ))
-    .bind(status)
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(w.tenant)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    rearm(conn, w.tenant, &rule.policy_id, id, JobKind::ApplyRule, w.now).await?;
-    require_rule(conn, w.tenant, workload, None, id).await
-}
-
 /// Runs a claimed `applyRule` job. False when the lease was lost.
-pub(super) async fn apply_rule_job(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-    if !holds_lease(conn, job, now).await? {
-        return Ok(false);
-    }
+/// What an `applyRule` job does to its rule: apply it, or carry out its `deleteAndUnprotect`.
+async fn run_rule(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
     let sql = format!("SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND id = ?");
     let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(&job.target_id).fetch_optional(&mut *conn).await?;
@@ -201,8 +88,7 @@ pub(super) async fn apply_rule_job(conn: &mut AnyConnection, job: &JobRef, now: 
             _ => {}
         }
     }
-    finish_job_row(conn, job, now).await?;
-    Ok(true)
+    Ok(())
 }
 
 async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: Timestamp) -> StoreResult<()> {
@@ -317,8 +203,28 @@ impl Store {
         workload: Workload,
         expression: String,
     ) -> StoreResult<RuleRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| create_rule(tx, w, policy_id, workload, expression).await)
-            .await
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+    require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        &numbered("INSERT INTO protection_rules (tenant_id, id, policy_id, workload, expression, status, created_at, created_by, \
+         last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)"),
+    )
+    .bind(w.tenant)
+    .bind(&id)
+    .bind(policy_id)
+    .bind(workload.unit_kind())
+    .bind(&expression)
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .execute(&mut *conn)
+    .await?;
+    rearm(conn, w.tenant, policy_id, &id, JobKind::ApplyRule, w.now).await?;
+    require_rule(conn, w.tenant, workload, None, &id).await
+})
+        .await
     }
 
     /// Rules of a workload, of one policy or all, in creation order.
@@ -330,8 +236,20 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<RuleRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        list_rules(&mut conn, tenant, workload, policy_id, after, limit).await
+        let sql = format!(
+            "SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND workload = ? \
+         AND (? IS NULL OR policy_id = ?) AND seq > ? ORDER BY seq LIMIT ?"
+        );
+        let rows = sqlx::query(&numbered(&sql))
+            .bind(tenant)
+            .bind(workload.unit_kind())
+            .bind(policy_id)
+            .bind(policy_id)
+            .bind(after.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rule_from_row).collect()
     }
 
     pub async fn get_rule(
@@ -353,7 +271,18 @@ impl Store {
         policy_id: Option<&str>,
         id: &str,
     ) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async move |tx| delete_rule(tx, tenant, workload, policy_id, id).await).await
+        self.write(Lock::Tenant(tenant), async move |conn| {
+            let rule = require_rule(conn, tenant, workload, policy_id, id).await?;
+            if !settled(&rule) {
+                return Err(RuleError::RuleStatusForDeletion(format!(
+                    "The protection rule is {}; it can be deleted once it is completed or completedWithErrors.",
+                    rule.status
+                ))
+                .into());
+            }
+            remove_rule_rows(conn, tenant, id).await
+        })
+        .await
     }
 
     /// `run` or `deleteAndUnprotect` on a rule that is not being applied; its job carries it out.
@@ -365,12 +294,42 @@ impl Store {
         id: &str,
         action: RuleAction,
     ) -> StoreResult<RuleRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| rule_action(tx, w, workload, policy_id, id, action).await)
-            .await
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+            let rule = require_rule(conn, w.tenant, workload, policy_id, id).await?;
+            if !settled(&rule) {
+                let verb = match action {
+                    RuleAction::Run => "run",
+                    RuleAction::DeleteAndUnprotect => "deleted and unprotected",
+                };
+                return Err(RuleError::RuleActionNotAllowed(format!(
+                    "The protection rule is {}; it can be {verb} once it is completed or completedWithErrors.",
+                    rule.status
+                ))
+                .into());
+            }
+            let status = match action {
+                RuleAction::Run => "active",
+                RuleAction::DeleteAndUnprotect => "deleteRequested",
+            };
+            sqlx::query(&numbered(
+                "UPDATE protection_rules SET status = ?, error = NULL, last_modified_at = ?, last_modified_by = ? \
+         WHERE tenant_id = ? AND id = ?",
+            ))
+            .bind(status)
+            .bind(micros(w.now))
+            .bind(actor_json(w.actor))
+            .bind(w.tenant)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+            rearm(conn, w.tenant, &rule.policy_id, id, JobKind::ApplyRule, w.now).await?;
+            require_rule(conn, w.tenant, workload, None, id).await
+        })
+        .await
     }
 
     /// Runs a claimed `applyRule` job. False when the lease was lost.
     pub async fn apply_rule_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| apply_rule_job(tx, job, now).await).await
+        self.complete_job(job, now, async move |tx| run_rule(tx, job, now).await).await
     }
 }

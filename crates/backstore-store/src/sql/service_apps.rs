@@ -53,49 +53,6 @@ pub(super) async fn list_apps(
     rows.iter().map(app_from_row).collect()
 }
 
-pub(super) async fn create_app(
-    conn: &mut AnyConnection,
-    w: Writer<'_>,
-    application_id: &str,
-    application_name: Option<&str>,
-) -> StoreResult<ServiceAppRecord> {
-    let exists: Option<i64> = sqlx::query_scalar(&numbered(
-        "SELECT 1 FROM service_apps WHERE tenant_id = ? AND lower(application_id) = lower(?)",
-    ))
-    .bind(w.tenant)
-    .bind(application_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if exists.is_some() {
-        return Err(RuleError::ServiceAppAlreadyExists(application_id.to_owned()).into());
-    }
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(&numbered(
-        "INSERT INTO service_apps (tenant_id, id, application_id, application_name, registered_at, last_modified_at, \
-         last_modified_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ))
-    .bind(w.tenant)
-    .bind(&id)
-    .bind(application_id)
-    .bind(application_name)
-    .bind(micros(w.now))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .execute(&mut *conn)
-    .await?;
-    require_app(conn, w.tenant, &id).await
-}
-
-pub(super) async fn delete_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<()> {
-    require_app(conn, tenant, id).await?;
-    sqlx::query(&numbered("DELETE FROM service_apps WHERE tenant_id = ? AND id = ?"))
-        .bind(tenant)
-        .bind(id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
 async fn set_window(
     conn: &mut AnyConnection,
     w: &Writer<'_>,
@@ -118,100 +75,6 @@ async fn set_window(
     Ok(())
 }
 
-/// Schedules the app to take control at `effective` (a time up to five minutes past means now): the app in control until then hands over at
-/// that time (`pendingInactive` meanwhile); another scheduled activation is cancelled.
-pub(super) async fn activate_app(
-    conn: &mut AnyConnection,
-    w: Writer<'_>,
-    id: &str,
-    effective: Timestamp,
-) -> StoreResult<ServiceAppRecord> {
-    let app = require_app(conn, w.tenant, id).await?;
-    let status = app.status(w.now);
-    if !matches!(status, "inactive" | "pendingActive") {
-        return Err(RuleError::ServiceAppActionNotAllowed(format!(
-            "The service app is {status}; only an inactive or pendingActive service app can be activated."
-        ))
-        .into());
-    }
-    // A few minutes of clock skew between client and server mean "now".
-    if effective < w.now - chrono::Duration::minutes(5) {
-        return Err(RuleError::ServiceAppActionNotAllowed(
-            "effectiveDateTime is in the past; activation takes effect now or later.".into(),
-        )
-        .into());
-    }
-    let effective = effective.max(w.now);
-    for other in list_apps(conn, w.tenant, None, i64::MAX).await? {
-        if other.id == app.id {
-            continue;
-        }
-        match other.status(w.now) {
-            "pendingActive" => set_window(conn, &w, &other.id, None, None).await?,
-            "active" | "pendingInactive" => {
-                set_window(conn, &w, &other.id, other.activated_at, Some(effective)).await?
-            }
-            _ => {}
-        }
-    }
-    set_window(conn, &w, id, Some(effective), None).await?;
-    require_app(conn, w.tenant, id).await
-}
-
-/// Ends the app's control now (or cancels its scheduled activation, giving control back to the app
-/// that was to hand over).
-pub(super) async fn deactivate_app(conn: &mut AnyConnection, w: Writer<'_>, id: &str) -> StoreResult<ServiceAppRecord> {
-    let app = require_app(conn, w.tenant, id).await?;
-    match app.status(w.now) {
-        "inactive" => {
-            return Err(RuleError::ServiceAppActionNotAllowed("The service app is inactive already.".into()).into())
-        }
-        "pendingActive" => {
-            let handover = app.activated_at.map(micros);
-            sqlx::query(&numbered(
-                "UPDATE service_apps SET deactivated_at = NULL WHERE tenant_id = ? AND deactivated_at = ? AND id <> ?",
-            ))
-            .bind(w.tenant)
-            .bind(handover)
-            .bind(id)
-            .execute(&mut *conn)
-            .await?;
-            set_window(conn, &w, id, None, None).await?;
-        }
-        _ => set_window(conn, &w, id, app.activated_at, Some(w.now)).await?,
-    }
-    require_app(conn, w.tenant, id).await
-}
-
-pub(super) async fn notification_settings(
-    conn: &mut AnyConnection,
-    tenant: &str,
-) -> StoreResult<Option<serde_json::Value>> {
-    let s: Option<String> =
-        sqlx::query_scalar(&numbered("SELECT settings FROM notification_settings WHERE tenant_id = ?"))
-            .bind(tenant)
-            .fetch_optional(conn)
-            .await?;
-    s.map(|s| serde_json::from_str(&s).map_err(|e| crate::StoreError::Corrupt(format!("notification settings: {e}"))))
-        .transpose()
-}
-
-pub(super) async fn put_notification_settings(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    settings: &serde_json::Value,
-) -> StoreResult<()> {
-    sqlx::query(&numbered(
-        "INSERT INTO notification_settings (tenant_id, settings) VALUES (?, ?) \
-         ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",
-    ))
-    .bind(tenant)
-    .bind(settings.to_string())
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 impl Store {
     /// Registers an application as a service app of the writer's tenant (`inactive`).
     pub async fn create_service_app(
@@ -220,8 +83,34 @@ impl Store {
         application_id: &str,
         application_name: Option<&str>,
     ) -> StoreResult<ServiceAppRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| create_app(tx, w, application_id, application_name).await)
-            .await
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+            let exists: Option<i64> = sqlx::query_scalar(&numbered(
+                "SELECT 1 FROM service_apps WHERE tenant_id = ? AND lower(application_id) = lower(?)",
+            ))
+            .bind(w.tenant)
+            .bind(application_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if exists.is_some() {
+                return Err(RuleError::ServiceAppAlreadyExists(application_id.to_owned()).into());
+            }
+            let id = uuid::Uuid::new_v4().to_string();
+            sqlx::query(&numbered(
+        "INSERT INTO service_apps (tenant_id, id, application_id, application_name, registered_at, last_modified_at, \
+         last_modified_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    ))
+    .bind(w.tenant)
+    .bind(&id)
+    .bind(application_id)
+    .bind(application_name)
+    .bind(micros(w.now))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .execute(&mut *conn)
+    .await?;
+            require_app(conn, w.tenant, &id).await
+        })
+        .await
     }
 
     pub async fn list_service_apps(
@@ -240,7 +129,16 @@ impl Store {
     }
 
     pub async fn delete_service_app(&self, tenant: &str, id: &str) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async move |tx| delete_app(tx, tenant, id).await).await
+        self.write(Lock::Tenant(tenant), async move |conn| {
+            require_app(conn, tenant, id).await?;
+            sqlx::query(&numbered("DELETE FROM service_apps WHERE tenant_id = ? AND id = ?"))
+                .bind(tenant)
+                .bind(id)
+                .execute(conn)
+                .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// Schedules the app to take control at `effective` (up to five minutes before `now` means now).
@@ -250,21 +148,95 @@ impl Store {
         id: &str,
         effective: Timestamp,
     ) -> StoreResult<ServiceAppRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| activate_app(tx, w, id, effective).await).await
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+            let app = require_app(conn, w.tenant, id).await?;
+            let status = app.status(w.now);
+            if !matches!(status, "inactive" | "pendingActive") {
+                return Err(RuleError::ServiceAppActionNotAllowed(format!(
+                    "The service app is {status}; only an inactive or pendingActive service app can be activated."
+                ))
+                .into());
+            }
+            // A few minutes of clock skew between client and server mean "now".
+            if effective < w.now - chrono::Duration::minutes(5) {
+                return Err(RuleError::ServiceAppActionNotAllowed(
+                    "effectiveDateTime is in the past; activation takes effect now or later.".into(),
+                )
+                .into());
+            }
+            let effective = effective.max(w.now);
+            for other in list_apps(conn, w.tenant, None, i64::MAX).await? {
+                if other.id == app.id {
+                    continue;
+                }
+                match other.status(w.now) {
+                    "pendingActive" => set_window(conn, &w, &other.id, None, None).await?,
+                    "active" | "pendingInactive" => {
+                        set_window(conn, &w, &other.id, other.activated_at, Some(effective)).await?
+                    }
+                    _ => {}
+                }
+            }
+            set_window(conn, &w, id, Some(effective), None).await?;
+            require_app(conn, w.tenant, id).await
+        })
+        .await
     }
 
     /// Ends the app's control, or cancels its scheduled activation.
     pub async fn deactivate_service_app(&self, w: Writer<'_>, id: &str) -> StoreResult<ServiceAppRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| deactivate_app(tx, w, id).await).await
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+            let app = require_app(conn, w.tenant, id).await?;
+            match app.status(w.now) {
+                "inactive" => {
+                    return Err(
+                        RuleError::ServiceAppActionNotAllowed("The service app is inactive already.".into()).into()
+                    )
+                }
+                "pendingActive" => {
+                    let handover = app.activated_at.map(micros);
+                    sqlx::query(&numbered(
+                "UPDATE service_apps SET deactivated_at = NULL WHERE tenant_id = ? AND deactivated_at = ? AND id <> ?",
+            ))
+            .bind(w.tenant)
+            .bind(handover)
+            .bind(id)
+            .execute(&mut *conn)
+            .await?;
+                    set_window(conn, &w, id, None, None).await?;
+                }
+                _ => set_window(conn, &w, id, app.activated_at, Some(w.now)).await?,
+            }
+            require_app(conn, w.tenant, id).await
+        })
+        .await
     }
 
     /// The tenant's `emailNotificationsSetting` members as last written; `None` until then.
     pub async fn notification_settings(&self, tenant: &str) -> StoreResult<Option<serde_json::Value>> {
-        let mut conn = self.pool.acquire().await?;
-        notification_settings(&mut conn, tenant).await
+        let s: Option<String> =
+            sqlx::query_scalar(&numbered("SELECT settings FROM notification_settings WHERE tenant_id = ?"))
+                .bind(tenant)
+                .fetch_optional(&self.pool)
+                .await?;
+        s.map(|s| {
+            serde_json::from_str(&s).map_err(|e| crate::StoreError::Corrupt(format!("notification settings: {e}")))
+        })
+        .transpose()
     }
 
     pub async fn put_notification_settings(&self, tenant: &str, settings: &serde_json::Value) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async move |tx| put_notification_settings(tx, tenant, settings).await).await
+        self.write(Lock::Tenant(tenant), async move |conn| {
+            sqlx::query(&numbered(
+                "INSERT INTO notification_settings (tenant_id, settings) VALUES (?, ?) \
+         ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",
+            ))
+            .bind(tenant)
+            .bind(settings.to_string())
+            .execute(conn)
+            .await?;
+            Ok(())
+        })
+        .await
     }
 }

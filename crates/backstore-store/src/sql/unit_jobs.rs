@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::directory::{find_by_address, find_resource};
-use super::jobs::{enqueue, finish_job_row, holds_lease};
+use super::jobs::enqueue;
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
 use super::rows::{actor, actor_json, from_micros, json_list, micros, workload};
@@ -47,66 +47,9 @@ pub(super) async fn load_job(
     row.as_ref().map(job_from_row).transpose()
 }
 
-pub(super) async fn create_unit_bulk_job(
-    conn: &mut AnyConnection,
-    w: Writer<'_>,
-    policy_id: &str,
-    workload: Workload,
-    display_name: Option<String>,
-    addresses: Vec<String>,
-    object_ids: Vec<String>,
-) -> StoreResult<UnitBulkJobRecord> {
-    require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        &numbered("INSERT INTO unit_bulk_jobs (tenant_id, id, policy_id, workload, display_name, status, addresses, object_ids, \
-         created_at, created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)"),
-    )
-    .bind(w.tenant)
-    .bind(&id)
-    .bind(policy_id)
-    .bind(workload.unit_kind())
-    .bind(&display_name)
-    .bind(serde_json::to_string(&addresses).expect("strings serialize"))
-    .bind(serde_json::to_string(&object_ids).expect("strings serialize"))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .execute(&mut *conn)
-    .await?;
-    enqueue(conn, w.tenant, policy_id, &id, JobKind::ResolveUnitJob, w.now).await?;
-    Ok(load_job(conn, w.tenant, &id).await?.expect("just inserted"))
-}
-
-pub(super) async fn list_unit_bulk_jobs(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    workload: Workload,
-    policy_id: Option<&str>,
-    after: Option<i64>,
-    limit: i64,
-) -> StoreResult<Vec<UnitBulkJobRecord>> {
-    let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND workload = ? AND (? IS NULL OR policy_id = ?) \
-         AND seq > ? ORDER BY seq LIMIT ?"
-    );
-    let rows = sqlx::query(&numbered(&sql))
-        .bind(tenant)
-        .bind(workload.unit_kind())
-        .bind(policy_id)
-        .bind(policy_id)
-        .bind(after.unwrap_or(0))
-        .bind(limit)
-        .fetch_all(conn)
-        .await?;
-    rows.iter().map(job_from_row).collect()
-}
-
-pub(super) async fn resolve_unit_bulk_job(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-    if !holds_lease(conn, job, now).await? {
-        return Ok(false);
-    }
+/// What a `resolveUnitJob` job does: each resource of an active bulk job joins its policy or gets
+/// an error detail.
+async fn resolve(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
     if let Some(bulk) = load_job(conn, tenant, &job.target_id).await?.filter(|j| j.status == "active") {
         let creator = bulk.created_by.clone();
@@ -168,8 +111,7 @@ pub(super) async fn resolve_unit_bulk_job(conn: &mut AnyConnection, job: &JobRef
         let message = format!("{} of {total} resources could not be added to the protection policy.", details.len());
         record_outcome(conn, OutcomeTable::UnitBulkJobs, tenant, &bulk.id, details, message, now).await?;
     }
-    finish_job_row(conn, job, now).await?;
-    Ok(true)
+    Ok(())
 }
 
 impl Store {
@@ -183,9 +125,29 @@ impl Store {
         addresses: Vec<String>,
         object_ids: Vec<String>,
     ) -> StoreResult<UnitBulkJobRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            create_unit_bulk_job(tx, w, policy_id, workload, display_name, addresses, object_ids).await
-        })
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+    require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    sqlx::query(
+        &numbered("INSERT INTO unit_bulk_jobs (tenant_id, id, policy_id, workload, display_name, status, addresses, object_ids, \
+         created_at, created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)"),
+    )
+    .bind(w.tenant)
+    .bind(&id)
+    .bind(policy_id)
+    .bind(workload.unit_kind())
+    .bind(&display_name)
+    .bind(serde_json::to_string(&addresses).expect("strings serialize"))
+    .bind(serde_json::to_string(&object_ids).expect("strings serialize"))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .execute(&mut *conn)
+    .await?;
+    enqueue(conn, w.tenant, policy_id, &id, JobKind::ResolveUnitJob, w.now).await?;
+    Ok(load_job(conn, w.tenant, &id).await?.expect("just inserted"))
+})
         .await
     }
 
@@ -198,8 +160,20 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<UnitBulkJobRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        list_unit_bulk_jobs(&mut conn, tenant, workload, policy_id, after, limit).await
+        let sql = format!(
+        "SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND workload = ? AND (? IS NULL OR policy_id = ?) \
+         AND seq > ? ORDER BY seq LIMIT ?"
+    );
+        let rows = sqlx::query(&numbered(&sql))
+            .bind(tenant)
+            .bind(workload.unit_kind())
+            .bind(policy_id)
+            .bind(policy_id)
+            .bind(after.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(job_from_row).collect()
     }
 
     /// One bulk addition job of a workload (and of `policy_id`, when given).
@@ -218,6 +192,6 @@ impl Store {
     /// Runs a claimed `ResolveUnitJob` job: each resource joins the policy or gets an error
     /// detail. False when the lease was lost.
     pub async fn resolve_unit_bulk_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| resolve_unit_bulk_job(tx, job, now).await).await
+        self.complete_job(job, now, async move |tx| resolve(tx, job, now).await).await
     }
 }

@@ -200,52 +200,6 @@ pub fn offboard_grace() -> chrono::Duration {
     chrono::Duration::days(30)
 }
 
-pub(super) async fn offboard(
-    conn: &mut AnyConnection,
-    w: Writer<'_>,
-    id: &str,
-    cancel: bool,
-) -> StoreResult<ProtectionUnitRecord> {
-    let unit = load_unit(conn, w.tenant, id).await?.ok_or(RuleError::UnitNotFound)?.unit;
-    if !cancel && unit.policy_id.is_some() {
-        return Err(RuleError::OperationNotAllowed(
-            "The protection unit is still attached to a protection policy. Remove it from the policy first.".into(),
-        )
-        .into());
-    }
-    let allowed: &[ProtectionUnitStatus] = if cancel {
-        &[ProtectionUnitStatus::OffboardRequested]
-    } else {
-        &[ProtectionUnitStatus::Unprotected, ProtectionUnitStatus::CancelOffboardRequested]
-    };
-    if !allowed.contains(&unit.status) {
-        return Err(RuleError::OperationNotAllowed(format!(
-            "A protection unit in status {} cannot be {}.",
-            unit.status.as_str(),
-            if cancel { "taken out of offboarding" } else { "offboarded" }
-        ))
-        .into());
-    }
-    let (status, requested_at) = if cancel {
-        (ProtectionUnitStatus::CancelOffboardRequested, unit.offboard_requested_at.map(micros))
-    } else {
-        (ProtectionUnitStatus::OffboardRequested, Some(micros(w.now)))
-    };
-    sqlx::query(
-        &numbered("UPDATE protection_units SET status = ?, offboard_requested_at = ?, last_modified_at = ?, last_modified_by = ? \
-         WHERE tenant_id = ? AND id = ?"),
-    )
-    .bind(status.as_str())
-    .bind(requested_at)
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(w.tenant)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(load_unit(conn, w.tenant, id).await?.expect("just updated").unit)
-}
-
 /// Offboarding as time passes: requests past the grace period are carried out (the unit's restore
 /// points go, except those an artifact refers to); cancelled ones return the unit to `unprotected`.
 pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<u64> {
@@ -390,6 +344,46 @@ impl Store {
 
     /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.
     pub async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord> {
-        self.write(Lock::Tenant(w.tenant), async move |tx| offboard(tx, w, id, cancel).await).await
+        self.write(Lock::Tenant(w.tenant), async move |conn| {
+    let unit = load_unit(conn, w.tenant, id).await?.ok_or(RuleError::UnitNotFound)?.unit;
+    if !cancel && unit.policy_id.is_some() {
+        return Err(RuleError::OperationNotAllowed(
+            "The protection unit is still attached to a protection policy. Remove it from the policy first.".into(),
+        )
+        .into());
+    }
+    let allowed: &[ProtectionUnitStatus] = if cancel {
+        &[ProtectionUnitStatus::OffboardRequested]
+    } else {
+        &[ProtectionUnitStatus::Unprotected, ProtectionUnitStatus::CancelOffboardRequested]
+    };
+    if !allowed.contains(&unit.status) {
+        return Err(RuleError::OperationNotAllowed(format!(
+            "A protection unit in status {} cannot be {}.",
+            unit.status.as_str(),
+            if cancel { "taken out of offboarding" } else { "offboarded" }
+        ))
+        .into());
+    }
+    let (status, requested_at) = if cancel {
+        (ProtectionUnitStatus::CancelOffboardRequested, unit.offboard_requested_at.map(micros))
+    } else {
+        (ProtectionUnitStatus::OffboardRequested, Some(micros(w.now)))
+    };
+    sqlx::query(
+        &numbered("UPDATE protection_units SET status = ?, offboard_requested_at = ?, last_modified_at = ?, last_modified_by = ? \
+         WHERE tenant_id = ? AND id = ?"),
+    )
+    .bind(status.as_str())
+    .bind(requested_at)
+    .bind(micros(w.now))
+    .bind(actor_json(w.actor))
+    .bind(w.tenant)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(load_unit(conn, w.tenant, id).await?.expect("just updated").unit)
+})
+        .await
     }
 }

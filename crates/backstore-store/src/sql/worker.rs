@@ -5,7 +5,7 @@ use backstore_domain::{ArtifactStatus, Timestamp};
 use sqlx::{AnyConnection, Row};
 
 use super::artifacts::{artifact_from_row, ARTIFACT_SELECT};
-use super::jobs::{holds_lease, job_event};
+use super::jobs::{finish_job_row, job_event};
 use super::rows::micros;
 use super::sessions::apply_step;
 use super::units::unit_from_row;
@@ -115,17 +115,14 @@ impl Store {
 
     /// Extends a held lease. False when the lease was lost (expired and taken over).
     pub async fn renew_lease(&self, job: &JobRef, now: Timestamp, lease: chrono::Duration) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
-            let held = holds_lease(tx, job, now).await?;
-            if held {
-                sqlx::query(&numbered("UPDATE jobs SET lease_expires_at = ? WHERE tenant_id = ? AND id = ?"))
-                    .bind(micros(now + lease))
-                    .bind(&job.tenant_id)
-                    .bind(&job.job_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            Ok(held)
+        self.with_lease(job, now, async move |tx| {
+            sqlx::query(&numbered("UPDATE jobs SET lease_expires_at = ? WHERE tenant_id = ? AND id = ?"))
+                .bind(micros(now + lease))
+                .bind(&job.tenant_id)
+                .bind(&job.job_id)
+                .execute(&mut *tx)
+                .await?;
+            Ok(())
         })
         .await
     }
@@ -155,36 +152,20 @@ impl Store {
         event: JobEvent,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
-            if !holds_lease(tx, job, now).await? {
-                return Ok(false);
-            }
+        self.with_lease(job, now, async move |tx| {
             apply_step(tx, &job.tenant_id, &job.target_id, None, &step, now).await?;
             let detail = match &step {
                 ArtifactStep::Failed(e) => Some(format!("{}: {}", e.code, e.message)),
                 _ => None,
             };
-            sqlx::query(&numbered(
-                "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
-                 WHERE tenant_id = ? AND id = ?",
-            ))
-            .bind(micros(now))
-            .bind(&job.tenant_id)
-            .bind(&job.job_id)
-            .execute(&mut *tx)
-            .await?;
-            job_event(tx, job, now, event.as_str(), detail.as_deref()).await?;
-            Ok(true)
+            finish_job_row(tx, job, now, event, detail.as_deref()).await
         })
         .await
     }
 
     /// Puts a job whose lease is held back in the queue until `run_at` after a failed attempt.
     pub async fn retry_job(&self, job: &JobRef, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
-            if !holds_lease(tx, job, now).await? {
-                return Ok(false);
-            }
+        self.with_lease(job, now, async move |tx| {
             sqlx::query(
                 &numbered("UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
                  WHERE tenant_id = ? AND id = ?"),
@@ -195,18 +176,14 @@ impl Store {
             .bind(&job.job_id)
             .execute(&mut *tx)
             .await?;
-            job_event(tx, job, now, "retry", Some(error)).await?;
-            Ok(true)
+            job_event(tx, job, now, "retry", Some(error)).await
         })
         .await
     }
 
     /// Gives a held job back without counting the attempt (graceful shutdown).
     pub async fn release_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-        self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
-            if !holds_lease(tx, job, now).await? {
-                return Ok(false);
-            }
+        self.with_lease(job, now, async move |tx| {
             sqlx::query(&numbered(
                 "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL \
                  WHERE tenant_id = ? AND id = ?",
@@ -215,8 +192,7 @@ impl Store {
             .bind(&job.job_id)
             .execute(&mut *tx)
             .await?;
-            job_event(tx, job, now, "released", None).await?;
-            Ok(true)
+            job_event(tx, job, now, "released", None).await
         })
         .await
     }
