@@ -195,6 +195,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Rule(rule) => ApiError::Rule(rule),
+            StoreError::Query(e) => ApiError::BadRequest(e.to_string()),
             other if other.is_unavailable() => {
                 tracing::warn!(error = %other, "the database is unavailable");
                 ApiError::ServiceUnavailable { retry_after_secs: DATABASE_RETRY_AFTER_SECS }

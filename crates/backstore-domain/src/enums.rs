@@ -2,6 +2,59 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Defines a Graph enum: the Rust enum, `ALL`, `as_str` (the CSDL member name), `parse` (exact, or
+/// case-insensitive where Graph takes input that way), `is_evolvable` (members listed after
+/// `unknownFutureValue` in the CSDL) and `MEMBERS`, every member name in CSDL order with the
+/// `unknownFutureValue` sentinel in its place: what `$filter` accepts.
+macro_rules! graph_enum {
+    (@eq ; $a:expr, $b:expr) => { $a == $b };
+    (@eq ignore_case ; $a:expr, $b:expr) => { $a.eq_ignore_ascii_case($b) };
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident $([$ci:ident])? {
+            $($variant:ident = $wire:literal,)*
+        }
+        $(evolvable { $($evariant:ident = $ewire:literal,)* })?
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)*
+            $($($evariant,)*)?
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)* $($($name::$evariant,)*)?];
+
+            /// Every member name in CSDL order, `unknownFutureValue` included.
+            pub const MEMBERS: &'static [&'static str] = &[$($wire,)* "unknownFutureValue", $($($ewire,)*)?];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $wire,)*
+                    $($($name::$evariant => $ewire,)*)?
+                }
+            }
+
+            /// The member a name is: as the CSDL spells it, or in any letter case for the enums
+            /// marked `[ignore_case]` (those Graph reads case-insensitively in request bodies).
+            pub fn parse(s: &str) -> Option<$name> {
+                $name::ALL.iter().copied().find(|v| $crate::enums::graph_enum!(@eq $($ci)? ; v.as_str(), s))
+            }
+
+            /// Members listed after `unknownFutureValue` in the CSDL.
+            pub fn is_evolvable(self) -> bool {
+                match self {
+                    $($name::$variant => false,)*
+                    $($($name::$evariant => true,)*)?
+                }
+            }
+        }
+    };
+}
+
+pub(crate) use graph_enum;
+
 /// The three workloads. One session kind, one artifact kind and one protection-unit kind each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,47 +84,21 @@ impl Workload {
     }
 }
 
-/// Aggregate status of a restore session (`restoreSessionStatus`). `failed` is evolvable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SessionStatus {
-    Draft,
-    Activating,
-    Active,
-    CompletedWithError,
-    Completed,
-    Failed,
+graph_enum! {
+    /// Aggregate status of a restore session (`restoreSessionStatus`).
+    pub enum SessionStatus {
+        Draft = "draft",
+        Activating = "activating",
+        Active = "active",
+        CompletedWithError = "completedWithError",
+        Completed = "completed",
+    }
+    evolvable {
+        Failed = "failed",
+    }
 }
 
 impl SessionStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SessionStatus::Draft => "draft",
-            SessionStatus::Activating => "activating",
-            SessionStatus::Active => "active",
-            SessionStatus::CompletedWithError => "completedWithError",
-            SessionStatus::Completed => "completed",
-            SessionStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<SessionStatus> {
-        [
-            SessionStatus::Draft,
-            SessionStatus::Activating,
-            SessionStatus::Active,
-            SessionStatus::CompletedWithError,
-            SessionStatus::Completed,
-            SessionStatus::Failed,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-
-    /// Members listed after `unknownFutureValue` in the CSDL.
-    pub fn is_evolvable(self) -> bool {
-        matches!(self, SessionStatus::Failed)
-    }
-
     pub fn is_terminal(self) -> bool {
         matches!(self, SessionStatus::Completed | SessionStatus::CompletedWithError | SessionStatus::Failed)
     }
@@ -82,42 +109,19 @@ impl SessionStatus {
     }
 }
 
-/// Lifecycle of one artifact (`artifactRestoreStatus`). No evolvable members.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ArtifactStatus {
-    Added,
-    Scheduling,
-    Scheduled,
-    InProgress,
-    Succeeded,
-    Failed,
+graph_enum! {
+    /// Lifecycle of one artifact (`artifactRestoreStatus`).
+    pub enum ArtifactStatus {
+        Added = "added",
+        Scheduling = "scheduling",
+        Scheduled = "scheduled",
+        InProgress = "inProgress",
+        Succeeded = "succeeded",
+        Failed = "failed",
+    }
 }
 
 impl ArtifactStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ArtifactStatus::Added => "added",
-            ArtifactStatus::Scheduling => "scheduling",
-            ArtifactStatus::Scheduled => "scheduled",
-            ArtifactStatus::InProgress => "inProgress",
-            ArtifactStatus::Succeeded => "succeeded",
-            ArtifactStatus::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<ArtifactStatus> {
-        [
-            ArtifactStatus::Added,
-            ArtifactStatus::Scheduling,
-            ArtifactStatus::Scheduled,
-            ArtifactStatus::InProgress,
-            ArtifactStatus::Succeeded,
-            ArtifactStatus::Failed,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-
     pub fn is_terminal(self) -> bool {
         matches!(self, ArtifactStatus::Succeeded | ArtifactStatus::Failed)
     }
@@ -133,134 +137,46 @@ impl ArtifactStatus {
     }
 }
 
-/// Where a restore goes (`destinationType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DestinationType {
-    New,
-    InPlace,
-}
-
-impl DestinationType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DestinationType::New => "new",
-            DestinationType::InPlace => "inPlace",
-        }
-    }
-
-    /// Wire values are camelCase; Graph accepts enum members case-insensitively on input.
-    pub fn parse(s: &str) -> Option<DestinationType> {
-        if s.eq_ignore_ascii_case("new") {
-            Some(DestinationType::New)
-        } else if s.eq_ignore_ascii_case("inPlace") {
-            Some(DestinationType::InPlace)
-        } else {
-            None
-        }
+graph_enum! {
+    /// Where a restore goes (`destinationType`).
+    pub enum DestinationType [ignore_case] {
+        New = "new",
+        InPlace = "inPlace",
     }
 }
 
-/// How a session was populated (`restoreJobType`). `granular` is evolvable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestoreJobType {
-    Standard,
-    Bulk,
-    Granular,
-}
-
-impl RestoreJobType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RestoreJobType::Standard => "standard",
-            RestoreJobType::Bulk => "bulk",
-            RestoreJobType::Granular => "granular",
-        }
+graph_enum! {
+    /// How a session was populated (`restoreJobType`).
+    pub enum RestoreJobType {
+        Standard = "standard",
+        Bulk = "bulk",
     }
-
-    pub fn parse(s: &str) -> Option<RestoreJobType> {
-        [RestoreJobType::Standard, RestoreJobType::Bulk, RestoreJobType::Granular].into_iter().find(|v| v.as_str() == s)
-    }
-
-    pub fn is_evolvable(self) -> bool {
-        matches!(self, RestoreJobType::Granular)
+    evolvable {
+        Granular = "granular",
     }
 }
 
-/// Flags on a restore point (`restorePointTags`): `none` or `fastRestore`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RestorePointTags {
-    None,
-    FastRestore,
-}
-
-impl RestorePointTags {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RestorePointTags::None => "none",
-            RestorePointTags::FastRestore => "fastRestore",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<RestorePointTags> {
-        if s.eq_ignore_ascii_case("none") {
-            Some(RestorePointTags::None)
-        } else if s.eq_ignore_ascii_case("fastRestore") {
-            Some(RestorePointTags::FastRestore)
-        } else {
-            None
-        }
+graph_enum! {
+    /// Flags on a restore point (`restorePointTags`).
+    pub enum RestorePointTags [ignore_case] {
+        None = "none",
+        FastRestore = "fastRestore",
     }
 }
 
-/// Protection status of a unit (`protectionUnitStatus`); the offboarding members are evolvable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProtectionUnitStatus {
-    ProtectRequested,
-    Protected,
-    UnprotectRequested,
-    Unprotected,
-    RemoveRequested,
-    OffboardRequested,
-    Offboarded,
-    CancelOffboardRequested,
-}
-
-impl ProtectionUnitStatus {
-    const ALL: [ProtectionUnitStatus; 8] = [
-        ProtectionUnitStatus::ProtectRequested,
-        ProtectionUnitStatus::Protected,
-        ProtectionUnitStatus::UnprotectRequested,
-        ProtectionUnitStatus::Unprotected,
-        ProtectionUnitStatus::RemoveRequested,
-        ProtectionUnitStatus::OffboardRequested,
-        ProtectionUnitStatus::Offboarded,
-        ProtectionUnitStatus::CancelOffboardRequested,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProtectionUnitStatus::ProtectRequested => "protectRequested",
-            ProtectionUnitStatus::Protected => "protected",
-            ProtectionUnitStatus::UnprotectRequested => "unprotectRequested",
-            ProtectionUnitStatus::Unprotected => "unprotected",
-            ProtectionUnitStatus::RemoveRequested => "removeRequested",
-            ProtectionUnitStatus::OffboardRequested => "offboardRequested",
-            ProtectionUnitStatus::Offboarded => "offboarded",
-            ProtectionUnitStatus::CancelOffboardRequested => "cancelOffboardRequested",
-        }
+graph_enum! {
+    /// Protection status of a unit (`protectionUnitStatus`).
+    pub enum ProtectionUnitStatus {
+        ProtectRequested = "protectRequested",
+        Protected = "protected",
+        UnprotectRequested = "unprotectRequested",
+        Unprotected = "unprotected",
+        RemoveRequested = "removeRequested",
     }
-
-    pub fn parse(s: &str) -> Option<ProtectionUnitStatus> {
-        ProtectionUnitStatus::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-
-    pub fn is_evolvable(self) -> bool {
-        matches!(
-            self,
-            ProtectionUnitStatus::OffboardRequested
-                | ProtectionUnitStatus::Offboarded
-                | ProtectionUnitStatus::CancelOffboardRequested
-        )
+    evolvable {
+        OffboardRequested = "offboardRequested",
+        Offboarded = "offboarded",
+        CancelOffboardRequested = "cancelOffboardRequested",
     }
 }
 
@@ -281,5 +197,19 @@ mod tests {
         assert!(SessionStatus::Failed.is_evolvable());
         assert!(!SessionStatus::Completed.is_evolvable());
         assert!(RestoreJobType::Granular.is_evolvable());
+    }
+
+    #[test]
+    fn members_are_the_csdl_list_with_the_sentinel_before_the_evolvable_ones() {
+        assert_eq!(
+            SessionStatus::MEMBERS,
+            ["draft", "activating", "active", "completedWithError", "completed", "unknownFutureValue", "failed"]
+        );
+        assert_eq!(DestinationType::MEMBERS, ["new", "inPlace", "unknownFutureValue"]);
+        let sentinel = ProtectionUnitStatus::MEMBERS.iter().position(|m| *m == "unknownFutureValue").unwrap();
+        for v in ProtectionUnitStatus::ALL {
+            let at = ProtectionUnitStatus::MEMBERS.iter().position(|m| *m == v.as_str()).unwrap();
+            assert_eq!(at > sentinel, v.is_evolvable(), "{v:?}");
+        }
     }
 }

@@ -10,29 +10,13 @@ pub const MAX_UNITS_PER_REQUEST: usize = 50;
 /// Most resources one protection-unit bulk addition job may carry.
 pub const MAX_BULK_JOB_RESOURCES: usize = 50_000;
 
-/// `protectionPolicyStatus`
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PolicyStatus {
-    Inactive,
-    ActiveWithErrors,
-    Updating,
-    Active,
-}
-
-impl PolicyStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            PolicyStatus::Inactive => "inactive",
-            PolicyStatus::ActiveWithErrors => "activeWithErrors",
-            PolicyStatus::Updating => "updating",
-            PolicyStatus::Active => "active",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<PolicyStatus> {
-        [PolicyStatus::Inactive, PolicyStatus::ActiveWithErrors, PolicyStatus::Updating, PolicyStatus::Active]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+crate::enums::graph_enum! {
+    /// `protectionPolicyStatus`
+    pub enum PolicyStatus {
+        Inactive = "inactive",
+        ActiveWithErrors = "activeWithErrors",
+        Updating = "updating",
+        Active = "active",
     }
 }
 

@@ -29,6 +29,10 @@ pub enum StoreError {
     /// A row that does not decode into a record (a value outside its enum, bad JSON).
     #[error("corrupt row: {0}")]
     Corrupt(String),
+    /// A `$filter` or `$orderby` that does not fit the collection (an unknown property, a value of
+    /// the wrong type); nothing was read.
+    #[error(transparent)]
+    Query(#[from] backstore_odata::QueryError),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
     /// The database was migrated by a newer backstore; this one must not write to it.

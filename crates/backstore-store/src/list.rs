@@ -1,22 +1,23 @@
-//! What a collection read asks of the store: a planned `$filter`, the `$orderby` keys, the keyset
-//! position to continue after, `$skip` and the page size. Rows come back with the values of their
-//! sort keys, from which the API makes the next `$skiptoken`.
+//! What a collection read asks of the store: the parsed `$filter` and `$orderby`, the keyset
+//! position to continue after, `$skip` and the page size. The store plans the trees against the
+//! collection's allow-list itself (`sql/listing.rs`); the API only parses. Rows come back with the
+//! values of their sort keys, from which the API makes the next `$skiptoken`.
 
-pub use backstore_odata::{Bind, OrderKey, Schema, SqlFilter};
+pub use backstore_odata::{Bind, Expr, OrderItem};
 
-/// The collections that take OData query options.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Collection {
-    Sessions,
-    Artifacts,
-    Units,
+/// A parsed `$filter` and the text it came from (a refusal found while planning, such as an unknown
+/// property, names its position in that text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filter {
+    pub expr: Expr,
+    pub text: String,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct ListSpec {
-    pub filter: Option<SqlFilter>,
+    pub filter: Option<Filter>,
     /// Sort keys before the row sequence (which always ends the order, ascending).
-    pub order: Vec<OrderKey>,
+    pub order: Vec<OrderItem>,
     /// Continue after the row with these sort values and this sequence.
     pub after: Option<(Vec<Bind>, i64)>,
     pub skip: i64,

@@ -111,10 +111,7 @@ async fn main() {
     let by_seq = server.store.list_artifacts(TENANT, &session, &ListSpec::first(before)).await.unwrap();
     let last = by_seq.last().unwrap();
     let plain_token = encode_skiptoken(last.record.seq, &[]);
-    let desc_schema = server.store.schema(backstore_store::Collection::Artifacts);
-    let order =
-        backstore_odata::plan_order(&backstore_odata::parse_orderby("createdDateTime desc").unwrap(), desc_schema)
-            .unwrap();
+    let order = backstore_odata::parse_orderby("createdDateTime desc").unwrap();
     let by_time = server
         .store
         .list_artifacts(TENANT, &session, &ListSpec { order, limit: before, ..ListSpec::default() })

@@ -14,7 +14,6 @@ use crate::error::ApiError;
 use crate::names::names;
 use crate::wire;
 use crate::Ctx;
-use backstore_store::Collection;
 
 const COMMON: [&str; 7] =
     ["id", "destinationType", "status", "startDateTime", "completionDateTime", "error", "restorePoint"];
@@ -76,7 +75,7 @@ pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Res
     ctx.principal.require(Access::RestoreRead)?;
     check_expand(ctx, w)?;
     require_session(ctx, session, w).await?;
-    let (spec, filter) = list_spec(ctx, Collection::Artifacts)?;
+    let (spec, filter) = list_spec(ctx)?;
     let rows = ctx.store().list_artifacts(ctx.tenant(), session, &spec).await?;
     let count = match ctx.query.count {
         true => Some(ctx.store().count_artifacts(ctx.tenant(), session, filter.as_ref()).await?),

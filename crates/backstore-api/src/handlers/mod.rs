@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use backstore_domain::RuleError;
 use serde_json::{Map, Value};
 
-use backstore_store::{Bind, Collection, Keyed, ListSpec, SqlFilter};
+use backstore_store::{Bind, Filter, Keyed, ListSpec};
 
 use crate::error::ApiError;
 use crate::path::Target;
@@ -194,10 +194,9 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
 /// `/$count`: how many items the collection has (after `$filter`), as `text/plain`.
 async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError> {
     use crate::path::CountOf;
-    let (collection, access) = match &of {
-        CountOf::Sessions { .. } => (Collection::Sessions, crate::auth::Access::RestoreRead),
-        CountOf::Artifacts { .. } => (Collection::Artifacts, crate::auth::Access::RestoreRead),
-        CountOf::Units { .. } => (Collection::Units, crate::auth::Access::ConfigurationRead),
+    let access = match &of {
+        CountOf::Sessions { .. } | CountOf::Artifacts { .. } => crate::auth::Access::RestoreRead,
+        CountOf::Units { .. } => crate::auth::Access::ConfigurationRead,
     };
     ctx.principal.require(access)?;
     let q = &ctx.query;
@@ -210,7 +209,7 @@ async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError
     {
         return Err(ApiError::BadRequest("/$count takes $filter only.".into()));
     }
-    let (_, filter) = list_spec(ctx, collection)?;
+    let (_, filter) = list_spec(ctx)?;
     let store = ctx.store();
     let n = match of {
         CountOf::Sessions { workload } => store.count_sessions(ctx.tenant(), workload, filter.as_ref()).await?,
@@ -298,23 +297,17 @@ pub(crate) fn queried_collection(
     crate::json_response(axum::http::StatusCode::OK, Value::Object(body))
 }
 
-/// The store query of a collection read: `$filter` and `$orderby` planned through the
-/// collection's allow-list, the `$skiptoken` position, `$skip`, and one row more than a page (to
-/// know whether another follows). Also the planned filter alone, for `$count`.
-pub(crate) fn list_spec(ctx: &Ctx, collection: Collection) -> Result<(ListSpec, Option<SqlFilter>), ApiError> {
-    let schema = ctx.store().schema(collection);
+/// The store query of a collection read: `$filter` and `$orderby` parsed into trees (the store
+/// plans them against the collection's allow-list), the `$skiptoken` position, `$skip`, and one row
+/// more than a page (to know whether another follows). Also the filter alone, for `$count`.
+pub(crate) fn list_spec(ctx: &Ctx) -> Result<(ListSpec, Option<Filter>), ApiError> {
     let bad = |e: backstore_odata::QueryError| ApiError::BadRequest(e.to_string());
     let filter = match &ctx.query.filter {
-        Some(text) => {
-            let expr = backstore_odata::parse_filter(text).map_err(bad)?;
-            Some(backstore_odata::plan_filter(&expr, schema, text).map_err(bad)?)
-        }
+        Some(text) => Some(Filter { expr: backstore_odata::parse_filter(text).map_err(bad)?, text: text.clone() }),
         None => None,
     };
     let order = match &ctx.query.orderby {
-        Some(text) => {
-            backstore_odata::plan_order(&backstore_odata::parse_orderby(text).map_err(bad)?, schema).map_err(bad)?
-        }
+        Some(text) => backstore_odata::parse_orderby(text).map_err(bad)?,
         None => Vec::new(),
     };
     let after = match ctx.query.after {

@@ -14,7 +14,6 @@ use crate::error::ApiError;
 use crate::names::{names, BASE_UNIT_SET, BASE_UNIT_TYPE};
 use crate::wire;
 use crate::Ctx;
-use backstore_store::Collection;
 
 const COMMON: [&str; 10] = [
     "id",
@@ -60,7 +59,7 @@ pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool
             type_name(workload)
         )));
     }
-    let (spec, filter) = list_spec(ctx, Collection::Units)?;
+    let (spec, filter) = list_spec(ctx)?;
     let rows = ctx.store().list_units(ctx.tenant(), workload, &spec).await?;
     let count = match ctx.query.count {
         true => Some(ctx.store().count_units(ctx.tenant(), workload, filter.as_ref()).await?),

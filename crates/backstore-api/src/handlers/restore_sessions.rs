@@ -14,7 +14,6 @@ use crate::error::ApiError;
 use crate::names::{is_odata_type, names, odata_type, workload_by, BASE_SESSION_SET, BASE_SESSION_TYPE};
 use crate::wire::{self, Render};
 use crate::Ctx;
-use backstore_store::Collection;
 
 /// Which artifact collections `$expand` asks for on sessions of `scope` (all kinds when `None`),
 /// each with the artifact properties its nested `$select` keeps (all when `None`).
@@ -93,7 +92,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
     ctx.principal.require(Access::RestoreRead)?;
     let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
     let expand = expanded(ctx, workload)?;
-    let (spec, filter) = list_spec(ctx, Collection::Sessions)?;
+    let (spec, filter) = list_spec(ctx)?;
     let rows = ctx.store().list_sessions(ctx.tenant(), workload, &spec).await?;
     let count = match ctx.query.count {
         true => Some(ctx.store().count_sessions(ctx.tenant(), workload, filter.as_ref()).await?),

@@ -4,13 +4,15 @@
 use backstore_domain::delta::ExistingArtifact;
 use backstore_domain::restore::RestoreOutcome;
 use backstore_domain::{ArtifactAdd, ArtifactStatus, DeltaItem, DestinationType, Timestamp};
+use backstore_odata::SqlFilter;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::listing::{self, Collection, Source};
 use super::restore_points::restore_point_from_row;
 use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
-use super::{listing, numbered, Lock};
-use crate::{ArtifactRecord, Bind, Keyed, ListSpec, SqlFilter, Store, StoreError, StoreResult};
+use super::{numbered, Lock};
+use crate::{ArtifactRecord, Bind, Filter, Keyed, ListSpec, Store, StoreError, StoreResult};
 
 pub(super) const ARTIFACT_SELECT: &str =
     "SELECT a.seq, a.tenant_id, a.id, a.session_id, a.restore_point_id, a.destination_type, \
@@ -115,6 +117,19 @@ pub(super) async fn insert_artifact(
     Ok(ids.remove(0))
 }
 
+/// The artifacts of one session, as a collection to read.
+fn artifacts_of(tenant: &str, session_id: &str) -> Source<'static> {
+    Source {
+        collection: Collection::Artifacts,
+        select: ARTIFACT_SELECT,
+        seq: "a.seq",
+        scope: SqlFilter {
+            sql: "a.tenant_id = ? AND a.session_id = ?".into(),
+            binds: vec![Bind::Text(tenant.to_owned()), Bind::Text(session_id.to_owned())],
+        },
+    }
+}
+
 /// The session column that counts artifacts in `status`.
 pub(super) fn count_column(status: ArtifactStatus) -> &'static str {
     match status {
@@ -185,20 +200,11 @@ impl Store {
         session_id: &str,
         spec: &ListSpec,
     ) -> StoreResult<Vec<Keyed<ArtifactRecord>>> {
-        let binds = [Bind::Text(tenant.to_owned()), Bind::Text(session_id.to_owned())];
-        let scope = "a.tenant_id = ? AND a.session_id = ?";
-        listing::page(&self.pool, ARTIFACT_SELECT, scope, &binds, "a.seq", spec, artifact_from_row).await
+        listing::page(&self.pool, &artifacts_of(tenant, session_id), spec, artifact_from_row).await
     }
 
-    pub async fn count_artifacts(
-        &self,
-        tenant: &str,
-        session_id: &str,
-        filter: Option<&SqlFilter>,
-    ) -> StoreResult<i64> {
-        let binds = [Bind::Text(tenant.to_owned()), Bind::Text(session_id.to_owned())];
-        let from = &ARTIFACT_SELECT[ARTIFACT_SELECT.find("FROM ").expect("FROM")..];
-        listing::count(&self.pool, from, "a.tenant_id = ? AND a.session_id = ?", &binds, filter).await
+    pub async fn count_artifacts(&self, tenant: &str, session_id: &str, filter: Option<&Filter>) -> StoreResult<i64> {
+        listing::count(&self.pool, &artifacts_of(tenant, session_id), filter).await
     }
 
     /// All artifacts of several sessions (for `$expand`), in creation order.

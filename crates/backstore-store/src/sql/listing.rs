@@ -2,7 +2,8 @@
 //! (column expressions written here, never taken from a request) and the one function that turns a
 //! [`ListSpec`] into `WHERE … ORDER BY … LIMIT … OFFSET …` with every value bound.
 
-use backstore_odata::{Field, Kind, Schema};
+use backstore_domain::{ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, SessionStatus};
+use backstore_odata::{plan_filter, plan_order, Field, Kind, OrderKey, Schema, SqlFilter};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
 
@@ -10,25 +11,14 @@ use sqlx::{Any, AnyPool, Row};
 
 use super::numbered;
 
-use crate::{Bind, Collection, Keyed, ListSpec, OrderKey, SqlFilter, StoreResult};
+use crate::{Bind, Filter, Keyed, ListSpec, StoreResult};
 
-const SESSION_STATUS: &[&str] =
-    &["draft", "activating", "active", "completedWithError", "completed", "failed", "unknownFutureValue"];
-const JOB_TYPE: &[&str] = &["standard", "bulk", "granular", "unknownFutureValue"];
-const ARTIFACT_STATUS: &[&str] =
-    &["added", "scheduling", "scheduled", "inProgress", "succeeded", "failed", "unknownFutureValue"];
-const DESTINATION: &[&str] = &["new", "inPlace", "unknownFutureValue"];
-const UNIT_STATUS: &[&str] = &[
-    "protectRequested",
-    "protected",
-    "unprotectRequested",
-    "unprotected",
-    "removeRequested",
-    "unknownFutureValue",
-    "offboardRequested",
-    "offboarded",
-    "cancelOffboardRequested",
-];
+// What `$filter` accepts of each enum: the domain's member lists, `unknownFutureValue` included.
+const SESSION_STATUS: &[&str] = SessionStatus::MEMBERS;
+const JOB_TYPE: &[&str] = RestoreJobType::MEMBERS;
+const ARTIFACT_STATUS: &[&str] = ArtifactStatus::MEMBERS;
+const DESTINATION: &[&str] = DestinationType::MEMBERS;
+const UNIT_STATUS: &[&str] = ProtectionUnitStatus::MEMBERS;
 
 const fn text(name: &'static str, column: &'static str) -> Field {
     Field { name, column, kind: Kind::Text, sort: Some(column) }
@@ -51,7 +41,7 @@ const fn identity(name: &'static str, column: &'static str) -> Field {
     Field { name, column, kind: Kind::Text, sort: None }
 }
 
-pub(super) static SESSIONS: Schema = Schema {
+static SESSIONS: Schema = Schema {
     type_name: "restoreSessionBase",
     fields: &[
         text("id", "id"),
@@ -78,7 +68,7 @@ pub(super) static SESSIONS: Schema = Schema {
     ],
 };
 
-pub(super) static ARTIFACTS: Schema = Schema {
+static ARTIFACTS: Schema = Schema {
     type_name: "restoreArtifactBase",
     fields: &[
         text("id", "a.id"),
@@ -101,7 +91,7 @@ pub(super) static ARTIFACTS: Schema = Schema {
     types: &[],
 };
 
-pub(super) static UNITS: Schema = Schema {
+static UNITS: Schema = Schema {
     type_name: "protectionUnitBase",
     fields: &[
         text("id", "id"),
@@ -127,18 +117,26 @@ pub(super) static UNITS: Schema = Schema {
     ],
 };
 
-pub(super) fn schema(c: Collection) -> &'static Schema {
-    match c {
-        Collection::Sessions => &SESSIONS,
-        Collection::Artifacts => &ARTIFACTS,
-        Collection::Units => &UNITS,
-    }
+/// The collections that take OData query options, each with its allow-list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Collection {
+    Sessions,
+    Artifacts,
+    Units,
 }
 
-impl crate::Store {
-    /// The allow-list of what a collection can be filtered and sorted on, for planning queries.
-    pub fn schema(&self, collection: Collection) -> &'static Schema {
-        schema(collection)
+impl Collection {
+    fn schema(self) -> &'static Schema {
+        match self {
+            Collection::Sessions => &SESSIONS,
+            Collection::Artifacts => &ARTIFACTS,
+            Collection::Units => &UNITS,
+        }
+    }
+
+    /// `filter` planned against the allow-list: SQL over the collection's columns, values bound.
+    fn plan(self, filter: Option<&Filter>) -> StoreResult<Option<SqlFilter>> {
+        Ok(filter.map(|f| plan_filter(&f.expr, self.schema(), &f.text)).transpose()?)
     }
 }
 
@@ -154,46 +152,53 @@ fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, b: &Bind) -> Query<'q, Any, Any
     }
 }
 
-/// One page of `select` (which ends with `FROM …`, its columns first) restricted by `scope` (a
-/// condition with `scope_binds`), as `spec` asks; `seq` names the keyset column.
+/// Where a collection read looks: which collection (its allow-list), the `SELECT columns FROM …`
+/// its rows come from, the keyset column, and the condition that scopes it to a tenant (and a kind or
+/// a session), with its values.
+pub(super) struct Source<'a> {
+    pub collection: Collection,
+    pub select: &'a str,
+    pub seq: &'static str,
+    pub scope: SqlFilter,
+}
+
+/// One page of `source`, as `spec` asks.
 pub(super) async fn page<T>(
     pool: &AnyPool,
-    select: &str,
-    scope: &str,
-    scope_binds: &[Bind],
-    seq: &str,
+    source: &Source<'_>,
     spec: &ListSpec,
     read: impl Fn(&AnyRow) -> StoreResult<T>,
 ) -> StoreResult<Vec<Keyed<T>>> {
+    let Source { collection, select, seq, scope } = source;
+    let order = plan_order(&spec.order, collection.schema())?;
     let (columns, from) = select.split_once(" FROM ").expect("a SELECT … FROM …");
     let mut sql = String::from(columns);
-    for (i, k) in spec.order.iter().enumerate() {
+    for (i, k) in order.iter().enumerate() {
         sql.push_str(&format!(", {} AS sort_key_{i}", k.sql));
     }
     sql.push_str(" FROM ");
     sql.push_str(from);
     sql.push_str(" WHERE ");
-    sql.push_str(scope);
-    let mut binds: Vec<Bind> = scope_binds.to_vec();
-    if let Some(f) = &spec.filter {
+    sql.push_str(&scope.sql);
+    let mut binds: Vec<Bind> = scope.binds.clone();
+    if let Some(f) = collection.plan(spec.filter.as_ref())? {
         sql.push_str(&format!(" AND ({})", f.sql));
         binds.extend(f.binds.iter().cloned());
     }
     if let Some((values, after_seq)) = &spec.after {
-        let after = OrderKey::after(&spec.order, seq, values, *after_seq)
+        let after = OrderKey::after(&order, seq, values, *after_seq)
             .ok_or_else(|| crate::StoreError::Corrupt("a keyset position that does not fit the order".into()))?;
         sql.push_str(&format!(" AND {}", after.sql));
         binds.extend(after.binds);
     }
-    sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", OrderKey::order_by(&spec.order, seq)));
+    sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", OrderKey::order_by(&order, seq)));
     binds.push(Bind::Int(spec.limit));
     binds.push(Bind::Int(spec.skip));
     let sql = numbered(&sql);
     let rows = with_binds(&sql, &binds).fetch_all(pool).await?;
     rows.iter()
         .map(|row| {
-            let keys = spec
-                .order
+            let keys = order
                 .iter()
                 .enumerate()
                 .map(|(i, k)| {
@@ -209,17 +214,12 @@ pub(super) async fn page<T>(
         .collect()
 }
 
-/// How many rows of `from` (`FROM …` onwards) match `scope` and `filter`.
-pub(super) async fn count(
-    pool: &AnyPool,
-    from: &str,
-    scope: &str,
-    scope_binds: &[Bind],
-    filter: Option<&SqlFilter>,
-) -> StoreResult<i64> {
-    let mut sql = format!("SELECT COUNT(*) {from} WHERE {scope}");
-    let mut binds: Vec<Bind> = scope_binds.to_vec();
-    if let Some(f) = filter {
+/// How many rows of `source` match `filter`.
+pub(super) async fn count(pool: &AnyPool, source: &Source<'_>, filter: Option<&Filter>) -> StoreResult<i64> {
+    let (_, from) = source.select.split_once(" FROM ").expect("a SELECT … FROM …");
+    let mut sql = format!("SELECT COUNT(*) FROM {from} WHERE {}", source.scope.sql);
+    let mut binds: Vec<Bind> = source.scope.binds.clone();
+    if let Some(f) = source.collection.plan(filter)? {
         sql.push_str(&format!(" AND ({})", f.sql));
         binds.extend(f.binds.iter().cloned());
     }

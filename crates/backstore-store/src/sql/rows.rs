@@ -2,6 +2,7 @@
 //! JSON text, enum names, and the tenant (and workload) scope of collection reads.
 
 use backstore_domain::{Actor, ErrorInfo, Timestamp, Workload};
+use backstore_odata::SqlFilter;
 
 use crate::{Bind, StoreError, StoreResult};
 
@@ -38,14 +39,14 @@ pub(super) fn error_info(code: Option<String>, message: Option<String>) -> Optio
 }
 
 /// `tenant_id = ?` and, for one kind, `workload = ?`, with their values.
-pub(super) fn kind_scope(tenant: &str, workload: Option<Workload>) -> (String, Vec<Bind>) {
+pub(super) fn kind_scope(tenant: &str, workload: Option<Workload>) -> SqlFilter {
     let mut binds = vec![Bind::Text(tenant.to_owned())];
-    let mut scope = String::from("tenant_id = ?");
+    let mut sql = String::from("tenant_id = ?");
     if let Some(w) = workload {
-        scope.push_str(" AND workload = ?");
+        sql.push_str(" AND workload = ?");
         binds.push(Bind::Text(w.unit_kind().to_owned()));
     }
-    (scope, binds)
+    SqlFilter { sql, binds }
 }
 
 pub(super) fn json_list(s: &str) -> StoreResult<Vec<String>> {

@@ -14,12 +14,13 @@ use sqlx::{AnyConnection, Row};
 
 use super::artifacts::{count_column, existing_artifacts, insert_artifact, insert_artifacts, load_artifact};
 use super::jobs::enqueue;
+use super::listing::{self, Collection, Source};
 use super::restore_points::{resolve_restore_point, resolve_restore_points};
 use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
-use super::{listing, numbered, Lock};
+use super::{numbered, Lock};
 use crate::{
-    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, JobKind, Keyed, ListSpec, SessionCheck, SessionRecord,
-    SqlFilter, Store, StoreError, StoreResult, Writer,
+    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, Filter, JobKind, Keyed, ListSpec, SessionCheck,
+    SessionRecord, Store, StoreError, StoreResult, Writer,
 };
 
 pub(super) const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, activated_at, created_at, created_by, \
@@ -347,18 +348,29 @@ impl Store {
         spec: &ListSpec,
     ) -> StoreResult<Vec<Keyed<SessionRecord>>> {
         let select = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions");
-        let (scope, binds) = kind_scope(tenant, workload);
-        listing::page(&self.pool, &select, &scope, &binds, "seq", spec, session_from_row).await
+        let source = Source {
+            collection: Collection::Sessions,
+            select: &select,
+            seq: "seq",
+            scope: kind_scope(tenant, workload),
+        };
+        listing::page(&self.pool, &source, spec, session_from_row).await
     }
 
     pub async fn count_sessions(
         &self,
         tenant: &str,
         workload: Option<Workload>,
-        filter: Option<&SqlFilter>,
+        filter: Option<&Filter>,
     ) -> StoreResult<i64> {
-        let (scope, binds) = kind_scope(tenant, workload);
-        listing::count(&self.pool, "FROM restore_sessions", &scope, &binds, filter).await
+        let select = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions");
+        let source = Source {
+            collection: Collection::Sessions,
+            select: &select,
+            seq: "seq",
+            scope: kind_scope(tenant, workload),
+        };
+        listing::count(&self.pool, &source, filter).await
     }
 
     /// Deletes a draft session and its artifacts.

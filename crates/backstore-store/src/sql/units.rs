@@ -8,10 +8,11 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::directory::find_resource;
+use super::listing::{self, Collection, Source};
 use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
-use super::{listing, numbered, Lock};
+use super::{numbered, Lock};
 use crate::{
-    Keyed, ListSpec, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, SqlFilter, Store, StoreResult, UnitRow,
+    Filter, Keyed, ListSpec, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, Store, StoreResult, UnitRow,
     Writer,
 };
 
@@ -322,18 +323,21 @@ impl Store {
         spec: &ListSpec,
     ) -> StoreResult<Vec<Keyed<UnitRow>>> {
         let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units");
-        let (scope, binds) = kind_scope(tenant, workload);
-        listing::page(&self.pool, &select, &scope, &binds, "seq", spec, unit_row).await
+        let source =
+            Source { collection: Collection::Units, select: &select, seq: "seq", scope: kind_scope(tenant, workload) };
+        listing::page(&self.pool, &source, spec, unit_row).await
     }
 
     pub async fn count_units(
         &self,
         tenant: &str,
         workload: Option<Workload>,
-        filter: Option<&SqlFilter>,
+        filter: Option<&Filter>,
     ) -> StoreResult<i64> {
-        let (scope, binds) = kind_scope(tenant, workload);
-        listing::count(&self.pool, "FROM protection_units", &scope, &binds, filter).await
+        let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units");
+        let source =
+            Source { collection: Collection::Units, select: &select, seq: "seq", scope: kind_scope(tenant, workload) };
+        listing::count(&self.pool, &source, filter).await
     }
 
     pub async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
