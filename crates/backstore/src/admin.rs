@@ -102,7 +102,7 @@ async fn set_service(State(admin): State<Admin>, headers: HeaderMap, body: Bytes
         })?;
         let w = Writer { tenant: &principal.tenant, actor: &principal.actor, now: admin.clock.now() };
         let state = admin.store.set_service_status(w, status).await?.ok_or(ApiError::ServiceNotEnabled)?;
-        Ok(Value::Object(backstore_api::wire::service_status(Some(&state))))
+        Ok(Value::Object(backstore_api::wire::members(&backstore_api::wire::ServiceStatus::new(Some(&state)))))
     }
     .await;
     respond(result)

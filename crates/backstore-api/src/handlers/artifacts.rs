@@ -61,7 +61,7 @@ fn collection_fragment(session: &str, w: Workload) -> String {
 fn artifact_json(ctx: &Ctx, a: &ArtifactRecord, w: Workload) -> Result<Map<String, Value>, ApiError> {
     let props = properties(w);
     let select = selected(ctx, &props, names(w).artifact_type)?;
-    Ok(project(wire::artifact(a, w), select.as_deref(), &[]))
+    Ok(project(wire::members(&wire::Artifact::new(a, w)), select.as_deref(), &[]))
 }
 
 async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), ApiError> {
@@ -92,7 +92,7 @@ pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Re
     let add = artifact_add(&value, w, BodyKind::Create)?;
     let a = ctx.store().add_artifact(ctx.writer(), session, w, add).await?;
     let fragment = format!("{}/$entity", collection_fragment(session, w));
-    let r = entity(ctx, StatusCode::CREATED, &fragment, wire::artifact(&a, w));
+    let r = entity(ctx, StatusCode::CREATED, &fragment, wire::members(&wire::Artifact::new(&a, w)));
     let n = names(w);
     let location = format!("{}/{}/{}/{}/{}", ctx.service_url(), n.session_set, session, n.artifact_nav, a.id);
     Ok(super::locate(r, &location, &[header::LOCATION]))
@@ -133,6 +133,6 @@ pub(super) async fn get_artifact_restore_point(
         ctx,
         StatusCode::OK,
         "restorePoints/$entity",
-        project(wire::restore_point(&a.restore_point), select.as_deref(), &[]),
+        project(wire::members(&wire::RestorePoint::new(&a.restore_point)), select.as_deref(), &[]),
     ))
 }

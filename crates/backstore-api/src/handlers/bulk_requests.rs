@@ -6,7 +6,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::{DestinationType, RestorePointTags, RuleError, Workload};
 use backstore_store::{BulkRequestRecord, BulkRequestSpec};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::{collection, entity};
 use crate::auth::Access;
@@ -169,30 +169,8 @@ fn spec(body: &[u8], w: Workload) -> Result<BulkRequestSpec, ApiError> {
 const SERVER_MANAGED: &[&str] =
     &["id", "status", "createdDateTime", "createdBy", "lastModifiedDateTime", "lastModifiedBy", "error"];
 
-/// A request as the service shows it: the big list of addresses comes back empty, the ids stay.
 fn request_json(r: &BulkRequestRecord, w: Workload) -> Map<String, Value> {
-    let n = names(w);
-    let s = &r.spec;
-    let mut m = Map::new();
-    m.insert("id".into(), json!(r.id));
-    m.insert("displayName".into(), json!(s.display_name));
-    m.insert("destinationType".into(), json!(s.destination.as_str()));
-    m.insert("tags".into(), json!(s.tags.map_or("none", RestorePointTags::as_str)));
-    m.insert("restorePointPreference".into(), json!(if s.latest { "latest" } else { "oldest" }));
-    m.insert("status".into(), json!(r.status));
-    m.insert(
-        "protectionTimePeriod".into(),
-        json!({ "startDateTime": wire::opt_datetime(s.period_start), "endDateTime": wire::opt_datetime(s.period_end) }),
-    );
-    m.insert("protectionUnitIds".into(), json!([]));
-    m.insert(n.bulk_addresses.into(), json!([]));
-    m.insert(n.bulk_ids.into(), json!(s.object_ids));
-    m.insert("createdDateTime".into(), wire::datetime(r.created_at));
-    m.insert("createdBy".into(), wire::identity_set(&r.created_by));
-    m.insert("lastModifiedDateTime".into(), wire::datetime(r.last_modified_at));
-    m.insert("lastModifiedBy".into(), wire::identity_set(&r.last_modified_by));
-    m.insert("error".into(), wire::public_error_with_details(r.error.as_ref()));
-    m
+    wire::members(&wire::BulkRequest::new(r, w))
 }
 
 fn fragment(session: &str, w: Workload) -> String {

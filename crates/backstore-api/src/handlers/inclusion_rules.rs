@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 use backstore_domain::rule::{RuleExpr, RuleExprError};
 use backstore_domain::{RuleError, Workload};
 use backstore_store::{RuleAction, RuleRecord};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::{collection, entity, page};
 use crate::auth::Access;
 use crate::error::ApiError;
-use crate::names::{is_odata_type, names, odata_type};
+use crate::names::{is_odata_type, names};
 use crate::wire;
 use crate::Ctx;
 
@@ -24,19 +24,7 @@ const READ_ONLY: &[&str] =
     &["id", "status", "error", "createdBy", "createdDateTime", "lastModifiedBy", "lastModifiedDateTime"];
 
 fn rule_json(ctx: &Ctx, r: &RuleRecord) -> Map<String, Value> {
-    let n = names(r.workload);
-    let mut m = Map::new();
-    m.insert("@odata.type".into(), json!(odata_type(n.rule_type)));
-    m.insert("id".into(), json!(r.id));
-    m.insert(n.rule_expression.into(), json!(r.expression));
-    m.insert("isAutoApplyEnabled".into(), json!(false));
-    m.insert("status".into(), json!(ctx.render.rule_status(&r.status)));
-    m.insert("error".into(), wire::public_error_with_details(r.error.as_ref()));
-    m.insert("createdBy".into(), wire::identity_set(&r.created_by));
-    m.insert("createdDateTime".into(), wire::datetime(r.created_at));
-    m.insert("lastModifiedBy".into(), wire::identity_set(&r.last_modified_by));
-    m.insert("lastModifiedDateTime".into(), wire::datetime(r.last_modified_at));
-    m
+    wire::members(&wire::Rule::new(r, &ctx.render))
 }
 
 fn fragment(w: Workload, policy: Option<&str>) -> String {

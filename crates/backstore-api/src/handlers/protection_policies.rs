@@ -8,15 +8,15 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::policy::MAX_UNITS_PER_REQUEST;
 use backstore_domain::{RuleError, Workload};
-use backstore_store::{PolicyDeltaItem, PolicyItemResult, PolicyRecord};
-use serde_json::{json, Map, Value};
+use backstore_store::{PolicyDeltaItem, PolicyRecord};
+use serde_json::{Map, Value};
 
-use super::protection_units::unit_json;
+use super::protection_units::{unit_body, unit_json};
 use super::{collection, entity, page, project, selected};
 use crate::auth::Access;
 use crate::body::{empty_action_body, into_object, parse_json, BodyKind};
 use crate::error::ApiError;
-use crate::names::{names, odata_type, BASE_POLICY_SET, BASE_POLICY_TYPE};
+use crate::names::{names, BASE_POLICY_SET, BASE_POLICY_TYPE};
 use crate::Ctx;
 
 const PROPERTIES: &[&str] = &[
@@ -48,12 +48,7 @@ fn set_fragment(workload: Option<Workload>, base: bool) -> String {
 }
 
 fn policy_json(p: &PolicyRecord, with_type: bool, select: Option<&[&'static str]>) -> Map<String, Value> {
-    let mut m = Map::new();
-    if with_type {
-        m.insert("@odata.type".into(), json!(odata_type(names(p.workload).policy_type)));
-    }
-    m.extend(crate::wire::protection_policy(p));
-    project(m, select, &[])
+    project(crate::wire::members(&crate::wire::Policy::new(p, with_type)), select, &[])
 }
 
 fn no_expand(ctx: &Ctx, workload: Option<Workload>) -> Result<(), ApiError> {
@@ -231,60 +226,22 @@ pub(super) async fn update_policy(ctx: &Ctx, id: &str, workload: Option<Workload
     check_limit_and_duplicates(keys, items.len())?;
     let sent_name = name.clone();
     let outcome = ctx.store().update_policy(ctx.writer(), id, workload, name, items).await?;
-    let mut m = Map::new();
-    m.insert("id".into(), json!(outcome.policy.id));
-    if let Some(name) = sent_name {
-        m.insert("displayName".into(), json!(name));
-    }
-    if obj.contains_key(&delta_key) {
-        let echoed: Vec<Value> = outcome.items.iter().map(|r| delta_result(ctx, r, w)).collect();
-        m.insert(delta_key, Value::Array(echoed));
-    }
+    let echo = crate::wire::PolicyDelta {
+        id: &outcome.policy.id,
+        display_name: sent_name.as_deref(),
+        items: obj.contains_key(&delta_key).then(|| {
+            crate::wire::Named::new(
+                delta_key.clone(),
+                outcome
+                    .items
+                    .iter()
+                    .map(|r| crate::wire::PolicyDeltaItem::of(r, w, |u| unit_body(ctx, u, false)))
+                    .collect(),
+            )
+        }),
+    };
     let fragment = format!("{}/$entity", n.policy_set);
-    Ok(entity(ctx, StatusCode::OK, &fragment, m))
-}
-
-/// Adds and removes echo the whole unit (`protectRequested` / `removeRequested`); failures carry
-/// `@Core.DataModificationException`.
-fn delta_result(ctx: &Ctx, r: &PolicyItemResult, w: Workload) -> Value {
-    match r {
-        PolicyItemResult::Added { unit, content_id } | PolicyItemResult::Removed { unit, content_id } => {
-            let mut m = unit_json(ctx, unit, false);
-            if let Some(c) = content_id {
-                m.insert("@contentId".into(), json!(c));
-            }
-            if matches!(r, PolicyItemResult::Removed { .. }) {
-                m.insert("@removed".into(), json!({ "reason": "changed" }));
-            }
-            Value::Object(m)
-        }
-        PolicyItemResult::Failed { index, item, code, message, response_code } => {
-            let (content_id, op) = match item {
-                PolicyDeltaItem::Add { content_id, .. } => (content_id, "add"),
-                PolicyDeltaItem::Remove { content_id, .. } => (content_id, "remove"),
-            };
-            let mut m = Map::new();
-            m.insert("@contentId".into(), json!(content_id.clone().unwrap_or_else(|| index.to_string())));
-            m.insert(
-                "@Core.DataModificationException".into(),
-                json!({
-                    "info": { "code": code, "message": message },
-                    "failedOperation": op,
-                    "responseCode": response_code,
-                }),
-            );
-            match item {
-                PolicyDeltaItem::Add { resource_id, .. } => {
-                    m.insert(names(w).unit_key.into(), json!(resource_id));
-                }
-                PolicyDeltaItem::Remove { unit_id, .. } => {
-                    m.insert("@removed".into(), json!({ "reason": "changed" }));
-                    m.insert("id".into(), json!(unit_id));
-                }
-            }
-            Value::Object(m)
-        }
-    }
+    Ok(entity(ctx, StatusCode::OK, &fragment, crate::wire::members(&echo)))
 }
 
 pub(super) async fn delete_policy(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {

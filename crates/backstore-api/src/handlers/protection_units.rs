@@ -38,12 +38,13 @@ pub(super) fn properties(workload: Option<Workload>) -> Vec<&'static str> {
 }
 
 /// A unit as an item or entity: `@odata.type` only when reached through `protectionUnits`.
+/// A unit as this caller may see it.
+pub(crate) fn unit_body<'a>(ctx: &Ctx, u: &'a ProtectionUnitRecord, with_type: bool) -> wire::Unit<'a> {
+    wire::Unit::new(u, &ctx.render, ctx.principal.is_delegated(), with_type)
+}
+
 pub(crate) fn unit_json(ctx: &Ctx, u: &ProtectionUnitRecord, with_type: bool) -> Map<String, Value> {
-    let mut m = wire::protection_unit(u, &ctx.render, ctx.principal.is_delegated());
-    if !with_type {
-        m.remove("@odata.type");
-    }
-    m
+    wire::members(&unit_body(ctx, u, with_type))
 }
 
 fn type_name(workload: Option<Workload>) -> &'static str {

@@ -8,9 +8,9 @@ use backstore_domain::{RestorePointTags, Timestamp};
 use backstore_odata::{CmpOp, Expr, Literal};
 use backstore_store::{ProtectionUnitRecord, RestorePointQuery, RestorePointRecord};
 use base64::Engine as _;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
-use super::protection_units::unit_json;
+use super::protection_units::{unit_body, unit_json};
 use super::{collection, entity, project, selected};
 use crate::auth::Access;
 use crate::body::{into_object, parse_json, BodyKind};
@@ -27,14 +27,16 @@ const MAX_FILTER_LEN: usize = 1024;
 const PROPERTIES: [&str; 5] = ["id", "protectionDateTime", "expirationDateTime", "tags", "protectionUnit"];
 
 /// A restore point as the list and search show it: typed, with its unit expanded.
+fn point_body<'a>(
+    ctx: &Ctx,
+    p: &'a RestorePointRecord,
+    unit: Option<&'a ProtectionUnitRecord>,
+) -> wire::PointWithUnit<'a> {
+    wire::PointWithUnit::new(p, unit.map(|u| unit_body(ctx, u, true)))
+}
+
 fn point_json(ctx: &Ctx, p: &RestorePointRecord, unit: Option<&ProtectionUnitRecord>) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("@odata.type".into(), json!("#microsoft.graph.restorePoint"));
-    m.extend(wire::restore_point(p));
-    if let Some(u) = unit {
-        m.insert("protectionUnit".into(), Value::Object(unit_json(ctx, u, true)));
-    }
-    m
+    wire::members(&point_body(ctx, p, unit))
 }
 
 fn usage() -> ApiError {
@@ -315,7 +317,7 @@ pub(super) async fn search_restore_points(ctx: &Ctx) -> Result<Response, ApiErro
     ctx.principal.require(Access::Search)?;
     let search = search_body(&ctx.body)?;
     let now = ctx.writer().now;
-    let mut results = Vec::new();
+    let mut found_points = Vec::new();
     let mut none = Vec::new();
     for unit_id in &search.unit_ids {
         let unit = ctx
@@ -334,24 +336,35 @@ pub(super) async fn search_restore_points(ctx: &Ctx) -> Result<Response, ApiErro
                     newest_first: search.latest,
                     limit: 1,
                 };
-                ctx.store().find_restore_points(ctx.tenant(), &q, now).await?.into_iter().next().map(|p| (p, &row.unit))
+                ctx.store()
+                    .find_restore_points(ctx.tenant(), &q, now)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|p| (p, row.unit.clone()))
             }
         };
         match found {
-            Some((p, u)) => results
-                .push(json!({ "restorePoint": Value::Object(point_json(ctx, &p, Some(u))), "artifactHitCount": null })),
-            None => none.push(json!(unit_id)),
+            Some((p, u)) => found_points.push((p, u)),
+            None => none.push(unit_id.as_str()),
         }
     }
     let mut id = [0u8; 18];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut id);
-    let body = json!({
-        "@odata.context": format!("{}/{}/$metadata#microsoft.graph.restorePointSearchResponse", ctx.origin, ctx.version.as_str()),
-        "searchResponseId": base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id),
-        "searchResults": results,
-        "noResultProtectionUnitIds": none,
-    });
-    Ok(crate::json_response(StatusCode::OK, body))
+    let body = wire::SearchResponse {
+        context: format!(
+            "{}/{}/$metadata#microsoft.graph.restorePointSearchResponse",
+            ctx.origin,
+            ctx.version.as_str()
+        ),
+        search_response_id: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id),
+        search_results: found_points
+            .iter()
+            .map(|(p, u)| wire::SearchResult { restore_point: point_body(ctx, p, Some(u)), artifact_hit_count: None })
+            .collect(),
+        no_result_protection_unit_ids: none,
+    };
+    Ok(crate::json_response(StatusCode::OK, serde_json::to_value(body).expect("a response serializes")))
 }
 
 #[cfg(test)]

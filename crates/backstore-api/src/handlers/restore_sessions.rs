@@ -4,14 +4,14 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::{RuleError, Workload};
-use backstore_store::{AppliedItem, ArtifactRecord, SessionRecord};
-use serde_json::{json, Map, Value};
+use backstore_store::{ArtifactRecord, SessionRecord};
+use serde_json::{Map, Value};
 
 use super::{entity, keyed_page, list_spec, project, queried_collection, selected};
 use crate::auth::Access;
 use crate::body::{create_body, empty_action_body, patch_body, SESSION_READ_ONLY};
 use crate::error::ApiError;
-use crate::names::{is_odata_type, names, odata_type, workload_by, BASE_SESSION_SET, BASE_SESSION_TYPE};
+use crate::names::{is_odata_type, names, workload_by, BASE_SESSION_SET, BASE_SESSION_TYPE};
 use crate::wire::{self, Render};
 use crate::Ctx;
 
@@ -57,7 +57,7 @@ fn expanded(ctx: &Ctx, scope: Option<Workload>) -> Result<Expansion, ApiError> {
 /// An artifact as an expanded item of its session.
 fn expanded_artifact(a: &ArtifactRecord, w: Workload, expand: &Expansion) -> Value {
     let select = expand.iter().find(|(x, _)| *x == w).and_then(|(_, s)| s.as_deref());
-    Value::Object(project(wire::artifact(a, w), select, &[]))
+    Value::Object(project(wire::members(&wire::Artifact::new(a, w)), select, &[]))
 }
 
 /// A session as one item or entity of a response, with its artifacts when they were expanded.
@@ -68,16 +68,11 @@ fn session_json(
     select: Option<&[&'static str]>,
     artifacts: Option<Vec<Value>>,
 ) -> Map<String, Value> {
-    let mut m = Map::new();
-    if with_type {
-        m.insert("@odata.type".into(), json!(odata_type(names(s.workload).session_type)));
-    }
-    m.extend(wire::session(s, &ctx.render));
-    let nav = names(s.workload).artifact_nav;
+    let mut body = wire::Session::new(s, &ctx.render, with_type);
     if let Some(items) = artifacts {
-        m.insert(nav.into(), Value::Array(items));
+        body = body.with_artifacts(s.workload, items);
     }
-    project(m, select, &[nav])
+    project(wire::members(&body), select, &[names(s.workload).artifact_nav])
 }
 
 fn set_fragment(workload: Option<Workload>, base: bool) -> String {
@@ -222,8 +217,8 @@ pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workloa
                 )));
             }
         }
-        let real = wire::session(s, &Render { include_unknown_enums: true });
-        let shown = wire::session(s, &Render { include_unknown_enums: false });
+        let real = wire::members(&wire::Session::new(s, &Render { include_unknown_enums: true }, false));
+        let shown = wire::members(&wire::Session::new(s, &Render { include_unknown_enums: false }, false));
         for (name, sent) in &body.read_only {
             let null = Value::Null;
             let matches =
@@ -241,61 +236,14 @@ pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workloa
     let outcome = ctx.store().apply_delta(ctx.writer(), id, workload, items, &check).await?;
     let s = &outcome.session;
     let n = names(s.workload);
-    let echo: Vec<Value> = outcome.items.iter().map(delta_echo).collect();
-    let mut m = Map::new();
-    m.insert("id".into(), json!(s.id));
-    m.insert(format!("{}@delta", n.artifact_nav), Value::Array(echo));
-    Ok(entity(ctx, StatusCode::OK, &format!("{}/$entity", n.session_set), m))
-}
-
-/// One element of the delta echo (Ruling 6).
-fn delta_echo(item: &AppliedItem) -> Value {
-    let mut m = Map::new();
-    match item {
-        AppliedItem::Added { artifact, content_id } => {
-            if let Some(c) = content_id {
-                m.insert("@contentId".into(), json!(c));
-            }
-            m.insert("id".into(), json!(artifact.id));
-            m.insert("restorePoint".into(), json!({ "id": artifact.restore_point.id }));
-            m.insert("destinationType".into(), json!(artifact.destination.as_str()));
-            m.insert("status".into(), json!(artifact.status.as_str()));
-            m.insert("createdDateTime".into(), wire::datetime(artifact.created_at));
-        }
-        AppliedItem::Removed { id, content_id } => {
-            if let Some(c) = content_id {
-                m.insert("@contentId".into(), json!(c));
-            }
-            m.insert("id".into(), json!(id));
-            m.insert("@removed".into(), json!({ "reason": "changed" }));
-        }
-        AppliedItem::AddFailed { add, index, problem } => {
-            m.insert("@contentId".into(), json!(add.content_id.clone().unwrap_or_else(|| index.to_string())));
-            m.insert(
-                "@Core.DataModificationException".into(),
-                json!({
-                    "info": { "code": "InvalidRestorePoint", "message": problem.to_string() },
-                    "failedOperation": "add",
-                    "responseCode": 404,
-                }),
-            );
-            m.insert("restorePoint".into(), json!({ "id": add.restore_point.as_str() }));
-            m.insert("destinationType".into(), json!(add.destination.as_str()));
-        }
-        AppliedItem::RemoveFailed { id, index, content_id } => {
-            m.insert("@contentId".into(), json!(content_id.clone().unwrap_or_else(|| index.to_string())));
-            m.insert(
-                "@Core.DataModificationException".into(),
-                json!({
-                    "info": { "code": "Invalid", "message": "The identifier to be removed from the Restore Session does not exist" },
-                    "failedOperation": "remove",
-                    "responseCode": 409,
-                }),
-            );
-            m.insert("id".into(), json!(id));
-        }
-    }
-    Value::Object(m)
+    let echo = wire::SessionDelta {
+        id: &s.id,
+        items: wire::Named::new(
+            format!("{}@delta", n.artifact_nav),
+            outcome.items.iter().map(wire::DeltaEcho::of).collect(),
+        ),
+    };
+    Ok(entity(ctx, StatusCode::OK, &format!("{}/$entity", n.session_set), wire::members(&echo)))
 }
 
 pub(super) async fn delete_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {

@@ -3,7 +3,6 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::{json, Map, Value};
 
 use super::entity;
 use crate::auth::Access;
@@ -49,10 +48,8 @@ pub(super) async fn get_root(ctx: &Ctx) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ControlRead)?;
     ctx.query.for_entity()?;
     let state = ctx.store().service_state(ctx.tenant()).await?;
-    let mut m = Map::new();
-    m.insert("id".into(), json!(ctx.tenant()));
-    m.insert("serviceStatus".into(), Value::Object(wire::service_status(state.as_ref())));
-    Ok(entity(ctx, StatusCode::OK, "$entity", m))
+    let root = wire::ServiceRoot { id: ctx.tenant(), service_status: wire::ServiceStatus::new(state.as_ref()) };
+    Ok(entity(ctx, StatusCode::OK, "$entity", wire::members(&root)))
 }
 
 pub(super) async fn enable_service(ctx: &Ctx) -> Result<Response, ApiError> {
@@ -72,11 +69,9 @@ pub(super) async fn enable_service(ctx: &Ctx) -> Result<Response, ApiError> {
         )
     })?;
     let state = ctx.store().enable_service(ctx.writer(), &owner).await?;
-    let mut m = Map::new();
-    m.insert(
-        "@odata.context".into(),
-        json!(format!("{}/{}/$metadata#microsoft.graph.serviceStatus", ctx.origin, ctx.version.as_str())),
-    );
-    m.extend(wire::service_status(Some(&state)));
-    Ok(crate::json_response(StatusCode::OK, Value::Object(m)))
+    let body = wire::Enabled {
+        context: format!("{}/{}/$metadata#microsoft.graph.serviceStatus", ctx.origin, ctx.version.as_str()),
+        status: wire::ServiceStatus::new(Some(&state)),
+    };
+    Ok(crate::json_response(StatusCode::OK, serde_json::to_value(body).expect("a response serializes")))
 }

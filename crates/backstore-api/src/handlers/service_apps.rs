@@ -22,16 +22,7 @@ use crate::Ctx;
 const SET: &str = "serviceApps";
 
 fn app_json(ctx: &Ctx, a: &ServiceAppRecord) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("@odata.type".into(), json!("#microsoft.graph.serviceApp"));
-    m.insert("id".into(), json!(a.id));
-    m.insert("application".into(), json!({ "id": a.application_id, "displayName": a.application_name }));
-    m.insert("status".into(), json!(a.status(ctx.state.inner.clock.now())));
-    m.insert("registrationDateTime".into(), wire::datetime(a.registered_at));
-    m.insert("effectiveDateTime".into(), wire::opt_datetime(a.activated_at));
-    m.insert("lastModifiedBy".into(), wire::identity_set(&a.last_modified_by));
-    m.insert("lastModifiedDateTime".into(), wire::datetime(a.last_modified_at));
-    m
+    wire::members(&wire::ServiceApp::new(a, ctx.state.inner.clock.now()))
 }
 
 fn with_location(r: Response, ctx: &Ctx, id: &str) -> Response {
@@ -158,13 +149,15 @@ fn default_settings() -> Value {
 }
 
 fn notification_json(ctx: &Ctx, settings: Value) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert("@odata.type".into(), json!("#microsoft.graph.emailNotificationsSetting"));
-    m.insert("id".into(), json!(stable_guid(&format!("emailNotificationsSetting\u{1f}{}", ctx.tenant()))));
-    if let Value::Object(s) = settings {
-        m.extend(s);
-    }
-    m
+    let settings = match settings {
+        Value::Object(s) => s,
+        _ => Map::new(),
+    };
+    wire::members(&wire::NotificationSetting {
+        odata_type: "#microsoft.graph.emailNotificationsSetting",
+        id: stable_guid(&format!("emailNotificationsSetting\u{1f}{}", ctx.tenant())),
+        settings: &settings,
+    })
 }
 
 /// A flags value (`"globalAdmins,backupAdmins"`) in canonical form; `none` stands alone.

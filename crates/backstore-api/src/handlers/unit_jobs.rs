@@ -7,37 +7,18 @@ use axum::response::Response;
 use backstore_domain::policy::MAX_BULK_JOB_RESOURCES;
 use backstore_domain::{RuleError, Workload};
 use backstore_store::UnitBulkJobRecord;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::bulk_requests::{valid_email, valid_site_url};
 use super::{collection, entity, page};
 use crate::auth::Access;
 use crate::error::ApiError;
-use crate::names::{names, odata_type};
+use crate::names::names;
 use crate::wire;
 use crate::Ctx;
 
-/// `siteProtectionUnitsBulkAdditionJob` and its kin.
-fn job_type(w: Workload) -> &'static str {
-    let nav = names(w).unit_jobs_nav;
-    &nav[..nav.len() - 1]
-}
-
 fn job_json(j: &UnitBulkJobRecord) -> Map<String, Value> {
-    let n = names(j.workload);
-    let mut m = Map::new();
-    m.insert("@odata.type".into(), json!(odata_type(job_type(j.workload))));
-    m.insert("id".into(), json!(j.id));
-    m.insert("displayName".into(), json!(j.display_name));
-    m.insert("status".into(), json!(j.status));
-    m.insert(n.bulk_addresses.into(), json!(j.addresses));
-    m.insert(n.bulk_ids.into(), json!(j.object_ids));
-    m.insert("createdBy".into(), wire::identity_set(&j.created_by));
-    m.insert("createdDateTime".into(), wire::datetime(j.created_at));
-    m.insert("lastModifiedBy".into(), wire::identity_set(&j.last_modified_by));
-    m.insert("lastModifiedDateTime".into(), wire::datetime(j.last_modified_at));
-    m.insert("error".into(), wire::public_error_with_details(j.error.as_ref()));
-    m
+    wire::members(&wire::UnitJob::new(j))
 }
 
 fn fragment(w: Workload, policy: Option<&str>) -> String {
@@ -84,7 +65,7 @@ pub(super) async fn create_job(ctx: &Ctx, w: Workload, policy: &str) -> Result<R
             other => {
                 return Err(invalid(format!(
                     "Property '{other}' does not exist on type 'microsoft.graph.{}'.",
-                    job_type(w)
+                    wire::job_type(w)
                 )))
             }
         }

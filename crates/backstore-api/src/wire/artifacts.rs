@@ -1,0 +1,86 @@
+//! Restore artifacts and the restore point they show inline.
+
+use backstore_domain::Workload;
+use backstore_store::{ArtifactRecord, RestorePointRecord};
+use serde::Serialize;
+
+use super::{DateTime, PublicError};
+
+/// An artifact with its kind's `restored…` properties and its restore point inline.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Artifact<'a> {
+    pub id: &'a str,
+    pub destination_type: &'static str,
+    pub status: &'static str,
+    pub start_date_time: Option<DateTime>,
+    pub completion_date_time: Option<DateTime>,
+    pub error: Option<PublicError<'a>>,
+    #[serde(flatten)]
+    pub restored: Restored<'a>,
+    pub restore_point: RestorePoint<'a>,
+}
+
+/// Where a finished restore put things: a folder of a mailbox, or a site.
+#[derive(Debug, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum Restored<'a> {
+    Folder {
+        restored_folder_id: Option<&'a str>,
+        restored_folder_name: Option<&'a str>,
+        restored_item_count: Option<i64>,
+    },
+    Site {
+        restored_site_id: Option<&'a str>,
+        restored_site_name: Option<&'a str>,
+        restored_site_web_url: Option<&'a str>,
+    },
+}
+
+impl<'a> Artifact<'a> {
+    pub fn new(a: &'a ArtifactRecord, workload: Workload) -> Artifact<'a> {
+        let o = &a.outcome;
+        Artifact {
+            id: &a.id,
+            destination_type: a.destination.as_str(),
+            status: a.status.as_str(),
+            start_date_time: DateTime::opt(a.start_at),
+            completion_date_time: DateTime::opt(a.completion_at),
+            error: PublicError::of(a.error.as_ref()),
+            restored: match workload {
+                Workload::Exchange => Restored::Folder {
+                    restored_folder_id: o.restored_folder_id.as_deref(),
+                    restored_folder_name: o.restored_folder_name.as_deref(),
+                    restored_item_count: o.restored_item_count,
+                },
+                Workload::SharePoint | Workload::OneDrive => Restored::Site {
+                    restored_site_id: o.restored_site_id.as_deref(),
+                    restored_site_name: o.restored_site_name.as_deref(),
+                    restored_site_web_url: o.restored_site_web_url.as_deref(),
+                },
+            },
+            restore_point: RestorePoint::new(&a.restore_point),
+        }
+    }
+}
+
+/// A restore point as artifacts show it inline and `…/restorePoint` returns it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RestorePoint<'a> {
+    pub id: &'a str,
+    pub protection_date_time: DateTime,
+    pub expiration_date_time: DateTime,
+    pub tags: &'static str,
+}
+
+impl<'a> RestorePoint<'a> {
+    pub fn new(p: &'a RestorePointRecord) -> RestorePoint<'a> {
+        RestorePoint {
+            id: &p.id,
+            protection_date_time: DateTime(p.protection_at),
+            expiration_date_time: DateTime(p.expiration_at),
+            tags: p.tags.as_str(),
+        }
+    }
+}

@@ -1,0 +1,226 @@
+//! Records → Graph JSON, as typed response bodies: one `Serialize` struct per shape, in
+//! `wire/<resource>.rs`, with the members in the order Graph's examples show them. Handlers build
+//! them and hand them to `handlers::entity` or a collection; `$select` then keeps the members it
+//! names. Evolvable enum members are decided here, and only here ([`Render`]).
+
+use backstore_domain::{Actor, ErrorInfo, ProtectionUnitStatus, RestoreJobType, SessionStatus, Timestamp};
+use backstore_store::ErrorDetail;
+use chrono::SecondsFormat;
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+mod artifacts;
+mod bulk_requests;
+mod policies;
+mod restore_points;
+mod rules;
+mod service;
+mod service_apps;
+mod sessions;
+mod unit_jobs;
+mod units;
+
+pub use artifacts::{Artifact, RestorePoint};
+pub use bulk_requests::BulkRequest;
+pub use policies::{Policy, PolicyDelta, PolicyDeltaItem};
+pub use restore_points::{PointWithUnit, SearchResponse, SearchResult};
+pub use rules::Rule;
+pub use service::{Enabled, ServiceRoot, ServiceStatus};
+pub use service_apps::{NotificationSetting, ServiceApp};
+pub use sessions::{DeltaEcho, Session, SessionDelta};
+pub use unit_jobs::{job_type, UnitJob};
+pub use units::Unit;
+
+/// How a response is written for one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Render {
+    /// The request sent `Prefer: include-unknown-enum-members`.
+    pub include_unknown_enums: bool,
+}
+
+impl Render {
+    /// Members after `unknownFutureValue` are written as `unknownFutureValue` unless asked for.
+    fn evolvable(&self, name: &'static str, is_evolvable: bool) -> &'static str {
+        if is_evolvable && !self.include_unknown_enums {
+            "unknownFutureValue"
+        } else {
+            name
+        }
+    }
+
+    pub fn session_status(&self, s: SessionStatus) -> &'static str {
+        self.evolvable(s.as_str(), s.is_evolvable())
+    }
+
+    pub fn job_type(&self, j: RestoreJobType) -> &'static str {
+        self.evolvable(j.as_str(), j.is_evolvable())
+    }
+
+    /// `protectionRuleStatus`: `updateRequested` and `deleteRequested` come after the sentinel.
+    pub fn rule_status<'a>(&self, s: &'a str) -> &'a str {
+        if matches!(s, "updateRequested" | "deleteRequested") && !self.include_unknown_enums {
+            "unknownFutureValue"
+        } else {
+            s
+        }
+    }
+
+    pub fn unit_status(&self, s: ProtectionUnitStatus) -> &'static str {
+        self.evolvable(s.as_str(), s.is_evolvable())
+    }
+}
+
+/// The members of a body, for `$select` to keep some of them and for a response to add its
+/// annotations around them.
+pub fn members(body: &impl Serialize) -> Map<String, Value> {
+    match serde_json::to_value(body) {
+        Ok(Value::Object(m)) => m,
+        other => unreachable!("a response body is a JSON object, not {other:?}"),
+    }
+}
+
+/// ISO 8601 UTC with `Z`, fractional seconds only as far as they go.
+#[derive(Debug, Clone, Copy)]
+pub struct DateTime(pub Timestamp);
+
+impl DateTime {
+    pub fn opt(t: Option<Timestamp>) -> Option<DateTime> {
+        t.map(DateTime)
+    }
+}
+
+impl Serialize for DateTime {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    }
+}
+
+/// An `identity` of an `identitySet`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity<'a> {
+    pub id: &'a str,
+    pub display_name: Option<&'a str>,
+}
+
+/// `identitySet`: the application, and the user for delegated callers.
+#[derive(Debug, Serialize)]
+pub struct IdentitySet<'a> {
+    pub application: Identity<'a>,
+    pub user: Option<Identity<'a>>,
+}
+
+impl<'a> IdentitySet<'a> {
+    pub fn of(a: &'a Actor) -> IdentitySet<'a> {
+        IdentitySet {
+            application: Identity { id: &a.application_id, display_name: a.application_name.as_deref() },
+            user: a.user_id.as_deref().map(|id| Identity { id, display_name: a.user_name.as_deref() }),
+        }
+    }
+}
+
+/// `publicError` of a session, an artifact or a unit.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicError<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub target: Option<&'a str>,
+    pub details: [(); 0],
+    pub inner_error: Option<()>,
+}
+
+impl<'a> PublicError<'a> {
+    pub fn of(e: Option<&'a ErrorInfo>) -> Option<PublicError<'a>> {
+        e.map(|e| PublicError { code: &e.code, message: &e.message, target: None, details: [], inner_error: None })
+    }
+}
+
+/// A `publicError` with a detail per item that went wrong (bulk requests and jobs, rules).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PublicErrorWithDetails<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub target: Option<&'a str>,
+    pub inner_error: Option<()>,
+    pub details: Vec<ErrorDetailOut<'a>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ErrorDetailOut<'a> {
+    pub code: &'a str,
+    pub message: &'a str,
+    pub target: &'a str,
+}
+
+impl<'a> PublicErrorWithDetails<'a> {
+    pub fn of(e: Option<&'a (ErrorInfo, Vec<ErrorDetail>)>) -> Option<PublicErrorWithDetails<'a>> {
+        e.map(|(e, details)| PublicErrorWithDetails {
+            code: &e.code,
+            message: &e.message,
+            target: None,
+            inner_error: None,
+            details: details
+                .iter()
+                .map(|d| ErrorDetailOut { code: &d.code, message: &d.message, target: &d.target })
+                .collect(),
+        })
+    }
+}
+
+/// A member whose name depends on the workload (`siteExpression`, `mailboxes`, …), flattened into
+/// its body.
+#[derive(Debug)]
+pub struct Named<T> {
+    pub name: std::borrow::Cow<'static, str>,
+    pub value: T,
+}
+
+impl<T> Named<T> {
+    pub fn new(name: impl Into<std::borrow::Cow<'static, str>>, value: T) -> Named<T> {
+        Named { name: name.into(), value }
+    }
+}
+
+impl<T: Serialize> Serialize for Named<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry(&self.name, &self.value)?;
+        m.end()
+    }
+}
+
+/// The `@removed` annotation of a delta echo.
+#[derive(Debug, Serialize)]
+pub struct Removed {
+    pub reason: &'static str,
+}
+
+pub const CHANGED: Removed = Removed { reason: "changed" };
+
+/// `@Core.DataModificationException` of a delta item that failed.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DataModificationException<'a> {
+    pub info: Info<'a>,
+    pub failed_operation: &'static str,
+    pub response_code: u16,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Info<'a> {
+    pub code: &'a str,
+    pub message: std::borrow::Cow<'a, str>,
+}
+
+/// A count of items by how they are going (sessions, policies).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArtifactCount {
+    pub total: i64,
+    pub completed: i64,
+    pub in_progress: i64,
+    pub failed: i64,
+}

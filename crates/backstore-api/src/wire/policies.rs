@@ -1,0 +1,144 @@
+//! Protection policies and the echo of their units delta.
+
+use backstore_store::{PolicyDeltaItem as SentItem, PolicyItemResult, PolicyRecord};
+use serde::Serialize;
+
+use super::{ArtifactCount, DataModificationException, DateTime, IdentitySet, Info, Named, Removed, Unit, CHANGED};
+use crate::names::{names, odata_type};
+
+/// A protection policy: `@odata.type` where it belongs, then its own properties.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy<'a> {
+    #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
+    pub id: &'a str,
+    pub display_name: Option<&'a str>,
+    pub is_enabled: bool,
+    pub status: &'static str,
+    pub protection_policy_artifact_count: ArtifactCount,
+    pub retention_settings: Vec<Retention>,
+    pub created_by: IdentitySet<'a>,
+    pub created_date_time: DateTime,
+    pub last_modified_by: IdentitySet<'a>,
+    pub last_modified_date_time: DateTime,
+}
+
+/// `retentionSetting`: how often points are taken and how long they are kept (ISO 8601).
+#[derive(Debug, Serialize)]
+pub struct Retention {
+    pub interval: &'static str,
+    pub period: &'static str,
+}
+
+impl<'a> Policy<'a> {
+    pub fn new(p: &'a PolicyRecord, with_type: bool) -> Policy<'a> {
+        Policy {
+            odata_type: with_type.then(|| odata_type(names(p.workload).policy_type)),
+            id: &p.id,
+            display_name: p.display_name.as_deref(),
+            is_enabled: p.enabled,
+            status: p.status.as_str(),
+            protection_policy_artifact_count: ArtifactCount {
+                total: p.counts.total,
+                completed: p.counts.completed,
+                in_progress: p.counts.in_progress,
+                failed: p.counts.failed,
+            },
+            retention_settings: backstore_domain::retention::settings(p.workload)
+                .iter()
+                .map(|(interval, period)| Retention { interval, period })
+                .collect(),
+            created_by: IdentitySet::of(&p.created_by),
+            created_date_time: DateTime(p.created_at),
+            last_modified_by: IdentitySet::of(&p.last_modified_by),
+            last_modified_date_time: DateTime(p.last_modified_at),
+        }
+    }
+}
+
+/// The answer to a policy PATCH: its id, the name when one was sent, and the units delta's echo
+/// when one was sent.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyDelta<'a> {
+    pub id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<&'a str>,
+    #[serde(flatten)]
+    pub items: Option<Named<Vec<PolicyDeltaItem<'a>>>>,
+}
+
+/// One element of a units delta's echo: adds and removes echo the whole unit (`protectRequested` /
+/// `removeRequested`); failures carry `@Core.DataModificationException`.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum PolicyDeltaItem<'a> {
+    Unit {
+        #[serde(flatten)]
+        unit: Box<Unit<'a>>,
+        #[serde(rename = "@contentId", skip_serializing_if = "Option::is_none")]
+        content_id: Option<&'a str>,
+        #[serde(rename = "@removed", skip_serializing_if = "Option::is_none")]
+        removed: Option<Removed>,
+    },
+    Failed {
+        #[serde(rename = "@contentId")]
+        content_id: String,
+        #[serde(rename = "@Core.DataModificationException")]
+        exception: DataModificationException<'a>,
+        #[serde(flatten)]
+        sent: FailedItem<'a>,
+    },
+}
+
+/// What a failed element named: the resource it would add, or the unit it would remove.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum FailedItem<'a> {
+    Add(Named<&'a str>),
+    Remove {
+        #[serde(rename = "@removed")]
+        removed: Removed,
+        id: &'a str,
+    },
+}
+
+impl<'a> PolicyDeltaItem<'a> {
+    /// `unit` renders a unit of the result as the caller may see it.
+    pub fn of(
+        r: &'a PolicyItemResult,
+        workload: backstore_domain::Workload,
+        unit: impl Fn(&'a backstore_store::ProtectionUnitRecord) -> Unit<'a>,
+    ) -> PolicyDeltaItem<'a> {
+        match r {
+            PolicyItemResult::Added { unit: u, content_id } => {
+                PolicyDeltaItem::Unit { unit: Box::new(unit(u)), content_id: content_id.as_deref(), removed: None }
+            }
+            PolicyItemResult::Removed { unit: u, content_id } => PolicyDeltaItem::Unit {
+                unit: Box::new(unit(u)),
+                content_id: content_id.as_deref(),
+                removed: Some(CHANGED),
+            },
+            PolicyItemResult::Failed { index, item, code, message, response_code } => {
+                let (content_id, failed_operation, sent) = match item {
+                    SentItem::Add { content_id, resource_id } => {
+                        (content_id, "add", FailedItem::Add(Named::new(names(workload).unit_key, resource_id)))
+                    }
+                    SentItem::Remove { content_id, unit_id } => {
+                        (content_id, "remove", FailedItem::Remove { removed: CHANGED, id: unit_id })
+                    }
+                };
+                PolicyDeltaItem::Failed {
+                    content_id: content_id.clone().unwrap_or_else(|| index.to_string()),
+                    exception: DataModificationException {
+                        info: Info { code, message: message.as_str().into() },
+                        failed_operation,
+                        response_code: *response_code,
+                    },
+                    sent,
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Restore sessions and the echo of their delta PATCH.
+
+use backstore_domain::Workload;
+use backstore_store::{AppliedItem, SessionRecord};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{
+    ArtifactCount, DataModificationException, DateTime, IdentitySet, Info, Named, PublicError, Removed, Render, CHANGED,
+};
+use crate::names::{names, odata_type};
+
+/// A session: `@odata.type` when it is shown through the polymorphic set, its own properties in the
+/// order Graph's examples show them, then its artifacts when `$expand` asked for them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Session<'a> {
+    #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
+    pub id: &'a str,
+    pub status: &'static str,
+    pub restore_job_type: &'static str,
+    pub restore_session_artifact_count: ArtifactCount,
+    pub created_by: IdentitySet<'a>,
+    pub created_date_time: DateTime,
+    pub last_modified_by: IdentitySet<'a>,
+    pub last_modified_date_time: DateTime,
+    pub completed_date_time: Option<DateTime>,
+    pub error: Option<PublicError<'a>>,
+    #[serde(flatten)]
+    pub artifacts: Option<Named<Vec<Value>>>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(r: &'a SessionRecord, render: &Render, with_type: bool) -> Session<'a> {
+        Session {
+            odata_type: with_type.then(|| odata_type(names(r.workload).session_type)),
+            id: &r.id,
+            status: render.session_status(r.derived.status),
+            restore_job_type: render.job_type(r.job_type),
+            restore_session_artifact_count: ArtifactCount {
+                total: r.derived.total,
+                completed: r.derived.completed,
+                in_progress: r.derived.in_progress,
+                failed: r.derived.failed,
+            },
+            created_by: IdentitySet::of(&r.created_by),
+            created_date_time: DateTime(r.created_at),
+            last_modified_by: IdentitySet::of(&r.last_modified_by),
+            last_modified_date_time: DateTime(r.last_modified_at),
+            completed_date_time: DateTime::opt(r.completed_at),
+            error: PublicError::of(r.error.as_ref()),
+            artifacts: None,
+        }
+    }
+
+    /// With the session's expanded artifacts under its kind's navigation property.
+    pub fn with_artifacts(mut self, workload: Workload, items: Vec<Value>) -> Session<'a> {
+        self.artifacts = Some(Named::new(names(workload).artifact_nav, items));
+        self
+    }
+}
+
+/// The answer to a delta PATCH: the session's id and one echo per element, in order.
+#[derive(Debug, Serialize)]
+pub struct SessionDelta<'a> {
+    pub id: &'a str,
+    #[serde(flatten)]
+    pub items: Named<Vec<DeltaEcho<'a>>>,
+}
+
+/// A reference to a restore point, as a delta element names it.
+#[derive(Debug, Serialize)]
+pub struct PointRef<'a> {
+    pub id: &'a str,
+}
+
+/// One element of the delta echo (`docs/api-conventions.md`, "Payloads").
+#[derive(Debug, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum DeltaEcho<'a> {
+    Added {
+        #[serde(rename = "@contentId", skip_serializing_if = "Option::is_none")]
+        content_id: Option<&'a str>,
+        id: &'a str,
+        restore_point: PointRef<'a>,
+        destination_type: &'static str,
+        status: &'static str,
+        created_date_time: DateTime,
+    },
+    Removed {
+        #[serde(rename = "@contentId", skip_serializing_if = "Option::is_none")]
+        content_id: Option<&'a str>,
+        id: &'a str,
+        #[serde(rename = "@removed")]
+        removed: Removed,
+    },
+    AddFailed {
+        #[serde(rename = "@contentId")]
+        content_id: String,
+        #[serde(rename = "@Core.DataModificationException")]
+        exception: DataModificationException<'a>,
+        restore_point: PointRef<'a>,
+        destination_type: &'static str,
+    },
+    RemoveFailed {
+        #[serde(rename = "@contentId")]
+        content_id: String,
+        #[serde(rename = "@Core.DataModificationException")]
+        exception: DataModificationException<'a>,
+        id: &'a str,
+    },
+}
+
+impl<'a> DeltaEcho<'a> {
+    pub fn of(item: &'a AppliedItem) -> DeltaEcho<'a> {
+        match item {
+            AppliedItem::Added { artifact, content_id } => DeltaEcho::Added {
+                content_id: content_id.as_deref(),
+                id: &artifact.id,
+                restore_point: PointRef { id: &artifact.restore_point.id },
+                destination_type: artifact.destination.as_str(),
+                status: artifact.status.as_str(),
+                created_date_time: DateTime(artifact.created_at),
+            },
+            AppliedItem::Removed { id, content_id } => {
+                DeltaEcho::Removed { content_id: content_id.as_deref(), id, removed: CHANGED }
+            }
+            AppliedItem::AddFailed { add, index, problem } => DeltaEcho::AddFailed {
+                content_id: add.content_id.clone().unwrap_or_else(|| index.to_string()),
+                exception: DataModificationException {
+                    info: Info { code: "InvalidRestorePoint", message: problem.to_string().into() },
+                    failed_operation: "add",
+                    response_code: 404,
+                },
+                restore_point: PointRef { id: add.restore_point.as_str() },
+                destination_type: add.destination.as_str(),
+            },
+            AppliedItem::RemoveFailed { id, index, content_id } => DeltaEcho::RemoveFailed {
+                content_id: content_id.clone().unwrap_or_else(|| index.to_string()),
+                exception: DataModificationException {
+                    info: Info {
+                        code: "Invalid",
+                        message: "The identifier to be removed from the Restore Session does not exist".into(),
+                    },
+                    failed_operation: "remove",
+                    response_code: 409,
+                },
+                id,
+            },
+        }
+    }
+}

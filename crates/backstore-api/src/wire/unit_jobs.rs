@@ -1,0 +1,53 @@
+//! Protection unit bulk addition jobs.
+
+use backstore_domain::Workload;
+use backstore_store::UnitBulkJobRecord;
+use serde::Serialize;
+
+use super::{DateTime, IdentitySet, Named, PublicErrorWithDetails};
+use crate::names::{names, odata_type};
+
+/// A bulk addition job, with its kind's address and id lists (`siteWebUrls`/`siteIds`, …).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitJob<'a> {
+    #[serde(rename = "@odata.type")]
+    pub odata_type: String,
+    pub id: &'a str,
+    pub display_name: Option<&'a str>,
+    pub status: &'a str,
+    #[serde(flatten)]
+    pub addresses: Named<&'a [String]>,
+    #[serde(flatten)]
+    pub ids: Named<&'a [String]>,
+    pub created_by: IdentitySet<'a>,
+    pub created_date_time: DateTime,
+    pub last_modified_by: IdentitySet<'a>,
+    pub last_modified_date_time: DateTime,
+    pub error: Option<PublicErrorWithDetails<'a>>,
+}
+
+/// `siteProtectionUnitsBulkAdditionJob` and its kin.
+pub fn job_type(w: Workload) -> &'static str {
+    let nav = names(w).unit_jobs_nav;
+    &nav[..nav.len() - 1]
+}
+
+impl<'a> UnitJob<'a> {
+    pub fn new(j: &'a UnitBulkJobRecord) -> UnitJob<'a> {
+        let n = names(j.workload);
+        UnitJob {
+            odata_type: odata_type(job_type(j.workload)),
+            id: &j.id,
+            display_name: j.display_name.as_deref(),
+            status: &j.status,
+            addresses: Named::new(n.bulk_addresses, &j.addresses),
+            ids: Named::new(n.bulk_ids, &j.object_ids),
+            created_by: IdentitySet::of(&j.created_by),
+            created_date_time: DateTime(j.created_at),
+            last_modified_by: IdentitySet::of(&j.last_modified_by),
+            last_modified_date_time: DateTime(j.last_modified_at),
+            error: PublicErrorWithDetails::of(j.error.as_ref()),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Protection units.
+
+use backstore_store::ProtectionUnitRecord;
+use serde::Serialize;
+
+use super::{DateTime, IdentitySet, PublicError, Render};
+use crate::names::{names, odata_type};
+
+/// A protection unit. Site names and URLs, and mailbox and drive owners' names and addresses, are
+/// shown to delegated callers only (as the service does).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unit<'a> {
+    #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
+    pub id: &'a str,
+    pub policy_id: Option<&'a str>,
+    pub protection_sources: &'a str,
+    pub status: &'static str,
+    pub created_by: Option<IdentitySet<'a>>,
+    pub created_date_time: DateTime,
+    pub last_modified_by: Option<IdentitySet<'a>>,
+    pub last_modified_date_time: DateTime,
+    pub error: Option<PublicError<'a>>,
+    pub offboard_requested_date_time: Option<DateTime>,
+    #[serde(flatten)]
+    pub resource: Resource<'a>,
+}
+
+/// What a unit protects: a site, or a user's mailbox or OneDrive.
+#[derive(Debug, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum Resource<'a> {
+    Site { site_id: Option<&'a str>, site_name: Option<&'a str>, site_web_url: Option<&'a str> },
+    User { directory_object_id: Option<&'a str>, display_name: Option<&'a str>, email: Option<&'a str> },
+}
+
+impl<'a> Unit<'a> {
+    pub fn new(u: &'a ProtectionUnitRecord, render: &Render, delegated: bool, with_type: bool) -> Unit<'a> {
+        let i = &u.info;
+        let personal = |v: &'a Option<String>| v.as_deref().filter(|_| delegated);
+        let created_by = u.created_by.as_ref().map(IdentitySet::of);
+        let last_modified_by = u.last_modified_by.as_ref().or(u.created_by.as_ref()).map(IdentitySet::of);
+        Unit {
+            odata_type: with_type.then(|| odata_type(names(i.workload).unit_type)),
+            id: &i.id,
+            policy_id: u.policy_id.as_deref(),
+            protection_sources: &u.sources,
+            status: render.unit_status(u.status),
+            created_by,
+            created_date_time: DateTime(u.created_at),
+            last_modified_by,
+            last_modified_date_time: DateTime(u.last_modified_at),
+            error: PublicError::of(u.error.as_ref()),
+            offboard_requested_date_time: DateTime::opt(u.offboard_requested_at),
+            resource: match i.workload {
+                backstore_domain::Workload::SharePoint => Resource::Site {
+                    site_id: i.site_id.as_deref(),
+                    site_name: personal(&i.site_name),
+                    site_web_url: personal(&i.site_web_url),
+                },
+                backstore_domain::Workload::Exchange | backstore_domain::Workload::OneDrive => Resource::User {
+                    directory_object_id: i.directory_object_id.as_deref(),
+                    display_name: personal(&i.display_name),
+                    email: personal(&i.email),
+                },
+            },
+        }
+    }
+}
