@@ -25,7 +25,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use backstore_store::{Clock, Store};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::auth::{Principal, SigningKey};
 use crate::error::ApiError;
@@ -367,8 +367,9 @@ async fn handle(
 }
 
 /// A JSON response with Graph's content type and OData version.
-pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
-    let mut r = (status, body.to_string()).into_response();
+pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
+    let text = serde_json::to_string(body).expect("a response body serializes");
+    let mut r = (status, text).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON));
     h.insert("odata-version", HeaderValue::from_static("4.0"));
@@ -378,18 +379,18 @@ pub(crate) fn json_response(status: StatusCode, body: Value) -> Response {
 /// Graph's error envelope, with the `request-id` header that matches its `innerError`.
 pub fn error_response(e: &ApiError, request_id: &str, client_request_id: Option<&str>) -> Response {
     let (status, code) = e.status_and_code();
-    let body = json!({
-        "error": {
-            "code": code,
-            "message": e.public_message(),
-            "innerError": {
-                "date": chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
-                "request-id": request_id,
-                "client-request-id": client_request_id.unwrap_or(request_id),
-            }
-        }
-    });
-    let mut r = json_response(status, body);
+    let body = wire::ErrorEnvelope {
+        error: wire::GraphError {
+            code,
+            message: e.public_message(),
+            inner_error: wire::InnerError {
+                date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S").to_string(),
+                request_id,
+                client_request_id: client_request_id.unwrap_or(request_id),
+            },
+        },
+    };
+    let mut r = json_response(status, &body);
     if let Ok(v) = HeaderValue::from_str(request_id) {
         r.headers_mut().insert("request-id", v);
     }

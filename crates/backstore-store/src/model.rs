@@ -481,3 +481,43 @@ impl ServiceAppRecord {
         }
     }
 }
+
+/// A tenant's `emailNotificationsSetting` members, stored as this JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationSettings {
+    pub is_enabled: bool,
+    /// `additionalEvents` flags, canonical (`none`, `restoreAndPolicyUpdates`).
+    pub additional_events: String,
+    pub recipients: NotificationRecipients,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotificationRecipients {
+    /// `role` flags, canonical (`backupAdmins,custom`).
+    pub role: String,
+    pub custom_recipients: Vec<EmailIdentity>,
+}
+
+/// `emailIdentity`: an address, with the id and name a client gave it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EmailIdentity {
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+impl Default for NotificationSettings {
+    /// What a tenant has until it writes its own: off, nobody notified.
+    fn default() -> Self {
+        NotificationSettings {
+            is_enabled: false,
+            additional_events: "none".into(),
+            recipients: NotificationRecipients { role: "none".into(), custom_recipients: Vec::new() },
+        }
+    }
+}

@@ -20,6 +20,7 @@ use backstore_store::{Bind, Filter, Keyed, ListSpec};
 
 use crate::error::ApiError;
 use crate::path::Target;
+use crate::wire;
 use crate::Ctx;
 
 pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<Response, ApiError> {
@@ -262,13 +263,13 @@ pub(crate) fn locate(mut r: Response, url: &str, headers: &[axum::http::HeaderNa
 
 /// A collection response: absolute context, the items, and a nextLink after `more_after`.
 pub(crate) fn collection(ctx: &Ctx, fragment: &str, value: Vec<Value>, more_after: Option<i64>) -> Response {
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), Value::String(ctx.context(fragment)));
-    body.insert("value".into(), Value::Array(value));
-    if let Some(after) = more_after {
-        body.insert("@odata.nextLink".into(), Value::String(ctx.next_link(after, &[])));
-    }
-    crate::json_response(axum::http::StatusCode::OK, Value::Object(body))
+    let body = wire::Collection {
+        context: ctx.context(fragment),
+        count: None,
+        value,
+        next_link: more_after.map(|after| ctx.next_link(after, &[])),
+    };
+    crate::json_response(axum::http::StatusCode::OK, &body)
 }
 
 /// Where the next page of a queried collection starts: the last row's sequence and sort values.
@@ -285,16 +286,13 @@ pub(crate) fn queried_collection(
     next: Option<Next>,
     count: Option<i64>,
 ) -> Response {
-    let mut body = Map::new();
-    body.insert("@odata.context".into(), Value::String(ctx.context(fragment)));
-    if let Some(n) = count {
-        body.insert("@odata.count".into(), Value::from(n));
-    }
-    body.insert("value".into(), Value::Array(value));
-    if let Some(next) = next {
-        body.insert("@odata.nextLink".into(), Value::String(ctx.next_link(next.seq, &next.keys)));
-    }
-    crate::json_response(axum::http::StatusCode::OK, Value::Object(body))
+    let body = wire::Collection {
+        context: ctx.context(fragment),
+        count,
+        value,
+        next_link: next.map(|next| ctx.next_link(next.seq, &next.keys)),
+    };
+    crate::json_response(axum::http::StatusCode::OK, &body)
 }
 
 /// The store query of a collection read: `$filter` and `$orderby` parsed into trees (the store
@@ -343,10 +341,7 @@ pub(crate) fn entity(
     fragment: &str,
     members: Map<String, Value>,
 ) -> Response {
-    let mut m = Map::new();
-    m.insert("@odata.context".into(), Value::String(ctx.context(fragment)));
-    m.extend(members);
-    crate::json_response(status, Value::Object(m))
+    crate::json_response(status, &wire::Entity { context: ctx.context(fragment), members })
 }
 
 /// Validates `$select` against an entity's properties and returns the canonical names.

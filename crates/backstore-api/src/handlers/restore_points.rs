@@ -364,7 +364,7 @@ pub(super) async fn search_restore_points(ctx: &Ctx) -> Result<Response, ApiErro
             .collect(),
         no_result_protection_unit_ids: none,
     };
-    Ok(crate::json_response(StatusCode::OK, serde_json::to_value(body).expect("a response serializes")))
+    Ok(crate::json_response(StatusCode::OK, &body))
 }
 
 #[cfg(test)]

@@ -7,8 +7,8 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::policy::stable_guid;
 use backstore_domain::RuleError;
-use backstore_store::ServiceAppRecord;
-use serde_json::{json, Map, Value};
+use backstore_store::{EmailIdentity, NotificationSettings, ServiceAppRecord};
+use serde_json::{Map, Value};
 
 use super::bulk_requests::valid_email;
 use super::{collection, entity, page};
@@ -140,23 +140,11 @@ const NOTIFICATION: &str = "emailNotificationsSetting";
 const EVENTS: &[&str] = &["none", "restoreAndPolicyUpdates"];
 const ROLES: &[&str] = &["none", "globalAdmins", "backupAdmins", "custom", "allAdmins"];
 
-fn default_settings() -> Value {
-    json!({
-        "isEnabled": false,
-        "additionalEvents": "none",
-        "recipients": { "role": "none", "customRecipients": [] },
-    })
-}
-
-fn notification_json(ctx: &Ctx, settings: Value) -> Map<String, Value> {
-    let settings = match settings {
-        Value::Object(s) => s,
-        _ => Map::new(),
-    };
+fn notification_json(ctx: &Ctx, settings: &NotificationSettings) -> Map<String, Value> {
     wire::members(&wire::NotificationSetting {
         odata_type: "#microsoft.graph.emailNotificationsSetting",
         id: stable_guid(&format!("emailNotificationsSetting\u{1f}{}", ctx.tenant())),
-        settings: &settings,
+        settings,
     })
 }
 
@@ -183,64 +171,61 @@ fn flags(v: &Value, property: &str, members: &[&str]) -> Result<String, ApiError
     Ok(out.join(","))
 }
 
-fn custom_recipients(v: &Value) -> Result<Value, ApiError> {
+fn custom_recipients(v: &Value) -> Result<Vec<EmailIdentity>, ApiError> {
     let bad = |m: String| ApiError::BadRequest(format!("recipients.customRecipients: {m}"));
     let items = v.as_array().ok_or_else(|| bad("must be an array of emailIdentity objects.".into()))?;
     let mut out = Vec::with_capacity(items.len());
     for item in items {
         let o = item.as_object().ok_or_else(|| bad("each entry must be an emailIdentity object.".into()))?;
-        let mut entry = Map::new();
+        let (mut email, mut id, mut display_name) = (None, None, None);
         for (k, v) in o {
             match k.as_str() {
                 "email" => {
-                    let email = v
+                    let e = v
                         .as_str()
                         .filter(|e| valid_email(e))
                         .ok_or_else(|| bad(format!("{v} is not an e-mail address.")))?;
-                    entry.insert("email".into(), json!(email));
+                    email = Some(e.to_owned());
                 }
-                "id" | "displayName" if v.is_null() || v.is_string() => {
-                    entry.insert(k.clone(), v.clone());
-                }
+                "id" if v.is_null() || v.is_string() => id = v.as_str().map(str::to_owned),
+                "displayName" if v.is_null() || v.is_string() => display_name = v.as_str().map(str::to_owned),
                 k if k.starts_with('@') => {}
                 other => return Err(bad(format!("'{other}' is not a property of emailIdentity."))),
             }
         }
-        if !entry.contains_key("email") {
-            return Err(bad("each entry needs an 'email'.".into()));
-        }
-        out.push(Value::Object(entry));
+        let email = email.ok_or_else(|| bad("each entry needs an 'email'.".into()))?;
+        out.push(EmailIdentity { email, id, display_name });
     }
-    Ok(Value::Array(out))
+    Ok(out)
 }
 
 pub(super) async fn get_notifications(ctx: &Ctx) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ControlRead)?;
     ctx.query.for_entity()?;
-    let settings = ctx.store().notification_settings(ctx.tenant()).await?.unwrap_or_else(default_settings);
-    Ok(entity(ctx, StatusCode::OK, &format!("{NOTIFICATION}/$entity"), notification_json(ctx, settings)))
+    let settings = ctx.store().notification_settings(ctx.tenant()).await?.unwrap_or_default();
+    Ok(entity(ctx, StatusCode::OK, &format!("{NOTIFICATION}/$entity"), notification_json(ctx, &settings)))
 }
 
 /// Merges the members sent into the stored setting; everything is checked before anything is kept.
 pub(super) async fn update_notifications(ctx: &Ctx) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ControlWrite)?;
     let body = into_object(parse_json(&ctx.body)?, BodyKind::Patch)?;
-    let mut settings = ctx.store().notification_settings(ctx.tenant()).await?.unwrap_or_else(default_settings);
+    let mut settings = ctx.store().notification_settings(ctx.tenant()).await?.unwrap_or_default();
     for (k, v) in &body {
         match k.as_str() {
             "isEnabled" => {
                 let b = v.as_bool().ok_or_else(|| ApiError::BadRequest("'isEnabled' must be a boolean.".into()))?;
-                settings["isEnabled"] = json!(b);
+                settings.is_enabled = b;
             }
-            "additionalEvents" => settings["additionalEvents"] = json!(flags(v, k, EVENTS)?),
+            "additionalEvents" => settings.additional_events = flags(v, k, EVENTS)?,
             "recipients" => {
                 let o = v.as_object().ok_or_else(|| {
                     ApiError::BadRequest("'recipients' must be a notificationRecipients object.".into())
                 })?;
                 for (rk, rv) in o {
                     match rk.as_str() {
-                        "role" => settings["recipients"]["role"] = json!(flags(rv, "recipients.role", ROLES)?),
-                        "customRecipients" => settings["recipients"]["customRecipients"] = custom_recipients(rv)?,
+                        "role" => settings.recipients.role = flags(rv, "recipients.role", ROLES)?,
+                        "customRecipients" => settings.recipients.custom_recipients = custom_recipients(rv)?,
                         rk if rk.starts_with('@') => {}
                         other => {
                             return Err(ApiError::BadRequest(format!(
@@ -259,13 +244,13 @@ pub(super) async fn update_notifications(ctx: &Ctx) -> Result<Response, ApiError
             }
         }
     }
-    let has_custom = settings["recipients"]["customRecipients"].as_array().is_some_and(|a| !a.is_empty());
-    let role_custom = settings["recipients"]["role"].as_str().is_some_and(|r| r.split(',').any(|m| m == "custom"));
+    let has_custom = !settings.recipients.custom_recipients.is_empty();
+    let role_custom = settings.recipients.role.split(',').any(|m| m == "custom");
     if has_custom && !role_custom {
         return Err(ApiError::BadRequest(
             "recipients.customRecipients are only notified when recipients.role includes 'custom'.".into(),
         ));
     }
     ctx.store().put_notification_settings(ctx.tenant(), &settings).await?;
-    Ok(entity(ctx, StatusCode::OK, &format!("{NOTIFICATION}/$entity"), notification_json(ctx, settings)))
+    Ok(entity(ctx, StatusCode::OK, &format!("{NOTIFICATION}/$entity"), notification_json(ctx, &settings)))
 }

@@ -224,3 +224,48 @@ pub struct ArtifactCount {
     pub in_progress: i64,
     pub failed: i64,
 }
+
+/// A collection: its context, `@odata.count` when `$count=true` asked for it, the items, and the
+/// link to the next page when there is one.
+#[derive(Debug, Serialize)]
+pub struct Collection<T> {
+    #[serde(rename = "@odata.context")]
+    pub context: String,
+    #[serde(rename = "@odata.count", skip_serializing_if = "Option::is_none")]
+    pub count: Option<i64>,
+    pub value: Vec<T>,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
+}
+
+/// One entity: its context first, then its members.
+#[derive(Debug, Serialize)]
+pub struct Entity<T> {
+    #[serde(rename = "@odata.context")]
+    pub context: String,
+    #[serde(flatten)]
+    pub members: T,
+}
+
+/// Graph's error envelope.
+#[derive(Debug, Serialize)]
+pub struct ErrorEnvelope<'a> {
+    pub error: GraphError<'a>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphError<'a> {
+    pub code: &'a str,
+    pub message: String,
+    pub inner_error: InnerError<'a>,
+}
+
+/// `innerError`: when, and which request (the `request-id` header says the same).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct InnerError<'a> {
+    pub date: String,
+    pub request_id: &'a str,
+    pub client_request_id: &'a str,
+}

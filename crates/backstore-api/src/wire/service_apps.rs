@@ -1,9 +1,8 @@
 //! Service apps and the e-mail notification setting.
 
 use backstore_domain::Timestamp;
-use backstore_store::ServiceAppRecord;
+use backstore_store::{NotificationSettings, ServiceAppRecord};
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use super::{DateTime, Identity, IdentitySet};
 
@@ -37,13 +36,12 @@ impl<'a> ServiceApp<'a> {
     }
 }
 
-/// `emailNotificationsSetting`: its stable id, then the members as last written (validated on the
-/// way in, stored as given).
+/// `emailNotificationsSetting`: its stable id, then the members as last written.
 #[derive(Debug, Serialize)]
 pub struct NotificationSetting<'a> {
     #[serde(rename = "@odata.type")]
     pub odata_type: &'static str,
     pub id: String,
     #[serde(flatten)]
-    pub settings: &'a Map<String, Value>,
+    pub settings: &'a NotificationSettings,
 }

@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use super::rows::{actor, actor_json, from_micros, micros, opt_from_micros};
 use super::{numbered, Lock};
-use crate::{ServiceAppRecord, Store, StoreResult, Writer};
+use crate::{NotificationSettings, ServiceAppRecord, Store, StoreResult, Writer};
 
 const APP_COLUMNS: &str = "seq, id, application_id, application_name, activated_at, deactivated_at, registered_at, \
     last_modified_at, last_modified_by";
@@ -213,7 +213,7 @@ impl Store {
     }
 
     /// The tenant's `emailNotificationsSetting` members as last written; `None` until then.
-    pub async fn notification_settings(&self, tenant: &str) -> StoreResult<Option<serde_json::Value>> {
+    pub async fn notification_settings(&self, tenant: &str) -> StoreResult<Option<NotificationSettings>> {
         let s: Option<String> =
             sqlx::query_scalar(&numbered("SELECT settings FROM notification_settings WHERE tenant_id = ?"))
                 .bind(tenant)
@@ -225,14 +225,14 @@ impl Store {
         .transpose()
     }
 
-    pub async fn put_notification_settings(&self, tenant: &str, settings: &serde_json::Value) -> StoreResult<()> {
+    pub async fn put_notification_settings(&self, tenant: &str, settings: &NotificationSettings) -> StoreResult<()> {
         self.write(Lock::Tenant(tenant), async move |conn| {
             sqlx::query(&numbered(
                 "INSERT INTO notification_settings (tenant_id, settings) VALUES (?, ?) \
          ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",
             ))
             .bind(tenant)
-            .bind(settings.to_string())
+            .bind(serde_json::to_string(settings).expect("settings serialize"))
             .execute(conn)
             .await?;
             Ok(())
