@@ -6,7 +6,6 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use backstore_domain::rule::{RuleExpr, RuleExprError};
 use backstore_domain::{RuleError, Workload};
 use backstore_store::{RuleAction, RuleRecord};
 use serde_json::{Map, Value};
@@ -14,14 +13,9 @@ use serde_json::{Map, Value};
 use super::{collection, entity, page};
 use crate::auth::Access;
 use crate::error::ApiError;
-use crate::names::{is_odata_type, names};
+use crate::names::names;
 use crate::wire;
 use crate::Ctx;
-
-/// Server-managed members of `protectionRuleBase`: accepted in a body only as `null` (what the
-/// SDKs send for unset model properties).
-const READ_ONLY: &[&str] =
-    &["id", "status", "error", "createdBy", "createdDateTime", "lastModifiedBy", "lastModifiedDateTime"];
 
 fn rule_json(ctx: &Ctx, r: &RuleRecord) -> Map<String, Value> {
     wire::members(&wire::Rule::new(r, &ctx.render))
@@ -35,59 +29,10 @@ fn fragment(w: Workload, policy: Option<&str>) -> String {
     }
 }
 
-fn expression_error(e: RuleExprError, property: &str) -> ApiError {
-    match e {
-        RuleExprError::Invalid { .. } => ApiError::Rule(RuleError::InvalidRuleExpression(format!("{property}: {e}"))),
-        RuleExprError::TooManyGroups(_) => ApiError::Rule(RuleError::RuleGroupLimit(e.to_string())),
-    }
-}
-
 pub(super) async fn create_rule(ctx: &Ctx, w: Workload, policy: &str) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationWrite)?;
     let n = names(w);
-    let invalid = |m: String| ApiError::Rule(RuleError::InvalidRuleCreate(m));
-    let obj = match crate::body::parse_json(&ctx.body)? {
-        Value::Object(m) => m,
-        _ => return Err(invalid(format!("The request body must be a {} object.", n.rule_type))),
-    };
-    let mut expression = None;
-    for (k, v) in &obj {
-        match k.as_str() {
-            "@odata.type" => {
-                if !v.as_str().is_some_and(|t| is_odata_type(t, n.rule_type)) {
-                    return Err(invalid(format!("@odata.type {v} is not '#microsoft.graph.{}'.", n.rule_type)));
-                }
-            }
-            k if k == n.rule_expression => match v {
-                Value::String(s) => expression = Some(s.clone()),
-                Value::Null => {}
-                _ => return Err(invalid(format!("'{k}' must be a string."))),
-            },
-            "isAutoApplyEnabled" => match v {
-                Value::Null | Value::Bool(false) => {}
-                Value::Bool(true) => {
-                    return Err(invalid(
-                        "Only static rules are supported: isAutoApplyEnabled must be false or absent.".into(),
-                    ))
-                }
-                _ => return Err(invalid("'isAutoApplyEnabled' must be a boolean.".into())),
-            },
-            k if k.starts_with('@') => {}
-            k if READ_ONLY.contains(&k) => {
-                if !v.is_null() {
-                    return Err(invalid(format!("'{k}' is read-only.")));
-                }
-            }
-            other => {
-                return Err(invalid(format!(
-                    "Property '{other}' does not exist on type 'microsoft.graph.{}'.",
-                    n.rule_type
-                )))
-            }
-        }
-    }
-    let expression = expression.ok_or_else(|| invalid(format!("'{}' is required.", n.rule_expression)))?;
-    RuleExpr::parse(&expression, w).map_err(|e| expression_error(e, n.rule_expression))?;
+    let expression = crate::body::create_rule(&ctx.body, w)?;
     let rule = ctx.store().create_rule(ctx.writer(), policy, w, expression).await?;
     let location = format!("{}/{}('{policy}')/{}('{}')", ctx.service_url(), n.policy_set, n.rules_nav, rule.id);
     let r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", fragment(w, Some(policy))), rule_json(ctx, &rule));
@@ -121,27 +66,8 @@ pub(super) async fn get_rule(ctx: &Ctx, w: Workload, policy: Option<&str>, id: &
 /// unknown property is its own error), then the rule: every rule here is static.
 pub(super) async fn update_rule(ctx: &Ctx, w: Workload, policy: Option<&str>, id: &str) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationWrite)?;
-    let n = names(w);
-    let invalid = |m: String| ApiError::Rule(RuleError::InvalidRulePatch(m));
-    let obj = match crate::body::parse_json(&ctx.body)? {
-        Value::Object(m) => m,
-        _ => return Err(invalid(format!("The request body must be a {} object.", n.rule_type))),
-    };
-    for (k, v) in &obj {
-        match k.as_str() {
-            k if k == n.rule_expression => {
-                let text = v.as_str().ok_or_else(|| invalid(format!("'{k}' must be a string.")))?;
-                RuleExpr::parse(text, w).map_err(|e| expression_error(e, k))?;
-            }
-            "isAutoApplyEnabled" if !matches!(v, Value::Null | Value::Bool(false)) => {
-                return Err(invalid("isAutoApplyEnabled can only be set when a rule is created.".into()))
-            }
-            "isAutoApplyEnabled" => {}
-            k if k.starts_with('@') => {}
-            k if READ_ONLY.contains(&k) && v.is_null() => {}
-            other => return Err(invalid(format!("Property '{other}' cannot be updated."))),
-        }
-    }
+    let _n = names(w);
+    crate::body::rule_patch(&ctx.body, w)?;
     load(ctx, w, policy, id).await?;
     Err(RuleError::PatchNotAllowedForStaticRule.into())
 }

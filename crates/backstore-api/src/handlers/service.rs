@@ -6,7 +6,6 @@ use axum::response::Response;
 
 use super::entity;
 use crate::auth::Access;
-use crate::body::{into_object, parse_json, BodyKind};
 use crate::error::ApiError;
 use crate::wire;
 use crate::Ctx;
@@ -54,20 +53,7 @@ pub(super) async fn get_root(ctx: &Ctx) -> Result<Response, ApiError> {
 
 pub(super) async fn enable_service(ctx: &Ctx) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ControlWrite)?;
-    let body = into_object(parse_json(&ctx.body)?, BodyKind::Create)?;
-    let mut owner = None;
-    for (k, v) in &body {
-        match k.as_str() {
-            "appOwnerTenantId" => owner = v.as_str().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
-            k if k.starts_with('@') => {}
-            other => return Err(ApiError::BadRequest(format!("'{other}' is not a parameter of enable."))),
-        }
-    }
-    let owner = owner.ok_or_else(|| {
-        ApiError::InvalidAppOwnerTenantId(
-            "appOwnerTenantId, the tenant where the controlling app is registered, is required.".into(),
-        )
-    })?;
+    let owner = crate::body::enable(&ctx.body)?;
     let state = ctx.store().enable_service(ctx.writer(), &owner).await?;
     let body = wire::Enabled {
         context: format!("{}/{}/$metadata#microsoft.graph.serviceStatus", ctx.origin, ctx.version.as_str()),

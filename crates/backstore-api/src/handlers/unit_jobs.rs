@@ -4,12 +4,10 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::Response;
-use backstore_domain::policy::MAX_BULK_JOB_RESOURCES;
 use backstore_domain::{RuleError, Workload};
 use backstore_store::UnitBulkJobRecord;
 use serde_json::{Map, Value};
 
-use super::bulk_requests::{valid_email, valid_site_url};
 use super::{collection, entity, page};
 use crate::auth::Access;
 use crate::error::ApiError;
@@ -29,62 +27,11 @@ fn fragment(w: Workload, policy: Option<&str>) -> String {
     }
 }
 
-fn invalid(msg: String) -> ApiError {
-    ApiError::Rule(RuleError::InvalidCreateRequest(msg))
-}
-
-fn strings(v: &Value, name: &str) -> Result<Vec<String>, ApiError> {
-    match v {
-        Value::Null => Ok(Vec::new()),
-        Value::Array(items) => items
-            .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(|s| s.trim().to_owned())
-                    .ok_or_else(|| invalid(format!("'{name}' must be an array of strings.")))
-            })
-            .collect(),
-        _ => Err(invalid(format!("'{name}' must be an array of strings."))),
-    }
-}
-
 pub(super) async fn create_job(ctx: &Ctx, w: Workload, policy: &str) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationWrite)?;
     let n = names(w);
-    let obj = match crate::body::parse_json(&ctx.body)? {
-        Value::Object(m) => m,
-        _ => return Err(invalid("The request body must be a bulk addition job object.".into())),
-    };
-    let (mut name, mut addresses, mut ids) = (None, Vec::new(), Vec::new());
-    for (k, v) in &obj {
-        match k.as_str() {
-            "displayName" => name = v.as_str().map(str::to_owned),
-            k if k == n.bulk_addresses => addresses = strings(v, k)?,
-            k if k == n.bulk_ids => ids = strings(v, k)?,
-            k if k.starts_with('@') => {}
-            other => {
-                return Err(invalid(format!(
-                    "Property '{other}' does not exist on type 'microsoft.graph.{}'.",
-                    wire::job_type(w)
-                )))
-            }
-        }
-    }
-    if addresses.is_empty() && ids.is_empty() {
-        return Err(invalid(format!("Name at least one resource in '{}' or '{}'.", n.bulk_addresses, n.bulk_ids)));
-    }
-    if addresses.len() + ids.len() > MAX_BULK_JOB_RESOURCES {
-        return Err(invalid(format!("At most {MAX_BULK_JOB_RESOURCES} resources per bulk addition job.")));
-    }
-    for a in &addresses {
-        let ok = if w == Workload::SharePoint { valid_site_url(a) } else { valid_email(a) };
-        if !ok {
-            return Err(invalid(format!("'{a}' is not a valid entry of '{}'.", n.bulk_addresses)));
-        }
-    }
-    if let Some(bad) = ids.iter().find(|i| i.is_empty() || i.len() > backstore_domain::MAX_ID_LEN) {
-        return Err(invalid(format!("'{bad}' is not a valid entry of '{}'.", n.bulk_ids)));
-    }
+    let crate::body::NewUnitJob { display_name: name, addresses, object_ids: ids } =
+        crate::body::unit_job(&ctx.body, w)?;
     let job = ctx.store().create_unit_bulk_job(ctx.writer(), policy, w, name, addresses, ids).await?;
     let location = format!("{}/{}('{policy}')/{}('{}')", ctx.service_url(), n.policy_set, n.unit_jobs_nav, job.id);
     let r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", fragment(w, Some(policy))), job_json(&job));

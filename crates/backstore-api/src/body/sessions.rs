@@ -1,28 +1,11 @@
-//! Request bodies → domain inputs: session creates, artifact adds, delta PATCHes. Everything Graph
-//! would refuse is refused here, before any store call, with the code `docs/api-conventions.md`
-//! ("Payloads", "Errors") gives.
+//! Restore session bodies: a create with its artifacts, one artifact add, and the delta PATCH.
 
 use backstore_domain::{ArtifactAdd, DeltaItem, DestinationType, Limits, RestorePointRef, RuleError, Workload};
 use serde_json::{Map, Value};
 
+use super::{check_type, into_object, json_kind, malformed, parse_json, BodyKind};
 use crate::error::ApiError;
-use crate::names::{is_odata_type, names, workload_by};
-
-/// Which request a body belongs to; it picks the code for a malformed body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum BodyKind {
-    /// POST: `400 BadRequest`
-    Create,
-    /// PATCH: `400 InvalidPatchRequest`
-    Patch,
-}
-
-fn malformed(kind: BodyKind, msg: String) -> ApiError {
-    match kind {
-        BodyKind::Create => ApiError::BadRequest(msg),
-        BodyKind::Patch => ApiError::Rule(RuleError::InvalidPatch(msg)),
-    }
-}
+use crate::names::{names, workload_by};
 
 /// Server-managed properties of a restore session.
 pub const SESSION_READ_ONLY: &[&str] = &[
@@ -56,79 +39,6 @@ const ARTIFACT_READ_ONLY: &[&str] = &[
 
 /// Properties of `restorePoint` a client may send along with its id (SDK models); ignored.
 const RESTORE_POINT_PROPERTIES: &[&str] = &["protectionDateTime", "expirationDateTime", "tags", "protectionUnit"];
-
-/// How deep arrays and objects may nest in a request body (the deepest Graph body here nests 6).
-pub const MAX_JSON_DEPTH: usize = 32;
-
-/// How deep a JSON text nests, by its brackets outside strings (without parsing it).
-fn nesting(body: &[u8]) -> usize {
-    let (mut depth, mut deepest, mut in_string, mut escaped) = (0usize, 0usize, false, false);
-    for &b in body {
-        if in_string {
-            match (escaped, b) {
-                (true, _) => escaped = false,
-                (false, b'\\') => escaped = true,
-                (false, b'"') => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
-        match b {
-            b'"' => in_string = true,
-            b'[' | b'{' => {
-                depth += 1;
-                deepest = deepest.max(depth);
-            }
-            b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    deepest
-}
-
-/// Parses a JSON body. Anything that is not JSON (the doc pages' `//` comments included) is a 400,
-/// and so is JSON nested deeper than [`MAX_JSON_DEPTH`].
-pub fn parse_json(body: &[u8]) -> Result<Value, ApiError> {
-    if nesting(body) > MAX_JSON_DEPTH {
-        return Err(ApiError::BadRequest(format!(
-            "The request body nests arrays and objects deeper than {MAX_JSON_DEPTH} levels."
-        )));
-    }
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format. ({e})"
-        ))
-    })
-}
-
-pub fn into_object(v: Value, kind: BodyKind) -> Result<Map<String, Value>, ApiError> {
-    match v {
-        Value::Object(m) => Ok(m),
-        other => Err(malformed(kind, format!("The request body must be a JSON object, not {}.", json_kind(&other)))),
-    }
-}
-
-fn json_kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
-/// Checks an `@odata.type` annotation against the types the position allows.
-fn check_type(value: &Value, allowed: &[&str], kind: BodyKind) -> Result<(), ApiError> {
-    match value.as_str() {
-        Some(t) if allowed.iter().any(|a| is_odata_type(t, a)) => Ok(()),
-        _ => Err(malformed(
-            kind,
-            format!("The @odata.type {value} does not match the expected type '#microsoft.graph.{}'.", allowed[0]),
-        )),
-    }
-}
 
 /// The restore point id of a reference `{"id": …}` or `{"@odata.id": …}`; the latter may be a bare
 /// id or a URL ending in `restorePoints('<id>')`, `restorePoints(<id>)` or `restorePoints/<id>`.
@@ -367,18 +277,6 @@ pub fn patch_body(body: &[u8], limits: &Limits) -> Result<PatchBody, ApiError> {
         }
     }
     Ok(out)
-}
-
-/// A body for `activate`: none, or an empty object.
-pub fn empty_action_body(body: &[u8], action: &str) -> Result<(), ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(());
-    }
-    let obj = into_object(parse_json(body)?, BodyKind::Create)?;
-    match obj.keys().find(|k| !k.starts_with('@')) {
-        Some(k) => Err(ApiError::BadRequest(format!("The action '{action}' takes no parameters; got '{k}'."))),
-        None => Ok(()),
-    }
 }
 
 #[cfg(test)]
