@@ -2,6 +2,7 @@
 //! and the limits of the real service. Pure functions and plain data; no IO, no async.
 
 pub mod delta;
+pub mod echo;
 pub mod enums;
 pub mod error;
 pub mod identity;

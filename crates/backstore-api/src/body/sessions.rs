@@ -1,6 +1,9 @@
 //! Restore session bodies: a create with its artifacts, one artifact add, and the delta PATCH.
 
-use backstore_domain::{ArtifactAdd, DeltaItem, DestinationType, Limits, RestorePointRef, RuleError, Workload};
+use backstore_domain::echo::{CountEcho, Echoed, ErrorEcho, IdentityEcho, IdentitySetEcho, Sent};
+use backstore_domain::{
+    ArtifactAdd, DeltaItem, DestinationType, Limits, RestorePointRef, RuleError, Timestamp, Workload,
+};
 use serde_json::{Map, Value};
 
 use super::{check_type, into_object, json_kind, malformed, parse_json, BodyKind};
@@ -235,7 +238,98 @@ pub struct PatchBody {
     /// The workload the `…@delta` names, and its elements.
     pub delta: Option<(Workload, Vec<DeltaItem>)>,
     /// Server-managed properties sent back, to compare with the session's own values.
-    pub read_only: Vec<(String, Value)>,
+    pub read_only: Vec<Echoed>,
+}
+
+/// Members of an object sent back, without annotations and null members (what a model leaves unset).
+fn members(o: &Map<String, Value>) -> impl Iterator<Item = (&str, &Value)> {
+    o.iter().filter(|(k, v)| !k.starts_with("@odata.") && !v.is_null()).map(|(k, v)| (k.as_str(), v))
+}
+
+/// `v` read as `T` by `read`: `null` is [`Sent::Null`], a value of another shape [`Sent::Unreadable`].
+fn sent<T>(v: &Value, read: impl Fn(&Value) -> Option<T>) -> Sent<T> {
+    match v {
+        Value::Null => Sent::Null,
+        v => read(v).map_or(Sent::Unreadable, Sent::Value),
+    }
+}
+
+fn text(v: &Value) -> Sent<String> {
+    sent(v, |v| v.as_str().map(str::to_owned))
+}
+
+fn time(v: &Value) -> Sent<Timestamp> {
+    sent(v, |v| v.as_str().and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok()).map(|t| t.to_utc()))
+}
+
+fn identity(v: &Value) -> Option<IdentityEcho> {
+    let mut out = IdentityEcho::default();
+    for (k, v) in members(v.as_object()?) {
+        let s = Some(v.as_str()?.to_owned());
+        match k {
+            "id" => out.id = s,
+            "displayName" => out.display_name = s,
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn identity_set(v: &Value) -> Option<IdentitySetEcho> {
+    let mut out = IdentitySetEcho::default();
+    for (k, v) in members(v.as_object()?) {
+        match k {
+            "application" => out.application = Some(identity(v)?),
+            "user" => out.user = Some(identity(v)?),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn count(v: &Value) -> Option<CountEcho> {
+    let mut out = CountEcho::default();
+    for (k, v) in members(v.as_object()?) {
+        let n = Some(v.as_i64()?);
+        match k {
+            "total" => out.total = n,
+            "completed" => out.completed = n,
+            "inProgress" => out.in_progress = n,
+            "failed" => out.failed = n,
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+fn public_error(v: &Value) -> Option<ErrorEcho> {
+    let mut out = ErrorEcho::default();
+    for (k, v) in members(v.as_object()?) {
+        match k {
+            "code" => out.code = Some(v.as_str()?.to_owned()),
+            "message" => out.message = Some(v.as_str()?.to_owned()),
+            "details" if v.as_array().is_some_and(Vec::is_empty) => out.empty_details = true,
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
+/// A server-managed property sent back, typed for the comparison with the session's own value.
+fn echoed(name: &str, v: &Value) -> Option<Echoed> {
+    Some(match name {
+        "id" => Echoed::Id(text(v)),
+        "status" => Echoed::Status(text(v)),
+        "restoreJobType" => Echoed::RestoreJobType(text(v)),
+        "restoreSessionArtifactCount" => Echoed::ArtifactCount(sent(v, count)),
+        "createdBy" => Echoed::CreatedBy(sent(v, identity_set)),
+        "lastModifiedBy" => Echoed::LastModifiedBy(sent(v, identity_set)),
+        "createdDateTime" => Echoed::CreatedDateTime(time(v)),
+        "lastModifiedDateTime" => Echoed::LastModifiedDateTime(time(v)),
+        "completedDateTime" => Echoed::CompletedDateTime(time(v)),
+        "error" => Echoed::Error(sent(v, public_error)),
+        _ => return None,
+    })
 }
 
 pub fn patch_body(body: &[u8], limits: &Limits) -> Result<PatchBody, ApiError> {
@@ -268,7 +362,7 @@ pub fn patch_body(body: &[u8], limits: &Limits) -> Result<PatchBody, ApiError> {
         }
         match k.as_str() {
             "@odata.type" => out.odata_type = Some(val),
-            k if SESSION_READ_ONLY.contains(&k) => out.read_only.push((k.to_owned(), val)),
+            k if SESSION_READ_ONLY.contains(&k) => out.read_only.extend(echoed(k, &val)),
             k if workload_by(k, |n| n.artifact_nav).is_some() => {
                 return Err(malformed(kind, format!("Artifacts are changed with '{k}@delta', not '{k}'.")))
             }

@@ -3,6 +3,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use backstore_domain::echo::{check_session_echo, SessionFacts};
 use backstore_domain::{RuleError, Workload};
 use backstore_store::{ArtifactRecord, SessionRecord};
 use serde_json::{Map, Value};
@@ -12,7 +13,7 @@ use crate::auth::Access;
 use crate::body::{create_body, empty_action_body, patch_body, SESSION_READ_ONLY};
 use crate::error::ApiError;
 use crate::names::{is_odata_type, names, workload_by, BASE_SESSION_SET, BASE_SESSION_TYPE};
-use crate::wire::{self, Render};
+use crate::wire::{self};
 use crate::Ctx;
 
 /// Which artifact collections `$expand` asks for on sessions of `scope` (all kinds when `None`),
@@ -162,37 +163,6 @@ pub(super) async fn create_session(ctx: &Ctx, workload: Workload) -> Result<Resp
     Ok(super::locate(r, &location, &[header::LOCATION]))
 }
 
-/// Whether a server-managed property sent in a PATCH equals the session's own value.
-fn same_value(name: &str, sent: &Value, current: &Value) -> bool {
-    match name {
-        "createdDateTime" | "lastModifiedDateTime" | "completedDateTime" => match (sent, current) {
-            (Value::Null, Value::Null) => true,
-            (Value::String(a), Value::String(b)) => {
-                match (chrono::DateTime::parse_from_rfc3339(a), chrono::DateTime::parse_from_rfc3339(b)) {
-                    (Ok(a), Ok(b)) => a == b,
-                    _ => false,
-                }
-            }
-            _ => false,
-        },
-        _ => normalized(sent) == normalized(current),
-    }
-}
-
-/// JSON without `@odata.*` annotations and null members, for comparing what clients echo back.
-fn normalized(v: &Value) -> Value {
-    match v {
-        Value::Object(m) => Value::Object(
-            m.iter()
-                .filter(|(k, v)| !k.starts_with("@odata.") && !v.is_null())
-                .map(|(k, v)| (k.clone(), normalized(v)))
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(normalized).collect()),
-        other => other.clone(),
-    }
-}
-
 pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreWrite)?;
     let body = patch_body(&ctx.body, &ctx.state.inner.service_limits)?;
@@ -217,19 +187,18 @@ pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workloa
                 )));
             }
         }
-        let real = wire::members(&wire::Session::new(s, &Render { include_unknown_enums: true }, false));
-        let shown = wire::members(&wire::Session::new(s, &Render { include_unknown_enums: false }, false));
-        for (name, sent) in &body.read_only {
-            let null = Value::Null;
-            let matches =
-                [real.get(name), shown.get(name)].into_iter().any(|cur| same_value(name, sent, cur.unwrap_or(&null)));
-            if !matches {
-                return Err(RuleError::InvalidPatch(format!(
-                    "Property '{name}' is read-only; it can only be sent with its current value {}.",
-                    real.get(name).unwrap_or(&null)
-                )));
-            }
-        }
+        let facts = SessionFacts {
+            id: &s.id,
+            derived: &s.derived,
+            job_type: s.job_type,
+            created_by: &s.created_by,
+            created_at: s.created_at,
+            last_modified_by: &s.last_modified_by,
+            last_modified_at: s.last_modified_at,
+            completed_at: s.completed_at,
+            error: s.error.as_ref(),
+        };
+        check_session_echo(&facts, &body.read_only)?;
         Ok(())
     };
     let items = body.delta.as_ref().map(|(_, items)| items.clone()).unwrap_or_default();
