@@ -56,7 +56,6 @@ struct Inner {
     issuers: Arc<oidc::Issuers>,
     limits: RequestLimits,
     audit: Arc<audit::AuditLog>,
-    service_limits: backstore_domain::Limits,
 }
 
 impl AppState {
@@ -64,8 +63,7 @@ impl AppState {
         let throttle = Arc::new(throttle::Throttle::default());
         let issuers = Arc::new(oidc::Issuers::default());
         let (limits, audit) = (RequestLimits::default(), Arc::new(audit::AuditLog::default()));
-        let service_limits = backstore_domain::Limits::SERVICE;
-        let inner = Inner { store, key, clock, trust_proxy: false, throttle, issuers, limits, audit, service_limits };
+        let inner = Inner { store, key, clock, trust_proxy: false, throttle, issuers, limits, audit };
         AppState { inner: Arc::new(inner) }
     }
 
@@ -89,11 +87,6 @@ impl AppState {
     /// Records every write request here (besides the log).
     pub fn audited(self, audit: audit::AuditLog) -> AppState {
         self.with(|i| i.audit = Arc::new(audit))
-    }
-
-    /// Holds restores to these counts (the service's by default); the store must be opened with the same.
-    pub fn with_service_limits(self, limits: backstore_domain::Limits) -> AppState {
-        self.with(|i| i.service_limits = limits)
     }
 
     /// Holds every request to these limits.

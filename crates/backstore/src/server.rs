@@ -81,8 +81,7 @@ impl Server {
                     .throttled(config.throttle)
                     .trusting_issuers(backstore_api::oidc::Issuers::new(config.issuers))
                     .limited(config.requests)
-                    .audited(audit)
-                    .with_service_limits(config.store.limits),
+                    .audited(audit),
             )
             .merge(metrics_route)
             .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()))

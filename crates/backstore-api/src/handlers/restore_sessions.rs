@@ -156,7 +156,7 @@ pub(super) async fn get_session(
 
 pub(super) async fn create_session(ctx: &Ctx, workload: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreWrite)?;
-    let adds = create_body(&ctx.body, workload, &ctx.state.inner.service_limits)?;
+    let adds = create_body(&ctx.body, workload, ctx.store().limits())?;
     let s = ctx.store().create_session(ctx.writer(), workload, adds).await?;
     let r = session_entity(ctx, StatusCode::CREATED, &s, false, None, None);
     let location = format!("{}/{}/{}", ctx.service_url(), names(workload).session_set, s.id);
@@ -165,7 +165,7 @@ pub(super) async fn create_session(ctx: &Ctx, workload: Workload) -> Result<Resp
 
 pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreWrite)?;
-    let body = patch_body(&ctx.body, &ctx.state.inner.service_limits)?;
+    let body = patch_body(&ctx.body, ctx.store().limits())?;
     let check = |s: &SessionRecord| -> Result<(), RuleError> {
         let n = names(s.workload);
         if let Some(t) = &body.odata_type {

@@ -136,6 +136,12 @@ impl Store {
     /// Runs `work` in one write transaction that holds `lock` from its first statement, and commits
     /// it when `work` succeeds; an error rolls everything back. Every write of the store goes through
     /// here, so every write is one transaction.
+    /// The artifacts per request and running sessions per tenant restores are held to: given once,
+    /// when the store is opened, and read from here by the API's body checks.
+    pub fn limits(&self) -> &backstore_domain::Limits {
+        &self.limits
+    }
+
     pub(crate) async fn write<T>(
         &self,
         lock: Lock<'_>,
