@@ -3,7 +3,7 @@
 //! from the body ([`Echoed`]); [`check_session_echo`] runs on the loaded session inside the
 //! PATCH's transaction, so a refused PATCH writes nothing.
 
-use crate::{Actor, ErrorInfo, RestoreJobType, RuleError, SessionDerived, Timestamp};
+use crate::{Actor, ErrorInfo, RestoreJobType, RuleError, SessionDerived, Stamps, Timestamp};
 
 /// A value sent for a server-managed property. `Unreadable` is a value of another shape (a number
 /// for a date, an object with members the property does not have): it never equals the current one.
@@ -84,10 +84,7 @@ pub struct SessionFacts<'a> {
     pub id: &'a str,
     pub derived: &'a SessionDerived,
     pub job_type: RestoreJobType,
-    pub created_by: &'a Actor,
-    pub created_at: Timestamp,
-    pub last_modified_by: &'a Actor,
-    pub last_modified_at: Timestamp,
+    pub stamps: &'a Stamps,
     pub completed_at: Option<Timestamp>,
     pub error: Option<&'a ErrorInfo>,
 }
@@ -120,13 +117,17 @@ pub fn check_session_echo(facts: &SessionFacts<'_>, sent: &[Echoed]) -> Result<(
                 );
                 (*v == Sent::Value(own), shown)
             }
-            Echoed::CreatedBy(v) => (*v == Sent::Value(identity_set(facts.created_by)), actor(facts.created_by)),
-            Echoed::LastModifiedBy(v) => {
-                (*v == Sent::Value(identity_set(facts.last_modified_by)), actor(facts.last_modified_by))
+            Echoed::CreatedBy(v) => {
+                (*v == Sent::Value(identity_set(&facts.stamps.created_by)), actor(&facts.stamps.created_by))
             }
-            Echoed::CreatedDateTime(v) => (time(v, Some(facts.created_at)), shown_time(Some(facts.created_at))),
+            Echoed::LastModifiedBy(v) => {
+                (*v == Sent::Value(identity_set(&facts.stamps.last_modified_by)), actor(&facts.stamps.last_modified_by))
+            }
+            Echoed::CreatedDateTime(v) => {
+                (time(v, Some(facts.stamps.created_at)), shown_time(Some(facts.stamps.created_at)))
+            }
             Echoed::LastModifiedDateTime(v) => {
-                (time(v, Some(facts.last_modified_at)), shown_time(Some(facts.last_modified_at)))
+                (time(v, Some(facts.stamps.last_modified_at)), shown_time(Some(facts.stamps.last_modified_at)))
             }
             Echoed::CompletedDateTime(v) => (time(v, facts.completed_at), shown_time(facts.completed_at)),
             Echoed::Error(v) => {
@@ -208,14 +209,13 @@ mod tests {
             SessionDerived { status: SessionStatus::Failed, total: 2, completed: 0, failed: 2, in_progress: 0 };
         let actor = Actor { application_id: "app".into(), application_name: None, user_id: None, user_name: None };
         let at = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let stamps =
+            Stamps { created_at: at, created_by: actor.clone(), last_modified_at: at, last_modified_by: actor };
         let facts = SessionFacts {
             id: "s1",
             derived: &derived,
             job_type: RestoreJobType::Standard,
-            created_by: &actor,
-            created_at: at,
-            last_modified_by: &actor,
-            last_modified_at: at,
+            stamps: &stamps,
             completed_at: None,
             error: None,
         };

@@ -1,4 +1,4 @@
-//! Who did something: the caller recorded in `createdBy` / `lastModifiedBy`.
+//! Who did something: the caller recorded in `createdBy` / `lastModifiedBy`, and when.
 
 use serde::{Deserialize, Serialize};
 
@@ -9,4 +9,14 @@ pub struct Actor {
     pub application_name: Option<String>,
     pub user_id: Option<String>,
     pub user_name: Option<String>,
+}
+
+/// Who made a record and when, and who changed it last and when (`createdBy`, `createdDateTime`,
+/// `lastModifiedBy`, `lastModifiedDateTime`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stamps {
+    pub created_at: crate::Timestamp,
+    pub created_by: Actor,
+    pub last_modified_at: crate::Timestamp,
+    pub last_modified_by: Actor,
 }

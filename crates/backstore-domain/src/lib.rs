@@ -17,7 +17,7 @@ pub use enums::{
     ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, RestorePointTags, SessionStatus, Workload,
 };
 pub use error::RuleError;
-pub use identity::Actor;
+pub use identity::{Actor, Stamps};
 
 /// A Graph `publicError` as the domain records it on artifacts and sessions.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,6 +1,7 @@
 //! Records as the store hands them out: domain values plus the keyset position (`seq`).
 
 use backstore_domain::restore::{RestoreOutcome, UnitInfo};
+pub use backstore_domain::Stamps;
 use backstore_domain::{
     Actor, ArtifactAdd, ArtifactStatus, DestinationType, ErrorInfo, RestoreJobType, RestorePointTags, SessionDerived,
     Timestamp, Workload,
@@ -14,10 +15,7 @@ pub struct SessionRecord {
     pub workload: Workload,
     pub job_type: RestoreJobType,
     pub activated_at: Option<Timestamp>,
-    pub created_at: Timestamp,
-    pub created_by: Actor,
-    pub last_modified_at: Timestamp,
-    pub last_modified_by: Actor,
+    pub stamps: Stamps,
     pub derived: SessionDerived,
     pub completed_at: Option<Timestamp>,
     pub error: Option<ErrorInfo>,
@@ -115,10 +113,7 @@ pub struct PolicyRecord {
     pub enabled: bool,
     pub status: backstore_domain::policy::PolicyStatus,
     pub counts: PolicyCounts,
-    pub created_at: Timestamp,
-    pub created_by: Actor,
-    pub last_modified_at: Timestamp,
-    pub last_modified_by: Actor,
+    pub stamps: Stamps,
 }
 
 /// One element of a policy's `…ProtectionUnits@delta`.
@@ -333,10 +328,7 @@ pub struct BulkRequestRecord {
     /// active | completed | completedWithErrors
     pub status: String,
     pub error: Option<(ErrorInfo, Vec<ErrorDetail>)>,
-    pub created_at: Timestamp,
-    pub created_by: Actor,
-    pub last_modified_at: Timestamp,
-    pub last_modified_by: Actor,
+    pub stamps: Stamps,
 }
 
 /// How a job ended, for its history.
@@ -420,10 +412,7 @@ pub struct UnitBulkJobRecord {
     /// `siteIds` / `directoryObjectIds`
     pub object_ids: Vec<String>,
     pub error: Option<(ErrorInfo, Vec<ErrorDetail>)>,
-    pub created_at: Timestamp,
-    pub created_by: Actor,
-    pub last_modified_at: Timestamp,
-    pub last_modified_by: Actor,
+    pub stamps: Stamps,
 }
 
 /// An inclusion rule of a policy: an expression over the tenant's directory, applied by the engine.
@@ -438,10 +427,7 @@ pub struct RuleRecord {
     /// active (being applied) | completed | completedWithErrors | deleteRequested
     pub status: String,
     pub error: Option<(ErrorInfo, Vec<ErrorDetail>)>,
-    pub created_at: Timestamp,
-    pub created_by: Actor,
-    pub last_modified_at: Timestamp,
-    pub last_modified_by: Actor,
+    pub stamps: Stamps,
 }
 
 /// What `run` and `deleteAndUnprotect` ask of a rule.

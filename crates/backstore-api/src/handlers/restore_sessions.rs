@@ -191,10 +191,7 @@ pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workloa
             id: &s.id,
             derived: &s.derived,
             job_type: s.job_type,
-            created_by: &s.created_by,
-            created_at: s.created_at,
-            last_modified_by: &s.last_modified_by,
-            last_modified_at: s.last_modified_at,
+            stamps: &s.stamps,
             completed_at: s.completed_at,
             error: s.error.as_ref(),
         };

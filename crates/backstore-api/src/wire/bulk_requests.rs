@@ -56,10 +56,10 @@ impl<'a> BulkRequest<'a> {
             protection_unit_ids: [],
             addresses: Named::new(n.bulk_addresses, []),
             ids: Named::new(n.bulk_ids, &s.object_ids),
-            created_date_time: DateTime(r.created_at),
-            created_by: IdentitySet::of(&r.created_by),
-            last_modified_date_time: DateTime(r.last_modified_at),
-            last_modified_by: IdentitySet::of(&r.last_modified_by),
+            created_date_time: DateTime(r.stamps.created_at),
+            created_by: IdentitySet::of(&r.stamps.created_by),
+            last_modified_date_time: DateTime(r.stamps.last_modified_at),
+            last_modified_by: IdentitySet::of(&r.stamps.last_modified_by),
             error: PublicErrorWithDetails::of(r.error.as_ref()),
         }
     }

@@ -269,3 +269,24 @@ pub struct InnerError<'a> {
     pub request_id: &'a str,
     pub client_request_id: &'a str,
 }
+
+/// `createdBy`, `createdDateTime`, `lastModifiedBy`, `lastModifiedDateTime`, in that order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stamped<'a> {
+    pub created_by: IdentitySet<'a>,
+    pub created_date_time: DateTime,
+    pub last_modified_by: IdentitySet<'a>,
+    pub last_modified_date_time: DateTime,
+}
+
+impl<'a> Stamped<'a> {
+    pub fn of(s: &'a backstore_domain::Stamps) -> Stamped<'a> {
+        Stamped {
+            created_by: IdentitySet::of(&s.created_by),
+            created_date_time: DateTime(s.created_at),
+            last_modified_by: IdentitySet::of(&s.last_modified_by),
+            last_modified_date_time: DateTime(s.last_modified_at),
+        }
+    }
+}

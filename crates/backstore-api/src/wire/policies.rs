@@ -3,7 +3,7 @@
 use backstore_store::{PolicyDeltaItem as SentItem, PolicyItemResult, PolicyRecord};
 use serde::Serialize;
 
-use super::{ArtifactCount, DataModificationException, DateTime, IdentitySet, Info, Named, Removed, Unit, CHANGED};
+use super::{ArtifactCount, DataModificationException, Info, Named, Removed, Stamped, Unit, CHANGED};
 use crate::names::{names, odata_type};
 
 /// A protection policy: `@odata.type` where it belongs, then its own properties.
@@ -18,10 +18,8 @@ pub struct Policy<'a> {
     pub status: &'static str,
     pub protection_policy_artifact_count: ArtifactCount,
     pub retention_settings: Vec<Retention>,
-    pub created_by: IdentitySet<'a>,
-    pub created_date_time: DateTime,
-    pub last_modified_by: IdentitySet<'a>,
-    pub last_modified_date_time: DateTime,
+    #[serde(flatten)]
+    pub stamps: Stamped<'a>,
 }
 
 /// `retentionSetting`: how often points are taken and how long they are kept (ISO 8601).
@@ -49,10 +47,7 @@ impl<'a> Policy<'a> {
                 .iter()
                 .map(|(interval, period)| Retention { interval, period })
                 .collect(),
-            created_by: IdentitySet::of(&p.created_by),
-            created_date_time: DateTime(p.created_at),
-            last_modified_by: IdentitySet::of(&p.last_modified_by),
-            last_modified_date_time: DateTime(p.last_modified_at),
+            stamps: Stamped::of(&p.stamps),
         }
     }
 }

@@ -3,7 +3,7 @@
 use backstore_store::RuleRecord;
 use serde::Serialize;
 
-use super::{DateTime, IdentitySet, Named, PublicErrorWithDetails, Render};
+use super::{Named, PublicErrorWithDetails, Render, Stamped};
 use crate::names::{names, odata_type};
 
 /// An inclusion rule, with its kind's expression member (`siteExpression`, …).
@@ -18,10 +18,8 @@ pub struct Rule<'a> {
     pub is_auto_apply_enabled: bool,
     pub status: &'a str,
     pub error: Option<PublicErrorWithDetails<'a>>,
-    pub created_by: IdentitySet<'a>,
-    pub created_date_time: DateTime,
-    pub last_modified_by: IdentitySet<'a>,
-    pub last_modified_date_time: DateTime,
+    #[serde(flatten)]
+    pub stamps: Stamped<'a>,
 }
 
 impl<'a> Rule<'a> {
@@ -35,10 +33,7 @@ impl<'a> Rule<'a> {
             is_auto_apply_enabled: false,
             status: render.rule_status(&r.status),
             error: PublicErrorWithDetails::of(r.error.as_ref()),
-            created_by: IdentitySet::of(&r.created_by),
-            created_date_time: DateTime(r.created_at),
-            last_modified_by: IdentitySet::of(&r.last_modified_by),
-            last_modified_date_time: DateTime(r.last_modified_at),
+            stamps: Stamped::of(&r.stamps),
         }
     }
 }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{
-    ArtifactCount, DataModificationException, DateTime, IdentitySet, Info, Named, PublicError, Removed, Render, CHANGED,
+    ArtifactCount, DataModificationException, DateTime, Info, Named, PublicError, Removed, Render, Stamped, CHANGED,
 };
 use crate::names::{names, odata_type};
 
@@ -21,10 +21,8 @@ pub struct Session<'a> {
     pub status: &'static str,
     pub restore_job_type: &'static str,
     pub restore_session_artifact_count: ArtifactCount,
-    pub created_by: IdentitySet<'a>,
-    pub created_date_time: DateTime,
-    pub last_modified_by: IdentitySet<'a>,
-    pub last_modified_date_time: DateTime,
+    #[serde(flatten)]
+    pub stamps: Stamped<'a>,
     pub completed_date_time: Option<DateTime>,
     pub error: Option<PublicError<'a>>,
     #[serde(flatten)]
@@ -44,10 +42,7 @@ impl<'a> Session<'a> {
                 in_progress: r.derived.in_progress,
                 failed: r.derived.failed,
             },
-            created_by: IdentitySet::of(&r.created_by),
-            created_date_time: DateTime(r.created_at),
-            last_modified_by: IdentitySet::of(&r.last_modified_by),
-            last_modified_date_time: DateTime(r.last_modified_at),
+            stamps: Stamped::of(&r.stamps),
             completed_date_time: DateTime::opt(r.completed_at),
             error: PublicError::of(r.error.as_ref()),
             artifacts: None,

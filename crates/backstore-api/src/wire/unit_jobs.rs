@@ -4,7 +4,7 @@ use backstore_domain::Workload;
 use backstore_store::UnitBulkJobRecord;
 use serde::Serialize;
 
-use super::{DateTime, IdentitySet, Named, PublicErrorWithDetails};
+use super::{Named, PublicErrorWithDetails, Stamped};
 use crate::names::{names, odata_type};
 
 /// A bulk addition job, with its kind's address and id lists (`siteWebUrls`/`siteIds`, …).
@@ -20,10 +20,8 @@ pub struct UnitJob<'a> {
     pub addresses: Named<&'a [String]>,
     #[serde(flatten)]
     pub ids: Named<&'a [String]>,
-    pub created_by: IdentitySet<'a>,
-    pub created_date_time: DateTime,
-    pub last_modified_by: IdentitySet<'a>,
-    pub last_modified_date_time: DateTime,
+    #[serde(flatten)]
+    pub stamps: Stamped<'a>,
     pub error: Option<PublicErrorWithDetails<'a>>,
 }
 
@@ -43,10 +41,7 @@ impl<'a> UnitJob<'a> {
             status: &j.status,
             addresses: Named::new(n.bulk_addresses, &j.addresses),
             ids: Named::new(n.bulk_ids, &j.object_ids),
-            created_by: IdentitySet::of(&j.created_by),
-            created_date_time: DateTime(j.created_at),
-            last_modified_by: IdentitySet::of(&j.last_modified_by),
-            last_modified_date_time: DateTime(j.last_modified_at),
+            stamps: Stamped::of(&j.stamps),
             error: PublicErrorWithDetails::of(j.error.as_ref()),
         }
     }

@@ -12,7 +12,7 @@ use super::artifacts::insert_artifact;
 use super::jobs::enqueue;
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::restore_points::restore_points_where;
-use super::rows::{actor, actor_json, corrupt, from_micros, json_list, micros, opt_from_micros};
+use super::rows::{actor_json, corrupt, json_list, micros, opt_from_micros, stamps};
 use super::sessions::{apply_step, load_session, refresh_session, reload_session, require_draft, touch_session};
 use super::{numbered, Lock};
 use crate::{
@@ -45,10 +45,7 @@ pub(super) fn bulk_from_row(row: &AnyRow) -> StoreResult<BulkRequestRecord> {
         },
         status: row.try_get("status")?,
         error,
-        created_at: from_micros(row.try_get("created_at")?)?,
-        created_by: actor(row.try_get("created_by")?)?,
-        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
-        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        stamps: stamps(row)?,
     })
 }
 

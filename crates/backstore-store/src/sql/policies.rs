@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::jobs::{forget_done_job, rearm};
-use super::rows::{actor, actor_json, corrupt, from_micros, micros, workload};
+use super::rows::{actor_json, corrupt, micros, stamps, workload};
 use super::units::{attach, load_unit, set_unit_status, AttachProblem};
 use super::{numbered, Lock};
 use crate::{
@@ -43,10 +43,7 @@ pub(super) fn policy_from_row(row: &AnyRow) -> StoreResult<PolicyRecord> {
             in_progress: row.try_get("in_progress")?,
             failed: row.try_get("failed")?,
         },
-        created_at: from_micros(row.try_get("created_at")?)?,
-        created_by: actor(row.try_get("created_by")?)?,
-        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
-        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        stamps: stamps(row)?,
     })
 }
 

@@ -4,7 +4,10 @@
 use backstore_domain::{Actor, ErrorInfo, Timestamp, Workload};
 use backstore_odata::SqlFilter;
 
-use crate::{Bind, StoreError, StoreResult};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::{Bind, Stamps, StoreError, StoreResult};
 
 pub(super) fn micros(t: Timestamp) -> i64 {
     t.timestamp_micros()
@@ -51,4 +54,14 @@ pub(super) fn kind_scope(tenant: &str, workload: Option<Workload>) -> SqlFilter 
 
 pub(super) fn json_list(s: &str) -> StoreResult<Vec<String>> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list: {e}")))
+}
+
+/// The `created_at`, `created_by`, `last_modified_at` and `last_modified_by` columns of a row.
+pub(super) fn stamps(row: &AnyRow) -> StoreResult<Stamps> {
+    Ok(Stamps {
+        created_at: from_micros(row.try_get("created_at")?)?,
+        created_by: actor(row.try_get("created_by")?)?,
+        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
+        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+    })
 }

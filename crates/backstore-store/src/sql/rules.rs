@@ -13,7 +13,7 @@ use super::directory::resource_from_row;
 use super::jobs::{forget_done_job, rearm};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
-use super::rows::{actor, actor_json, from_micros, json_list, micros, workload as parse_workload};
+use super::rows::{actor_json, json_list, micros, stamps, workload as parse_workload};
 use super::units::{join, Joined};
 use super::{numbered, Lock};
 use crate::{ErrorDetail, JobKind, JobRef, RuleAction, RuleRecord, Store, StoreResult, Writer};
@@ -30,10 +30,7 @@ fn rule_from_row(row: &AnyRow) -> StoreResult<RuleRecord> {
         expression: row.try_get("expression")?,
         status: row.try_get("status")?,
         error: stored_error(row.try_get("error")?)?,
-        created_at: from_micros(row.try_get("created_at")?)?,
-        created_by: actor(row.try_get("created_by")?)?,
-        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
-        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        stamps: stamps(row)?,
     })
 }
 
@@ -105,7 +102,7 @@ async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: T
             target: rule.expression.clone(),
         }),
         (Ok(expr), Some(policy)) => {
-            let creator = rule.last_modified_by.clone();
+            let creator = rule.stamps.last_modified_by.clone();
             let w = Writer { tenant, actor: &creator, now };
             let rows = sqlx::query(&numbered(
                 "SELECT d.*, (SELECT json_group_array(g.group_id) FROM directory_groups g \
@@ -175,7 +172,7 @@ async fn unprotect_and_delete(
          WHERE tenant_id = ? AND policy_id = ? AND rule_id = ? AND status <> 'removeRequested'",
     ))
     .bind(micros(now))
-    .bind(actor_json(&rule.last_modified_by))
+    .bind(actor_json(&rule.stamps.last_modified_by))
     .bind(tenant)
     .bind(&rule.policy_id)
     .bind(&rule.id)

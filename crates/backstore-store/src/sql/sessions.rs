@@ -16,7 +16,7 @@ use super::artifacts::{count_column, existing_artifacts, insert_artifact, insert
 use super::jobs::enqueue;
 use super::listing::{self, Collection, Source};
 use super::restore_points::{resolve_restore_point, resolve_restore_points};
-use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
+use super::rows::{actor_json, corrupt, error_info, kind_scope, micros, opt_from_micros, stamps, workload};
 use super::{numbered, Lock};
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, Filter, JobKind, Keyed, ListSpec, SessionCheck,
@@ -36,10 +36,7 @@ pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
         workload: workload(row.try_get("workload")?)?,
         job_type: RestoreJobType::parse(&job_type).map_or_else(|| corrupt("job type", &job_type), Ok)?,
         activated_at: opt_from_micros(row.try_get("activated_at")?)?,
-        created_at: from_micros(row.try_get("created_at")?)?,
-        created_by: actor(row.try_get("created_by")?)?,
-        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
-        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        stamps: stamps(row)?,
         derived: SessionDerived {
             status: SessionStatus::parse(&status).map_or_else(|| corrupt("session status", &status), Ok)?,
             total: row.try_get("total")?,

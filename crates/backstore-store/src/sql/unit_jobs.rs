@@ -9,7 +9,7 @@ use super::directory::{find_by_address, find_resource};
 use super::jobs::enqueue;
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
-use super::rows::{actor, actor_json, from_micros, json_list, micros, workload};
+use super::rows::{actor_json, json_list, micros, stamps, workload};
 use super::units::{join, Joined};
 use super::{numbered, Lock};
 use crate::{ErrorDetail, JobKind, JobRef, Store, StoreResult, UnitBulkJobRecord, Writer};
@@ -30,10 +30,7 @@ pub(super) fn job_from_row(row: &AnyRow) -> StoreResult<UnitBulkJobRecord> {
         addresses: json_list(row.try_get("addresses")?)?,
         object_ids: json_list(row.try_get("object_ids")?)?,
         error,
-        created_at: from_micros(row.try_get("created_at")?)?,
-        created_by: actor(row.try_get("created_by")?)?,
-        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
-        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        stamps: stamps(row)?,
     })
 }
 
@@ -52,7 +49,7 @@ pub(super) async fn load_job(
 async fn resolve(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
     if let Some(bulk) = load_job(conn, tenant, &job.target_id).await?.filter(|j| j.status == "active") {
-        let creator = bulk.created_by.clone();
+        let creator = bulk.stamps.created_by.clone();
         let w = Writer { tenant, actor: &creator, now };
         let mut details = Vec::new();
         let mut needs_settle = false;
