@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::artifacts::insert_artifact;
-use super::jobs::enqueue;
+use super::jobs::{enqueue, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::restore_points::restore_points_where;
 use super::rows::{actor_json, corrupt, json_list, micros, opt_from_micros, stamps};
@@ -247,7 +247,14 @@ impl Store {
                     let artifact_id = insert_artifact(tx, tenant, &request.session_id, &add, now).await?;
                     apply_step(tx, tenant, &artifact_id, Some(ArtifactStatus::Added), &ArtifactStep::Scheduling, now)
                         .await?;
-                    enqueue(tx, tenant, &request.session_id, &artifact_id, JobKind::RestoreArtifact, now).await?;
+                    enqueue(
+                        tx,
+                        (tenant, &request.session_id, &artifact_id),
+                        JobKind::RestoreArtifact,
+                        Queue::Once,
+                        now,
+                    )
+                    .await?;
                 }
                 let total = units.len() + details.len();
                 let message =

@@ -1,4 +1,4 @@
-//! The job queue: putting jobs in (`enqueue`, `rearm`), their history, the lease check and the end
+//! The job queue: putting jobs in (`enqueue`, once or re-armed), their history, the lease check and the end
 //! of a job's row, and the counts the metrics read.
 
 use backstore_domain::Timestamp;
@@ -8,50 +8,35 @@ use super::rows::{from_micros, micros};
 use super::{numbered, Lock};
 use crate::{EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
 
-pub(super) const INSERT_JOB: &str =
-    "INSERT INTO jobs (tenant_id, id, kind, session_id, target_id, state, run_at, created_at) \
-     VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6)";
+/// How a job goes into the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Queue {
+    /// A new row (a restore of one artifact, a request or bulk job resolved once).
+    Once,
+    /// One row per target and kind, queued again once it is done (a job still queued or running
+    /// will see the new work when it runs): policies settle, rules apply again.
+    Rearm,
+}
 
-/// Puts a job in the queue, due now; `target` is what its `kind` works on.
+/// Puts the `kind` job of `target` (what the kind works on) in the queue, due now.
 pub(super) async fn enqueue(
     conn: &mut AnyConnection,
-    tenant: &str,
-    session: &str,
-    target: &str,
+    (tenant, session, target): (&str, &str, &str),
     kind: JobKind,
+    how: Queue,
     now: Timestamp,
 ) -> StoreResult<()> {
-    insert_job(conn, INSERT_JOB, tenant, session, target, kind, now).await
-}
-
-/// Queues the `kind` job of `target`: one row per target and kind, re-armed once it is done (a job
-/// still queued or running will see the new work when it runs).
-pub(super) async fn rearm(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    session: &str,
-    target: &str,
-    kind: JobKind,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let sql = format!(
-        "{INSERT_JOB} ON CONFLICT (tenant_id, target_id, kind) DO UPDATE SET state = 'queued', \
-         run_at = excluded.run_at, attempts = 0, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, \
-         finished_at = NULL WHERE jobs.state = 'done'"
-    );
-    insert_job(conn, &sql, tenant, session, target, kind, now).await
-}
-
-pub(super) async fn insert_job(
-    conn: &mut AnyConnection,
-    sql: &str,
-    tenant: &str,
-    session: &str,
-    target: &str,
-    kind: JobKind,
-    now: Timestamp,
-) -> StoreResult<()> {
-    sqlx::query(&numbered(sql))
+    let insert = "INSERT INTO jobs (tenant_id, id, kind, session_id, target_id, state, run_at, created_at) \
+                  VALUES (?1, ?2, ?3, ?4, ?5, 'queued', ?6, ?6)";
+    let sql = match how {
+        Queue::Once => insert.to_owned(),
+        Queue::Rearm => format!(
+            "{insert} ON CONFLICT (tenant_id, target_id, kind) DO UPDATE SET state = 'queued', \
+             run_at = excluded.run_at, attempts = 0, lease_owner = NULL, lease_expires_at = NULL, last_error = NULL, \
+             finished_at = NULL WHERE jobs.state = 'done'"
+        ),
+    };
+    sqlx::query(&numbered(&sql))
         .bind(tenant)
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(kind.as_str())

@@ -214,6 +214,23 @@ pub(super) async fn page<T>(
         .collect()
 }
 
+/// At most `limit` rows of `select` (`SELECT … FROM …`) within `scope`, after row `after` of the
+/// `seq` column, in creation order: the collections read without OData query options.
+pub(super) async fn after_seq<T>(
+    pool: &AnyPool,
+    select: &str,
+    scope: SqlFilter,
+    (seq, after, limit): (&str, Option<i64>, i64),
+    read: impl Fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let sql = format!("{select} WHERE {} AND {seq} > ? ORDER BY {seq} LIMIT ?", scope.sql);
+    let sql = numbered(&sql);
+    let mut binds = scope.binds;
+    binds.extend([Bind::Int(after.unwrap_or(0)), Bind::Int(limit)]);
+    let rows = with_binds(&sql, &binds).fetch_all(pool).await?;
+    rows.iter().map(read).collect()
+}
+
 /// How many rows of `source` match `filter`.
 pub(super) async fn count(pool: &AnyPool, source: &Source<'_>, filter: Option<&Filter>) -> StoreResult<i64> {
     let (_, from) = source.select.split_once(" FROM ").expect("a SELECT … FROM …");

@@ -1,12 +1,15 @@
 //! Protection policies: creation with units, the units delta, activation and deactivation (settled
 //! by the engine's `settlePolicy` job), deletion, and a policy's status from its units'.
 
+use super::listing;
+use super::rows::kind_scope;
+
 use backstore_domain::policy::{derive_policy, is_requested, PolicyStatus};
 use backstore_domain::{ProtectionUnitStatus, RuleError, Timestamp, Workload};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::jobs::{forget_done_job, rearm};
+use super::jobs::{enqueue, forget_done_job, Queue};
 use super::rows::{actor_json, corrupt, micros, stamps, workload};
 use super::units::{attach, load_unit, set_unit_status, AttachProblem};
 use super::{numbered, Lock};
@@ -129,7 +132,7 @@ pub(super) async fn enqueue_settle(
     policy_id: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    rearm(conn, tenant, policy_id, policy_id, JobKind::SettlePolicy, now).await
+    enqueue(conn, (tenant, policy_id, policy_id), JobKind::SettlePolicy, Queue::Rearm, now).await
 }
 
 /// Settles the waiting units of a policy (see `Store::settle_policy`); a policy that is gone is
@@ -252,19 +255,14 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<PolicyRecord>> {
-        let sql = format!(
-        "{POLICY_SELECT} WHERE p.tenant_id = ? AND (? IS NULL OR p.workload = ?) AND p.seq > ? ORDER BY p.seq LIMIT ?"
-    );
-        let kind = workload.map(Workload::unit_kind);
-        let rows = sqlx::query(&numbered(&sql))
-            .bind(tenant)
-            .bind(kind)
-            .bind(kind)
-            .bind(after.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(policy_from_row).collect()
+        listing::after_seq(
+            &self.pool,
+            POLICY_SELECT,
+            kind_scope(tenant, workload),
+            ("p.seq", after, limit),
+            policy_from_row,
+        )
+        .await
     }
 
     /// Renames a policy and applies a units delta: adds of unknown resources or of resources in

@@ -52,6 +52,15 @@ pub(super) fn kind_scope(tenant: &str, workload: Option<Workload>) -> SqlFilter 
     SqlFilter { sql, binds }
 }
 
+/// `scope` narrowed to rows whose `column` is `value`, when there is a value.
+pub(super) fn and_eq(mut scope: SqlFilter, column: &str, value: Option<&str>) -> SqlFilter {
+    if let Some(v) = value {
+        scope.sql.push_str(&format!(" AND {column} = ?"));
+        scope.binds.push(Bind::Text(v.to_owned()));
+    }
+    scope
+}
+
 pub(super) fn json_list(s: &str) -> StoreResult<Vec<String>> {
     serde_json::from_str(s).map_err(|e| StoreError::Corrupt(format!("list: {e}")))
 }

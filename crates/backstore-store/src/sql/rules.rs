@@ -4,13 +4,17 @@
 //! `run` applies it again; `deleteAndUnprotect` takes the units it added out of the policy and then
 //! removes the rule. Every function runs inside the caller's transaction.
 
+use super::listing;
+use super::rows::and_eq;
+use super::rows::kind_scope;
+
 use backstore_domain::rule::{RuleExpr, RuleSubject};
 use backstore_domain::{RuleError, Timestamp, Workload};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::directory::resource_from_row;
-use super::jobs::{forget_done_job, rearm};
+use super::jobs::{enqueue, forget_done_job, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
 use super::rows::{actor_json, json_list, micros, stamps, workload as parse_workload};
@@ -218,7 +222,7 @@ impl Store {
     .bind(actor_json(w.actor))
     .execute(&mut *conn)
     .await?;
-    rearm(conn, w.tenant, policy_id, &id, JobKind::ApplyRule, w.now).await?;
+    enqueue(conn, (w.tenant, policy_id, &id), JobKind::ApplyRule, Queue::Rearm, w.now).await?;
     require_rule(conn, w.tenant, workload, None, &id).await
 })
         .await
@@ -233,20 +237,9 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<RuleRecord>> {
-        let sql = format!(
-            "SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND workload = ? \
-         AND (? IS NULL OR policy_id = ?) AND seq > ? ORDER BY seq LIMIT ?"
-        );
-        let rows = sqlx::query(&numbered(&sql))
-            .bind(tenant)
-            .bind(workload.unit_kind())
-            .bind(policy_id)
-            .bind(policy_id)
-            .bind(after.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(rule_from_row).collect()
+        let select = format!("SELECT {RULE_COLUMNS} FROM protection_rules");
+        let scope = and_eq(kind_scope(tenant, Some(workload)), "policy_id", policy_id);
+        listing::after_seq(&self.pool, &select, scope, ("seq", after, limit), rule_from_row).await
     }
 
     pub async fn get_rule(
@@ -319,7 +312,7 @@ impl Store {
             .bind(id)
             .execute(&mut *conn)
             .await?;
-            rearm(conn, w.tenant, &rule.policy_id, id, JobKind::ApplyRule, w.now).await?;
+            enqueue(conn, (w.tenant, &rule.policy_id, id), JobKind::ApplyRule, Queue::Rearm, w.now).await?;
             require_rule(conn, w.tenant, workload, None, id).await
         })
         .await

@@ -3,6 +3,9 @@
 //! ([`ServiceAppRecord::status`]), so a scheduled activation takes effect as the server clock passes
 //! its `effectiveDateTime` with nothing to run. Every function runs inside the caller's transaction.
 
+use super::listing;
+use super::rows::kind_scope;
+
 use backstore_domain::{RuleError, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -42,14 +45,10 @@ async fn require_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreR
     Ok(load_app(conn, tenant, id).await?.ok_or(RuleError::ServiceAppNotFound)?)
 }
 
-pub(super) async fn list_apps(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    after: Option<i64>,
-    limit: i64,
-) -> StoreResult<Vec<ServiceAppRecord>> {
-    let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT ?");
-    let rows = sqlx::query(&numbered(&sql)).bind(tenant).bind(after.unwrap_or(0)).bind(limit).fetch_all(conn).await?;
+/// Every service app of the tenant, in registration order.
+async fn all_apps(conn: &mut AnyConnection, tenant: &str) -> StoreResult<Vec<ServiceAppRecord>> {
+    let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? ORDER BY seq");
+    let rows = sqlx::query(&numbered(&sql)).bind(tenant).fetch_all(conn).await?;
     rows.iter().map(app_from_row).collect()
 }
 
@@ -119,8 +118,8 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<ServiceAppRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        list_apps(&mut conn, tenant, after, limit).await
+        let select = format!("SELECT {APP_COLUMNS} FROM service_apps");
+        listing::after_seq(&self.pool, &select, kind_scope(tenant, None), ("seq", after, limit), app_from_row).await
     }
 
     pub async fn get_service_app(&self, tenant: &str, id: &str) -> StoreResult<Option<ServiceAppRecord>> {
@@ -165,7 +164,7 @@ impl Store {
                 .into());
             }
             let effective = effective.max(w.now);
-            for other in list_apps(conn, w.tenant, None, i64::MAX).await? {
+            for other in all_apps(conn, w.tenant).await? {
                 if other.id == app.id {
                     continue;
                 }

@@ -13,7 +13,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::artifacts::{count_column, existing_artifacts, insert_artifact, insert_artifacts, load_artifact};
-use super::jobs::enqueue;
+use super::jobs::{enqueue, Queue};
 use super::listing::{self, Collection, Source};
 use super::restore_points::{resolve_restore_point, resolve_restore_points};
 use super::rows::{actor_json, corrupt, error_info, kind_scope, micros, opt_from_micros, stamps, workload};
@@ -427,7 +427,7 @@ impl Store {
             .fetch_all(&mut *tx)
             .await?;
             for artifact_id in artifact_ids {
-                enqueue(tx, tenant, id, &artifact_id, JobKind::RestoreArtifact, now).await?;
+                enqueue(tx, (tenant, id, &artifact_id), JobKind::RestoreArtifact, Queue::Once, now).await?;
             }
             if bulk {
                 let request: Option<String> = sqlx::query_scalar(&numbered(
@@ -438,7 +438,7 @@ impl Store {
                 .fetch_optional(&mut *tx)
                 .await?;
                 if let Some(request) = request {
-                    enqueue(tx, tenant, id, &request, JobKind::ResolveBulk, now).await?;
+                    enqueue(tx, (tenant, id, &request), JobKind::ResolveBulk, Queue::Once, now).await?;
                 }
             }
             sqlx::query(&numbered(

@@ -1,12 +1,16 @@
 //! Protection unit bulk addition jobs: queued on a policy, resolved by the engine (each resource joins
 //! the policy or gets an error detail).
 
+use super::listing;
+use super::rows::and_eq;
+use super::rows::kind_scope;
+
 use backstore_domain::{Timestamp, Workload};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::directory::{find_by_address, find_resource};
-use super::jobs::enqueue;
+use super::jobs::{enqueue, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
 use super::rows::{actor_json, json_list, micros, stamps, workload};
@@ -142,7 +146,7 @@ impl Store {
     .bind(actor_json(w.actor))
     .execute(&mut *conn)
     .await?;
-    enqueue(conn, w.tenant, policy_id, &id, JobKind::ResolveUnitJob, w.now).await?;
+    enqueue(conn, (w.tenant, policy_id, &id), JobKind::ResolveUnitJob, Queue::Once, w.now).await?;
     Ok(load_job(conn, w.tenant, &id).await?.expect("just inserted"))
 })
         .await
@@ -157,20 +161,9 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<UnitBulkJobRecord>> {
-        let sql = format!(
-        "SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND workload = ? AND (? IS NULL OR policy_id = ?) \
-         AND seq > ? ORDER BY seq LIMIT ?"
-    );
-        let rows = sqlx::query(&numbered(&sql))
-            .bind(tenant)
-            .bind(workload.unit_kind())
-            .bind(policy_id)
-            .bind(policy_id)
-            .bind(after.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(job_from_row).collect()
+        let select = format!("SELECT {JOB_COLUMNS} FROM unit_bulk_jobs");
+        let scope = and_eq(kind_scope(tenant, Some(workload)), "policy_id", policy_id);
+        listing::after_seq(&self.pool, &select, scope, ("seq", after, limit), job_from_row).await
     }
 
     /// One bulk addition job of a workload (and of `policy_id`, when given).

@@ -1,6 +1,8 @@
 //! Protection units: created on first use when a resource joins a policy, kept across removals;
 //! their reads, offboarding and the offboarding pass, and fixtures put in place as they are.
 
+use super::rows::and_eq;
+
 use backstore_domain::policy::is_requested;
 use backstore_domain::restore::UnitInfo;
 use backstore_domain::{policy, ProtectionUnitStatus, RuleError, Timestamp, Workload};
@@ -246,18 +248,9 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<UnitRow>> {
-        let sql = format!(
-            "SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND policy_id = ? AND seq > ? \
-             ORDER BY seq LIMIT ?"
-        );
-        let rows = sqlx::query(&numbered(&sql))
-            .bind(tenant)
-            .bind(policy_id)
-            .bind(after.unwrap_or(0))
-            .bind(limit)
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(unit_row).collect()
+        let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units");
+        let scope = and_eq(kind_scope(tenant, None), "policy_id", Some(policy_id));
+        listing::after_seq(&self.pool, &select, scope, ("seq", after, limit), unit_row).await
     }
 
     /// Puts a unit and its points in place as they are (fixtures and imports; no policy rules).
