@@ -3,10 +3,10 @@
 use crate::enums::{DestinationType, Workload};
 use crate::Timestamp;
 
-/// The protection unit an artifact restores, as the restore needs it.
+/// A site, mailbox or OneDrive as Graph names it: what a protection unit and the directory entry it
+/// was made from share.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitInfo {
-    pub id: String,
+pub struct Resource {
     pub workload: Workload,
     /// SharePoint: the Graph site id; OneDrive: the id of the user's personal site.
     pub site_id: Option<String>,
@@ -16,6 +16,23 @@ pub struct UnitInfo {
     pub directory_object_id: Option<String>,
     pub display_name: Option<String>,
     pub email: Option<String>,
+}
+
+impl Resource {
+    /// How policies address it: the site id, or the owner's directory object id.
+    pub fn resource_id(&self) -> Option<&str> {
+        match self.workload {
+            Workload::SharePoint => self.site_id.as_deref(),
+            Workload::Exchange | Workload::OneDrive => self.directory_object_id.as_deref(),
+        }
+    }
+}
+
+/// The protection unit an artifact restores, as the restore needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitInfo {
+    pub id: String,
+    pub resource: Resource,
 }
 
 /// The restored* fields of a succeeded artifact.
@@ -44,7 +61,7 @@ pub fn restored_site_url(original: &str, n: u32) -> String {
 /// - `new_id`: a fresh id for whatever a `new` restore creates (site or folder);
 /// - `item_count`: how many mailbox items the restore brought back.
 pub fn restore_outcome(
-    unit: &UnitInfo,
+    unit: &Resource,
     destination: DestinationType,
     new_suffix: Option<u32>,
     new_id: String,

@@ -43,7 +43,7 @@ impl RestoreSpeed {
             RestoreSpeed::Instant => Duration::ZERO,
             RestoreSpeed::Fixed(d) => d,
             RestoreSpeed::Realistic => {
-                let mean = match unit.workload {
+                let mean = match unit.resource.workload {
                     Workload::Exchange => Duration::from_secs(2 * 3600),
                     Workload::SharePoint | Workload::OneDrive => Duration::from_secs(30 * 60),
                 };

@@ -314,15 +314,21 @@ impl Engine {
                         .finish(job, ArtifactStep::Failed(artifact_error("InvalidRestoreTime")), JobEvent::Failed)
                         .await;
                 }
-                let suffix = match (a.destination, unit.workload, unit.site_web_url.as_deref()) {
+                let suffix = match (a.destination, unit.resource.workload, unit.resource.site_web_url.as_deref()) {
                     (DestinationType::New, Workload::SharePoint | Workload::OneDrive, Some(url)) => {
                         Some(store.allocate_restore_suffix(&job.tenant_id, url).await?)
                     }
                     _ => None,
                 };
                 let new_id = uuid::Uuid::new_v4().to_string();
-                let outcome =
-                    restore_outcome(unit, a.destination, suffix, new_id, size_hint(&a.id) as i64 * 5 + 50, now);
+                let outcome = restore_outcome(
+                    &unit.resource,
+                    a.destination,
+                    suffix,
+                    new_id,
+                    size_hint(&a.id) as i64 * 5 + 50,
+                    now,
+                );
                 self.finish(job, ArtifactStep::Succeeded(outcome), JobEvent::Succeeded).await
             }
         }

@@ -1,6 +1,6 @@
 //! Records as the store hands them out: domain values plus the keyset position (`seq`).
 
-use backstore_domain::restore::{RestoreOutcome, UnitInfo};
+use backstore_domain::restore::{Resource, RestoreOutcome, UnitInfo};
 pub use backstore_domain::Stamps;
 use backstore_domain::{
     Actor, ArtifactAdd, ArtifactStatus, DestinationType, ErrorInfo, RestoreJobType, RestorePointTags, SessionDerived,
@@ -70,27 +70,11 @@ pub struct ProtectionUnitRecord {
 /// the real world), which a policy can turn into a protection unit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DirectoryResource {
-    pub workload: Workload,
-    pub site_id: Option<String>,
-    pub site_name: Option<String>,
-    pub site_web_url: Option<String>,
-    pub directory_object_id: Option<String>,
-    pub display_name: Option<String>,
-    pub email: Option<String>,
+    pub resource: Resource,
     /// Restores of this resource fail with this error code (a broken site, a mailbox on hold...).
     pub fault: Option<String>,
     /// Ids of the groups the owner belongs to (mailboxes and OneDrives; `memberOf` in rules).
     pub groups: Vec<String>,
-}
-
-impl DirectoryResource {
-    /// How policies address it: the site id, or the owner's directory object id.
-    pub fn resource_id(&self) -> Option<&str> {
-        match self.workload {
-            Workload::SharePoint => self.site_id.as_deref(),
-            Workload::Exchange | Workload::OneDrive => self.directory_object_id.as_deref(),
-        }
-    }
 }
 
 /// `protectionPolicyArtifactCount`: units protected (completed), waiting for the engine

@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use backstore_api::auth::{authenticate_local, Access, Principal, SigningKey};
 use backstore_api::error::ApiError;
+use backstore_domain::restore::Resource;
 use backstore_domain::Workload;
 use backstore_store::{Clock, DirectoryResource, Store, Writer};
 use serde_json::{json, Value};
@@ -134,7 +135,7 @@ fn resource(v: &Value) -> Result<DirectoryResource, ApiError> {
             .ok_or_else(|| ApiError::BadRequest("'groups' must be an array of group ids.".into()))?,
         Some(_) => return Err(ApiError::BadRequest("'groups' must be an array of group ids.".into())),
     };
-    let r = DirectoryResource {
+    let resource = Resource {
         workload,
         site_id: text(o, "siteId")?,
         site_name: text(o, "siteName")?,
@@ -142,11 +143,10 @@ fn resource(v: &Value) -> Result<DirectoryResource, ApiError> {
         directory_object_id: text(o, "directoryObjectId")?,
         display_name: text(o, "displayName")?,
         email: text(o, "email")?,
-        fault: text(o, "fault")?,
-        groups,
     };
+    let r = DirectoryResource { resource, fault: text(o, "fault")?, groups };
     let needs = if workload == Workload::SharePoint { "siteId" } else { "directoryObjectId" };
-    if r.resource_id().is_none() {
+    if r.resource.resource_id().is_none() {
         return Err(ApiError::BadRequest(format!("A {kind} needs '{needs}'.")));
     }
     Ok(r)

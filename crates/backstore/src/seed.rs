@@ -2,7 +2,7 @@
 //! cadence, generated from a seed so that the same seed and tenant give the same units and ids.
 
 use backstore_domain::policy::MAX_UNITS_PER_REQUEST;
-use backstore_domain::restore::UnitInfo;
+use backstore_domain::restore::Resource;
 use backstore_domain::retention;
 use backstore_domain::{Timestamp, Workload};
 use backstore_store::{DirectoryResource, PolicyDeltaItem, RestorePointQuery, Store, StoreResult, Writer};
@@ -137,8 +137,9 @@ fn person(rng: &mut ChaCha8Rng, n: u32) -> (String, String) {
     (format!("{first} {last}"), alias)
 }
 
-fn unit(rng: &mut ChaCha8Rng, w: Workload, n: u32, domain: &str) -> UnitInfo {
-    let id = guid(rng);
+fn unit(rng: &mut ChaCha8Rng, w: Workload, n: u32, domain: &str) -> Resource {
+    // Drawn and unused, so that a seed makes the same tenant it always made.
+    let _ = guid(rng);
     match w {
         Workload::SharePoint => {
             let base = SITES[(n as usize) % SITES.len()];
@@ -147,8 +148,7 @@ fn unit(rng: &mut ChaCha8Rng, w: Workload, n: u32, domain: &str) -> UnitInfo {
             } else {
                 format!("{base} {}", n as usize / SITES.len() + 1)
             };
-            UnitInfo {
-                id,
+            Resource {
                 workload: w,
                 site_id: Some(format!("{domain}.sharepoint.com,{},{}", guid(rng), guid(rng))),
                 site_web_url: Some(format!("https://{domain}.sharepoint.com/sites/{}", slug(&name))),
@@ -163,8 +163,7 @@ fn unit(rng: &mut ChaCha8Rng, w: Workload, n: u32, domain: &str) -> UnitInfo {
             let email = format!("{alias}@{domain}.onmicrosoft.com");
             let onedrive = w == Workload::OneDrive;
             let personal = format!("{}_{domain}_onmicrosoft_com", alias.to_ascii_lowercase());
-            UnitInfo {
-                id,
+            Resource {
                 workload: w,
                 site_id: onedrive.then(|| format!("{domain}-my.sharepoint.com,{},{}", guid(rng), guid(rng))),
                 site_web_url: onedrive.then(|| format!("https://{domain}-my.sharepoint.com/personal/{personal}")),
@@ -215,13 +214,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult
             let i = unit(&mut rng, workload, n, domain);
             let index = resources.len();
             resources.push(DirectoryResource {
-                workload,
-                site_id: i.site_id,
-                site_name: i.site_name,
-                site_web_url: i.site_web_url,
-                directory_object_id: i.directory_object_id,
-                display_name: i.display_name,
-                email: i.email,
+                resource: i,
                 fault: faulty.contains(&index).then(|| FAULT_CODES[index % FAULT_CODES.len()].to_owned()),
                 groups: Vec::new(),
             });
@@ -231,8 +224,8 @@ pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult
     for workload in Workload::ALL {
         let ids: Vec<String> = resources
             .iter()
-            .filter(|r| r.workload == workload)
-            .filter_map(|r| r.resource_id().map(str::to_owned))
+            .filter(|r| r.resource.workload == workload)
+            .filter_map(|r| r.resource.resource_id().map(str::to_owned))
             .collect();
         if !ids.is_empty() {
             protect(store, w, workload, ids, protection_start(workload, plan.restore_points, now)).await?;
@@ -241,8 +234,8 @@ pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult
     store.retention_pass(now).await?;
     let mut units = Vec::with_capacity(resources.len());
     for r in resources {
-        let resource_id = r.resource_id().unwrap_or_default();
-        let id = backstore_domain::policy::unit_id(&plan.tenant, r.workload, resource_id);
+        let resource_id = r.resource.resource_id().unwrap_or_default();
+        let id = backstore_domain::policy::unit_id(&plan.tenant, r.resource.workload, resource_id);
         let query = RestorePointQuery {
             unit_id: id.clone(),
             from: None,
@@ -253,14 +246,14 @@ pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult
         };
         let points = store.find_restore_points(&plan.tenant, &query, now).await?;
         units.push(SeededUnit {
-            kind: r.workload.unit_kind().into(),
+            kind: r.resource.workload.unit_kind().into(),
             id,
-            site_id: r.site_id,
-            site_name: r.site_name,
-            site_web_url: r.site_web_url,
-            directory_object_id: r.directory_object_id,
-            display_name: r.display_name,
-            email: r.email,
+            site_id: r.resource.site_id,
+            site_name: r.resource.site_name,
+            site_web_url: r.resource.site_web_url,
+            directory_object_id: r.resource.directory_object_id,
+            display_name: r.resource.display_name,
+            email: r.resource.email,
             restore_point_ids: points.into_iter().map(|p| p.id).collect(),
             fault: r.fault,
         });

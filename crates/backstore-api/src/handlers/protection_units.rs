@@ -89,10 +89,10 @@ pub(super) async fn get_unit(
         .store()
         .get_unit(ctx.tenant(), id)
         .await?
-        .filter(|r| workload.is_none_or(|w| w == r.unit.info.workload))
+        .filter(|r| workload.is_none_or(|w| w == r.unit.info.resource.workload))
         .ok_or_else(|| ApiError::ProtectionUnitNotFound(id.to_owned()))?;
-    let select = selected(ctx, &properties(Some(row.unit.info.workload)), type_name(workload))?;
-    let fragment = if base { BASE_UNIT_SET } else { names(row.unit.info.workload).unit_set };
+    let select = selected(ctx, &properties(Some(row.unit.info.resource.workload)), type_name(workload))?;
+    let fragment = if base { BASE_UNIT_SET } else { names(row.unit.info.resource.workload).unit_set };
     let members = project(unit_json(ctx, &row.unit, base), select.as_deref(), &[]);
     Ok(entity(ctx, StatusCode::OK, &format!("{fragment}/$entity"), members))
 }

@@ -42,7 +42,7 @@ impl<'a> Unit<'a> {
         let created_by = u.created_by.as_ref().map(IdentitySet::of);
         let last_modified_by = u.last_modified_by.as_ref().or(u.created_by.as_ref()).map(IdentitySet::of);
         Unit {
-            odata_type: with_type.then(|| odata_type(names(i.workload).unit_type)),
+            odata_type: with_type.then(|| odata_type(names(i.resource.workload).unit_type)),
             id: &i.id,
             policy_id: u.policy_id.as_deref(),
             protection_sources: &u.sources,
@@ -53,16 +53,16 @@ impl<'a> Unit<'a> {
             last_modified_date_time: DateTime(u.last_modified_at),
             error: PublicError::of(u.error.as_ref()),
             offboard_requested_date_time: DateTime::opt(u.offboard_requested_at),
-            resource: match i.workload {
+            resource: match i.resource.workload {
                 backstore_domain::Workload::SharePoint => Resource::Site {
-                    site_id: i.site_id.as_deref(),
-                    site_name: personal(&i.site_name),
-                    site_web_url: personal(&i.site_web_url),
+                    site_id: i.resource.site_id.as_deref(),
+                    site_name: personal(&i.resource.site_name),
+                    site_web_url: personal(&i.resource.site_web_url),
                 },
                 backstore_domain::Workload::Exchange | backstore_domain::Workload::OneDrive => Resource::User {
-                    directory_object_id: i.directory_object_id.as_deref(),
-                    display_name: personal(&i.display_name),
-                    email: personal(&i.email),
+                    directory_object_id: i.resource.directory_object_id.as_deref(),
+                    display_name: personal(&i.resource.display_name),
+                    email: personal(&i.resource.email),
                 },
             },
         }

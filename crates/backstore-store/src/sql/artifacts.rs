@@ -177,7 +177,7 @@ pub(super) async fn insert_artifacts(
         let column = count_column(ArtifactStatus::Added);
         let sql = format!("UPDATE restore_sessions SET {column} = {column} + ? WHERE tenant_id = ? AND id = ?");
         let n = i64::try_from(adds.len()).expect("a request's artifacts fit an i64");
-        sqlx::query(&numbered(&sql)).bind(n).bind(tenant).bind(session_id).execute(&mut *conn).await?;
+        exec!(conn, &sql, n, tenant, session_id).await?;
     }
     Ok(ids)
 }

@@ -116,32 +116,24 @@ impl Store {
                 );
             }
             let id = uuid::Uuid::new_v4().to_string();
-            sqlx::query(
-                &numbered("INSERT INTO bulk_requests (tenant_id, id, session_id, display_name, destination_type, status, period_start, \
+            exec!(
+                tx,
+                "INSERT INTO bulk_requests (tenant_id, id, session_id, display_name, destination_type, status, period_start, \
                  period_end, preference, tags, addresses, object_ids, created_at, created_by, last_modified_at, last_modified_by) \
-                 VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
+                 VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                tenant, &id, session_id, &spec.display_name, spec.destination.as_str(), spec.period_start.map(micros),
+                spec.period_end.map(micros), if spec.latest { "latest" } else { "oldest" },
+                spec.tags.map(RestorePointTags::as_str),
+                serde_json::to_string(&spec.addresses).expect("strings serialize"),
+                serde_json::to_string(&spec.object_ids).expect("strings serialize"), micros(now), actor_json(actor),
+                micros(now), actor_json(actor),
             )
-            .bind(tenant)
-            .bind(&id)
-            .bind(session_id)
-            .bind(&spec.display_name)
-            .bind(spec.destination.as_str())
-            .bind(spec.period_start.map(micros))
-            .bind(spec.period_end.map(micros))
-            .bind(if spec.latest { "latest" } else { "oldest" })
-            .bind(spec.tags.map(RestorePointTags::as_str))
-            .bind(serde_json::to_string(&spec.addresses).expect("strings serialize"))
-            .bind(serde_json::to_string(&spec.object_ids).expect("strings serialize"))
-            .bind(micros(now))
-            .bind(actor_json(actor))
-            .bind(micros(now))
-            .bind(actor_json(actor))
-            .execute(&mut *tx)
             .await?;
-            sqlx::query(&numbered("UPDATE restore_sessions SET restore_job_type = 'bulk' WHERE tenant_id = ? AND id = ?"))
-                .bind(tenant)
-                .bind(session_id)
-                .execute(&mut *tx)
+            exec!(
+                tx,
+                "UPDATE restore_sessions SET restore_job_type = 'bulk' WHERE tenant_id = ? AND id = ?",
+                tenant, session_id,
+            )
                 .await?;
             touch_session(tx, tenant, session_id, actor, now).await?;
             let record = load_bulk(tx, tenant, &id)
@@ -186,11 +178,7 @@ impl Store {
             if request.status == "active" {
                 return Err(RuleError::BulkRequestNotFinished.into());
             }
-            sqlx::query(&numbered("DELETE FROM bulk_requests WHERE tenant_id = ? AND id = ?"))
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            exec!(tx, "DELETE FROM bulk_requests WHERE tenant_id = ? AND id = ?", tenant, id).await?;
             Ok(())
         })
         .await

@@ -1,6 +1,7 @@
 //! The tenant's directory: the sites and users a tenant has outside the backup service, which
 //! policies, bulk jobs and inclusion rules resolve against.
 
+use backstore_domain::restore::Resource;
 use backstore_domain::Workload;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -8,18 +9,21 @@ use sqlx::{AnyConnection, Row};
 use super::{numbered, Lock};
 use crate::{DirectoryResource, Store, StoreResult};
 
-pub(super) fn resource_from_row(row: &AnyRow, w: Workload) -> StoreResult<DirectoryResource> {
-    Ok(DirectoryResource {
-        workload: w,
+/// The naming columns a protection unit and a directory entry share (`site_id` … `email`).
+pub(super) fn names_from_row(row: &AnyRow, workload: Workload) -> StoreResult<Resource> {
+    Ok(Resource {
+        workload,
         site_id: row.try_get("site_id")?,
         site_name: row.try_get("site_name")?,
         site_web_url: row.try_get("site_web_url")?,
         directory_object_id: row.try_get("directory_object_id")?,
         display_name: row.try_get("display_name")?,
         email: row.try_get("email")?,
-        fault: row.try_get("fault")?,
-        groups: Vec::new(),
     })
+}
+
+pub(super) fn resource_from_row(row: &AnyRow, w: Workload) -> StoreResult<DirectoryResource> {
+    Ok(DirectoryResource { resource: names_from_row(row, w)?, fault: row.try_get("fault")?, groups: Vec::new() })
 }
 
 /// A resource of the tenant by id (site id or directory object id), case-insensitively.
@@ -66,35 +70,25 @@ impl Store {
         self.write(Lock::Tenant(tenant), async move |conn| {
             let mut added = 0;
             for r in resources {
-                let Some(resource_id) = r.resource_id() else { continue };
-                added += sqlx::query(&numbered(
-            "INSERT INTO directory_resources (tenant_id, workload, resource_id, site_id, site_name, site_web_url, \
+                let Some(resource_id) = r.resource.resource_id() else { continue };
+                added += exec!(
+                    conn,
+                    "INSERT INTO directory_resources (tenant_id, workload, resource_id, site_id, site_name, site_web_url, \
              directory_object_id, display_name, email, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
-        ))
-        .bind(tenant)
-        .bind(r.workload.unit_kind())
-        .bind(resource_id)
-        .bind(&r.site_id)
-        .bind(&r.site_name)
-        .bind(&r.site_web_url)
-        .bind(&r.directory_object_id)
-        .bind(&r.display_name)
-        .bind(&r.email)
-        .bind(&r.fault)
-        .execute(&mut *conn)
+                    tenant, r.resource.workload.unit_kind(), resource_id, &r.resource.site_id, &r.resource.site_name, &r.resource.site_web_url,
+                    &r.resource.directory_object_id, &r.resource.display_name, &r.resource.email, &r.fault,
+                )
         .await?
         .rows_affected();
-                if let Some(owner) = &r.directory_object_id {
+                if let Some(owner) = &r.resource.directory_object_id {
                     for group in &r.groups {
-                        sqlx::query(&numbered(
+                        exec!(
+                            conn,
                             "INSERT INTO directory_groups (tenant_id, directory_object_id, group_id) VALUES (?, ?, ?) \
                      ON CONFLICT DO NOTHING",
-                        ))
-                        .bind(tenant)
-                        .bind(owner)
-                        .bind(group)
-                        .execute(&mut *conn)
+                            tenant, owner, group,
+                        )
                         .await?;
                     }
                 }

@@ -36,15 +36,7 @@ pub(super) async fn enqueue(
              finished_at = NULL WHERE jobs.state = 'done'"
         ),
     };
-    sqlx::query(&numbered(&sql))
-        .bind(tenant)
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(kind.as_str())
-        .bind(session)
-        .bind(target)
-        .bind(micros(now))
-        .execute(conn)
-        .await?;
+    exec!(conn, &sql, tenant, uuid::Uuid::new_v4().to_string(), kind.as_str(), session, target, micros(now)).await?;
     Ok(())
 }
 
@@ -55,12 +47,14 @@ pub(super) async fn forget_done_job(
     kind: JobKind,
     target: &str,
 ) -> StoreResult<()> {
-    sqlx::query(&numbered("DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND target_id = ? AND state = 'done'"))
-        .bind(tenant)
-        .bind(kind.as_str())
-        .bind(target)
-        .execute(conn)
-        .await?;
+    exec!(
+        conn,
+        "DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND target_id = ? AND state = 'done'",
+        tenant,
+        kind.as_str(),
+        target
+    )
+    .await?;
     Ok(())
 }
 
@@ -91,14 +85,14 @@ pub(super) async fn finish_job_row(
     event: JobEvent,
     detail: Option<&str>,
 ) -> StoreResult<()> {
-    sqlx::query(&numbered(
+    exec!(
+        conn,
         "UPDATE jobs SET state = 'done', finished_at = ?, lease_owner = NULL, lease_expires_at = NULL \
          WHERE tenant_id = ? AND id = ?",
-    ))
-    .bind(micros(now))
-    .bind(&job.tenant_id)
-    .bind(&job.job_id)
-    .execute(&mut *conn)
+        micros(now),
+        &job.tenant_id,
+        &job.job_id
+    )
     .await?;
     job_event(conn, job, now, event.as_str(), detail).await
 }
@@ -110,17 +104,17 @@ pub(super) async fn job_event(
     event: &str,
     detail: Option<&str>,
 ) -> StoreResult<()> {
-    sqlx::query(&numbered(
+    exec!(
+        conn,
         "INSERT INTO job_events (tenant_id, job_id, at, worker, attempt, event, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ))
-    .bind(&job.tenant_id)
-    .bind(&job.job_id)
-    .bind(micros(now))
-    .bind(&job.worker)
-    .bind(job.attempt)
-    .bind(event)
-    .bind(detail)
-    .execute(conn)
+        &job.tenant_id,
+        &job.job_id,
+        micros(now),
+        &job.worker,
+        job.attempt,
+        event,
+        detail
+    )
     .await?;
     Ok(())
 }

@@ -13,6 +13,14 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::{StoreError, StoreOptions, StoreResult};
 
+/// Runs one statement on a connection (or transaction): its `?` placeholders numbered for the
+/// backend, its arguments bound in order. Await it for the query result.
+macro_rules! exec {
+    ($conn:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query(&$crate::sql::numbered($sql))$(.bind($arg))*.execute(&mut *$conn)
+    };
+}
+
 mod artifacts;
 mod bulk_requests;
 pub mod dialect;

@@ -5,7 +5,6 @@
 use backstore_domain::{ErrorInfo, Timestamp};
 use sqlx::AnyConnection;
 
-use super::numbered;
 use super::rows::micros;
 use crate::{ErrorDetail, StoreError, StoreResult};
 
@@ -56,15 +55,15 @@ pub(super) async fn record_outcome(
         let stored = StoredBulkError { code: code.into(), message, details };
         ("completedWithErrors", Some(serde_json::to_string(&stored).expect("errors serialize")))
     };
-    sqlx::query(&numbered(&format!(
-        "UPDATE {table} SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?"
-    )))
-    .bind(status)
-    .bind(error)
-    .bind(micros(now))
-    .bind(tenant)
-    .bind(id)
-    .execute(conn)
+    exec!(
+        conn,
+        &format!("UPDATE {table} SET status = ?, error = ?, last_modified_at = ? WHERE tenant_id = ? AND id = ?"),
+        status,
+        error,
+        micros(now),
+        tenant,
+        id
+    )
     .await?;
     Ok(())
 }

@@ -101,25 +101,27 @@ pub(super) async fn refresh_policy(
     let status = if pending_job { PolicyStatus::Updating } else { derive_policy(enabled != 0, &statuses, errors) };
     match w {
         Some(w) => {
-            sqlx::query(&numbered(
+            exec!(
+                conn,
                 "UPDATE protection_policies SET status = ?, last_modified_at = ?, last_modified_by = ? \
                  WHERE tenant_id = ? AND id = ?",
-            ))
-            .bind(status.as_str())
-            .bind(micros(w.now))
-            .bind(actor_json(w.actor))
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut *conn)
+                status.as_str(),
+                micros(w.now),
+                actor_json(w.actor),
+                tenant,
+                id
+            )
             .await?
         }
         None => {
-            sqlx::query(&numbered("UPDATE protection_policies SET status = ? WHERE tenant_id = ? AND id = ?"))
-                .bind(status.as_str())
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?
+            exec!(
+                conn,
+                "UPDATE protection_policies SET status = ? WHERE tenant_id = ? AND id = ?",
+                status.as_str(),
+                tenant,
+                id
+            )
+            .await?
         }
     };
     Ok(())
@@ -154,33 +156,30 @@ pub(super) async fn settle(
         return Ok(());
     }
     let t = micros(now);
-    sqlx::query(
-        &numbered("UPDATE protection_units SET status = 'protected', protected_since = ?, protection_epoch = protection_epoch + 1, \
-         last_modified_at = ? WHERE tenant_id = ? AND policy_id = ? AND status = 'protectRequested'"),
+    exec!(
+        conn,
+        "UPDATE protection_units SET status = 'protected', protected_since = ?, protection_epoch = protection_epoch + 1, \
+         last_modified_at = ? WHERE tenant_id = ? AND policy_id = ? AND status = 'protectRequested'",
+        micros(protected_since), t, tenant, policy_id,
     )
-    .bind(micros(protected_since))
-    .bind(t)
-    .bind(tenant)
-    .bind(policy_id)
-    .execute(&mut *conn)
     .await?;
-    sqlx::query(&numbered(
+    exec!(
+        conn,
         "UPDATE protection_units SET status = 'unprotected', last_modified_at = ? \
          WHERE tenant_id = ? AND policy_id = ? AND status = 'unprotectRequested'",
-    ))
-    .bind(t)
-    .bind(tenant)
-    .bind(policy_id)
-    .execute(&mut *conn)
+        t,
+        tenant,
+        policy_id
+    )
     .await?;
-    sqlx::query(&numbered(
+    exec!(
+        conn,
         "UPDATE protection_units SET status = 'unprotected', policy_id = NULL, last_modified_at = ? \
          WHERE tenant_id = ? AND policy_id = ? AND status = 'removeRequested'",
-    ))
-    .bind(t)
-    .bind(tenant)
-    .bind(policy_id)
-    .execute(&mut *conn)
+        t,
+        tenant,
+        policy_id
+    )
     .await?;
     refresh_policy(conn, tenant, policy_id, false, None).await
 }
@@ -208,19 +207,19 @@ impl Store {
                 return Err(RuleError::PolicyCreationNotAllowed.into());
             }
             let id = uuid::Uuid::new_v4().to_string();
-            sqlx::query(&numbered(
+            exec!(
+                conn,
                 "INSERT INTO protection_policies (tenant_id, id, workload, display_name, enabled, status, created_at, \
          created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, 0, 'inactive', ?, ?, ?, ?)",
-            ))
-            .bind(w.tenant)
-            .bind(&id)
-            .bind(workload.unit_kind())
-            .bind(&display_name)
-            .bind(micros(w.now))
-            .bind(actor_json(w.actor))
-            .bind(micros(w.now))
-            .bind(actor_json(w.actor))
-            .execute(&mut *conn)
+                w.tenant,
+                &id,
+                workload.unit_kind(),
+                &display_name,
+                micros(w.now),
+                actor_json(w.actor),
+                micros(w.now),
+                actor_json(w.actor)
+            )
             .await?;
             let policy = require_policy(conn, w.tenant, &id, None).await?;
             for resource_id in &resource_ids {
@@ -288,13 +287,13 @@ impl Store {
                 }
             }
             if let Some(name) = &display_name {
-                sqlx::query(&numbered(
+                exec!(
+                    conn,
                     "UPDATE protection_policies SET display_name = ? WHERE tenant_id = ? AND id = ?",
-                ))
-                .bind(name)
-                .bind(w.tenant)
-                .bind(id)
-                .execute(&mut *conn)
+                    name,
+                    w.tenant,
+                    id
+                )
                 .await?;
             }
             let mut results = Vec::with_capacity(items.len());
@@ -418,22 +417,16 @@ impl Store {
     } else {
         ("'protected', 'protectRequested'", ProtectionUnitStatus::UnprotectRequested)
     };
-    sqlx::query(&numbered(&format!(
+    exec!(conn, &format!(
         "UPDATE protection_units SET status = ?, error_code = NULL, error_message = NULL, last_modified_at = ?, \
          last_modified_by = ? WHERE tenant_id = ? AND policy_id = ? AND status IN ({from})"
-    )))
-    .bind(to.as_str())
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(w.tenant)
-    .bind(id)
-    .execute(&mut *conn)
+    ), to.as_str(), micros(w.now), actor_json(w.actor), w.tenant, id)
     .await?;
-    sqlx::query(&numbered("UPDATE protection_policies SET enabled = ? WHERE tenant_id = ? AND id = ?"))
-        .bind(i64::from(enable))
-        .bind(w.tenant)
-        .bind(id)
-        .execute(&mut *conn)
+    exec!(
+        conn,
+        "UPDATE protection_policies SET enabled = ? WHERE tenant_id = ? AND id = ?",
+        i64::from(enable), w.tenant, id,
+    )
         .await?;
     match settle_from {
         Some(since) => {
@@ -461,34 +454,24 @@ impl Store {
                 ))
                 .into());
             }
-            sqlx::query(&numbered(
-        "UPDATE protection_units SET policy_id = NULL, status = 'unprotected' WHERE tenant_id = ? AND policy_id = ?",
-    ))
-    .bind(tenant)
-    .bind(id)
-    .execute(&mut *conn)
+            exec!(
+                conn,
+                "UPDATE protection_units SET policy_id = NULL, status = 'unprotected' WHERE tenant_id = ? AND policy_id = ?",
+                tenant, id,
+            )
     .await?;
             forget_done_job(conn, tenant, JobKind::SettlePolicy, id).await?;
             // Its inclusion rules go with it (a queued apply job finds nothing), and their finished jobs.
-            sqlx::query(&numbered(
+            exec!(
+                conn,
                 "DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND state = 'done' AND target_id IN \
          (SELECT id FROM protection_rules WHERE tenant_id = ? AND policy_id = ?)",
-            ))
-            .bind(tenant)
-            .bind(JobKind::ApplyRule.as_str())
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut *conn)
+                tenant, JobKind::ApplyRule.as_str(), tenant, id,
+            )
             .await?;
-            sqlx::query(&numbered("DELETE FROM protection_rules WHERE tenant_id = ? AND policy_id = ?"))
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut *conn)
+            exec!(conn, "DELETE FROM protection_rules WHERE tenant_id = ? AND policy_id = ?", tenant, id)
                 .await?;
-            sqlx::query(&numbered("DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?"))
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut *conn)
+            exec!(conn, "DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?", tenant, id)
                 .await?;
             Ok(())
         })

@@ -161,35 +161,32 @@ impl Store {
                 let start = since - chrono::Duration::microseconds(1);
                 let after = opt_from_micros(u.try_get("newest")?)?.map_or(start, |n| n.max(start));
                 for at in retention::slots_between(w, Some(after), now) {
-                    report.added += sqlx::query(
-                        &numbered("INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
-                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING"),
+                    report.added += exec!(
+                        tx,
+                        "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
+                         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING",
+                        &tenant, backstore_domain::policy::restore_point_id(&tenant, &unit_id, epoch, since, at),
+                        &unit_id, micros(at), micros(retention::expiration(w, at)),
+                        retention::tags(w, at, now).as_str(),
                     )
-                    .bind(&tenant)
-                    .bind(backstore_domain::policy::restore_point_id(&tenant, &unit_id, epoch, since, at))
-                    .bind(&unit_id)
-                    .bind(micros(at))
-                    .bind(micros(retention::expiration(w, at)))
-                    .bind(retention::tags(w, at, now).as_str())
-                    .execute(&mut *tx)
                     .await?
                     .rows_affected();
                 }
             }
             report.offboarding = offboarding_pass(tx, now).await?;
-            report.retagged = sqlx::query(&numbered(
+            report.retagged = exec!(
+                tx,
                 "UPDATE restore_points SET tags = 'none' WHERE tags = 'fastRestore' AND protection_at <= ?",
-            ))
-            .bind(micros(now - retention::fast_window()))
-            .execute(&mut *tx)
+                micros(now - retention::fast_window()),
+            )
             .await?
             .rows_affected();
-            report.purged = sqlx::query(&numbered(
+            report.purged = exec!(
+                tx,
                 "DELETE FROM restore_points WHERE expiration_at <= ? AND NOT EXISTS (SELECT 1 FROM restore_artifacts a \
                  WHERE a.tenant_id = restore_points.tenant_id AND a.restore_point_id = restore_points.id)",
-            ))
-            .bind(micros(now))
-            .execute(&mut *tx)
+                micros(now),
+            )
             .await?
             .rows_affected();
             Ok(report)

@@ -68,11 +68,7 @@ fn settled(rule: &RuleRecord) -> bool {
 
 async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<()> {
     forget_done_job(conn, tenant, JobKind::ApplyRule, id).await?;
-    sqlx::query(&numbered("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?"))
-        .bind(tenant)
-        .bind(id)
-        .execute(&mut *conn)
-        .await?;
+    exec!(conn, "DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?", tenant, id).await?;
     Ok(())
 }
 
@@ -123,29 +119,29 @@ async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: T
                 resource.groups = json_list(row.try_get("groups")?)?;
                 let subject = RuleSubject {
                     // A site's display name is its title.
-                    display_name: resource.display_name.as_deref().or(resource.site_name.as_deref()),
-                    web_url: resource.site_web_url.as_deref(),
-                    mail: resource.email.as_deref(),
+                    display_name: resource.resource.display_name.as_deref().or(resource.resource.site_name.as_deref()),
+                    web_url: resource.resource.site_web_url.as_deref(),
+                    mail: resource.resource.email.as_deref(),
                     groups: &resource.groups,
                 };
                 if !expr.matches(&subject) {
                     continue;
                 }
-                let Some(resource_id) = resource.resource_id() else { continue };
+                let Some(resource_id) = resource.resource.resource_id() else { continue };
                 match join(conn, &w, &policy, resource_id).await? {
                     Joined::Added { unit_id, requested } => {
                         needs_settle |= requested;
-                        sqlx::query(&numbered(
+                        exec!(
+                            conn,
                             "UPDATE protection_units SET rule_id = ? WHERE tenant_id = ? AND id = ?",
-                        ))
-                        .bind(&rule.id)
-                        .bind(tenant)
-                        .bind(&unit_id)
-                        .execute(&mut *conn)
+                            &rule.id,
+                            tenant,
+                            &unit_id
+                        )
                         .await?;
                     }
                     Joined::InOtherPolicy => {
-                        let target = resource.site_web_url.clone().or(resource.email.clone());
+                        let target = resource.resource.site_web_url.clone().or(resource.resource.email.clone());
                         details.push(ErrorDetail {
                             code: "ProtectionUnitAlreadyExists".into(),
                             message: format!("'{resource_id}' is already protected by another protection policy."),
@@ -171,27 +167,23 @@ async fn unprotect_and_delete(
     tenant: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let moved = sqlx::query(&numbered(
+    let moved = exec!(
+        conn,
         "UPDATE protection_units SET status = 'removeRequested', last_modified_at = ?, last_modified_by = ? \
          WHERE tenant_id = ? AND policy_id = ? AND rule_id = ? AND status <> 'removeRequested'",
-    ))
-    .bind(micros(now))
-    .bind(actor_json(&rule.stamps.last_modified_by))
-    .bind(tenant)
-    .bind(&rule.policy_id)
-    .bind(&rule.id)
-    .execute(&mut *conn)
+        micros(now),
+        actor_json(&rule.stamps.last_modified_by),
+        tenant,
+        &rule.policy_id,
+        &rule.id
+    )
     .await?
     .rows_affected();
     if moved > 0 {
         enqueue_settle(conn, tenant, &rule.policy_id, now).await?;
         refresh_policy(conn, tenant, &rule.policy_id, true, None).await?;
     }
-    sqlx::query(&numbered("DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?"))
-        .bind(tenant)
-        .bind(&rule.id)
-        .execute(&mut *conn)
-        .await?;
+    exec!(conn, "DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?", tenant, &rule.id).await?;
     Ok(())
 }
 
@@ -205,26 +197,19 @@ impl Store {
         expression: String,
     ) -> StoreResult<RuleRecord> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
-    require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
-    let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        &numbered("INSERT INTO protection_rules (tenant_id, id, policy_id, workload, expression, status, created_at, created_by, \
-         last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)"),
+            require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
+            let id = uuid::Uuid::new_v4().to_string();
+            exec!(
+        conn,
+        "INSERT INTO protection_rules (tenant_id, id, policy_id, workload, expression, status, created_at, created_by, \
+         last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?)",
+        w.tenant, &id, policy_id, workload.unit_kind(), &expression, micros(w.now), actor_json(w.actor), micros(w.now),
+        actor_json(w.actor),
     )
-    .bind(w.tenant)
-    .bind(&id)
-    .bind(policy_id)
-    .bind(workload.unit_kind())
-    .bind(&expression)
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .execute(&mut *conn)
-    .await?;
-    enqueue(conn, (w.tenant, policy_id, &id), JobKind::ApplyRule, Queue::Rearm, w.now).await?;
-    require_rule(conn, w.tenant, workload, None, &id).await
-})
+            .await?;
+            enqueue(conn, (w.tenant, policy_id, &id), JobKind::ApplyRule, Queue::Rearm, w.now).await?;
+            require_rule(conn, w.tenant, workload, None, &id).await
+        })
         .await
     }
 
@@ -301,16 +286,16 @@ impl Store {
                 RuleAction::Run => "active",
                 RuleAction::DeleteAndUnprotect => "deleteRequested",
             };
-            sqlx::query(&numbered(
+            exec!(
+                conn,
                 "UPDATE protection_rules SET status = ?, error = NULL, last_modified_at = ?, last_modified_by = ? \
          WHERE tenant_id = ? AND id = ?",
-            ))
-            .bind(status)
-            .bind(micros(w.now))
-            .bind(actor_json(w.actor))
-            .bind(w.tenant)
-            .bind(id)
-            .execute(&mut *conn)
+                status,
+                micros(w.now),
+                actor_json(w.actor),
+                w.tenant,
+                id
+            )
             .await?;
             enqueue(conn, (w.tenant, &rule.policy_id, id), JobKind::ApplyRule, Queue::Rearm, w.now).await?;
             require_rule(conn, w.tenant, workload, None, id).await

@@ -59,17 +59,17 @@ async fn set_window(
     on: Option<Timestamp>,
     off: Option<Timestamp>,
 ) -> StoreResult<()> {
-    sqlx::query(&numbered(
+    exec!(
+        conn,
         "UPDATE service_apps SET activated_at = ?, deactivated_at = ?, last_modified_at = ?, last_modified_by = ? \
          WHERE tenant_id = ? AND id = ?",
-    ))
-    .bind(on.map(micros))
-    .bind(off.map(micros))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(w.tenant)
-    .bind(id)
-    .execute(conn)
+        on.map(micros),
+        off.map(micros),
+        micros(w.now),
+        actor_json(w.actor),
+        w.tenant,
+        id
+    )
     .await?;
     Ok(())
 }
@@ -94,18 +94,12 @@ impl Store {
                 return Err(RuleError::ServiceAppAlreadyExists(application_id.to_owned()).into());
             }
             let id = uuid::Uuid::new_v4().to_string();
-            sqlx::query(&numbered(
-        "INSERT INTO service_apps (tenant_id, id, application_id, application_name, registered_at, last_modified_at, \
+            exec!(
+                conn,
+                "INSERT INTO service_apps (tenant_id, id, application_id, application_name, registered_at, last_modified_at, \
          last_modified_by) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ))
-    .bind(w.tenant)
-    .bind(&id)
-    .bind(application_id)
-    .bind(application_name)
-    .bind(micros(w.now))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .execute(&mut *conn)
+                w.tenant, &id, application_id, application_name, micros(w.now), micros(w.now), actor_json(w.actor),
+            )
     .await?;
             require_app(conn, w.tenant, &id).await
         })
@@ -130,11 +124,7 @@ impl Store {
     pub async fn delete_service_app(&self, tenant: &str, id: &str) -> StoreResult<()> {
         self.write(Lock::Tenant(tenant), async move |conn| {
             require_app(conn, tenant, id).await?;
-            sqlx::query(&numbered("DELETE FROM service_apps WHERE tenant_id = ? AND id = ?"))
-                .bind(tenant)
-                .bind(id)
-                .execute(conn)
-                .await?;
+            exec!(conn, "DELETE FROM service_apps WHERE tenant_id = ? AND id = ?", tenant, id).await?;
             Ok(())
         })
         .await
@@ -194,13 +184,11 @@ impl Store {
                 }
                 "pendingActive" => {
                     let handover = app.activated_at.map(micros);
-                    sqlx::query(&numbered(
-                "UPDATE service_apps SET deactivated_at = NULL WHERE tenant_id = ? AND deactivated_at = ? AND id <> ?",
-            ))
-            .bind(w.tenant)
-            .bind(handover)
-            .bind(id)
-            .execute(&mut *conn)
+                    exec!(
+                        conn,
+                        "UPDATE service_apps SET deactivated_at = NULL WHERE tenant_id = ? AND deactivated_at = ? AND id <> ?",
+                        w.tenant, handover, id,
+                    )
             .await?;
                     set_window(conn, &w, id, None, None).await?;
                 }
@@ -226,13 +214,13 @@ impl Store {
 
     pub async fn put_notification_settings(&self, tenant: &str, settings: &NotificationSettings) -> StoreResult<()> {
         self.write(Lock::Tenant(tenant), async move |conn| {
-            sqlx::query(&numbered(
+            exec!(
+                conn,
                 "INSERT INTO notification_settings (tenant_id, settings) VALUES (?, ?) \
          ON CONFLICT (tenant_id) DO UPDATE SET settings = excluded.settings",
-            ))
-            .bind(tenant)
-            .bind(serde_json::to_string(settings).expect("settings serialize"))
-            .execute(conn)
+                tenant,
+                serde_json::to_string(settings).expect("settings serialize")
+            )
             .await?;
             Ok(())
         })

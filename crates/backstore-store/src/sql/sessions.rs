@@ -85,14 +85,14 @@ pub(super) async fn touch_session(
     actor: &Actor,
     now: Timestamp,
 ) -> StoreResult<()> {
-    sqlx::query(&numbered(
+    exec!(
+        conn,
         "UPDATE restore_sessions SET last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?",
-    ))
-    .bind(micros(now))
-    .bind(actor_json(actor))
-    .bind(tenant)
-    .bind(id)
-    .execute(conn)
+        micros(now),
+        actor_json(actor),
+        tenant,
+        id
+    )
     .await?;
     Ok(())
 }
@@ -128,7 +128,7 @@ pub(super) async fn count_move(
         return Ok(());
     }
     let sql = format!("UPDATE restore_sessions SET {} WHERE tenant_id = ? AND id = ?", sets.join(", "));
-    sqlx::query(&numbered(&sql)).bind(tenant).bind(session).execute(conn).await?;
+    exec!(conn, &sql, tenant, session).await?;
     Ok(())
 }
 
@@ -191,21 +191,21 @@ pub(super) async fn refresh_session(
     } else {
         None
     };
-    sqlx::query(&numbered(
+    exec!(
+        conn,
         "UPDATE restore_sessions SET status = ?, total = ?, completed = ?, failed = ?, in_progress = ?, \
          completed_at = ?, error_code = ?, error_message = ? WHERE tenant_id = ? AND id = ?",
-    ))
-    .bind(derived.status.as_str())
-    .bind(derived.total)
-    .bind(derived.completed)
-    .bind(derived.failed)
-    .bind(derived.in_progress)
-    .bind(completed_at)
-    .bind(error.as_ref().map(|e| e.code.clone()))
-    .bind(error.as_ref().map(|e| e.message.clone()))
-    .bind(tenant)
-    .bind(id)
-    .execute(conn)
+        derived.status.as_str(),
+        derived.total,
+        derived.completed,
+        derived.failed,
+        derived.in_progress,
+        completed_at,
+        error.as_ref().map(|e| e.code.clone()),
+        error.as_ref().map(|e| e.message.clone()),
+        tenant,
+        id
+    )
     .await?;
     Ok(())
 }
@@ -303,20 +303,20 @@ impl Store {
                 .await?
                 .map_err(RuleError::RestorePointUnusable)?;
             let id = uuid::Uuid::new_v4().to_string();
-            sqlx::query(&numbered(
+            exec!(
+                tx,
                 "INSERT INTO restore_sessions (tenant_id, id, workload, restore_job_type, created_at, created_by, \
                  last_modified_at, last_modified_by, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            ))
-            .bind(tenant)
-            .bind(&id)
-            .bind(workload.unit_kind())
-            .bind(RestoreJobType::Standard.as_str())
-            .bind(micros(now))
-            .bind(actor_json(actor))
-            .bind(micros(now))
-            .bind(actor_json(actor))
-            .bind(SessionStatus::Draft.as_str())
-            .execute(&mut *tx)
+                tenant,
+                &id,
+                workload.unit_kind(),
+                RestoreJobType::Standard.as_str(),
+                micros(now),
+                actor_json(actor),
+                micros(now),
+                actor_json(actor),
+                SessionStatus::Draft.as_str()
+            )
             .await?;
             insert_artifacts(tx, tenant, &id, &adds, now).await?;
             refresh_session(tx, tenant, &id, now).await?;
@@ -374,16 +374,8 @@ impl Store {
     pub async fn delete_session(&self, tenant: &str, id: &str, workload: Option<Workload>) -> StoreResult<()> {
         self.write(Lock::Tenant(tenant), async move |tx| {
             require_draft(tx, tenant, id, workload, SessionAction::Delete).await?;
-            sqlx::query(&numbered("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ?"))
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(&numbered("DELETE FROM restore_sessions WHERE tenant_id = ? AND id = ?"))
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            exec!(tx, "DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ?", tenant, id).await?;
+            exec!(tx, "DELETE FROM restore_sessions WHERE tenant_id = ? AND id = ?", tenant, id).await?;
             Ok(())
         })
         .await
@@ -412,12 +404,14 @@ impl Store {
             if running >= self.limits.active_sessions {
                 return Err(RuleError::TooManyActiveSessions.into());
             }
-            sqlx::query(&numbered("UPDATE restore_artifacts SET status = ? WHERE tenant_id = ? AND session_id = ?"))
-                .bind(ArtifactStatus::Scheduling.as_str())
-                .bind(tenant)
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
+            exec!(
+                tx,
+                "UPDATE restore_artifacts SET status = ? WHERE tenant_id = ? AND session_id = ?",
+                ArtifactStatus::Scheduling.as_str(),
+                tenant,
+                id
+            )
+            .await?;
             // One restore job per artifact, in the same transaction: activation and its work commit together.
             let artifact_ids: Vec<String> = sqlx::query_scalar(&numbered(
                 "SELECT id FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? ORDER BY seq",
@@ -441,14 +435,14 @@ impl Store {
                     enqueue(tx, (tenant, id, &request), JobKind::ResolveBulk, Queue::Once, now).await?;
                 }
             }
-            sqlx::query(&numbered(
+            exec!(
+                tx,
                 "UPDATE restore_sessions SET activated_at = ?, n_scheduling = n_scheduling + n_added, n_added = 0 \
                  WHERE tenant_id = ? AND id = ?",
-            ))
-            .bind(micros(now))
-            .bind(tenant)
-            .bind(id)
-            .execute(&mut *tx)
+                micros(now),
+                tenant,
+                id
+            )
             .await?;
             touch_session(tx, tenant, id, actor, now).await?;
             refresh_session(tx, tenant, id, now).await?;
@@ -496,13 +490,13 @@ impl Store {
                         }
                     }
                     PlannedItem::Remove { id: artifact_id, content_id } => {
-                        sqlx::query(&numbered(
+                        exec!(
+                            tx,
                             "DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id = ?",
-                        ))
-                        .bind(tenant)
-                        .bind(id)
-                        .bind(&artifact_id)
-                        .execute(&mut *tx)
+                            tenant,
+                            id,
+                            &artifact_id
+                        )
                         .await?;
                         // Drafts only: a removed artifact was `added`.
                         count_move(tx, tenant, id, Some(ArtifactStatus::Added), None).await?;

@@ -31,18 +31,14 @@ impl Store {
     pub async fn enable_service(&self, w: Writer<'_>, app_owner_tenant_id: &str) -> StoreResult<ServiceState> {
         let consumer = if app_owner_tenant_id == w.tenant { "firstparty" } else { "thirdparty" };
         self.write(Lock::Tenant(w.tenant), async move |tx| {
-            sqlx::query(
-                &numbered("INSERT INTO tenants (tenant_id, status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by) \
+            exec!(
+                tx,
+                "INSERT INTO tenants (tenant_id, status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by) \
                  VALUES (?, 'enabled', ?, ?, ?, ?) ON CONFLICT (tenant_id) DO UPDATE SET status = 'enabled', \
                  consumer = excluded.consumer, app_owner_tenant_id = excluded.app_owner_tenant_id, \
-                 last_modified_at = excluded.last_modified_at, last_modified_by = excluded.last_modified_by"),
+                 last_modified_at = excluded.last_modified_at, last_modified_by = excluded.last_modified_by",
+                w.tenant, consumer, app_owner_tenant_id, micros(w.now), actor_json(w.actor),
             )
-            .bind(w.tenant)
-            .bind(consumer)
-            .bind(app_owner_tenant_id)
-            .bind(micros(w.now))
-            .bind(actor_json(w.actor))
-            .execute(&mut *tx)
             .await?;
             Ok(ServiceState {
                 status: "enabled".into(),
@@ -61,14 +57,14 @@ impl Store {
     pub async fn set_service_status(&self, w: Writer<'_>, status: &str) -> StoreResult<Option<ServiceState>> {
         let changed = self
             .write(Lock::Tenant(w.tenant), async move |tx| {
-                let changed = sqlx::query(&numbered(
+                let changed = exec!(
+                    tx,
                     "UPDATE tenants SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ?",
-                ))
-                .bind(status)
-                .bind(micros(w.now))
-                .bind(actor_json(w.actor))
-                .bind(w.tenant)
-                .execute(&mut *tx)
+                    status,
+                    micros(w.now),
+                    actor_json(w.actor),
+                    w.tenant
+                )
                 .await?
                 .rows_affected();
                 Ok(changed)

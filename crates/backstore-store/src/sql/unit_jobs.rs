@@ -72,7 +72,7 @@ async fn resolve(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> Stor
                     } else {
                         find_resource(conn, tenant, bulk.workload, name)
                             .await?
-                            .and_then(|r| r.resource_id().map(str::to_owned))
+                            .and_then(|r| r.resource.resource_id().map(str::to_owned))
                     };
                     let Some(resource) = resource else {
                         details.push(ErrorDetail {
@@ -129,22 +129,15 @@ impl Store {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
     require_policy(conn, w.tenant, policy_id, Some(workload)).await?;
     let id = uuid::Uuid::new_v4().to_string();
-    sqlx::query(
-        &numbered("INSERT INTO unit_bulk_jobs (tenant_id, id, policy_id, workload, display_name, status, addresses, object_ids, \
-         created_at, created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)"),
+    exec!(
+        conn,
+        "INSERT INTO unit_bulk_jobs (tenant_id, id, policy_id, workload, display_name, status, addresses, object_ids, \
+         created_at, created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)",
+        w.tenant, &id, policy_id, workload.unit_kind(), &display_name,
+        serde_json::to_string(&addresses).expect("strings serialize"),
+        serde_json::to_string(&object_ids).expect("strings serialize"), micros(w.now), actor_json(w.actor),
+        micros(w.now), actor_json(w.actor),
     )
-    .bind(w.tenant)
-    .bind(&id)
-    .bind(policy_id)
-    .bind(workload.unit_kind())
-    .bind(&display_name)
-    .bind(serde_json::to_string(&addresses).expect("strings serialize"))
-    .bind(serde_json::to_string(&object_ids).expect("strings serialize"))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .execute(&mut *conn)
     .await?;
     enqueue(conn, (w.tenant, policy_id, &id), JobKind::ResolveUnitJob, Queue::Once, w.now).await?;
     Ok(load_job(conn, w.tenant, &id).await?.expect("just inserted"))

@@ -10,6 +10,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::directory::find_resource;
+use super::directory::names_from_row;
 use super::listing::{self, Collection, Source};
 use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
 use super::{numbered, Lock};
@@ -48,16 +49,8 @@ pub(super) fn unit_row(row: &AnyRow) -> StoreResult<UnitRow> {
 }
 
 pub(super) fn unit_from_row(row: &AnyRow) -> StoreResult<UnitInfo> {
-    Ok(UnitInfo {
-        id: row.try_get("protection_unit_id")?,
-        workload: workload(row.try_get("workload")?)?,
-        site_id: row.try_get("site_id")?,
-        site_name: row.try_get("site_name")?,
-        site_web_url: row.try_get("site_web_url")?,
-        directory_object_id: row.try_get("directory_object_id")?,
-        display_name: row.try_get("display_name")?,
-        email: row.try_get("email")?,
-    })
+    let resource = names_from_row(row, workload(row.try_get("workload")?)?)?;
+    Ok(UnitInfo { id: row.try_get("protection_unit_id")?, resource })
 }
 
 pub(super) async fn load_unit(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
@@ -83,52 +76,47 @@ pub(super) async fn attach(
     let Some(resource) = find_resource(conn, w.tenant, policy.workload, resource_id).await? else {
         return Ok(Err(AttachProblem::Unknown));
     };
-    let canonical = resource.resource_id().unwrap_or(resource_id).to_owned();
+    let canonical = resource.resource.resource_id().unwrap_or(resource_id).to_owned();
     let unit_id = policy::unit_id(w.tenant, policy.workload, &canonical);
     let status =
         if policy.enabled { ProtectionUnitStatus::ProtectRequested } else { ProtectionUnitStatus::Unprotected };
     match load_unit(conn, w.tenant, &unit_id).await? {
         Some(existing) if existing.unit.policy_id.is_some() => return Ok(Err(AttachProblem::InPolicy)),
         Some(_) => {
-            sqlx::query(
-                &numbered("UPDATE protection_units SET policy_id = ?, status = ?, protection_sources = 'manual', rule_id = NULL, \
+            exec!(
+                conn,
+                "UPDATE protection_units SET policy_id = ?, status = ?, protection_sources = 'manual', rule_id = NULL, \
                  offboard_requested_at = NULL, error_code = NULL, error_message = NULL, last_modified_at = ?, \
-                 last_modified_by = ? WHERE tenant_id = ? AND id = ?"),
+                 last_modified_by = ? WHERE tenant_id = ? AND id = ?",
+                &policy.id, status.as_str(), micros(w.now), actor_json(w.actor), w.tenant, &unit_id,
             )
-            .bind(&policy.id)
-            .bind(status.as_str())
-            .bind(micros(w.now))
-            .bind(actor_json(w.actor))
-            .bind(w.tenant)
-            .bind(&unit_id)
-            .execute(&mut *conn)
             .await?;
         }
         None => {
-            sqlx::query(&numbered(
+            exec!(
+                conn,
                 "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, \
                  site_web_url, directory_object_id, display_name, email, created_at, created_by, fault, resource_id, \
                  last_modified_at, last_modified_by, protection_sources) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'manual')",
-            ))
-            .bind(w.tenant)
-            .bind(&unit_id)
-            .bind(policy.workload.unit_kind())
-            .bind(&policy.id)
-            .bind(status.as_str())
-            .bind(&resource.site_id)
-            .bind(&resource.site_name)
-            .bind(&resource.site_web_url)
-            .bind(&resource.directory_object_id)
-            .bind(&resource.display_name)
-            .bind(&resource.email)
-            .bind(micros(w.now))
-            .bind(actor_json(w.actor))
-            .bind(&resource.fault)
-            .bind(&canonical)
-            .bind(micros(w.now))
-            .bind(actor_json(w.actor))
-            .execute(&mut *conn)
+                w.tenant,
+                &unit_id,
+                policy.workload.unit_kind(),
+                &policy.id,
+                status.as_str(),
+                &resource.resource.site_id,
+                &resource.resource.site_name,
+                &resource.resource.site_web_url,
+                &resource.resource.directory_object_id,
+                &resource.resource.display_name,
+                &resource.resource.email,
+                micros(w.now),
+                actor_json(w.actor),
+                &resource.fault,
+                &canonical,
+                micros(w.now),
+                actor_json(w.actor)
+            )
             .await?;
         }
     }
@@ -184,15 +172,11 @@ pub(super) async fn set_unit_status(
     unit_id: &str,
     status: ProtectionUnitStatus,
 ) -> StoreResult<()> {
-    sqlx::query(
-        &numbered("UPDATE protection_units SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?"),
+    exec!(
+        conn,
+        "UPDATE protection_units SET status = ?, last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ?",
+        status.as_str(), micros(w.now), actor_json(w.actor), w.tenant, unit_id,
     )
-    .bind(status.as_str())
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(w.tenant)
-    .bind(unit_id)
-    .execute(conn)
     .await?;
     Ok(())
 }
@@ -207,12 +191,12 @@ pub fn offboard_grace() -> chrono::Duration {
 /// points go, except those an artifact refers to); cancelled ones return the unit to `unprotected`.
 pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<u64> {
     let t = micros(now);
-    let cancelled = sqlx::query(&numbered(
+    let cancelled = exec!(
+        conn,
         "UPDATE protection_units SET status = 'unprotected', offboard_requested_at = NULL, last_modified_at = ? \
          WHERE status = 'cancelOffboardRequested'",
-    ))
-    .bind(t)
-    .execute(&mut *conn)
+        t
+    )
     .await?
     .rows_affected();
     let due = sqlx::query(&numbered(
@@ -226,14 +210,14 @@ pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -
     for row in &due {
         let tenant: String = row.try_get("tenant_id")?;
         let id: String = row.try_get("id")?;
-        sqlx::query(&numbered(
+        exec!(
+            conn,
             "DELETE FROM restore_points WHERE tenant_id = ? AND protection_unit_id = ? AND NOT EXISTS \
              (SELECT 1 FROM restore_artifacts a WHERE a.tenant_id = restore_points.tenant_id \
               AND a.restore_point_id = restore_points.id)",
-        ))
-        .bind(&tenant)
-        .bind(&id)
-        .execute(&mut *conn)
+            &tenant,
+            &id
+        )
         .await?;
     }
     Ok(cancelled + due.len() as u64)
@@ -262,45 +246,29 @@ impl Store {
     ) -> StoreResult<()> {
         self.write(Lock::Tenant(tenant), async move |tx| {
             let info = &unit.info;
-            sqlx::query(
-                &numbered("INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
+            exec!(
+                tx,
+                "INSERT INTO protection_units (tenant_id, id, workload, policy_id, status, site_id, site_name, site_web_url, \
                  directory_object_id, display_name, email, created_at, fault, created_by, resource_id, protected_since, \
                  protection_epoch, last_modified_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-                 ON CONFLICT (tenant_id, id) DO NOTHING"),
+                 ON CONFLICT (tenant_id, id) DO NOTHING",
+                tenant, &info.id, info.resource.workload.unit_kind(), &unit.policy_id, unit.status.as_str(), &info.resource.site_id,
+                &info.resource.site_name, &info.resource.site_web_url, &info.resource.directory_object_id, &info.resource.display_name, &info.resource.email,
+                micros(unit.created_at), &unit.fault, unit.created_by.as_ref().map(actor_json),
+                if info.resource.workload == Workload::SharePoint { &info.resource.site_id } else { &info.resource.directory_object_id },
+                unit.protected_since.map(micros), i64::from(unit.protected_since.is_some()),
+                micros(unit.last_modified_at),
             )
-            .bind(tenant)
-            .bind(&info.id)
-            .bind(info.workload.unit_kind())
-            .bind(&unit.policy_id)
-            .bind(unit.status.as_str())
-            .bind(&info.site_id)
-            .bind(&info.site_name)
-            .bind(&info.site_web_url)
-            .bind(&info.directory_object_id)
-            .bind(&info.display_name)
-            .bind(&info.email)
-            .bind(micros(unit.created_at))
-            .bind(&unit.fault)
-            .bind(unit.created_by.as_ref().map(actor_json))
-            .bind(if info.workload == Workload::SharePoint { &info.site_id } else { &info.directory_object_id })
-            .bind(unit.protected_since.map(micros))
-            .bind(i64::from(unit.protected_since.is_some()))
-            .bind(micros(unit.last_modified_at))
-            .execute(&mut *tx)
             .await?;
             for p in points {
-                sqlx::query(&numbered(
+                exec!(
+                    tx,
                     "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
                      VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING",
-                ))
-                .bind(tenant)
-                .bind(&p.id)
-                .bind(&p.protection_unit_id)
-                .bind(micros(p.protection_at))
-                .bind(micros(p.expiration_at))
-                .bind(p.tags.as_str())
-                .execute(&mut *tx)
+                    tenant, &p.id, &p.protection_unit_id, micros(p.protection_at), micros(p.expiration_at),
+                    p.tags.as_str(),
+                )
                 .await?;
             }
             Ok(())
@@ -342,45 +310,41 @@ impl Store {
     /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.
     pub async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
-    let unit = load_unit(conn, w.tenant, id).await?.ok_or(RuleError::UnitNotFound)?.unit;
-    if !cancel && unit.policy_id.is_some() {
-        return Err(RuleError::OperationNotAllowed(
-            "The protection unit is still attached to a protection policy. Remove it from the policy first.".into(),
-        )
-        .into());
-    }
-    let allowed: &[ProtectionUnitStatus] = if cancel {
-        &[ProtectionUnitStatus::OffboardRequested]
-    } else {
-        &[ProtectionUnitStatus::Unprotected, ProtectionUnitStatus::CancelOffboardRequested]
-    };
-    if !allowed.contains(&unit.status) {
-        return Err(RuleError::OperationNotAllowed(format!(
-            "A protection unit in status {} cannot be {}.",
-            unit.status.as_str(),
-            if cancel { "taken out of offboarding" } else { "offboarded" }
-        ))
-        .into());
-    }
-    let (status, requested_at) = if cancel {
-        (ProtectionUnitStatus::CancelOffboardRequested, unit.offboard_requested_at.map(micros))
-    } else {
-        (ProtectionUnitStatus::OffboardRequested, Some(micros(w.now)))
-    };
-    sqlx::query(
-        &numbered("UPDATE protection_units SET status = ?, offboard_requested_at = ?, last_modified_at = ?, last_modified_by = ? \
-         WHERE tenant_id = ? AND id = ?"),
+            let unit = load_unit(conn, w.tenant, id).await?.ok_or(RuleError::UnitNotFound)?.unit;
+            if !cancel && unit.policy_id.is_some() {
+                return Err(RuleError::OperationNotAllowed(
+                    "The protection unit is still attached to a protection policy. Remove it from the policy first."
+                        .into(),
+                )
+                .into());
+            }
+            let allowed: &[ProtectionUnitStatus] = if cancel {
+                &[ProtectionUnitStatus::OffboardRequested]
+            } else {
+                &[ProtectionUnitStatus::Unprotected, ProtectionUnitStatus::CancelOffboardRequested]
+            };
+            if !allowed.contains(&unit.status) {
+                return Err(RuleError::OperationNotAllowed(format!(
+                    "A protection unit in status {} cannot be {}.",
+                    unit.status.as_str(),
+                    if cancel { "taken out of offboarding" } else { "offboarded" }
+                ))
+                .into());
+            }
+            let (status, requested_at) = if cancel {
+                (ProtectionUnitStatus::CancelOffboardRequested, unit.offboard_requested_at.map(micros))
+            } else {
+                (ProtectionUnitStatus::OffboardRequested, Some(micros(w.now)))
+            };
+            exec!(
+        conn,
+        "UPDATE protection_units SET status = ?, offboard_requested_at = ?, last_modified_at = ?, last_modified_by = ? \
+         WHERE tenant_id = ? AND id = ?",
+        status.as_str(), requested_at, micros(w.now), actor_json(w.actor), w.tenant, id,
     )
-    .bind(status.as_str())
-    .bind(requested_at)
-    .bind(micros(w.now))
-    .bind(actor_json(w.actor))
-    .bind(w.tenant)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(load_unit(conn, w.tenant, id).await?.expect("just updated").unit)
-})
+            .await?;
+            Ok(load_unit(conn, w.tenant, id).await?.expect("just updated").unit)
+        })
         .await
     }
 }

@@ -17,14 +17,14 @@ use crate::{ArtifactStep, ClaimedJob, JobEvent, JobKind, JobRef, JobWork, Restor
 async fn park(conn: &mut AnyConnection, job: &JobRef, kind: &str, now: Timestamp) -> StoreResult<()> {
     let reason = format!("unknown job kind '{kind}'");
     tracing::error!(tenant = %job.tenant_id, job = %job.job_id, kind, "parked a job of an unknown kind");
-    sqlx::query(&numbered(
+    exec!(
+        conn,
         "UPDATE jobs SET state = 'parked', last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
          WHERE tenant_id = ? AND id = ?",
-    ))
-    .bind(&reason)
-    .bind(&job.tenant_id)
-    .bind(&job.job_id)
-    .execute(&mut *conn)
+        &reason,
+        &job.tenant_id,
+        &job.job_id
+    )
     .await?;
     job_event(conn, job, now, "parked", Some(&reason)).await
 }
@@ -58,16 +58,16 @@ impl Store {
                 let target_id: String = row.try_get("target_id")?;
                 let takeover = row.try_get::<String, _>("state")? == "running";
                 let attempt = row.try_get::<i64, _>("attempts")? + 1;
-                sqlx::query(&numbered(
+                exec!(
+                    tx,
                     "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, attempts = ? \
                      WHERE tenant_id = ? AND id = ?",
-                ))
-                .bind(worker)
-                .bind(micros(now + lease))
-                .bind(attempt)
-                .bind(&tenant)
-                .bind(&job_id)
-                .execute(&mut *tx)
+                    worker,
+                    micros(now + lease),
+                    attempt,
+                    &tenant,
+                    &job_id
+                )
                 .await?;
                 let job = JobRef { tenant_id: tenant, job_id, target_id, worker: worker.to_owned(), attempt };
                 job_event(tx, &job, now, if takeover { "takeover" } else { "claimed" }, None).await?;
@@ -116,12 +116,14 @@ impl Store {
     /// Extends a held lease. False when the lease was lost (expired and taken over).
     pub async fn renew_lease(&self, job: &JobRef, now: Timestamp, lease: chrono::Duration) -> StoreResult<bool> {
         self.with_lease(job, now, async move |tx| {
-            sqlx::query(&numbered("UPDATE jobs SET lease_expires_at = ? WHERE tenant_id = ? AND id = ?"))
-                .bind(micros(now + lease))
-                .bind(&job.tenant_id)
-                .bind(&job.job_id)
-                .execute(&mut *tx)
-                .await?;
+            exec!(
+                tx,
+                "UPDATE jobs SET lease_expires_at = ? WHERE tenant_id = ? AND id = ?",
+                micros(now + lease),
+                &job.tenant_id,
+                &job.job_id
+            )
+            .await?;
             Ok(())
         })
         .await
@@ -166,15 +168,12 @@ impl Store {
     /// Puts a job whose lease is held back in the queue until `run_at` after a failed attempt.
     pub async fn retry_job(&self, job: &JobRef, run_at: Timestamp, error: &str, now: Timestamp) -> StoreResult<bool> {
         self.with_lease(job, now, async move |tx| {
-            sqlx::query(
-                &numbered("UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
-                 WHERE tenant_id = ? AND id = ?"),
+            exec!(
+                tx,
+                "UPDATE jobs SET state = 'queued', run_at = ?, last_error = ?, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE tenant_id = ? AND id = ?",
+                micros(run_at), error, &job.tenant_id, &job.job_id,
             )
-            .bind(micros(run_at))
-            .bind(error)
-            .bind(&job.tenant_id)
-            .bind(&job.job_id)
-            .execute(&mut *tx)
             .await?;
             job_event(tx, job, now, "retry", Some(error)).await
         })
@@ -184,13 +183,12 @@ impl Store {
     /// Gives a held job back without counting the attempt (graceful shutdown).
     pub async fn release_job(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
         self.with_lease(job, now, async move |tx| {
-            sqlx::query(&numbered(
+            exec!(
+                tx,
                 "UPDATE jobs SET state = 'queued', attempts = attempts - 1, lease_owner = NULL, lease_expires_at = NULL \
                  WHERE tenant_id = ? AND id = ?",
-            ))
-            .bind(&job.tenant_id)
-            .bind(&job.job_id)
-            .execute(&mut *tx)
+                &job.tenant_id, &job.job_id,
+            )
             .await?;
             job_event(tx, job, now, "released", None).await
         })

@@ -43,7 +43,6 @@ async fn every_path_needs_a_valid_token() {
     assert!(r.body["error"]["message"].as_str().unwrap().contains("expired"));
     app.get("restoreSessions", &good).await.expect(200);
     foreign.stop().await;
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -76,7 +75,6 @@ async fn read_only_tokens_read_but_do_not_write() {
     assert_eq!(after.body["status"], "draft");
     assert_eq!(after.body["restoreSessionArtifactCount"]["total"], 1);
     assert_eq!(app.get("restoreSessions", &writer).await.body["value"].as_array().unwrap().len(), 1);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -87,7 +85,6 @@ async fn delegated_tokens_record_the_user() {
     assert_eq!(s["createdBy"]["user"]["id"], "3f2a4c5e-0000-4000-8000-000000000001");
     assert_eq!(s["createdBy"]["application"]["id"], backstore_api::auth::DEFAULT_APP_ID);
     assert_eq!(s["lastModifiedBy"], s["createdBy"]);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -134,7 +131,6 @@ async fn tenants_cannot_see_or_touch_each_other() {
     let after = app.get(&format!("restoreSessions/{id}"), &a).await;
     assert_eq!(after.body["status"], "draft");
     assert_eq!(after.body["restoreSessionArtifactCount"]["total"], 1);
-    app.stop().await;
 }
 
 /// Every kind of thing tenant A has, addressed by id with tenant B's token, read and written
@@ -259,5 +255,4 @@ async fn another_tenant_gets_404_on_every_path_by_id() {
         app.get(path, &a).await.expect(200);
     }
     assert_eq!(app.get(&format!("siteInclusionRules/{rule}"), &a).await.body["siteExpression"], "displayName -eq 'x'");
-    app.stop().await;
 }

@@ -11,8 +11,7 @@ const NAV: &str = "mailboxRestoreArtifactsBulkAdditionRequests";
 
 #[tokio::test]
 async fn a_bulk_request_resolves_into_artifacts_after_activation() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 0, 3, 0, 4).await;
     let m: Vec<_> = seeded.protection_units.iter().collect();
     let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
@@ -88,13 +87,11 @@ async fn a_bulk_request_resolves_into_artifacts_after_activation() {
         .expect_error(404, "BulkRestoreArtifactsNotFound");
     app.delete(&format!("exchangeRestoreSessions/{id}/{NAV}/{request_id}"), &token).await.expect(204);
     assert_eq!(app.get(&format!("exchangeRestoreSessions/{id}/{NAV}"), &token).await.body["value"], json!([]));
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn sites_and_drives_resolve_by_url_email_and_id() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 0, 1, 2).await;
     let (s0, s1, d0) = (&seeded.protection_units[0], &seeded.protection_units[1], &seeded.protection_units[2]);
     let site_session = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[]).await;
@@ -128,13 +125,11 @@ async fn sites_and_drives_resolve_by_url_email_and_id() {
     let drives = app.get(&format!("oneDriveForBusinessRestoreSessions/{did}/driveRestoreArtifacts"), &token).await;
     assert_eq!(drives.body["value"][0]["restorePoint"]["id"], d0.restore_point_ids[0].as_str());
     assert_eq!(drives.body["value"][0]["status"], "succeeded");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_request_that_resolves_nothing_fails_the_session() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     app.seed(TENANT, 0, 1, 0, 1).await;
     let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
     let id = s["id"].as_str().unwrap();
@@ -148,13 +143,11 @@ async fn a_request_that_resolves_nothing_fails_the_session() {
     let requests = app.get(&format!("exchangeRestoreSessions/{id}/{NAV}"), &token).await;
     assert_eq!(requests.body["value"][0]["status"], "completedWithErrors");
     assert_eq!(requests.body["value"][0]["error"]["details"].as_array().unwrap().len(), 2);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn bulk_requests_are_refused_as_the_service_refuses_them() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 0, 1, 0, 1).await;
     let m = &seeded.protection_units[0];
     let empty = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
@@ -227,5 +220,4 @@ async fn bulk_requests_are_refused_as_the_service_refuses_them() {
     app.get(&path, &reader).await.expect(200);
     app.post(&path, &reader, &ok).await.expect_error(403, "accessDenied");
     app.get(&path, &app.token(OTHER_TENANT)).await.expect_error(404, "RestoreSessionNotFound");
-    app.stop().await;
 }

@@ -50,8 +50,7 @@ fn ev(event: &str, worker: &str, attempt: i64) -> (String, String, i64) {
 
 #[tokio::test]
 async fn transient_failures_are_retried_with_backoff_then_succeed() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let (session, arts, pts) = activated(&app, &token, 1).await;
     let a = arts[0]["id"].as_str().unwrap();
     let engine = app.engine(worker(
@@ -88,13 +87,11 @@ async fn transient_failures_are_retried_with_backoff_then_succeed() {
     assert!(h[1].detail.as_deref().unwrap().contains("injected transient failure"));
     let s = app.get(&format!("restoreSessions/{session}"), &token).await;
     assert_eq!(s.body["status"], "completed");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_job_that_spends_its_attempts_fails_its_artifact_clearly() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let (session, arts, pts) = activated(&app, &token, 2).await;
     let engine = app.engine(worker(
         "w1",
@@ -117,13 +114,11 @@ async fn a_job_that_spends_its_attempts_fails_its_artifact_clearly() {
     let s =
         app.send(reqwest::Method::GET, &app.url(&format!("restoreSessions/{session}")), Some(&token), None, &[]).await;
     assert_eq!(s.body["status"], "completedWithError");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_hung_job_is_taken_over_by_another_worker_when_its_lease_expires() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let (session, arts, pts) = activated(&app, &token, 1).await;
     let a = arts[0]["id"].as_str().unwrap();
     let hang_once = rules(json!({"rules": [{"restorePointId": pts[0], "action": "hang", "attempts": 1}]}));
@@ -149,13 +144,11 @@ async fn a_hung_job_is_taken_over_by_another_worker_when_its_lease_expires() {
         metrics.lines().any(|l| l.starts_with("backstore_lease_takeovers_total ") && !l.ends_with(" 0")),
         "{metrics}"
     );
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_job_that_always_hangs_ends_failed_instead_of_hanging_the_session() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let (session, arts, pts) = activated(&app, &token, 1).await;
     let engine = app.engine(worker("w1", rules(json!({"rules": [{"restorePointId": pts[0], "action": "hang"}]}))));
     for _ in 0..5 {
@@ -170,13 +163,11 @@ async fn a_job_that_always_hangs_ends_failed_instead_of_hanging_the_session() {
         .send(reqwest::Method::GET, &app.url(&format!("restoreSessions/{session}")), Some(&token), None, &prefer)
         .await;
     assert_eq!(s.body["status"], "failed");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn a_worker_that_lost_its_lease_cannot_finish_the_job() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let (session, arts, _) = activated(&app, &token, 1).await;
     let a = arts[0]["id"].as_str().unwrap();
     let store = app.store();
@@ -204,13 +195,11 @@ async fn a_worker_that_lost_its_lease_cannot_finish_the_job() {
         .filter(|e| ["succeeded", "failed", "exhausted"].contains(&e.event.as_str()))
         .count();
     assert_eq!(terminal, 1);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn faulty_units_fail_with_a_realistic_error() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let plan = SeedPlan {
         tenant: TENANT.into(),
         sites: 3,
@@ -253,7 +242,6 @@ async fn faulty_units_fail_with_a_realistic_error() {
         }
     }
     assert_eq!(failed, 4);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -300,7 +288,6 @@ async fn a_background_worker_shows_every_state_and_metrics_count_it() {
     ] {
         assert!(metrics.lines().any(|l| l == needle), "missing '{needle}' in\n{metrics}");
     }
-    app.stop().await;
 }
 
 #[tokio::test]

@@ -7,8 +7,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn paths_methods_and_options() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
     let s = app
         .create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
@@ -63,13 +62,11 @@ async fn paths_methods_and_options() {
     // A $top over the maximum is capped, not refused; the option name is case-insensitive, `$` optional.
     app.get("restoreSessions?$TOP=100000", &token).await.expect(200);
     assert_eq!(app.get("restoreSessions?top=0", &token).await.body["value"], json!([]));
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn bodies_that_cannot_be_read_change_nothing() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 0, 0, 1).await;
     let site = points(&seeded, "site");
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
@@ -114,13 +111,11 @@ async fn bodies_that_cannot_be_read_change_nothing() {
     assert_eq!(after.body["restoreSessionArtifactCount"]["total"], 1);
     assert_eq!(after.body["lastModifiedDateTime"], s["lastModifiedDateTime"]);
     assert_eq!(app.get("restoreSessions", &token).await.body["value"].as_array().unwrap().len(), 1);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn request_ids_are_sent_and_client_ids_echoed() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let r = app
         .send(Method::GET, &app.url("restoreSessions"), Some(&token), None, &[("client-request-id", "abc-123")])
         .await;
@@ -134,5 +129,4 @@ async fn request_ids_are_sent_and_client_ids_echoed() {
         .await;
     e.expect_error(404, "RestoreSessionNotFound");
     assert_eq!(e.body["error"]["innerError"]["client-request-id"], "xyz");
-    app.stop().await;
 }

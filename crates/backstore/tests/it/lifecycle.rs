@@ -12,8 +12,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn delete_drafts_by_either_path_and_nothing_else() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 3, 0, 0, 1).await;
     let site = points(&seeded, "site");
     for path in ["sharePointRestoreSessions", "restoreSessions"] {
@@ -34,13 +33,11 @@ async fn delete_drafts_by_either_path_and_nothing_else() {
     app.activate(id, &token).await.expect(200);
     app.delete(&format!("restoreSessions/{id}"), &token).await.expect_error(403, "RestoreSessionActionNotAllowed");
     app.get(&format!("restoreSessions/{id}"), &token).await.expect(200);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn activation_freezes_the_session_and_the_engine_finishes_it() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 1, 1, 1).await;
     let site = points(&seeded, "site");
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0], &site[1][0]]).await;
@@ -119,13 +116,11 @@ async fn activation_freezes_the_session_and_the_engine_finishes_it() {
     assert!(m["restoredFolderName"].as_str().unwrap().starts_with("Restored Items "), "{m}");
     assert!(m["restoredFolderId"].is_string());
     assert!(m["restoredItemCount"].as_i64().unwrap() > 0);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn empty_drafts_cannot_be_activated_and_actions_take_no_parameters() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
     let id = s["id"].as_str().unwrap();
     app.activate(id, &token).await.expect_error(400, "InvalidArtifactRequest");
@@ -139,7 +134,6 @@ async fn empty_drafts_cannot_be_activated_and_actions_take_no_parameters() {
     .await
     .expect_error(400, "BadRequest");
     app.activate("no-such-session", &token).await.expect_error(404, "RestoreSessionNotFound");
-    app.stop().await;
 }
 
 /// Activated sessions whose artifacts end as given; returns the session ids.
@@ -168,8 +162,7 @@ async fn finished_sessions(app: &TestApp, token: &str, outcomes: &[&[bool]]) -> 
 
 #[tokio::test]
 async fn status_rules_for_every_mix_and_the_prefer_header() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let ids = finished_sessions(&app, &token, &[&[true, true], &[false, false], &[true, false]]).await;
     let prefer = [("Prefer", "include-unknown-enum-members")];
     let expected = [
@@ -212,13 +205,11 @@ async fn status_rules_for_every_mix_and_the_prefer_header() {
     let statuses: Vec<&str> =
         list.body["value"].as_array().unwrap().iter().map(|s| s["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["completed", "unknownFutureValue", "completedWithError"]);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn at_most_25_running_sessions_per_tenant() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let other = app.token(OTHER_TENANT);
     let seeded = app.seed(TENANT, 26, 0, 0, 1).await;
     let theirs = app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
@@ -241,7 +232,6 @@ async fn at_most_25_running_sessions_per_tenant() {
     // Once the running ones finish, there is room again.
     app.drain().await;
     app.activate(&ids[25], &token).await.expect(200);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -267,5 +257,4 @@ async fn a_running_server_finishes_sessions_by_itself() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
-    app.stop().await;
 }

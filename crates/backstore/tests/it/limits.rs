@@ -114,7 +114,6 @@ async fn every_limit_answers_its_error_and_the_server_keeps_serving() {
         assert!(read_to_close(&mut c, Duration::from_secs(5)).await.is_some(), "an idle connection was closed");
     }
     healthy(&app, &token).await;
-    app.stop().await;
 }
 
 #[tokio::test]

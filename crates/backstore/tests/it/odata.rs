@@ -39,8 +39,7 @@ async fn count_text(app: &TestApp, token: &str, path: &str) -> i64 {
 
 #[tokio::test]
 async fn restore_sessions_filter_sort_page_and_count() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let report = app.seed(TENANT, 3, 3, 3, 3).await;
     // Two sessions of each kind: one with one artifact, one with two.
     let mut made = Vec::new();
@@ -187,8 +186,7 @@ async fn restore_sessions_filter_sort_page_and_count() {
 
 #[tokio::test]
 async fn artifacts_and_units_take_the_same_options() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let report = app.seed(TENANT, 4, 1, 0, 3).await;
     let sites = points(&report, "site");
     let s = app
@@ -247,8 +245,7 @@ async fn artifacts_and_units_take_the_same_options() {
 
 #[tokio::test]
 async fn paging_ten_thousand_artifacts_while_more_arrive() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let report = app.seed(TENANT, 110, 0, 0, 100).await;
     let pts: Vec<String> = points(&report, "site").into_iter().flatten().collect();
     assert!(pts.len() >= 10_500, "{}", pts.len());

@@ -66,8 +66,7 @@ async fn units_of(app: &TestApp, token: &str, policy: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn a_policy_from_creation_to_deletion() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     directory(&app).await;
 
     let r = app
@@ -164,8 +163,7 @@ async fn a_policy_from_creation_to_deletion() {
 
 #[tokio::test]
 async fn the_units_delta_applies_what_it_can_and_reports_the_rest() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     directory(&app).await;
     let p = create_sites(&app, &token, &[1, 2]).await;
     let id = p["id"].as_str().unwrap();
@@ -262,8 +260,7 @@ async fn the_units_delta_applies_what_it_can_and_reports_the_rest() {
 
 #[tokio::test]
 async fn creating_a_policy_is_all_or_nothing() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     directory(&app).await;
     let post = |body: Value| {
         let token = token.clone();
@@ -298,7 +295,7 @@ async fn creating_a_policy_is_all_or_nothing() {
         .post(
             "exchangeProtectionPolicies",
             &token,
-            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).directory_object_id }] }),
+            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).resource.directory_object_id }] }),
         )
         .await;
     r.expect(201);
@@ -306,14 +303,17 @@ async fn creating_a_policy_is_all_or_nothing() {
         .post(
             "oneDriveForBusinessProtectionPolicies",
             &token,
-            &json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 2).directory_object_id }] }),
+            &json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 2).resource.directory_object_id }] }),
         )
         .await;
     r.expect(201);
     let drive_policy = r.body["id"].as_str().unwrap().to_owned();
     let units =
         app.get(&format!("oneDriveForBusinessProtectionPolicies/{drive_policy}/driveProtectionUnits"), &token).await;
-    assert_eq!(units.body["value"][0]["directoryObjectId"], user(Workload::OneDrive, 2).directory_object_id.unwrap());
+    assert_eq!(
+        units.body["value"][0]["directoryObjectId"],
+        user(Workload::OneDrive, 2).resource.directory_object_id.unwrap()
+    );
     let all = app.get("protectionPolicies", &token).await.body;
     let types: Vec<&str> =
         all["value"].as_array().unwrap().iter().map(|p| p["@odata.type"].as_str().unwrap()).collect();
@@ -329,8 +329,7 @@ async fn creating_a_policy_is_all_or_nothing() {
 
 #[tokio::test]
 async fn offboarding_a_unit_outside_any_policy() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let user_token = app.token_with(TENANT, false, Some("admin-user"), 3600);
     directory(&app).await;
     let p = create_sites(&app, &token, &[1]).await;
@@ -397,8 +396,7 @@ async fn offboarding_a_unit_outside_any_policy() {
 
 #[tokio::test]
 async fn policies_need_the_configuration_permissions() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     directory(&app).await;
     let p = create_sites(&app, &token, &[1]).await;
     let id = p["id"].as_str().unwrap();
@@ -417,8 +415,7 @@ async fn policies_need_the_configuration_permissions() {
 
 #[tokio::test]
 async fn seeded_tenants_are_protected_by_active_policies() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 1, 1, 2).await;
     let list = app.get("protectionPolicies", &token).await.body;
     let policies = list["value"].as_array().unwrap();
@@ -439,8 +436,7 @@ async fn seeded_tenants_are_protected_by_active_policies() {
 
 #[tokio::test]
 async fn bulk_addition_jobs_turn_names_into_units() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     directory(&app).await;
     let p = create_sites(&app, &token, &[1]).await;
     let id = p["id"].as_str().unwrap().to_owned();
@@ -451,7 +447,7 @@ async fn bulk_addition_jobs_turn_names_into_units() {
         .post(
             "exchangeProtectionPolicies",
             &token,
-            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).directory_object_id }] }),
+            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).resource.directory_object_id }] }),
         )
         .await;
     r.expect(201);
@@ -502,7 +498,7 @@ async fn bulk_addition_jobs_turn_names_into_units() {
         .post(
             &format!("oneDriveForBusinessProtectionPolicies/{dp}/driveProtectionUnitsBulkAdditionJobs"),
             &token,
-            &json!({ "drives": ["USER2@contoso.onmicrosoft.com"], "directoryObjectIds": [user(Workload::OneDrive, 3).directory_object_id] }),
+            &json!({ "drives": ["USER2@contoso.onmicrosoft.com"], "directoryObjectIds": [user(Workload::OneDrive, 3).resource.directory_object_id] }),
         )
         .await;
     r.expect(201);

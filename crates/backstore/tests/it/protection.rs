@@ -13,8 +13,7 @@ fn ids(v: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn protection_units_polymorphic_typed_and_one() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 1, 1, 1).await;
     app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
     let all = app.get("protectionUnits", &token).await;
@@ -76,7 +75,6 @@ async fn protection_units_polymorphic_typed_and_one() {
     let named = app.get(&format!("protectionUnits/{}", mailbox.id), &user).await;
     assert_eq!(named.body["displayName"].as_str(), mailbox.display_name.as_deref());
     assert_eq!(named.body["email"].as_str(), mailbox.email.as_deref());
-    app.stop().await;
 }
 
 fn list_url(unit: &str, filter: &str) -> String {
@@ -85,8 +83,7 @@ fn list_url(unit: &str, filter: &str) -> String {
 
 #[tokio::test]
 async fn the_restore_point_list_takes_its_documented_shape() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 1, 0, 0, 8).await;
     let unit = &seeded.protection_units[0];
     let now = app.clock().now();
@@ -155,13 +152,11 @@ async fn the_restore_point_list_takes_its_documented_shape() {
         &format!("protectionDateTime lt {future}{}", " and protectionDateTime lt 2020-01-01T00:00:00Z".repeat(30)),
     );
     app.get(&long, &token).await.expect_error(400, "FilterLengthExceeded");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn one_restore_point_and_its_unit() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 0, 1, 0, 2).await;
     let unit = &seeded.protection_units[0];
     let id = &unit.restore_point_ids[0];
@@ -181,13 +176,11 @@ async fn one_restore_point_and_its_unit() {
     app.get(&format!("restorePoints/{id}"), &app.token(OTHER_TENANT)).await.expect_error(404, "RestorePointNotFound");
     let expired = app.expired_point(TENANT, backstore_domain::Workload::Exchange).await;
     app.get(&format!("restorePoints/{expired}"), &token).await.expect_error(404, "RestorePointNotFound");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn search_finds_one_point_per_unit_and_feeds_a_session() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 1, 0, 4).await;
     let (s1, s2, mb) = (&seeded.protection_units[0], &seeded.protection_units[1], &seeded.protection_units[2]);
     let now = app.clock().now();
@@ -271,7 +264,6 @@ async fn search_finds_one_point_per_unit_and_feeds_a_session() {
         assert_eq!(r.status.as_u16(), status, "{bad}: {}", r.text);
         assert_eq!(r.error_code(), code, "{bad}: {}", r.text);
     }
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -303,5 +295,4 @@ async fn each_endpoint_checks_its_own_permission() {
     let denied = app.get("protectionUnits", &app.token_for(TENANT, &[SEARCH_READ], None, 600)).await;
     denied.expect_error(403, "accessDenied");
     assert!(denied.body["error"]["message"].as_str().unwrap().contains("BackupRestore-Configuration.Read.All"));
-    app.stop().await;
 }

@@ -38,8 +38,7 @@ fn time(p: &Value) -> chrono::DateTime<chrono::Utc> {
 
 #[tokio::test]
 async fn advancing_the_clock_thins_and_expires_restore_points() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 1, 1, 1, 3).await;
     let (site, mailbox, drive) =
         (&seeded.protection_units[0], &seeded.protection_units[1], &seeded.protection_units[2]);
@@ -92,7 +91,6 @@ async fn advancing_the_clock_thins_and_expires_restore_points() {
     // Nothing older than a year is left; the newest points are fresh.
     let newest = before(&app, &token, &mailbox.id, app.clock().now()).await;
     assert!(app.clock().now() - time(&newest[0]) < chrono::Duration::minutes(10));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -113,5 +111,4 @@ async fn the_admin_clock_needs_control_permissions() {
         .await
         .expect_error(400, "BadRequest");
     app.send(Method::POST, &advance, Some(&admin), Some(&json!({})), &[]).await.expect_error(400, "BadRequest");
-    app.stop().await;
 }

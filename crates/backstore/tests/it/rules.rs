@@ -37,8 +37,7 @@ async fn sites_in(app: &TestApp, token: &str, policy: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn a_site_rule_from_creation_to_delete_and_unprotect() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     app.store().register_resources(TENANT, &(1..=5).map(site).collect::<Vec<_>>()).await.unwrap();
     let policy = site_policy(&app, &token, &[1]).await;
     let other = site_policy(&app, &token, &[4]).await;
@@ -162,8 +161,7 @@ async fn a_site_rule_from_creation_to_delete_and_unprotect() {
 
 #[tokio::test]
 async fn a_group_rule_protects_the_members_mailboxes_on_an_active_policy() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let mut users: Vec<_> = (1..=4).map(|n| user(Workload::Exchange, n)).collect();
     users[0].groups = vec!["g-finance".into()];
     users[1].groups = vec!["g-legal".into(), "g-finance".into()];
@@ -173,7 +171,7 @@ async fn a_group_rule_protects_the_members_mailboxes_on_an_active_policy() {
         .post(
             "exchangeProtectionPolicies",
             &token,
-            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": users[3].directory_object_id }] }),
+            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": users[3].resource.directory_object_id }] }),
         )
         .await;
     r.expect(201);
@@ -201,8 +199,10 @@ async fn a_group_rule_protects_the_members_mailboxes_on_an_active_policy() {
         .map(|u| (u["directoryObjectId"].as_str().unwrap().to_owned(), u["status"].as_str().unwrap().to_owned()))
         .collect();
     owners.sort();
-    let want: Vec<(String, String)> =
-        [0, 1, 3].iter().map(|i| (users[*i].directory_object_id.clone().unwrap(), "protected".to_owned())).collect();
+    let want: Vec<(String, String)> = [0, 1, 3]
+        .iter()
+        .map(|i| (users[*i].resource.directory_object_id.clone().unwrap(), "protected".to_owned()))
+        .collect();
     assert_eq!(owners, want);
     let p = app.get(&format!("protectionPolicies/{policy}"), &token).await;
     assert_eq!(p.body["status"], "active");
@@ -210,8 +210,7 @@ async fn a_group_rule_protects_the_members_mailboxes_on_an_active_policy() {
 
 #[tokio::test]
 async fn rule_requests_that_are_refused() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     app.store().register_resources(TENANT, &[site(1), user(Workload::OneDrive, 1)]).await.unwrap();
     let policy = site_policy(&app, &token, &[1]).await;
     let rules = format!("sharePointProtectionPolicies/{policy}/siteInclusionRules");
@@ -243,7 +242,7 @@ async fn rule_requests_that_are_refused() {
         .post(
             "oneDriveForBusinessProtectionPolicies",
             &token,
-            &json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 1).directory_object_id }] }),
+            &json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 1).resource.directory_object_id }] }),
         )
         .await;
     r.expect(201);

@@ -220,7 +220,6 @@ async fn tokens_of_a_configured_issuer_work_and_every_defect_is_refused() {
     *idp.jwks.lock().unwrap() = json!({ "keys": [rotated.jwk.clone()] });
     assert_eq!(status_of(&app, &sign(&good, rotated, "rotated")).await.0, 200);
     eprintln!("{} token defects refused", cases.len());
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -247,13 +246,11 @@ async fn a_key_set_from_a_file_pins_each_key_to_its_algorithm() {
     header.kid = Some("k1".into());
     let rs384 = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_rsa_der(&k1.private_der)).unwrap();
     assert_eq!(status_of(&app, &rs384).await.0, 401, "RS384 with a key published for RS256");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn every_write_leaves_an_audit_record_with_tenant_caller_and_request_id() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let report = app.seed(TENANT, 1, 0, 0, 1).await;
     let point = &report.protection_units[0].restore_point_ids[0];
     let body = json!({ "siteRestoreArtifacts": [{ "restorePoint": { "id": point }, "destinationType": "new" }] });
@@ -285,5 +282,4 @@ async fn every_write_leaves_an_audit_record_with_tenant_caller_and_request_id() 
     );
     assert_eq!(records[2]["method"], "DELETE");
     assert!(records[2]["path"].as_str().unwrap().ends_with(&id));
-    app.stop().await;
 }

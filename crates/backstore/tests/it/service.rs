@@ -76,7 +76,6 @@ async fn a_disabled_tenant_is_refused_until_it_enables_the_service() {
         .await;
     denied.expect_error(403, "accessDenied");
     assert_eq!(root.body["id"], Value::String(OFF.into()));
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -86,7 +85,6 @@ async fn seed_enables_the_service() {
     app.get("restoreSessions", &token).await.expect_error(403, "BackupServiceNotEnabled");
     app.seed("seeded-tenant", 1, 0, 0, 1).await;
     app.get("restoreSessions", &token).await.expect(200);
-    app.stop().await;
 }
 
 /// `POST /admin/<what>` with the caller's token.
@@ -96,8 +94,7 @@ async fn admin(app: &TestApp, what: &str, token: &str, body: Value) -> Resp {
 
 #[tokio::test]
 async fn locked_service_states_stop_the_changes_they_cover() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     // The directory comes in through the admin endpoint, groups included.
     let r = admin(
         &app,

@@ -19,8 +19,7 @@ async fn status(app: &TestApp, token: &str, id: &str) -> Value {
 
 #[tokio::test]
 async fn service_apps_take_control_when_their_time_comes() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let user = app.token_with(TENANT, false, Some("admin-user"), 3600);
     assert_eq!(app.get("serviceApps", &token).await.body["value"], json!([]));
 
@@ -111,8 +110,7 @@ async fn service_apps_take_control_when_their_time_comes() {
 
 #[tokio::test]
 async fn the_email_notification_setting_reads_and_updates() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let r = app.get("emailNotificationsSetting", &token).await;
     r.expect(200);
     assert!(r.body["@odata.context"]

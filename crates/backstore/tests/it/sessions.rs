@@ -8,8 +8,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn create_each_kind_and_read_it_back_by_both_paths() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 2, 2, 3).await;
     for (set, nav, kind, odata_type) in KINDS {
         let pts = points(&seeded, kind);
@@ -80,13 +79,11 @@ async fn create_each_kind_and_read_it_back_by_both_paths() {
                 .ends_with("#solutions/backupRestore/restorePoints/$entity"));
         }
     }
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn odata_id_may_be_a_url_and_bodies_may_carry_the_sdk_annotations() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 1, 0, 0, 2).await;
     let rp = &points(&seeded, "site")[0];
     let body = json!({
@@ -101,13 +98,11 @@ async fn odata_id_may_be_a_url_and_bodies_may_carry_the_sdk_annotations() {
     let r = app.post("sharePointRestoreSessions", &token, &body).await;
     r.expect(201);
     assert_eq!(r.body["restoreSessionArtifactCount"]["total"], 2);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn empty_creates_make_empty_drafts_and_null_is_refused() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     for body in [None, Some(json!({})), Some(json!({"driveRestoreArtifacts": []}))] {
         let r = app
             .send(Method::POST, &app.url("oneDriveForBusinessRestoreSessions"), Some(&token), body.as_ref(), &[])
@@ -121,13 +116,11 @@ async fn empty_creates_make_empty_drafts_and_null_is_refused() {
         .expect_error(400, "InvalidArtifactRequest");
     let list = app.get("restoreSessions", &token).await;
     assert_eq!(list.body["value"].as_array().unwrap().len(), 3);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn create_refusals_write_nothing() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let mine = app.seed(TENANT, 2, 1, 0, 2).await;
     let theirs = app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
     let site = points(&mine, "site");
@@ -181,13 +174,11 @@ async fn create_refusals_write_nothing() {
     }
     let list = app.get("restoreSessions", &token).await;
     assert_eq!(list.body["value"], json!([]), "nothing was created");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn fifty_artifacts_per_request_at_most() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 0, 51, 0, 1).await;
     let all: Vec<String> = points(&seeded, "mailbox").into_iter().map(|p| p[0].clone()).collect();
     let art = |rp: &String| json!({"restorePoint": {"id": rp}, "destinationType": "new"});
@@ -199,13 +190,11 @@ async fn fifty_artifacts_per_request_at_most() {
     let r = app.post("exchangeRestoreSessions", &token, &json!({"mailboxRestoreArtifacts": fifty})).await;
     r.expect(201);
     assert_eq!(r.body["restoreSessionArtifactCount"]["total"], 50);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn polymorphic_list_types_every_item_and_typed_lists_filter() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 1, 1, 1, 1).await;
     for (set, nav, kind, _) in KINDS {
         app.create(set, nav, &token, &[&points(&seeded, kind)[0][0]]).await;
@@ -229,13 +218,11 @@ async fn polymorphic_list_types_every_item_and_typed_lists_filter() {
         assert_eq!(cast.body["value"].as_array().unwrap().len(), 1);
         assert_eq!(cast.body["value"][0]["id"], items[0]["id"]);
     }
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn expand_embeds_the_artifacts() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 1, 0, 1).await;
     let site = points(&seeded, "site");
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0], &site[1][0]]).await;
@@ -267,13 +254,11 @@ async fn expand_embeds_the_artifacts() {
     let keys: Vec<&String> = sel.body.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["@odata.context", "id", "status", "createdBy"]);
     app.get("restoreSessions?$select=nonsense", &token).await.expect_error(400, "BadRequest");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn top_pages_with_absolute_next_links_and_no_duplicates() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 0, 7, 0, 1).await;
     let mut created = Vec::new();
     let pts = points(&seeded, "mailbox");
@@ -320,13 +305,11 @@ async fn top_pages_with_absolute_next_links_and_no_duplicates() {
         }
     }
     assert_eq!(ids, all);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn artifacts_can_be_added_one_by_one_while_draft() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 0, 0, 2, 1).await;
     let pts = points(&seeded, "drive");
     let s = app.create("oneDriveForBusinessRestoreSessions", "driveRestoreArtifacts", &token, &[]).await;
@@ -347,13 +330,11 @@ async fn artifacts_can_be_added_one_by_one_while_draft() {
         .expect_error(400, "InvalidRestorePoint");
     let s = app.get(&format!("restoreSessions/{id}"), &token).await;
     assert_eq!(s.body["restoreSessionArtifactCount"]["total"], 1);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn segments_match_case_insensitively_and_keys_take_every_form() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
     let s = app
         .create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
@@ -373,5 +354,4 @@ async fn segments_match_case_insensitively_and_keys_take_every_form() {
     let r = app.get(&format!("sharePointRestoreSessions('{id}')/SITERESTOREARTIFACTS"), &token).await;
     r.expect(200);
     assert_eq!(r.body["value"].as_array().unwrap().len(), 1);
-    app.stop().await;
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use backstore::seed::{SeedPlan, SeedReport};
 use backstore::server::{Server, ServerConfig};
 use backstore_api::auth::{issue_token, TokenRequest, ALL_PERMISSIONS, DEFAULT_APP_ID, READ_PERMISSIONS};
-use backstore_domain::restore::UnitInfo;
+use backstore_domain::restore::{Resource, UnitInfo};
 use backstore_domain::{RestorePointTags, Workload};
 use backstore_engine::{Engine, EngineConfig, FaultRules};
 use backstore_store::{Clock, ProtectionUnitRecord, RestorePointRecord, Store};
@@ -144,6 +144,13 @@ impl TestApp {
         Self::spawn_with(None).await
     }
 
+    /// A server without an engine and a token of `tenant`'s for it.
+    pub async fn spawn_for(tenant: &str) -> (TestApp, String) {
+        let app = Self::spawn().await;
+        let token = app.token(tenant);
+        (app, token)
+    }
+
     /// A server whose engine runs on its own, fast.
     pub async fn spawn_with_engine() -> TestApp {
         Self::spawn_with(Some(EngineConfig { poll: Duration::from_millis(20), ..EngineConfig::default() })).await
@@ -267,8 +274,7 @@ impl TestApp {
     /// A unit of `w` with one restore point that expired an hour ago; returns the point's id.
     pub async fn expired_point(&self, tenant: &str, w: Workload) -> String {
         let now = self.clock().now();
-        let unit = UnitInfo {
-            id: uuid::Uuid::new_v4().to_string(),
+        let resource = Resource {
             workload: w,
             site_id: Some("contoso.sharepoint.com,1,2".into()),
             site_name: Some("Old".into()),
@@ -277,6 +283,7 @@ impl TestApp {
             display_name: Some("Old Owner".into()),
             email: Some("old@contoso.onmicrosoft.com".into()),
         };
+        let unit = UnitInfo { id: uuid::Uuid::new_v4().to_string(), resource };
         let point = RestorePointRecord {
             id: uuid::Uuid::new_v4().to_string(),
             protection_unit_id: unit.id.clone(),
@@ -420,7 +427,7 @@ pub const KINDS: [(&str, &str, &str, &str); 3] = [
 
 /// Site `n` of the tenant directory the protection tests use.
 pub fn site(n: u32) -> backstore_store::DirectoryResource {
-    backstore_store::DirectoryResource {
+    let resource = Resource {
         workload: Workload::SharePoint,
         site_id: Some(format!("contoso.sharepoint.com,{n:08}-0000-4000-8000-000000000000,web{n}")),
         site_name: Some(format!("Site {n}")),
@@ -428,18 +435,17 @@ pub fn site(n: u32) -> backstore_store::DirectoryResource {
         directory_object_id: None,
         display_name: None,
         email: None,
-        fault: None,
-        groups: Vec::new(),
-    }
+    };
+    backstore_store::DirectoryResource { resource, fault: None, groups: Vec::new() }
 }
 
 pub fn site_id(n: u32) -> String {
-    site(n).site_id.unwrap()
+    site(n).resource.site_id.unwrap()
 }
 
 /// User `n`'s mailbox or OneDrive.
 pub fn user(w: Workload, n: u32) -> backstore_store::DirectoryResource {
-    backstore_store::DirectoryResource {
+    let resource = Resource {
         workload: w,
         site_id: None,
         site_name: None,
@@ -447,7 +453,6 @@ pub fn user(w: Workload, n: u32) -> backstore_store::DirectoryResource {
         directory_object_id: Some(format!("{n:08}-1111-4000-8000-{}", w.unit_kind())),
         display_name: Some(format!("User {n}")),
         email: Some(format!("user{n}@contoso.onmicrosoft.com")),
-        fault: None,
-        groups: Vec::new(),
-    }
+    };
+    backstore_store::DirectoryResource { resource, fault: None, groups: Vec::new() }
 }

@@ -56,8 +56,7 @@ fn seed_002(rp: [&str; 3], removed: &str) -> Value {
 
 #[tokio::test]
 async fn the_seeds_bodies_apply_item_by_item() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 5, 5, 5, 1).await;
     let bodies: [fn([&str; 3], &str) -> Value; 3] = [seed_000, seed_001, seed_002];
     for ((set, nav, kind, _), body) in KINDS.into_iter().zip(bodies) {
@@ -116,13 +115,11 @@ async fn the_seeds_bodies_apply_item_by_item() {
         let s = app.get(&format!("restoreSessions/{id}"), &token).await;
         assert_eq!(s.body["restoreSessionArtifactCount"]["total"], 3);
     }
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn the_seeds_bodies_with_their_comments_are_not_json() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[]).await;
     let body = r#"{
   "siteRestoreArtifacts@delta": [
@@ -136,13 +133,11 @@ async fn the_seeds_bodies_with_their_comments_are_not_json() {
     app.raw(reqwest::Method::PATCH, &url, &token, Some("application/json"), body.into())
         .await
         .expect_error(400, "BadRequest");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn item_level_failures_leave_the_other_items_applied() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let mine = app.seed(TENANT, 3, 1, 0, 1).await;
     let theirs = app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
     let site = points(&mine, "site");
@@ -172,13 +167,11 @@ async fn item_level_failures_leave_the_other_items_applied() {
     assert_eq!(echo[4]["status"], "added");
     let s = app.get(&format!("restoreSessions/{id}"), &token).await;
     assert_eq!(s.body["restoreSessionArtifactCount"]["total"], 2);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn request_level_refusals_apply_nothing() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 0, 0, 52, 1).await;
     let pts: Vec<String> = points(&seeded, "drive").into_iter().map(|p| p[0].clone()).collect();
     let s = app.create("oneDriveForBusinessRestoreSessions", "driveRestoreArtifacts", &token, &[&pts[0]]).await;
@@ -221,13 +214,11 @@ async fn request_level_refusals_apply_nothing() {
     let after = app.get(&format!("restoreSessions/{id}"), &token).await;
     assert_eq!(after.body["restoreSessionArtifactCount"]["total"], 1);
     assert_eq!(after.body["lastModifiedDateTime"], s["lastModifiedDateTime"], "nothing was stamped either");
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn removes_and_adds_may_share_a_restore_point_in_one_request() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
     let rp = &points(&seeded, "site")[0][0];
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[rp]).await;
@@ -246,13 +237,11 @@ async fn removes_and_adds_may_share_a_restore_point_in_one_request() {
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["destinationType"], "inPlace");
     assert_ne!(items[0]["id"], a);
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn read_only_properties_may_only_be_echoed() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 0, 2, 0, 1).await;
     let mb = points(&seeded, "mailbox");
     let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[&mb[0][0]]).await;
@@ -300,13 +289,11 @@ async fn read_only_properties_may_only_be_echoed() {
     let r = app.patch(&format!("restoreSessions/{id}"), &token, &seed_003).await;
     r.expect_error(400, "InvalidPatchRequest");
     assert!(r.body["error"]["message"].as_str().unwrap().contains("'status'"));
-    app.stop().await;
 }
 
 #[tokio::test]
 async fn the_base_path_patches_like_the_typed_one() {
-    let app = TestApp::spawn().await;
-    let token = app.token(TENANT);
+    let (app, token) = TestApp::spawn_for(TENANT).await;
     let seeded = app.seed(TENANT, 2, 0, 0, 1).await;
     let site = points(&seeded, "site");
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
@@ -327,5 +314,4 @@ async fn the_base_path_patches_like_the_typed_one() {
     let after = app.get(&format!("restoreSessions/{id}"), &token).await;
     assert_eq!(after.body["restoreSessionArtifactCount"]["total"], 2);
     assert_ne!(after.body["lastModifiedDateTime"], s["lastModifiedDateTime"]);
-    app.stop().await;
 }

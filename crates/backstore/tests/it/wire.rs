@@ -116,7 +116,6 @@ async fn every_response_shape_on_both_versions() {
         settings.set_snapshot_path("snapshots");
         settings.bind(|| insta::assert_json_snapshot!(format!("wire-{version}"), answers));
     }
-    app.stop().await;
 }
 
 async fn record(app: &TestApp, version: &'static str) -> Value {
@@ -155,7 +154,7 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
             M::POST,
             "exchangeProtectionPolicies",
             Some(&token),
-            Some(json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).directory_object_id }] })),
+            Some(json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).resource.directory_object_id }] })),
         )
         .await;
     let ex = id_of(&ex);
@@ -165,7 +164,7 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
             M::POST,
             "oneDriveForBusinessProtectionPolicies",
             Some(&token),
-            Some(json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 1).directory_object_id }] })),
+            Some(json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 1).resource.directory_object_id }] })),
         )
         .await;
     let od = id_of(&od);

@@ -46,7 +46,6 @@ async fn a_tenants_writes_wait_only_for_that_tenant() {
         a.expect(201);
     }
     assert_eq!(app.get("restoreSessions", &token_a).await.body["value"].as_array().unwrap().len(), 1);
-    app.stop().await;
 }
 
 #[tokio::test]
@@ -69,5 +68,4 @@ async fn the_retention_pass_waits_for_tenant_writes() {
         tokio::time::timeout(Duration::from_secs(5), pass).await.expect("the pass proceeds").unwrap();
     }
     drop(store);
-    app.stop().await;
 }
