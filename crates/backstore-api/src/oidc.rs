@@ -293,30 +293,21 @@ impl Issuers {
     }
 }
 
-/// The claims backstore reads from an access token of Entra ID or another OpenID Connect issuer.
+/// The claims backstore reads from an access token of Entra ID or another OpenID Connect issuer
+/// (each may be missing).
 #[derive(Debug, Clone, Deserialize)]
 pub struct ExternalClaims {
-    #[serde(default)]
     pub tid: Option<String>,
-    #[serde(default)]
     pub oid: Option<String>,
-    #[serde(default)]
     pub sub: Option<String>,
     /// The client application: `appid` (v1 tokens), `azp` (v2 and Keycloak).
-    #[serde(default)]
     pub appid: Option<String>,
-    #[serde(default)]
     pub azp: Option<String>,
-    #[serde(default)]
     pub app_displayname: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub roles: Option<Vec<String>>,
-    #[serde(default)]
     pub scp: Option<String>,
     /// `app` or `user`, when the issuer says.
-    #[serde(default)]
     pub idtyp: Option<String>,
 }
 

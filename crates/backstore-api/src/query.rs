@@ -154,27 +154,13 @@ pub fn parse(query: Option<&str>) -> Result<QueryOptions, ApiError> {
         }
         seen.push(name.clone());
         match name.as_str() {
-            "top" => {
-                let top: i64 = value.trim().parse().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "Invalid value '{value}' for $top query option: expected a non-negative integer."
-                    ))
-                })?;
-                out.top = Some(top);
-            }
+            "top" => out.top = Some(non_negative(&value, "top")?),
             "skiptoken" => {
                 let (seq, keys) = decode_skiptoken(&value)?;
                 out.after = Some(seq);
                 out.after_keys = keys;
             }
-            "skip" => {
-                let skip: i64 = value.trim().parse().ok().filter(|n| *n >= 0).ok_or_else(|| {
-                    ApiError::BadRequest(format!(
-                        "Invalid value '{value}' for $skip query option: expected a non-negative integer."
-                    ))
-                })?;
-                out.skip = Some(skip);
-            }
+            "skip" => out.skip = Some(non_negative(&value, "skip")?),
             "count" => {
                 out.count = match value.trim() {
                     v if v.eq_ignore_ascii_case("true") => true,
@@ -246,6 +232,15 @@ pub fn next_query(raw: &[(String, String)], token: &str) -> String {
         .collect();
     parts.push(format!("$skiptoken={}", utf8_percent_encode(token, QUERY)));
     parts.join("&")
+}
+
+/// The value of `$top` or `$skip`: a non-negative integer.
+fn non_negative(value: &str, option: &str) -> Result<i64, ApiError> {
+    value.trim().parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {
+        ApiError::BadRequest(format!(
+            "Invalid value '{value}' for ${option} query option: expected a non-negative integer."
+        ))
+    })
 }
 
 #[cfg(test)]

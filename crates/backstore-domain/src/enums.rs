@@ -9,13 +9,11 @@ use serde::{Deserialize, Serialize};
 macro_rules! graph_enum {
     (@eq ; $a:expr, $b:expr) => { $a == $b };
     (@eq ignore_case ; $a:expr, $b:expr) => { $a.eq_ignore_ascii_case($b) };
-    (
+    ($(
         $(#[$meta:meta])*
-        pub enum $name:ident $([$ci:ident])? {
-            $($variant:ident = $wire:literal,)*
-        }
-        $(evolvable { $($evariant:ident = $ewire:literal,)* })?
-    ) => {
+        pub enum $name:ident $([$ci:ident])? { $($variant:ident = $wire:literal),* $(,)? }
+        $(evolvable { $($evariant:ident = $ewire:literal),* $(,)? })?
+    )+) => {$(
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
@@ -50,7 +48,7 @@ macro_rules! graph_enum {
                 }
             }
         }
-    };
+    )+};
 }
 
 pub(crate) use graph_enum;
@@ -139,32 +137,14 @@ impl ArtifactStatus {
 
 graph_enum! {
     /// Where a restore goes (`destinationType`).
-    pub enum DestinationType [ignore_case] {
-        New = "new",
-        InPlace = "inPlace",
-    }
-}
+    pub enum DestinationType [ignore_case] { New = "new", InPlace = "inPlace" }
 
-graph_enum! {
     /// How a session was populated (`restoreJobType`).
-    pub enum RestoreJobType {
-        Standard = "standard",
-        Bulk = "bulk",
-    }
-    evolvable {
-        Granular = "granular",
-    }
-}
+    pub enum RestoreJobType { Standard = "standard", Bulk = "bulk" } evolvable { Granular = "granular" }
 
-graph_enum! {
     /// Flags on a restore point (`restorePointTags`).
-    pub enum RestorePointTags [ignore_case] {
-        None = "none",
-        FastRestore = "fastRestore",
-    }
-}
+    pub enum RestorePointTags [ignore_case] { None = "none", FastRestore = "fastRestore" }
 
-graph_enum! {
     /// Protection status of a unit (`protectionUnitStatus`).
     pub enum ProtectionUnitStatus {
         ProtectRequested = "protectRequested",

@@ -129,20 +129,15 @@ pub struct FaultRules {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FaultRule {
     /// Matches artifacts restoring this unit.
-    #[serde(default)]
     pub protection_unit_id: Option<String>,
     /// Matches artifacts restoring this restore point.
-    #[serde(default)]
     pub restore_point_id: Option<String>,
     pub action: FaultAction,
     /// `hang`: the first `attempts` attempts hang (all when absent); `failAttempts`: required.
-    #[serde(default)]
     pub attempts: Option<i64>,
     /// `fail`: the error code (default `ArtifactCannotBeRestored`).
-    #[serde(default)]
     pub code: Option<String>,
     /// `fail`: the message (default: the service's message for the code).
-    #[serde(default)]
     pub message: Option<String>,
 }
 

@@ -202,10 +202,7 @@ impl Engine {
                 JobWork::Restore(r) => {
                     self.execute(&claimed, &r.artifact, &r.unit, r.unit_fault.as_deref(), shutdown).await
                 }
-                JobWork::ResolveBulk => self.resolve_bulk(&claimed.job).await,
-                JobWork::SettlePolicy => self.settle_policy(&claimed.job).await,
-                JobWork::ResolveUnitJob => self.resolve_unit_job(&claimed.job).await,
-                JobWork::ApplyRule => self.apply_rule(&claimed.job).await,
+                other => self.run_in_store(&claimed.job, other).await,
             };
             if let Err(e) = ran {
                 tracing::warn!(error = %e, "job interrupted by a store error; its lease will expire and it will run again");
@@ -216,42 +213,24 @@ impl Engine {
         .await
     }
 
-    /// Turns a bulk addition request into artifacts, each with its own restore job.
-    async fn resolve_bulk(&self, job: &JobRef) -> StoreResult<()> {
-        if self.store.resolve_bulk_request(job, self.clock.now()).await? {
-            tracing::info!("bulk addition request resolved");
+    /// Runs a job that is one store transaction: a bulk addition request becomes artifacts with
+    /// restore jobs of their own, a unit bulk job units of its policy, a rule its policy's units, a
+    /// policy's activation, deactivation or delta settled units.
+    async fn run_in_store(&self, job: &JobRef, work: &JobWork) -> StoreResult<()> {
+        let now = self.clock.now();
+        let (finished, done) = match work {
+            JobWork::ResolveBulk => {
+                (self.store.resolve_bulk_request(job, now).await?, "bulk addition request resolved")
+            }
+            JobWork::ResolveUnitJob => (self.store.resolve_unit_bulk_job(job, now).await?, "unit bulk job resolved"),
+            JobWork::ApplyRule => (self.store.apply_rule_job(job, now).await?, "inclusion rule applied"),
+            JobWork::SettlePolicy => (self.store.settle_policy_job(job, now).await?, "protection policy settled"),
+            JobWork::Restore(_) => unreachable!("a restore runs through execute"),
+        };
+        if finished {
+            tracing::info!("{done}");
         } else {
-            tracing::warn!("lease lost before the bulk request was resolved; another worker has it");
-        }
-        Ok(())
-    }
-
-    /// Turns a protection-unit bulk addition job into units of its policy.
-    async fn resolve_unit_job(&self, job: &JobRef) -> StoreResult<()> {
-        if self.store.resolve_unit_bulk_job(job, self.clock.now()).await? {
-            tracing::info!("protection unit bulk addition job resolved");
-        } else {
-            tracing::warn!("lease lost before the bulk job was resolved; another worker has it");
-        }
-        Ok(())
-    }
-
-    /// Applies an inclusion rule to the tenant's directory (or takes its units out of the policy).
-    async fn apply_rule(&self, job: &JobRef) -> StoreResult<()> {
-        if self.store.apply_rule_job(job, self.clock.now()).await? {
-            tracing::info!(rule_id = %job.target_id, "inclusion rule applied");
-        } else {
-            tracing::warn!("lease lost before the rule was applied; another worker has it");
-        }
-        Ok(())
-    }
-
-    /// Carries out what a protection policy's activation, deactivation or delta asked of its units.
-    async fn settle_policy(&self, job: &JobRef) -> StoreResult<()> {
-        if self.store.settle_policy_job(job, self.clock.now()).await? {
-            tracing::info!(policy_id = %job.target_id, "protection policy settled");
-        } else {
-            tracing::warn!("lease lost before the policy was settled; another worker has it");
+            tracing::warn!("lease lost before the job finished; another worker has it");
         }
         Ok(())
     }

@@ -22,6 +22,15 @@ pub struct ListSpec {
     pub after: Option<(Vec<Bind>, i64)>,
     pub skip: i64,
     pub limit: i64,
+    /// Count every row the filter keeps too (`$count=true`).
+    pub count: bool,
+}
+
+/// A page of a collection: its rows, keyed for the next link, and the count when it was asked for.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub rows: Vec<Keyed<T>>,
+    pub count: Option<i64>,
 }
 
 impl ListSpec {

@@ -73,24 +73,8 @@ async fn main() {
         eprintln!("{ARTIFACTS} artifacts in place in {:.1?}", started.elapsed());
         s.id
     };
-    let server = Server::start(ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_owned(),
-        database_url: url,
-        store: Default::default(),
-        engine: None,
-        clock,
-        trust_proxy: false,
-        api: true,
-        throttle: Default::default(),
-        issuers: Vec::new(),
-        audit_log: None,
-        tls: None,
-        connections: Default::default(),
-        requests: Default::default(),
-    })
-    .await
-    .unwrap();
+    let config = ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().to_owned(), url);
+    let server = Server::start(ServerConfig { clock, ..config }).await.unwrap();
     let token = issue_token(
         &server.key,
         &TokenRequest {
@@ -109,7 +93,7 @@ async fn main() {
     // Where page 1000 starts: after row 99 900 in each order.
     let before = (999 * PAGE) as i64;
     let by_seq = server.store.list_artifacts(TENANT, &session, &ListSpec::first(before)).await.unwrap();
-    let last = by_seq.last().unwrap();
+    let last = by_seq.rows.last().unwrap();
     let plain_token = encode_skiptoken(last.record.seq, &[]);
     let order = backstore_odata::parse_orderby("createdDateTime desc").unwrap();
     let by_time = server
@@ -117,7 +101,7 @@ async fn main() {
         .list_artifacts(TENANT, &session, &ListSpec { order, limit: before, ..ListSpec::default() })
         .await
         .unwrap();
-    let last = by_time.last().unwrap();
+    let last = by_time.rows.last().unwrap();
     let keys: Vec<Bind> = last.keys.clone();
     let desc_token = encode_skiptoken(last.record.seq, &keys);
 

@@ -237,6 +237,32 @@ fn line(name: &str, m: &Measured, ceiling: &Measured) -> String {
     )
 }
 
+/// A GET scenario: `path` read over and over, each answer checked, against the bare server's
+/// ceiling for answers of the same size.
+async fn reads(
+    target: &Arc<Target>,
+    s: &Settings,
+    name: &str,
+    path: String,
+    check: fn(&Value) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let (n, d) = (s.connections, s.duration);
+    let t = target.clone();
+    let m = measure(n, d, move |_, _| {
+        let (t, path) = (t.clone(), path.clone());
+        async move {
+            let from = Instant::now();
+            let (v, len) = t.get(&path).await?;
+            check(&v)?;
+            Ok((from, len))
+        }
+    })
+    .await?;
+    let c = ceiling(&target.client, reqwest::Method::GET, None, m.response_bytes, n, d).await?;
+    println!("{}", line(name, &m, &c));
+    Ok(())
+}
+
 /// Runs every scenario against `target`, printing one line each, then the fill if asked.
 pub async fn run(target: Arc<Target>, s: &Settings) -> anyhow::Result<()> {
     let (n, d) = (s.connections, s.duration);
@@ -248,33 +274,14 @@ pub async fn run(target: Arc<Target>, s: &Settings) -> anyhow::Result<()> {
     let (big, _) = target.create(&pts[..50]).await?;
     target.patch(&big, &pts[50..100]).await?;
 
-    let t = target.clone();
-    let path = format!("restoreSessions/{big}");
-    let m = measure(n, d, move |_, _| {
-        let (t, path) = (t.clone(), path.clone());
-        async move {
-            let from = Instant::now();
-            Ok((from, t.get(&path).await?.1))
-        }
-    })
-    .await?;
-    let c = ceiling(&target.client, reqwest::Method::GET, None, m.response_bytes, n, d).await?;
-    println!("{}", line("get-session", &m, &c));
-
-    let t = target.clone();
+    let one = |_: &Value| Ok(());
+    reads(&target, s, "get-session", format!("restoreSessions/{big}"), one).await?;
+    let page_of_100 = |v: &Value| {
+        anyhow::ensure!(v["value"].as_array().map(Vec::len) == Some(100), "not a page of 100");
+        Ok(())
+    };
     let path = format!("sharePointRestoreSessions/{big}/siteRestoreArtifacts?$top=100");
-    let m = measure(n, d, move |_, _| {
-        let (t, path) = (t.clone(), path.clone());
-        async move {
-            let from = Instant::now();
-            let (v, len) = t.get(&path).await?;
-            anyhow::ensure!(v["value"].as_array().map(Vec::len) == Some(100), "not a page of 100");
-            Ok((from, len))
-        }
-    })
-    .await?;
-    let c = ceiling(&target.client, reqwest::Method::GET, None, m.response_bytes, n, d).await?;
-    println!("{}", line("list-100-artifacts", &m, &c));
+    reads(&target, s, "list-100-artifacts", path, page_of_100).await?;
 
     let t = target.clone();
     let m = measure(n, d, move |_, _| {

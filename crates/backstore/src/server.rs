@@ -44,6 +44,29 @@ pub struct ServerConfig {
     pub api: bool,
 }
 
+impl ServerConfig {
+    /// The API on `listen` over this data dir and database, every other option at its default: no
+    /// engine, the system clock, no proxy, TLS, issuers, throttling or audit log of its own.
+    pub fn new(listen: SocketAddr, data_dir: PathBuf, database_url: String) -> ServerConfig {
+        ServerConfig {
+            listen,
+            data_dir,
+            database_url,
+            store: StoreOptions::default(),
+            engine: None,
+            clock: Clock::system(),
+            trust_proxy: false,
+            audit_log: None,
+            tls: None,
+            connections: Default::default(),
+            requests: Default::default(),
+            issuers: Vec::new(),
+            throttle: Default::default(),
+            api: true,
+        }
+    }
+}
+
 /// A server that is accepting connections.
 pub struct Server {
     pub addr: SocketAddr,

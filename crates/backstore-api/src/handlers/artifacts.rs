@@ -75,15 +75,10 @@ pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Res
     ctx.principal.require(Access::RestoreRead)?;
     check_expand(ctx, w)?;
     require_session(ctx, session, w).await?;
-    let (spec, filter) = list_spec(ctx)?;
-    let rows = ctx.store().list_artifacts(ctx.tenant(), session, &spec).await?;
-    let count = match ctx.query.count {
-        true => Some(ctx.store().count_artifacts(ctx.tenant(), session, filter.as_ref()).await?),
-        false => None,
-    };
-    let (rows, next) = keyed_page(ctx, rows, |a| a.seq);
+    let page = ctx.store().list_artifacts(ctx.tenant(), session, &list_spec(ctx)?.0).await?;
+    let (rows, next) = keyed_page(ctx, page.rows, |a| a.seq);
     let value = rows.iter().map(|a| artifact_json(ctx, a, w).map(Value::Object)).collect::<Result<Vec<_>, _>>()?;
-    Ok(queried_collection(ctx, &collection_fragment(session, w), value, next, count))
+    Ok(queried_collection(ctx, &collection_fragment(session, w), value, next, page.count))
 }
 
 pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {

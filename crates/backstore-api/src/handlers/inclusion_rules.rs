@@ -22,11 +22,7 @@ fn rule_json(ctx: &Ctx, r: &RuleRecord) -> Map<String, Value> {
 }
 
 fn fragment(w: Workload, policy: Option<&str>) -> String {
-    let n = names(w);
-    match policy {
-        Some(p) => format!("{}('{p}')/{}", n.policy_set, n.rules_nav),
-        None => n.rules_nav.to_owned(),
-    }
+    super::under_policy(w, policy, names(w).rules_nav)
 }
 
 pub(super) async fn create_rule(ctx: &Ctx, w: Workload, policy: &str) -> Result<Response, ApiError> {

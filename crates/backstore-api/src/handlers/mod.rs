@@ -13,12 +13,13 @@ mod unit_jobs;
 
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
-use backstore_domain::RuleError;
+use backstore_domain::{RuleError, Workload};
 use serde_json::{Map, Value};
 
 use backstore_store::{Bind, Filter, Keyed, ListSpec};
 
 use crate::error::ApiError;
+use crate::names::names;
 use crate::path::Target;
 use crate::wire;
 use crate::Ctx;
@@ -321,11 +322,20 @@ pub(crate) fn list_spec(ctx: &Ctx) -> Result<(ListSpec, Option<Filter>), ApiErro
     };
     let skip = if after.is_some() { 0 } else { ctx.query.skip.unwrap_or(0) };
     let limit = ctx.query.page_size() + 1;
-    let spec = ListSpec { filter: filter.clone(), order, after, skip, limit };
+    let spec = ListSpec { filter: filter.clone(), order, after, skip, limit, count: ctx.query.count };
     Ok((spec, filter))
 }
 
 /// Splits the `limit + 1` rows a [`list_spec`] read returns into a page and where the next starts.
+/// The context fragment of a collection under a policy (`…Policies('{id}')/{nav}`), or of the
+/// workload's collection at the root when no policy is named.
+pub(crate) fn under_policy(w: Workload, policy: Option<&str>, nav: &str) -> String {
+    match policy {
+        Some(p) => format!("{}('{p}')/{nav}", names(w).policy_set),
+        None => nav.to_owned(),
+    }
+}
+
 pub(crate) fn keyed_page<T>(ctx: &Ctx, mut rows: Vec<Keyed<T>>, seq: impl Fn(&T) -> i64) -> (Vec<T>, Option<Next>) {
     let limit = usize::try_from(ctx.query.page_size()).unwrap_or(0);
     let more = rows.len() > limit;

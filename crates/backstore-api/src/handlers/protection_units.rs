@@ -60,13 +60,8 @@ pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool
             type_name(workload)
         )));
     }
-    let (spec, filter) = list_spec(ctx)?;
-    let rows = ctx.store().list_units(ctx.tenant(), workload, &spec).await?;
-    let count = match ctx.query.count {
-        true => Some(ctx.store().count_units(ctx.tenant(), workload, filter.as_ref()).await?),
-        false => None,
-    };
-    let (rows, next) = keyed_page(ctx, rows, |r| r.seq);
+    let page = ctx.store().list_units(ctx.tenant(), workload, &list_spec(ctx)?.0).await?;
+    let (rows, next) = keyed_page(ctx, page.rows, |r| r.seq);
     let value =
         rows.iter().map(|r| Value::Object(project(unit_json(ctx, &r.unit, base), select.as_deref(), &[]))).collect();
     let fragment = match (workload, base) {
@@ -74,7 +69,7 @@ pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool
         (Some(w), true) => format!("{BASE_UNIT_SET}/microsoft.graph.{}", names(w).unit_type),
         (None, _) => BASE_UNIT_SET.to_owned(),
     };
-    Ok(queried_collection(ctx, &fragment, value, next, count))
+    Ok(queried_collection(ctx, &fragment, value, next, page.count))
 }
 
 pub(super) async fn get_unit(

@@ -88,13 +88,8 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
     ctx.principal.require(Access::RestoreRead)?;
     let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
     let expand = expanded(ctx, workload)?;
-    let (spec, filter) = list_spec(ctx)?;
-    let rows = ctx.store().list_sessions(ctx.tenant(), workload, &spec).await?;
-    let count = match ctx.query.count {
-        true => Some(ctx.store().count_sessions(ctx.tenant(), workload, filter.as_ref()).await?),
-        false => None,
-    };
-    let (rows, next) = keyed_page(ctx, rows, |s| s.seq);
+    let page = ctx.store().list_sessions(ctx.tenant(), workload, &list_spec(ctx)?.0).await?;
+    let (rows, next) = keyed_page(ctx, page.rows, |s| s.seq);
     let mut artifacts = if expand.is_empty() {
         None
     } else {
@@ -114,7 +109,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
             Value::Object(session_json(ctx, s, base, select.as_deref(), own))
         })
         .collect();
-    Ok(queried_collection(ctx, &set_fragment(workload, base), value, next, count))
+    Ok(queried_collection(ctx, &set_fragment(workload, base), value, next, page.count))
 }
 
 async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<SessionRecord, ApiError> {

@@ -20,11 +20,7 @@ fn job_json(j: &UnitBulkJobRecord) -> Map<String, Value> {
 }
 
 fn fragment(w: Workload, policy: Option<&str>) -> String {
-    let n = names(w);
-    match policy {
-        Some(p) => format!("{}('{p}')/{}", n.policy_set, n.unit_jobs_nav),
-        None => n.unit_jobs_nav.to_owned(),
-    }
+    super::under_policy(w, policy, names(w).unit_jobs_nav)
 }
 
 pub(super) async fn create_job(ctx: &Ctx, w: Workload, policy: &str) -> Result<Response, ApiError> {

@@ -12,7 +12,7 @@ use super::listing::{self, Collection, Source};
 use super::restore_points::restore_point_from_row;
 use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
 use super::{numbered, Lock};
-use crate::{ArtifactRecord, Bind, Filter, Keyed, ListSpec, Store, StoreError, StoreResult};
+use crate::{ArtifactRecord, Bind, Filter, ListSpec, Page, Store, StoreError, StoreResult};
 
 pub(super) const ARTIFACT_SELECT: &str =
     "SELECT a.seq, a.tenant_id, a.id, a.session_id, a.restore_point_id, a.destination_type, \
@@ -121,7 +121,7 @@ pub(super) async fn insert_artifact(
 fn artifacts_of(tenant: &str, session_id: &str) -> Source<'static> {
     Source {
         collection: Collection::Artifacts,
-        select: ARTIFACT_SELECT,
+        select: ARTIFACT_SELECT.into(),
         seq: "a.seq",
         scope: SqlFilter {
             sql: "a.tenant_id = ? AND a.session_id = ?".into(),
@@ -188,7 +188,7 @@ pub(super) async fn load_artifact(
     artifact_id: &str,
 ) -> StoreResult<ArtifactRecord> {
     let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(artifact_id).fetch_one(conn).await?;
+    let row = bound!(&sql, tenant, artifact_id).fetch_one(conn).await?;
     artifact_from_row(&row)
 }
 
@@ -199,7 +199,7 @@ impl Store {
         tenant: &str,
         session_id: &str,
         spec: &ListSpec,
-    ) -> StoreResult<Vec<Keyed<ArtifactRecord>>> {
+    ) -> StoreResult<Page<ArtifactRecord>> {
         listing::page(&self.pool, &artifacts_of(tenant, session_id), spec, artifact_from_row).await
     }
 
@@ -234,25 +234,19 @@ impl Store {
         artifact_id: &str,
     ) -> StoreResult<Option<ArtifactRecord>> {
         let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.id = ?");
-        let row = sqlx::query(&numbered(&sql))
-            .bind(tenant)
-            .bind(session_id)
-            .bind(artifact_id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = bound!(&sql, tenant, session_id, artifact_id).fetch_optional(&self.pool).await?;
         row.as_ref().map(artifact_from_row).transpose()
     }
 
     /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.
     pub async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32> {
         self.write(Lock::Tenant(tenant), async move |tx| {
-            let next: i64 = sqlx::query_scalar(&numbered(
+            let next: i64 = bound_scalar!(
                 "INSERT INTO restore_url_counters (tenant_id, original_url, next_suffix) VALUES (?, ?, 1) \
                  ON CONFLICT (tenant_id, original_url) DO UPDATE SET next_suffix = restore_url_counters.next_suffix + 1 \
                  RETURNING next_suffix",
-            ))
-            .bind(tenant)
-            .bind(original_url)
+                tenant, original_url,
+            )
             .fetch_one(&mut *tx)
             .await?;
             u32::try_from(next - 1).map_err(|_| StoreError::Corrupt(format!("restore suffix {next}")))

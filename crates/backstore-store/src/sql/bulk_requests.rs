@@ -12,9 +12,10 @@ use super::artifacts::insert_artifact;
 use super::jobs::{enqueue, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::restore_points::restore_points_where;
+use super::rows::by_id;
 use super::rows::{actor_json, corrupt, json_list, micros, opt_from_micros, stamps};
 use super::sessions::{apply_step, load_session, refresh_session, reload_session, require_draft, touch_session};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{
     ArtifactStep, BulkRequestRecord, BulkRequestSpec, ErrorDetail, JobKind, JobRef, RestorePointQuery,
     RestorePointRecord, Store, StoreError, StoreResult, Writer,
@@ -54,9 +55,7 @@ pub(super) async fn load_bulk(
     tenant: &str,
     id: &str,
 ) -> StoreResult<Option<BulkRequestRecord>> {
-    let sql = format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(bulk_from_row).transpose()
+    by_id(conn, (BULK_COLUMNS, "bulk_requests"), tenant, id, bulk_from_row).await
 }
 
 /// The protection unit of `workload` a bulk request names by address (e-mail or site URL) or by id.
@@ -77,12 +76,7 @@ pub(super) async fn unit_for(
         (_, true) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)",
         (_, false) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND directory_object_id = ?",
     };
-    Ok(sqlx::query_scalar(&numbered(sql))
-        .bind(tenant)
-        .bind(workload.unit_kind())
-        .bind(name)
-        .fetch_optional(conn)
-        .await?)
+    Ok(bound_scalar!(sql, tenant, workload.unit_kind(), name).fetch_optional(conn).await?)
 }
 
 impl Store {
@@ -105,9 +99,7 @@ impl Store {
                 .into());
             }
             let existing: Option<i64> =
-                sqlx::query_scalar(&numbered("SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ?"))
-                    .bind(tenant)
-                    .bind(session_id)
+                bound_scalar!("SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ?", tenant, session_id)
                     .fetch_optional(&mut *tx)
                     .await?;
             if existing.is_some() {
@@ -157,7 +149,7 @@ impl Store {
         }
         let sql =
             format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND session_id = ? ORDER BY seq");
-        let rows = sqlx::query(&numbered(&sql)).bind(tenant).bind(session_id).fetch_all(&mut *conn).await?;
+        let rows = bound!(&sql, tenant, session_id).fetch_all(&mut *conn).await?;
         Ok(Some(rows.iter().map(bulk_from_row).collect::<StoreResult<_>>()?))
     }
 

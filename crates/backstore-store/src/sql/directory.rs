@@ -6,7 +6,7 @@ use backstore_domain::Workload;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{DirectoryResource, Store, StoreResult};
 
 /// The naming columns a protection unit and a directory entry share (`site_id` … `email`).
@@ -33,12 +33,12 @@ pub(super) async fn find_resource(
     w: Workload,
     resource_id: &str,
 ) -> StoreResult<Option<DirectoryResource>> {
-    let row = sqlx::query(&numbered(
+    let row = bound!(
         "SELECT * FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?)",
-    ))
-    .bind(tenant)
-    .bind(w.unit_kind())
-    .bind(resource_id)
+        tenant,
+        w.unit_kind(),
+        resource_id,
+    )
     .fetch_optional(conn)
     .await?;
     row.as_ref().map(|r| resource_from_row(r, w)).transpose()
@@ -60,7 +60,7 @@ pub(super) async fn find_by_address(
             "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)"
         }
     };
-    Ok(sqlx::query_scalar(&numbered(sql)).bind(tenant).bind(w.unit_kind()).bind(address).fetch_optional(conn).await?)
+    Ok(bound_scalar!(sql, tenant, w.unit_kind(), address).fetch_optional(conn).await?)
 }
 
 impl Store {
@@ -76,8 +76,9 @@ impl Store {
                     "INSERT INTO directory_resources (tenant_id, workload, resource_id, site_id, site_name, site_web_url, \
              directory_object_id, display_name, email, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
              ON CONFLICT DO NOTHING",
-                    tenant, r.resource.workload.unit_kind(), resource_id, &r.resource.site_id, &r.resource.site_name, &r.resource.site_web_url,
-                    &r.resource.directory_object_id, &r.resource.display_name, &r.resource.email, &r.fault,
+                    tenant, r.resource.workload.unit_kind(), resource_id, &r.resource.site_id, &r.resource.site_name,
+                    &r.resource.site_web_url, &r.resource.directory_object_id, &r.resource.display_name,
+                    &r.resource.email, &r.fault,
                 )
         .await?
         .rows_affected();

@@ -5,7 +5,7 @@ use backstore_domain::Timestamp;
 use sqlx::{AnyConnection, Row};
 
 use super::rows::{from_micros, micros};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
 
 /// How a job goes into the queue.
@@ -63,15 +63,15 @@ pub(super) async fn forget_done_job(
 /// locks the job first, then its artifact, then the session, in the order a claim does, and a
 /// claim skips a job whose holder is finishing it.
 pub(super) async fn holds_lease(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-    let held: Option<i64> = sqlx::query_scalar(&numbered(
+    let held: Option<i64> = bound_scalar!(
         "UPDATE jobs SET attempts = attempts WHERE tenant_id = ? AND id = ? AND state = 'running' \
          AND lease_owner = ? AND attempts = ? AND lease_expires_at > ? RETURNING 1",
-    ))
-    .bind(&job.tenant_id)
-    .bind(&job.job_id)
-    .bind(&job.worker)
-    .bind(job.attempt)
-    .bind(micros(now))
+        &job.tenant_id,
+        &job.job_id,
+        &job.worker,
+        job.attempt,
+        micros(now),
+    )
     .fetch_optional(conn)
     .await?;
     Ok(held.is_some())
@@ -122,13 +122,13 @@ pub(super) async fn job_event(
 impl Store {
     /// The history of the job that restores an artifact, oldest first.
     pub async fn job_history(&self, tenant: &str, target_id: &str) -> StoreResult<Vec<JobEventRecord>> {
-        let rows = sqlx::query(&numbered(
+        let rows = bound!(
             "SELECT e.job_id, e.at, e.worker, e.attempt, e.event, e.detail FROM job_events e \
              JOIN jobs j ON j.tenant_id = e.tenant_id AND j.id = e.job_id \
              WHERE e.tenant_id = ? AND j.target_id = ? ORDER BY e.seq",
-        ))
-        .bind(tenant)
-        .bind(target_id)
+            tenant,
+            target_id
+        )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -147,7 +147,7 @@ impl Store {
 
     /// Counts for the metrics: jobs by state, sessions by status (all tenants).
     pub async fn engine_stats(&self) -> StoreResult<EngineStats> {
-        let jobs = sqlx::query(&numbered("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state"))
+        let jobs = bound!("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state")
             .fetch_all(&self.pool)
             .await?;
         let mut stats = EngineStats::default();
@@ -159,11 +159,9 @@ impl Store {
                 _ => {}
             }
         }
-        let sessions = sqlx::query(&numbered(
-            "SELECT status, COUNT(*) AS n FROM restore_sessions GROUP BY status ORDER BY status",
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let sessions = bound!("SELECT status, COUNT(*) AS n FROM restore_sessions GROUP BY status ORDER BY status")
+            .fetch_all(&self.pool)
+            .await?;
         for row in &sessions {
             stats.sessions_by_status.push((row.try_get("status")?, row.try_get("n")?));
         }

@@ -11,7 +11,7 @@ use sqlx::{Any, AnyPool, Row};
 
 use super::numbered;
 
-use crate::{Bind, Filter, Keyed, ListSpec, StoreResult};
+use crate::{Bind, Filter, Keyed, ListSpec, Page, StoreResult};
 
 // What `$filter` accepts of each enum: the domain's member lists, `unknownFutureValue` included.
 const SESSION_STATUS: &[&str] = SessionStatus::MEMBERS;
@@ -157,13 +157,24 @@ fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, b: &Bind) -> Query<'q, Any, Any
 /// a session), with its values.
 pub(super) struct Source<'a> {
     pub collection: Collection,
-    pub select: &'a str,
+    pub select: std::borrow::Cow<'a, str>,
     pub seq: &'static str,
     pub scope: SqlFilter,
 }
 
-/// One page of `source`, as `spec` asks.
+/// One page of `source`, as `spec` asks, and the count of what its filter keeps when asked.
 pub(super) async fn page<T>(
+    pool: &AnyPool,
+    source: &Source<'_>,
+    spec: &ListSpec,
+    read: impl Fn(&AnyRow) -> StoreResult<T>,
+) -> StoreResult<Page<T>> {
+    let rows = keyed_rows(pool, source, spec, read).await?;
+    let count = if spec.count { Some(count(pool, source, spec.filter.as_ref()).await?) } else { None };
+    Ok(Page { rows, count })
+}
+
+async fn keyed_rows<T>(
     pool: &AnyPool,
     source: &Source<'_>,
     spec: &ListSpec,

@@ -21,6 +21,21 @@ macro_rules! exec {
     };
 }
 
+/// A statement with its `?` placeholders numbered for the backend and its arguments bound in
+/// order, to fetch rows from.
+macro_rules! bound {
+    ($sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query(&$crate::sql::numbered($sql))$(.bind($arg))*
+    };
+}
+
+/// [`bound!`] for a statement whose rows are one value each.
+macro_rules! bound_scalar {
+    ($sql:expr $(, $arg:expr)* $(,)?) => {
+        sqlx::query_scalar(&$crate::sql::numbered($sql))$(.bind($arg))*
+    };
+}
+
 mod artifacts;
 mod bulk_requests;
 pub mod dialect;

@@ -12,7 +12,7 @@ use sqlx::{AnyConnection, Row};
 use super::jobs::{enqueue, forget_done_job, Queue};
 use super::rows::{actor_json, corrupt, micros, stamps, workload};
 use super::units::{attach, load_unit, set_unit_status, AttachProblem};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{
     JobKind, JobRef, PolicyCounts, PolicyDeltaItem, PolicyDeltaOutcome, PolicyItemResult, PolicyRecord, Store,
     StoreResult, Writer,
@@ -57,7 +57,7 @@ pub(super) async fn load_policy(
     workload: Option<Workload>,
 ) -> StoreResult<Option<PolicyRecord>> {
     let sql = format!("{POLICY_SELECT} WHERE p.tenant_id = ? AND p.id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
+    let row = bound!(&sql, tenant, id).fetch_optional(conn).await?;
     let p = row.as_ref().map(policy_from_row).transpose()?;
     Ok(p.filter(|p| workload.is_none_or(|w| w == p.workload)))
 }
@@ -80,15 +80,11 @@ pub(super) async fn refresh_policy(
     w: Option<&Writer<'_>>,
 ) -> StoreResult<()> {
     let enabled: i64 =
-        sqlx::query_scalar(&numbered("SELECT enabled FROM protection_policies WHERE tenant_id = ? AND id = ?"))
-            .bind(tenant)
-            .bind(id)
+        bound_scalar!("SELECT enabled FROM protection_policies WHERE tenant_id = ? AND id = ?", tenant, id)
             .fetch_one(&mut *conn)
             .await?;
     let rows =
-        sqlx::query(&numbered("SELECT status, error_code FROM protection_units WHERE tenant_id = ? AND policy_id = ?"))
-            .bind(tenant)
-            .bind(id)
+        bound!("SELECT status, error_code FROM protection_units WHERE tenant_id = ? AND policy_id = ?", tenant, id)
             .fetch_all(&mut *conn)
             .await?;
     let mut statuses = Vec::with_capacity(rows.len());
@@ -147,9 +143,7 @@ pub(super) async fn settle(
     protected_since: Timestamp,
 ) -> StoreResult<()> {
     let exists: Option<i64> =
-        sqlx::query_scalar(&numbered("SELECT 1 FROM protection_policies WHERE tenant_id = ? AND id = ?"))
-            .bind(tenant)
-            .bind(policy_id)
+        bound_scalar!("SELECT 1 FROM protection_policies WHERE tenant_id = ? AND id = ?", tenant, policy_id)
             .fetch_optional(&mut *conn)
             .await?;
     if exists.is_none() {
@@ -196,11 +190,11 @@ impl Store {
         resource_ids: Vec<String>,
     ) -> StoreResult<PolicyRecord> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
-            let active: Option<i64> = sqlx::query_scalar(&numbered(
+            let active: Option<i64> = bound_scalar!(
                 "SELECT 1 FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 LIMIT 1",
-            ))
-            .bind(w.tenant)
-            .bind(workload.unit_kind())
+                w.tenant,
+                workload.unit_kind(),
+            )
             .fetch_optional(&mut *conn)
             .await?;
             if active.is_some() {
@@ -391,12 +385,10 @@ impl Store {
             ))
             .into());
         }
-        let other: Option<String> = sqlx::query_scalar(
-            &numbered("SELECT id FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 AND id <> ? LIMIT 1"),
+        let other: Option<String> = bound_scalar!(
+            "SELECT id FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 AND id <> ? LIMIT 1",
+            w.tenant, policy.workload.unit_kind(), id,
         )
-        .bind(w.tenant)
-        .bind(policy.workload.unit_kind())
-        .bind(id)
         .fetch_optional(&mut *conn)
         .await?;
         if let Some(other) = other {

@@ -115,13 +115,12 @@ pub(super) async fn restore_points_where(
 impl Store {
     /// A restore point of the tenant, expired ones included (artifacts keep showing theirs).
     pub async fn get_restore_point(&self, tenant: &str, id: &str) -> StoreResult<Option<RestorePointRecord>> {
-        let row = sqlx::query(
-            &numbered("SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
+        let row = bound!(
+            "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
              FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
-             WHERE rp.tenant_id = ? AND rp.id = ?"),
+             WHERE rp.tenant_id = ? AND rp.id = ?",
+            tenant, id,
         )
-        .bind(tenant)
-        .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(|r| restore_point_from_row(r, "id")).transpose()
@@ -142,12 +141,10 @@ impl Store {
     /// due, drops fast-restore tags past 14 days, removes expired points no artifact refers to.
     pub async fn retention_pass(&self, now: Timestamp) -> StoreResult<RetentionReport> {
         self.write(Lock::All, async move |tx| {
-            let units = sqlx::query(&numbered(
-                "SELECT u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
+            let units = bound!("SELECT u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
                  (SELECT MAX(rp.protection_at) FROM restore_points rp \
                   WHERE rp.tenant_id = u.tenant_id AND rp.protection_unit_id = u.id) AS newest \
-                 FROM protection_units u WHERE u.status = 'protected' AND u.protected_since IS NOT NULL",
-            ))
+                 FROM protection_units u WHERE u.status = 'protected' AND u.protected_since IS NOT NULL")
             .fetch_all(&mut *tx)
             .await?;
             let mut report = RetentionReport::default();

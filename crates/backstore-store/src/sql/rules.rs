@@ -6,6 +6,7 @@
 
 use super::listing;
 use super::rows::and_eq;
+use super::rows::by_id;
 use super::rows::kind_scope;
 
 use backstore_domain::rule::{RuleExpr, RuleSubject};
@@ -19,7 +20,7 @@ use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
 use super::rows::{actor_json, json_list, micros, stamps, workload as parse_workload};
 use super::units::{join, Joined};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{ErrorDetail, JobKind, JobRef, RuleAction, RuleRecord, Store, StoreResult, Writer};
 
 const RULE_COLUMNS: &str = "seq, id, policy_id, workload, expression, status, error, created_at, created_by, \
@@ -46,9 +47,7 @@ pub(super) async fn load_rule(
     policy_id: Option<&str>,
     id: &str,
 ) -> StoreResult<Option<RuleRecord>> {
-    let sql = format!("SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
-    let rule = row.as_ref().map(rule_from_row).transpose()?;
+    let rule = by_id(conn, (RULE_COLUMNS, "protection_rules"), tenant, id, rule_from_row).await?;
     Ok(rule.filter(|r| r.workload == workload && policy_id.is_none_or(|p| p == r.policy_id)))
 }
 
@@ -76,9 +75,7 @@ async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> S
 /// What an `applyRule` job does to its rule: apply it, or carry out its `deleteAndUnprotect`.
 async fn run_rule(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
-    let sql = format!("SELECT {RULE_COLUMNS} FROM protection_rules WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(&job.target_id).fetch_optional(&mut *conn).await?;
-    if let Some(rule) = row.as_ref().map(rule_from_row).transpose()? {
+    if let Some(rule) = by_id(conn, (RULE_COLUMNS, "protection_rules"), tenant, &job.target_id, rule_from_row).await? {
         match rule.status.as_str() {
             "active" => apply(conn, &rule, tenant, now).await?,
             "deleteRequested" => unprotect_and_delete(conn, &rule, tenant, now).await?,
@@ -104,13 +101,13 @@ async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: T
         (Ok(expr), Some(policy)) => {
             let creator = rule.stamps.last_modified_by.clone();
             let w = Writer { tenant, actor: &creator, now };
-            let rows = sqlx::query(&numbered(
+            let rows = bound!(
                 "SELECT d.*, (SELECT json_group_array(g.group_id) FROM directory_groups g \
                  WHERE g.tenant_id = d.tenant_id AND g.directory_object_id = d.directory_object_id) AS groups \
                  FROM directory_resources d WHERE d.tenant_id = ? AND d.workload = ? ORDER BY d.resource_id",
-            ))
-            .bind(tenant)
-            .bind(rule.workload.unit_kind())
+                tenant,
+                rule.workload.unit_kind(),
+            )
             .fetch_all(&mut *conn)
             .await?;
             let mut needs_settle = false;

@@ -4,6 +4,7 @@
 //! its `effectiveDateTime` with nothing to run. Every function runs inside the caller's transaction.
 
 use super::listing;
+use super::rows::by_id;
 use super::rows::kind_scope;
 
 use backstore_domain::{RuleError, Timestamp};
@@ -11,7 +12,7 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use super::rows::{actor, actor_json, from_micros, micros, opt_from_micros};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{NotificationSettings, ServiceAppRecord, Store, StoreResult, Writer};
 
 const APP_COLUMNS: &str = "seq, id, application_id, application_name, activated_at, deactivated_at, registered_at, \
@@ -36,9 +37,7 @@ pub(super) async fn load_app(
     tenant: &str,
     id: &str,
 ) -> StoreResult<Option<ServiceAppRecord>> {
-    let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(app_from_row).transpose()
+    by_id(conn, (APP_COLUMNS, "service_apps"), tenant, id, app_from_row).await
 }
 
 async fn require_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<ServiceAppRecord> {
@@ -48,7 +47,7 @@ async fn require_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreR
 /// Every service app of the tenant, in registration order.
 async fn all_apps(conn: &mut AnyConnection, tenant: &str) -> StoreResult<Vec<ServiceAppRecord>> {
     let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? ORDER BY seq");
-    let rows = sqlx::query(&numbered(&sql)).bind(tenant).fetch_all(conn).await?;
+    let rows = bound!(&sql, tenant).fetch_all(conn).await?;
     rows.iter().map(app_from_row).collect()
 }
 
@@ -83,11 +82,10 @@ impl Store {
         application_name: Option<&str>,
     ) -> StoreResult<ServiceAppRecord> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
-            let exists: Option<i64> = sqlx::query_scalar(&numbered(
+            let exists: Option<i64> = bound_scalar!(
                 "SELECT 1 FROM service_apps WHERE tenant_id = ? AND lower(application_id) = lower(?)",
-            ))
-            .bind(w.tenant)
-            .bind(application_id)
+                w.tenant, application_id,
+            )
             .fetch_optional(&mut *conn)
             .await?;
             if exists.is_some() {
@@ -201,11 +199,9 @@ impl Store {
 
     /// The tenant's `emailNotificationsSetting` members as last written; `None` until then.
     pub async fn notification_settings(&self, tenant: &str) -> StoreResult<Option<NotificationSettings>> {
-        let s: Option<String> =
-            sqlx::query_scalar(&numbered("SELECT settings FROM notification_settings WHERE tenant_id = ?"))
-                .bind(tenant)
-                .fetch_optional(&self.pool)
-                .await?;
+        let s: Option<String> = bound_scalar!("SELECT settings FROM notification_settings WHERE tenant_id = ?", tenant)
+            .fetch_optional(&self.pool)
+            .await?;
         s.map(|s| {
             serde_json::from_str(&s).map_err(|e| crate::StoreError::Corrupt(format!("notification settings: {e}")))
         })

@@ -19,7 +19,7 @@ use super::restore_points::{resolve_restore_point, resolve_restore_points};
 use super::rows::{actor_json, corrupt, error_info, kind_scope, micros, opt_from_micros, stamps, workload};
 use super::{numbered, Lock};
 use crate::{
-    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, Filter, JobKind, Keyed, ListSpec, SessionCheck,
+    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,
     SessionRecord, Store, StoreError, StoreResult, Writer,
 };
 
@@ -60,7 +60,7 @@ pub(super) async fn load_session(
          WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)"
     );
     let kind = workload.map(Workload::unit_kind);
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).bind(kind).bind(kind).fetch_optional(conn).await?;
+    let row = bound!(&sql, tenant, id, kind, kind).fetch_optional(conn).await?;
     row.as_ref().map(session_from_row).transpose()
 }
 
@@ -139,12 +139,12 @@ pub(super) async fn refresh_session(
     id: &str,
     now: Timestamp,
 ) -> StoreResult<()> {
-    let session = sqlx::query(&numbered(
+    let session = bound!(
         "SELECT activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, \
          n_succeeded, n_failed FROM restore_sessions WHERE tenant_id = ? AND id = ?",
-    ))
-    .bind(tenant)
-    .bind(id)
+        tenant,
+        id,
+    )
     .fetch_one(&mut *conn)
     .await?;
     let mut counts = ArtifactCounts::default();
@@ -160,11 +160,11 @@ pub(super) async fn refresh_session(
     }
     let activated = session.try_get::<Option<i64>, _>("activated_at")?.is_some();
     let resolving = activated && {
-        let pending: Option<i64> = sqlx::query_scalar(&numbered(
+        let pending: Option<i64> = bound_scalar!(
             "SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ? AND status = 'active'",
-        ))
-        .bind(tenant)
-        .bind(id)
+            tenant,
+            id,
+        )
         .fetch_optional(&mut *conn)
         .await?;
         pending.is_some()
@@ -174,12 +174,12 @@ pub(super) async fn refresh_session(
     let first_failure: Option<String> = if error_known.is_some() {
         error_known
     } else if counts.failed > 0 && derived.status.is_terminal() {
-        sqlx::query_scalar(&numbered(
+        bound_scalar!(
             "SELECT error_code FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND status = 'failed' \
              ORDER BY completion_at, seq LIMIT 1",
-        ))
-        .bind(tenant)
-        .bind(id)
+            tenant,
+            id,
+        )
         .fetch_one(&mut *conn)
         .await?
     } else {
@@ -269,12 +269,13 @@ pub(super) async fn apply_step(
     let old = match from {
         Some(f) => Some(f),
         None => {
-            let s: Option<String> =
-                sqlx::query_scalar(&numbered("SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?"))
-                    .bind(tenant)
-                    .bind(artifact_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
+            let s: Option<String> = bound_scalar!(
+                "SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?",
+                tenant,
+                artifact_id,
+            )
+            .fetch_optional(&mut *conn)
+            .await?;
             s.and_then(|s| ArtifactStatus::parse(&s))
         }
     };
@@ -284,6 +285,12 @@ pub(super) async fn apply_step(
     count_move(conn, tenant, &session_id, old, Some(step.target())).await?;
     refresh_session(conn, tenant, &session_id, now).await?;
     Ok(true)
+}
+
+/// The sessions of a tenant (of one kind, or all), as a collection to read.
+fn sessions_of(tenant: &str, workload: Option<Workload>) -> Source<'static> {
+    let select = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions").into();
+    Source { collection: Collection::Sessions, select, seq: "seq", scope: kind_scope(tenant, workload) }
 }
 
 impl Store {
@@ -343,31 +350,12 @@ impl Store {
         tenant: &str,
         workload: Option<Workload>,
         spec: &ListSpec,
-    ) -> StoreResult<Vec<Keyed<SessionRecord>>> {
-        let select = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions");
-        let source = Source {
-            collection: Collection::Sessions,
-            select: &select,
-            seq: "seq",
-            scope: kind_scope(tenant, workload),
-        };
-        listing::page(&self.pool, &source, spec, session_from_row).await
+    ) -> StoreResult<Page<SessionRecord>> {
+        listing::page(&self.pool, &sessions_of(tenant, workload), spec, session_from_row).await
     }
 
-    pub async fn count_sessions(
-        &self,
-        tenant: &str,
-        workload: Option<Workload>,
-        filter: Option<&Filter>,
-    ) -> StoreResult<i64> {
-        let select = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions");
-        let source = Source {
-            collection: Collection::Sessions,
-            select: &select,
-            seq: "seq",
-            scope: kind_scope(tenant, workload),
-        };
-        listing::count(&self.pool, &source, filter).await
+    pub async fn count_sessions(&self, tenant: &str, w: Option<Workload>, filter: Option<&Filter>) -> StoreResult<i64> {
+        listing::count(&self.pool, &sessions_of(tenant, w), filter).await
     }
 
     /// Deletes a draft session and its artifacts.
@@ -395,10 +383,10 @@ impl Store {
             if session.derived.total == 0 && !bulk {
                 return Err(RuleError::EmptyArtifactList.into());
             }
-            let running: i64 = sqlx::query_scalar(&numbered(
+            let running: i64 = bound_scalar!(
                 "SELECT COUNT(*) FROM restore_sessions WHERE tenant_id = ? AND status IN ('activating', 'active')",
-            ))
-            .bind(tenant)
+                tenant,
+            )
             .fetch_one(&mut *tx)
             .await?;
             if running >= self.limits.active_sessions {
@@ -413,24 +401,21 @@ impl Store {
             )
             .await?;
             // One restore job per artifact, in the same transaction: activation and its work commit together.
-            let artifact_ids: Vec<String> = sqlx::query_scalar(&numbered(
+            let artifact_ids: Vec<String> = bound_scalar!(
                 "SELECT id FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? ORDER BY seq",
-            ))
-            .bind(tenant)
-            .bind(id)
+                tenant,
+                id,
+            )
             .fetch_all(&mut *tx)
             .await?;
             for artifact_id in artifact_ids {
                 enqueue(tx, (tenant, id, &artifact_id), JobKind::RestoreArtifact, Queue::Once, now).await?;
             }
             if bulk {
-                let request: Option<String> = sqlx::query_scalar(&numbered(
-                    "SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?",
-                ))
-                .bind(tenant)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
+                let request: Option<String> =
+                    bound_scalar!("SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?", tenant, id,)
+                        .fetch_optional(&mut *tx)
+                        .await?;
                 if let Some(request) = request {
                     enqueue(tx, (tenant, id, &request), JobKind::ResolveBulk, Queue::Once, now).await?;
                 }

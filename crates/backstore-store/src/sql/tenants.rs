@@ -3,16 +3,16 @@
 use sqlx::Row;
 
 use super::rows::{actor, actor_json, from_micros, micros};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{ServiceState, Store, StoreResult, Writer};
 
 impl Store {
     /// The tenant's service state; `None` until it was ever enabled (the service is disabled).
     pub async fn service_state(&self, tenant: &str) -> StoreResult<Option<ServiceState>> {
-        let row = sqlx::query(
-            &numbered("SELECT status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by FROM tenants WHERE tenant_id = ?"),
+        let row = bound!(
+            "SELECT status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by FROM tenants WHERE tenant_id = ?",
+            tenant,
         )
-        .bind(tenant)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| {
@@ -78,18 +78,16 @@ impl Store {
 
     /// The offset of the server clock stored in the database, in microseconds.
     pub async fn clock_offset(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar(&numbered("SELECT offset_micros FROM server_clock WHERE id = 1"))
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(bound_scalar!("SELECT offset_micros FROM server_clock WHERE id = 1").fetch_one(&self.pool).await?)
     }
 
     /// Moves the stored server clock forward by `by_micros` (never back); returns the new offset.
     pub async fn advance_clock(&self, by_micros: i64) -> StoreResult<i64> {
         self.write(Lock::All, async move |tx| {
-            let offset: i64 = sqlx::query_scalar(&numbered(
+            let offset: i64 = bound_scalar!(
                 "UPDATE server_clock SET offset_micros = offset_micros + ? WHERE id = 1 RETURNING offset_micros",
-            ))
-            .bind(by_micros.max(0))
+                by_micros.max(0),
+            )
             .fetch_one(&mut *tx)
             .await?;
             Ok(offset)

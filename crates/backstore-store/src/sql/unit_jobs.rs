@@ -3,6 +3,7 @@
 
 use super::listing;
 use super::rows::and_eq;
+use super::rows::by_id;
 use super::rows::kind_scope;
 
 use backstore_domain::{Timestamp, Workload};
@@ -15,7 +16,7 @@ use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
 use super::rows::{actor_json, json_list, micros, stamps, workload};
 use super::units::{join, Joined};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{ErrorDetail, JobKind, JobRef, Store, StoreResult, UnitBulkJobRecord, Writer};
 
 pub(super) const JOB_COLUMNS: &str =
@@ -43,9 +44,7 @@ pub(super) async fn load_job(
     tenant: &str,
     id: &str,
 ) -> StoreResult<Option<UnitBulkJobRecord>> {
-    let sql = format!("SELECT {JOB_COLUMNS} FROM unit_bulk_jobs WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(job_from_row).transpose()
+    by_id(conn, (JOB_COLUMNS, "unit_bulk_jobs"), tenant, id, job_from_row).await
 }
 
 /// What a `resolveUnitJob` job does: each resource of an active bulk job joins its policy or gets

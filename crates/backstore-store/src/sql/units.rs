@@ -2,6 +2,7 @@
 //! their reads, offboarding and the offboarding pass, and fixtures put in place as they are.
 
 use super::rows::and_eq;
+use super::rows::by_id;
 
 use backstore_domain::policy::is_requested;
 use backstore_domain::restore::UnitInfo;
@@ -13,10 +14,9 @@ use super::directory::find_resource;
 use super::directory::names_from_row;
 use super::listing::{self, Collection, Source};
 use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{
-    Filter, Keyed, ListSpec, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, Store, StoreResult, UnitRow,
-    Writer,
+    Filter, ListSpec, Page, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, Store, StoreResult, UnitRow, Writer,
 };
 
 pub(super) const UNIT_COLUMNS: &str =
@@ -54,9 +54,7 @@ pub(super) fn unit_from_row(row: &AnyRow) -> StoreResult<UnitInfo> {
 }
 
 pub(super) async fn load_unit(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
-    let sql = format!("SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND id = ?");
-    let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(conn).await?;
-    row.as_ref().map(unit_row).transpose()
+    by_id(conn, (UNIT_COLUMNS, "protection_units"), tenant, id, unit_row).await
 }
 
 /// Why one resource could not join a policy.
@@ -147,14 +145,11 @@ pub(super) async fn join(
         Ok(unit) => Joined::Added { requested: is_requested(unit.status), unit_id: unit.info.id },
         Err(AttachProblem::Unknown) => Joined::Unknown,
         Err(AttachProblem::InPolicy) => {
-            let here: Option<i64> = sqlx::query_scalar(
-                &numbered("SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?) \
-                 AND policy_id = ?"),
+            let here: Option<i64> = bound_scalar!(
+                "SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?) \
+                 AND policy_id = ?",
+                w.tenant, policy.workload.unit_kind(), resource_id, &policy.id,
             )
-            .bind(w.tenant)
-            .bind(policy.workload.unit_kind())
-            .bind(resource_id)
-            .bind(&policy.id)
             .fetch_optional(&mut *conn)
             .await?;
             if here.is_some() {
@@ -199,12 +194,12 @@ pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -
     )
     .await?
     .rows_affected();
-    let due = sqlx::query(&numbered(
+    let due = bound!(
         "UPDATE protection_units SET status = 'offboarded', last_modified_at = ?1 \
          WHERE status = 'offboardRequested' AND offboard_requested_at <= ?2 RETURNING tenant_id, id",
-    ))
-    .bind(t)
-    .bind(micros(now - offboard_grace()))
+        t,
+        micros(now - offboard_grace()),
+    )
     .fetch_all(&mut *conn)
     .await?;
     for row in &due {
@@ -221,6 +216,12 @@ pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -
         .await?;
     }
     Ok(cancelled + due.len() as u64)
+}
+
+/// The protection units of a tenant (of one kind, or all), as a collection to read.
+fn units_of(tenant: &str, workload: Option<Workload>) -> Source<'static> {
+    let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units").into();
+    Source { collection: Collection::Units, select, seq: "seq", scope: kind_scope(tenant, workload) }
 }
 
 impl Store {
@@ -253,8 +254,9 @@ impl Store {
                  protection_epoch, last_modified_at) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  ON CONFLICT (tenant_id, id) DO NOTHING",
-                tenant, &info.id, info.resource.workload.unit_kind(), &unit.policy_id, unit.status.as_str(), &info.resource.site_id,
-                &info.resource.site_name, &info.resource.site_web_url, &info.resource.directory_object_id, &info.resource.display_name, &info.resource.email,
+                tenant, &info.id, info.resource.workload.unit_kind(), &unit.policy_id, unit.status.as_str(),
+                &info.resource.site_id, &info.resource.site_name, &info.resource.site_web_url,
+                &info.resource.directory_object_id, &info.resource.display_name, &info.resource.email,
                 micros(unit.created_at), &unit.fault, unit.created_by.as_ref().map(actor_json),
                 if info.resource.workload == Workload::SharePoint { &info.resource.site_id } else { &info.resource.directory_object_id },
                 unit.protected_since.map(micros), i64::from(unit.protected_since.is_some()),
@@ -282,29 +284,16 @@ impl Store {
         tenant: &str,
         workload: Option<Workload>,
         spec: &ListSpec,
-    ) -> StoreResult<Vec<Keyed<UnitRow>>> {
-        let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units");
-        let source =
-            Source { collection: Collection::Units, select: &select, seq: "seq", scope: kind_scope(tenant, workload) };
-        listing::page(&self.pool, &source, spec, unit_row).await
+    ) -> StoreResult<Page<UnitRow>> {
+        listing::page(&self.pool, &units_of(tenant, workload), spec, unit_row).await
     }
 
-    pub async fn count_units(
-        &self,
-        tenant: &str,
-        workload: Option<Workload>,
-        filter: Option<&Filter>,
-    ) -> StoreResult<i64> {
-        let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units");
-        let source =
-            Source { collection: Collection::Units, select: &select, seq: "seq", scope: kind_scope(tenant, workload) };
-        listing::count(&self.pool, &source, filter).await
+    pub async fn count_units(&self, tenant: &str, w: Option<Workload>, filter: Option<&Filter>) -> StoreResult<i64> {
+        listing::count(&self.pool, &units_of(tenant, w), filter).await
     }
 
     pub async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
-        let sql = format!("SELECT {UNIT_COLUMNS} FROM protection_units WHERE tenant_id = ? AND id = ?");
-        let row = sqlx::query(&numbered(&sql)).bind(tenant).bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(unit_row).transpose()
+        load_unit(&mut *self.pool.acquire().await?, tenant, id).await
     }
 
     /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.

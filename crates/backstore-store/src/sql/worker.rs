@@ -9,7 +9,7 @@ use super::jobs::{finish_job_row, job_event};
 use super::rows::micros;
 use super::sessions::apply_step;
 use super::units::unit_from_row;
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{ArtifactStep, ClaimedJob, JobEvent, JobKind, JobRef, JobWork, RestoreWork, Store, StoreResult};
 
 /// Takes a job of a kind this build does not know out of the queue for good (`parked`, with the
@@ -41,14 +41,16 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<ClaimedJob>> {
         self.write(Lock::Claim, async move |tx| {
-            let due = sqlx::query(&numbered(&format!(
-                "SELECT tenant_id, id, kind, target_id, state, attempts, last_error FROM jobs \
+            let due = bound!(
+                &format!(
+                    "SELECT tenant_id, id, kind, target_id, state, attempts, last_error FROM jobs \
                  WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_expires_at <= ?1) \
                  ORDER BY run_at, seq LIMIT ?2{}",
-                self.dialect.skip_locked()
-            )))
-            .bind(micros(now))
-            .bind(limit)
+                    self.dialect.skip_locked()
+                ),
+                micros(now),
+                limit
+            )
             .fetch_all(&mut *tx)
             .await?;
             let mut claimed = Vec::with_capacity(due.len());
@@ -90,11 +92,7 @@ impl Store {
                         )
                         .await?;
                         let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
-                        let art = sqlx::query(&numbered(&sql))
-                            .bind(&job.tenant_id)
-                            .bind(&job.target_id)
-                            .fetch_one(&mut *tx)
-                            .await?;
+                        let art = bound!(&sql, &job.tenant_id, &job.target_id).fetch_one(&mut *tx).await?;
                         JobWork::Restore(Box::new(RestoreWork {
                             artifact: artifact_from_row(&art)?,
                             unit: unit_from_row(&art)?,

@@ -51,8 +51,7 @@ async fn read_only_tokens_read_but_do_not_write() {
     let writer = app.token(TENANT);
     let seeded = app.seed(TENANT, 2, 0, 0, 1).await;
     let site = points(&seeded, "site");
-    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &writer, &[&site[0][0]]).await;
-    let id = s["id"].as_str().unwrap();
+    let id = &app.draft("sharePointRestoreSessions", "siteRestoreArtifacts", &writer, &[&site[0][0]]).await;
     for reader in [app.token_with(TENANT, true, None, 600), app.token_with(TENANT, true, Some("user-1"), 600)] {
         app.get("restoreSessions", &reader).await.expect(200);
         app.get(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), &reader).await.expect(200);
@@ -95,8 +94,7 @@ async fn tenants_cannot_see_or_touch_each_other() {
     let mine = app.seed(TENANT, 2, 0, 0, 1).await;
     app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
     let site = points(&mine, "site");
-    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &a, &[&site[0][0]]).await;
-    let id = s["id"].as_str().unwrap();
+    let id = &app.draft("sharePointRestoreSessions", "siteRestoreArtifacts", &a, &[&site[0][0]]).await;
     let aid = app.get(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), &a).await.body["value"][0]["id"]
         .as_str()
         .unwrap()

@@ -11,11 +11,9 @@ const NAV: &str = "mailboxRestoreArtifactsBulkAdditionRequests";
 
 #[tokio::test]
 async fn a_bulk_request_resolves_into_artifacts_after_activation() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 0, 3, 0, 4).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 0, 3, 0, 4).await;
     let m: Vec<_> = seeded.protection_units.iter().collect();
-    let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
-    let id = s["id"].as_str().unwrap();
+    let id = &app.draft("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
     let body = json!({
         "@odata.type": "#microsoft.graph.mailboxRestoreArtifactsBulkAdditionRequest",
         "displayName": "EXO-BulkRestore",
@@ -91,8 +89,7 @@ async fn a_bulk_request_resolves_into_artifacts_after_activation() {
 
 #[tokio::test]
 async fn sites_and_drives_resolve_by_url_email_and_id() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 0, 1, 2).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 0, 1, 2).await;
     let (s0, s1, d0) = (&seeded.protection_units[0], &seeded.protection_units[1], &seeded.protection_units[2]);
     let site_session = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[]).await;
     let sid = site_session["id"].as_str().unwrap();
@@ -131,8 +128,7 @@ async fn sites_and_drives_resolve_by_url_email_and_id() {
 async fn a_request_that_resolves_nothing_fails_the_session() {
     let (app, token) = TestApp::spawn_for(TENANT).await;
     app.seed(TENANT, 0, 1, 0, 1).await;
-    let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
-    let id = s["id"].as_str().unwrap();
+    let id = &app.draft("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
     let body = json!({"mailboxes": ["ghost@contoso.onmicrosoft.com"], "directoryObjectIds": ["no-such-user"], "destinationType": "new"});
     app.post(&format!("exchangeRestoreSessions/{id}/{NAV}"), &token, &body).await.expect(201);
     app.activate(id, &token).await.expect(200);
@@ -147,8 +143,7 @@ async fn a_request_that_resolves_nothing_fails_the_session() {
 
 #[tokio::test]
 async fn bulk_requests_are_refused_as_the_service_refuses_them() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 0, 1, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 0, 1, 0, 1).await;
     let m = &seeded.protection_units[0];
     let empty = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
     let path = format!("exchangeRestoreSessions/{}/{NAV}", empty["id"].as_str().unwrap());

@@ -10,6 +10,7 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::process::{run, serve, sigterm_and_wait, Remote, BIN};
+use crate::support::json_of;
 
 fn claims(token: &str) -> Value {
     let payload = token.split('.').nth(1).expect("a JWT");
@@ -293,15 +294,7 @@ async fn clock_advance_reaches_a_running_server() {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let c: Value = client
-            .get(format!("{}/admin/clock", s.origin))
-            .bearer_auth(token.trim())
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let c = json_of(client.get(format!("{}/admin/clock", s.origin)).bearer_auth(token.trim())).await;
         if c["offsetSeconds"] == 2 * 86400 {
             let now = chrono::DateTime::parse_from_rfc3339(c["now"].as_str().unwrap()).unwrap();
             assert!(now.with_timezone(&chrono::Utc) - chrono::Utc::now() > chrono::Duration::hours(47));
@@ -358,16 +351,13 @@ async fn an_api_process_and_a_worker_process_share_one_database() {
     let client = reqwest::Client::new();
     let base = format!("{}/v1.0/solutions/backupRestore", api.origin);
     let rp = seed["protectionUnits"][0]["restorePointIds"][0].as_str().unwrap();
-    let created: Value = client
-        .post(format!("{base}/sharePointRestoreSessions"))
-        .bearer_auth(token)
-        .json(&json!({ "siteRestoreArtifacts": [{ "restorePoint": { "id": rp }, "destinationType": "new" }] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json_of(
+        client
+            .post(format!("{base}/sharePointRestoreSessions"))
+            .bearer_auth(token)
+            .json(&json!({ "siteRestoreArtifacts": [{ "restorePoint": { "id": rp }, "destinationType": "new" }] })),
+    )
+    .await;
     let id = created["id"].as_str().unwrap();
     let r = client.post(format!("{base}/restoreSessions/{id}/activate")).bearer_auth(token).send().await.unwrap();
     assert!(r.status().is_success());

@@ -7,12 +7,10 @@ use crate::support::*;
 
 #[tokio::test]
 async fn paths_methods_and_options() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
-    let s = app
-        .create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
+    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 0, 0, 1).await;
+    let id = &app
+        .draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
         .await;
-    let id = s["id"].as_str().unwrap();
     let root = |p: &str| format!("{}/{p}", app.origin);
 
     for url in [
@@ -66,8 +64,7 @@ async fn paths_methods_and_options() {
 
 #[tokio::test]
 async fn bodies_that_cannot_be_read_change_nothing() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 0, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 0, 0, 1).await;
     let site = points(&seeded, "site");
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
     let id = s["id"].as_str().unwrap();

@@ -12,12 +12,10 @@ use crate::support::*;
 
 #[tokio::test]
 async fn delete_drafts_by_either_path_and_nothing_else() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 3, 0, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 3, 0, 0, 1).await;
     let site = points(&seeded, "site");
     for path in ["sharePointRestoreSessions", "restoreSessions"] {
-        let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
-        let id = s["id"].as_str().unwrap();
+        let id = &app.draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
         let r = app.delete(&format!("{path}/{id}"), &token).await;
         r.expect(204);
         assert!(r.text.is_empty());
@@ -27,8 +25,7 @@ async fn delete_drafts_by_either_path_and_nothing_else() {
             .expect_error(404, "RestoreSessionNotFound");
         app.delete(&format!("{path}/{id}"), &token).await.expect_error(404, "RestoreSessionNotFound");
     }
-    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[1][0]]).await;
-    let id = s["id"].as_str().unwrap();
+    let id = &app.draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[1][0]]).await;
     app.delete(&format!("exchangeRestoreSessions/{id}"), &token).await.expect_error(404, "RestoreSessionNotFound");
     app.activate(id, &token).await.expect(200);
     app.delete(&format!("restoreSessions/{id}"), &token).await.expect_error(403, "RestoreSessionActionNotAllowed");
@@ -37,11 +34,9 @@ async fn delete_drafts_by_either_path_and_nothing_else() {
 
 #[tokio::test]
 async fn activation_freezes_the_session_and_the_engine_finishes_it() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 1, 1, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 1, 1, 1).await;
     let site = points(&seeded, "site");
-    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0], &site[1][0]]).await;
-    let id = s["id"].as_str().unwrap();
+    let id = &app.draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0], &site[1][0]]).await;
 
     // The qualified action name works too; the Python SDK sends no body, the JavaScript one `{}`.
     let r = app
@@ -121,8 +116,7 @@ async fn activation_freezes_the_session_and_the_engine_finishes_it() {
 #[tokio::test]
 async fn empty_drafts_cannot_be_activated_and_actions_take_no_parameters() {
     let (app, token) = TestApp::spawn_for(TENANT).await;
-    let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
-    let id = s["id"].as_str().unwrap();
+    let id = &app.draft("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[]).await;
     app.activate(id, &token).await.expect_error(400, "InvalidArtifactRequest");
     app.send(
         Method::POST,

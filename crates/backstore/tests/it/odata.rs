@@ -39,8 +39,7 @@ async fn count_text(app: &TestApp, token: &str, path: &str) -> i64 {
 
 #[tokio::test]
 async fn restore_sessions_filter_sort_page_and_count() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let report = app.seed(TENANT, 3, 3, 3, 3).await;
+    let (app, token, report) = TestApp::seeded(TENANT, 3, 3, 3, 3).await;
     // Two sessions of each kind: one with one artifact, one with two.
     let mut made = Vec::new();
     for (set, nav, kind, _) in KINDS {
@@ -186,18 +185,11 @@ async fn restore_sessions_filter_sort_page_and_count() {
 
 #[tokio::test]
 async fn artifacts_and_units_take_the_same_options() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let report = app.seed(TENANT, 4, 1, 0, 3).await;
+    let (app, token, report) = TestApp::seeded(TENANT, 4, 1, 0, 3).await;
     let sites = points(&report, "site");
-    let s = app
-        .create(
-            "sharePointRestoreSessions",
-            "siteRestoreArtifacts",
-            &token,
-            &[&sites[0][0], &sites[1][1], &sites[2][2]],
-        )
+    let id = &app
+        .draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&sites[0][0], &sites[1][1], &sites[2][2]])
         .await;
-    let id = s["id"].as_str().unwrap();
     let base = format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts");
     let all = ids(&app.get(&base, &token).await.body);
     assert_eq!(all.len(), 3);
@@ -245,8 +237,7 @@ async fn artifacts_and_units_take_the_same_options() {
 
 #[tokio::test]
 async fn paging_ten_thousand_artifacts_while_more_arrive() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let report = app.seed(TENANT, 110, 0, 0, 100).await;
+    let (app, token, report) = TestApp::seeded(TENANT, 110, 0, 0, 100).await;
     let pts: Vec<String> = points(&report, "site").into_iter().flatten().collect();
     assert!(pts.len() >= 10_500, "{}", pts.len());
     // 10 000 artifacts, 50 per PATCH as the service allows.
@@ -283,7 +274,7 @@ async fn paging_ten_thousand_artifacts_while_more_arrive() {
     assert_eq!(unique.len(), seen.len(), "no artifact twice");
     let first_ten_thousand =
         app.store().list_artifacts(TENANT, &session, &backstore_store::ListSpec::first(10_000)).await.unwrap();
-    assert!(first_ten_thousand.iter().all(|a| unique.contains(&a.record.id)), "no gaps");
+    assert!(first_ten_thousand.rows.iter().all(|a| unique.contains(&a.record.id)), "no gaps");
     let total = count_text(&app, &token, &format!("{base}/$count")).await;
     assert_eq!(seen.len() as i64, total, "the ones added meanwhile come at the end, once");
     assert!(pages >= 11, "{pages}");

@@ -127,16 +127,7 @@ async fn a_policy_from_creation_to_deletion() {
     assert!(units.iter().all(|u| u["status"] == "protected"));
 
     // Protected units get restore points on the cadence as the clock moves.
-    app.send(
-        Method::POST,
-        &format!("{}/admin/clock/advance", app.origin),
-        Some(&token),
-        Some(&json!({"by": "30m"})),
-        &[],
-    )
-    .await
-    .expect(200);
-    app.engine(EngineConfig::default()).retention().await;
+    app.advance_clock(&token, "30m").await;
     let unit = units[0]["id"].as_str().unwrap();
     let n = points_of(&app, &token, unit).await.len();
     assert!((2..=3).contains(&n), "points every 10 minutes since activation: {n}");
@@ -291,21 +282,9 @@ async fn creating_a_policy_is_all_or_nothing() {
     post(json!({ "displayName": "Second" })).await.expect_error(409, "PolicyCreationNotAllowed");
 
     // The other workloads take directory object ids.
-    let r = app
-        .post(
-            "exchangeProtectionPolicies",
-            &token,
-            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).resource.directory_object_id }] }),
-        )
-        .await;
+    let r = user_policy(&app, &token, Workload::Exchange, 1).await;
     r.expect(201);
-    let r = app
-        .post(
-            "oneDriveForBusinessProtectionPolicies",
-            &token,
-            &json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 2).resource.directory_object_id }] }),
-        )
-        .await;
+    let r = user_policy(&app, &token, Workload::OneDrive, 2).await;
     r.expect(201);
     let drive_policy = r.body["id"].as_str().unwrap().to_owned();
     let units =
@@ -374,16 +353,7 @@ async fn offboarding_a_unit_outside_any_policy() {
 
     // Offboarding goes through after its grace period; the unit's backups go with it.
     offboard(&user_token, "offboard").await.expect(200);
-    app.send(
-        Method::POST,
-        &format!("{}/admin/clock/advance", app.origin),
-        Some(&token),
-        Some(&json!({"by": "31d"})),
-        &[],
-    )
-    .await
-    .expect(200);
-    app.engine(EngineConfig::default()).retention().await;
+    app.advance_clock(&token, "31d").await;
     let gone =
         app.send(Method::GET, &app.url(&format!("protectionUnits/{unit}")), Some(&token), None, &[PREFER_ALL]).await;
     assert_eq!(gone.body["status"], "offboarded");
@@ -415,8 +385,7 @@ async fn policies_need_the_configuration_permissions() {
 
 #[tokio::test]
 async fn seeded_tenants_are_protected_by_active_policies() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 1, 1, 2).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 1, 1, 2).await;
     let list = app.get("protectionPolicies", &token).await.body;
     let policies = list["value"].as_array().unwrap();
     assert_eq!(policies.len(), 3);
@@ -443,13 +412,7 @@ async fn bulk_addition_jobs_turn_names_into_units() {
     app.post(&format!("protectionPolicies/{id}/activate"), &token, &json!({})).await.expect(202);
     settle(&app).await;
     // A policy of another workload, whose jobs stay apart.
-    let r = app
-        .post(
-            "exchangeProtectionPolicies",
-            &token,
-            &json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).resource.directory_object_id }] }),
-        )
-        .await;
+    let r = user_policy(&app, &token, Workload::Exchange, 1).await;
     r.expect(201);
 
     let jobs = format!("sharePointProtectionPolicies/{id}/siteProtectionUnitsBulkAdditionJobs");

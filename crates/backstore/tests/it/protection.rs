@@ -13,8 +13,7 @@ fn ids(v: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn protection_units_polymorphic_typed_and_one() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 1, 1, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 1, 1, 1).await;
     app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
     let all = app.get("protectionUnits", &token).await;
     all.expect(200);
@@ -83,8 +82,7 @@ fn list_url(unit: &str, filter: &str) -> String {
 
 #[tokio::test]
 async fn the_restore_point_list_takes_its_documented_shape() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 1, 0, 0, 8).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 0, 0, 8).await;
     let unit = &seeded.protection_units[0];
     let now = app.clock().now();
     let future = (now + chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -156,8 +154,7 @@ async fn the_restore_point_list_takes_its_documented_shape() {
 
 #[tokio::test]
 async fn one_restore_point_and_its_unit() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 0, 1, 0, 2).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 0, 1, 0, 2).await;
     let unit = &seeded.protection_units[0];
     let id = &unit.restore_point_ids[0];
     let p = app.get(&format!("restorePoints/{id}"), &token).await;
@@ -180,8 +177,7 @@ async fn one_restore_point_and_its_unit() {
 
 #[tokio::test]
 async fn search_finds_one_point_per_unit_and_feeds_a_session() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 1, 0, 4).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 1, 0, 4).await;
     let (s1, s2, mb) = (&seeded.protection_units[0], &seeded.protection_units[1], &seeded.protection_units[2]);
     let now = app.clock().now();
     let day_ago = (now - chrono::Duration::days(1)).to_rfc3339();
@@ -196,12 +192,7 @@ async fn search_finds_one_point_per_unit_and_feeds_a_session() {
     let latest = app.post("restorePoints/search", &token, &body("latest", Value::Null)).await;
     latest.expect(200);
     assert!(latest.body["searchResponseId"].as_str().is_some_and(|s| !s.is_empty()));
-    let found: Vec<&str> = latest.body["searchResults"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["restorePoint"]["id"].as_str().unwrap())
-        .collect();
+    let found = found_points(&latest);
     assert_eq!(found, [&s1.restore_point_ids[0], &mb.restore_point_ids[0], &s2.restore_point_ids[0]]);
     assert_eq!(latest.body["noResultProtectionUnitIds"], json!(["unknown-unit"]));
     let r0 = &latest.body["searchResults"][0]["restorePoint"];
@@ -210,12 +201,7 @@ async fn search_finds_one_point_per_unit_and_feeds_a_session() {
 
     let oldest = app.post("restorePoints/microsoft.graph.search", &token, &body("oldest", json!("fastRestore"))).await;
     oldest.expect(200);
-    let found: Vec<&str> = oldest.body["searchResults"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["restorePoint"]["id"].as_str().unwrap())
-        .collect();
+    let found = found_points(&oldest);
     assert_eq!(found, [&s1.restore_point_ids[3], &s2.restore_point_ids[3]], "mailboxes have no fast-restore points");
     assert_eq!(oldest.body["noResultProtectionUnitIds"], json!(["unknown-unit", mb.id]));
 
@@ -295,4 +281,10 @@ async fn each_endpoint_checks_its_own_permission() {
     let denied = app.get("protectionUnits", &app.token_for(TENANT, &[SEARCH_READ], None, 600)).await;
     denied.expect_error(403, "accessDenied");
     assert!(denied.body["error"]["message"].as_str().unwrap().contains("BackupRestore-Configuration.Read.All"));
+}
+
+/// The restore point ids of a search's results, in order.
+fn found_points(r: &Resp) -> Vec<&str> {
+    let results = r.body["searchResults"].as_array().expect("searchResults");
+    results.iter().map(|r| r["restorePoint"]["id"].as_str().expect("a restore point id")).collect()
 }

@@ -4,20 +4,10 @@
 
 use backstore_api::auth::CONTROL_READ;
 use backstore_domain::retention;
-use backstore_engine::EngineConfig;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::support::*;
-
-async fn advance(app: &TestApp, token: &str, by: &str) -> Value {
-    let r = app
-        .send(Method::POST, &format!("{}/admin/clock/advance", app.origin), Some(token), Some(&json!({"by": by})), &[])
-        .await;
-    r.expect(200);
-    app.engine(EngineConfig::default()).retention().await;
-    r.body
-}
 
 /// Restore points of a unit before `before`, newest first (at most five).
 async fn before(app: &TestApp, token: &str, unit: &str, before: chrono::DateTime<chrono::Utc>) -> Vec<Value> {
@@ -38,8 +28,7 @@ fn time(p: &Value) -> chrono::DateTime<chrono::Utc> {
 
 #[tokio::test]
 async fn advancing_the_clock_thins_and_expires_restore_points() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 1, 1, 1, 3).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 1, 1, 3).await;
     let (site, mailbox, drive) =
         (&seeded.protection_units[0], &seeded.protection_units[1], &seeded.protection_units[2]);
     let old_site = site.restore_point_ids[0].clone();
@@ -47,7 +36,7 @@ async fn advancing_the_clock_thins_and_expires_restore_points() {
     let draft = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[&old_mail]).await;
     let start = app.clock().now();
 
-    let c = advance(&app, &token, "15d").await;
+    let c = app.advance_clock(&token, "15d").await;
     assert_eq!(c["offsetSeconds"], 15 * 86400);
     let now = app.clock().now();
     assert!(now - start >= chrono::Duration::days(15));
@@ -76,7 +65,7 @@ async fn advancing_the_clock_thins_and_expires_restore_points() {
     }
     app.get(&format!("restorePoints/{old_mail}"), &token).await.expect(200);
 
-    advance(&app, &token, "351d").await;
+    app.advance_clock(&token, "351d").await;
     app.get(&format!("restorePoints/{old_mail}"), &token).await.expect_error(404, "RestorePointNotFound");
     let body = json!({"mailboxRestoreArtifacts": [{"restorePoint": {"id": old_mail}, "destinationType": "new"}]});
     app.post("exchangeRestoreSessions", &token, &body).await.expect_error(400, "InvalidRestorePoint");

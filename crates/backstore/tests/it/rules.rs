@@ -238,13 +238,7 @@ async fn rule_requests_that_are_refused() {
         .expect_error(400, "BadRequest");
 
     let groups: Vec<String> = (0..101).map(|i| format!("'g{i}'")).collect();
-    let r = app
-        .post(
-            "oneDriveForBusinessProtectionPolicies",
-            &token,
-            &json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 1).resource.directory_object_id }] }),
-        )
-        .await;
+    let r = user_policy(&app, &token, Workload::OneDrive, 1).await;
     r.expect(201);
     let drives = r.body["id"].as_str().unwrap().to_owned();
     app.post(

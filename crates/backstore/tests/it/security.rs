@@ -250,8 +250,7 @@ async fn a_key_set_from_a_file_pins_each_key_to_its_algorithm() {
 
 #[tokio::test]
 async fn every_write_leaves_an_audit_record_with_tenant_caller_and_request_id() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let report = app.seed(TENANT, 1, 0, 0, 1).await;
+    let (app, token, report) = TestApp::seeded(TENANT, 1, 0, 0, 1).await;
     let point = &report.protection_units[0].restore_point_ids[0];
     let body = json!({ "siteRestoreArtifacts": [{ "restorePoint": { "id": point }, "destinationType": "new" }] });
     let created = app.send(Method::POST, &app.url("sharePointRestoreSessions"), Some(&token), Some(&body), &[]).await;

@@ -8,8 +8,7 @@ use crate::support::*;
 
 #[tokio::test]
 async fn create_each_kind_and_read_it_back_by_both_paths() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 2, 2, 3).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 2, 2, 3).await;
     for (set, nav, kind, odata_type) in KINDS {
         let pts = points(&seeded, kind);
         for (version, reference) in [("v1.0", "id"), ("beta", "@odata.id")] {
@@ -83,8 +82,7 @@ async fn create_each_kind_and_read_it_back_by_both_paths() {
 
 #[tokio::test]
 async fn odata_id_may_be_a_url_and_bodies_may_carry_the_sdk_annotations() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 1, 0, 0, 2).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 0, 0, 2).await;
     let rp = &points(&seeded, "site")[0];
     let body = json!({
         "@odata.type": "#microsoft.graph.sharePointRestoreSession",
@@ -120,8 +118,7 @@ async fn empty_creates_make_empty_drafts_and_null_is_refused() {
 
 #[tokio::test]
 async fn create_refusals_write_nothing() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let mine = app.seed(TENANT, 2, 1, 0, 2).await;
+    let (app, token, mine) = TestApp::seeded(TENANT, 2, 1, 0, 2).await;
     let theirs = app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
     let site = points(&mine, "site");
     let mailbox = points(&mine, "mailbox");
@@ -178,8 +175,7 @@ async fn create_refusals_write_nothing() {
 
 #[tokio::test]
 async fn fifty_artifacts_per_request_at_most() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 0, 51, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 0, 51, 0, 1).await;
     let all: Vec<String> = points(&seeded, "mailbox").into_iter().map(|p| p[0].clone()).collect();
     let art = |rp: &String| json!({"restorePoint": {"id": rp}, "destinationType": "new"});
     let too_many: Vec<Value> = all.iter().map(art).collect();
@@ -194,8 +190,7 @@ async fn fifty_artifacts_per_request_at_most() {
 
 #[tokio::test]
 async fn polymorphic_list_types_every_item_and_typed_lists_filter() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 1, 1, 1, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 1, 1, 1).await;
     for (set, nav, kind, _) in KINDS {
         app.create(set, nav, &token, &[&points(&seeded, kind)[0][0]]).await;
     }
@@ -222,8 +217,7 @@ async fn polymorphic_list_types_every_item_and_typed_lists_filter() {
 
 #[tokio::test]
 async fn expand_embeds_the_artifacts() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 1, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 1, 0, 1).await;
     let site = points(&seeded, "site");
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0], &site[1][0]]).await;
     app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[&points(&seeded, "mailbox")[0][0]])
@@ -258,8 +252,7 @@ async fn expand_embeds_the_artifacts() {
 
 #[tokio::test]
 async fn top_pages_with_absolute_next_links_and_no_duplicates() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 0, 7, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 0, 7, 0, 1).await;
     let mut created = Vec::new();
     let pts = points(&seeded, "mailbox");
     for p in &pts {
@@ -309,11 +302,9 @@ async fn top_pages_with_absolute_next_links_and_no_duplicates() {
 
 #[tokio::test]
 async fn artifacts_can_be_added_one_by_one_while_draft() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 0, 0, 2, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 0, 0, 2, 1).await;
     let pts = points(&seeded, "drive");
-    let s = app.create("oneDriveForBusinessRestoreSessions", "driveRestoreArtifacts", &token, &[]).await;
-    let id = s["id"].as_str().unwrap();
+    let id = &app.draft("oneDriveForBusinessRestoreSessions", "driveRestoreArtifacts", &token, &[]).await;
     let path = format!("oneDriveForBusinessRestoreSessions/{id}/driveRestoreArtifacts");
     let r = app.post(&path, &token, &json!({"restorePoint": {"id": pts[0][0]}, "destinationType": "new"})).await;
     r.expect(201);
@@ -334,12 +325,10 @@ async fn artifacts_can_be_added_one_by_one_while_draft() {
 
 #[tokio::test]
 async fn segments_match_case_insensitively_and_keys_take_every_form() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
-    let s = app
-        .create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
+    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 0, 0, 1).await;
+    let id = &app
+        .draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
         .await;
-    let id = s["id"].as_str().unwrap();
     for path in [
         format!("sharepointRestoreSessions/{id}"),
         format!("SharePointRestoreSessions('{id}')"),
@@ -349,7 +338,7 @@ async fn segments_match_case_insensitively_and_keys_take_every_form() {
     ] {
         let r = app.get(&path, &token).await;
         r.expect(200);
-        assert_eq!(r.body["id"], id, "{path}");
+        assert_eq!(r.body["id"], id.as_str(), "{path}");
     }
     let r = app.get(&format!("sharePointRestoreSessions('{id}')/SITERESTOREARTIFACTS"), &token).await;
     r.expect(200);

@@ -151,6 +151,29 @@ impl TestApp {
         (app, token)
     }
 
+    /// [`TestApp::spawn_for`] with `tenant` seeded as [`TestApp::seed`] does it.
+    pub async fn seeded(
+        tenant: &str,
+        sites: u32,
+        mailboxes: u32,
+        drives: u32,
+        points: u32,
+    ) -> (TestApp, String, SeedReport) {
+        let (app, token) = Self::spawn_for(tenant).await;
+        let report = app.seed(tenant, sites, mailboxes, drives, points).await;
+        (app, token, report)
+    }
+
+    /// Moves the server's clock on by `by` (`30m`, `31d`) through the admin path, then runs the
+    /// engine's retention pass; the admin path's answer.
+    pub async fn advance_clock(&self, token: &str, by: &str) -> Value {
+        let url = format!("{}/admin/clock/advance", self.origin);
+        let r = self.send(Method::POST, &url, Some(token), Some(&serde_json::json!({ "by": by })), &[]).await;
+        r.expect(200);
+        self.engine(EngineConfig::default()).retention().await;
+        r.body
+    }
+
     /// A server whose engine runs on its own, fast.
     pub async fn spawn_with_engine() -> TestApp {
         Self::spawn_with(Some(EngineConfig { poll: Duration::from_millis(20), ..EngineConfig::default() })).await
@@ -173,20 +196,9 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db = TestDb::create(dir.path()).await;
         let mut config = ServerConfig {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_owned(),
-            database_url: db.url.clone(),
-            store: Default::default(),
             engine,
-            clock: Clock::system(),
             trust_proxy: true,
-            api: true,
-            throttle: Default::default(),
-            issuers: Vec::new(),
-            audit_log: None,
-            tls: None,
-            connections: Default::default(),
-            requests: Default::default(),
+            ..ServerConfig::new("127.0.0.1:0".parse().unwrap(), dir.path().to_owned(), db.url.clone())
         };
         customize(&mut config);
         let server = Server::start(config).await.expect("server starts");
@@ -380,6 +392,11 @@ impl TestApp {
     }
 
     /// Creates a session of `set` with the given restore points (all `new`), asserting 201.
+    /// [`TestApp::create`]'s session id.
+    pub async fn draft(&self, set: &str, nav: &str, token: &str, points: &[&str]) -> String {
+        self.create(set, nav, token, points).await["id"].as_str().expect("a session id").to_owned()
+    }
+
     pub async fn create(&self, set: &str, nav: &str, token: &str, points: &[&str]) -> Value {
         let artifacts: Vec<Value> =
             points.iter().map(|p| serde_json::json!({"restorePoint": {"id": p}, "destinationType": "new"})).collect();
@@ -406,6 +423,21 @@ async fn into_resp(r: reqwest::Response) -> Resp {
     let text = r.text().await.unwrap_or_default();
     let body = serde_json::from_str(&text).unwrap_or(Value::Null);
     Resp { status, headers, body, text }
+}
+
+/// Creates a policy of `w` (mailboxes or OneDrives) protecting user `n`'s.
+pub async fn user_policy(app: &TestApp, token: &str, w: Workload, n: u32) -> Resp {
+    let (set, nav) = match w {
+        Workload::Exchange => ("exchangeProtectionPolicies", "mailboxProtectionUnits"),
+        _ => ("oneDriveForBusinessProtectionPolicies", "driveProtectionUnits"),
+    };
+    let units = serde_json::json!([{ "directoryObjectId": user(w, n).resource.directory_object_id }]);
+    app.post(set, token, &serde_json::json!({ nav: units })).await
+}
+
+/// The JSON body of the answer to a request.
+pub async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 /// Restore point ids of the seeded units of one kind (`site`, `mailbox`, `drive`), unit by unit.

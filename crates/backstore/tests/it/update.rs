@@ -8,61 +8,40 @@ use crate::support::*;
 /// The seeds' restore point that has 35 hex digits: accepted as an id, then not found.
 const SHORT_ID: &str = "2b014d8c-71fe-4d00-a01a-31850bc5b32";
 
-/// Seed 000 (Update sharePointRestoreSession), comments removed, ids replaced by seeded ones
-/// except the 35-digit one; the first removed id is a real artifact, the other two are not.
+/// The body of seeds 000–002 (Update sharePoint/exchange/oneDriveForBusinessRestoreSession), comments
+/// removed, ids replaced by seeded ones except the 35-digit one: four adds with `destination`,
+/// referenced by `reference` (`@odata.id`, or `id` as on v1.0), and three removals, the first of a
+/// real artifact and two of the seed's own ids.
+fn seed_body(nav: &str, reference: &str, destination: &str, rp: [&str; 3], removed: [&str; 3]) -> Value {
+    let adds = [rp[0], SHORT_ID, rp[1], rp[2]]
+        .map(|id| json!({ "restorePoint": { reference: id }, "destinationType": destination }));
+    let removes = removed.map(|id| json!({ "@removed": { "reason": "changed" }, "id": id }));
+    json!({ format!("{nav}@delta"): adds.into_iter().chain(removes).collect::<Vec<_>>() })
+}
+
 fn seed_000(rp: [&str; 3], removed: &str) -> Value {
-    json!({
-      "siteRestoreArtifacts@delta": [
-        { "restorePoint": { "@odata.id": rp[0] }, "destinationType": "new" },
-        { "restorePoint": { "@odata.id": SHORT_ID }, "destinationType": "new" },
-        { "restorePoint": { "@odata.id": rp[1] }, "destinationType": "new" },
-        { "restorePoint": { "@odata.id": rp[2] }, "destinationType": "new" },
-        { "@removed": { "reason": "changed" }, "id": removed },
-        { "@removed": { "reason": "changed" }, "id": "959ba739-70b5-43c4-8c90-b2c22014f18b" },
-        { "@removed": { "reason": "changed" }, "id": "959ba739-70b5-43c4-8c90-b2c22014f18c" }
-      ]
-    })
+    let theirs = ["959ba739-70b5-43c4-8c90-b2c22014f18b", "959ba739-70b5-43c4-8c90-b2c22014f18c"];
+    seed_body("siteRestoreArtifacts", "@odata.id", "new", rp, [removed, theirs[0], theirs[1]])
 }
 
-/// Seed 001 (Update exchangeRestoreSession), same treatment, `inPlace`.
 fn seed_001(rp: [&str; 3], removed: &str) -> Value {
-    json!({
-      "mailboxRestoreArtifacts@delta": [
-        { "restorePoint": { "@odata.id": rp[0] }, "destinationType": "inPlace" },
-        { "restorePoint": { "@odata.id": SHORT_ID }, "destinationType": "inPlace" },
-        { "restorePoint": { "@odata.id": rp[1] }, "destinationType": "inPlace" },
-        { "restorePoint": { "@odata.id": rp[2] }, "destinationType": "inPlace" },
-        { "@removed": { "reason": "changed" }, "id": removed },
-        { "@removed": { "reason": "changed" }, "id": "4267e382-71a9-4c07-bef7-bda97e09c0d2" },
-        { "@removed": { "reason": "changed" }, "id": "3667e382-71a9-4c07-bef7-bda97e09c0d2" }
-      ]
-    })
+    seed_body("mailboxRestoreArtifacts", "@odata.id", "inPlace", rp, [removed, THEIRS[0], THEIRS[1]])
 }
 
-/// Seed 002 (Update oneDriveForBusinessRestoreSession, v1.0: `{"id": …}` references).
 fn seed_002(rp: [&str; 3], removed: &str) -> Value {
-    json!({
-      "driveRestoreArtifacts@delta": [
-        { "restorePoint": { "id": rp[0] }, "destinationType": "new" },
-        { "restorePoint": { "id": SHORT_ID }, "destinationType": "new" },
-        { "restorePoint": { "id": rp[1] }, "destinationType": "new" },
-        { "restorePoint": { "id": rp[2] }, "destinationType": "new" },
-        { "@removed": { "reason": "changed" }, "id": removed },
-        { "@removed": { "reason": "changed" }, "id": "4267e382-71a9-4c07-bef7-bda97e09c0d2" },
-        { "@removed": { "reason": "changed" }, "id": "3667e382-71a9-4c07-bef7-bda97e09c0d2" }
-      ]
-    })
+    seed_body("driveRestoreArtifacts", "id", "new", rp, [removed, THEIRS[0], THEIRS[1]])
 }
+
+/// The artifact ids seeds 001 and 002 remove.
+const THEIRS: [&str; 2] = ["4267e382-71a9-4c07-bef7-bda97e09c0d2", "3667e382-71a9-4c07-bef7-bda97e09c0d2"];
 
 #[tokio::test]
 async fn the_seeds_bodies_apply_item_by_item() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 5, 5, 5, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 5, 5, 5, 1).await;
     let bodies: [fn([&str; 3], &str) -> Value; 3] = [seed_000, seed_001, seed_002];
     for ((set, nav, kind, _), body) in KINDS.into_iter().zip(bodies) {
         let pts = points(&seeded, kind);
-        let s = app.create(set, nav, &token, &[&pts[4][0]]).await;
-        let id = s["id"].as_str().unwrap();
+        let id = &app.draft(set, nav, &token, &[&pts[4][0]]).await;
         let existing =
             app.get(&format!("{set}/{id}/{nav}"), &token).await.body["value"][0]["id"].as_str().unwrap().to_owned();
         // inPlace is the Exchange body's destination: the session must not mix, so start it empty.
@@ -137,8 +116,7 @@ async fn the_seeds_bodies_with_their_comments_are_not_json() {
 
 #[tokio::test]
 async fn item_level_failures_leave_the_other_items_applied() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let mine = app.seed(TENANT, 3, 1, 0, 1).await;
+    let (app, token, mine) = TestApp::seeded(TENANT, 3, 1, 0, 1).await;
     let theirs = app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
     let site = points(&mine, "site");
     let expired = app.expired_point(TENANT, backstore_domain::Workload::SharePoint).await;
@@ -171,8 +149,7 @@ async fn item_level_failures_leave_the_other_items_applied() {
 
 #[tokio::test]
 async fn request_level_refusals_apply_nothing() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 0, 0, 52, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 0, 0, 52, 1).await;
     let pts: Vec<String> = points(&seeded, "drive").into_iter().map(|p| p[0].clone()).collect();
     let s = app.create("oneDriveForBusinessRestoreSessions", "driveRestoreArtifacts", &token, &[&pts[0]]).await;
     let id = s["id"].as_str().unwrap();
@@ -218,8 +195,7 @@ async fn request_level_refusals_apply_nothing() {
 
 #[tokio::test]
 async fn removes_and_adds_may_share_a_restore_point_in_one_request() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 0, 0, 1).await;
     let rp = &points(&seeded, "site")[0][0];
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[rp]).await;
     let id = s["id"].as_str().unwrap();
@@ -241,8 +217,7 @@ async fn removes_and_adds_may_share_a_restore_point_in_one_request() {
 
 #[tokio::test]
 async fn read_only_properties_may_only_be_echoed() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 0, 2, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 0, 2, 0, 1).await;
     let mb = points(&seeded, "mailbox");
     let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", &token, &[&mb[0][0]]).await;
     let id = s["id"].as_str().unwrap();
@@ -293,8 +268,7 @@ async fn read_only_properties_may_only_be_echoed() {
 
 #[tokio::test]
 async fn the_base_path_patches_like_the_typed_one() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let seeded = app.seed(TENANT, 2, 0, 0, 1).await;
+    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 0, 0, 1).await;
     let site = points(&seeded, "site");
     let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
     let id = s["id"].as_str().unwrap();

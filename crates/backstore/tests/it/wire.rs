@@ -148,26 +148,17 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
         )
         .await;
     let sp = id_of(&sp);
-    let ex = rec
-        .call(
-            "policy-create-exchange",
-            M::POST,
-            "exchangeProtectionPolicies",
-            Some(&token),
-            Some(json!({ "mailboxProtectionUnits": [{ "directoryObjectId": user(Workload::Exchange, 1).resource.directory_object_id }] })),
-        )
-        .await;
-    let ex = id_of(&ex);
-    let od = rec
-        .call(
-            "policy-create-onedrive",
-            M::POST,
-            "oneDriveForBusinessProtectionPolicies",
-            Some(&token),
-            Some(json!({ "driveProtectionUnits": [{ "directoryObjectId": user(Workload::OneDrive, 1).resource.directory_object_id }] })),
-        )
-        .await;
-    let od = id_of(&od);
+    let mut user_policies = Vec::new();
+    for (name, set, nav, w) in [
+        ("exchange", "exchangeProtectionPolicies", "mailboxProtectionUnits", Workload::Exchange),
+        ("onedrive", "oneDriveForBusinessProtectionPolicies", "driveProtectionUnits", Workload::OneDrive),
+    ] {
+        let units = json!([{ "directoryObjectId": user(w, 1).resource.directory_object_id }]);
+        let r =
+            rec.call(&format!("policy-create-{name}"), M::POST, set, Some(&token), Some(json!({ nav: units }))).await;
+        user_policies.push(id_of(&r));
+    }
+    let [ex, od] = [user_policies[0].clone(), user_policies[1].clone()];
     rec.call("policy-list", M::GET, "protectionPolicies", Some(&token), None).await;
     rec.call("policy-get-typed", M::GET, &format!("sharePointProtectionPolicies/{sp}"), Some(&token), None).await;
     rec.call("policy-get-base", M::GET, &format!("protectionPolicies/{ex}"), Some(&token), None).await;
@@ -184,22 +175,9 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
     .await;
     rec.call("policy-activate", M::POST, &format!("protectionPolicies/{sp}/activate"), Some(&token), Some(json!({})))
         .await;
-    rec.call(
-        "policy-activate-od",
-        M::POST,
-        &format!("protectionPolicies/{od}/activate"),
-        Some(&token),
-        Some(json!({})),
-    )
-    .await;
-    rec.call(
-        "policy-activate-ex",
-        M::POST,
-        &format!("protectionPolicies/{ex}/activate"),
-        Some(&token),
-        Some(json!({})),
-    )
-    .await;
+    for (name, id) in [("policy-activate-od", &od), ("policy-activate-ex", &ex)] {
+        rec.call(name, M::POST, &format!("protectionPolicies/{id}/activate"), Some(&token), Some(json!({}))).await;
+    }
     rec.call("error-policy-delete-active", M::DELETE, &format!("protectionPolicies/{sp}"), Some(&token), None).await;
     rec.call(
         "error-policy-second-active",

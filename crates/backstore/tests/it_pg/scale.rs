@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use sqlx::{PgPool, Row};
 
 use crate::process::{run, serve, sigterm_and_wait, Serving};
-use crate::support::TestDb;
+use crate::support::{json_of, TestDb};
 
 const SITES: usize = 20;
 
@@ -32,6 +32,14 @@ impl Cluster {
     }
 
     /// `SITES` sites with one restore point each in `tenant`; their restore point ids.
+    /// A cluster with `tenant` seeded: its restore point ids and a token of its own.
+    async fn with_tenant(tenant: &str) -> (Cluster, Vec<String>, String) {
+        let cluster = Cluster::new().await;
+        let points = cluster.seed(tenant);
+        let token = cluster.token(tenant);
+        (cluster, points, token)
+    }
+
     fn seed(&self, tenant: &str) -> Vec<String> {
         let sites = SITES.to_string();
         let (ok, out, err) = run(&[
@@ -217,9 +225,7 @@ async fn three_processes_share_200_sessions_and_take_over_from_one_killed_mid_ru
 
 #[tokio::test]
 async fn limits_and_activation_hold_across_processes() {
-    let cluster = Cluster::new().await;
-    let points = cluster.seed("limits");
-    let token = cluster.token("limits");
+    let (cluster, points, token) = Cluster::with_tenant("limits").await;
     // API-only nodes: nothing finishes, so every activated session stays running.
     let nodes: Vec<Serving> = (0..3).map(|_| cluster.serve(&["--role", "api"])).collect();
     let bases: Vec<String> = nodes.iter().map(base).collect();
@@ -260,15 +266,7 @@ async fn limits_and_activation_hold_across_processes() {
     let (p1, p2) =
         tokio::join!(patch(bases[1].clone(), points[1..10].to_vec()), patch(bases[2].clone(), points[10..19].to_vec()));
     assert!(p1 < 300 && p2 < 300, "{p1} {p2}");
-    let s: Value = client
-        .get(format!("{}/restoreSessions/{draft}", bases[0]))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let s = json_of(client.get(format!("{}/restoreSessions/{draft}", bases[0])).bearer_auth(&token)).await;
     assert_eq!(s["restoreSessionArtifactCount"]["total"], 19, "{s}");
 
     // 30 more sessions activated through three nodes at once: 25 may run, in all.
@@ -295,9 +293,7 @@ async fn limits_and_activation_hold_across_processes() {
 
 #[tokio::test]
 async fn connections_cut_under_load_cost_503s_and_no_accepted_write() {
-    let cluster = Cluster::new().await;
-    let points = cluster.seed("cut");
-    let token = cluster.token("cut");
+    let (cluster, points, token) = Cluster::with_tenant("cut").await;
     let node = cluster.serve(&["--db-acquire-timeout", "1s"]);
     let node_base = base(&node);
     let db_name = cluster.db.url.rsplit('/').next().unwrap().to_owned();
