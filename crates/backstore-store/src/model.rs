@@ -175,6 +175,28 @@ pub struct RestorePointQuery {
     pub limit: i64,
 }
 
+impl RestorePointQuery {
+    /// The one point a search or a bulk request picks for a unit: the newest (`latest`) or oldest
+    /// with `tags` from `from` to `to`, both inclusive.
+    pub fn pick(
+        unit_id: &str,
+        (from, to): (Option<Timestamp>, Option<Timestamp>),
+        tags: Option<RestorePointTags>,
+        latest: bool,
+    ) -> RestorePointQuery {
+        let inclusive = |t| (t, true);
+        let unit_id = unit_id.to_owned();
+        RestorePointQuery {
+            unit_id,
+            from: from.map(inclusive),
+            to: to.map(inclusive),
+            tags,
+            newest_first: latest,
+            limit: 1,
+        }
+    }
+}
+
 /// The result of one element of a delta PATCH, in request order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppliedItem {

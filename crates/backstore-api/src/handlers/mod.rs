@@ -24,6 +24,12 @@ use crate::path::Target;
 use crate::wire;
 use crate::Ctx;
 
+/// What a set of sessions or policies answers to other methods: the base-type set is read-only,
+/// a typed set also takes POST.
+fn set_methods(base: bool) -> ApiError {
+    ApiError::MethodNotAllowed { allow: if base { "GET" } else { "GET, POST" } }
+}
+
 pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<Response, ApiError> {
     use Target::*;
     let m = method.clone();
@@ -48,13 +54,10 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::POST => service::enable_service(ctx).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         },
-        Sessions { workload, base } => match m {
-            Method::GET => restore_sessions::list_sessions(ctx, workload, base).await,
-            Method::POST if !base => match workload {
-                Some(w) => restore_sessions::create_session(ctx, w).await,
-                None => Err(ApiError::MethodNotAllowed { allow: "GET" }),
-            },
-            _ => Err(ApiError::MethodNotAllowed { allow: if base { "GET" } else { "GET, POST" } }),
+        Sessions { workload, base } => match (m, workload) {
+            (Method::GET, _) => restore_sessions::list_sessions(ctx, workload, base).await,
+            (Method::POST, Some(w)) if !base => restore_sessions::create_session(ctx, w).await,
+            _ => Err(set_methods(base)),
         },
         Session { id, workload, base } => match m {
             Method::GET => restore_sessions::get_session(ctx, &id, workload, base).await,
@@ -113,13 +116,10 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::POST => protection_units::offboard(ctx, &id, cancel).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         },
-        Policies { workload, base } => match m {
-            Method::GET => protection_policies::list_policies(ctx, workload, base).await,
-            Method::POST if !base => match workload {
-                Some(w) => protection_policies::create_policy(ctx, w).await,
-                None => Err(ApiError::MethodNotAllowed { allow: "GET" }),
-            },
-            _ => Err(ApiError::MethodNotAllowed { allow: if base { "GET" } else { "GET, POST" } }),
+        Policies { workload, base } => match (m, workload) {
+            (Method::GET, _) => protection_policies::list_policies(ctx, workload, base).await,
+            (Method::POST, Some(w)) if !base => protection_policies::create_policy(ctx, w).await,
+            _ => Err(set_methods(base)),
         },
         Policy { id, workload, base } => match m {
             Method::GET => protection_policies::get_policy(ctx, &id, workload, base).await,

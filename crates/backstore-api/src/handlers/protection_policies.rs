@@ -70,18 +70,13 @@ async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<PolicyR
     Ok(ctx.store().get_policy(ctx.tenant(), id, workload).await?.ok_or(RuleError::PolicyNotFound)?)
 }
 
-pub(super) async fn get_policy(
-    ctx: &Ctx,
-    id: &str,
-    workload: Option<Workload>,
-    base: bool,
-) -> Result<Response, ApiError> {
+pub(super) async fn get_policy(ctx: &Ctx, id: &str, w: Option<Workload>, base: bool) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
     ctx.query.for_entity()?;
-    let p = load(ctx, id, workload).await?;
+    let p = load(ctx, id, w).await?;
     let select = selected(ctx, PROPERTIES, type_name(Some(p.workload)))?;
-    no_expand(ctx, workload)?;
-    let fragment = format!("{}/$entity", set_fragment(workload, base));
+    no_expand(ctx, w)?;
+    let fragment = format!("{}/$entity", set_fragment(w, base));
     Ok(entity(ctx, StatusCode::OK, &fragment, policy_json(&p, base, select.as_deref())))
 }
 
@@ -132,15 +127,10 @@ pub(super) async fn delete_policy(ctx: &Ctx, id: &str, workload: Option<Workload
 }
 
 /// `202 Accepted` with `Content-Location` and the policy (`updating`); the engine does the rest.
-pub(super) async fn set_enabled(
-    ctx: &Ctx,
-    id: &str,
-    workload: Option<Workload>,
-    enable: bool,
-) -> Result<Response, ApiError> {
+pub(super) async fn set_enabled(ctx: &Ctx, id: &str, w: Option<Workload>, enable: bool) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationWrite)?;
     empty_action_body(&ctx.body, if enable { "activate" } else { "deactivate" })?;
-    let p = ctx.store().set_policy_enabled(ctx.writer(), id, workload, enable, None).await?;
+    let p = ctx.store().set_policy_enabled(ctx.writer(), id, w, enable, None).await?;
     let location = format!("{}/{}('{}')", ctx.service_url(), BASE_POLICY_SET, p.id);
     let fragment = format!("{}/$entity", BASE_POLICY_SET);
     let r = entity(ctx, StatusCode::ACCEPTED, &fragment, policy_json(&p, true, None));

@@ -72,21 +72,16 @@ pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool
     Ok(queried_collection(ctx, &fragment, value, next, page.count))
 }
 
-pub(super) async fn get_unit(
-    ctx: &Ctx,
-    id: &str,
-    workload: Option<Workload>,
-    base: bool,
-) -> Result<Response, ApiError> {
+pub(super) async fn get_unit(ctx: &Ctx, id: &str, kind: Option<Workload>, base: bool) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
     ctx.query.for_entity()?;
     let row = ctx
         .store()
         .get_unit(ctx.tenant(), id)
         .await?
-        .filter(|r| workload.is_none_or(|w| w == r.unit.info.resource.workload))
+        .filter(|r| kind.is_none_or(|w| w == r.unit.info.resource.workload))
         .ok_or_else(|| ApiError::ProtectionUnitNotFound(id.to_owned()))?;
-    let select = selected(ctx, &properties(Some(row.unit.info.resource.workload)), type_name(workload))?;
+    let select = selected(ctx, &properties(Some(row.unit.info.resource.workload)), type_name(kind))?;
     let fragment = if base { BASE_UNIT_SET } else { names(row.unit.info.resource.workload).unit_set };
     let members = project(unit_json(ctx, &row.unit, base), select.as_deref(), &[]);
     Ok(entity(ctx, StatusCode::OK, &format!("{fragment}/$entity"), members))

@@ -218,14 +218,7 @@ pub(super) async fn search_restore_points(ctx: &Ctx) -> Result<Response, ApiErro
         let found = match &unit {
             None => None,
             Some(row) => {
-                let q = RestorePointQuery {
-                    unit_id: unit_id.clone(),
-                    from: search.from.map(|t| (t, true)),
-                    to: search.to.map(|t| (t, true)),
-                    tags: search.tags,
-                    newest_first: search.latest,
-                    limit: 1,
-                };
+                let q = RestorePointQuery::pick(unit_id, (search.from, search.to), search.tags, search.latest);
                 ctx.store()
                     .find_restore_points(ctx.tenant(), &q, now)
                     .await?

@@ -129,17 +129,12 @@ fn session_entity(
     entity(ctx, status, &format!("{fragment}/$entity"), session_json(ctx, s, base, select, artifacts))
 }
 
-pub(super) async fn get_session(
-    ctx: &Ctx,
-    id: &str,
-    workload: Option<Workload>,
-    base: bool,
-) -> Result<Response, ApiError> {
+pub(super) async fn get_session(ctx: &Ctx, id: &str, kind: Option<Workload>, base: bool) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreRead)?;
     ctx.query.for_entity()?;
-    let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
-    let expand = expanded(ctx, workload)?;
-    let s = load(ctx, id, workload).await?;
+    let select = selected(ctx, SESSION_READ_ONLY, kind.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
+    let expand = expanded(ctx, kind)?;
+    let s = load(ctx, id, kind).await?;
     let artifacts = if expand.iter().any(|(w, _)| *w == s.workload) {
         let all = ctx.store().artifacts_of_sessions(ctx.tenant(), std::slice::from_ref(&s.id)).await?;
         Some(all.iter().map(|a| expanded_artifact(a, s.workload, &expand)).collect())

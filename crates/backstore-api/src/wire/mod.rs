@@ -238,6 +238,15 @@ pub struct Collection<T> {
     pub next_link: Option<String>,
 }
 
+/// How a polymorphic entity begins: `@odata.type` where it belongs (reached through a base-type
+/// set), then its id.
+#[derive(Debug, Serialize)]
+pub struct Head<'a> {
+    #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
+    pub odata_type: Option<String>,
+    pub id: &'a str,
+}
+
 /// One entity: its context first, then its members.
 #[derive(Debug, Serialize)]
 pub struct Entity<T> {

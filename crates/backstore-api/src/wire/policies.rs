@@ -3,16 +3,15 @@
 use backstore_store::{PolicyDeltaItem as SentItem, PolicyItemResult, PolicyRecord};
 use serde::Serialize;
 
-use super::{ArtifactCount, DataModificationException, Info, Named, Removed, Stamped, Unit, CHANGED};
+use super::{ArtifactCount, DataModificationException, Head, Info, Named, Removed, Stamped, Unit, CHANGED};
 use crate::names::{names, odata_type};
 
 /// A protection policy: `@odata.type` where it belongs, then its own properties.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy<'a> {
-    #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
-    pub odata_type: Option<String>,
-    pub id: &'a str,
+    #[serde(flatten)]
+    pub head: Head<'a>,
     pub display_name: Option<&'a str>,
     pub is_enabled: bool,
     pub status: &'static str,
@@ -32,8 +31,7 @@ pub struct Retention {
 impl<'a> Policy<'a> {
     pub fn new(p: &'a PolicyRecord, with_type: bool) -> Policy<'a> {
         Policy {
-            odata_type: with_type.then(|| odata_type(names(p.workload).policy_type)),
-            id: &p.id,
+            head: Head { odata_type: with_type.then(|| odata_type(names(p.workload).policy_type)), id: &p.id },
             display_name: p.display_name.as_deref(),
             is_enabled: p.enabled,
             status: p.status.as_str(),

@@ -6,7 +6,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{
-    ArtifactCount, DataModificationException, DateTime, Info, Named, PublicError, Removed, Render, Stamped, CHANGED,
+    ArtifactCount, DataModificationException, DateTime, Head, Info, Named, PublicError, Removed, Render, Stamped,
+    CHANGED,
 };
 use crate::names::{names, odata_type};
 
@@ -15,9 +16,8 @@ use crate::names::{names, odata_type};
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Session<'a> {
-    #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
-    pub odata_type: Option<String>,
-    pub id: &'a str,
+    #[serde(flatten)]
+    pub head: Head<'a>,
     pub status: &'static str,
     pub restore_job_type: &'static str,
     pub restore_session_artifact_count: ArtifactCount,
@@ -32,8 +32,7 @@ pub struct Session<'a> {
 impl<'a> Session<'a> {
     pub fn new(r: &'a SessionRecord, render: &Render, with_type: bool) -> Session<'a> {
         Session {
-            odata_type: with_type.then(|| odata_type(names(r.workload).session_type)),
-            id: &r.id,
+            head: Head { odata_type: with_type.then(|| odata_type(names(r.workload).session_type)), id: &r.id },
             status: render.session_status(r.derived.status),
             restore_job_type: render.job_type(r.job_type),
             restore_session_artifact_count: ArtifactCount {

@@ -3,7 +3,7 @@
 use backstore_store::ProtectionUnitRecord;
 use serde::Serialize;
 
-use super::{DateTime, IdentitySet, PublicError, Render};
+use super::{DateTime, Head, IdentitySet, PublicError, Render};
 use crate::names::{names, odata_type};
 
 /// A protection unit. Site names and URLs, and mailbox and drive owners' names and addresses, are
@@ -11,9 +11,8 @@ use crate::names::{names, odata_type};
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Unit<'a> {
-    #[serde(rename = "@odata.type", skip_serializing_if = "Option::is_none")]
-    pub odata_type: Option<String>,
-    pub id: &'a str,
+    #[serde(flatten)]
+    pub head: Head<'a>,
     pub policy_id: Option<&'a str>,
     pub protection_sources: &'a str,
     pub status: &'static str,
@@ -42,8 +41,7 @@ impl<'a> Unit<'a> {
         let created_by = u.created_by.as_ref().map(IdentitySet::of);
         let last_modified_by = u.last_modified_by.as_ref().or(u.created_by.as_ref()).map(IdentitySet::of);
         Unit {
-            odata_type: with_type.then(|| odata_type(names(i.resource.workload).unit_type)),
-            id: &i.id,
+            head: Head { odata_type: with_type.then(|| odata_type(names(i.resource.workload).unit_type)), id: &i.id },
             policy_id: u.policy_id.as_deref(),
             protection_sources: &u.sources,
             status: render.unit_status(u.status),

@@ -201,14 +201,8 @@ impl Store {
                     if units.iter().any(|(u, _)| *u == unit_id) {
                         continue;
                     }
-                    let q = RestorePointQuery {
-                        unit_id: unit_id.clone(),
-                        from: spec.period_start.map(|t| (t, true)),
-                        to: spec.period_end.map(|t| (t, true)),
-                        tags: spec.tags,
-                        newest_first: spec.latest,
-                        limit: 1,
-                    };
+                    let q =
+                        RestorePointQuery::pick(&unit_id, (spec.period_start, spec.period_end), spec.tags, spec.latest);
                     match restore_points_where(tx, tenant, &q, now).await?.into_iter().next() {
                         Some(point) => units.push((unit_id, point)),
                         None => details.push(ErrorDetail {

@@ -2,7 +2,9 @@
 //! (column expressions written here, never taken from a request) and the one function that turns a
 //! [`ListSpec`] into `WHERE … ORDER BY … LIMIT … OFFSET …` with every value bound.
 
-use backstore_domain::{ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, SessionStatus};
+use backstore_domain::{
+    ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, SessionStatus, Workload,
+};
 use backstore_odata::{plan_filter, plan_order, Field, Kind, OrderKey, Schema, SqlFilter};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -160,6 +162,17 @@ pub(super) struct Source<'a> {
     pub select: std::borrow::Cow<'a, str>,
     pub seq: &'static str,
     pub scope: SqlFilter,
+}
+
+/// A collection whose rows carry a `workload`: which it is, its columns and its table.
+pub(super) type Kinded = (Collection, &'static str, &'static str);
+
+impl Source<'static> {
+    /// A tenant's rows of `table` (its `columns`), of one kind or all, as `collection` reads them.
+    pub fn of_kind((collection, columns, table): Kinded, tenant: &str, w: Option<Workload>) -> Self {
+        let select = format!("SELECT {columns} FROM {table}").into();
+        Source { collection, select, seq: "seq", scope: super::rows::kind_scope(tenant, w) }
+    }
 }
 
 /// One page of `source`, as `spec` asks, and the count of what its filter keeps when asked.

@@ -16,7 +16,7 @@ use super::artifacts::{count_column, existing_artifacts, insert_artifact, insert
 use super::jobs::{enqueue, Queue};
 use super::listing::{self, Collection, Source};
 use super::restore_points::{resolve_restore_point, resolve_restore_points};
-use super::rows::{actor_json, corrupt, error_info, kind_scope, micros, opt_from_micros, stamps, workload};
+use super::rows::{actor_json, corrupt, error_info, micros, opt_from_micros, stamps, workload};
 use super::{numbered, Lock};
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,
@@ -287,11 +287,7 @@ pub(super) async fn apply_step(
     Ok(true)
 }
 
-/// The sessions of a tenant (of one kind, or all), as a collection to read.
-fn sessions_of(tenant: &str, workload: Option<Workload>) -> Source<'static> {
-    let select = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions").into();
-    Source { collection: Collection::Sessions, select, seq: "seq", scope: kind_scope(tenant, workload) }
-}
+pub(super) const SESSIONS: listing::Kinded = (Collection::Sessions, SESSION_COLUMNS, "restore_sessions");
 
 impl Store {
     /// Creates a draft session of `workload` with `adds` (already planned); every restore point must
@@ -351,11 +347,11 @@ impl Store {
         workload: Option<Workload>,
         spec: &ListSpec,
     ) -> StoreResult<Page<SessionRecord>> {
-        listing::page(&self.pool, &sessions_of(tenant, workload), spec, session_from_row).await
+        listing::page(&self.pool, &Source::of_kind(SESSIONS, tenant, workload), spec, session_from_row).await
     }
 
     pub async fn count_sessions(&self, tenant: &str, w: Option<Workload>, filter: Option<&Filter>) -> StoreResult<i64> {
-        listing::count(&self.pool, &sessions_of(tenant, w), filter).await
+        listing::count(&self.pool, &Source::of_kind(SESSIONS, tenant, w), filter).await
     }
 
     /// Deletes a draft session and its artifacts.

@@ -218,11 +218,7 @@ pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -
     Ok(cancelled + due.len() as u64)
 }
 
-/// The protection units of a tenant (of one kind, or all), as a collection to read.
-fn units_of(tenant: &str, workload: Option<Workload>) -> Source<'static> {
-    let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units").into();
-    Source { collection: Collection::Units, select, seq: "seq", scope: kind_scope(tenant, workload) }
-}
+pub(super) const UNITS: listing::Kinded = (Collection::Units, UNIT_COLUMNS, "protection_units");
 
 impl Store {
     /// The units of one policy, in the order they joined it.
@@ -285,11 +281,11 @@ impl Store {
         workload: Option<Workload>,
         spec: &ListSpec,
     ) -> StoreResult<Page<UnitRow>> {
-        listing::page(&self.pool, &units_of(tenant, workload), spec, unit_row).await
+        listing::page(&self.pool, &Source::of_kind(UNITS, tenant, workload), spec, unit_row).await
     }
 
     pub async fn count_units(&self, tenant: &str, w: Option<Workload>, filter: Option<&Filter>) -> StoreResult<i64> {
-        listing::count(&self.pool, &units_of(tenant, w), filter).await
+        listing::count(&self.pool, &Source::of_kind(UNITS, tenant, w), filter).await
     }
 
     pub async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {

@@ -113,13 +113,7 @@ async fn tenants_cannot_see_or_touch_each_other() {
     }
     let delta = json!({"siteRestoreArtifacts@delta": [{"@removed": {"reason": "changed"}, "id": aid}]});
     app.patch(&format!("sharePointRestoreSessions/{id}"), &b, &delta).await.expect_error(404, "RestoreSessionNotFound");
-    app.post(
-        &format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"),
-        &b,
-        &json!({"restorePoint": {"id": site[1][0]}, "destinationType": "new"}),
-    )
-    .await
-    .expect_error(404, "RestoreSessionNotFound");
+    app.add_site_artifact(id, &b, &site[1][0]).await.expect_error(404, "RestoreSessionNotFound");
     app.activate(id, &b).await.expect_error(404, "RestoreSessionNotFound");
     app.delete(&format!("restoreSessions/{id}"), &b).await.expect_error(404, "RestoreSessionNotFound");
     // Tenant A's restore points do not exist for tenant B.

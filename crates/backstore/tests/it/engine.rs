@@ -32,6 +32,13 @@ async fn activated(app: &TestApp, token: &str, n: u32) -> (String, Vec<Value>, V
     (id, arts.body["value"].as_array().unwrap().clone(), pts)
 }
 
+/// A server without an engine and its tenant's token, with [`activated`]'s session of `n` mailboxes.
+async fn spawn_activated(n: u32) -> (TestApp, String, (String, Vec<Value>, Vec<String>)) {
+    let (app, token) = TestApp::spawn_for(TENANT).await;
+    let activated = activated(&app, &token, n).await;
+    (app, token, activated)
+}
+
 async fn artifact(app: &TestApp, token: &str, session: &str, id: &str) -> Value {
     app.get(&format!("exchangeRestoreSessions/{session}/mailboxRestoreArtifacts/{id}"), token).await.body
 }
@@ -50,8 +57,7 @@ fn ev(event: &str, worker: &str, attempt: i64) -> (String, String, i64) {
 
 #[tokio::test]
 async fn transient_failures_are_retried_with_backoff_then_succeed() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let (session, arts, pts) = activated(&app, &token, 1).await;
+    let (app, token, (session, arts, pts)) = spawn_activated(1).await;
     let a = arts[0]["id"].as_str().unwrap();
     let engine = app.engine(worker(
         "w1",
@@ -91,8 +97,7 @@ async fn transient_failures_are_retried_with_backoff_then_succeed() {
 
 #[tokio::test]
 async fn a_job_that_spends_its_attempts_fails_its_artifact_clearly() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let (session, arts, pts) = activated(&app, &token, 2).await;
+    let (app, token, (session, arts, pts)) = spawn_activated(2).await;
     let engine = app.engine(worker(
         "w1",
         rules(json!({"rules": [{"restorePointId": pts[0], "action": "failAttempts", "attempts": 99}]})),
@@ -118,8 +123,7 @@ async fn a_job_that_spends_its_attempts_fails_its_artifact_clearly() {
 
 #[tokio::test]
 async fn a_hung_job_is_taken_over_by_another_worker_when_its_lease_expires() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let (session, arts, pts) = activated(&app, &token, 1).await;
+    let (app, token, (session, arts, pts)) = spawn_activated(1).await;
     let a = arts[0]["id"].as_str().unwrap();
     let hang_once = rules(json!({"rules": [{"restorePointId": pts[0], "action": "hang", "attempts": 1}]}));
     let w1 = app.engine(worker("w1", hang_once.clone()));
@@ -148,8 +152,7 @@ async fn a_hung_job_is_taken_over_by_another_worker_when_its_lease_expires() {
 
 #[tokio::test]
 async fn a_job_that_always_hangs_ends_failed_instead_of_hanging_the_session() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let (session, arts, pts) = activated(&app, &token, 1).await;
+    let (app, token, (session, arts, pts)) = spawn_activated(1).await;
     let engine = app.engine(worker("w1", rules(json!({"rules": [{"restorePointId": pts[0], "action": "hang"}]}))));
     for _ in 0..5 {
         engine.run_until_idle(10).await.unwrap();
@@ -167,8 +170,7 @@ async fn a_job_that_always_hangs_ends_failed_instead_of_hanging_the_session() {
 
 #[tokio::test]
 async fn a_worker_that_lost_its_lease_cannot_finish_the_job() {
-    let (app, token) = TestApp::spawn_for(TENANT).await;
-    let (session, arts, _) = activated(&app, &token, 1).await;
+    let (app, token, (session, arts, _)) = spawn_activated(1).await;
     let a = arts[0]["id"].as_str().unwrap();
     let store = app.store();
     // A worker that claims and then stalls (a crash, a GC pause): its claim is all that is left of it.

@@ -7,10 +7,8 @@ use crate::support::*;
 
 #[tokio::test]
 async fn paths_methods_and_options() {
-    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 0, 0, 1).await;
-    let id = &app
-        .draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
-        .await;
+    let (app, token, _, s) = TestApp::site_draft(1).await;
+    let id = s["id"].as_str().unwrap();
     let root = |p: &str| format!("{}/{p}", app.origin);
 
     for url in [
@@ -64,9 +62,7 @@ async fn paths_methods_and_options() {
 
 #[tokio::test]
 async fn bodies_that_cannot_be_read_change_nothing() {
-    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 0, 0, 1).await;
-    let site = points(&seeded, "site");
-    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
+    let (app, token, site, s) = TestApp::site_draft(2).await;
     let id = s["id"].as_str().unwrap();
     let create = app.url("sharePointRestoreSessions");
     let session = app.url(&format!("sharePointRestoreSessions/{id}"));

@@ -63,13 +63,7 @@ async fn activation_freezes_the_session_and_the_engine_finishes_it() {
     app.patch(&format!("sharePointRestoreSessions/{id}"), &token, &patch)
         .await
         .expect_error(403, "RestoreSessionActionNotAllowed");
-    app.post(
-        &format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"),
-        &token,
-        &json!({"restorePoint": {"id": site[0][0]}, "destinationType": "new"}),
-    )
-    .await
-    .expect_error(403, "RestoreSessionActionNotAllowed");
+    app.add_site_artifact(id, &token, &site[0][0]).await.expect_error(403, "RestoreSessionActionNotAllowed");
 
     app.drain().await;
     let done = app.get(&format!("restoreSessions/{id}?$expand=siteRestoreArtifacts"), &token).await;

@@ -325,10 +325,8 @@ async fn artifacts_can_be_added_one_by_one_while_draft() {
 
 #[tokio::test]
 async fn segments_match_case_insensitively_and_keys_take_every_form() {
-    let (app, token, seeded) = TestApp::seeded(TENANT, 1, 0, 0, 1).await;
-    let id = &app
-        .draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&points(&seeded, "site")[0][0]])
-        .await;
+    let (app, token, _, s) = TestApp::site_draft(1).await;
+    let id = s["id"].as_str().unwrap();
     for path in [
         format!("sharepointRestoreSessions/{id}"),
         format!("SharePointRestoreSessions('{id}')"),
@@ -338,7 +336,7 @@ async fn segments_match_case_insensitively_and_keys_take_every_form() {
     ] {
         let r = app.get(&path, &token).await;
         r.expect(200);
-        assert_eq!(r.body["id"], id.as_str(), "{path}");
+        assert_eq!(r.body["id"], id, "{path}");
     }
     let r = app.get(&format!("sharePointRestoreSessions('{id}')/SITERESTOREARTIFACTS"), &token).await;
     r.expect(200);

@@ -174,6 +174,15 @@ impl TestApp {
         r.body
     }
 
+    /// [`TestApp::seeded`] with `sites` sites (one restore point each) and a draft SharePoint session
+    /// restoring the first: the sites' points and the session.
+    pub async fn site_draft(sites: u32) -> (TestApp, String, Vec<Vec<String>>, Value) {
+        let (app, token, seeded) = Self::seeded(TENANT, sites, 0, 0, 1).await;
+        let site = points(&seeded, "site");
+        let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
+        (app, token, site, s)
+    }
+
     /// A server whose engine runs on its own, fast.
     pub async fn spawn_with_engine() -> TestApp {
         Self::spawn_with(Some(EngineConfig { poll: Duration::from_millis(20), ..EngineConfig::default() })).await
@@ -392,6 +401,12 @@ impl TestApp {
     }
 
     /// Creates a session of `set` with the given restore points (all `new`), asserting 201.
+    /// Adds the artifact of `point` (destination `new`) to SharePoint session `id`.
+    pub async fn add_site_artifact(&self, id: &str, token: &str, point: &str) -> Resp {
+        let body = serde_json::json!({"restorePoint": {"id": point}, "destinationType": "new"});
+        self.post(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), token, &body).await
+    }
+
     /// [`TestApp::create`]'s session id.
     pub async fn draft(&self, set: &str, nav: &str, token: &str, points: &[&str]) -> String {
         self.create(set, nav, token, points).await["id"].as_str().expect("a session id").to_owned()

@@ -268,9 +268,7 @@ async fn read_only_properties_may_only_be_echoed() {
 
 #[tokio::test]
 async fn the_base_path_patches_like_the_typed_one() {
-    let (app, token, seeded) = TestApp::seeded(TENANT, 2, 0, 0, 1).await;
-    let site = points(&seeded, "site");
-    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
+    let (app, token, site, s) = TestApp::site_draft(2).await;
     let id = s["id"].as_str().unwrap();
     let body = json!({
         "@odata.type": "#microsoft.graph.sharePointRestoreSession",
