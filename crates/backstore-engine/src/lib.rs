@@ -127,6 +127,7 @@ impl Engine {
             }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.poll) => {}
+                _ = self.store.jobs_queued() => {}
                 _ = shutdown.changed() => {}
                 Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                     held.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));

@@ -38,6 +38,11 @@ fn make_token(
     Ok(issue_token(&key, &TokenRequest { tenant, permissions, user, ttl_seconds, app_id: DEFAULT_APP_ID.into() })?)
 }
 
+/// Many small allocations from several threads at once (rows, JSON, buffers): glibc's arenas spent a
+/// fifth of a page read in malloc, free and their locks (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();

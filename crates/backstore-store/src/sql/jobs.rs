@@ -37,6 +37,7 @@ pub(super) async fn enqueue(
         ),
     };
     exec!(conn, &sql, tenant, uuid::Uuid::new_v4().to_string(), kind.as_str(), session, target, micros(now)).await?;
+    super::mark_jobs_queued();
     Ok(())
 }
 

@@ -71,6 +71,23 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     limits: backstore_domain::Limits,
+    /// SQLite: this process's writers take turns here before `BEGIN IMMEDIATE`, first come first
+    /// served, instead of sleeping in SQLite's busy handler (whose back-off made the long p99 tails
+    /// of concurrent writes); other processes' writers still meet the busy timeout.
+    sqlite_writer: tokio::sync::Mutex<()>,
+    /// Rung after a write that queued jobs commits, so this process's engine claims them at once
+    /// rather than at its next poll.
+    jobs_queued: tokio::sync::Notify,
+}
+
+tokio::task_local! {
+    /// Whether the write transaction running in this task queued a job.
+    static QUEUED: std::cell::Cell<bool>;
+}
+
+/// Notes, inside a write transaction, that it queued a job (see [`Store::jobs_queued`]).
+pub(super) fn mark_jobs_queued() {
+    let _ = QUEUED.try_with(|q| q.set(true));
 }
 
 impl Store {
@@ -78,7 +95,13 @@ impl Store {
     pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Store> {
         let (pool, dialect) = Self::connect(url, options).await?;
         Self::bring_up_to_date(&pool, dialect).await?;
-        Ok(Store { pool, dialect, limits: options.limits })
+        Ok(Store {
+            pool,
+            dialect,
+            limits: options.limits,
+            sqlite_writer: tokio::sync::Mutex::new(()),
+            jobs_queued: tokio::sync::Notify::new(),
+        })
     }
 
     /// `backstore migrate`: the schema version before and after bringing it up to date.
@@ -156,24 +179,42 @@ impl Store {
         Ok((pool, dialect))
     }
 
-    /// Runs `work` in one write transaction that holds `lock` from its first statement, and commits
-    /// it when `work` succeeds; an error rolls everything back. Every write of the store goes through
-    /// here, so every write is one transaction.
     /// The artifacts per request and running sessions per tenant restores are held to: given once,
     /// when the store is opened, and read from here by the API's body checks.
     pub fn limits(&self) -> &backstore_domain::Limits {
         &self.limits
     }
 
+    /// Runs `work` in one write transaction that holds `lock` from its first statement, and commits
+    /// it when `work` succeeds; an error rolls everything back. Every write of the store goes through
+    /// here, so every write is one transaction.
     pub(crate) async fn write<T>(
         &self,
         lock: Lock<'_>,
         work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let mut tx = self.begin(lock).await?;
-        let out = work(&mut tx).await?;
-        tx.commit().await?;
+        let _turn = match self.dialect {
+            Dialect::Sqlite => Some(self.sqlite_writer.lock().await),
+            Dialect::Postgres => None,
+        };
+        let (out, queued) = QUEUED
+            .scope(std::cell::Cell::new(false), async {
+                let mut tx = self.begin(lock).await?;
+                let out = work(&mut tx).await?;
+                tx.commit().await?;
+                StoreResult::Ok((out, QUEUED.with(std::cell::Cell::get)))
+            })
+            .await?;
+        if queued {
+            self.jobs_queued.notify_one();
+        }
         Ok(out)
+    }
+
+    /// Resolves when a write of this process has queued jobs since the last time it resolved (a
+    /// write that came before the wait counts). Other processes' jobs are found by polling.
+    pub async fn jobs_queued(&self) {
+        self.jobs_queued.notified().await
     }
 
     async fn begin(&self, lock: Lock<'_>) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
