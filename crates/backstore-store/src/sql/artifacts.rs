@@ -182,6 +182,31 @@ pub(super) async fn insert_artifacts(
     Ok(ids)
 }
 
+/// The artifacts a write just added to a session (`ids`, the session's newest), in `ids` order.
+/// Read as the session's newest rows, by the session index: an `id IN (…)` list planned generically
+/// on PostgreSQL could walk every restore point of the tenant instead (docs/performance.md).
+pub(super) async fn load_added(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    session_id: &str,
+    ids: &[String],
+) -> StoreResult<Vec<ArtifactRecord>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? ORDER BY a.seq DESC LIMIT ?");
+    let n = i64::try_from(ids.len()).expect("a request's artifacts fit an i64");
+    let rows = bound!(&sql, tenant, session_id, n).fetch_all(&mut *conn).await?;
+    let mut by_id = std::collections::HashMap::with_capacity(rows.len());
+    for row in &rows {
+        let a = artifact_from_row(row)?;
+        by_id.insert(a.id.clone(), a);
+    }
+    ids.iter()
+        .map(|id| by_id.remove(id).ok_or_else(|| crate::StoreError::Corrupt(format!("artifact '{id}' vanished"))))
+        .collect()
+}
+
 pub(super) async fn load_artifact(
     conn: &mut AnyConnection,
     tenant: &str,

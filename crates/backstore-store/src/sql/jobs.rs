@@ -5,8 +5,8 @@ use backstore_domain::Timestamp;
 use sqlx::{AnyConnection, Row};
 
 use super::rows::{from_micros, micros};
-use super::Lock;
-use crate::{EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
+use super::{numbered, Lock};
+use crate::{Bind, EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
 
 /// How a job goes into the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,40 @@ pub(super) async fn enqueue(
     };
     exec!(conn, &sql, tenant, uuid::Uuid::new_v4().to_string(), kind.as_str(), session, target, micros(now)).await?;
     super::mark_jobs_queued();
+    Ok(())
+}
+
+/// Queues one `kind` job for each of `targets` of a session, once each: one statement per 100.
+pub(super) async fn enqueue_each(
+    conn: &mut AnyConnection,
+    (tenant, session): (&str, &str),
+    targets: &[String],
+    kind: JobKind,
+    now: Timestamp,
+) -> StoreResult<()> {
+    for chunk in targets.chunks(100) {
+        let rows = vec!["(?, ?, ?, ?, ?, 'queued', ?, ?)"; chunk.len()].join(", ");
+        let sql = format!(
+            "INSERT INTO jobs (tenant_id, id, kind, session_id, target_id, state, run_at, created_at) VALUES {rows}"
+        );
+        let mut binds = Vec::with_capacity(chunk.len() * 7);
+        for target in chunk {
+            binds.extend([
+                Bind::Text(tenant.to_owned()),
+                Bind::Text(uuid::Uuid::new_v4().to_string()),
+                Bind::Text(kind.as_str().to_owned()),
+                Bind::Text(session.to_owned()),
+                Bind::Text(target.clone()),
+                Bind::Int(micros(now)),
+                Bind::Int(micros(now)),
+            ]);
+        }
+        let sql = numbered(&sql);
+        super::listing::with_binds(&sql, &binds).execute(&mut *conn).await?;
+    }
+    if !targets.is_empty() {
+        super::mark_jobs_queued();
+    }
     Ok(())
 }
 

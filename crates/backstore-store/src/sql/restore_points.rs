@@ -34,9 +34,8 @@ pub(super) async fn resolve_restore_point(
     resolve_restore_points(conn, tenant, &[id], session_workload, now).await
 }
 
-/// Checks that restore points can be restored in a session of `session_workload` at `now`: they
-/// exist in the tenant, belong to the session's workload and have not expired. One query; the first
-/// problem in `ids` order.
+/// Checks that restore points can be restored in a session of `session_workload` at `now`: the
+/// first problem in `ids` order.
 pub(super) async fn resolve_restore_points(
     conn: &mut AnyConnection,
     tenant: &str,
@@ -44,8 +43,22 @@ pub(super) async fn resolve_restore_points(
     session_workload: Workload,
     now: Timestamp,
 ) -> StoreResult<Result<(), RestorePointProblem>> {
+    let problems = restore_point_problems(conn, tenant, ids, session_workload, now).await?;
+    Ok(problems.into_iter().flatten().next().map_or(Ok(()), Err))
+}
+
+/// What keeps each of `ids` from being restored in a session of `session_workload` at `now`, in
+/// `ids` order (`None`: it can be): it must exist in the tenant, belong to the session's workload and
+/// not have expired. One query.
+pub(super) async fn restore_point_problems(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    ids: &[&str],
+    session_workload: Workload,
+    now: Timestamp,
+) -> StoreResult<Vec<Option<RestorePointProblem>>> {
     if ids.is_empty() {
-        return Ok(Ok(()));
+        return Ok(Vec::new());
     }
     let marks = vec!["?"; ids.len()].join(", ");
     let sql = format!(
@@ -62,18 +75,15 @@ pub(super) async fn resolve_restore_points(
         let id: String = row.try_get("id")?;
         found.insert(id, (workload(row.try_get("workload")?)?, from_micros(row.try_get("expiration_at")?)?));
     }
-    for id in ids {
-        let problem = match found.get(*id) {
-            None => RestorePointProblem::NotFound((*id).to_owned()),
-            Some((point, _)) if *point != session_workload => {
-                RestorePointProblem::WrongWorkload { id: (*id).to_owned(), point: *point, session: session_workload }
-            }
-            Some((_, expires)) if *expires <= now => RestorePointProblem::Expired((*id).to_owned()),
-            Some(_) => continue,
-        };
-        return Ok(Err(problem));
-    }
-    Ok(Ok(()))
+    let problem = |id: &str| match found.get(id) {
+        None => Some(RestorePointProblem::NotFound(id.to_owned())),
+        Some((point, _)) if *point != session_workload => {
+            Some(RestorePointProblem::WrongWorkload { id: id.to_owned(), point: *point, session: session_workload })
+        }
+        Some((_, expires)) if *expires <= now => Some(RestorePointProblem::Expired(id.to_owned())),
+        Some(_) => None,
+    };
+    Ok(ids.iter().map(|id| problem(id)).collect())
 }
 
 /// Unexpired restore points of one unit, as `q` asks.

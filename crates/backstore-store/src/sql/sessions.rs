@@ -12,14 +12,16 @@ use backstore_domain::{
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::artifacts::{count_column, existing_artifacts, insert_artifact, insert_artifacts, load_artifact};
-use super::jobs::{enqueue, Queue};
+use super::artifacts::{
+    count_column, existing_artifacts, insert_artifact, insert_artifacts, load_added, load_artifact,
+};
+use super::jobs::{enqueue, enqueue_each, Queue};
 use super::listing::{self, Collection, Source};
-use super::restore_points::{resolve_restore_point, resolve_restore_points};
+use super::restore_points::{resolve_restore_point, resolve_restore_points, restore_point_problems};
 use super::rows::{actor_json, corrupt, error_info, micros, opt_from_micros, stamps, workload};
 use super::{numbered, Lock};
 use crate::{
-    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,
+    AppliedItem, ArtifactRecord, ArtifactStep, Bind, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,
     SessionRecord, Store, StoreError, StoreResult, Writer,
 };
 
@@ -289,6 +291,37 @@ pub(super) async fn apply_step(
 
 pub(super) const SESSIONS: listing::Kinded = (Collection::Sessions, SESSION_COLUMNS, "restore_sessions");
 
+/// Where an item of a delta stands while the delta is applied set by set.
+enum Slot {
+    Done(AppliedItem),
+    /// The `n`th add that passed its checks: its artifact is read back after the insert.
+    Added(usize),
+}
+
+/// Deletes `ids`, artifacts of a draft session (all `added`), and their count.
+async fn remove_drafted(conn: &mut AnyConnection, tenant: &str, session: &str, ids: &[String]) -> StoreResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let marks = vec!["?"; ids.len()].join(", ");
+    let sql = format!("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id IN ({marks})");
+    let binds: Vec<Bind> =
+        [tenant, session].into_iter().chain(ids.iter().map(String::as_str)).map(|v| Bind::Text(v.to_owned())).collect();
+    let sql = numbered(&sql);
+    listing::with_binds(&sql, &binds).execute(&mut *conn).await?;
+    let column = count_column(ArtifactStatus::Added);
+    let n = i64::try_from(ids.len()).expect("a request's items fit an i64");
+    exec!(
+        conn,
+        &format!("UPDATE restore_sessions SET {column} = {column} - ? WHERE tenant_id = ? AND id = ?"),
+        n,
+        tenant,
+        session
+    )
+    .await?;
+    Ok(())
+}
+
 impl Store {
     /// Creates a draft session of `workload` with `adds` (already planned); every restore point must
     /// exist in the tenant, be unexpired and be of the workload, or nothing is created.
@@ -404,9 +437,7 @@ impl Store {
             )
             .fetch_all(&mut *tx)
             .await?;
-            for artifact_id in artifact_ids {
-                enqueue(tx, (tenant, id, &artifact_id), JobKind::RestoreArtifact, Queue::Once, now).await?;
-            }
+            enqueue_each(tx, (tenant, id), &artifact_ids, JobKind::RestoreArtifact, now).await?;
             if bulk {
                 let request: Option<String> =
                     bound_scalar!("SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?", tenant, id,)
@@ -450,45 +481,53 @@ impl Store {
             refuse_if_bulk(&session)?;
             let existing = existing_artifacts(tx, tenant, id, &items).await?;
             let plan = plan_delta_within(items, &existing, &self.limits)?;
-            let mut applied = Vec::with_capacity(plan.items.len());
-            let mut changed = false;
+            // Set-based: one query checks every add's restore point, one statement removes, one
+            // inserts (per 50), one reads the new artifacts back; the answer keeps request order.
+            let adds: Vec<&str> = plan
+                .items
+                .iter()
+                .filter_map(|i| match i {
+                    PlannedItem::Add(add) => Some(add.restore_point.as_str()),
+                    _ => None,
+                })
+                .collect();
+            let mut problems = restore_point_problems(tx, tenant, &adds, session.workload, now).await?.into_iter();
+            let mut slots = Vec::with_capacity(plan.items.len());
+            let (mut good, mut removed) = (Vec::new(), Vec::new());
             for (index, item) in plan.items.into_iter().enumerate() {
-                match item {
-                    PlannedItem::Add(add) => {
-                        match resolve_restore_point(tx, tenant, add.restore_point.as_str(), session.workload, now)
-                            .await?
-                        {
-                            Ok(()) => {
-                                let artifact_id = insert_artifact(tx, tenant, id, &add, now).await?;
-                                let artifact = load_artifact(tx, tenant, &artifact_id).await?;
-                                applied.push(AppliedItem::Added {
-                                    artifact: Box::new(artifact),
-                                    content_id: add.content_id,
-                                });
-                                changed = true;
-                            }
-                            Err(problem) => applied.push(AppliedItem::AddFailed { add, index, problem }),
+                slots.push(match item {
+                    PlannedItem::Add(add) => match problems.next().flatten() {
+                        None => {
+                            good.push(add);
+                            Slot::Added(good.len() - 1)
                         }
-                    }
+                        Some(problem) => Slot::Done(AppliedItem::AddFailed { add, index, problem }),
+                    },
                     PlannedItem::Remove { id: artifact_id, content_id } => {
-                        exec!(
-                            tx,
-                            "DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id = ?",
-                            tenant,
-                            id,
-                            &artifact_id
-                        )
-                        .await?;
-                        // Drafts only: a removed artifact was `added`.
-                        count_move(tx, tenant, id, Some(ArtifactStatus::Added), None).await?;
-                        applied.push(AppliedItem::Removed { id: artifact_id, content_id });
-                        changed = true;
+                        removed.push(artifact_id.clone());
+                        Slot::Done(AppliedItem::Removed { id: artifact_id, content_id })
                     }
                     PlannedItem::RemoveMissing { id: artifact_id, content_id } => {
-                        applied.push(AppliedItem::RemoveFailed { id: artifact_id, index, content_id })
+                        Slot::Done(AppliedItem::RemoveFailed { id: artifact_id, index, content_id })
                     }
-                }
+                });
             }
+            remove_drafted(tx, tenant, id, &removed).await?;
+            let new_ids = insert_artifacts(tx, tenant, id, &good, now).await?;
+            let mut added: Vec<Option<ArtifactRecord>> =
+                load_added(tx, tenant, id, &new_ids).await?.into_iter().map(Some).collect();
+            let changed = !removed.is_empty() || !good.is_empty();
+            let mut good = good.into_iter().map(Some).collect::<Vec<_>>();
+            let applied: Vec<AppliedItem> = slots
+                .into_iter()
+                .map(|slot| match slot {
+                    Slot::Done(item) => item,
+                    Slot::Added(i) => AppliedItem::Added {
+                        artifact: Box::new(added[i].take().expect("one artifact per add")),
+                        content_id: good[i].take().expect("one add per artifact").content_id,
+                    },
+                })
+                .collect();
             if changed {
                 touch_session(tx, tenant, id, actor, now).await?;
                 refresh_session(tx, tenant, id, now).await?;
