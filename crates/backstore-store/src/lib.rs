@@ -14,6 +14,7 @@ use backstore_domain::{Actor, RuleError, Timestamp};
 pub use clock::Clock;
 pub use list::*;
 pub use model::*;
+pub use sql::stored::{Stored, UnderPolicy};
 pub use sql::{tenant_lock_key, Store};
 
 /// Everything a store operation can fail with.

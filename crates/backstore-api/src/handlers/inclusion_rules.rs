@@ -41,14 +41,19 @@ pub(super) async fn list_rules(ctx: &Ctx, w: Workload, policy: Option<&str>) -> 
         ctx.store().get_policy(ctx.tenant(), p, Some(w)).await?.ok_or(RuleError::PolicyNotFound)?;
     }
     let limit = ctx.query.page_size();
-    let rows = ctx.store().list_rules(ctx.tenant(), w, policy, ctx.query.after, limit + 1).await?;
+    let rows =
+        ctx.store().list_under_policy::<RuleRecord>((ctx.tenant(), w, policy), ctx.query.after, limit + 1).await?;
     let (rows, more_after) = page(rows, limit, |r| r.seq);
     let value = rows.iter().map(|r| Value::Object(rule_json(ctx, r))).collect();
     Ok(collection(ctx, &fragment(w, policy), value, more_after))
 }
 
 async fn load(ctx: &Ctx, w: Workload, policy: Option<&str>, id: &str) -> Result<RuleRecord, ApiError> {
-    Ok(ctx.store().get_rule(ctx.tenant(), w, policy, id).await?.ok_or(RuleError::RuleNotFound)?)
+    Ok(ctx
+        .store()
+        .get_under_policy::<RuleRecord>((ctx.tenant(), w, policy), id)
+        .await?
+        .ok_or(RuleError::RuleNotFound)?)
 }
 
 pub(super) async fn get_rule(ctx: &Ctx, w: Workload, policy: Option<&str>, id: &str) -> Result<Response, ApiError> {

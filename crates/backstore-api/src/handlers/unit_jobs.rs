@@ -40,7 +40,10 @@ pub(super) async fn list_jobs(ctx: &Ctx, w: Workload, policy: Option<&str>) -> R
         ctx.store().get_policy(ctx.tenant(), p, Some(w)).await?.ok_or(RuleError::PolicyNotFound)?;
     }
     let limit = ctx.query.page_size();
-    let rows = ctx.store().list_unit_bulk_jobs(ctx.tenant(), w, policy, ctx.query.after, limit + 1).await?;
+    let rows = ctx
+        .store()
+        .list_under_policy::<UnitBulkJobRecord>((ctx.tenant(), w, policy), ctx.query.after, limit + 1)
+        .await?;
     let (rows, more_after) = page(rows, limit, |j| j.seq);
     let value = rows.iter().map(|j| Value::Object(job_json(j))).collect();
     Ok(collection(ctx, &fragment(w, policy), value, more_after))
@@ -51,7 +54,7 @@ pub(super) async fn get_job(ctx: &Ctx, w: Workload, policy: Option<&str>, id: &s
     ctx.query.for_entity()?;
     let job = ctx
         .store()
-        .get_unit_bulk_job(ctx.tenant(), w, policy, id)
+        .get_under_policy::<UnitBulkJobRecord>((ctx.tenant(), w, policy), id)
         .await?
         .ok_or_else(|| ApiError::ResourceNotFound(format!("Bulk addition job '{id}' was not found.")))?;
     Ok(entity(ctx, StatusCode::OK, &format!("{}/$entity", fragment(w, policy)), job_json(&job)))

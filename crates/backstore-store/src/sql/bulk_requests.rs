@@ -12,9 +12,9 @@ use super::artifacts::insert_artifact;
 use super::jobs::{enqueue, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::restore_points::restore_points_where;
-use super::rows::by_id;
 use super::rows::{actor_json, corrupt, json_list, micros, opt_from_micros, stamps};
 use super::sessions::{apply_step, load_session, refresh_session, reload_session, require_draft, touch_session};
+use super::stored::by_id;
 use super::Lock;
 use crate::{
     ArtifactStep, BulkRequestRecord, BulkRequestSpec, ErrorDetail, JobKind, JobRef, RestorePointQuery,
@@ -50,13 +50,7 @@ pub(super) fn bulk_from_row(row: &AnyRow) -> StoreResult<BulkRequestRecord> {
     })
 }
 
-pub(super) async fn load_bulk(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    id: &str,
-) -> StoreResult<Option<BulkRequestRecord>> {
-    by_id(conn, (BULK_COLUMNS, "bulk_requests"), tenant, id, bulk_from_row).await
-}
+super::stored::stored!(BulkRequestRecord, "bulk_requests", BULK_COLUMNS, bulk_from_row);
 
 /// The protection unit of `workload` a bulk request names by address (e-mail or site URL) or by id.
 pub(super) async fn unit_for(
@@ -128,7 +122,7 @@ impl Store {
             )
                 .await?;
             touch_session(tx, tenant, session_id, actor, now).await?;
-            let record = load_bulk(tx, tenant, &id)
+            let record = by_id::<BulkRequestRecord>(tx, tenant, &id)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt("bulk request vanished".into()))?;
             Ok(record)
@@ -163,7 +157,7 @@ impl Store {
     ) -> StoreResult<()> {
         self.write(Lock::Tenant(tenant), async move |tx| {
             load_session(tx, tenant, session_id, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
-            let request = load_bulk(tx, tenant, id)
+            let request = by_id::<BulkRequestRecord>(tx, tenant, id)
                 .await?
                 .filter(|r| r.session_id == session_id)
                 .ok_or(RuleError::BulkRequestNotFound)?;
@@ -182,7 +176,7 @@ impl Store {
     pub async fn resolve_bulk_request(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
         self.complete_job(job, now, async move |tx| {
             let tenant = job.tenant_id.as_str();
-            let request = load_bulk(tx, tenant, &job.target_id).await?;
+            let request = by_id::<BulkRequestRecord>(tx, tenant, &job.target_id).await?;
             if let Some(request) = request.filter(|r| r.status == "active") {
                 let session = reload_session(tx, tenant, &request.session_id).await?;
                 let spec = &request.spec;

@@ -49,6 +49,7 @@ mod rows;
 mod rules;
 mod service_apps;
 mod sessions;
+pub mod stored;
 mod tenants;
 mod unit_jobs;
 mod units;

@@ -5,7 +5,7 @@ use backstore_domain::{Actor, ErrorInfo, Timestamp, Workload};
 use backstore_odata::SqlFilter;
 
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::Row;
 
 use crate::{Bind, Stamps, StoreError, StoreResult};
 
@@ -73,17 +73,4 @@ pub(super) fn stamps(row: &AnyRow) -> StoreResult<Stamps> {
         last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
         last_modified_by: actor(row.try_get("last_modified_by")?)?,
     })
-}
-
-/// The row of `table` with this tenant and id (its `columns`), decoded.
-pub(super) async fn by_id<T>(
-    conn: &mut AnyConnection,
-    (columns, table): (&str, &str),
-    tenant: &str,
-    id: &str,
-    decode: fn(&AnyRow) -> StoreResult<T>,
-) -> StoreResult<Option<T>> {
-    let sql = format!("SELECT {columns} FROM {table} WHERE tenant_id = ? AND id = ?");
-    let row = bound!(&sql, tenant, id).fetch_optional(conn).await?;
-    row.as_ref().map(decode).transpose()
 }

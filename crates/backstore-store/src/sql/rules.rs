@@ -4,10 +4,7 @@
 //! `run` applies it again; `deleteAndUnprotect` takes the units it added out of the policy and then
 //! removes the rule. Every function runs inside the caller's transaction.
 
-use super::listing;
-use super::rows::and_eq;
-use super::rows::by_id;
-use super::rows::kind_scope;
+use super::stored::{by_id, under_policy};
 
 use backstore_domain::rule::{RuleExpr, RuleSubject};
 use backstore_domain::{RuleError, Timestamp, Workload};
@@ -39,17 +36,7 @@ fn rule_from_row(row: &AnyRow) -> StoreResult<RuleRecord> {
     })
 }
 
-/// One rule of a workload (and of `policy_id`, when given).
-pub(super) async fn load_rule(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    workload: Workload,
-    policy_id: Option<&str>,
-    id: &str,
-) -> StoreResult<Option<RuleRecord>> {
-    let rule = by_id(conn, (RULE_COLUMNS, "protection_rules"), tenant, id, rule_from_row).await?;
-    Ok(rule.filter(|r| r.workload == workload && policy_id.is_none_or(|p| p == r.policy_id)))
-}
+super::stored::stored!(RuleRecord, "protection_rules", RULE_COLUMNS, rule_from_row; under_policy);
 
 async fn require_rule(
     conn: &mut AnyConnection,
@@ -58,7 +45,7 @@ async fn require_rule(
     policy_id: Option<&str>,
     id: &str,
 ) -> StoreResult<RuleRecord> {
-    Ok(load_rule(conn, tenant, workload, policy_id, id).await?.ok_or(RuleError::RuleNotFound)?)
+    Ok(under_policy(conn, (tenant, workload, policy_id), id).await?.ok_or(RuleError::RuleNotFound)?)
 }
 
 fn settled(rule: &RuleRecord) -> bool {
@@ -75,7 +62,7 @@ async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> S
 /// What an `applyRule` job does to its rule: apply it, or carry out its `deleteAndUnprotect`.
 async fn run_rule(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
-    if let Some(rule) = by_id(conn, (RULE_COLUMNS, "protection_rules"), tenant, &job.target_id, rule_from_row).await? {
+    if let Some(rule) = by_id::<RuleRecord>(conn, tenant, &job.target_id).await? {
         match rule.status.as_str() {
             "active" => apply(conn, &rule, tenant, now).await?,
             "deleteRequested" => unprotect_and_delete(conn, &rule, tenant, now).await?,
@@ -208,31 +195,6 @@ impl Store {
             require_rule(conn, w.tenant, workload, None, &id).await
         })
         .await
-    }
-
-    /// Rules of a workload, of one policy or all, in creation order.
-    pub async fn list_rules(
-        &self,
-        tenant: &str,
-        workload: Workload,
-        policy_id: Option<&str>,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<RuleRecord>> {
-        let select = format!("SELECT {RULE_COLUMNS} FROM protection_rules");
-        let scope = and_eq(kind_scope(tenant, Some(workload)), "policy_id", policy_id);
-        listing::after_seq(&self.pool, &select, scope, ("seq", after, limit), rule_from_row).await
-    }
-
-    pub async fn get_rule(
-        &self,
-        tenant: &str,
-        workload: Workload,
-        policy_id: Option<&str>,
-        id: &str,
-    ) -> StoreResult<Option<RuleRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        load_rule(&mut conn, tenant, workload, policy_id, id).await
     }
 
     /// Deletes a rule that is not being applied; the units it added stay.

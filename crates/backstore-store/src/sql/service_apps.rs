@@ -4,8 +4,8 @@
 //! its `effectiveDateTime` with nothing to run. Every function runs inside the caller's transaction.
 
 use super::listing;
-use super::rows::by_id;
 use super::rows::kind_scope;
+use super::stored::by_id;
 
 use backstore_domain::{RuleError, Timestamp};
 use sqlx::any::AnyRow;
@@ -32,16 +32,10 @@ fn app_from_row(row: &AnyRow) -> StoreResult<ServiceAppRecord> {
     })
 }
 
-pub(super) async fn load_app(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    id: &str,
-) -> StoreResult<Option<ServiceAppRecord>> {
-    by_id(conn, (APP_COLUMNS, "service_apps"), tenant, id, app_from_row).await
-}
+super::stored::stored!(ServiceAppRecord, "service_apps", APP_COLUMNS, app_from_row);
 
 async fn require_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<ServiceAppRecord> {
-    Ok(load_app(conn, tenant, id).await?.ok_or(RuleError::ServiceAppNotFound)?)
+    Ok(by_id::<ServiceAppRecord>(conn, tenant, id).await?.ok_or(RuleError::ServiceAppNotFound)?)
 }
 
 /// Every service app of the tenant, in registration order.
@@ -116,7 +110,7 @@ impl Store {
 
     pub async fn get_service_app(&self, tenant: &str, id: &str) -> StoreResult<Option<ServiceAppRecord>> {
         let mut conn = self.pool.acquire().await?;
-        load_app(&mut conn, tenant, id).await
+        by_id::<ServiceAppRecord>(&mut conn, tenant, id).await
     }
 
     pub async fn delete_service_app(&self, tenant: &str, id: &str) -> StoreResult<()> {

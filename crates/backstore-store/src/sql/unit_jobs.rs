@@ -1,10 +1,7 @@
 //! Protection unit bulk addition jobs: queued on a policy, resolved by the engine (each resource joins
 //! the policy or gets an error detail).
 
-use super::listing;
-use super::rows::and_eq;
-use super::rows::by_id;
-use super::rows::kind_scope;
+use super::stored::by_id;
 
 use backstore_domain::{Timestamp, Workload};
 use sqlx::any::AnyRow;
@@ -39,19 +36,14 @@ pub(super) fn job_from_row(row: &AnyRow) -> StoreResult<UnitBulkJobRecord> {
     })
 }
 
-pub(super) async fn load_job(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    id: &str,
-) -> StoreResult<Option<UnitBulkJobRecord>> {
-    by_id(conn, (JOB_COLUMNS, "unit_bulk_jobs"), tenant, id, job_from_row).await
-}
+super::stored::stored!(UnitBulkJobRecord, "unit_bulk_jobs", JOB_COLUMNS, job_from_row; under_policy);
 
 /// What a `resolveUnitJob` job does: each resource of an active bulk job joins its policy or gets
 /// an error detail.
 async fn resolve(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
-    if let Some(bulk) = load_job(conn, tenant, &job.target_id).await?.filter(|j| j.status == "active") {
+    if let Some(bulk) = by_id::<UnitBulkJobRecord>(conn, tenant, &job.target_id).await?.filter(|j| j.status == "active")
+    {
         let creator = bulk.stamps.created_by.clone();
         let w = Writer { tenant, actor: &creator, now };
         let mut details = Vec::new();
@@ -139,36 +131,9 @@ impl Store {
     )
     .await?;
     enqueue(conn, (w.tenant, policy_id, &id), JobKind::ResolveUnitJob, Queue::Once, w.now).await?;
-    Ok(load_job(conn, w.tenant, &id).await?.expect("just inserted"))
+    Ok(by_id::<UnitBulkJobRecord>(conn, w.tenant, &id).await?.expect("just inserted"))
 })
         .await
-    }
-
-    /// Bulk addition jobs of a workload, of one policy or all, in creation order.
-    pub async fn list_unit_bulk_jobs(
-        &self,
-        tenant: &str,
-        workload: Workload,
-        policy_id: Option<&str>,
-        after: Option<i64>,
-        limit: i64,
-    ) -> StoreResult<Vec<UnitBulkJobRecord>> {
-        let select = format!("SELECT {JOB_COLUMNS} FROM unit_bulk_jobs");
-        let scope = and_eq(kind_scope(tenant, Some(workload)), "policy_id", policy_id);
-        listing::after_seq(&self.pool, &select, scope, ("seq", after, limit), job_from_row).await
-    }
-
-    /// One bulk addition job of a workload (and of `policy_id`, when given).
-    pub async fn get_unit_bulk_job(
-        &self,
-        tenant: &str,
-        workload: Workload,
-        policy_id: Option<&str>,
-        id: &str,
-    ) -> StoreResult<Option<UnitBulkJobRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        let job = load_job(&mut conn, tenant, id).await?;
-        Ok(job.filter(|j| j.workload == workload && policy_id.is_none_or(|p| p == j.policy_id)))
     }
 
     /// Runs a claimed `ResolveUnitJob` job: each resource joins the policy or gets an error

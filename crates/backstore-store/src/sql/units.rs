@@ -2,7 +2,7 @@
 //! their reads, offboarding and the offboarding pass, and fixtures put in place as they are.
 
 use super::rows::and_eq;
-use super::rows::by_id;
+use super::stored::by_id;
 
 use backstore_domain::policy::is_requested;
 use backstore_domain::restore::UnitInfo;
@@ -53,8 +53,10 @@ pub(super) fn unit_from_row(row: &AnyRow) -> StoreResult<UnitInfo> {
     Ok(UnitInfo { id: row.try_get("protection_unit_id")?, resource })
 }
 
+super::stored::stored!(UnitRow, "protection_units", UNIT_COLUMNS, unit_row);
+
 pub(super) async fn load_unit(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
-    by_id(conn, (UNIT_COLUMNS, "protection_units"), tenant, id, unit_row).await
+    by_id(conn, tenant, id).await
 }
 
 /// Why one resource could not join a policy.

@@ -59,14 +59,8 @@ async fn read_only_tokens_read_but_do_not_write() {
         app.post("sharePointRestoreSessions", &reader, &add).await.expect_error(403, "accessDenied");
         let delta =
             json!({"siteRestoreArtifacts@delta": [{"restorePoint": {"id": site[1][0]}, "destinationType": "new"}]});
-        app.patch(&format!("sharePointRestoreSessions/{id}"), &reader, &delta).await.expect_error(403, "accessDenied");
-        app.post(
-            &format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"),
-            &reader,
-            &delta["siteRestoreArtifacts@delta"][0],
-        )
-        .await
-        .expect_error(403, "accessDenied");
+        let sites = ("sharePointRestoreSessions", "siteRestoreArtifacts");
+        app.refuses_delta(sites, id, &reader, &delta, (403, "accessDenied")).await;
         app.activate(id, &reader).await.expect_error(403, "accessDenied");
         app.delete(&format!("restoreSessions/{id}"), &reader).await.expect_error(403, "accessDenied");
     }

@@ -37,14 +37,8 @@ async fn a_bulk_request_resolves_into_artifacts_after_activation() {
 
     // A bulk session's artifacts come from its request only, and it takes one request.
     let delta = json!({"mailboxRestoreArtifacts@delta": [{"restorePoint": {"id": m[2].restore_point_ids[0]}, "destinationType": "new"}]});
-    app.patch(&format!("exchangeRestoreSessions/{id}"), &token, &delta).await.expect_error(400, "InvalidPatchRequest");
-    app.post(
-        &format!("exchangeRestoreSessions/{id}/mailboxRestoreArtifacts"),
-        &token,
-        &delta["mailboxRestoreArtifacts@delta"][0],
-    )
-    .await
-    .expect_error(400, "InvalidPatchRequest");
+    let mailboxes = ("exchangeRestoreSessions", "mailboxRestoreArtifacts");
+    app.refuses_delta(mailboxes, id, &token, &delta, (400, "InvalidPatchRequest")).await;
     app.post(&format!("exchangeRestoreSessions/{id}/{NAV}"), &token, &body)
         .await
         .expect_error(400, "BulkRestoreInvalidCreateRequest");

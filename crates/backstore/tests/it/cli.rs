@@ -21,6 +21,16 @@ fn data_dir_arg(dir: &Path) -> String {
     dir.display().to_string()
 }
 
+/// A new data dir with tenant `c` seeded with `sites` sites by `backstore seed`: the dir, its path,
+/// and the seed's report.
+fn seeded_dir(sites: &str) -> (tempfile::TempDir, String, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let (ok, seed, err) = run(&["seed", "--data-dir", &d, "--tenant", "c", "--sites", sites]);
+    assert!(ok, "{err}");
+    (dir, d, serde_json::from_str(&seed).unwrap())
+}
+
 #[tokio::test]
 async fn serve_token_seed_restore_and_stop() {
     let dir = tempfile::tempdir().unwrap();
@@ -340,11 +350,7 @@ async fn migrate_reports_the_version_and_a_newer_schema_is_refused() {
 
 #[tokio::test]
 async fn an_api_process_and_a_worker_process_share_one_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = data_dir_arg(dir.path());
-    let (ok, seed, err) = run(&["seed", "--data-dir", &d, "--tenant", "c", "--sites", "2"]);
-    assert!(ok, "{err}");
-    let seed: Value = serde_json::from_str(&seed).unwrap();
+    let (_dir, d, seed) = seeded_dir("2");
     let api = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--role", "api"], &[]);
     let (_, token, _) = run(&["token", "--data-dir", &d, "--tenant", "c"]);
     let token = token.trim();
@@ -390,10 +396,7 @@ async fn an_api_process_and_a_worker_process_share_one_database() {
 
 #[tokio::test]
 async fn throttled_callers_that_honour_retry_after_get_through_and_hammering_ones_do_not() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = data_dir_arg(dir.path());
-    let (ok, _, err) = run(&["seed", "--data-dir", &d, "--tenant", "c", "--sites", "1"]);
-    assert!(ok, "{err}");
+    let (_dir, d, _) = seeded_dir("1");
     let s = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--throttle-app", "4/s"], &[]);
     let (_, polite, _) = run(&["token", "--data-dir", &d, "--tenant", "c"]);
     let client = reqwest::Client::new();

@@ -32,6 +32,18 @@ async fn activated(app: &TestApp, token: &str, n: u32) -> (String, Vec<Value>, V
     (id, arts.body["value"].as_array().unwrap().clone(), pts)
 }
 
+/// A server whose engine polls every 10 ms and takes `restore` over each restore, and its tenant's token.
+async fn with_slow_engine(restore: Duration) -> (TestApp, String) {
+    let config = EngineConfig {
+        poll: Duration::from_millis(10),
+        speed: RestoreSpeed::Fixed(restore),
+        ..EngineConfig::default()
+    };
+    let app = TestApp::spawn_with(Some(config)).await;
+    let token = app.token(TENANT);
+    (app, token)
+}
+
 /// A server without an engine and its tenant's token, with [`activated`]'s session of `n` mailboxes.
 async fn spawn_activated(n: u32) -> (TestApp, String, (String, Vec<Value>, Vec<String>)) {
     let (app, token) = TestApp::spawn_for(TENANT).await;
@@ -248,13 +260,7 @@ async fn faulty_units_fail_with_a_realistic_error() {
 
 #[tokio::test]
 async fn a_background_worker_shows_every_state_and_metrics_count_it() {
-    let app = TestApp::spawn_with(Some(EngineConfig {
-        poll: Duration::from_millis(10),
-        speed: RestoreSpeed::Fixed(Duration::from_millis(600)),
-        ..EngineConfig::default()
-    }))
-    .await;
-    let token = app.token(TENANT);
+    let (app, token) = with_slow_engine(Duration::from_millis(600)).await;
     let (session, arts, _) = activated(&app, &token, 2).await;
     // Poll as a client would (bounded): the session passes through active with artifacts in progress.
     let mut seen = Vec::new();

@@ -416,17 +416,12 @@ async fn bulk_addition_jobs_turn_names_into_units() {
     r.expect(201);
 
     let jobs = format!("sharePointProtectionPolicies/{id}/siteProtectionUnitsBulkAdditionJobs");
-    let r = app
-        .post(
-            &jobs,
-            &token,
-            &json!({
-                "displayName": "More sites",
-                "siteWebUrls": ["https://contoso.sharepoint.com/sites/site2/", "https://contoso.sharepoint.com/sites/ghost"],
-                "siteIds": [site_id(3), site_id(1), "nowhere,0,0"],
-            }),
-        )
-        .await;
+    let body = json!({
+        "displayName": "More sites",
+        "siteWebUrls": ["https://contoso.sharepoint.com/sites/site2/", "https://contoso.sharepoint.com/sites/ghost"],
+        "siteIds": [site_id(3), site_id(1), "nowhere,0,0"],
+    });
+    let r = app.post(&jobs, &token, &body).await;
     r.expect(201);
     assert_eq!(r.body["status"], "active");
     assert_eq!(r.body["@odata.type"], "#microsoft.graph.siteProtectionUnitsBulkAdditionJob");

@@ -43,18 +43,13 @@ async fn a_site_rule_from_creation_to_delete_and_unprotect() {
     let other = site_policy(&app, &token, &[4]).await;
 
     let rules = format!("sharePointProtectionPolicies/{policy}/siteInclusionRules");
-    let r = app
-        .post(
-            &rules,
-            &token,
-            &json!({
-                "@odata.type": "#microsoft.graph.siteProtectionRule",
-                "siteExpression": "(displayName -contains 'Site 2') -or (webUrl -endsWith '/SITE3')",
-                "isAutoApplyEnabled": null,
-                "status": null,
-            }),
-        )
-        .await;
+    let body = json!({
+        "@odata.type": "#microsoft.graph.siteProtectionRule",
+        "siteExpression": "(displayName -contains 'Site 2') -or (webUrl -endsWith '/SITE3')",
+        "isAutoApplyEnabled": null,
+        "status": null,
+    });
+    let r = app.post(&rules, &token, &body).await;
     r.expect(201);
     let first = r.body["id"].as_str().unwrap().to_owned();
     assert_eq!(r.body["@odata.type"], "#microsoft.graph.siteProtectionRule");
@@ -115,12 +110,8 @@ async fn a_site_rule_from_creation_to_delete_and_unprotect() {
         .expect_error(400, "InvalidRuleExpression");
 
     // run applies it again; while it is being applied it can be neither run nor deleted.
-    let r = app.post(&format!("{rules}/{second}/run"), &token, &json!({})).await;
-    r.expect(200);
-    assert_eq!(r.body["status"], "active");
-    app.post(&format!("{rules}/{second}/microsoft.graph.run"), &token, &json!({}))
-        .await
-        .expect_error(400, "ProtectionRuleActionNotAllowed");
+    let (run, run_again) = (format!("{rules}/{second}/run"), format!("{rules}/{second}/microsoft.graph.run"));
+    app.acts_once((&run, &run_again), &token, (200, "active"), "ProtectionRuleActionNotAllowed").await;
     app.delete(&format!("{rules}/{second}"), &token).await.expect_error(400, "InvalidProtectionRuleStatusForDeletion");
     settle(&app).await;
 

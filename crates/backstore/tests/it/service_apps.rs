@@ -77,12 +77,8 @@ async fn service_apps_take_control_when_their_time_comes() {
 
     // Deactivating ends control now; twice is refused.
     app.post(&format!("serviceApps/{second}/deactivate"), &token, &json!({})).await.expect_error(403, "accessDenied");
-    let r = app.post(&format!("serviceApps/{second}/deactivate"), &user, &json!({})).await;
-    r.expect(202);
-    assert_eq!(r.body["status"], "inactive");
-    app.post(&format!("serviceApps/{second}/deactivate"), &user, &json!({}))
-        .await
-        .expect_error(400, "ServiceAppActionNotAllowed");
+    let deactivate = format!("serviceApps/{second}/deactivate");
+    app.acts_once((&deactivate, &deactivate), &user, (202, "inactive"), "ServiceAppActionNotAllowed").await;
 
     // A cancelled hand-over gives control back.
     let r = app.post(&path, &user, &json!({ "effectiveDateTime": at(&app, 0) })).await;

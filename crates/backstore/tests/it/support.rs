@@ -407,6 +407,30 @@ impl TestApp {
         self.post(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), token, &body).await
     }
 
+    /// Sends a session's `…@delta` by PATCH and its first item by POST on the artifact collection
+    /// (`set`/`nav` name the kind): both must be refused with `status` and `code`.
+    pub async fn refuses_delta(
+        &self,
+        (set, nav): (&str, &str),
+        id: &str,
+        token: &str,
+        delta: &Value,
+        error: (u16, &str),
+    ) {
+        self.patch(&format!("{set}/{id}"), token, delta).await.expect_error(error.0, error.1);
+        let first = &delta[format!("{nav}@delta")][0];
+        self.post(&format!("{set}/{id}/{nav}"), token, first).await.expect_error(error.0, error.1);
+    }
+
+    /// POSTs an action that must succeed with `status` and leave the entity in `state`, then POSTs
+    /// `again` (the same action, or an alias of it), which must be refused with `code`.
+    pub async fn acts_once(&self, (path, again): (&str, &str), token: &str, (status, state): (u16, &str), code: &str) {
+        let r = self.post(path, token, &serde_json::json!({})).await;
+        r.expect(status);
+        assert_eq!(r.body["status"], state);
+        self.post(again, token, &serde_json::json!({})).await.expect_error(400, code);
+    }
+
     /// [`TestApp::create`]'s session id.
     pub async fn draft(&self, set: &str, nav: &str, token: &str, points: &[&str]) -> String {
         self.create(set, nav, token, points).await["id"].as_str().expect("a session id").to_owned()

@@ -88,6 +88,14 @@ impl Recording<'_> {
         r
     }
 
+    async fn get(&mut self, name: &str, path: &str, token: &str) -> Resp {
+        self.call(name, Method::GET, path, Some(token), None).await
+    }
+
+    async fn post(&mut self, name: &str, path: &str, token: &str, body: Value) -> Resp {
+        self.call(name, Method::POST, path, Some(token), Some(body)).await
+    }
+
     fn keep(&mut self, name: &str, r: &Resp) {
         let mut entry = Map::new();
         entry.insert("status".into(), json!(r.status.as_u16()));
@@ -128,24 +136,17 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
     use Method as M;
 
     // ---- the service, before and after enabling ----
-    rec.call("service-disabled", M::GET, "", Some(&token), None).await;
-    rec.call("error-service-not-enabled", M::GET, "restoreSessions", Some(&token), None).await;
-    rec.call("service-enable", M::POST, "enable", Some(&token), Some(json!({ "appOwnerTenantId": tenant }))).await;
-    rec.call("service-enabled", M::GET, "", Some(&token), None).await;
+    rec.get("service-disabled", "", &token).await;
+    rec.get("error-service-not-enabled", "restoreSessions", &token).await;
+    rec.post("service-enable", "enable", &token, json!({ "appOwnerTenantId": tenant })).await;
+    rec.get("service-enabled", "", &token).await;
 
     // ---- protection: policies, units, rules, unit bulk jobs ----
     let mut directory: Vec<_> = (1..=4).map(site).collect();
     directory.extend((1..=3).map(|n| user(Workload::Exchange, n)));
     directory.extend((1..=3).map(|n| user(Workload::OneDrive, n)));
     app.store().register_resources(&tenant, &directory).await.unwrap();
-    let sp = rec
-        .call(
-            "policy-create-sharepoint",
-            M::POST,
-            "sharePointProtectionPolicies",
-            Some(&token),
-            Some(json!({ "displayName": "Sites", "siteProtectionUnits": [{ "siteId": site_id(1) }, { "siteId": site_id(2) }] })),
-        )
+    let sp = rec.post("policy-create-sharepoint", "sharePointProtectionPolicies", &token, json!({ "displayName": "Sites", "siteProtectionUnits": [{ "siteId": site_id(1) }, { "siteId": site_id(2) }] }))
         .await;
     let sp = id_of(&sp);
     let mut user_policies = Vec::new();
@@ -154,14 +155,13 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
         ("onedrive", "oneDriveForBusinessProtectionPolicies", "driveProtectionUnits", Workload::OneDrive),
     ] {
         let units = json!([{ "directoryObjectId": user(w, 1).resource.directory_object_id }]);
-        let r =
-            rec.call(&format!("policy-create-{name}"), M::POST, set, Some(&token), Some(json!({ nav: units }))).await;
+        let r = rec.post(&format!("policy-create-{name}"), set, &token, json!({ nav: units })).await;
         user_policies.push(id_of(&r));
     }
     let [ex, od] = [user_policies[0].clone(), user_policies[1].clone()];
-    rec.call("policy-list", M::GET, "protectionPolicies", Some(&token), None).await;
-    rec.call("policy-get-typed", M::GET, &format!("sharePointProtectionPolicies/{sp}"), Some(&token), None).await;
-    rec.call("policy-get-base", M::GET, &format!("protectionPolicies/{ex}"), Some(&token), None).await;
+    rec.get("policy-list", "protectionPolicies", &token).await;
+    rec.get("policy-get-typed", &format!("sharePointProtectionPolicies/{sp}"), &token).await;
+    rec.get("policy-get-base", &format!("protectionPolicies/{ex}"), &token).await;
     rec.call(
         "policy-patch-delta",
         M::PATCH,
@@ -173,27 +173,19 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
         ] })),
     )
     .await;
-    rec.call("policy-activate", M::POST, &format!("protectionPolicies/{sp}/activate"), Some(&token), Some(json!({})))
-        .await;
+    rec.post("policy-activate", &format!("protectionPolicies/{sp}/activate"), &token, json!({})).await;
     for (name, id) in [("policy-activate-od", &od), ("policy-activate-ex", &ex)] {
-        rec.call(name, M::POST, &format!("protectionPolicies/{id}/activate"), Some(&token), Some(json!({}))).await;
+        rec.post(name, &format!("protectionPolicies/{id}/activate"), &token, json!({})).await;
     }
     rec.call("error-policy-delete-active", M::DELETE, &format!("protectionPolicies/{sp}"), Some(&token), None).await;
-    rec.call(
-        "error-policy-second-active",
-        M::POST,
-        "sharePointProtectionPolicies",
-        Some(&token),
-        Some(json!({ "displayName": "Second" })),
-    )
-    .await;
+    rec.post("error-policy-second-active", "sharePointProtectionPolicies", &token, json!({ "displayName": "Second" }))
+        .await;
     let rule = rec
-        .call(
+        .post(
             "rule-create",
-            M::POST,
             &format!("sharePointProtectionPolicies/{sp}/siteInclusionRules"),
-            Some(&token),
-            Some(json!({ "siteExpression": "displayName -eq 'Site 4'" })),
+            &token,
+            json!({ "siteExpression": "displayName -eq 'Site 4'" }),
         )
         .await;
     let rule = id_of(&rule);
@@ -205,38 +197,22 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
         Some(json!({ "siteExpression": "displayName -contains 'a' -and (webUrl -eq 'b'" })),
     )
     .await;
-    let job = rec
-        .call(
-            "unit-job-create",
-            M::POST,
-            &format!("exchangeProtectionPolicies/{ex}/mailboxProtectionUnitsBulkAdditionJobs"),
-            Some(&token),
-            Some(json!({ "displayName": "More", "mailboxes": ["user2@contoso.onmicrosoft.com", "ghost@contoso.onmicrosoft.com"] })),
-        )
+    let job = rec.post("unit-job-create", &format!("exchangeProtectionPolicies/{ex}/mailboxProtectionUnitsBulkAdditionJobs"), &token, json!({ "displayName": "More", "mailboxes": ["user2@contoso.onmicrosoft.com", "ghost@contoso.onmicrosoft.com"] }))
         .await;
     let job = id_of(&job);
     app.drain().await;
-    rec.call("policy-after-settle", M::GET, &format!("protectionPolicies/{sp}"), Some(&token), None).await;
-    rec.call(
-        "policy-units",
-        M::GET,
-        &format!("sharePointProtectionPolicies/{sp}/siteProtectionUnits"),
-        Some(&token),
-        None,
-    )
-    .await;
-    rec.call("rule-get", M::GET, &format!("siteInclusionRules/{rule}"), Some(&token), None).await;
-    rec.call("rule-list", M::GET, &format!("sharePointProtectionPolicies/{sp}/siteInclusionRules"), Some(&token), None)
-        .await;
-    rec.call("rule-run", M::POST, &format!("siteInclusionRules/{rule}/run"), Some(&token), Some(json!({}))).await;
-    rec.call("unit-job-get", M::GET, &format!("mailboxProtectionUnitsBulkAdditionJobs/{job}"), Some(&token), None)
-        .await;
-    rec.call("unit-job-list", M::GET, "mailboxProtectionUnitsBulkAdditionJobs", Some(&token), None).await;
-    let units = rec.call("unit-list", M::GET, "protectionUnits?$top=2", Some(&token), None).await;
+    rec.get("policy-after-settle", &format!("protectionPolicies/{sp}"), &token).await;
+    rec.get("policy-units", &format!("sharePointProtectionPolicies/{sp}/siteProtectionUnits"), &token).await;
+    rec.get("rule-get", &format!("siteInclusionRules/{rule}"), &token).await;
+    rec.get("rule-list", &format!("sharePointProtectionPolicies/{sp}/siteInclusionRules"), &token).await;
+    rec.post("rule-run", &format!("siteInclusionRules/{rule}/run"), &token, json!({})).await;
+    rec.get("unit-job-get", &format!("mailboxProtectionUnitsBulkAdditionJobs/{job}"), &token).await;
+    rec.get("unit-job-list", "mailboxProtectionUnitsBulkAdditionJobs", &token).await;
+    let units = rec.get("unit-list", "protectionUnits?$top=2", &token).await;
     let unit = units.body["value"][0]["id"].as_str().unwrap().to_owned();
-    rec.call("unit-get", M::GET, &format!("protectionUnits/{unit}"), Some(&token), None).await;
-    rec.call("unit-list-typed", M::GET, "mailboxProtectionUnits", Some(&token), None).await;
-    rec.call("unit-list-drive", M::GET, "driveProtectionUnits?$count=true", Some(&token), None).await;
+    rec.get("unit-get", &format!("protectionUnits/{unit}"), &token).await;
+    rec.get("unit-list-typed", "mailboxProtectionUnits", &token).await;
+    rec.get("unit-list-drive", "driveProtectionUnits?$count=true", &token).await;
     rec.call(
         "error-unit-offboard-in-policy",
         M::POST,
@@ -247,9 +223,9 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
     .await;
 
     // ---- service apps and the notification setting ----
-    let sa = rec.call("service-app-create", M::POST, "serviceApps", Some(&token), Some(json!({}))).await;
+    let sa = rec.post("service-app-create", "serviceApps", &token, json!({})).await;
     let sa = id_of(&sa);
-    rec.call("service-app-list", M::GET, "serviceApps", Some(&token), None).await;
+    rec.get("service-app-list", "serviceApps", &token).await;
     let at = (app.clock().now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     rec.call(
         "service-app-activate",
@@ -259,8 +235,8 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
         Some(json!({ "effectiveDateTime": at })),
     )
     .await;
-    rec.call("error-service-app-twice", M::POST, "serviceApps", Some(&token), Some(json!({}))).await;
-    rec.call("notification-get", M::GET, "emailNotificationsSetting", Some(&token), None).await;
+    rec.post("error-service-app-twice", "serviceApps", &token, json!({})).await;
+    rec.get("notification-get", "emailNotificationsSetting", &token).await;
     rec.call(
         "notification-patch",
         M::PATCH,
@@ -278,40 +254,36 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
     let point = |kind: &str, unit: usize, n: usize| points(&seeded, kind)[unit][n].clone();
     let site_unit = seeded.protection_units[0].id.clone();
     let future = (app.clock().now() + chrono::Duration::minutes(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    rec.call(
+    rec.get(
         "restore-point-list",
-        M::GET,
         &format!(
             "restorePoints?$expand=protectionUnit($filter=id eq '{site_unit}')&$filter=protectionDateTime lt {future}"
         ),
-        Some(&token),
-        None,
+        &token,
     )
     .await;
     rec.call("restore-point-get", M::GET, &format!("restorePoints/{}", point("site", 0, 0)), Some(&token), None).await;
-    rec.call(
+    rec.post(
         "restore-point-search",
-        M::POST,
         "restorePoints/search",
-        Some(&token),
-        Some(json!({
+        &token,
+        json!({
             "protectionUnitIds": [site_unit, "unknown-unit"],
             "protectionTimePeriod": { "startDateTime": "2020-01-01T00:00:00Z" },
             "restorePointPreference": "latest",
-        })),
+        }),
     )
     .await;
-    rec.call("error-restore-point-missing", M::GET, "restorePoints/nope", Some(&token), None).await;
+    rec.get("error-restore-point-missing", "restorePoints/nope", &token).await;
 
     let mut sessions = Vec::new();
     for (set, nav, kind, _) in KINDS {
         let r = rec
-            .call(
+            .post(
                 &format!("session-create-{kind}"),
-                M::POST,
                 set,
-                Some(&token),
-                Some(json!({ nav: [{ "restorePoint": { "id": point(kind, 0, 0) }, "destinationType": "new" }] })),
+                &token,
+                json!({ nav: [{ "restorePoint": { "id": point(kind, 0, 0) }, "destinationType": "new" }] }),
             )
             .await;
         sessions.push((set, nav, kind, id_of(&r)));
@@ -329,29 +301,20 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
         ] })),
     )
     .await;
-    rec.call("session-get-typed", M::GET, &format!("{set}/{sp_session}"), Some(&token), None).await;
-    rec.call("session-get-base", M::GET, &format!("restoreSessions/{sp_session}"), Some(&token), None).await;
-    rec.call("session-list", M::GET, "restoreSessions?$top=2&$count=true", Some(&token), None).await;
-    rec.call(
+    rec.get("session-get-typed", &format!("{set}/{sp_session}"), &token).await;
+    rec.get("session-get-base", &format!("restoreSessions/{sp_session}"), &token).await;
+    rec.get("session-list", "restoreSessions?$top=2&$count=true", &token).await;
+    rec.get(
         "session-select-expand",
-        M::GET,
         &format!("{set}/{sp_session}?$select=id,status&$expand={nav}($select=id,status)"),
-        Some(&token),
-        None,
+        &token,
     )
     .await;
-    rec.call("session-count", M::GET, "restoreSessions/$count", Some(&token), None).await;
-    let arts = rec.call("artifact-list", M::GET, &format!("{set}/{sp_session}/{nav}"), Some(&token), None).await;
+    rec.get("session-count", "restoreSessions/$count", &token).await;
+    let arts = rec.get("artifact-list", &format!("{set}/{sp_session}/{nav}"), &token).await;
     let art = arts.body["value"][0]["id"].as_str().unwrap().to_owned();
-    rec.call("artifact-get", M::GET, &format!("{set}/{sp_session}/{nav}/{art}"), Some(&token), None).await;
-    rec.call(
-        "artifact-restore-point",
-        M::GET,
-        &format!("{set}/{sp_session}/{nav}/{art}/restorePoint"),
-        Some(&token),
-        None,
-    )
-    .await;
+    rec.get("artifact-get", &format!("{set}/{sp_session}/{nav}/{art}"), &token).await;
+    rec.get("artifact-restore-point", &format!("{set}/{sp_session}/{nav}/{art}/restorePoint"), &token).await;
     rec.call("session-activate", M::POST, &format!("restoreSessions/{sp_session}/activate"), Some(&token), None).await;
     rec.call(
         "error-session-activate-twice",
@@ -362,61 +325,57 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
     )
     .await;
     app.drain().await;
-    rec.call("session-completed", M::GET, &format!("restoreSessions/{sp_session}"), Some(&token), None).await;
-    rec.call("artifact-list-completed", M::GET, &format!("{set}/{sp_session}/{nav}"), Some(&token), None).await;
-    rec.call("session-list-typed", M::GET, "exchangeRestoreSessions", Some(&token), None).await;
+    rec.get("session-completed", &format!("restoreSessions/{sp_session}"), &token).await;
+    rec.get("artifact-list-completed", &format!("{set}/{sp_session}/{nav}"), &token).await;
+    rec.get("session-list-typed", "exchangeRestoreSessions", &token).await;
 
-    let bulk_session =
-        rec.call("session-create-bulk", M::POST, "exchangeRestoreSessions", Some(&token), Some(json!({}))).await;
+    let bulk_session = rec.post("session-create-bulk", "exchangeRestoreSessions", &token, json!({})).await;
     let bulk_session = id_of(&bulk_session);
     let bulk_nav = format!("exchangeRestoreSessions/{bulk_session}/mailboxRestoreArtifactsBulkAdditionRequests");
     let mailbox = seeded.protection_units.iter().find(|u| u.kind == "mailbox").unwrap();
     let bulk = rec
-        .call(
+        .post(
             "bulk-request-create",
-            M::POST,
             &bulk_nav,
-            Some(&token),
-            Some(json!({
+            &token,
+            json!({
                 "displayName": "Bulk",
                 "mailboxes": [mailbox.email, "nobody@contoso.onmicrosoft.com"],
                 "destinationType": "new",
                 "restorePointPreference": "latest",
                 "protectionTimePeriod": { "startDateTime": "2020-01-01T00:00:00Z", "endDateTime": null },
-            })),
+            }),
         )
         .await;
     let bulk = id_of(&bulk);
-    rec.call("bulk-request-list", M::GET, &bulk_nav, Some(&token), None).await;
+    rec.get("bulk-request-list", &bulk_nav, &token).await;
     app.activate(&bulk_session, &token).await.expect(200);
     app.drain().await;
-    rec.call("bulk-request-done", M::GET, &format!("{bulk_nav}/{bulk}"), Some(&token), None).await;
+    rec.get("bulk-request-done", &format!("{bulk_nav}/{bulk}"), &token).await;
 
     // ---- the error envelope of each kind of refusal ----
     let (_, _, _, ex_session) = sessions[1].clone();
     rec.call("error-no-token", M::GET, "restoreSessions", None, None).await;
     rec.call("error-read-only", M::DELETE, &format!("restoreSessions/{ex_session}"), Some(&reader_s), None).await;
     rec.call("error-read-only-protection", M::POST, "serviceApps", Some(&reader), Some(json!({}))).await;
-    rec.call("error-session-missing", M::GET, "restoreSessions/nope", Some(&token), None).await;
-    rec.call("error-unknown-path", M::GET, "restoreSession", Some(&token), None).await;
+    rec.get("error-session-missing", "restoreSessions/nope", &token).await;
+    rec.get("error-unknown-path", "restoreSession", &token).await;
     rec.call("error-method", M::PUT, &format!("restoreSessions/{ex_session}"), Some(&token), None).await;
-    rec.call("error-not-implemented", M::GET, "browseSessions", Some(&token), None).await;
-    rec.call("error-bad-query", M::GET, "restoreSessions?$top=abc", Some(&token), None).await;
-    rec.call("error-bad-filter", M::GET, "restoreSessions?$filter=status eq", Some(&token), None).await;
-    rec.call(
+    rec.get("error-not-implemented", "browseSessions", &token).await;
+    rec.get("error-bad-query", "restoreSessions?$top=abc", &token).await;
+    rec.get("error-bad-filter", "restoreSessions?$filter=status eq", &token).await;
+    rec.post(
         "error-bad-body",
-        M::POST,
         "exchangeRestoreSessions",
-        Some(&token),
-        Some(json!({ "mailboxRestoreArtifacts": [{ "destinationType": "sideways" }] })),
+        &token,
+        json!({ "mailboxRestoreArtifacts": [{ "destinationType": "sideways" }] }),
     )
     .await;
-    rec.call(
+    rec.post(
         "error-invalid-restore-point",
-        M::POST,
         "exchangeRestoreSessions",
-        Some(&token),
-        Some(json!({ "mailboxRestoreArtifacts": [{ "restorePoint": { "id": "missing" }, "destinationType": "new" }] })),
+        &token,
+        json!({ "mailboxRestoreArtifacts": [{ "restorePoint": { "id": "missing" }, "destinationType": "new" }] }),
     )
     .await;
     let url = app.versioned(version, "exchangeRestoreSessions");
