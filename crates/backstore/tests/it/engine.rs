@@ -258,6 +258,27 @@ async fn faulty_units_fail_with_a_realistic_error() {
     assert_eq!(failed, 4);
 }
 
+/// The engine claims the jobs an activation queued at once, not at its next poll: with a poll of
+/// ten minutes, the session still ends.
+#[tokio::test]
+async fn an_activation_wakes_the_engine_of_its_process() {
+    let config = EngineConfig { poll: Duration::from_secs(600), ..EngineConfig::default() };
+    let app = TestApp::spawn_with(Some(config)).await;
+    let token = app.token(TENANT);
+    // Let the engine make its first look at the (empty) queue and go to sleep.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (session, _, _) = activated(&app, &token, 2).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = app.get(&format!("restoreSessions/{session}"), &token).await.body;
+        if s["status"] == "completed" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the engine slept through the activation: {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_background_worker_shows_every_state_and_metrics_count_it() {
     let (app, token) = with_slow_engine(Duration::from_millis(600)).await;
