@@ -231,6 +231,10 @@ pub struct ServeArgs {
     /// The wait before the first retry; each further retry waits twice as long (at most 5 minutes).
     #[arg(long, env = "BACKSTORE_JOB_BACKOFF", default_value = "1s", value_parser = humantime::parse_duration)]
     pub job_backoff: Duration,
+    /// How often a worker looks for due jobs when nothing woke it (a write that queues jobs wakes the
+    /// workers of its process, and on PostgreSQL those of every process, at once).
+    #[arg(long, env = "BACKSTORE_JOB_POLL", default_value = "200ms", value_parser = humantime::parse_duration)]
+    pub job_poll: Duration,
     /// Restore jobs this process runs at once.
     #[arg(long, env = "BACKSTORE_WORKERS", default_value_t = 8)]
     pub workers: usize,

@@ -57,6 +57,7 @@ async fn main() -> anyhow::Result<()> {
             let engine = EngineConfig {
                 concurrency: args.workers.max(1),
                 lease: args.job_lease,
+                poll: args.job_poll,
                 max_attempts: args.job_attempts.max(1),
                 backoff_base: args.job_backoff,
                 speed: args.restore_speed,

@@ -78,8 +78,11 @@ pub struct Store {
     sqlite_writer: tokio::sync::Mutex<()>,
     /// Rung after a write that queued jobs commits, so this process's engine claims them at once
     /// rather than at its next poll.
-    jobs_queued: tokio::sync::Notify,
+    jobs_queued: std::sync::Arc<tokio::sync::Notify>,
 }
+
+/// The PostgreSQL channel a write that queued jobs notifies on commit.
+const JOBS_CHANNEL: &str = "backstore_jobs";
 
 tokio::task_local! {
     /// Whether the write transaction running in this task queued a job.
@@ -96,13 +99,11 @@ impl Store {
     pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Store> {
         let (pool, dialect) = Self::connect(url, options).await?;
         Self::bring_up_to_date(&pool, dialect).await?;
-        Ok(Store {
-            pool,
-            dialect,
-            limits: options.limits,
-            sqlite_writer: tokio::sync::Mutex::new(()),
-            jobs_queued: tokio::sync::Notify::new(),
-        })
+        let jobs_queued = std::sync::Arc::new(tokio::sync::Notify::new());
+        if dialect == Dialect::Postgres {
+            listen_for_jobs(url.to_owned(), std::sync::Arc::downgrade(&jobs_queued));
+        }
+        Ok(Store { pool, dialect, limits: options.limits, sqlite_writer: tokio::sync::Mutex::new(()), jobs_queued })
     }
 
     /// `backstore migrate`: the schema version before and after bringing it up to date.
@@ -202,8 +203,13 @@ impl Store {
             .scope(std::cell::Cell::new(false), async {
                 let mut tx = self.begin(lock).await?;
                 let out = work(&mut tx).await?;
+                let queued = QUEUED.with(std::cell::Cell::get);
+                if queued && self.dialect == Dialect::Postgres {
+                    // Delivered at commit, to every process's listener (this one's included).
+                    tx.execute(format!("NOTIFY {JOBS_CHANNEL}").as_str()).await?;
+                }
                 tx.commit().await?;
-                StoreResult::Ok((out, QUEUED.with(std::cell::Cell::get)))
+                StoreResult::Ok((out, queued))
             })
             .await?;
         if queued {
@@ -212,8 +218,9 @@ impl Store {
         Ok(out)
     }
 
-    /// Resolves when a write of this process has queued jobs since the last time it resolved (a
-    /// write that came before the wait counts). Other processes' jobs are found by polling.
+    /// Resolves when a write has queued jobs since the last time it resolved (a write that came
+    /// before the wait counts): a write of this process, or on PostgreSQL of any process sharing the
+    /// database (`LISTEN`/`NOTIFY`). Polling still covers a listener that lost its connection.
     pub async fn jobs_queued(&self) {
         self.jobs_queued.notified().await
     }
@@ -271,4 +278,29 @@ fn with_create_mode(url: &str) -> String {
     } else {
         format!("{url}?mode=rwc")
     }
+}
+
+/// PostgreSQL: rings `bell` whenever a process commits a write that queued jobs, so that a worker
+/// process claims what an API process queued without waiting for its poll. A lost connection is
+/// made again a second later; the task ends with its store.
+fn listen_for_jobs(url: String, bell: std::sync::Weak<tokio::sync::Notify>) {
+    tokio::spawn(async move {
+        while bell.strong_count() > 0 {
+            match sqlx::postgres::PgListener::connect(&url).await {
+                Ok(mut listener) => {
+                    if let Err(e) = listener.listen(JOBS_CHANNEL).await {
+                        tracing::debug!(error = %e, "could not listen for queued jobs");
+                    }
+                    while listener.recv().await.is_ok() {
+                        match bell.upgrade() {
+                            Some(bell) => bell.notify_one(),
+                            None => return,
+                        }
+                    }
+                }
+                Err(e) => tracing::debug!(error = %e, "could not connect to listen for queued jobs"),
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
 }

@@ -31,7 +31,6 @@ impl Cluster {
         self.dir.path().display().to_string()
     }
 
-    /// `SITES` sites with one restore point each in `tenant`; their restore point ids.
     /// A cluster with `tenant` seeded: its restore point ids and a token of its own.
     async fn with_tenant(tenant: &str) -> (Cluster, Vec<String>, String) {
         let cluster = Cluster::new().await;
@@ -40,6 +39,7 @@ impl Cluster {
         (cluster, points, token)
     }
 
+    /// `SITES` sites with one restore point each in `tenant`; their restore point ids.
     fn seed(&self, tenant: &str) -> Vec<String> {
         let sites = SITES.to_string();
         let (ok, out, err) = run(&[
@@ -366,6 +366,33 @@ async fn connections_cut_under_load_cost_503s_and_no_accepted_write() {
     eprintln!("{} accepted, {unavailable} answered 503, {stored} stored", accepted.len());
     admin.close().await;
     sigterm_and_wait(node);
+}
+
+/// A worker process claims the jobs an API process queued as the activation commits (`NOTIFY`),
+/// not at its next poll: with a poll of ten minutes, the session still ends.
+#[tokio::test]
+async fn an_activation_on_one_process_wakes_the_workers_of_another() {
+    let (cluster, points, token) = Cluster::with_tenant("wake").await;
+    let api = cluster.serve(&["--role", "api"]);
+    let worker = cluster.serve(&["--role", "worker", "--job-poll", "10m"]);
+    // Let the worker make its first look at the (empty) queue and go to sleep.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let client = reqwest::Client::new();
+    let node = base(&api);
+    let id = create(&client, &node, &token, &points[..3]).await;
+    assert_eq!(activate(&client, &node, &token, &id).await.0, 200);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let s = json_of(client.get(format!("{node}/restoreSessions/{id}")).bearer_auth(&token)).await;
+        if s["status"] == "completed" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the worker slept through the activation: {s}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for n in [api, worker] {
+        sigterm_and_wait(n);
+    }
 }
 
 #[tokio::test]
