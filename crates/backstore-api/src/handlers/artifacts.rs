@@ -75,7 +75,7 @@ pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Res
     ctx.principal.require(Access::RestoreRead)?;
     check_expand(ctx, w)?;
     require_session(ctx, session, w).await?;
-    let page = ctx.store().list_artifacts(ctx.tenant(), session, &list_spec(ctx)?.0).await?;
+    let page = ctx.store().list_artifacts(ctx.tenant(), session, &list_spec(ctx)?).await?;
     let (rows, next) = keyed_page(ctx, page.rows, |a| a.seq);
     let value = rows.iter().map(|a| artifact_json(ctx, a, w).map(Value::Object)).collect::<Result<Vec<_>, _>>()?;
     Ok(queried_collection(ctx, &collection_fragment(session, w), value, next, page.count))

@@ -211,7 +211,7 @@ async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError
     {
         return Err(ApiError::BadRequest("/$count takes $filter only.".into()));
     }
-    let (_, filter) = list_spec(ctx)?;
+    let filter = list_spec(ctx)?.filter;
     let store = ctx.store();
     let n = match of {
         CountOf::Sessions { workload } => store.count_sessions(ctx.tenant(), workload, filter.as_ref()).await?,
@@ -298,8 +298,8 @@ pub(crate) fn queried_collection(
 
 /// The store query of a collection read: `$filter` and `$orderby` parsed into trees (the store
 /// plans them against the collection's allow-list), the `$skiptoken` position, `$skip`, and one row
-/// more than a page (to know whether another follows). Also the filter alone, for `$count`.
-pub(crate) fn list_spec(ctx: &Ctx) -> Result<(ListSpec, Option<Filter>), ApiError> {
+/// more than a page (to know whether another follows), and whether `$count` is asked for.
+pub(crate) fn list_spec(ctx: &Ctx) -> Result<ListSpec, ApiError> {
     let bad = |e: backstore_odata::QueryError| ApiError::BadRequest(e.to_string());
     let filter = match &ctx.query.filter {
         Some(text) => Some(Filter { expr: backstore_odata::parse_filter(text).map_err(bad)?, text: text.clone() }),
@@ -322,8 +322,7 @@ pub(crate) fn list_spec(ctx: &Ctx) -> Result<(ListSpec, Option<Filter>), ApiErro
     };
     let skip = if after.is_some() { 0 } else { ctx.query.skip.unwrap_or(0) };
     let limit = ctx.query.page_size() + 1;
-    let spec = ListSpec { filter: filter.clone(), order, after, skip, limit, count: ctx.query.count };
-    Ok((spec, filter))
+    Ok(ListSpec { filter, order, after, skip, limit, count: ctx.query.count })
 }
 
 /// Splits the `limit + 1` rows a [`list_spec`] read returns into a page and where the next starts.

@@ -60,7 +60,7 @@ pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool
             type_name(workload)
         )));
     }
-    let page = ctx.store().list_units(ctx.tenant(), workload, &list_spec(ctx)?.0).await?;
+    let page = ctx.store().list_units(ctx.tenant(), workload, &list_spec(ctx)?).await?;
     let (rows, next) = keyed_page(ctx, page.rows, |r| r.seq);
     let value =
         rows.iter().map(|r| Value::Object(project(unit_json(ctx, &r.unit, base), select.as_deref(), &[]))).collect();

@@ -88,7 +88,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
     ctx.principal.require(Access::RestoreRead)?;
     let select = selected(ctx, SESSION_READ_ONLY, workload.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
     let expand = expanded(ctx, workload)?;
-    let page = ctx.store().list_sessions(ctx.tenant(), workload, &list_spec(ctx)?.0).await?;
+    let page = ctx.store().list_sessions(ctx.tenant(), workload, &list_spec(ctx)?).await?;
     let (rows, next) = keyed_page(ctx, page.rows, |s| s.seq);
     let mut artifacts = if expand.is_empty() {
         None

@@ -29,6 +29,9 @@ pub(super) const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, a
     last_modified_at, last_modified_by, status, total, completed, failed, in_progress, completed_at, \
     error_code, error_message";
 
+/// Sessions as a collection to list and count, of one kind or all.
+pub(super) const SESSIONS: listing::Kinded = (Collection::Sessions, SESSION_COLUMNS, "restore_sessions");
+
 pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
     let status: String = row.try_get("status")?;
     let job_type: String = row.try_get("restore_job_type")?;
@@ -288,8 +291,6 @@ pub(super) async fn apply_step(
     refresh_session(conn, tenant, &session_id, now).await?;
     Ok(true)
 }
-
-pub(super) const SESSIONS: listing::Kinded = (Collection::Sessions, SESSION_COLUMNS, "restore_sessions");
 
 /// Where an item of a delta stands while the delta is applied set by set.
 enum Slot {

@@ -220,6 +220,7 @@ pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -
     Ok(cancelled + due.len() as u64)
 }
 
+/// Protection units as a collection to list and count, of one kind or all.
 pub(super) const UNITS: listing::Kinded = (Collection::Units, UNIT_COLUMNS, "protection_units");
 
 impl Store {
