@@ -146,16 +146,39 @@ pub fn peek(token: &str) -> Result<Peek, ApiError> {
         return Err(fail());
     };
     let decode = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim_end_matches('='));
-    let header: serde_json::Value = serde_json::from_slice(&decode(header).map_err(|_| fail())?).map_err(|_| fail())?;
-    let payload: serde_json::Value =
-        serde_json::from_slice(&decode(payload).map_err(|_| fail())?).map_err(|_| fail())?;
-    let text = |v: &serde_json::Value, k: &str| v.get(k).and_then(|x| x.as_str()).map(str::to_owned);
-    Ok(Peek {
-        alg: text(&header, "alg").ok_or_else(fail)?,
-        kid: text(&header, "kid"),
-        iss: text(&payload, "iss"),
-        tid: text(&payload, "tid"),
-    })
+    // Only the members read here are decoded; the rest of each object is skipped unparsed.
+    let header: PeekedHeader = serde_json::from_slice(&decode(header).map_err(|_| fail())?).map_err(|_| fail())?;
+    let payload: PeekedPayload = serde_json::from_slice(&decode(payload).map_err(|_| fail())?).map_err(|_| fail())?;
+    Ok(Peek { alg: header.alg.0.ok_or_else(fail)?, kid: header.kid.0, iss: payload.iss.0, tid: payload.tid.0 })
+}
+
+#[derive(serde::Deserialize)]
+struct PeekedHeader {
+    #[serde(default)]
+    alg: Text,
+    #[serde(default)]
+    kid: Text,
+}
+
+#[derive(serde::Deserialize)]
+struct PeekedPayload {
+    #[serde(default)]
+    iss: Text,
+    #[serde(default)]
+    tid: Text,
+}
+
+/// A member read as text when it is a string, and as absent when it is anything else.
+#[derive(Default)]
+struct Text(Option<String>);
+
+impl<'de> serde::Deserialize<'de> for Text {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match serde_json::Value::deserialize(d)? {
+            serde_json::Value::String(s) => Text(Some(s)),
+            _ => Text(None),
+        })
+    }
 }
 
 /// The one algorithm a JWK verifies with: its `alg`, or what its key type implies.

@@ -25,6 +25,9 @@ pub enum StoreError {
     Rule(#[from] RuleError),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// An error of a native SQLite read.
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// A row that does not decode into a record (a value outside its enum, bad JSON).
@@ -61,6 +64,14 @@ impl StoreError {
                     .is_some_and(|c| c.starts_with("08") || c.starts_with("53") || c.starts_with("57") || c == "55000"),
                 _ => false,
             },
+            // A read that waited out the busy timeout, or could not open the file.
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+                    | rusqlite::ErrorCode::CannotOpen
+                    | rusqlite::ErrorCode::SystemIoFailure
+            ),
             _ => false,
         }
     }

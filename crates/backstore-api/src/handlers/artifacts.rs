@@ -5,9 +5,9 @@ use axum::http::{header, StatusCode};
 use axum::response::Response;
 use backstore_domain::{RuleError, Workload};
 use backstore_store::ArtifactRecord;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{entity, keyed_page, list_spec, project, queried_collection, selected};
+use super::{entity, keyed_page, list_spec, project, queried_collection, selected, shape, Shaped};
 use crate::auth::Access;
 use crate::body::{artifact_add, into_object, parse_json, BodyKind};
 use crate::error::ApiError;
@@ -58,10 +58,10 @@ fn collection_fragment(session: &str, w: Workload) -> String {
     format!("{}('{}')/{}", n.session_set, session.replace('\'', "''"), n.artifact_nav)
 }
 
-fn artifact_json(ctx: &Ctx, a: &ArtifactRecord, w: Workload) -> Result<Map<String, Value>, ApiError> {
+fn artifact_json<'a>(ctx: &Ctx, a: &'a ArtifactRecord, w: Workload) -> Result<Shaped<wire::Artifact<'a>>, ApiError> {
     let props = properties(w);
     let select = selected(ctx, &props, names(w).artifact_type)?;
-    Ok(project(wire::members(&wire::Artifact::new(a, w)), select.as_deref(), &[]))
+    Ok(shape(wire::Artifact::new(a, w), select.as_deref(), &[]))
 }
 
 async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), ApiError> {
@@ -74,10 +74,13 @@ async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), Ap
 pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreRead)?;
     check_expand(ctx, w)?;
-    require_session(ctx, session, w).await?;
     let page = ctx.store().list_artifacts(ctx.tenant(), session, &list_spec(ctx)?).await?;
+    // Rows of the kind asked for show that the session exists and is of that kind.
+    if page.rows.first().is_none_or(|a| a.record.restore_point.workload != w) {
+        require_session(ctx, session, w).await?;
+    }
     let (rows, next) = keyed_page(ctx, page.rows, |a| a.seq);
-    let value = rows.iter().map(|a| artifact_json(ctx, a, w).map(Value::Object)).collect::<Result<Vec<_>, _>>()?;
+    let value = rows.iter().map(|a| artifact_json(ctx, a, w)).collect::<Result<Vec<_>, _>>()?;
     Ok(queried_collection(ctx, &collection_fragment(session, w), value, next, page.count))
 }
 

@@ -280,10 +280,10 @@ pub(crate) struct Next {
 }
 
 /// A queried collection's response: `@odata.count` when `$count=true`, the items, the nextLink.
-pub(crate) fn queried_collection(
+pub(crate) fn queried_collection<T: serde::Serialize>(
     ctx: &Ctx,
     fragment: &str,
-    value: Vec<Value>,
+    value: Vec<T>,
     next: Option<Next>,
     count: Option<i64>,
 ) -> Response {
@@ -348,7 +348,7 @@ pub(crate) fn entity(
     ctx: &Ctx,
     status: axum::http::StatusCode,
     fragment: &str,
-    members: Map<String, Value>,
+    members: impl serde::Serialize,
 ) -> Response {
     crate::json_response(status, &wire::Entity { context: ctx.context(fragment), members })
 }
@@ -383,6 +383,30 @@ pub(crate) fn project(mut m: Map<String, Value>, select: Option<&[&'static str]>
         m.retain(|k, _| k.starts_with('@') || k == "id" || select.contains(&k.as_str()) || keep.contains(&k.as_str()));
     }
     m
+}
+
+/// An entity's members as a response shows them: the typed body itself when no `$select` applies
+/// (serialized straight to the response bytes), else the members [`project`] keeps of it.
+pub(crate) enum Shaped<T> {
+    Whole(T),
+    Picked(Map<String, Value>),
+}
+
+impl<T: serde::Serialize> serde::Serialize for Shaped<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Shaped::Whole(body) => body.serialize(s),
+            Shaped::Picked(members) => members.serialize(s),
+        }
+    }
+}
+
+/// `body` as `$select` (canonical names, or none) and `keep` shape it; see [`project`].
+pub(crate) fn shape<T: serde::Serialize>(body: T, select: Option<&[&'static str]>, keep: &[&str]) -> Shaped<T> {
+    match select {
+        None => Shaped::Whole(body),
+        Some(_) => Shaped::Picked(project(wire::members(&body), select, keep)),
+    }
 }
 
 /// Splits a fetched `limit + 1` rows into a page and the keyset position to continue after, if

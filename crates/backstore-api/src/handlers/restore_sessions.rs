@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Response};
 use backstore_domain::echo::{check_session_echo, SessionFacts};
 use backstore_domain::{RuleError, Workload};
 use backstore_store::{ArtifactRecord, SessionRecord};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use super::{entity, keyed_page, list_spec, project, queried_collection, selected};
+use super::{entity, keyed_page, list_spec, project, queried_collection, selected, shape, Shaped};
 use crate::auth::Access;
 use crate::body::{create_body, empty_action_body, patch_body, SESSION_READ_ONLY};
 use crate::error::ApiError;
@@ -62,18 +62,18 @@ fn expanded_artifact(a: &ArtifactRecord, w: Workload, expand: &Expansion) -> Val
 }
 
 /// A session as one item or entity of a response, with its artifacts when they were expanded.
-fn session_json(
+fn session_json<'a>(
     ctx: &Ctx,
-    s: &SessionRecord,
+    s: &'a SessionRecord,
     with_type: bool,
     select: Option<&[&'static str]>,
     artifacts: Option<Vec<Value>>,
-) -> Map<String, Value> {
+) -> Shaped<wire::Session<'a>> {
     let mut body = wire::Session::new(s, &ctx.render, with_type);
     if let Some(items) = artifacts {
         body = body.with_artifacts(s.workload, items);
     }
-    project(wire::members(&body), select, &[names(s.workload).artifact_nav])
+    shape(body, select, &[names(s.workload).artifact_nav])
 }
 
 fn set_fragment(workload: Option<Workload>, base: bool) -> String {
@@ -97,7 +97,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
             rows.iter().filter(|s| expand.iter().any(|(w, _)| *w == s.workload)).map(|s| s.id.clone()).collect();
         Some(ctx.store().artifacts_of_sessions(ctx.tenant(), &ids).await?)
     };
-    let value: Vec<Value> = rows
+    let value: Vec<_> = rows
         .iter()
         .map(|s| {
             let own = artifacts.as_mut().filter(|_| expand.iter().any(|(w, _)| *w == s.workload)).map(|all| {
@@ -106,7 +106,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
                 *all = rest;
                 mine.iter().map(|a| expanded_artifact(a, s.workload, &expand)).collect()
             });
-            Value::Object(session_json(ctx, s, base, select.as_deref(), own))
+            session_json(ctx, s, base, select.as_deref(), own)
         })
         .collect();
     Ok(queried_collection(ctx, &set_fragment(workload, base), value, next, page.count))

@@ -5,10 +5,10 @@ use backstore_domain::delta::ExistingArtifact;
 use backstore_domain::restore::RestoreOutcome;
 use backstore_domain::{ArtifactAdd, ArtifactStatus, DeltaItem, DestinationType, Timestamp};
 use backstore_odata::SqlFilter;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::listing::{self, Collection, Source};
+use super::read::{Arg, Col, Columns, Cost};
 use super::restore_points::restore_point_from_row;
 use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
 use super::{numbered, Lock};
@@ -25,27 +25,27 @@ pub(super) const ARTIFACT_SELECT: &str =
     JOIN restore_points rp ON rp.tenant_id = a.tenant_id AND rp.id = a.restore_point_id \
     JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id";
 
-pub(super) fn artifact_from_row(row: &AnyRow) -> StoreResult<ArtifactRecord> {
-    let status: String = row.try_get("status")?;
-    let destination: String = row.try_get("destination_type")?;
+pub(super) fn artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord> {
+    let status: String = row.col("status")?;
+    let destination: String = row.col("destination_type")?;
     Ok(ArtifactRecord {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        session_id: row.try_get("session_id")?,
+        seq: row.col("seq")?,
+        id: row.col("id")?,
+        session_id: row.col("session_id")?,
         restore_point: restore_point_from_row(row, "restore_point_id")?,
         destination: DestinationType::parse(&destination).map_or_else(|| corrupt("destination", &destination), Ok)?,
         status: ArtifactStatus::parse(&status).map_or_else(|| corrupt("artifact status", &status), Ok)?,
-        created_at: from_micros(row.try_get("created_at")?)?,
-        start_at: opt_from_micros(row.try_get("start_at")?)?,
-        completion_at: opt_from_micros(row.try_get("completion_at")?)?,
-        error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
+        created_at: from_micros(row.col("created_at")?)?,
+        start_at: opt_from_micros(row.col("start_at")?)?,
+        completion_at: opt_from_micros(row.col("completion_at")?)?,
+        error: error_info(row.col("error_code")?, row.col("error_message")?),
         outcome: RestoreOutcome {
-            restored_site_id: row.try_get("restored_site_id")?,
-            restored_site_name: row.try_get("restored_site_name")?,
-            restored_site_web_url: row.try_get("restored_site_web_url")?,
-            restored_folder_id: row.try_get("restored_folder_id")?,
-            restored_folder_name: row.try_get("restored_folder_name")?,
-            restored_item_count: row.try_get("restored_item_count")?,
+            restored_site_id: row.col("restored_site_id")?,
+            restored_site_name: row.col("restored_site_name")?,
+            restored_site_web_url: row.col("restored_site_web_url")?,
+            restored_folder_id: row.col("restored_folder_id")?,
+            restored_folder_name: row.col("restored_folder_name")?,
+            restored_item_count: row.col("restored_item_count")?,
         },
     })
 }
@@ -91,14 +91,14 @@ pub(super) async fn existing_artifacts(
             q = q.bind(*v);
         }
         for r in q.fetch_all(&mut *conn).await? {
-            let id: String = r.try_get("id")?;
+            let id: String = r.col("id")?;
             if out.iter().any(|a| a.id == id) {
                 continue;
             }
-            let d: String = r.try_get("destination_type")?;
+            let d: String = r.col("destination_type")?;
             out.push(ExistingArtifact {
                 id,
-                restore_point_id: r.try_get("restore_point_id")?,
+                restore_point_id: r.col("restore_point_id")?,
                 destination: DestinationType::parse(&d).map_or_else(|| corrupt("destination", &d), Ok)?,
             });
         }
@@ -225,11 +225,11 @@ impl Store {
         session_id: &str,
         spec: &ListSpec,
     ) -> StoreResult<Page<ArtifactRecord>> {
-        listing::page(&self.pool, &artifacts_of(tenant, session_id), spec, artifact_from_row).await
+        listing::page(self, &artifacts_of(tenant, session_id), spec, artifact_from_row).await
     }
 
     pub async fn count_artifacts(&self, tenant: &str, session_id: &str, filter: Option<&Filter>) -> StoreResult<i64> {
-        listing::count(&self.pool, &artifacts_of(tenant, session_id), filter).await
+        listing::count(self, &artifacts_of(tenant, session_id), filter).await
     }
 
     /// All artifacts of several sessions (for `$expand`), in creation order.
@@ -243,13 +243,9 @@ impl Store {
         }
         let marks = vec!["?"; session_ids.len()].join(", ");
         let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id IN ({marks}) ORDER BY a.seq");
-        let sql = numbered(&sql);
-        let binds: Vec<Bind> = std::iter::once(tenant)
-            .chain(session_ids.iter().map(String::as_str))
-            .map(|s| Bind::Text(s.to_owned()))
-            .collect();
-        let rows = listing::with_binds(&sql, &binds).fetch_all(&self.pool).await?;
-        rows.iter().map(artifact_from_row).collect()
+        let args: Vec<Arg<'_>> =
+            std::iter::once(tenant).chain(session_ids.iter().map(String::as_str)).map(Arg::from).collect();
+        self.read_rows(Cost::Scan, &sql, &args, artifact_from_row).await
     }
 
     pub async fn get_artifact(
@@ -259,8 +255,7 @@ impl Store {
         artifact_id: &str,
     ) -> StoreResult<Option<ArtifactRecord>> {
         let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.id = ?");
-        let row = bound!(&sql, tenant, session_id, artifact_id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(artifact_from_row).transpose()
+        self.read_row(&sql, args![tenant, session_id, artifact_id], artifact_from_row).await
     }
 
     /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.

@@ -5,12 +5,12 @@ use backstore_domain::error::SessionAction;
 use backstore_domain::{
     ArtifactAdd, ArtifactStatus, DestinationType, RestorePointTags, RuleError, Timestamp, Workload,
 };
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::artifacts::insert_artifact;
 use super::jobs::{enqueue, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
+use super::read::{Col, Columns, Cost};
 use super::restore_points::restore_points_where;
 use super::rows::{actor_json, corrupt, json_list, micros, opt_from_micros, stamps};
 use super::sessions::{apply_step, load_session, refresh_session, reload_session, require_draft, touch_session};
@@ -25,26 +25,26 @@ pub(super) const BULK_COLUMNS: &str =
     "seq, id, session_id, display_name, destination_type, status, period_start, period_end, \
     preference, tags, addresses, object_ids, error, created_at, created_by, last_modified_at, last_modified_by";
 
-pub(super) fn bulk_from_row(row: &AnyRow) -> StoreResult<BulkRequestRecord> {
-    let destination: String = row.try_get("destination_type")?;
-    let tags: Option<String> = row.try_get("tags")?;
-    let error = stored_error(row.try_get("error")?)?;
+pub(super) fn bulk_from_row(row: &dyn Columns) -> StoreResult<BulkRequestRecord> {
+    let destination: String = row.col("destination_type")?;
+    let tags: Option<String> = row.col("tags")?;
+    let error = stored_error(row.col("error")?)?;
     Ok(BulkRequestRecord {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        session_id: row.try_get("session_id")?,
+        seq: row.col("seq")?,
+        id: row.col("id")?,
+        session_id: row.col("session_id")?,
         spec: BulkRequestSpec {
-            display_name: row.try_get("display_name")?,
+            display_name: row.col("display_name")?,
             destination: DestinationType::parse(&destination)
                 .map_or_else(|| corrupt("destination", &destination), Ok)?,
-            period_start: opt_from_micros(row.try_get("period_start")?)?,
-            period_end: opt_from_micros(row.try_get("period_end")?)?,
-            latest: row.try_get::<String, _>("preference")? == "latest",
+            period_start: opt_from_micros(row.col("period_start")?)?,
+            period_end: opt_from_micros(row.col("period_end")?)?,
+            latest: row.col::<String>("preference")? == "latest",
             tags: tags.as_deref().and_then(RestorePointTags::parse),
-            addresses: json_list(row.try_get("addresses")?)?,
-            object_ids: json_list(row.try_get("object_ids")?)?,
+            addresses: json_list(&row.col::<String>("addresses")?)?,
+            object_ids: json_list(&row.col::<String>("object_ids")?)?,
         },
-        status: row.try_get("status")?,
+        status: row.col("status")?,
         error,
         stamps: stamps(row)?,
     })
@@ -122,7 +122,7 @@ impl Store {
             )
                 .await?;
             touch_session(tx, tenant, session_id, actor, now).await?;
-            let record = by_id::<BulkRequestRecord>(tx, tenant, &id)
+            let record = by_id::<BulkRequestRecord>(&mut *tx, tenant, &id)
                 .await?
                 .ok_or_else(|| StoreError::Corrupt("bulk request vanished".into()))?;
             Ok(record)
@@ -137,14 +137,12 @@ impl Store {
         session_id: &str,
         workload: Workload,
     ) -> StoreResult<Option<Vec<BulkRequestRecord>>> {
-        let mut conn = self.pool.acquire().await?;
-        if load_session(&mut conn, tenant, session_id, Some(workload)).await?.is_none() {
+        if load_session(self, tenant, session_id, Some(workload)).await?.is_none() {
             return Ok(None);
         }
         let sql =
             format!("SELECT {BULK_COLUMNS} FROM bulk_requests WHERE tenant_id = ? AND session_id = ? ORDER BY seq");
-        let rows = bound!(&sql, tenant, session_id).fetch_all(&mut *conn).await?;
-        Ok(Some(rows.iter().map(bulk_from_row).collect::<StoreResult<_>>()?))
+        Ok(Some(self.read_rows(Cost::Seek, &sql, args![tenant, session_id], bulk_from_row).await?))
     }
 
     /// Deletes a finished (`completed` / `completedWithErrors`) request.
@@ -156,8 +154,8 @@ impl Store {
         id: &str,
     ) -> StoreResult<()> {
         self.write(Lock::Tenant(tenant), async move |tx| {
-            load_session(tx, tenant, session_id, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
-            let request = by_id::<BulkRequestRecord>(tx, tenant, id)
+            load_session(&mut *tx, tenant, session_id, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
+            let request = by_id::<BulkRequestRecord>(&mut *tx, tenant, id)
                 .await?
                 .filter(|r| r.session_id == session_id)
                 .ok_or(RuleError::BulkRequestNotFound)?;
@@ -176,7 +174,7 @@ impl Store {
     pub async fn resolve_bulk_request(&self, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
         self.complete_job(job, now, async move |tx| {
             let tenant = job.tenant_id.as_str();
-            let request = by_id::<BulkRequestRecord>(tx, tenant, &job.target_id).await?;
+            let request = by_id::<BulkRequestRecord>(&mut *tx, tenant, &job.target_id).await?;
             if let Some(request) = request.filter(|r| r.status == "active") {
                 let session = reload_session(tx, tenant, &request.session_id).await?;
                 let spec = &request.spec;

@@ -3,27 +3,27 @@
 
 use backstore_domain::restore::Resource;
 use backstore_domain::Workload;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
+use super::read::{Col, Columns};
 use super::Lock;
 use crate::{DirectoryResource, Store, StoreResult};
 
 /// The naming columns a protection unit and a directory entry share (`site_id` … `email`).
-pub(super) fn names_from_row(row: &AnyRow, workload: Workload) -> StoreResult<Resource> {
+pub(super) fn names_from_row(row: &dyn Columns, workload: Workload) -> StoreResult<Resource> {
     Ok(Resource {
         workload,
-        site_id: row.try_get("site_id")?,
-        site_name: row.try_get("site_name")?,
-        site_web_url: row.try_get("site_web_url")?,
-        directory_object_id: row.try_get("directory_object_id")?,
-        display_name: row.try_get("display_name")?,
-        email: row.try_get("email")?,
+        site_id: row.col("site_id")?,
+        site_name: row.col("site_name")?,
+        site_web_url: row.col("site_web_url")?,
+        directory_object_id: row.col("directory_object_id")?,
+        display_name: row.col("display_name")?,
+        email: row.col("email")?,
     })
 }
 
-pub(super) fn resource_from_row(row: &AnyRow, w: Workload) -> StoreResult<DirectoryResource> {
-    Ok(DirectoryResource { resource: names_from_row(row, w)?, fault: row.try_get("fault")?, groups: Vec::new() })
+pub(super) fn resource_from_row(row: &dyn Columns, w: Workload) -> StoreResult<DirectoryResource> {
+    Ok(DirectoryResource { resource: names_from_row(row, w)?, fault: row.col("fault")?, groups: Vec::new() })
 }
 
 /// A resource of the tenant by id (site id or directory object id), case-insensitively.

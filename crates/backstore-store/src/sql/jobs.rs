@@ -2,8 +2,9 @@
 //! of a job's row, and the counts the metrics read.
 
 use backstore_domain::Timestamp;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
+use super::read::Col;
 use super::rows::{from_micros, micros};
 use super::{numbered, Lock};
 use crate::{Bind, EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
@@ -169,12 +170,12 @@ impl Store {
         rows.iter()
             .map(|r| {
                 Ok(JobEventRecord {
-                    job_id: r.try_get("job_id")?,
-                    at: from_micros(r.try_get("at")?)?,
-                    worker: r.try_get("worker")?,
-                    attempt: r.try_get("attempt")?,
-                    event: r.try_get("event")?,
-                    detail: r.try_get("detail")?,
+                    job_id: r.col("job_id")?,
+                    at: from_micros(r.col("at")?)?,
+                    worker: r.col("worker")?,
+                    attempt: r.col("attempt")?,
+                    event: r.col("event")?,
+                    detail: r.col("detail")?,
                 })
             })
             .collect()
@@ -187,8 +188,8 @@ impl Store {
             .await?;
         let mut stats = EngineStats::default();
         for row in &jobs {
-            let n: i64 = row.try_get("n")?;
-            match row.try_get::<String, _>("state")?.as_str() {
+            let n: i64 = row.col("n")?;
+            match row.col::<String>("state")?.as_str() {
                 "queued" => stats.jobs_queued = n,
                 "running" => stats.jobs_running = n,
                 _ => {}
@@ -198,7 +199,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         for row in &sessions {
-            stats.sessions_by_status.push((row.try_get("status")?, row.try_get("n")?));
+            stats.sessions_by_status.push((row.col("status")?, row.col("n")?));
         }
         Ok(stats)
     }

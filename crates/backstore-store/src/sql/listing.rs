@@ -6,14 +6,12 @@ use backstore_domain::{
     ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, SessionStatus, Workload,
 };
 use backstore_odata::{plan_filter, plan_order, Field, Kind, OrderKey, Schema, SqlFilter};
-use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::any::AnyArguments;
 use sqlx::query::Query;
+use sqlx::Any;
 
-use sqlx::{Any, AnyPool, Row};
-
-use super::numbered;
-
-use crate::{Bind, Filter, Keyed, ListSpec, Page, StoreResult};
+use super::read::{Arg, Col, Columns, Cost};
+use crate::{Bind, Filter, Keyed, ListSpec, Page, Store, StoreResult};
 
 // What `$filter` accepts of each enum: the domain's member lists, `unknownFutureValue` included.
 const SESSION_STATUS: &[&str] = SessionStatus::MEMBERS;
@@ -177,21 +175,21 @@ impl Source<'static> {
 
 /// One page of `source`, as `spec` asks, and the count of what its filter keeps when asked.
 pub(super) async fn page<T>(
-    pool: &AnyPool,
+    store: &Store,
     source: &Source<'_>,
     spec: &ListSpec,
-    read: impl Fn(&AnyRow) -> StoreResult<T>,
+    read: impl Fn(&dyn Columns) -> StoreResult<T>,
 ) -> StoreResult<Page<T>> {
-    let rows = keyed_rows(pool, source, spec, read).await?;
-    let count = if spec.count { Some(count(pool, source, spec.filter.as_ref()).await?) } else { None };
+    let rows = keyed_rows(store, source, spec, read).await?;
+    let count = if spec.count { Some(count(store, source, spec.filter.as_ref()).await?) } else { None };
     Ok(Page { rows, count })
 }
 
 async fn keyed_rows<T>(
-    pool: &AnyPool,
+    store: &Store,
     source: &Source<'_>,
     spec: &ListSpec,
-    read: impl Fn(&AnyRow) -> StoreResult<T>,
+    read: impl Fn(&dyn Columns) -> StoreResult<T>,
 ) -> StoreResult<Vec<Keyed<T>>> {
     let Source { collection, select, seq, scope } = source;
     let order = plan_order(&spec.order, collection.schema())?;
@@ -218,52 +216,51 @@ async fn keyed_rows<T>(
     sql.push_str(&format!(" ORDER BY {} LIMIT ? OFFSET ?", OrderKey::order_by(&order, seq)));
     binds.push(Bind::Int(spec.limit));
     binds.push(Bind::Int(spec.skip));
-    let sql = numbered(&sql);
-    let rows = with_binds(&sql, &binds).fetch_all(pool).await?;
-    rows.iter()
-        .map(|row| {
+    let args: Vec<Arg<'_>> = binds.iter().map(Arg::from).collect();
+    let key_columns: Vec<String> = (0..order.len()).map(|i| format!("sort_key_{i}")).collect();
+    store
+        .read_rows(Cost::of_list(spec), &sql, &args, |row| {
             let keys = order
                 .iter()
-                .enumerate()
-                .map(|(i, k)| {
-                    let col = format!("sort_key_{i}");
+                .zip(&key_columns)
+                .map(|(k, col)| {
                     Ok(match k.kind {
-                        Kind::Text | Kind::Enum(_) => Bind::Text(row.try_get(col.as_str())?),
-                        Kind::DateTime | Kind::Bool | Kind::Int => Bind::Int(row.try_get(col.as_str())?),
+                        Kind::Text | Kind::Enum(_) => Bind::Text(row.col(col)?),
+                        Kind::DateTime | Kind::Bool | Kind::Int => Bind::Int(row.col(col)?),
                     })
                 })
                 .collect::<StoreResult<Vec<_>>>()?;
             Ok(Keyed { record: read(row)?, keys })
         })
-        .collect()
+        .await
 }
 
 /// At most `limit` rows of `select` (`SELECT … FROM …`) within `scope`, after row `after` of the
 /// `seq` column, in creation order: the collections read without OData query options.
 pub(super) async fn after_seq<T>(
-    pool: &AnyPool,
+    store: &Store,
     select: &str,
     scope: SqlFilter,
     (seq, after, limit): (&str, Option<i64>, i64),
-    read: impl Fn(&AnyRow) -> StoreResult<T>,
+    read: impl Fn(&dyn Columns) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let sql = format!("{select} WHERE {} AND {seq} > ? ORDER BY {seq} LIMIT ?", scope.sql);
-    let sql = numbered(&sql);
     let mut binds = scope.binds;
     binds.extend([Bind::Int(after.unwrap_or(0)), Bind::Int(limit)]);
-    let rows = with_binds(&sql, &binds).fetch_all(pool).await?;
-    rows.iter().map(read).collect()
+    let args: Vec<Arg<'_>> = binds.iter().map(Arg::from).collect();
+    store.read_rows(Cost::Seek, &sql, &args, read).await
 }
 
 /// How many rows of `source` match `filter`.
-pub(super) async fn count(pool: &AnyPool, source: &Source<'_>, filter: Option<&Filter>) -> StoreResult<i64> {
+pub(super) async fn count(store: &Store, source: &Source<'_>, filter: Option<&Filter>) -> StoreResult<i64> {
     let (_, from) = source.select.split_once(" FROM ").expect("a SELECT … FROM …");
-    let mut sql = format!("SELECT COUNT(*) FROM {from} WHERE {}", source.scope.sql);
+    let mut sql = format!("SELECT COUNT(*) AS n FROM {from} WHERE {}", source.scope.sql);
     let mut binds: Vec<Bind> = source.scope.binds.clone();
     if let Some(f) = source.collection.plan(filter)? {
         sql.push_str(&format!(" AND ({})", f.sql));
         binds.extend(f.binds.iter().cloned());
     }
-    let sql = numbered(&sql);
-    Ok(with_binds(&sql, &binds).fetch_one(pool).await?.try_get(0)?)
+    let args: Vec<Arg<'_>> = binds.iter().map(Arg::from).collect();
+    let n = store.read_rows(Cost::Scan, &sql, &args, |row| row.col::<i64>("n")).await?;
+    Ok(n.into_iter().next().unwrap_or(0))
 }

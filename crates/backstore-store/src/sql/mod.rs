@@ -36,6 +36,13 @@ macro_rules! bound_scalar {
     };
 }
 
+/// The values of a read's `?` placeholders, in order, as [`read::Arg`]s.
+macro_rules! args {
+    ($($arg:expr),* $(,)?) => {
+        &[$($crate::sql::read::Arg::from($arg)),*]
+    };
+}
+
 mod artifacts;
 mod bulk_requests;
 pub mod dialect;
@@ -44,6 +51,7 @@ mod jobs;
 mod listing;
 mod outcome;
 mod policies;
+pub(crate) mod read;
 mod restore_points;
 mod rows;
 mod rules;
@@ -76,6 +84,8 @@ pub struct Store {
     /// served, instead of sleeping in SQLite's busy handler (whose back-off made the long p99 tails
     /// of concurrent writes); other processes' writers still meet the busy timeout.
     sqlite_writer: tokio::sync::Mutex<()>,
+    /// SQLite (a file): the native connections reads outside transactions use (see [`read`]).
+    readers: Option<read::Readers>,
     /// Rung after a write that queued jobs commits, so this process's engine claims them at once
     /// rather than at its next poll.
     jobs_queued: std::sync::Arc<tokio::sync::Notify>,
@@ -103,7 +113,18 @@ impl Store {
         if dialect == Dialect::Postgres {
             listen_for_jobs(url.to_owned(), std::sync::Arc::downgrade(&jobs_queued));
         }
-        Ok(Store { pool, dialect, limits: options.limits, sqlite_writer: tokio::sync::Mutex::new(()), jobs_queued })
+        let readers = match dialect {
+            Dialect::Sqlite => read::Readers::of_url(url),
+            Dialect::Postgres => None,
+        };
+        Ok(Store {
+            pool,
+            dialect,
+            limits: options.limits,
+            sqlite_writer: tokio::sync::Mutex::new(()),
+            readers,
+            jobs_queued,
+        })
     }
 
     /// `backstore migrate`: the schema version before and after bringing it up to date.
@@ -216,6 +237,33 @@ impl Store {
             self.jobs_queued.notify_one();
         }
         Ok(out)
+    }
+
+    /// Every row `sql` (with `?` placeholders) yields for `args`, outside any transaction, each
+    /// decoded by `decode`: natively on SQLite, through the pool on PostgreSQL.
+    pub(crate) async fn read_rows<T>(
+        &self,
+        cost: read::Cost,
+        sql: &str,
+        args: &[read::Arg<'_>],
+        mut decode: impl FnMut(&dyn read::Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        if let Some(readers) = &self.readers {
+            return readers.rows(cost, sql, args, decode);
+        }
+        let sql = numbered(sql);
+        let rows = read::bind_args(&sql, args).fetch_all(&self.pool).await?;
+        rows.iter().map(|r| decode(r)).collect()
+    }
+
+    /// The first row `sql` yields for `args` (a read by key), decoded by `decode`.
+    pub(crate) async fn read_row<T>(
+        &self,
+        sql: &str,
+        args: &[read::Arg<'_>],
+        decode: impl FnMut(&dyn read::Columns) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        Ok(self.read_rows(read::Cost::Seek, sql, args, decode).await?.into_iter().next())
     }
 
     /// Resolves when a write has queued jobs since the last time it resolved (a write that came

@@ -6,10 +6,10 @@ use super::rows::kind_scope;
 
 use backstore_domain::policy::{derive_policy, is_requested, PolicyStatus};
 use backstore_domain::{ProtectionUnitStatus, RuleError, Timestamp, Workload};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::jobs::{enqueue, forget_done_job, Queue};
+use super::read::{Col, Columns, On};
 use super::rows::{actor_json, corrupt, micros, stamps, workload};
 use super::units::{attach, load_unit, set_unit_status, AttachProblem};
 use super::Lock;
@@ -31,34 +31,33 @@ pub(super) const POLICY_SELECT: &str =
      AND u.error_code IS NOT NULL) AS failed \
     FROM protection_policies p";
 
-pub(super) fn policy_from_row(row: &AnyRow) -> StoreResult<PolicyRecord> {
-    let status: String = row.try_get("status")?;
+pub(super) fn policy_from_row(row: &dyn Columns) -> StoreResult<PolicyRecord> {
+    let status: String = row.col("status")?;
     Ok(PolicyRecord {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        workload: workload(row.try_get("workload")?)?,
-        display_name: row.try_get("display_name")?,
-        enabled: row.try_get::<i64, _>("enabled")? != 0,
+        seq: row.col("seq")?,
+        id: row.col("id")?,
+        workload: workload(&row.col::<String>("workload")?)?,
+        display_name: row.col("display_name")?,
+        enabled: row.col::<i64>("enabled")? != 0,
         status: PolicyStatus::parse(&status).map_or_else(|| corrupt("policy status", &status), Ok)?,
         counts: PolicyCounts {
-            total: row.try_get("total")?,
-            completed: row.try_get("completed")?,
-            in_progress: row.try_get("in_progress")?,
-            failed: row.try_get("failed")?,
+            total: row.col("total")?,
+            completed: row.col("completed")?,
+            in_progress: row.col("in_progress")?,
+            failed: row.col("failed")?,
         },
         stamps: stamps(row)?,
     })
 }
 
 pub(super) async fn load_policy(
-    conn: &mut AnyConnection,
+    on: impl Into<On<'_>>,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
 ) -> StoreResult<Option<PolicyRecord>> {
     let sql = format!("{POLICY_SELECT} WHERE p.tenant_id = ? AND p.id = ?");
-    let row = bound!(&sql, tenant, id).fetch_optional(conn).await?;
-    let p = row.as_ref().map(policy_from_row).transpose()?;
+    let p = on.into().row(&sql, args![tenant, id], policy_from_row).await?;
     Ok(p.filter(|p| workload.is_none_or(|w| w == p.workload)))
 }
 
@@ -68,7 +67,7 @@ pub(super) async fn require_policy(
     id: &str,
     workload: Option<Workload>,
 ) -> StoreResult<PolicyRecord> {
-    Ok(load_policy(conn, tenant, id, workload).await?.ok_or(RuleError::PolicyNotFound)?)
+    Ok(load_policy(&mut *conn, tenant, id, workload).await?.ok_or(RuleError::PolicyNotFound)?)
 }
 
 /// Sets the policy's status: `updating` while a settle job is due, else derived from its units.
@@ -90,9 +89,9 @@ pub(super) async fn refresh_policy(
     let mut statuses = Vec::with_capacity(rows.len());
     let mut errors = 0;
     for r in &rows {
-        let s: String = r.try_get("status")?;
+        let s: String = r.col("status")?;
         statuses.push(ProtectionUnitStatus::parse(&s).map_or_else(|| corrupt("unit status", &s), Ok)?);
-        errors += usize::from(r.try_get::<Option<String>, _>("error_code")?.is_some());
+        errors += usize::from(r.col::<Option<String>>("error_code")?.is_some());
     }
     let status = if pending_job { PolicyStatus::Updating } else { derive_policy(enabled != 0, &statuses, errors) };
     match w {
@@ -237,8 +236,7 @@ impl Store {
         id: &str,
         workload: Option<Workload>,
     ) -> StoreResult<Option<PolicyRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        load_policy(&mut conn, tenant, id, workload).await
+        load_policy(self, tenant, id, workload).await
     }
 
     pub async fn list_policies(
@@ -248,14 +246,8 @@ impl Store {
         after: Option<i64>,
         limit: i64,
     ) -> StoreResult<Vec<PolicyRecord>> {
-        listing::after_seq(
-            &self.pool,
-            POLICY_SELECT,
-            kind_scope(tenant, workload),
-            ("p.seq", after, limit),
-            policy_from_row,
-        )
-        .await
+        listing::after_seq(self, POLICY_SELECT, kind_scope(tenant, workload), ("p.seq", after, limit), policy_from_row)
+            .await
     }
 
     /// Renames a policy and applies a units delta: adds of unknown resources or of resources in
@@ -273,7 +265,7 @@ impl Store {
             // Request-level refusals first, before anything is written.
             for item in &items {
                 if let PolicyDeltaItem::Remove { unit_id, .. } = item {
-                    if let Some(u) = load_unit(conn, w.tenant, unit_id).await? {
+                    if let Some(u) = load_unit(&mut *conn, w.tenant, unit_id).await? {
                         if u.unit.policy_id.as_deref() == Some(id) && u.unit.sources.contains("dynamicRule") {
                             return Err(RuleError::UnitActionNotAllowed(unit_id.clone()).into());
                         }
@@ -328,7 +320,7 @@ impl Store {
                         }
                     },
                     PolicyDeltaItem::Remove { unit_id, content_id } => {
-                        let found = load_unit(conn, w.tenant, unit_id).await?.filter(|u| {
+                        let found = load_unit(&mut *conn, w.tenant, unit_id).await?.filter(|u| {
                             u.unit.policy_id.as_deref() == Some(id)
                                 && u.unit.status != ProtectionUnitStatus::RemoveRequested
                         });
@@ -336,7 +328,7 @@ impl Store {
                             Some(_) => {
                                 set_unit_status(conn, &w, unit_id, ProtectionUnitStatus::RemoveRequested).await?;
                                 needs_job = true;
-                                let unit = load_unit(conn, w.tenant, unit_id).await?.expect("just updated").unit;
+                                let unit = load_unit(&mut *conn, w.tenant, unit_id).await?.expect("just updated").unit;
                                 results.push(PolicyItemResult::Removed {
                                     unit: Box::new(unit),
                                     content_id: content_id.clone(),
@@ -482,7 +474,7 @@ impl Store {
     ) -> StoreResult<PolicyRecord> {
         self.write(Lock::Tenant(tenant), async move |tx| {
             settle(tx, tenant, policy_id, now, protected_since).await?;
-            let policy = load_policy(tx, tenant, policy_id, None).await?.ok_or(RuleError::PolicyNotFound)?;
+            let policy = load_policy(&mut *tx, tenant, policy_id, None).await?.ok_or(RuleError::PolicyNotFound)?;
             Ok(policy)
         })
         .await

@@ -3,22 +3,22 @@
 
 use backstore_domain::error::RestorePointProblem;
 use backstore_domain::{retention, RestorePointTags, Timestamp, Workload};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
+use super::read::{Col, Columns};
 use super::rows::{corrupt, from_micros, micros, opt_from_micros, workload};
 use super::units::offboarding_pass;
 use super::{listing, numbered, Lock};
 use crate::{Bind, RestorePointQuery, RestorePointRecord, RetentionReport, Store, StoreResult};
 
-pub(super) fn restore_point_from_row(row: &AnyRow, id_column: &str) -> StoreResult<RestorePointRecord> {
-    let tags: String = row.try_get("tags")?;
+pub(super) fn restore_point_from_row(row: &dyn Columns, id_column: &str) -> StoreResult<RestorePointRecord> {
+    let tags: String = row.col("tags")?;
     Ok(RestorePointRecord {
-        id: row.try_get(id_column)?,
-        protection_unit_id: row.try_get("protection_unit_id")?,
-        workload: workload(row.try_get("workload")?)?,
-        protection_at: from_micros(row.try_get("protection_at")?)?,
-        expiration_at: from_micros(row.try_get("expiration_at")?)?,
+        id: row.col(id_column)?,
+        protection_unit_id: row.col("protection_unit_id")?,
+        workload: workload(&row.col::<String>("workload")?)?,
+        protection_at: from_micros(row.col("protection_at")?)?,
+        expiration_at: from_micros(row.col("expiration_at")?)?,
         tags: RestorePointTags::parse(&tags).map_or_else(|| corrupt("tags", &tags), Ok)?,
     })
 }
@@ -72,8 +72,8 @@ pub(super) async fn restore_point_problems(
     let rows = listing::with_binds(&sql, &binds).fetch_all(&mut *conn).await?;
     let mut found = std::collections::HashMap::new();
     for row in &rows {
-        let id: String = row.try_get("id")?;
-        found.insert(id, (workload(row.try_get("workload")?)?, from_micros(row.try_get("expiration_at")?)?));
+        let id: String = row.col("id")?;
+        found.insert(id, (workload(&row.col::<String>("workload")?)?, from_micros(row.col("expiration_at")?)?));
     }
     let problem = |id: &str| match found.get(id) {
         None => Some(RestorePointProblem::NotFound(id.to_owned())),
@@ -125,15 +125,14 @@ pub(super) async fn restore_points_where(
 impl Store {
     /// A restore point of the tenant, expired ones included (artifacts keep showing theirs).
     pub async fn get_restore_point(&self, tenant: &str, id: &str) -> StoreResult<Option<RestorePointRecord>> {
-        let row = bound!(
+        self.read_row(
             "SELECT rp.id, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload \
              FROM restore_points rp JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
              WHERE rp.tenant_id = ? AND rp.id = ?",
-            tenant, id,
+            args![tenant, id],
+            |r| restore_point_from_row(r, "id"),
         )
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(|r| restore_point_from_row(r, "id")).transpose()
+        .await
     }
 
     /// Unexpired restore points of one unit at `now`, as `query` asks.
@@ -159,14 +158,14 @@ impl Store {
             .await?;
             let mut report = RetentionReport::default();
             for u in &units {
-                let tenant: String = u.try_get("tenant_id")?;
-                let unit_id: String = u.try_get("id")?;
-                let w = workload(u.try_get("workload")?)?;
-                let since = from_micros(u.try_get("protected_since")?)?;
-                let epoch: i64 = u.try_get("protection_epoch")?;
+                let tenant: String = u.col("tenant_id")?;
+                let unit_id: String = u.col("id")?;
+                let w = workload(&u.col::<String>("workload")?)?;
+                let since = from_micros(u.col("protected_since")?)?;
+                let epoch: i64 = u.col("protection_epoch")?;
                 // Points are taken for the slots that start at or after the protection start.
                 let start = since - chrono::Duration::microseconds(1);
-                let after = opt_from_micros(u.try_get("newest")?)?.map_or(start, |n| n.max(start));
+                let after = opt_from_micros(u.col("newest")?)?.map_or(start, |n| n.max(start));
                 for at in retention::slots_between(w, Some(after), now) {
                     report.added += exec!(
                         tx,

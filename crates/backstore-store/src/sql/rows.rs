@@ -4,9 +4,7 @@
 use backstore_domain::{Actor, ErrorInfo, Timestamp, Workload};
 use backstore_odata::SqlFilter;
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
-
+use super::read::{Col, Columns};
 use crate::{Bind, Stamps, StoreError, StoreResult};
 
 pub(super) fn micros(t: Timestamp) -> i64 {
@@ -66,11 +64,11 @@ pub(super) fn json_list(s: &str) -> StoreResult<Vec<String>> {
 }
 
 /// The `created_at`, `created_by`, `last_modified_at` and `last_modified_by` columns of a row.
-pub(super) fn stamps(row: &AnyRow) -> StoreResult<Stamps> {
+pub(super) fn stamps(row: &dyn Columns) -> StoreResult<Stamps> {
     Ok(Stamps {
-        created_at: from_micros(row.try_get("created_at")?)?,
-        created_by: actor(row.try_get("created_by")?)?,
-        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
-        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        created_at: from_micros(row.col("created_at")?)?,
+        created_by: actor(&row.col::<String>("created_by")?)?,
+        last_modified_at: from_micros(row.col("last_modified_at")?)?,
+        last_modified_by: actor(&row.col::<String>("last_modified_by")?)?,
     })
 }

@@ -8,13 +8,13 @@ use super::stored::{by_id, under_policy};
 
 use backstore_domain::rule::{RuleExpr, RuleSubject};
 use backstore_domain::{RuleError, Timestamp, Workload};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::directory::resource_from_row;
 use super::jobs::{enqueue, forget_done_job, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
+use super::read::{Col, Columns};
 use super::rows::{actor_json, json_list, micros, stamps, workload as parse_workload};
 use super::units::{join, Joined};
 use super::Lock;
@@ -23,15 +23,15 @@ use crate::{ErrorDetail, JobKind, JobRef, RuleAction, RuleRecord, Store, StoreRe
 const RULE_COLUMNS: &str = "seq, id, policy_id, workload, expression, status, error, created_at, created_by, \
     last_modified_at, last_modified_by";
 
-fn rule_from_row(row: &AnyRow) -> StoreResult<RuleRecord> {
+fn rule_from_row(row: &dyn Columns) -> StoreResult<RuleRecord> {
     Ok(RuleRecord {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        policy_id: row.try_get("policy_id")?,
-        workload: parse_workload(row.try_get("workload")?)?,
-        expression: row.try_get("expression")?,
-        status: row.try_get("status")?,
-        error: stored_error(row.try_get("error")?)?,
+        seq: row.col("seq")?,
+        id: row.col("id")?,
+        policy_id: row.col("policy_id")?,
+        workload: parse_workload(&row.col::<String>("workload")?)?,
+        expression: row.col("expression")?,
+        status: row.col("status")?,
+        error: stored_error(row.col("error")?)?,
         stamps: stamps(row)?,
     })
 }
@@ -45,7 +45,7 @@ async fn require_rule(
     policy_id: Option<&str>,
     id: &str,
 ) -> StoreResult<RuleRecord> {
-    Ok(under_policy(conn, (tenant, workload, policy_id), id).await?.ok_or(RuleError::RuleNotFound)?)
+    Ok(under_policy(&mut *conn, (tenant, workload, policy_id), id).await?.ok_or(RuleError::RuleNotFound)?)
 }
 
 fn settled(rule: &RuleRecord) -> bool {
@@ -62,7 +62,7 @@ async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> S
 /// What an `applyRule` job does to its rule: apply it, or carry out its `deleteAndUnprotect`.
 async fn run_rule(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
-    if let Some(rule) = by_id::<RuleRecord>(conn, tenant, &job.target_id).await? {
+    if let Some(rule) = by_id::<RuleRecord>(&mut *conn, tenant, &job.target_id).await? {
         match rule.status.as_str() {
             "active" => apply(conn, &rule, tenant, now).await?,
             "deleteRequested" => unprotect_and_delete(conn, &rule, tenant, now).await?,
@@ -74,7 +74,10 @@ async fn run_rule(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> Sto
 
 async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: Timestamp) -> StoreResult<()> {
     let mut details = Vec::new();
-    match (RuleExpr::parse(&rule.expression, rule.workload), load_policy(conn, tenant, &rule.policy_id, None).await?) {
+    match (
+        RuleExpr::parse(&rule.expression, rule.workload),
+        load_policy(&mut *conn, tenant, &rule.policy_id, None).await?,
+    ) {
         (_, None) => details.push(ErrorDetail {
             code: "PolicyNotFound".into(),
             message: "The protection policy of this rule no longer exists.".into(),
@@ -100,7 +103,7 @@ async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: T
             let mut needs_settle = false;
             for row in &rows {
                 let mut resource = resource_from_row(row, rule.workload)?;
-                resource.groups = json_list(row.try_get("groups")?)?;
+                resource.groups = json_list(&row.col::<String>("groups")?)?;
                 let subject = RuleSubject {
                     // A site's display name is its title.
                     display_name: resource.resource.display_name.as_deref().or(resource.resource.site_name.as_deref()),

@@ -8,9 +8,9 @@ use super::rows::kind_scope;
 use super::stored::by_id;
 
 use backstore_domain::{RuleError, Timestamp};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
+use super::read::{Col, Columns, Cost, On};
 use super::rows::{actor, actor_json, from_micros, micros, opt_from_micros};
 use super::Lock;
 use crate::{NotificationSettings, ServiceAppRecord, Store, StoreResult, Writer};
@@ -18,31 +18,30 @@ use crate::{NotificationSettings, ServiceAppRecord, Store, StoreResult, Writer};
 const APP_COLUMNS: &str = "seq, id, application_id, application_name, activated_at, deactivated_at, registered_at, \
     last_modified_at, last_modified_by";
 
-fn app_from_row(row: &AnyRow) -> StoreResult<ServiceAppRecord> {
+fn app_from_row(row: &dyn Columns) -> StoreResult<ServiceAppRecord> {
     Ok(ServiceAppRecord {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        application_id: row.try_get("application_id")?,
-        application_name: row.try_get("application_name")?,
-        activated_at: opt_from_micros(row.try_get("activated_at")?)?,
-        deactivated_at: opt_from_micros(row.try_get("deactivated_at")?)?,
-        registered_at: from_micros(row.try_get("registered_at")?)?,
-        last_modified_at: from_micros(row.try_get("last_modified_at")?)?,
-        last_modified_by: actor(row.try_get("last_modified_by")?)?,
+        seq: row.col("seq")?,
+        id: row.col("id")?,
+        application_id: row.col("application_id")?,
+        application_name: row.col("application_name")?,
+        activated_at: opt_from_micros(row.col("activated_at")?)?,
+        deactivated_at: opt_from_micros(row.col("deactivated_at")?)?,
+        registered_at: from_micros(row.col("registered_at")?)?,
+        last_modified_at: from_micros(row.col("last_modified_at")?)?,
+        last_modified_by: actor(&row.col::<String>("last_modified_by")?)?,
     })
 }
 
 super::stored::stored!(ServiceAppRecord, "service_apps", APP_COLUMNS, app_from_row);
 
 async fn require_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<ServiceAppRecord> {
-    Ok(by_id::<ServiceAppRecord>(conn, tenant, id).await?.ok_or(RuleError::ServiceAppNotFound)?)
+    Ok(by_id::<ServiceAppRecord>(&mut *conn, tenant, id).await?.ok_or(RuleError::ServiceAppNotFound)?)
 }
 
 /// Every service app of the tenant, in registration order.
-async fn all_apps(conn: &mut AnyConnection, tenant: &str) -> StoreResult<Vec<ServiceAppRecord>> {
+async fn all_apps(on: impl Into<On<'_>>, tenant: &str) -> StoreResult<Vec<ServiceAppRecord>> {
     let sql = format!("SELECT {APP_COLUMNS} FROM service_apps WHERE tenant_id = ? ORDER BY seq");
-    let rows = bound!(&sql, tenant).fetch_all(conn).await?;
-    rows.iter().map(app_from_row).collect()
+    on.into().rows(Cost::Seek, &sql, args![tenant], app_from_row).await
 }
 
 async fn set_window(
@@ -105,12 +104,11 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<ServiceAppRecord>> {
         let select = format!("SELECT {APP_COLUMNS} FROM service_apps");
-        listing::after_seq(&self.pool, &select, kind_scope(tenant, None), ("seq", after, limit), app_from_row).await
+        listing::after_seq(self, &select, kind_scope(tenant, None), ("seq", after, limit), app_from_row).await
     }
 
     pub async fn get_service_app(&self, tenant: &str, id: &str) -> StoreResult<Option<ServiceAppRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        by_id::<ServiceAppRecord>(&mut conn, tenant, id).await
+        by_id::<ServiceAppRecord>(self, tenant, id).await
     }
 
     pub async fn delete_service_app(&self, tenant: &str, id: &str) -> StoreResult<()> {
@@ -146,7 +144,7 @@ impl Store {
                 .into());
             }
             let effective = effective.max(w.now);
-            for other in all_apps(conn, w.tenant).await? {
+            for other in all_apps(&mut *conn, w.tenant).await? {
                 if other.id == app.id {
                     continue;
                 }
@@ -193,8 +191,10 @@ impl Store {
 
     /// The tenant's `emailNotificationsSetting` members as last written; `None` until then.
     pub async fn notification_settings(&self, tenant: &str) -> StoreResult<Option<NotificationSettings>> {
-        let s: Option<String> = bound_scalar!("SELECT settings FROM notification_settings WHERE tenant_id = ?", tenant)
-            .fetch_optional(&self.pool)
+        let s = self
+            .read_row("SELECT settings FROM notification_settings WHERE tenant_id = ?", args![tenant], |r| {
+                r.col::<String>("settings")
+            })
             .await?;
         s.map(|s| {
             serde_json::from_str(&s).map_err(|e| crate::StoreError::Corrupt(format!("notification settings: {e}")))

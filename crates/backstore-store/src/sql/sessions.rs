@@ -9,14 +9,14 @@ use backstore_domain::{
     derive_session, Actor, ArtifactAdd, ArtifactCounts, ArtifactStatus, DeltaItem, RestoreJobType, RuleError,
     SessionDerived, SessionStatus, Timestamp, Workload,
 };
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::artifacts::{
     count_column, existing_artifacts, insert_artifact, insert_artifacts, load_added, load_artifact,
 };
 use super::jobs::{enqueue, enqueue_each, Queue};
 use super::listing::{self, Collection, Source};
+use super::read::{Col, Columns, On};
 use super::restore_points::{resolve_restore_point, resolve_restore_points, restore_point_problems};
 use super::rows::{actor_json, corrupt, error_info, micros, opt_from_micros, stamps, workload};
 use super::{numbered, Lock};
@@ -32,30 +32,30 @@ pub(super) const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, a
 /// Sessions as a collection to list and count, of one kind or all.
 pub(super) const SESSIONS: listing::Kinded = (Collection::Sessions, SESSION_COLUMNS, "restore_sessions");
 
-pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
-    let status: String = row.try_get("status")?;
-    let job_type: String = row.try_get("restore_job_type")?;
+pub(super) fn session_from_row(row: &dyn Columns) -> StoreResult<SessionRecord> {
+    let status: String = row.col("status")?;
+    let job_type: String = row.col("restore_job_type")?;
     Ok(SessionRecord {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        workload: workload(row.try_get("workload")?)?,
+        seq: row.col("seq")?,
+        id: row.col("id")?,
+        workload: workload(&row.col::<String>("workload")?)?,
         job_type: RestoreJobType::parse(&job_type).map_or_else(|| corrupt("job type", &job_type), Ok)?,
-        activated_at: opt_from_micros(row.try_get("activated_at")?)?,
+        activated_at: opt_from_micros(row.col("activated_at")?)?,
         stamps: stamps(row)?,
         derived: SessionDerived {
             status: SessionStatus::parse(&status).map_or_else(|| corrupt("session status", &status), Ok)?,
-            total: row.try_get("total")?,
-            completed: row.try_get("completed")?,
-            failed: row.try_get("failed")?,
-            in_progress: row.try_get("in_progress")?,
+            total: row.col("total")?,
+            completed: row.col("completed")?,
+            failed: row.col("failed")?,
+            in_progress: row.col("in_progress")?,
         },
-        completed_at: opt_from_micros(row.try_get("completed_at")?)?,
-        error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
+        completed_at: opt_from_micros(row.col("completed_at")?)?,
+        error: error_info(row.col("error_code")?, row.col("error_message")?),
     })
 }
 
 pub(super) async fn load_session(
-    conn: &mut AnyConnection,
+    on: impl Into<On<'_>>,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
@@ -65,8 +65,7 @@ pub(super) async fn load_session(
          WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)"
     );
     let kind = workload.map(Workload::unit_kind);
-    let row = bound!(&sql, tenant, id, kind, kind).fetch_optional(conn).await?;
-    row.as_ref().map(session_from_row).transpose()
+    on.into().row(&sql, args![tenant, id, kind, kind], session_from_row).await
 }
 
 pub(super) async fn require_draft(
@@ -76,7 +75,7 @@ pub(super) async fn require_draft(
     workload: Option<Workload>,
     action: SessionAction,
 ) -> StoreResult<SessionRecord> {
-    let session = load_session(conn, tenant, id, workload).await?.ok_or(RuleError::SessionNotFound)?;
+    let session = load_session(&mut *conn, tenant, id, workload).await?.ok_or(RuleError::SessionNotFound)?;
     if session.activated_at.is_some() {
         return Err(RuleError::NotDraft(action).into());
     }
@@ -161,9 +160,9 @@ pub(super) async fn refresh_session(
         ArtifactStatus::Succeeded,
         ArtifactStatus::Failed,
     ] {
-        counts.add(status, session.try_get(count_column(status))?);
+        counts.add(status, session.col(count_column(status))?);
     }
-    let activated = session.try_get::<Option<i64>, _>("activated_at")?.is_some();
+    let activated = session.col::<Option<i64>>("activated_at")?.is_some();
     let resolving = activated && {
         let pending: Option<i64> = bound_scalar!(
             "SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ? AND status = 'active'",
@@ -175,7 +174,7 @@ pub(super) async fn refresh_session(
         pending.is_some()
     };
     let derived = derive_session(&counts, activated, resolving);
-    let error_known: Option<String> = session.try_get("error_code")?;
+    let error_known: Option<String> = session.col("error_code")?;
     let first_failure: Option<String> = if error_known.is_some() {
         error_known
     } else if counts.failed > 0 && derived.status.is_terminal() {
@@ -192,7 +191,7 @@ pub(super) async fn refresh_session(
     };
     let error = session_error(&derived, first_failure.as_deref());
     let completed_at = if derived.status.is_terminal() {
-        Some(session.try_get::<Option<i64>, _>("completed_at")?.unwrap_or(micros(now)))
+        Some(session.col::<Option<i64>>("completed_at")?.unwrap_or(micros(now)))
     } else {
         None
     };
@@ -216,7 +215,7 @@ pub(super) async fn refresh_session(
 }
 
 pub(super) async fn reload_session(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<SessionRecord> {
-    load_session(conn, tenant, id, None)
+    load_session(&mut *conn, tenant, id, None)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished inside its transaction")))
 }
@@ -370,8 +369,7 @@ impl Store {
         id: &str,
         workload: Option<Workload>,
     ) -> StoreResult<Option<SessionRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        load_session(&mut conn, tenant, id, workload).await
+        load_session(self, tenant, id, workload).await
     }
 
     /// A page of sessions (of one kind, or all) as `spec` asks.
@@ -381,11 +379,11 @@ impl Store {
         workload: Option<Workload>,
         spec: &ListSpec,
     ) -> StoreResult<Page<SessionRecord>> {
-        listing::page(&self.pool, &Source::of_kind(SESSIONS, tenant, workload), spec, session_from_row).await
+        listing::page(self, &Source::of_kind(SESSIONS, tenant, workload), spec, session_from_row).await
     }
 
     pub async fn count_sessions(&self, tenant: &str, w: Option<Workload>, filter: Option<&Filter>) -> StoreResult<i64> {
-        listing::count(&self.pool, &Source::of_kind(SESSIONS, tenant, w), filter).await
+        listing::count(self, &Source::of_kind(SESSIONS, tenant, w), filter).await
     }
 
     /// Deletes a draft session and its artifacts.

@@ -3,10 +3,9 @@
 //! policy.
 
 use backstore_domain::Workload;
-use sqlx::any::AnyRow;
-use sqlx::AnyConnection;
 
 use super::listing;
+use super::read::{Columns, On};
 use super::rows::{and_eq, kind_scope};
 use crate::{Store, StoreResult};
 
@@ -14,7 +13,7 @@ use crate::{Store, StoreResult};
 pub trait Stored: Sized {
     const TABLE: &'static str;
     const COLUMNS: &'static str;
-    fn from_row(row: &AnyRow) -> StoreResult<Self>;
+    fn from_row(row: &dyn Columns) -> StoreResult<Self>;
 }
 
 /// A record that belongs to a protection policy of one workload: an inclusion rule, a unit bulk job.
@@ -32,7 +31,7 @@ macro_rules! stored {
         impl $crate::sql::stored::Stored for $record {
             const TABLE: &'static str = $table;
             const COLUMNS: &'static str = $columns;
-            fn from_row(row: &sqlx::any::AnyRow) -> $crate::StoreResult<Self> {
+            fn from_row(row: &dyn $crate::sql::read::Columns) -> $crate::StoreResult<Self> {
                 $decode(row)
             }
         }
@@ -55,19 +54,18 @@ macro_rules! stored {
 pub(crate) use stored;
 
 /// The record of this tenant with this id.
-pub(super) async fn by_id<T: Stored>(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Option<T>> {
+pub(super) async fn by_id<T: Stored>(on: impl Into<On<'_>>, tenant: &str, id: &str) -> StoreResult<Option<T>> {
     let sql = format!("SELECT {} FROM {} WHERE tenant_id = ? AND id = ?", T::COLUMNS, T::TABLE);
-    let row = bound!(&sql, tenant, id).fetch_optional(conn).await?;
-    row.as_ref().map(T::from_row).transpose()
+    on.into().row(&sql, args![tenant, id], T::from_row).await
 }
 
 /// The record of this tenant with this id, if it is of `workload` (and of `policy_id`, when given).
 pub(super) async fn under_policy<T: UnderPolicy>(
-    conn: &mut AnyConnection,
+    on: impl Into<On<'_>>,
     (tenant, workload, policy_id): (&str, Workload, Option<&str>),
     id: &str,
 ) -> StoreResult<Option<T>> {
-    let found = by_id::<T>(conn, tenant, id).await?;
+    let found = by_id::<T>(on, tenant, id).await?;
     Ok(found.filter(|r| r.workload() == workload && policy_id.is_none_or(|p| p == r.policy_id())))
 }
 
@@ -82,7 +80,7 @@ impl Store {
     ) -> StoreResult<Vec<T>> {
         let select = format!("SELECT {} FROM {}", T::COLUMNS, T::TABLE);
         let scope = and_eq(kind_scope(tenant, Some(workload)), "policy_id", policy_id);
-        listing::after_seq(&self.pool, &select, scope, ("seq", after, limit), T::from_row).await
+        listing::after_seq(self, &select, scope, ("seq", after, limit), T::from_row).await
     }
 
     /// One inclusion rule or unit bulk job of a workload (and of `policy_id`, when given).
@@ -91,6 +89,6 @@ impl Store {
         of: (&str, Workload, Option<&str>),
         id: &str,
     ) -> StoreResult<Option<T>> {
-        under_policy(&mut *self.pool.acquire().await?, of, id).await
+        under_policy(self, of, id).await
     }
 }

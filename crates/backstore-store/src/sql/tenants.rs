@@ -1,7 +1,6 @@
 //! A tenant's service state (enabled, disabled, locked) and the server clock's stored offset.
 
-use sqlx::Row;
-
+use super::read::Col;
 use super::rows::{actor, actor_json, from_micros, micros};
 use super::Lock;
 use crate::{ServiceState, Store, StoreResult, Writer};
@@ -9,22 +8,20 @@ use crate::{ServiceState, Store, StoreResult, Writer};
 impl Store {
     /// The tenant's service state; `None` until it was ever enabled (the service is disabled).
     pub async fn service_state(&self, tenant: &str) -> StoreResult<Option<ServiceState>> {
-        let row = bound!(
+        self.read_row(
             "SELECT status, consumer, app_owner_tenant_id, last_modified_at, last_modified_by FROM tenants WHERE tenant_id = ?",
-            tenant,
+            args![tenant],
+            |r| {
+                Ok(ServiceState {
+                    status: r.col("status")?,
+                    consumer: r.col("consumer")?,
+                    app_owner_tenant_id: r.col("app_owner_tenant_id")?,
+                    last_modified_at: from_micros(r.col("last_modified_at")?)?,
+                    last_modified_by: actor(&r.col::<String>("last_modified_by")?)?,
+                })
+            },
         )
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| {
-            Ok(ServiceState {
-                status: r.try_get("status")?,
-                consumer: r.try_get("consumer")?,
-                app_owner_tenant_id: r.try_get("app_owner_tenant_id")?,
-                last_modified_at: from_micros(r.try_get("last_modified_at")?)?,
-                last_modified_by: actor(r.try_get("last_modified_by")?)?,
-            })
-        })
-        .transpose()
+        .await
     }
 
     /// Enables the service for the writer's tenant, controlled from `app_owner_tenant_id`.

@@ -4,13 +4,13 @@
 use super::stored::by_id;
 
 use backstore_domain::{Timestamp, Workload};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::directory::{find_by_address, find_resource};
 use super::jobs::{enqueue, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::policies::{enqueue_settle, load_policy, refresh_policy, require_policy};
+use super::read::{Col, Columns};
 use super::rows::{actor_json, json_list, micros, stamps, workload};
 use super::units::{join, Joined};
 use super::Lock;
@@ -20,17 +20,17 @@ pub(super) const JOB_COLUMNS: &str =
     "seq, id, policy_id, workload, display_name, status, addresses, object_ids, error, \
     created_at, created_by, last_modified_at, last_modified_by";
 
-pub(super) fn job_from_row(row: &AnyRow) -> StoreResult<UnitBulkJobRecord> {
-    let error = stored_error(row.try_get("error")?)?;
+pub(super) fn job_from_row(row: &dyn Columns) -> StoreResult<UnitBulkJobRecord> {
+    let error = stored_error(row.col("error")?)?;
     Ok(UnitBulkJobRecord {
-        seq: row.try_get("seq")?,
-        id: row.try_get("id")?,
-        policy_id: row.try_get("policy_id")?,
-        workload: workload(row.try_get("workload")?)?,
-        display_name: row.try_get("display_name")?,
-        status: row.try_get("status")?,
-        addresses: json_list(row.try_get("addresses")?)?,
-        object_ids: json_list(row.try_get("object_ids")?)?,
+        seq: row.col("seq")?,
+        id: row.col("id")?,
+        policy_id: row.col("policy_id")?,
+        workload: workload(&row.col::<String>("workload")?)?,
+        display_name: row.col("display_name")?,
+        status: row.col("status")?,
+        addresses: json_list(&row.col::<String>("addresses")?)?,
+        object_ids: json_list(&row.col::<String>("object_ids")?)?,
         error,
         stamps: stamps(row)?,
     })
@@ -42,14 +42,15 @@ super::stored::stored!(UnitBulkJobRecord, "unit_bulk_jobs", JOB_COLUMNS, job_fro
 /// an error detail.
 async fn resolve(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
-    if let Some(bulk) = by_id::<UnitBulkJobRecord>(conn, tenant, &job.target_id).await?.filter(|j| j.status == "active")
+    if let Some(bulk) =
+        by_id::<UnitBulkJobRecord>(&mut *conn, tenant, &job.target_id).await?.filter(|j| j.status == "active")
     {
         let creator = bulk.stamps.created_by.clone();
         let w = Writer { tenant, actor: &creator, now };
         let mut details = Vec::new();
         let mut needs_settle = false;
         let total = bulk.addresses.len() + bulk.object_ids.len();
-        match load_policy(conn, tenant, &bulk.policy_id, Some(bulk.workload)).await? {
+        match load_policy(&mut *conn, tenant, &bulk.policy_id, Some(bulk.workload)).await? {
             None => details.push(ErrorDetail {
                 code: "PolicyNotFound".into(),
                 message: "The protection policy of this job no longer exists.".into(),
@@ -131,7 +132,7 @@ impl Store {
     )
     .await?;
     enqueue(conn, (w.tenant, policy_id, &id), JobKind::ResolveUnitJob, Queue::Once, w.now).await?;
-    Ok(by_id::<UnitBulkJobRecord>(conn, w.tenant, &id).await?.expect("just inserted"))
+    Ok(by_id::<UnitBulkJobRecord>(&mut *conn, w.tenant, &id).await?.expect("just inserted"))
 })
         .await
     }

@@ -7,12 +7,12 @@ use super::stored::by_id;
 use backstore_domain::policy::is_requested;
 use backstore_domain::restore::UnitInfo;
 use backstore_domain::{policy, ProtectionUnitStatus, RuleError, Timestamp, Workload};
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::directory::find_resource;
 use super::directory::names_from_row;
 use super::listing::{self, Collection, Source};
+use super::read::{Col, Columns, On};
 use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
 use super::Lock;
 use crate::{
@@ -24,39 +24,39 @@ pub(super) const UNIT_COLUMNS: &str =
     directory_object_id, display_name, email, created_at, created_by, fault, last_modified_at, last_modified_by, \
     protected_since, offboard_requested_at, error_code, error_message, protection_sources";
 
-pub(super) fn unit_row(row: &AnyRow) -> StoreResult<UnitRow> {
-    let status: String = row.try_get("status")?;
-    let created_by: Option<String> = row.try_get("created_by")?;
-    let last_modified_by: Option<String> = row.try_get("last_modified_by")?;
-    let created_at = from_micros(row.try_get("created_at")?)?;
+pub(super) fn unit_row(row: &dyn Columns) -> StoreResult<UnitRow> {
+    let status: String = row.col("status")?;
+    let created_by: Option<String> = row.col("created_by")?;
+    let last_modified_by: Option<String> = row.col("last_modified_by")?;
+    let created_at = from_micros(row.col("created_at")?)?;
     Ok(UnitRow {
-        seq: row.try_get("seq")?,
+        seq: row.col("seq")?,
         unit: ProtectionUnitRecord {
             info: unit_from_row(row)?,
-            policy_id: row.try_get("policy_id")?,
+            policy_id: row.col("policy_id")?,
             status: ProtectionUnitStatus::parse(&status).map_or_else(|| corrupt("unit status", &status), Ok)?,
             created_at,
             created_by: created_by.as_deref().map(actor).transpose()?,
-            last_modified_at: opt_from_micros(row.try_get("last_modified_at")?)?.unwrap_or(created_at),
+            last_modified_at: opt_from_micros(row.col("last_modified_at")?)?.unwrap_or(created_at),
             last_modified_by: last_modified_by.as_deref().map(actor).transpose()?,
-            protected_since: opt_from_micros(row.try_get("protected_since")?)?,
-            offboard_requested_at: opt_from_micros(row.try_get("offboard_requested_at")?)?,
-            error: error_info(row.try_get("error_code")?, row.try_get("error_message")?),
-            sources: row.try_get("protection_sources")?,
-            fault: row.try_get("fault")?,
+            protected_since: opt_from_micros(row.col("protected_since")?)?,
+            offboard_requested_at: opt_from_micros(row.col("offboard_requested_at")?)?,
+            error: error_info(row.col("error_code")?, row.col("error_message")?),
+            sources: row.col("protection_sources")?,
+            fault: row.col("fault")?,
         },
     })
 }
 
-pub(super) fn unit_from_row(row: &AnyRow) -> StoreResult<UnitInfo> {
-    let resource = names_from_row(row, workload(row.try_get("workload")?)?)?;
-    Ok(UnitInfo { id: row.try_get("protection_unit_id")?, resource })
+pub(super) fn unit_from_row(row: &dyn Columns) -> StoreResult<UnitInfo> {
+    let resource = names_from_row(row, workload(&row.col::<String>("workload")?)?)?;
+    Ok(UnitInfo { id: row.col("protection_unit_id")?, resource })
 }
 
 super::stored::stored!(UnitRow, "protection_units", UNIT_COLUMNS, unit_row);
 
-pub(super) async fn load_unit(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
-    by_id(conn, tenant, id).await
+pub(super) async fn load_unit(on: impl Into<On<'_>>, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
+    by_id(on, tenant, id).await
 }
 
 /// Why one resource could not join a policy.
@@ -80,7 +80,7 @@ pub(super) async fn attach(
     let unit_id = policy::unit_id(w.tenant, policy.workload, &canonical);
     let status =
         if policy.enabled { ProtectionUnitStatus::ProtectRequested } else { ProtectionUnitStatus::Unprotected };
-    match load_unit(conn, w.tenant, &unit_id).await? {
+    match load_unit(&mut *conn, w.tenant, &unit_id).await? {
         Some(existing) if existing.unit.policy_id.is_some() => return Ok(Err(AttachProblem::InPolicy)),
         Some(_) => {
             exec!(
@@ -120,7 +120,7 @@ pub(super) async fn attach(
             .await?;
         }
     }
-    let row = load_unit(conn, w.tenant, &unit_id).await?.expect("the unit was just written");
+    let row = load_unit(&mut *conn, w.tenant, &unit_id).await?.expect("the unit was just written");
     Ok(Ok(row.unit))
 }
 
@@ -205,8 +205,8 @@ pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -
     .fetch_all(&mut *conn)
     .await?;
     for row in &due {
-        let tenant: String = row.try_get("tenant_id")?;
-        let id: String = row.try_get("id")?;
+        let tenant: String = row.col("tenant_id")?;
+        let id: String = row.col("id")?;
         exec!(
             conn,
             "DELETE FROM restore_points WHERE tenant_id = ? AND protection_unit_id = ? AND NOT EXISTS \
@@ -234,7 +234,7 @@ impl Store {
     ) -> StoreResult<Vec<UnitRow>> {
         let select = format!("SELECT {UNIT_COLUMNS} FROM protection_units");
         let scope = and_eq(kind_scope(tenant, None), "policy_id", Some(policy_id));
-        listing::after_seq(&self.pool, &select, scope, ("seq", after, limit), unit_row).await
+        listing::after_seq(self, &select, scope, ("seq", after, limit), unit_row).await
     }
 
     /// Puts a unit and its points in place as they are (fixtures and imports; no policy rules).
@@ -284,21 +284,21 @@ impl Store {
         workload: Option<Workload>,
         spec: &ListSpec,
     ) -> StoreResult<Page<UnitRow>> {
-        listing::page(&self.pool, &Source::of_kind(UNITS, tenant, workload), spec, unit_row).await
+        listing::page(self, &Source::of_kind(UNITS, tenant, workload), spec, unit_row).await
     }
 
     pub async fn count_units(&self, tenant: &str, w: Option<Workload>, filter: Option<&Filter>) -> StoreResult<i64> {
-        listing::count(&self.pool, &Source::of_kind(UNITS, tenant, w), filter).await
+        listing::count(self, &Source::of_kind(UNITS, tenant, w), filter).await
     }
 
     pub async fn get_unit(&self, tenant: &str, id: &str) -> StoreResult<Option<UnitRow>> {
-        load_unit(&mut *self.pool.acquire().await?, tenant, id).await
+        load_unit(self, tenant, id).await
     }
 
     /// `offboard` (or, with `cancel`, `cancelOffboard`) a unit that is in no policy.
     pub async fn offboard_unit(&self, w: Writer<'_>, id: &str, cancel: bool) -> StoreResult<ProtectionUnitRecord> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
-            let unit = load_unit(conn, w.tenant, id).await?.ok_or(RuleError::UnitNotFound)?.unit;
+            let unit = load_unit(&mut *conn, w.tenant, id).await?.ok_or(RuleError::UnitNotFound)?.unit;
             if !cancel && unit.policy_id.is_some() {
                 return Err(RuleError::OperationNotAllowed(
                     "The protection unit is still attached to a protection policy. Remove it from the policy first."
@@ -331,7 +331,7 @@ impl Store {
         status.as_str(), requested_at, micros(w.now), actor_json(w.actor), w.tenant, id,
     )
             .await?;
-            Ok(load_unit(conn, w.tenant, id).await?.expect("just updated").unit)
+            Ok(load_unit(&mut *conn, w.tenant, id).await?.expect("just updated").unit)
         })
         .await
     }

@@ -2,10 +2,11 @@
 //! advisory lock), renewing, finishing, retrying and releasing them, and artifact steps.
 
 use backstore_domain::{ArtifactStatus, Timestamp};
-use sqlx::{AnyConnection, Row};
+use sqlx::AnyConnection;
 
 use super::artifacts::{artifact_from_row, ARTIFACT_SELECT};
 use super::jobs::{finish_job_row, job_event};
+use super::read::Col;
 use super::rows::micros;
 use super::sessions::apply_step;
 use super::units::unit_from_row;
@@ -55,11 +56,11 @@ impl Store {
             .await?;
             let mut claimed = Vec::with_capacity(due.len());
             for row in &due {
-                let tenant: String = row.try_get("tenant_id")?;
-                let job_id: String = row.try_get("id")?;
-                let target_id: String = row.try_get("target_id")?;
-                let takeover = row.try_get::<String, _>("state")? == "running";
-                let attempt = row.try_get::<i64, _>("attempts")? + 1;
+                let tenant: String = row.col("tenant_id")?;
+                let job_id: String = row.col("id")?;
+                let target_id: String = row.col("target_id")?;
+                let takeover = row.col::<String>("state")? == "running";
+                let attempt = row.col::<i64>("attempts")? + 1;
                 exec!(
                     tx,
                     "UPDATE jobs SET state = 'running', lease_owner = ?, lease_expires_at = ?, attempts = ? \
@@ -73,7 +74,7 @@ impl Store {
                 .await?;
                 let job = JobRef { tenant_id: tenant, job_id, target_id, worker: worker.to_owned(), attempt };
                 job_event(tx, &job, now, if takeover { "takeover" } else { "claimed" }, None).await?;
-                let kind: String = row.try_get("kind")?;
+                let kind: String = row.col("kind")?;
                 let work = match JobKind::parse(&kind) {
                     Some(JobKind::ResolveBulk) => JobWork::ResolveBulk,
                     Some(JobKind::SettlePolicy) => JobWork::SettlePolicy,
@@ -96,7 +97,7 @@ impl Store {
                         JobWork::Restore(Box::new(RestoreWork {
                             artifact: artifact_from_row(&art)?,
                             unit: unit_from_row(&art)?,
-                            unit_fault: art.try_get("fault")?,
+                            unit_fault: art.col("fault")?,
                         }))
                     }
                     None => {
@@ -104,7 +105,7 @@ impl Store {
                         continue;
                     }
                 };
-                claimed.push(ClaimedJob { work, takeover, last_error: row.try_get("last_error")?, job });
+                claimed.push(ClaimedJob { work, takeover, last_error: row.col("last_error")?, job });
             }
             Ok(claimed)
         })

@@ -1,0 +1,423 @@
+//! Reads outside write transactions, and the one row interface every record decoder reads through.
+//!
+//! PostgreSQL reads go through the sqlx pool. SQLite reads go through connections of their own,
+//! opened with `rusqlite` on the same file, and run on the calling thread: a point read or a page of
+//! 100 rows takes tens of microseconds there, where sqlx's SQLite driver hands each row from its
+//! worker thread to the async task through a channel (a thread wake-up per row, most of a page
+//! read's cost in the profile of `docs/performance.md`). A read that may scan (a `$filter`, an
+//! `$orderby` on an unindexed column, a `$count`) is marked [`Cost::Scan`] and runs inside
+//! `block_in_place`, so the runtime's other tasks move to another thread meanwhile.
+//!
+//! In WAL mode a read outside a transaction sees every transaction committed before it started,
+//! so a native read sees each write a client has seen acknowledged, as the pool's reads do.
+
+use std::cell::{Cell, RefCell};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::Any;
+
+use crate::{Bind, StoreError, StoreResult};
+
+/// The columns of one result row, by name: what every `*_from_row` decoder reads, whichever
+/// driver produced the row.
+pub trait Columns {
+    /// A text column (`None` for NULL).
+    fn text(&self, column: &str) -> StoreResult<Option<String>>;
+    /// An integer column (`None` for NULL).
+    fn int(&self, column: &str) -> StoreResult<Option<i64>>;
+}
+
+/// A value a column decodes into.
+pub trait Column: Sized {
+    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self>;
+}
+
+fn not_null<T>(v: Option<T>, column: &str) -> StoreResult<T> {
+    v.ok_or_else(|| StoreError::Corrupt(format!("column '{column}' is NULL")))
+}
+
+impl Column for String {
+    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+        not_null(row.text(column)?, column)
+    }
+}
+
+impl Column for Option<String> {
+    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+        row.text(column)
+    }
+}
+
+impl Column for i64 {
+    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+        not_null(row.int(column)?, column)
+    }
+}
+
+impl Column for Option<i64> {
+    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+        row.int(column)
+    }
+}
+
+impl Column for bool {
+    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+        Ok(not_null(row.int(column)?, column)? != 0)
+    }
+}
+
+/// Reading a column as the type it decodes into, on any row.
+pub trait Col: Columns {
+    /// The column named `column`, decoded as `T`.
+    fn col<T: Column>(&self, column: &str) -> StoreResult<T> {
+        T::read(self, column)
+    }
+}
+
+impl<R: Columns + ?Sized> Col for R {}
+
+impl Columns for AnyRow {
+    fn text(&self, column: &str) -> StoreResult<Option<String>> {
+        Ok(sqlx::Row::try_get(self, column)?)
+    }
+
+    fn int(&self, column: &str) -> StoreResult<Option<i64>> {
+        Ok(sqlx::Row::try_get(self, column)?)
+    }
+}
+
+/// A value bound to a `?` placeholder of a read.
+#[derive(Debug, Clone, Copy)]
+pub enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+    Null,
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl<'a> From<&'a String> for Arg<'a> {
+    fn from(s: &'a String) -> Self {
+        Arg::Text(s)
+    }
+}
+
+impl From<i64> for Arg<'_> {
+    fn from(i: i64) -> Self {
+        Arg::Int(i)
+    }
+}
+
+impl<'a> From<Option<&'a str>> for Arg<'a> {
+    fn from(s: Option<&'a str>) -> Self {
+        s.map_or(Arg::Null, Arg::Text)
+    }
+}
+
+impl<'a> From<&'a Bind> for Arg<'a> {
+    fn from(b: &'a Bind) -> Self {
+        match b {
+            Bind::Text(s) => Arg::Text(s),
+            Bind::Int(i) => Arg::Int(*i),
+        }
+    }
+}
+
+/// A sqlx query of `sql` (already numbered) with `args` bound in order.
+pub(super) fn bind_args<'q>(sql: &'q str, args: &[Arg<'_>]) -> Query<'q, Any, AnyArguments<'q>> {
+    args.iter().fold(sqlx::query(sql), |q, a| match *a {
+        Arg::Text(s) => q.bind(s.to_owned()),
+        Arg::Int(i) => q.bind(i),
+        Arg::Null => q.bind(None::<String>),
+    })
+}
+
+/// What a read may cost the thread that runs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cost {
+    /// A read by key or along an index, bounded by its `LIMIT`: run where it is asked for.
+    Seek,
+    /// A read that may visit every row of a tenant's collection.
+    Scan,
+}
+
+impl Cost {
+    /// A collection read costs a scan when it filters, sorts by something other than creation
+    /// order, or counts.
+    pub fn of_list(spec: &crate::ListSpec) -> Cost {
+        if spec.filter.is_some() || !spec.order.is_empty() || spec.count {
+            Cost::Scan
+        } else {
+            Cost::Seek
+        }
+    }
+}
+
+/// The connections SQLite reads use, opened on the database file as they are needed and kept for
+/// the next read (with their prepared statements).
+pub(super) struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<rusqlite::Connection>>,
+}
+
+/// How many idle read connections are kept; more are opened under load and closed after it.
+const IDLE_READERS: usize = 8;
+
+impl Readers {
+    /// The readers of the SQLite database a `sqlite:` URL names, when it is a file.
+    pub fn of_url(url: &str) -> Option<Readers> {
+        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = rest.split('?').next().unwrap_or(rest);
+        if path.is_empty() || path.starts_with(':') || url.contains("mode=memory") {
+            return None;
+        }
+        Some(Readers { path: PathBuf::from(path), idle: Mutex::new(Vec::new()) })
+    }
+
+    fn open(&self) -> StoreResult<rusqlite::Connection> {
+        use rusqlite::OpenFlags;
+        // Read-write without create, then `query_only`: a read-only connection could not open the
+        // WAL index if the last writer had closed and removed it.
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        let conn = rusqlite::Connection::open_with_flags(&self.path, flags)?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        conn.set_prepared_statement_cache_capacity(64);
+        Ok(conn)
+    }
+
+    /// Runs `read` on an idle connection (or a new one), then keeps the connection for the next.
+    fn with<T>(&self, cost: Cost, read: impl FnOnce(&rusqlite::Connection) -> StoreResult<T>) -> StoreResult<T> {
+        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match taken {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let out = on_this_thread(cost, || read(&conn));
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    /// Every row `sql` (with `?` placeholders) yields for `args`, each decoded by `decode`.
+    pub fn rows<T>(
+        &self,
+        cost: Cost,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.with(cost, |conn| {
+            let mut stmt = conn.prepare_cached(sql)?;
+            for (i, a) in args.iter().enumerate() {
+                match *a {
+                    Arg::Text(s) => stmt.raw_bind_parameter(i + 1, s)?,
+                    Arg::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
+                    Arg::Null => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+                }
+            }
+            let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+            let asked = RefCell::new(Vec::new());
+            let mut rows = stmt.raw_query();
+            let mut out = Vec::new();
+            while let Some(row) = rows.next()? {
+                out.push(decode(&Native { row, names: &names, asked: &asked, nth: Cell::new(0) })?);
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Runs `f` here; a scan on a multi-threaded runtime first hands this worker's other tasks on.
+fn on_this_thread<T>(cost: Cost, f: impl FnOnce() -> T) -> T {
+    let multi = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if cost == Cost::Scan && multi {
+        tokio::task::block_in_place(f)
+    } else {
+        f()
+    }
+}
+
+/// A row of a native SQLite read, its columns found by name.
+struct Native<'a, 's> {
+    row: &'a rusqlite::Row<'s>,
+    names: &'a [String],
+    /// The column index each lookup of the previous row found, in the order they were made: a
+    /// decoder asks for the same columns in the same order on every row, so after the first row
+    /// each lookup is one comparison.
+    asked: &'a RefCell<Vec<usize>>,
+    /// How many lookups this row has made.
+    nth: Cell<usize>,
+}
+
+impl Native<'_, '_> {
+    fn value(&self, column: &str) -> StoreResult<rusqlite::types::ValueRef<'_>> {
+        let nth = self.nth.get();
+        self.nth.set(nth + 1);
+        let mut asked = self.asked.borrow_mut();
+        let i = match asked.get(nth) {
+            Some(&i) if self.names[i] == column => i,
+            known => {
+                let i = self
+                    .names
+                    .iter()
+                    .position(|n| n == column)
+                    .ok_or_else(|| StoreError::Corrupt(format!("no column '{column}'")))?;
+                match known {
+                    Some(_) => asked[nth] = i,
+                    None => asked.push(i),
+                }
+                i
+            }
+        };
+        Ok(self.row.get_ref(i)?)
+    }
+}
+
+impl Columns for Native<'_, '_> {
+    fn text(&self, column: &str) -> StoreResult<Option<String>> {
+        use rusqlite::types::ValueRef;
+        match self.value(column)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Text(b) => Ok(Some(
+                std::str::from_utf8(b).map_err(|e| StoreError::Corrupt(format!("column '{column}': {e}")))?.to_owned(),
+            )),
+            other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not text", other.data_type()))),
+        }
+    }
+
+    fn int(&self, column: &str) -> StoreResult<Option<i64>> {
+        use rusqlite::types::ValueRef;
+        match self.value(column)? {
+            ValueRef::Null => Ok(None),
+            ValueRef::Integer(i) => Ok(Some(i)),
+            other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not an integer", other.data_type()))),
+        }
+    }
+}
+
+/// Where a read runs: inside a write transaction (its connection), or outside any, through the
+/// store (natively on SQLite). Reads that serve both take `impl Into<On>`.
+pub(crate) enum On<'c> {
+    Tx(&'c mut sqlx::AnyConnection),
+    Store(&'c crate::Store),
+}
+
+impl<'c> From<&'c mut sqlx::AnyConnection> for On<'c> {
+    fn from(c: &'c mut sqlx::AnyConnection) -> Self {
+        On::Tx(c)
+    }
+}
+
+impl<'c> From<&'c crate::Store> for On<'c> {
+    fn from(s: &'c crate::Store) -> Self {
+        On::Store(s)
+    }
+}
+
+impl On<'_> {
+    /// Every row `sql` (with `?` placeholders) yields for `args`, each decoded by `decode`.
+    pub async fn rows<T>(
+        self,
+        cost: Cost,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        match self {
+            On::Store(store) => store.read_rows(cost, sql, args, decode).await,
+            On::Tx(conn) => {
+                let sql = super::numbered(sql);
+                let rows = bind_args(&sql, args).fetch_all(conn).await?;
+                rows.iter().map(|r| decode(r)).collect()
+            }
+        }
+    }
+
+    /// The first row `sql` yields for `args` (a read by key), decoded by `decode`.
+    pub async fn row<T>(
+        self,
+        sql: &str,
+        args: &[Arg<'_>],
+        decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        Ok(self.rows(Cost::Seek, sql, args, decode).await?.into_iter().next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn readers_with_rows() -> (tempfile::TempDir, Readers) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("r.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch(
+            "PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER, s TEXT, x TEXT);
+             INSERT INTO t VALUES (1, 'one', NULL), (2, 'two', 'b'), (3, NULL, 'c');",
+        )
+        .unwrap();
+        let readers = Readers::of_url(&format!("sqlite://{}?mode=rwc", path.display())).unwrap();
+        (dir, readers)
+    }
+
+    #[test]
+    fn only_a_database_file_gets_native_readers() {
+        assert!(Readers::of_url("sqlite::memory:").is_none());
+        assert!(Readers::of_url("sqlite://x.db?mode=memory").is_none());
+        assert_eq!(Readers::of_url("sqlite:data/b.db").unwrap().path, PathBuf::from("data/b.db"));
+    }
+
+    #[test]
+    fn columns_are_found_by_name_whatever_order_each_row_asks_in() {
+        let (_dir, readers) = readers_with_rows();
+        let sql = "SELECT n, s, x FROM t WHERE n >= ? ORDER BY n";
+        let rows = readers
+            .rows(Cost::Seek, sql, &[Arg::Int(1)], |r| {
+                let n: i64 = r.col("n")?;
+                // Each row asks in another order, so the remembered positions keep missing.
+                Ok(if n % 2 == 0 {
+                    (r.col::<Option<String>>("x")?, r.col::<Option<String>>("s")?, n)
+                } else {
+                    let s = r.col::<Option<String>>("s")?;
+                    (r.col::<Option<String>>("x")?, s, n)
+                })
+            })
+            .unwrap();
+        assert_eq!(
+            rows,
+            vec![(None, Some("one".into()), 1), (Some("b".into()), Some("two".into()), 2), (Some("c".into()), None, 3)]
+        );
+    }
+
+    #[test]
+    fn a_null_where_a_value_is_required_or_a_wrong_type_is_a_corrupt_row() {
+        let (_dir, readers) = readers_with_rows();
+        let sql = "SELECT n, s FROM t WHERE n = ?";
+        let null = readers.rows(Cost::Seek, sql, &[Arg::Int(3)], |r| r.col::<String>("s")).unwrap_err();
+        assert!(matches!(null, StoreError::Corrupt(_)), "{null}");
+        let text = readers.rows(Cost::Seek, sql, &[Arg::Int(1)], |r| r.col::<i64>("s")).unwrap_err();
+        assert!(matches!(text, StoreError::Corrupt(_)), "{text}");
+        let missing = readers.rows(Cost::Seek, sql, &[Arg::Int(1)], |r| r.col::<i64>("nope")).unwrap_err();
+        assert!(matches!(missing, StoreError::Corrupt(_)), "{missing}");
+    }
+
+    #[test]
+    fn a_native_read_refuses_to_write() {
+        let (_dir, readers) = readers_with_rows();
+        let e = readers.rows(Cost::Seek, "DELETE FROM t RETURNING n", &[], |r| r.col::<i64>("n")).unwrap_err();
+        assert!(matches!(e, StoreError::Sqlite(_)), "{e}");
+    }
+}
