@@ -190,7 +190,8 @@ fn seed_actor() -> backstore_domain::Actor {
 /// sites and users known in the tenant's directory, puts them in one protection policy per workload
 /// (creating it, adding to it 50 at a time, activating it with protection backdated so that each
 /// unit has its newest `restore_points` points), brings restore points up to `now`, and reports
-/// every unit. Running it again with the same seed and tenant changes nothing and reports the same.
+/// every unit, then refreshes the planner statistics of a PostgreSQL database (a bulk load). Running
+/// it again with the same seed and tenant changes nothing and reports the same.
 pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
     let actor = seed_actor();
     let w = Writer { tenant: &plan.tenant, actor: &actor, now };
@@ -232,6 +233,7 @@ pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult
         }
     }
     store.retention_pass(now).await?;
+    store.refresh_statistics().await?;
     let mut units = Vec::with_capacity(resources.len());
     for r in resources {
         let resource_id = r.resource.resource_id().unwrap_or_default();
