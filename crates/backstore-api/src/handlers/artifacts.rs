@@ -74,11 +74,19 @@ async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), Ap
 pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreRead)?;
     check_expand(ctx, w)?;
-    let page = ctx.store().list_artifacts(ctx.tenant(), session, &list_spec(ctx)?).await?;
-    // Rows of the kind asked for show that the session exists and is of that kind.
-    if page.rows.first().is_none_or(|a| a.record.restore_point.workload != w) {
-        require_session(ctx, session, w).await?;
-    }
+    let listed = match list_spec(ctx) {
+        Ok(spec) => ctx.store().list_artifacts(ctx.tenant(), session, &spec).await.map_err(ApiError::from),
+        Err(e) => Err(e),
+    };
+    // A missing session is a 404 before anything wrong with the query options. Rows of the kind
+    // asked for show that the session exists and is of that kind without reading it.
+    let page = match listed {
+        Ok(page) if page.rows.first().is_some_and(|a| a.record.restore_point.workload == w) => page,
+        listed => {
+            require_session(ctx, session, w).await?;
+            listed?
+        }
+    };
     let (rows, next) = keyed_page(ctx, page.rows, |a| a.seq);
     let value = rows.iter().map(|a| artifact_json(ctx, a, w)).collect::<Result<Vec<_>, _>>()?;
     Ok(queried_collection(ctx, &collection_fragment(session, w), value, next, page.count))

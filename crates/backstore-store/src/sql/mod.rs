@@ -1,7 +1,9 @@
 //! The store over SQL: one SQLite file in WAL mode (the embedded default) or one PostgreSQL database
-//! shared by any number of processes, through sqlx's `Any` driver; the few differences are in
-//! [`dialect`] and in each backend's migrations. This file opens, migrates and runs write
-//! transactions ([`Store::write`]); each aggregate's operations live in a file of their own.
+//! shared by any number of processes, through sqlx's `Any` driver (SQLite's reads outside write
+//! transactions through `rusqlite`, see [`read`]); the few differences are in [`dialect`] and in
+//! each backend's migrations. This file opens, migrates and runs write transactions
+//! ([`Store::write`]) and reads ([`Store::read_rows`]); each aggregate's operations live in a file
+//! of their own.
 //!
 //! Writers serialize up front, so a transaction that reads and then writes never acts on a stale
 //! read, whichever process it runs in: on SQLite with `BEGIN IMMEDIATE`; on PostgreSQL with a

@@ -215,6 +215,15 @@ async fn artifacts_and_units_take_the_same_options() {
     assert_eq!(count_text(&app, &token, &format!("{base}/$count")).await, 3);
     assert_eq!(count_text(&app, &token, &format!("{base}/$count?$filter=status eq 'failed'")).await, 0);
     app.get(&format!("{base}?$filter=siteName eq 'x'"), &token).await.expect_error(400, "BadRequest");
+    // A session that is not there, or of another kind, is a 404 whatever the options say.
+    for bad in ["$filter=siteName eq 'x'", "$orderby=nope", "$top=1"] {
+        app.get(&format!("sharePointRestoreSessions/nope/siteRestoreArtifacts?{bad}"), &token)
+            .await
+            .expect_error(404, "RestoreSessionNotFound");
+        app.get(&format!("exchangeRestoreSessions/{id}/mailboxRestoreArtifacts?{bad}"), &token)
+            .await
+            .expect_error(404, "RestoreSessionNotFound");
+    }
     app.get("sharePointRestoreSessions/nope/siteRestoreArtifacts/$count", &token)
         .await
         .expect_error(404, "RestoreSessionNotFound");
