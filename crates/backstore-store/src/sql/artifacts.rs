@@ -151,7 +151,7 @@ pub(super) async fn insert_artifacts(
     adds: &[ArtifactAdd],
     now: Timestamp,
 ) -> StoreResult<Vec<String>> {
-    let ids: Vec<String> = adds.iter().map(|_| uuid::Uuid::new_v4().to_string()).collect();
+    let ids: Vec<String> = adds.iter().map(|_| super::rows::new_id()).collect();
     for (chunk, chunk_ids) in adds.chunks(50).zip(ids.chunks(50)) {
         let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = format!(

@@ -37,7 +37,7 @@ pub(super) async fn enqueue(
              finished_at = NULL WHERE jobs.state = 'done'"
         ),
     };
-    exec!(conn, &sql, tenant, uuid::Uuid::new_v4().to_string(), kind.as_str(), session, target, micros(now)).await?;
+    exec!(conn, &sql, tenant, super::rows::new_id(), kind.as_str(), session, target, micros(now)).await?;
     super::mark_jobs_queued();
     Ok(())
 }
@@ -59,7 +59,7 @@ pub(super) async fn enqueue_each(
         for target in chunk {
             binds.extend([
                 Bind::Text(tenant.to_owned()),
-                Bind::Text(uuid::Uuid::new_v4().to_string()),
+                Bind::Text(super::rows::new_id()),
                 Bind::Text(kind.as_str().to_owned()),
                 Bind::Text(session.to_owned()),
                 Bind::Text(target.clone()),

@@ -190,7 +190,10 @@ impl Store {
                 pool.after_connect(|conn, _| {
                     Box::pin(async move {
                         conn.execute(
-                            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000",
+                            // Statement journals (a multi-row statement's undo inside a
+                            // transaction) in memory, not in a temporary file written per write.
+                            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                             PRAGMA temp_store = MEMORY",
                         )
                         .await?;
                         Ok(())

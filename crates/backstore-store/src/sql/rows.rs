@@ -7,6 +7,14 @@ use backstore_odata::SqlFilter;
 use super::read::{Col, Columns};
 use crate::{Bind, Stamps, StoreError, StoreResult};
 
+/// A new row id: a UUID whose first bits are its creation time (version 7), so the rows one
+/// transaction inserts land side by side in the `(tenant_id, id)` indexes instead of on as many
+/// random pages (which a create of 50 artifacts then wrote, each, to the WAL). Clients see a GUID,
+/// as from Graph.
+pub(super) fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 pub(super) fn micros(t: Timestamp) -> i64 {
     t.timestamp_micros()
 }
