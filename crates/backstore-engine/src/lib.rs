@@ -260,13 +260,22 @@ impl Engine {
             let last = claimed.last_error.as_deref().unwrap_or("an attempt did not finish before its lease expired");
             return self.exhaust(job, last).await;
         }
+        let fault = self.config.faults.decide(&unit.id, &a.restore_point.id, unit_fault, job.attempt);
+        let mut earlier = Vec::new();
         if a.status == ArtifactStatus::Scheduling {
-            self.step(job, ArtifactStatus::Scheduling, ArtifactStep::Scheduled).await?;
+            earlier.push((ArtifactStatus::Scheduling, ArtifactStep::Scheduled));
         }
         if matches!(a.status, ArtifactStatus::Scheduling | ArtifactStatus::Scheduled) {
-            self.step(job, ArtifactStatus::Scheduled, ArtifactStep::Started).await?;
+            earlier.push((ArtifactStatus::Scheduled, ArtifactStep::Started));
         }
-        let fault = self.config.faults.decide(&unit.id, &a.restore_point.id, unit_fault, job.attempt);
+        // A restore that takes no time and meets no fault takes its steps with its end, in one
+        // transaction; any other shows `scheduled` and `inProgress` while it runs.
+        let instant = fault.is_none() && self.config.speed.duration(unit, size_hint(&a.id)).is_zero();
+        if !instant {
+            for (from, step) in earlier.drain(..) {
+                self.step(job, from, step).await?;
+            }
+        }
         if fault == Some(Fault::Hang) {
             tracing::info!("fault rule: hanging until the lease expires");
             return Ok(());
@@ -290,9 +299,8 @@ impl Engine {
             Some(Fault::Hang) | None => {
                 let now = self.clock.now();
                 if a.restore_point.expiration_at <= now {
-                    return self
-                        .finish(job, ArtifactStep::Failed(artifact_error("InvalidRestoreTime")), JobEvent::Failed)
-                        .await;
+                    let expired = ArtifactStep::Failed(artifact_error("InvalidRestoreTime"));
+                    return self.finish_after(job, &earlier, expired, JobEvent::Failed).await;
                 }
                 let suffix = match (a.destination, unit.resource.workload, unit.resource.site_web_url.as_deref()) {
                     (DestinationType::New, Workload::SharePoint | Workload::OneDrive, Some(url)) => {
@@ -309,7 +317,7 @@ impl Engine {
                     size_hint(&a.id) as i64 * 5 + 50,
                     now,
                 );
-                self.finish(job, ArtifactStep::Succeeded(outcome), JobEvent::Succeeded).await
+                self.finish_after(job, &earlier, ArtifactStep::Succeeded(outcome), JobEvent::Succeeded).await
             }
         }
     }
@@ -323,9 +331,20 @@ impl Engine {
     }
 
     async fn finish(&self, job: &JobRef, step: ArtifactStep, event: JobEvent) -> StoreResult<()> {
+        self.finish_after(job, &[], step, event).await
+    }
+
+    /// Ends the job after the artifact's `earlier` steps, in one transaction.
+    async fn finish_after(
+        &self,
+        job: &JobRef,
+        earlier: &[(ArtifactStatus, ArtifactStep)],
+        step: ArtifactStep,
+        event: JobEvent,
+    ) -> StoreResult<()> {
         let ok = matches!(step, ArtifactStep::Succeeded(_));
         let to = step.target();
-        if self.store.finish_job(job, step, event, self.clock.now()).await? {
+        if self.store.finish_job_after(job, earlier, step, event, self.clock.now()).await? {
             if ok {
                 self.metrics.jobs_succeeded.inc();
             } else {

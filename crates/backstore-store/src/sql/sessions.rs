@@ -230,6 +230,19 @@ pub(super) async fn apply_step(
     step: &ArtifactStep,
     now: Timestamp,
 ) -> StoreResult<bool> {
+    step_artifact(conn, (tenant, artifact_id), from, step, now, true).await
+}
+
+/// [`apply_step`], leaving the session's derived status to a later step of the same transaction
+/// when `refresh` is false (its per-status counts still move).
+pub(super) async fn step_artifact(
+    conn: &mut AnyConnection,
+    (tenant, artifact_id): (&str, &str),
+    from: Option<ArtifactStatus>,
+    step: &ArtifactStep,
+    now: Timestamp,
+    refresh: bool,
+) -> StoreResult<bool> {
     let t = micros(now);
     let guard =
         "WHERE tenant_id = ?2 AND id = ?3 AND (status = ?4 OR (?4 IS NULL AND status NOT IN ('succeeded', 'failed')))";
@@ -287,7 +300,9 @@ pub(super) async fn apply_step(
         return Ok(false);
     };
     count_move(conn, tenant, &session_id, old, Some(step.target())).await?;
-    refresh_session(conn, tenant, &session_id, now).await?;
+    if refresh {
+        refresh_session(conn, tenant, &session_id, now).await?;
+    }
     Ok(true)
 }
 
@@ -338,7 +353,7 @@ impl Store {
             resolve_restore_points(tx, tenant, &points, workload, now)
                 .await?
                 .map_err(RuleError::RestorePointUnusable)?;
-            let id = uuid::Uuid::new_v4().to_string();
+            let id = super::rows::new_id();
             exec!(
                 tx,
                 "INSERT INTO restore_sessions (tenant_id, id, workload, restore_job_type, created_at, created_by, \
