@@ -140,16 +140,10 @@ impl Collection {
     }
 }
 
-/// A query of `sql` (already [`numbered`]) with `binds` bound in order.
+/// A query of `sql` (already numbered) with `binds` bound in order: [`super::read::bind_args`]
+/// for the store's own bind values.
 pub(super) fn with_binds<'q>(sql: &'q str, binds: &[Bind]) -> Query<'q, Any, AnyArguments<'q>> {
-    binds.iter().fold(sqlx::query(sql), bind)
-}
-
-fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, b: &Bind) -> Query<'q, Any, AnyArguments<'q>> {
-    match b {
-        Bind::Text(s) => q.bind(s.clone()),
-        Bind::Int(i) => q.bind(*i),
-    }
+    super::read::bind_args(sql, &binds.iter().map(Arg::from).collect::<Vec<_>>())
 }
 
 /// Where a collection read looks: which collection (its allow-list), the `SELECT columns FROM …`
