@@ -105,3 +105,43 @@ impl ChunkIndex for MemoryIndex {
         Ok(())
     }
 }
+
+impl<T: ChunkIndex> ChunkIndex for &T {
+    fn contains(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<bool, IndexError>> + Send {
+        (**self).contains(tenant, id)
+    }
+
+    fn locate(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<Option<Location>, IndexError>> + Send {
+        (**self).locate(tenant, id)
+    }
+
+    fn record_pack(
+        &self,
+        tenant: &str,
+        pack: &PackId,
+        size: u64,
+        entries: &[PackEntry],
+    ) -> impl Future<Output = Result<(), IndexError>> + Send {
+        (**self).record_pack(tenant, pack, size, entries)
+    }
+}
+
+impl<T: ChunkIndex> ChunkIndex for std::sync::Arc<T> {
+    fn contains(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<bool, IndexError>> + Send {
+        (**self).contains(tenant, id)
+    }
+
+    fn locate(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<Option<Location>, IndexError>> + Send {
+        (**self).locate(tenant, id)
+    }
+
+    fn record_pack(
+        &self,
+        tenant: &str,
+        pack: &PackId,
+        size: u64,
+        entries: &[PackEntry],
+    ) -> impl Future<Output = Result<(), IndexError>> + Send {
+        (**self).record_pack(tenant, pack, size, entries)
+    }
+}

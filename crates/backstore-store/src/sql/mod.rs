@@ -47,6 +47,7 @@ macro_rules! args {
 
 mod artifacts;
 mod bulk_requests;
+mod content;
 pub mod dialect;
 mod directory;
 mod jobs;

@@ -4,6 +4,7 @@
 mod auth;
 mod bulk;
 mod cli;
+mod content;
 mod crash;
 mod engine;
 mod errors;

@@ -6,6 +6,8 @@
 mod auth;
 #[path = "../it/bulk.rs"]
 mod bulk;
+#[path = "../it/content.rs"]
+mod content;
 #[path = "../it/crash.rs"]
 mod crash;
 #[path = "../it/engine.rs"]
