@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Installs the official Graph SDKs the SDK tests use, once, under .cache/sdk at the repository root:
-# a Python virtual environment (tests/sdk/requirements.txt) and an npm install (tests/sdk/package.json
-# with its lock file). Re-runs only when those files change. Prints the cache directory.
+# Installs the tools the tests drive backstore with, once, under .cache/sdk at the repository root: a
+# Python virtual environment (tests/sdk/requirements.txt: the official Graph SDKs, moto's S3 server)
+# and an npm install (tests/sdk/package.json with its lock file). Re-runs only when those files
+# change; tests that call it at the same time take turns. Prints the cache directory.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 cache="$(cd "$here/../.." && pwd)/.cache/sdk"
 mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
 stamp() { cat "$here/requirements.txt" "$here/package.json" "$here/package-lock.json" | sha256sum | cut -c1-16; }
 want="$(stamp)"
 if [ "$(cat "$cache/stamp" 2>/dev/null)" != "$want" ]; then

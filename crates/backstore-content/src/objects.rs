@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt, PutMode, PutOptions, PutPayload};
@@ -50,18 +50,30 @@ impl Objects {
     /// come from the usual AWS environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
     /// `AWS_REGION`, `AWS_ENDPOINT_URL`, and `AWS_ALLOW_HTTP=true` for a plain-HTTP endpoint).
     pub fn s3(url: &str) -> Result<Self, ContentError> {
-        let rest = url.strip_prefix("s3://").ok_or_else(|| ContentError::BadStoreUrl(url.to_owned()))?;
+        Self::s3_with(url, &[])
+    }
+
+    /// [`Objects::s3`] with settings given here rather than in the environment (they win over it),
+    /// by object_store's names: `aws_endpoint`, `aws_allow_http`, `aws_access_key_id`, …
+    pub fn s3_with(url: &str, settings: &[(&str, &str)]) -> Result<Self, ContentError> {
+        let bad = || ContentError::BadStoreUrl(url.to_owned());
+        let rest = url.strip_prefix("s3://").ok_or_else(bad)?;
         let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
         if bucket.is_empty() {
-            return Err(ContentError::BadStoreUrl(url.to_owned()));
+            return Err(bad());
         }
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         // The AWS SDKs' name for a custom endpoint; object_store's own is AWS_ENDPOINT.
         if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
             builder = builder.with_endpoint(endpoint);
         }
+        for (key, value) in settings {
+            let key: AmazonS3ConfigKey =
+                key.parse().map_err(|_| ContentError::BadStoreUrl(format!("{url} ({key})")))?;
+            builder = builder.with_config(key, *value);
+        }
         let store = builder.build()?;
-        let prefix = Path::parse(prefix.trim_matches('/')).map_err(|_| ContentError::BadStoreUrl(url.to_owned()))?;
+        let prefix = Path::parse(prefix.trim_matches('/')).map_err(|_| bad())?;
         Ok(Objects { store: Arc::new(store), prefix, description: url.to_owned() })
     }
 

@@ -16,6 +16,7 @@ mod process;
 mod protection;
 mod retention;
 mod rules;
+mod s3;
 mod sdk;
 mod security;
 mod service;

@@ -3,16 +3,13 @@
 //! lifecycle through their request builders (`tests/sdk/lifecycle.py`, `tests/sdk/lifecycle.mjs`).
 //! `tests/sdk/setup.sh` installs them once into `.cache/sdk`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use crate::process::{run, serve, sigterm_and_wait};
+use crate::support::{repo_root, test_tools};
 
 const TENANT: &str = "tenant-sdk";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
-}
 
 /// Runs one client script against a freshly seeded server; returns its output.
 fn lifecycle(program: &Path, script: &Path, version: &str) -> String {
@@ -55,11 +52,9 @@ fn lifecycle(program: &Path, script: &Path, version: &str) -> String {
 
 #[test]
 fn the_official_sdks_drive_the_whole_lifecycle() {
-    let setup = Command::new("bash").arg(repo().join("tests/sdk/setup.sh")).output().expect("setup runs");
-    assert!(setup.status.success(), "tests/sdk/setup.sh failed:\n{}", String::from_utf8_lossy(&setup.stderr));
-    let cache = PathBuf::from(String::from_utf8(setup.stdout).unwrap().trim());
+    let cache = test_tools();
     let python = cache.join("venv/bin/python");
-    let py_script = repo().join("tests/sdk/lifecycle.py");
+    let py_script = repo_root().join("tests/sdk/lifecycle.py");
     let js_script = cache.join("node/lifecycle.mjs");
     for version in ["beta", "v1.0"] {
         println!("{}", lifecycle(&python, &py_script, version));

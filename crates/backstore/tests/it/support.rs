@@ -527,3 +527,17 @@ pub fn user(w: Workload, n: u32) -> backstore_store::DirectoryResource {
     };
     backstore_store::DirectoryResource { resource, fault: None, groups: Vec::new() }
 }
+
+/// The repository's root directory.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// The tests' Python and Node tools (the Graph SDKs, moto), installed once by `tests/sdk/setup.sh`
+/// into `.cache/sdk` at the repository root, which this returns.
+pub fn test_tools() -> std::path::PathBuf {
+    let setup =
+        std::process::Command::new("bash").arg(repo_root().join("tests/sdk/setup.sh")).output().expect("setup runs");
+    assert!(setup.status.success(), "tests/sdk/setup.sh failed:\n{}", String::from_utf8_lossy(&setup.stderr));
+    std::path::PathBuf::from(String::from_utf8(setup.stdout).unwrap().trim())
+}

@@ -31,6 +31,8 @@ mod protection;
 mod retention;
 #[path = "../it/rules.rs"]
 mod rules;
+#[path = "../it/s3.rs"]
+mod s3;
 mod scale;
 #[path = "../it/security.rs"]
 mod security;
