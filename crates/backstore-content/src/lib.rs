@@ -19,6 +19,7 @@ pub mod index;
 pub mod keys;
 pub mod objects;
 pub mod pack;
+pub mod rates;
 mod repo;
 pub mod tree;
 

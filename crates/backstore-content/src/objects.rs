@@ -102,15 +102,16 @@ impl Objects {
     }
 
     /// Stores a pack once. A pack already there under the same name holds the same bytes.
-    pub async fn put_pack(&self, tenant: &str, pack: &PackId, bytes: Bytes) -> Result<(), ContentError> {
+    pub async fn put_pack(&self, tenant: &str, pack: &PackId, parts: Vec<Bytes>) -> Result<(), ContentError> {
         let path = self.pack_path(tenant, pack);
         let create = PutOptions { mode: PutMode::Create, ..Default::default() };
-        match self.store.put_opts(&path, PutPayload::from_bytes(bytes.clone()), create).await {
+        let payload: PutPayload = parts.into_iter().collect();
+        match self.store.put_opts(&path, payload.clone(), create).await {
             Ok(_) | Err(object_store::Error::AlreadyExists { .. }) => Ok(()),
             // A store without conditional writes: the name is the content's hash, so writing it
             // again cannot change what is there.
             Err(object_store::Error::NotImplemented { .. }) | Err(object_store::Error::NotSupported { .. }) => {
-                self.store.put(&path, PutPayload::from_bytes(bytes)).await?;
+                self.store.put(&path, payload).await?;
                 Ok(())
             }
             Err(e) => Err(e.into()),

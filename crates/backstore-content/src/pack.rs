@@ -26,17 +26,28 @@ pub struct PackEntry {
     pub length: u32,
 }
 
-/// A pack being filled.
+/// A pack being filled: its sealed blobs kept as they came (no copy into one buffer) and hashed
+/// as they arrive.
 pub struct PackBuilder {
-    bytes: Vec<u8>,
+    parts: Vec<Bytes>,
+    len: usize,
+    hasher: blake3::Hasher,
     entries: Vec<PackEntry>,
 }
 
-/// A finished pack, ready to be written.
+/// A finished pack, ready to be written: its bytes are the parts in order.
 pub struct SealedPack {
     pub id: PackId,
-    pub bytes: Bytes,
+    pub parts: Vec<Bytes>,
+    pub size: u64,
     pub entries: Vec<PackEntry>,
+}
+
+impl SealedPack {
+    /// The pack's bytes in one buffer.
+    pub fn to_bytes(&self) -> Bytes {
+        Bytes::from(self.parts.concat())
+    }
 }
 
 impl Default for PackBuilder {
@@ -47,45 +58,64 @@ impl Default for PackBuilder {
 
 impl PackBuilder {
     pub fn new() -> Self {
-        PackBuilder { bytes: MAGIC.to_vec(), entries: Vec::new() }
+        let mut builder = PackBuilder { parts: Vec::new(), len: 0, hasher: blake3::Hasher::new(), entries: Vec::new() };
+        builder.append(Bytes::from_static(MAGIC));
+        builder
+    }
+
+    fn append(&mut self, part: Bytes) {
+        self.hasher.update(&part);
+        self.len += part.len();
+        self.parts.push(part);
     }
 
     /// Appends a sealed blob.
-    pub fn push(&mut self, kind: BlobKind, id: BlobId, sealed: &[u8]) -> PackEntry {
+    pub fn push(&mut self, kind: BlobKind, id: BlobId, sealed: impl Into<Bytes>) -> PackEntry {
+        let sealed = sealed.into();
         let entry = PackEntry {
             id,
             kind,
-            offset: u32::try_from(self.bytes.len()).expect("packs stay far below 4 GiB"),
+            offset: u32::try_from(self.len).expect("packs stay far below 4 GiB"),
             length: u32::try_from(sealed.len()).expect("a blob is at most a few MiB"),
         };
-        self.bytes.extend_from_slice(sealed);
+        self.append(sealed);
         self.entries.push(entry);
         entry
     }
 
     /// Bytes so far.
     pub fn len(&self) -> usize {
-        self.bytes.len()
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
 
+    /// The ids of the blobs pushed so far.
+    pub fn ids(&self) -> impl Iterator<Item = &BlobId> {
+        self.entries.iter().map(|e| &e.id)
+    }
+
     /// Appends the trailer and names the pack.
-    pub fn finish(self, keys: &TenantKeys) -> SealedPack {
-        let PackBuilder { mut bytes, entries } = self;
-        let mut listing = Vec::with_capacity(entries.len() * ENTRY);
-        for e in &entries {
+    pub fn finish(mut self, keys: &TenantKeys) -> SealedPack {
+        let mut listing = Vec::with_capacity(self.entries.len() * ENTRY);
+        for e in &self.entries {
             listing.push(e.kind.code());
             listing.extend_from_slice(e.id.as_bytes());
             listing.extend_from_slice(&e.offset.to_le_bytes());
             listing.extend_from_slice(&e.length.to_le_bytes());
         }
         let trailer = codec::encrypt(keys, TRAILER_AD, &listing);
-        bytes.extend_from_slice(&trailer);
-        bytes.extend_from_slice(&u32::try_from(trailer.len()).expect("trailer fits").to_le_bytes());
-        SealedPack { id: blake3::hash(&bytes).into(), bytes: Bytes::from(bytes), entries }
+        let length = u32::try_from(trailer.len()).expect("trailer fits").to_le_bytes();
+        self.append(Bytes::from(trailer));
+        self.append(Bytes::copy_from_slice(&length));
+        SealedPack {
+            id: self.hasher.finalize().into(),
+            parts: self.parts,
+            size: self.len as u64,
+            entries: self.entries,
+        }
     }
 }
 
@@ -134,16 +164,18 @@ mod tests {
         let blobs: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 1000 + i as usize]).collect();
         for b in &blobs {
             let id = keys.blob_id(BlobKind::Data, b);
-            builder.push(BlobKind::Data, id, &codec::seal(&keys, BlobKind::Data, &id, b));
+            builder.push(BlobKind::Data, id, codec::seal(&keys, BlobKind::Data, &id, b));
         }
         let pack = builder.finish(&keys);
-        let entries = read_trailer(&keys, &pack.id, &pack.bytes).unwrap();
+        let bytes = pack.to_bytes();
+        assert_eq!(bytes.len() as u64, pack.size);
+        let entries = read_trailer(&keys, &pack.id, &bytes).unwrap();
         assert_eq!(entries, pack.entries);
         for (e, b) in entries.iter().zip(&blobs) {
-            let sealed = &pack.bytes[e.offset as usize..(e.offset + e.length) as usize];
+            let sealed = &bytes[e.offset as usize..(e.offset + e.length) as usize];
             assert_eq!(&codec::open(&keys, e.kind, &e.id, sealed).unwrap(), b);
         }
-        let mut damaged = pack.bytes.to_vec();
+        let mut damaged = bytes.to_vec();
         damaged[20] ^= 0x80;
         assert!(read_trailer(&keys, &pack.id, &damaged).unwrap_err().contains("hash"));
     }

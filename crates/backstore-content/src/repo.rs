@@ -1,7 +1,7 @@
 //! The repository: writing files and manifests into packs, reading them back checked, and walking
 //! snapshots to verify them.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::future::Future;
 use std::ops::Range;
 use std::pin::Pin;
@@ -17,12 +17,17 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use crate::chunk::{ChunkParams, Chunker, DEFAULT_PARAMS};
 use crate::pack::PackBuilder;
 use crate::{
-    codec, BlobId, BlobKind, ChunkIndex, ChunkRef, ContentError, Damage, EntryKind, Keyring, Objects, TenantKeys, Tree,
+    codec, BlobId, BlobKind, ChunkIndex, ChunkRef, ContentError, Damage, Entry, EntryKind, Keyring, Objects,
+    TenantKeys, Tree,
 };
 
 /// Packs are closed once they pass 4 MiB: large enough that a million small mail items make a few
 /// hundred objects, small enough that repacking one rewrites little.
 pub const PACK_TARGET: usize = 4 * 1024 * 1024;
+
+/// Blobs sealed side by side while the writer reads and hashes on: enough to keep two cores busy
+/// compressing, few enough that a writer holds at most a few MiB of them.
+const SEALING_AT_ONCE: usize = 4;
 
 /// Content storage: packs in an object store, located through an index, sealed with tenant keys.
 pub struct Repository<I> {
@@ -112,6 +117,7 @@ impl<I: ChunkIndex> Repository<I> {
             keys,
             chunker,
             pack: PackBuilder::new(),
+            sealing: VecDeque::new(),
             pending: HashSet::new(),
             stats: WriteStats::default(),
         })
@@ -192,7 +198,9 @@ pub struct Writer<'r, I> {
     keys: Arc<TenantKeys>,
     chunker: Chunker,
     pack: PackBuilder,
-    /// Blobs in the pack being filled.
+    /// Blobs being sealed, in the order they go into the pack.
+    sealing: VecDeque<(BlobKind, BlobId, tokio::task::JoinHandle<Vec<u8>>)>,
+    /// Blobs being sealed or in the pack being filled: stored once the pack is.
     pending: HashSet<BlobId>,
     stats: WriteStats,
 }
@@ -260,6 +268,70 @@ impl<I: ChunkIndex> Writer<'_, I> {
         Ok(id)
     }
 
+    /// Stores a local directory tree (files and folders; other kinds of entry are skipped): each
+    /// file's content, and a manifest per folder whose entries carry the file system's modification
+    /// times (to the nanosecond) and, as ids, paths from `dir`. Given the root of an earlier snapshot
+    /// of the same directory, a file whose name, size and modification time match its entry there
+    /// is taken from it without being read, as backup tools do. Returns the root manifest's id and
+    /// the tree's bytes.
+    pub async fn write_dir(
+        &mut self,
+        dir: &std::path::Path,
+        parent: Option<BlobId>,
+    ) -> Result<(BlobId, u64), ContentError> {
+        self.write_dir_at(dir.to_owned(), String::new(), parent).await
+    }
+
+    fn write_dir_at(&mut self, dir: std::path::PathBuf, rel: String, parent: Option<BlobId>) -> DirWalk<'_> {
+        Box::pin(async move {
+            let before = match parent {
+                Some(id) => self.repo.read_tree(&self.tenant, &id).await?.entries,
+                None => Vec::new(),
+            };
+            let before: HashMap<&str, &Entry> = before.iter().map(|e| (e.name.as_str(), e)).collect();
+            let mut found = Vec::new();
+            let mut listing = tokio::fs::read_dir(&dir).await?;
+            while let Some(entry) = listing.next_entry().await? {
+                found.push(entry);
+            }
+            found.sort_by_key(|e| e.file_name());
+            let mut entries = Vec::with_capacity(found.len());
+            for found in found {
+                let name = found.file_name().into_string().map_err(|name| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, format!("{name:?} is not UTF-8"))
+                })?;
+                let meta = found.metadata().await?;
+                let modified = meta.modified().ok().map(|t| {
+                    chrono::DateTime::<chrono::Utc>::from(t).to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+                });
+                let id = format!("{rel}/{name}");
+                let earlier = before.get(name.as_str()).copied();
+                let mut entry = if meta.is_dir() {
+                    let parent = earlier.filter(|e| e.kind == EntryKind::Folder).and_then(|e| e.tree);
+                    let (tree, size) = self.write_dir_at(found.path(), id.clone(), parent).await?;
+                    Entry::folder(name, id, size, tree)
+                } else if meta.is_file() {
+                    match earlier
+                        .filter(|e| e.kind == EntryKind::File && e.size == meta.len() && e.modified == modified)
+                    {
+                        Some(unchanged) => unchanged.clone(),
+                        None => {
+                            let content = self.write_file(tokio::fs::File::open(found.path()).await?).await?;
+                            Entry::file(name, id, content.size, content.chunks)
+                        }
+                    }
+                } else {
+                    continue;
+                };
+                entry.modified = modified;
+                entries.push(entry);
+            }
+            let tree = Tree { entries };
+            let id = self.write_tree(&tree).await?;
+            Ok((id, tree.size()))
+        })
+    }
+
     async fn store(&mut self, kind: BlobKind, id: BlobId, plain: Bytes) -> Result<(), ContentError> {
         self.stats.bytes += plain.len() as u64;
         self.stats.blobs += 1;
@@ -271,34 +343,63 @@ impl<I: ChunkIndex> Writer<'_, I> {
         self.stats.new_blobs += 1;
         self.stats.new_bytes += plain.len() as u64;
         let keys = self.keys.clone();
-        let sealed = tokio::task::spawn_blocking(move || codec::seal(&keys, kind, &id, &plain))
-            .await
-            .expect("sealing does not panic");
-        self.pack.push(kind, id, &sealed);
+        let sealing = tokio::task::spawn_blocking(move || codec::seal(&keys, kind, &id, &plain));
+        self.sealing.push_back((kind, id, sealing));
         self.pending.insert(id);
-        if self.pack.len() >= self.repo.pack_target {
-            self.flush().await?;
+        while self.sealing.len() > SEALING_AT_ONCE {
+            self.settle_one().await?;
         }
         Ok(())
     }
 
-    /// Writes the pack being filled and records it in the index: everything written so far is then
-    /// stored. After an error, what was not flushed is lost and must be written again.
-    pub async fn flush(&mut self) -> Result<(), ContentError> {
+    /// Waits for the oldest blob being sealed and appends it to the pack, writing the pack if full.
+    async fn settle_one(&mut self) -> Result<(), ContentError> {
+        let Some((kind, id, sealing)) = self.sealing.pop_front() else { return Ok(()) };
+        let sealed = sealing.await.expect("sealing does not panic");
+        self.pack.push(kind, id, sealed);
+        if self.pack.len() >= self.repo.pack_target {
+            self.write_pack().await?;
+        }
+        Ok(())
+    }
+
+    /// Writes the pack being filled and records it in the index.
+    async fn write_pack(&mut self) -> Result<(), ContentError> {
         if self.pack.is_empty() {
             return Ok(());
         }
-        let builder = std::mem::take(&mut self.pack);
-        self.pending.clear();
-        let keys = self.keys.clone();
-        let pack =
-            tokio::task::spawn_blocking(move || builder.finish(&keys)).await.expect("closing a pack does not panic");
-        let size = pack.bytes.len() as u64;
-        self.repo.objects.put_pack(&self.tenant, &pack.id, pack.bytes).await?;
-        self.repo.index.record_pack(&self.tenant, &pack.id, size, &pack.entries).await.map_err(ContentError::Index)?;
-        self.stats.stored_bytes += size;
+        let pack = std::mem::take(&mut self.pack).finish(&self.keys);
+        for id in pack.entries.iter().map(|e| e.id) {
+            self.pending.remove(&id);
+        }
+        self.repo.objects.put_pack(&self.tenant, &pack.id, pack.parts).await?;
+        self.repo
+            .index
+            .record_pack(&self.tenant, &pack.id, pack.size, &pack.entries)
+            .await
+            .map_err(ContentError::Index)?;
+        self.stats.stored_bytes += pack.size;
         self.stats.packs += 1;
         Ok(())
+    }
+
+    /// Seals what is still being sealed, writes the pack being filled and records it in the index:
+    /// everything written so far is then stored. After an error, what was not stored is lost and
+    /// must be written again.
+    pub async fn flush(&mut self) -> Result<(), ContentError> {
+        let outcome = async {
+            while !self.sealing.is_empty() {
+                self.settle_one().await?;
+            }
+            self.write_pack().await
+        }
+        .await;
+        if outcome.is_err() {
+            self.sealing.clear();
+            self.pack = PackBuilder::new();
+            self.pending.clear();
+        }
+        outcome
     }
 }
 
@@ -311,6 +412,8 @@ pub struct Verifier<'r, I> {
     /// Subtrees walked: their damage, with paths relative to them.
     trees: HashMap<BlobId, Arc<Vec<Damage>>>,
 }
+
+type DirWalk<'a> = Pin<Box<dyn Future<Output = Result<(BlobId, u64), ContentError>> + Send + 'a>>;
 
 type Walk<'a> = Pin<Box<dyn Future<Output = Result<Arc<Vec<Damage>>, ContentError>> + Send + 'a>>;
 

@@ -49,7 +49,11 @@ pub struct CertArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    /// Another benchmark than the HTTP one.
+    #[command(subcommand)]
+    pub what: Option<BenchCommand>,
     /// A running server (`http://127.0.0.1:8080`); repeat for several processes on one database,
     /// which then take the requests in turn.
     #[arg(long = "server", value_name = "URL", required = true)]
@@ -72,6 +76,63 @@ pub struct BenchArgs {
     /// A server process whose resident memory to report at the end; repeatable.
     #[arg(long = "pid")]
     pub pids: Vec<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// The content store's ingest of a generated document library and its edited versions, next to
+    /// restic and rustic on the same data (when on the PATH) and to BLAKE3's, zstd's and the disk's
+    /// own rates here.
+    Content(BenchContentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchContentArgs {
+    /// Size of the generated library, e.g. `256MiB`.
+    #[arg(long, default_value = "256MiB", value_parser = parse_size)]
+    pub size: u64,
+    /// Edited versions ingested after the first.
+    #[arg(long, default_value_t = 10)]
+    pub versions: u32,
+    /// Per cent of the files edited between versions.
+    #[arg(long, default_value_t = 5)]
+    pub edit_percent: u32,
+    /// Where the library and the repositories go while the bench runs (removed afterwards).
+    #[arg(long, default_value_os_t = std::env::temp_dir())]
+    pub work_dir: PathBuf,
+    /// Keep the library and the repositories (the bench prints where).
+    #[arg(long)]
+    pub keep: bool,
+    /// Measure backstore alone, even when restic or rustic are on the PATH.
+    #[arg(long)]
+    pub no_peers: bool,
+    /// Also print the figures as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// Internal: ingest this directory into the repository under `--work-dir` and print the root
+    /// manifest's id (the bench runs its own ingest in a child process, as it runs the peers, so
+    /// each is timed and its memory measured alike).
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub ingest: Option<PathBuf>,
+    /// Internal: the root of the previous version's snapshot, for `--ingest`.
+    #[arg(long, hide = true)]
+    pub parent: Option<String>,
+}
+
+/// A size: a number with an optional unit (`B`, `KiB`, `MiB`, `GiB`, or `k`/`M`/`G` for the same).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("'{text}' is not a size such as 200MiB"))?;
+    let factor: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "k" | "K" | "KiB" | "KB" => 1 << 10,
+        "M" | "MiB" | "MB" => 1 << 20,
+        "G" | "GiB" | "GB" => 1 << 30,
+        other => return Err(format!("unknown size unit '{other}' (use B, KiB, MiB or GiB)")),
+    };
+    number.checked_mul(factor).ok_or_else(|| format!("'{text}' is too large"))
 }
 
 /// Which counts restores are held to.

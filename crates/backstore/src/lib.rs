@@ -3,8 +3,10 @@
 
 pub mod admin;
 pub mod bench;
+pub mod bench_content;
 pub mod cert;
 pub mod cli;
+pub mod corpus;
 pub mod listener;
 pub mod seed;
 pub mod server;

@@ -3,7 +3,9 @@
 use std::io::Write as _;
 
 use anyhow::Context as _;
-use backstore::cli::{database_url, Cli, ClockArgs, ClockCommand, Command, Role, SessionsCommand};
+use backstore::cli::{
+    database_url, BenchArgs, BenchCommand, Cli, ClockArgs, ClockCommand, Command, Role, SessionsCommand,
+};
 use backstore::server::{Server, ServerConfig, ShutdownSignal};
 use backstore_api::auth::{issue_token, SigningKey, TokenRequest, ALL_PERMISSIONS, DEFAULT_APP_ID, READ_PERMISSIONS};
 use backstore_engine::{EngineConfig, FaultRules};
@@ -146,6 +148,29 @@ async fn main() -> anyhow::Result<()> {
             init_logging("warn");
             let made = backstore::cert::make(&args.dir, &args.names)?;
             println!("{}", made.instructions());
+        }
+        Command::Bench(BenchArgs { what: Some(BenchCommand::Content(args)), .. }) if args.ingest.is_some() => {
+            init_logging("warn");
+            let dir = args.ingest.expect("checked");
+            let parent = args.parent.map(|p| p.parse()).transpose().context("--parent is not a blob id")?;
+            let root = backstore::bench_content::ingest(&args.work_dir, &dir, parent).await?;
+            println!("{root}");
+        }
+        Command::Bench(BenchArgs { what: Some(BenchCommand::Content(args)), .. }) => {
+            init_logging("warn");
+            let settings = backstore::bench_content::Settings {
+                size: args.size,
+                versions: args.versions,
+                edit_percent: args.edit_percent,
+                work_dir: args.work_dir,
+                no_peers: args.no_peers,
+                keep: args.keep,
+            };
+            let report = backstore::bench_content::run(&settings).await?;
+            print!("{}", backstore::bench_content::render(&report, &settings));
+            if args.json {
+                println!("{}", serde_json::to_string(&report)?);
+            }
         }
         Command::Bench(args) => {
             init_logging("warn");
