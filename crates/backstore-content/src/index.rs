@@ -46,10 +46,13 @@ pub trait ChunkIndex: Send + Sync {
 }
 
 /// An index in memory, for tests and tools that run alone.
+#[allow(clippy::type_complexity)] // two maps, each described where it is declared
 #[derive(Default)]
 pub struct MemoryIndex {
-    blobs: Mutex<HashMap<(String, BlobId), Location>>,
-    packs: Mutex<HashMap<(String, PackId), u64>>,
+    /// (tenant, blob) → where, and when condemned.
+    blobs: Mutex<HashMap<(String, BlobId), (Location, Option<i64>)>>,
+    /// (tenant, pack) → size, recorded at.
+    packs: Mutex<HashMap<(String, PackId), (u64, i64)>>,
 }
 
 impl MemoryIndex {
@@ -58,17 +61,31 @@ impl MemoryIndex {
     }
 
     /// The packs recorded for a tenant, with their sizes.
-    pub fn packs(&self, tenant: &str) -> Vec<(PackId, u64)> {
+    pub fn pack_sizes(&self, tenant: &str) -> Vec<(PackId, u64)> {
         let mut out: Vec<_> = self
             .packs
             .lock()
             .expect("index lock")
             .iter()
             .filter(|((t, _), _)| t == tenant)
-            .map(|((_, p), s)| (*p, *s))
+            .map(|((_, p), (s, _))| (*p, *s))
             .collect();
         out.sort();
         out
+    }
+
+    /// Backdates every record of a tenant by `micros` (tests of grace periods).
+    pub fn backdate(&self, tenant: &str, micros: i64) {
+        for ((t, _), (_, created)) in self.packs.lock().expect("index lock").iter_mut() {
+            if t == tenant {
+                *created -= micros;
+            }
+        }
+        for ((t, _), (_, condemned)) in self.blobs.lock().expect("index lock").iter_mut() {
+            if let (true, Some(at)) = (t == tenant, condemned.as_mut()) {
+                *at -= micros;
+            }
+        }
     }
 
     pub fn blob_count(&self, tenant: &str) -> usize {
@@ -78,11 +95,17 @@ impl MemoryIndex {
 
 impl ChunkIndex for MemoryIndex {
     async fn contains(&self, tenant: &str, id: &BlobId) -> Result<bool, IndexError> {
-        Ok(self.blobs.lock().expect("index lock").contains_key(&(tenant.to_owned(), *id)))
+        match self.blobs.lock().expect("index lock").get_mut(&(tenant.to_owned(), *id)) {
+            Some((_, condemned)) => {
+                *condemned = None;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn locate(&self, tenant: &str, id: &BlobId) -> Result<Option<Location>, IndexError> {
-        Ok(self.blobs.lock().expect("index lock").get(&(tenant.to_owned(), *id)).copied())
+        Ok(self.blobs.lock().expect("index lock").get(&(tenant.to_owned(), *id)).map(|(at, _)| *at))
     }
 
     async fn record_pack(
@@ -92,56 +115,246 @@ impl ChunkIndex for MemoryIndex {
         size: u64,
         entries: &[PackEntry],
     ) -> Result<(), IndexError> {
-        self.packs.lock().expect("index lock").insert((tenant.to_owned(), *pack), size);
+        let now = chrono::Utc::now().timestamp_micros();
+        self.packs.lock().expect("index lock").entry((tenant.to_owned(), *pack)).or_insert((size, now));
         let mut blobs = self.blobs.lock().expect("index lock");
         for e in entries {
-            blobs.entry((tenant.to_owned(), e.id)).or_insert(Location {
-                pack: *pack,
-                kind: e.kind,
-                offset: e.offset,
-                length: e.length,
-            });
+            blobs.entry((tenant.to_owned(), e.id)).or_insert((located(pack, e), None));
         }
         Ok(())
     }
 }
 
-impl<T: ChunkIndex> ChunkIndex for &T {
-    fn contains(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<bool, IndexError>> + Send {
-        (**self).contains(tenant, id)
-    }
+fn located(pack: &PackId, e: &PackEntry) -> Location {
+    Location { pack: *pack, kind: e.kind, offset: e.offset, length: e.length }
+}
 
-    fn locate(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<Option<Location>, IndexError>> + Send {
-        (**self).locate(tenant, id)
-    }
+/// A blob as the index holds it, for garbage collection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexedBlob {
+    pub id: BlobId,
+    pub location: Location,
+    /// When a collection found it referenced by nothing (microseconds since the epoch, real time).
+    pub condemned_at: Option<i64>,
+}
 
-    fn record_pack(
+/// A pack as the index holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IndexedPack {
+    pub id: PackId,
+    pub size: u64,
+    /// When it was recorded (microseconds since the epoch, real time).
+    pub created_at: i64,
+}
+
+/// What garbage collection needs of an index besides what writers and readers need. Each method
+/// is atomic on its own, so writers may go on while a collection runs (see [`crate::gc`]).
+pub trait GcIndex: ChunkIndex {
+    /// The tenants with content.
+    fn tenants(&self) -> impl Future<Output = Result<Vec<String>, IndexError>> + Send;
+    fn blobs(&self, tenant: &str) -> impl Future<Output = Result<Vec<IndexedBlob>, IndexError>> + Send;
+    fn packs(&self, tenant: &str) -> impl Future<Output = Result<Vec<IndexedPack>, IndexError>> + Send;
+    /// Marks these blobs condemned at `at`, those not condemned yet; how many it marked.
+    fn condemn(&self, tenant: &str, ids: &[BlobId], at: i64) -> impl Future<Output = Result<u64, IndexError>> + Send;
+    /// Clears the mark of these blobs (found referenced again); how many it cleared.
+    fn take_back(&self, tenant: &str, ids: &[BlobId]) -> impl Future<Output = Result<u64, IndexError>> + Send;
+    /// Removes those of these blobs that are still condemned, since before `before`; which it removed.
+    fn remove_condemned(
         &self,
         tenant: &str,
-        pack: &PackId,
+        ids: &[BlobId],
+        before: i64,
+    ) -> impl Future<Output = Result<Vec<BlobId>, IndexError>> + Send;
+    /// Records a pack written by repacking and points the blobs it holds at it, those still
+    /// recorded in `from` (a blob removed meanwhile stays removed).
+    fn move_blobs(
+        &self,
+        tenant: &str,
+        from: &PackId,
+        to: &PackId,
         size: u64,
         entries: &[PackEntry],
-    ) -> impl Future<Output = Result<(), IndexError>> + Send {
-        (**self).record_pack(tenant, pack, size, entries)
+    ) -> impl Future<Output = Result<(), IndexError>> + Send;
+    /// Forgets a pack that no blob is recorded in; false if some blob still is.
+    fn remove_pack(&self, tenant: &str, pack: &PackId) -> impl Future<Output = Result<bool, IndexError>> + Send;
+}
+
+impl GcIndex for MemoryIndex {
+    async fn tenants(&self) -> Result<Vec<String>, IndexError> {
+        let mut out: Vec<String> = self.packs.lock().expect("index lock").keys().map(|(t, _)| t.clone()).collect();
+        out.sort();
+        out.dedup();
+        Ok(out)
+    }
+
+    async fn blobs(&self, tenant: &str) -> Result<Vec<IndexedBlob>, IndexError> {
+        let blobs = self.blobs.lock().expect("index lock");
+        Ok(blobs
+            .iter()
+            .filter(|((t, _), _)| t == tenant)
+            .map(|((_, id), (location, condemned_at))| IndexedBlob {
+                id: *id,
+                location: *location,
+                condemned_at: *condemned_at,
+            })
+            .collect())
+    }
+
+    async fn packs(&self, tenant: &str) -> Result<Vec<IndexedPack>, IndexError> {
+        let packs = self.packs.lock().expect("index lock");
+        Ok(packs
+            .iter()
+            .filter(|((t, _), _)| t == tenant)
+            .map(|((_, id), (size, created_at))| IndexedPack { id: *id, size: *size, created_at: *created_at })
+            .collect())
+    }
+
+    async fn condemn(&self, tenant: &str, ids: &[BlobId], at: i64) -> Result<u64, IndexError> {
+        let mut blobs = self.blobs.lock().expect("index lock");
+        let mut n = 0;
+        for id in ids {
+            if let Some((_, c @ None)) = blobs.get_mut(&(tenant.to_owned(), *id)) {
+                *c = Some(at);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn take_back(&self, tenant: &str, ids: &[BlobId]) -> Result<u64, IndexError> {
+        let mut blobs = self.blobs.lock().expect("index lock");
+        let mut n = 0;
+        for id in ids {
+            if let Some((_, c @ Some(_))) = blobs.get_mut(&(tenant.to_owned(), *id)) {
+                *c = None;
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    async fn remove_condemned(&self, tenant: &str, ids: &[BlobId], before: i64) -> Result<Vec<BlobId>, IndexError> {
+        let mut blobs = self.blobs.lock().expect("index lock");
+        let mut removed = Vec::new();
+        for id in ids {
+            let key = (tenant.to_owned(), *id);
+            if matches!(blobs.get(&key), Some((_, Some(at))) if *at < before) {
+                blobs.remove(&key);
+                removed.push(*id);
+            }
+        }
+        Ok(removed)
+    }
+
+    async fn move_blobs(
+        &self,
+        tenant: &str,
+        from: &PackId,
+        to: &PackId,
+        size: u64,
+        entries: &[PackEntry],
+    ) -> Result<(), IndexError> {
+        let now = chrono::Utc::now().timestamp_micros();
+        self.packs.lock().expect("index lock").entry((tenant.to_owned(), *to)).or_insert((size, now));
+        let mut blobs = self.blobs.lock().expect("index lock");
+        for e in entries {
+            if let Some((at, _)) = blobs.get_mut(&(tenant.to_owned(), e.id)) {
+                if at.pack == *from {
+                    *at = located(to, e);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn remove_pack(&self, tenant: &str, pack: &PackId) -> Result<bool, IndexError> {
+        let blobs = self.blobs.lock().expect("index lock");
+        if blobs.iter().any(|((t, _), (at, _))| t == tenant && at.pack == *pack) {
+            return Ok(false);
+        }
+        self.packs.lock().expect("index lock").remove(&(tenant.to_owned(), *pack));
+        Ok(true)
     }
 }
 
-impl<T: ChunkIndex> ChunkIndex for std::sync::Arc<T> {
-    fn contains(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<bool, IndexError>> + Send {
-        (**self).contains(tenant, id)
-    }
+/// An index behind a reference or an `Arc` is the index.
+macro_rules! forward_index {
+    ($($holder:ty),*) => {$(
+        impl<T: ChunkIndex> ChunkIndex for $holder {
+            fn contains(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<bool, IndexError>> + Send {
+                (**self).contains(tenant, id)
+            }
 
-    fn locate(&self, tenant: &str, id: &BlobId) -> impl Future<Output = Result<Option<Location>, IndexError>> + Send {
-        (**self).locate(tenant, id)
-    }
+            fn locate(
+                &self,
+                tenant: &str,
+                id: &BlobId,
+            ) -> impl Future<Output = Result<Option<Location>, IndexError>> + Send {
+                (**self).locate(tenant, id)
+            }
 
-    fn record_pack(
-        &self,
-        tenant: &str,
-        pack: &PackId,
-        size: u64,
-        entries: &[PackEntry],
-    ) -> impl Future<Output = Result<(), IndexError>> + Send {
-        (**self).record_pack(tenant, pack, size, entries)
-    }
+            fn record_pack(
+                &self,
+                tenant: &str,
+                pack: &PackId,
+                size: u64,
+                entries: &[PackEntry],
+            ) -> impl Future<Output = Result<(), IndexError>> + Send {
+                (**self).record_pack(tenant, pack, size, entries)
+            }
+        }
+
+        impl<T: GcIndex> GcIndex for $holder {
+            fn tenants(&self) -> impl Future<Output = Result<Vec<String>, IndexError>> + Send {
+                (**self).tenants()
+            }
+
+            fn blobs(&self, tenant: &str) -> impl Future<Output = Result<Vec<IndexedBlob>, IndexError>> + Send {
+                (**self).blobs(tenant)
+            }
+
+            fn packs(&self, tenant: &str) -> impl Future<Output = Result<Vec<IndexedPack>, IndexError>> + Send {
+                (**self).packs(tenant)
+            }
+
+            fn condemn(
+                &self,
+                tenant: &str,
+                ids: &[BlobId],
+                at: i64,
+            ) -> impl Future<Output = Result<u64, IndexError>> + Send {
+                (**self).condemn(tenant, ids, at)
+            }
+
+            fn take_back(&self, tenant: &str, ids: &[BlobId]) -> impl Future<Output = Result<u64, IndexError>> + Send {
+                (**self).take_back(tenant, ids)
+            }
+
+            fn remove_condemned(
+                &self,
+                tenant: &str,
+                ids: &[BlobId],
+                before: i64,
+            ) -> impl Future<Output = Result<Vec<BlobId>, IndexError>> + Send {
+                (**self).remove_condemned(tenant, ids, before)
+            }
+
+            fn move_blobs(
+                &self,
+                tenant: &str,
+                from: &PackId,
+                to: &PackId,
+                size: u64,
+                entries: &[PackEntry],
+            ) -> impl Future<Output = Result<(), IndexError>> + Send {
+                (**self).move_blobs(tenant, from, to, size, entries)
+            }
+
+            fn remove_pack(&self, tenant: &str, pack: &PackId) -> impl Future<Output = Result<bool, IndexError>> + Send {
+                (**self).remove_pack(tenant, pack)
+            }
+        }
+    )*};
 }
+
+forward_index!(&T, std::sync::Arc<T>);

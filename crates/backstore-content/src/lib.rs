@@ -14,6 +14,7 @@
 pub mod chunk;
 pub mod codec;
 mod error;
+pub mod gc;
 mod id;
 pub mod index;
 pub mod keys;
@@ -24,8 +25,9 @@ mod repo;
 pub mod tree;
 
 pub use error::{ContentError, Damage};
+pub use gc::{GcOptions, GcReport};
 pub use id::{BlobId, BlobKind, PackId};
-pub use index::{ChunkIndex, IndexError, Location, MemoryIndex};
+pub use index::{ChunkIndex, GcIndex, IndexError, IndexedBlob, IndexedPack, Location, MemoryIndex};
 pub use keys::{Keyring, TenantKeys};
 pub use objects::Objects;
 pub use repo::{FileContent, Repository, VerifyReport, WriteStats, Writer};

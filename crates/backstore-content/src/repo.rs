@@ -125,7 +125,26 @@ impl<I: ChunkIndex> Repository<I> {
 
     /// A blob's plaintext, checked against its id.
     pub async fn read_blob(&self, tenant: &str, id: &BlobId) -> Result<Vec<u8>, ContentError> {
-        let at = self.index.locate(tenant, id).await.map_err(ContentError::Index)?.ok_or(ContentError::Unknown(*id))?;
+        let at = self.locate(tenant, id).await?;
+        match self.read_at(tenant, id, at).await {
+            // Garbage collection repacked the blob and removed the old pack after this lookup's
+            // location went stale: look again once.
+            Err(ContentError::MissingPack { .. }) => {
+                let again = self.locate(tenant, id).await?;
+                if again == at {
+                    return Err(ContentError::MissingPack { tenant: tenant.to_owned(), pack: at.pack });
+                }
+                self.read_at(tenant, id, again).await
+            }
+            read => read,
+        }
+    }
+
+    async fn locate(&self, tenant: &str, id: &BlobId) -> Result<crate::Location, ContentError> {
+        self.index.locate(tenant, id).await.map_err(ContentError::Index)?.ok_or(ContentError::Unknown(*id))
+    }
+
+    async fn read_at(&self, tenant: &str, id: &BlobId, at: crate::Location) -> Result<Vec<u8>, ContentError> {
         let start = u64::from(at.offset);
         let sealed = self.objects.read_range(tenant, &at.pack, start..start + u64::from(at.length)).await?;
         let mut keys = self.keys.tenant(tenant)?;

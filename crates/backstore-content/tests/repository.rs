@@ -138,7 +138,7 @@ async fn small_items_share_packs() {
     // Every pack's own trailer lists what the index recorded for it.
     let keys = repo.keys().tenant("t1").unwrap();
     let mut listed = 0;
-    for (pack_id, size) in repo.index().packs("t1") {
+    for (pack_id, size) in repo.index().pack_sizes("t1") {
         let bytes = repo.objects().read_pack("t1", &pack_id).await.unwrap();
         assert_eq!(bytes.len() as u64, size);
         listed += pack::read_trailer(&keys, &pack_id, &bytes).unwrap().len();
@@ -229,7 +229,7 @@ async fn snapshots_share_unchanged_subtrees_and_verify_finds_damage() {
         let year = f.repo.read_tree("t1", &t.entries[0].tree.unwrap()).await.unwrap();
         year.entries[0].chunks[0].id
     };
-    let at = f.repo.index().packs("t1");
+    let at = f.repo.index().pack_sizes("t1");
     let mut damaged_pack = None;
     for (pack_id, _) in at {
         let bytes = f.repo.objects().read_pack("t1", &pack_id).await.unwrap();

@@ -2,14 +2,32 @@
 //! every process that shares the database finds what any of them stored.
 
 use backstore_content::pack::PackEntry;
-use backstore_content::{BlobId, BlobKind, ChunkIndex, IndexError, Location, PackId};
+use backstore_content::{
+    BlobId, BlobKind, ChunkIndex, GcIndex, IndexError, IndexedBlob, IndexedPack, Location, PackId,
+};
 
-use super::read::Col;
+use super::read::{Col, Columns, Cost};
 use super::{numbered, Lock};
 use crate::{Store, StoreError, StoreResult};
 
 /// Blob rows per `INSERT` (6 values each, far below either backend's limit on bound values).
 const ROWS_PER_INSERT: usize = 100;
+
+/// Blob ids per `IN (…)` list of garbage collection's statements.
+const IDS_PER_STATEMENT: usize = 500;
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("content index: {what}"))
+}
+
+fn location_of(r: &dyn Columns) -> StoreResult<Location> {
+    Ok(Location {
+        pack: r.col::<String>("pack_id")?.parse().map_err(|_| corrupt("pack_id"))?,
+        kind: u8::try_from(r.col::<i64>("kind")?).ok().and_then(BlobKind::from_code).ok_or_else(|| corrupt("kind"))?,
+        offset: u32::try_from(r.col::<i64>("pack_offset")?).map_err(|_| corrupt("pack_offset"))?,
+        length: u32::try_from(r.col::<i64>("length")?).map_err(|_| corrupt("length"))?,
+    })
+}
 
 impl Store {
     /// Whether a tenant's blob is recorded; a blob that garbage collection condemned is taken back
@@ -50,18 +68,7 @@ impl Store {
         self.read_row(
             "SELECT kind, pack_id, pack_offset, length FROM content_blobs WHERE tenant_id = ? AND blob_id = ?",
             args![tenant, id.to_hex().as_str()],
-            |r| {
-                let corrupt = |what: &str| StoreError::Corrupt(format!("content_blobs: {what}"));
-                Ok(Location {
-                    pack: r.col::<String>("pack_id")?.parse().map_err(|_| corrupt("pack_id"))?,
-                    kind: u8::try_from(r.col::<i64>("kind")?)
-                        .ok()
-                        .and_then(BlobKind::from_code)
-                        .ok_or_else(|| corrupt("kind"))?,
-                    offset: u32::try_from(r.col::<i64>("pack_offset")?).map_err(|_| corrupt("pack_offset"))?,
-                    length: u32::try_from(r.col::<i64>("length")?).map_err(|_| corrupt("length"))?,
-                })
-            },
+            |r| location_of(r),
         )
         .await
     }
@@ -111,6 +118,171 @@ impl Store {
             Ok(())
         })
         .await
+    }
+}
+
+impl Store {
+    /// Runs `sql` (which ends in `blob_id IN ` and takes `first` values before the ids) for the
+    /// ids in batches, in one write transaction; the rows it affected, or the ids it returned.
+    async fn content_by_ids(
+        &self,
+        tenant: &str,
+        sql: &str,
+        first: &[super::read::Arg<'_>],
+        ids: &[BlobId],
+        returning: bool,
+    ) -> StoreResult<(u64, Vec<BlobId>)> {
+        if ids.is_empty() {
+            return Ok((0, Vec::new()));
+        }
+        self.write(Lock::Tenant(tenant), async |tx| {
+            let (mut affected, mut returned) = (0, Vec::new());
+            for batch in ids.chunks(IDS_PER_STATEMENT) {
+                let hex: Vec<String> = batch.iter().map(BlobId::to_hex).collect();
+                let statement = format!(
+                    "{sql}({}){}",
+                    vec!["?"; batch.len()].join(", "),
+                    if returning { " RETURNING blob_id" } else { "" }
+                );
+                let statement = numbered(&statement);
+                let mut query = super::read::bind_args(&statement, first);
+                for h in &hex {
+                    query = query.bind(h.as_str());
+                }
+                if returning {
+                    for row in query.fetch_all(&mut *tx).await? {
+                        let id: String = row.col("blob_id")?;
+                        returned.push(id.parse().map_err(|_| corrupt("blob_id"))?);
+                    }
+                } else {
+                    affected += query.execute(&mut *tx).await?.rows_affected();
+                }
+            }
+            Ok((affected, returned))
+        })
+        .await
+    }
+}
+
+impl GcIndex for Store {
+    async fn tenants(&self) -> Result<Vec<String>, IndexError> {
+        Ok(self
+            .read_rows(Cost::Scan, "SELECT DISTINCT tenant_id FROM content_packs ORDER BY tenant_id", args![], |r| {
+                r.col("tenant_id")
+            })
+            .await?)
+    }
+
+    async fn blobs(&self, tenant: &str) -> Result<Vec<IndexedBlob>, IndexError> {
+        Ok(self
+            .read_rows(
+                Cost::Scan,
+                "SELECT blob_id, kind, pack_id, pack_offset, length, condemned_at FROM content_blobs WHERE tenant_id = ?",
+                args![tenant],
+                |r| {
+                    Ok(IndexedBlob {
+                        id: r.col::<String>("blob_id")?.parse().map_err(|_| corrupt("blob_id"))?,
+                        location: location_of(r)?,
+                        condemned_at: r.col("condemned_at")?,
+                    })
+                },
+            )
+            .await?)
+    }
+
+    async fn packs(&self, tenant: &str) -> Result<Vec<IndexedPack>, IndexError> {
+        Ok(self
+            .read_rows(
+                Cost::Scan,
+                "SELECT pack_id, size, created_at FROM content_packs WHERE tenant_id = ?",
+                args![tenant],
+                |r| {
+                    Ok(IndexedPack {
+                        id: r.col::<String>("pack_id")?.parse().map_err(|_| corrupt("pack_id"))?,
+                        size: u64::try_from(r.col::<i64>("size")?).map_err(|_| corrupt("size"))?,
+                        created_at: r.col("created_at")?,
+                    })
+                },
+            )
+            .await?)
+    }
+
+    async fn condemn(&self, tenant: &str, ids: &[BlobId], at: i64) -> Result<u64, IndexError> {
+        let sql =
+            "UPDATE content_blobs SET condemned_at = ? WHERE tenant_id = ? AND condemned_at IS NULL AND blob_id IN ";
+        Ok(self.content_by_ids(tenant, sql, args![at, tenant], ids, false).await?.0)
+    }
+
+    async fn take_back(&self, tenant: &str, ids: &[BlobId]) -> Result<u64, IndexError> {
+        let sql = "UPDATE content_blobs SET condemned_at = NULL WHERE tenant_id = ? AND condemned_at IS NOT NULL AND blob_id IN ";
+        Ok(self.content_by_ids(tenant, sql, args![tenant], ids, false).await?.0)
+    }
+
+    async fn remove_condemned(&self, tenant: &str, ids: &[BlobId], before: i64) -> Result<Vec<BlobId>, IndexError> {
+        let sql = "DELETE FROM content_blobs WHERE tenant_id = ? AND condemned_at IS NOT NULL AND condemned_at < ? AND blob_id IN ";
+        Ok(self.content_by_ids(tenant, sql, args![tenant, before], ids, true).await?.1)
+    }
+
+    async fn move_blobs(
+        &self,
+        tenant: &str,
+        from: &PackId,
+        to: &PackId,
+        size: u64,
+        entries: &[PackEntry],
+    ) -> Result<(), IndexError> {
+        let (from, to) = (from.to_hex(), to.to_hex());
+        let now = chrono::Utc::now().timestamp_micros();
+        let size = i64::try_from(size).map_err(|_| corrupt("pack size"))?;
+        self.write(Lock::Tenant(tenant), async |tx| {
+            exec!(
+                tx,
+                "INSERT INTO content_packs (tenant_id, pack_id, size, created_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (tenant_id, pack_id) DO NOTHING",
+                tenant,
+                to.as_str(),
+                size,
+                now,
+            )
+            .await?;
+            for e in entries {
+                exec!(
+                    tx,
+                    "UPDATE content_blobs SET pack_id = ?, pack_offset = ?, length = ? \
+                     WHERE tenant_id = ? AND blob_id = ? AND pack_id = ?",
+                    to.as_str(),
+                    i64::from(e.offset),
+                    i64::from(e.length),
+                    tenant,
+                    e.id.to_hex(),
+                    from.as_str(),
+                )
+                .await?;
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn remove_pack(&self, tenant: &str, pack: &PackId) -> Result<bool, IndexError> {
+        let pack = pack.to_hex();
+        let removed = self
+            .write(Lock::Tenant(tenant), async |tx| {
+                let done = exec!(
+                    tx,
+                    "DELETE FROM content_packs WHERE tenant_id = ? AND pack_id = ? AND NOT EXISTS \
+                     (SELECT 1 FROM content_blobs WHERE tenant_id = ? AND pack_id = ?)",
+                    tenant,
+                    pack.as_str(),
+                    tenant,
+                    pack.as_str(),
+                )
+                .await?;
+                Ok(done.rows_affected())
+            })
+            .await?;
+        Ok(removed == 1)
     }
 }
 

@@ -81,3 +81,43 @@ async fn the_sql_chunk_index_is_shared_deduplicates_and_keeps_tenants_apart() {
     assert_eq!(condemned, 1, "taken back");
     conn.close().await.ok();
 }
+
+#[tokio::test]
+async fn garbage_collection_over_the_sql_index_keeps_what_live_roots_need() {
+    use backstore_content::{Entry, GcIndex, GcOptions, Tree, VerifyReport};
+    let app = TestApp::spawn().await;
+    let repo = repo(&app).with_pack_target(256 * 1024);
+    let (gone, kept) = (text(600_000, 5), text(500_000, 9));
+    let mut w = repo.writer(TENANT).unwrap();
+    let g = w.write_bytes(&gone).await.unwrap();
+    let k = w.write_bytes(&kept).await.unwrap();
+    let old = w
+        .write_tree(&Tree {
+            entries: vec![
+                Entry::file("gone.txt", "1", g.size, g.chunks.clone()),
+                Entry::file("kept.txt", "2", k.size, k.chunks.clone()),
+            ],
+        })
+        .await
+        .unwrap();
+    let live =
+        w.write_tree(&Tree { entries: vec![Entry::file("kept.txt", "2", k.size, k.chunks.clone())] }).await.unwrap();
+    w.flush().await.unwrap();
+    assert_eq!(app.store().tenants().await.unwrap(), vec![TENANT.to_owned()]);
+
+    // No grace: the first pass condemns, the next removes, the one after drops repacked packs.
+    let now = || GcOptions { grace: std::time::Duration::ZERO, ..GcOptions::new() };
+    let first = repo.collect_garbage(TENANT, &[live], &now()).await.unwrap();
+    assert!(first.condemned_blobs >= 2 && first.removed_blobs == 0, "{first:?}");
+    let second = repo.collect_garbage(TENANT, &[live], &now()).await.unwrap();
+    assert_eq!(second.removed_blobs, first.condemned_blobs, "{second:?}");
+    let third = repo.collect_garbage(TENANT, &[live], &now()).await.unwrap();
+    assert_eq!(third.removed_blobs, 0, "{third:?}");
+    let mut report = VerifyReport::default();
+    assert!(repo.verifier(TENANT).walk(&live, &mut report).await.unwrap().is_empty());
+    assert_eq!(report.bytes, kept.len() as u64);
+    assert!(repo.read_tree(TENANT, &old).await.unwrap_err().is_damage());
+    assert!(app.store().content_locate(TENANT, &g.chunks[0].id).await.unwrap().is_none());
+    let settled = repo.collect_garbage(TENANT, &[live], &now()).await.unwrap();
+    assert_eq!((settled.removed_blobs, settled.deleted_packs, settled.orphan_packs), (0, 0, 0), "{settled:?}");
+}
