@@ -436,3 +436,34 @@ async fn throttled_callers_that_honour_retry_after_get_through_and_hammering_one
     assert!(waits <= 6, "a client that honours Retry-After is rarely refused: {waits}");
     sigterm_and_wait(s);
 }
+
+#[test]
+fn bench_content_ingests_versions_and_reports_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(&[
+        "bench",
+        "content",
+        "--size",
+        "3MiB",
+        "--versions",
+        "2",
+        "--no-peers",
+        "--json",
+        "--work-dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    let (table, json) = out.trim_end().rsplit_once('\n').unwrap();
+    assert!(table.contains("first ingest MB/s") && table.contains("\nbackstore "), "{table}");
+    let report: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(report["versionBytes"].as_array().unwrap().len(), 3);
+    let ours = &report["tools"][0];
+    assert_eq!(ours["tool"], "backstore");
+    assert_eq!(ours["seconds"].as_array().unwrap().len(), 3);
+    let stored = ours["storedBytes"].as_u64().unwrap();
+    let first = report["versionBytes"][0].as_u64().unwrap();
+    assert!(stored > 0 && stored < first * 2, "stored {stored} of {first}");
+    assert!(report["rates"]["blake3"].as_f64().unwrap() > 0.0);
+    // The work directory is gone afterwards.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
