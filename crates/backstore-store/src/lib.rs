@@ -14,6 +14,7 @@ use backstore_domain::{Actor, RuleError, Timestamp};
 pub use clock::Clock;
 pub use list::*;
 pub use model::*;
+pub use sql::drives::{Conflict, DriveItemRecord, DriveRecord, FileBody};
 pub use sql::stored::{Stored, UnderPolicy};
 pub use sql::{tenant_lock_key, Store};
 
@@ -39,6 +40,19 @@ pub enum StoreError {
     Query(#[from] backstore_odata::QueryError),
     #[error("unsupported database URL '{0}': use sqlite://PATH or postgres://USER@HOST/DATABASE")]
     UnsupportedUrl(String),
+    /// A drive item of that name is in the folder already (Graph's `nameAlreadyExists`).
+    #[error("an item named '{0}' already exists in this folder")]
+    NameExists(String),
+    /// The drive item a write names (or its folder) does not exist, or was deleted.
+    #[error("the item does not exist")]
+    ItemNotFound,
+    /// A write the live tree cannot take (deleting a drive's root, moving a folder into itself, a
+    /// file where a folder is needed); nothing was written.
+    #[error("{0}")]
+    InvalidTreeChange(String),
+    /// Reading or writing the content store failed.
+    #[error("content store: {0}")]
+    Content(#[from] backstore_content::ContentError),
     /// The database was migrated by a newer backstore; this one must not write to it.
     #[error("the database schema is at version {database}, newer than this backstore knows ({known}); run a newer backstore")]
     SchemaTooNew { database: i64, known: i64 },

@@ -50,6 +50,7 @@ mod bulk_requests;
 mod content;
 pub mod dialect;
 mod directory;
+pub mod drives;
 mod jobs;
 mod listing;
 mod outcome;

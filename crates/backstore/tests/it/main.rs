@@ -6,6 +6,7 @@ mod bulk;
 mod cli;
 mod content;
 mod crash;
+mod drives;
 mod engine;
 mod errors;
 mod lifecycle;

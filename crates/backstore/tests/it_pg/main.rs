@@ -10,6 +10,8 @@ mod bulk;
 mod content;
 #[path = "../it/crash.rs"]
 mod crash;
+#[path = "../it/drives.rs"]
+mod drives;
 #[path = "../it/engine.rs"]
 mod engine;
 #[path = "../it/errors.rs"]
