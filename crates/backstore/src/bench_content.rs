@@ -125,6 +125,14 @@ pub async fn ingest(work: &Path, dir: &Path, parent: Option<BlobId>) -> anyhow::
     Ok(root)
 }
 
+/// A peer's cache in the work directory (so runs do not share one) and no progress output.
+fn peer_env(command: &mut Command, peer: &str, work: &Path) {
+    match peer {
+        "restic" => command.env("RESTIC_CACHE_DIR", work.join("restic-cache")),
+        _ => command.env("RUSTIC_CACHE_DIR", work.join("rustic-cache")).env("RUSTIC_NO_PROGRESS", "true"),
+    };
+}
+
 /// A sample of the library to measure the primitives on: up to 64 MiB of its files.
 fn sample(corpus: &Corpus) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
@@ -187,8 +195,9 @@ async fn measure(settings: &Settings, work: &Path) -> anyhow::Result<Report> {
         let repo_dir = work.join(format!("{peer}-repo"));
         let mut init = Command::new(peer);
         init.arg("-r").arg(&repo_dir).arg("--password-file").arg(&password).arg("init");
+        peer_env(&mut init, peer, work);
         if *peer == "restic" {
-            init.args(["--repository-version", "2"]).env("RESTIC_CACHE_DIR", work.join("restic-cache"));
+            init.args(["--repository-version", "2"]);
         }
         run_child(init).with_context(|| format!("{peer} init"))?;
     }
@@ -218,8 +227,9 @@ async fn measure(settings: &Settings, work: &Path) -> anyhow::Result<Report> {
             let mut backup = Command::new(peer);
             backup.arg("-r").arg(work.join(format!("{peer}-repo"))).arg("--password-file").arg(&password);
             backup.arg("backup").arg(corpus.root());
+            peer_env(&mut backup, peer, work);
             if *peer == "restic" {
-                backup.arg("--quiet").env("RESTIC_CACHE_DIR", work.join("restic-cache"));
+                backup.arg("--quiet");
             }
             let (elapsed, rss, _) = run_child(backup).with_context(|| format!("{peer} backup"))?;
             figures.seconds.push(elapsed.as_secs_f64());
