@@ -74,6 +74,10 @@ pub struct EngineConfig {
     pub shutdown_grace: Duration,
     /// How often restore points are brought up to the clock (and at once when the clock jumps).
     pub retention_every: Duration,
+    /// How often content garbage is collected (real time), and how long unreferenced content waits
+    /// before it is removed (`docs/content.md`).
+    pub gc_every: Duration,
+    pub gc_grace: Duration,
 }
 
 impl Default for EngineConfig {
@@ -90,6 +94,8 @@ impl Default for EngineConfig {
             faults: Arc::new(FaultRules::default()),
             shutdown_grace: Duration::from_secs(10),
             retention_every: Duration::from_secs(60),
+            gc_every: Duration::from_secs(3600),
+            gc_grace: Duration::from_secs(3600),
         }
     }
 }

@@ -20,6 +20,9 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+/// The content store the engine snapshots and collects.
+pub type Content = backstore_content::Repository<Arc<Store>>;
+
 pub use config::{EngineConfig, Fault, FaultRules, RestoreSpeed};
 pub use metrics::Metrics;
 
@@ -28,6 +31,10 @@ pub struct Engine {
     clock: Clock,
     config: EngineConfig,
     metrics: Arc<Metrics>,
+    /// The content store: drives are snapshotted before each retention pass (so new restore points
+    /// hold their trees) and garbage is collected every `gc_every`.
+    content: Option<Arc<Content>>,
+    gc_due: std::sync::Mutex<Instant>,
     /// Jobs whose restore stopped for shutdown: `run` gives them back once it has stopped claiming,
     /// so a job given back is never claimed again by the worker that is stopping.
     stopped: std::sync::Mutex<Vec<JobRef>>,
@@ -46,7 +53,14 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 
 impl Engine {
     pub fn new(store: Arc<Store>, clock: Clock, config: EngineConfig, metrics: Arc<Metrics>) -> Engine {
-        Engine { store, clock, config, metrics, stopped: std::sync::Mutex::new(Vec::new()) }
+        let gc_due = std::sync::Mutex::new(Instant::now() + config.gc_every);
+        Engine { store, clock, config, metrics, content: None, gc_due, stopped: std::sync::Mutex::new(Vec::new()) }
+    }
+
+    /// The engine with a content store to snapshot and collect.
+    pub fn with_content(mut self, content: Arc<Content>) -> Engine {
+        self.content = Some(content);
+        self
     }
 
     pub fn config(&self) -> &EngineConfig {
@@ -163,6 +177,11 @@ impl Engine {
 
     /// Brings restore points up to the clock; a failure is logged and retried at the next pass.
     pub async fn retention(&self) {
+        if let Some(content) = &self.content {
+            if let Err(e) = self.store.snapshot_changed_drives(content.as_ref(), None).await {
+                tracing::warn!(error = %e, "snapshotting the drives failed; restore points keep the previous snapshots");
+            }
+        }
         match self.store.retention_pass(self.clock.now()).await {
             Ok(r) if r == backstore_store::RetentionReport::default() => {}
             Ok(r) => tracing::info!(
@@ -172,6 +191,47 @@ impl Engine {
                 "restore points brought up to date"
             ),
             Err(e) => tracing::warn!(error = %e, "restore point retention failed; trying again later"),
+        }
+        let due = {
+            let mut at = self.gc_due.lock().expect("not poisoned");
+            let due = Instant::now() >= *at;
+            if due {
+                *at = Instant::now() + self.config.gc_every;
+            }
+            due
+        };
+        if let (true, Some(content)) = (due, &self.content) {
+            self.collect_garbage(content).await;
+        }
+    }
+
+    /// Collects every tenant's content garbage against its restore points and drives.
+    async fn collect_garbage(&self, content: &Content) {
+        let tenants = match backstore_content::GcIndex::tenants(self.store.as_ref()).await {
+            Ok(t) => t,
+            Err(e) => return tracing::warn!(error = %e, "content garbage collection could not list tenants"),
+        };
+        for tenant in tenants {
+            let roots = match self.store.content_roots(&tenant).await {
+                Ok(roots) => roots.into_iter().map(|(r, _)| r).collect::<Vec<_>>(),
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant, error = %e, "content garbage collection skipped a tenant");
+                    continue;
+                }
+            };
+            let options = backstore_content::GcOptions { grace: self.config.gc_grace, ..Default::default() };
+            match content.collect_garbage(&tenant, &roots, &options).await {
+                Ok(r) => tracing::info!(
+                    tenant = %tenant,
+                    removed_blobs = r.removed_blobs,
+                    freed_bytes = r.freed_bytes,
+                    repacked_packs = r.repacked_packs,
+                    "content garbage collected"
+                ),
+                Err(e) => {
+                    tracing::warn!(tenant = %tenant, error = %e, "content garbage collection failed; trying again later")
+                }
+            }
         }
     }
 

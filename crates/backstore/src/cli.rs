@@ -36,6 +36,42 @@ pub enum Command {
     /// Drive running servers over HTTP and report requests/s and p50/p99 per scenario, each next to
     /// a bare HTTP handler's ceiling measured in the same run.
     Bench(BenchArgs),
+    /// Remove content that no restore point and no live drive holds any more (after a grace period,
+    /// in two phases; safe while servers write); prints what it freed as JSON.
+    Gc(GcArgs),
+    /// Read every snapshot (each restore point's, each drive's newest) and check every blob; prints
+    /// what it read and the damaged items with the restore points they affect as JSON, and exits
+    /// with status 1 if any is damaged.
+    Verify(ContentArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ContentArgs {
+    /// The data dir: its database (unless `--database-url`), its content keys, and its packs
+    /// (unless `--blob-store`).
+    #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "BACKSTORE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// Where content packs are: a directory, or s3://BUCKET[/PREFIX] with credentials from the AWS
+    /// environment variables. Default: <data-dir>/blobs.
+    #[arg(long, env = "BACKSTORE_BLOB_STORE")]
+    pub blob_store: Option<String>,
+    /// Only this tenant's content (default: every tenant's).
+    #[arg(long)]
+    pub tenant: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    #[command(flatten)]
+    pub content: ContentArgs,
+    /// Report what would be removed and remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long unreferenced content waits before it is removed; must outlast the longest upload.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub grace: Duration,
 }
 
 #[derive(Debug, Args)]
@@ -223,6 +259,10 @@ pub struct ServeArgs {
     /// postgres://USER@HOST:PORT/DATABASE, which several processes may share.
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Where content packs go: a directory, or s3://BUCKET[/PREFIX] (credentials from the AWS
+    /// environment variables) when several processes share the work. Default: <data-dir>/blobs.
+    #[arg(long, env = "BACKSTORE_BLOB_STORE")]
+    pub blob_store: Option<String>,
     /// The most database connections this process holds open.
     #[arg(long, env = "BACKSTORE_DB_MAX_CONNECTIONS", default_value_t = 8)]
     pub db_max_connections: u32,

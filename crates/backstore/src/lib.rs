@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bench_content;
 pub mod cert;
 pub mod cli;
+pub mod content;
 pub mod corpus;
 pub mod listener;
 pub mod seed;

@@ -45,6 +45,15 @@ fn make_token(
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The content store of a data dir (and database) for `gc` and `verify`.
+async fn open_content(args: &backstore::cli::ContentArgs) -> anyhow::Result<backstore::content::Content> {
+    let url = database_url(args.database_url.as_deref(), &args.data_dir);
+    let store = backstore_store::open(&url, &backstore_store::StoreOptions::default())
+        .await
+        .with_context(|| format!("cannot open the database {url}"))?;
+    backstore::content::open(&args.data_dir, args.blob_store.as_deref(), store).context("cannot open the content store")
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
@@ -88,6 +97,7 @@ async fn main() -> anyhow::Result<()> {
                 clock: Clock::system(),
                 trust_proxy: args.trust_proxy,
                 api: args.role != Role::Worker,
+                blob_store: args.blob_store,
                 throttle: backstore_api::throttle::Throttle::new(args.throttle_app, args.throttle_tenant),
                 issuers,
                 audit_log: args.audit_log,
@@ -203,6 +213,28 @@ async fn main() -> anyhow::Result<()> {
                 pids: args.pids,
             };
             backstore::bench::run(target, &settings).await?;
+        }
+        Command::Gc(args) => {
+            init_logging("warn");
+            let content = open_content(&args.content).await?;
+            let options = backstore_content::GcOptions {
+                grace: args.grace,
+                dry_run: args.dry_run,
+                ..backstore_content::GcOptions::new()
+            };
+            let tenants = backstore::content::collect(&content, args.content.tenant.as_deref(), &options).await?;
+            let freed: u64 = tenants.iter().map(|t| t.report.freed_bytes).sum();
+            let out = serde_json::json!({ "dryRun": args.dry_run, "freedBytes": freed, "tenants": tenants });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Command::Verify(args) => {
+            init_logging("warn");
+            let content = open_content(&args).await?;
+            let found = backstore::content::verify(&content, args.tenant.as_deref()).await?;
+            println!("{}", serde_json::to_string_pretty(&found)?);
+            if !found.damaged.is_empty() {
+                std::process::exit(1);
+            }
         }
         Command::Migrate(db) => {
             init_logging("warn");

@@ -42,6 +42,8 @@ pub struct ServerConfig {
     /// Serve the Graph API (and the admin endpoints); `false` for a worker-only process, whose
     /// HTTP listener serves `/metrics` alone.
     pub api: bool,
+    /// Where content packs go (a directory or `s3://…`); `None`: `<data_dir>/blobs`.
+    pub blob_store: Option<String>,
 }
 
 impl ServerConfig {
@@ -58,6 +60,7 @@ impl ServerConfig {
             trust_proxy: false,
             audit_log: None,
             tls: None,
+            blob_store: None,
             connections: Default::default(),
             requests: Default::default(),
             issuers: Vec::new(),
@@ -122,8 +125,14 @@ impl Server {
         let addr = listener.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
 
+        let content = Arc::new(
+            crate::content::open(&config.data_dir, config.blob_store.as_deref(), store.clone())
+                .map_err(|e| anyhow::anyhow!("cannot open the content store: {e}"))?,
+        );
         let engine = config.engine.map(|c| {
-            let engine = Arc::new(Engine::new(store.clone(), config.clock.clone(), c, metrics.clone()));
+            let engine = Arc::new(
+                Engine::new(store.clone(), config.clock.clone(), c, metrics.clone()).with_content(content.clone()),
+            );
             tokio::spawn(engine.run(rx.clone()))
         });
         tokio::spawn(follow_clock(store.clone(), config.clock.clone(), rx.clone()));

@@ -19,7 +19,8 @@ use super::rows::{actor, actor_json, from_micros, micros, new_id};
 use super::Lock;
 use crate::{Store, StoreError, StoreResult, Writer};
 
-/// A drive: a site's document library or a user's OneDrive.
+/// A drive: a site's document library or a user's OneDrive. Its resource is the site's id, or the
+/// user's directory object id: what a SharePoint or OneDrive protection unit names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriveRecord {
     pub drive_id: String,
@@ -30,6 +31,8 @@ pub struct DriveRecord {
     pub name: String,
     pub root_id: String,
     pub created_at: Timestamp,
+    /// The root manifest of the drive's newest snapshot.
+    pub last_root: Option<BlobId>,
 }
 
 /// A file or folder of a drive.
@@ -135,6 +138,10 @@ fn drive_from_row(r: &dyn Columns) -> StoreResult<DriveRecord> {
         name: r.col("name")?,
         root_id: r.col("root_id")?,
         created_at: from_micros(r.col("created_at")?)?,
+        last_root: r
+            .col::<Option<String>>("last_root")?
+            .map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("tree id '{t}'"))))
+            .transpose()?,
     })
 }
 
@@ -649,10 +656,22 @@ impl Store {
                 .await?;
             if changed.is_empty() {
                 let root = self.drive_item(tenant, drive_id, &drive.root_id).await?.ok_or(StoreError::ItemNotFound)?;
-                if let Some(tree) = root.tree_id {
-                    return Ok(tree);
+                let Some(tree) = root.tree_id else { continue };
+                if drive.last_root != Some(tree) {
+                    self.write(Lock::Tenant(tenant), async |tx| {
+                        exec!(
+                            tx,
+                            "UPDATE drives SET last_root = ? WHERE tenant_id = ? AND drive_id = ?",
+                            tree.to_hex(),
+                            tenant,
+                            drive_id,
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                    .await?;
                 }
-                continue;
+                return Ok(tree);
             }
             // Deepest first: a folder's depth among the changed ones (its changed ancestors).
             let parents: HashMap<&str, Option<&str>> =
@@ -735,6 +754,59 @@ impl Store {
         Err(StoreError::InvalidTreeChange(format!(
             "drive {drive_id} kept changing while its snapshot was taken; try again"
         )))
+    }
+}
+
+impl Store {
+    /// Snapshots every drive (of one tenant, or all) that changed since its last snapshot; how many.
+    pub async fn snapshot_changed_drives<I: ChunkIndex>(
+        &self,
+        repo: &Repository<I>,
+        tenant: Option<&str>,
+    ) -> StoreResult<usize> {
+        let changed = self
+            .read_rows(
+                Cost::Scan,
+                "SELECT d.tenant_id, d.drive_id FROM drives d JOIN drive_items r ON r.tenant_id = d.tenant_id \
+                 AND r.drive_id = d.drive_id AND r.item_id = d.root_id WHERE (? IS NULL OR d.tenant_id = ?) \
+                 AND (r.tree_id IS NULL OR d.last_root IS NULL OR d.last_root <> r.tree_id)",
+                args![tenant, tenant],
+                |r| Ok((r.col::<String>("tenant_id")?, r.col::<String>("drive_id")?)),
+            )
+            .await?;
+        for (t, d) in &changed {
+            self.snapshot_drive(repo, t, d).await?;
+        }
+        Ok(changed.len())
+    }
+
+    /// Every root a tenant's content must keep: each restore point's snapshot and each drive's
+    /// newest one, with the restore points (and drives, as `drive:<id>`) that hold each. Take the
+    /// changed drives' snapshots first so the live trees are among them.
+    pub async fn content_roots(&self, tenant: &str) -> StoreResult<Vec<(BlobId, Vec<String>)>> {
+        let rows = self
+            .read_rows(
+                Cost::Scan,
+                "SELECT content_root AS root, id AS holder FROM restore_points WHERE tenant_id = ? AND content_root IS NOT NULL \
+                 UNION ALL SELECT last_root AS root, 'drive:' || drive_id AS holder FROM drives \
+                 WHERE tenant_id = ? AND last_root IS NOT NULL",
+                args![tenant, tenant],
+                |r| Ok((r.col::<String>("root")?, r.col::<String>("holder")?)),
+            )
+            .await?;
+        let mut roots: Vec<(BlobId, Vec<String>)> = Vec::new();
+        let mut at: HashMap<BlobId, usize> = HashMap::new();
+        for (root, holder) in rows {
+            let root: BlobId = root.parse().map_err(|_| StoreError::Corrupt(format!("content root '{root}'")))?;
+            match at.get(&root) {
+                Some(&i) => roots[i].1.push(holder),
+                None => {
+                    at.insert(root, roots.len());
+                    roots.push((root, vec![holder]));
+                }
+            }
+        }
+        Ok(roots)
     }
 }
 

@@ -115,3 +115,89 @@ async fn a_drive_tree_changes_and_snapshots_what_changed() {
     assert!(store.drive(OTHER_TENANT, d).await.unwrap().is_none());
     assert!(store.drive_item(OTHER_TENANT, d, &docs.item_id).await.unwrap().is_none());
 }
+
+/// The arguments that point `verify` / `gc` at the app's data dir and database.
+fn content_args(app: &TestApp) -> Vec<String> {
+    let d = app.data_dir().to_str().unwrap().to_owned();
+    let mut args = vec!["--data-dir".to_owned(), d];
+    if on_postgres() {
+        args.extend(["--database-url".to_owned(), app.db.url.clone()]);
+    }
+    args
+}
+
+fn run_json(args: &[String]) -> (bool, serde_json::Value, String) {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let (ok, out, err) = crate::process::run(&refs);
+    (ok, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}")), err)
+}
+
+#[tokio::test]
+async fn restore_points_hold_their_drives_tree_and_verify_names_the_points_a_damaged_file_affects() {
+    let app = TestApp::spawn().await;
+    let report = app.seed(TENANT, 1, 0, 0, 1).await;
+    let unit = report.protection_units.iter().find(|u| u.kind == "site").unwrap();
+    let store = app.store();
+    let content = app.content();
+    let who = actor();
+    let w = || Writer { tenant: TENANT, actor: &who, now: chrono::Utc::now() };
+    let drive =
+        store.ensure_drive(w(), unit.site_id.as_deref().unwrap(), "documentLibrary", "Documents").await.unwrap();
+    let docs = store.create_drive_folder(w(), &drive.drive_id, &drive.root_id, "Docs", Conflict::Fail).await.unwrap();
+    let body = {
+        let mut writer = content.writer(TENANT).unwrap();
+        let c = writer.write_bytes(&vec![42u8; 300_000]).await.unwrap();
+        writer.flush().await.unwrap();
+        FileBody { size: c.size, chunks: c.chunks, mime_type: None, sha256: None, quick_xor: None }
+    };
+    let plan =
+        store.put_drive_file(w(), &drive.drive_id, &docs.item_id, "plan.bin", &body, Conflict::Fail).await.unwrap();
+
+    // The engine snapshots the drive before its retention pass; the points added from then on hold
+    // the tree.
+    app.engine(backstore_engine::EngineConfig::default()).with_content(content.clone()).retention().await;
+    let token = app.token(TENANT);
+    app.advance_clock(&token, "25m").await;
+    let roots = store.content_roots(TENANT).await.unwrap();
+    let root = store.drive(TENANT, &drive.drive_id).await.unwrap().unwrap().last_root.expect("snapshotted");
+    let holders = &roots.iter().find(|(r, _)| *r == root).expect("the drive's root is kept").1;
+    let new_points: Vec<&String> = holders.iter().filter(|h| !h.starts_with("drive:")).collect();
+    assert!(!new_points.is_empty(), "restore points taken after the snapshot hold it: {roots:?}");
+    assert!(new_points.iter().all(|p| !unit.restore_point_ids.contains(p)), "the seeded point predates the drive");
+
+    let (ok, found, err) = run_json(&[&["verify".to_owned()][..], &content_args(&app)].concat());
+    assert!(ok, "{err}");
+    assert_eq!((found["tenants"].as_u64(), found["files"].as_u64()), (Some(1), Some(1)), "{found}");
+    assert_eq!(found["damaged"], serde_json::json!([]));
+
+    // A later edit: the drive's newest snapshot changes, the points keep the old tree.
+    store.delete_drive_item(w(), &drive.drive_id, &plan.item_id).await.unwrap();
+    let (ok, gc, err) =
+        run_json(&[&["gc".to_owned(), "--grace".to_owned(), "0s".to_owned()][..], &content_args(&app)].concat());
+    assert!(ok, "{err}");
+    assert_eq!(gc["tenants"][0]["removedBlobs"], 0, "the restore points still hold the file: {gc}");
+    let read: Vec<_> =
+        futures::TryStreamExt::try_collect::<Vec<_>>(content.read_file(TENANT, &plan.chunks, 0..plan.size))
+            .await
+            .unwrap();
+    assert_eq!(read.concat().len(), 300_000);
+
+    // Damage the file's pack: verify exits 1 and names the restore points that held it.
+    let at = store.content_locate(TENANT, &plan.chunks[0].id).await.unwrap().unwrap();
+    let hex = at.pack.to_hex();
+    let pack = app.data_dir().join("blobs/packs").join(TENANT).join(&hex[..2]).join(&hex);
+    let mut bytes = std::fs::read(&pack).unwrap();
+    bytes[at.offset as usize + 64] ^= 0xff;
+    std::fs::write(&pack, bytes).unwrap();
+    let (ok, found, _) = run_json(&[&["verify".to_owned()][..], &content_args(&app)].concat());
+    assert!(!ok, "verify exits 1 on damage");
+    let damaged = found["damaged"].as_array().unwrap();
+    assert_eq!(damaged.len(), 1, "{found}");
+    assert_eq!(damaged[0]["path"], "/Docs/plan.bin");
+    let points: Vec<&str> =
+        damaged[0]["restorePoints"].as_array().unwrap().iter().map(|p| p.as_str().unwrap()).collect();
+    for p in &new_points {
+        assert!(points.contains(&p.as_str()), "{points:?}");
+    }
+    assert!(points.iter().all(|p| !p.starts_with("drive:")), "the live drive no longer holds it: {points:?}");
+}

@@ -244,6 +244,13 @@ impl TestApp {
         self.server().store.as_ref()
     }
 
+    /// The content store of the data dir, over the server's database.
+    #[allow(dead_code)] // not every test binary reads content
+    pub fn content(&self) -> std::sync::Arc<backstore::content::Content> {
+        let store = self.server().store.clone();
+        std::sync::Arc::new(backstore::content::open(self.data_dir(), None, store).unwrap())
+    }
+
     pub fn clock(&self) -> &Clock {
         &self.server().clock
     }
