@@ -48,6 +48,19 @@ pub struct FileContent {
     pub quick_xor: [u8; 20],
 }
 
+impl FileContent {
+    /// Graph's `sha256Hash`: uppercase hexadecimal.
+    pub fn sha256_hex(&self) -> String {
+        self.sha256.iter().map(|b| format!("{b:02X}")).collect()
+    }
+
+    /// Graph's `quickXorHash`: base64.
+    pub fn quick_xor_base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.quick_xor)
+    }
+}
+
 /// What a writer did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

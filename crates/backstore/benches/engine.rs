@@ -27,6 +27,7 @@ async fn engine_rate(sessions: usize, artifacts: usize) -> (f64, String, tempfil
         restore_points: 1,
         seed: 1,
         faulty_units: 0,
+        content_bytes: 0,
     };
     let report = seed(store.as_ref(), &plan, clock.now()).await.unwrap();
     let actor = Actor { application_id: "bench".into(), application_name: None, user_id: None, user_name: None };

@@ -48,6 +48,7 @@ async fn main() {
             restore_points: 100,
             seed: 1,
             faulty_units: 0,
+            content_bytes: 0,
         };
         let started = Instant::now();
         let report = seed(store.as_ref(), &plan, clock.now()).await.unwrap();

@@ -211,6 +211,7 @@ pub fn plan(tenant: &str) -> SeedPlan {
         restore_points: 1,
         seed: 7,
         faulty_units: 0,
+        content_bytes: 0,
     }
 }
 

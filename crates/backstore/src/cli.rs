@@ -43,6 +43,25 @@ pub enum Command {
     /// what it read and the damaged items with the restore points they affect as JSON, and exits
     /// with status 1 if any is damaged.
     Verify(ContentArgs),
+    /// Upload a local directory tree into a site's document library or a user's OneDrive (the
+    /// drive then holds what the directory holds); prints what changed as JSON.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("into").required(true).args(["site", "user"])))]
+pub struct ImportArgs {
+    #[command(flatten)]
+    pub content: ContentArgs,
+    /// The site, by its URL (`https://contoso.sharepoint.com/sites/marketing`), from the tenant's
+    /// directory (`seed`, `/admin/directory`).
+    #[arg(long)]
+    pub site: Option<String>,
+    /// The user whose OneDrive it goes to, by e-mail address.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// The directory to upload.
+    pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -389,6 +408,13 @@ pub struct SeedArgs {
     /// Units whose restores always fail with a realistic error (marked `fault` in the output).
     #[arg(long, default_value_t = 0)]
     pub faulty_units: u32,
+    /// Give each site and OneDrive a drive of generated files of about this size (e.g. `200MiB`),
+    /// different at each restore point (up to ten versions). Default: none.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "0")]
+    pub content: u64,
+    /// Where content packs go (a directory or s3://BUCKET[/PREFIX]); default <data-dir>/blobs.
+    #[arg(long, env = "BACKSTORE_BLOB_STORE")]
+    pub blob_store: Option<String>,
 }
 
 /// The database URL a data dir implies when none is given.

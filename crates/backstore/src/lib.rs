@@ -8,6 +8,7 @@ pub mod cert;
 pub mod cli;
 pub mod content;
 pub mod corpus;
+pub mod import;
 pub mod listener;
 pub mod seed;
 pub mod server;

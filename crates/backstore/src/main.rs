@@ -236,6 +236,40 @@ async fn main() -> anyhow::Result<()> {
                 std::process::exit(1);
             }
         }
+        Command::Import(args) => {
+            init_logging("warn");
+            let Some(tenant) = args.content.tenant.clone() else {
+                anyhow::bail!("import needs --tenant");
+            };
+            let content = open_content(&args.content).await?;
+            let store = content.index().clone();
+            let (workload, address, kind, name, what) = match (&args.site, &args.user) {
+                (Some(site), _) => {
+                    (backstore_domain::Workload::SharePoint, site, "documentLibrary", "Documents", "site")
+                }
+                (None, Some(user)) => (backstore_domain::Workload::OneDrive, user, "business", "OneDrive", "user"),
+                (None, None) => unreachable!("clap requires one"),
+            };
+            let Some(resource) = store.resource_by_address(&tenant, workload, address).await? else {
+                anyhow::bail!(
+                    "no {what} '{address}' in tenant {tenant}'s directory (seed it, or add it at /admin/directory)"
+                );
+            };
+            let actor = backstore_domain::Actor {
+                application_id: "c2bd3f61-8a4b-4b7e-9d0c-5e4f1a2b3c4d".into(),
+                application_name: Some("backstore import".into()),
+                user_id: None,
+                user_name: None,
+            };
+            let w = backstore_store::Writer { tenant: &tenant, actor: &actor, now: Clock::system().now() };
+            let drive = store.ensure_drive(w, &resource, kind, name).await?;
+            let report = backstore::import::sync_dir(&store, &content, w, &drive, &args.dir)
+                .await
+                .with_context(|| format!("cannot import {}", args.dir.display()))?;
+            let mut out = serde_json::to_value(report)?;
+            out["driveId"] = serde_json::Value::String(drive.drive_id.clone());
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
         Command::Migrate(db) => {
             init_logging("warn");
             let url = database_url(db.database_url.as_deref(), &db.data_dir);
@@ -285,8 +319,17 @@ async fn main() -> anyhow::Result<()> {
                 restore_points: args.restore_points,
                 seed: args.seed,
                 faulty_units: args.faulty_units,
+                content_bytes: args.content,
             };
-            let report = backstore::seed::seed(store.as_ref(), &plan, Clock::system().now()).await?;
+            let content = match args.content {
+                0 => None,
+                _ => Some(
+                    backstore::content::open(&args.data_dir, args.blob_store.as_deref(), store.clone())
+                        .context("cannot open the content store")?,
+                ),
+            };
+            let report =
+                backstore::seed::seed_with(store.as_ref(), content.as_ref(), &plan, Clock::system().now()).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }

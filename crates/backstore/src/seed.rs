@@ -5,7 +5,7 @@ use backstore_domain::policy::MAX_UNITS_PER_REQUEST;
 use backstore_domain::restore::Resource;
 use backstore_domain::retention;
 use backstore_domain::{Timestamp, Workload};
-use backstore_store::{DirectoryResource, PolicyDeltaItem, RestorePointQuery, Store, StoreResult, Writer};
+use backstore_store::{DirectoryResource, PolicyDeltaItem, RestorePointQuery, Store, StoreError, StoreResult, Writer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -20,6 +20,8 @@ pub struct SeedPlan {
     pub drives: u32,
     pub restore_points: u32,
     pub seed: u64,
+    /// Bytes of files for each site's and each OneDrive's drive (0: none); needs a content store.
+    pub content_bytes: u64,
 }
 
 /// What `seed` prints: every unit with its kind, id, descriptive fields and restore point ids.
@@ -52,6 +54,13 @@ pub struct SeededUnit {
     /// The error code restores of this unit fail with (`--faulty-units`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
+    /// With `--content`: the drive of a site or OneDrive unit, and what it holds now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drive_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_count: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bytes: Option<u64>,
 }
 
 /// The errors faulty units fail with, in turn.
@@ -193,6 +202,18 @@ fn seed_actor() -> backstore_domain::Actor {
 /// every unit, then refreshes the planner statistics of a PostgreSQL database (a bulk load). Running
 /// it again with the same seed and tenant changes nothing and reports the same.
 pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult<SeedReport> {
+    seed_with(store, None, plan, now).await
+}
+
+/// [`seed`], and with `plan.content_bytes` each site and OneDrive gets a drive of generated files
+/// ([`crate::corpus`]) that changes between its restore points (up to ten versions: files edited,
+/// added, deleted, renamed), each point holding the drive's tree as it was then.
+pub async fn seed_with(
+    store: &Store,
+    content: Option<&crate::content::Content>,
+    plan: &SeedPlan,
+    now: Timestamp,
+) -> StoreResult<SeedReport> {
     let actor = seed_actor();
     let w = Writer { tenant: &plan.tenant, actor: &actor, now };
     if !store.service_state(&plan.tenant).await?.is_some_and(|s| s.is_enabled()) {
@@ -232,12 +253,17 @@ pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult
             protect(store, w, workload, ids, protection_start(workload, plan.restore_points, now)).await?;
         }
     }
+    let drives = match content.filter(|_| plan.content_bytes > 0) {
+        Some(content) => seed_drives(store, content, w, &resources, plan).await?,
+        None => std::collections::HashMap::new(),
+    };
     store.retention_pass(now).await?;
     store.refresh_statistics().await?;
     let mut units = Vec::with_capacity(resources.len());
     for r in resources {
-        let resource_id = r.resource.resource_id().unwrap_or_default();
-        let id = backstore_domain::policy::unit_id(&plan.tenant, r.resource.workload, resource_id);
+        let resource_id = r.resource.resource_id().unwrap_or_default().to_owned();
+        let id = backstore_domain::policy::unit_id(&plan.tenant, r.resource.workload, &resource_id);
+        let drive = drives.get(&resource_id);
         let query = RestorePointQuery {
             unit_id: id.clone(),
             from: None,
@@ -258,9 +284,61 @@ pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult
             email: r.resource.email,
             restore_point_ids: points.into_iter().map(|p| p.id).collect(),
             fault: r.fault,
+            drive_id: drive.map(|(d, _, _)| d.clone()),
+            item_count: drive.map(|(_, n, _)| *n),
+            bytes: drive.map(|(_, _, b)| *b),
         });
     }
     Ok(SeedReport { tenant_id: plan.tenant.clone(), protection_units: units })
+}
+
+/// Gives each site and OneDrive a drive of generated files, changing between the restore points
+/// the retention pass then takes (up to ten versions); the drives by resource id, with their item
+/// counts and bytes.
+async fn seed_drives(
+    store: &Store,
+    content: &crate::content::Content,
+    w: Writer<'_>,
+    resources: &[DirectoryResource],
+    plan: &SeedPlan,
+) -> StoreResult<std::collections::HashMap<String, (String, u64, u64)>> {
+    let failed = |e: &dyn std::fmt::Display| StoreError::InvalidTreeChange(format!("seeding content: {e}"));
+    let work = std::env::temp_dir().join(format!("backstore-seed-{}-{}", std::process::id(), rand::random::<u32>()));
+    let mut drives = Vec::new();
+    for r in resources.iter().filter(|r| r.resource.workload != Workload::Exchange) {
+        let Some(resource_id) = r.resource.resource_id() else { continue };
+        let (kind, name) = match r.resource.workload {
+            Workload::SharePoint => ("documentLibrary", "Documents"),
+            _ => ("business", "OneDrive"),
+        };
+        let drive = store.ensure_drive(w, resource_id, kind, name).await?;
+        let dir = work.join(format!("{}", drives.len()));
+        let seed = plan.seed ^ backstore_domain::stable_hash(resource_id);
+        let corpus = crate::corpus::Corpus::generate(&dir, plan.content_bytes, seed).map_err(|e| failed(&e))?;
+        crate::import::sync_dir(store, content, w, &drive, corpus.root()).await.map_err(|e| failed(&e))?;
+        drives.push((resource_id.to_owned(), drive, corpus));
+    }
+    // The points oldest first; the tree changes before each of up to ten of them.
+    let mut slots = retention::newest_slots(Workload::SharePoint, w.now, plan.restore_points as usize);
+    slots.reverse();
+    let versions = slots.len().min(10);
+    for v in 0..versions {
+        if v > 0 {
+            for (_, drive, corpus) in &mut drives {
+                corpus.edit(5).map_err(|e| failed(&e))?;
+                crate::import::sync_dir(store, content, w, drive, corpus.root()).await.map_err(|e| failed(&e))?;
+            }
+        }
+        store.snapshot_changed_drives(content, Some(w.tenant)).await?;
+        store.retention_pass(slots[v * slots.len() / versions]).await?;
+    }
+    let mut out = std::collections::HashMap::new();
+    for (resource_id, drive, _) in drives {
+        let (items, bytes) = store.drive_totals(w.tenant, &drive.drive_id).await?;
+        out.insert(resource_id, (drive.drive_id, items, bytes));
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    Ok(out)
 }
 
 /// Puts `ids` in the workload's policy (the active one, else a new one) and activates it.

@@ -64,6 +64,21 @@ pub(super) async fn find_by_address(
 }
 
 impl Store {
+    /// The id of a resource of the tenant's directory by address: a site's URL (trailing `/`
+    /// ignored) or a user's e-mail address, regardless of case.
+    pub async fn resource_by_address(&self, tenant: &str, w: Workload, address: &str) -> StoreResult<Option<String>> {
+        let sql = match w {
+            Workload::SharePoint => {
+                "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? \
+                 AND lower(rtrim(site_web_url, '/')) = lower(rtrim(?, '/'))"
+            }
+            Workload::Exchange | Workload::OneDrive => {
+                "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)"
+            }
+        };
+        self.read_row(sql, args![tenant, w.unit_kind(), address], |r| r.col::<String>("resource_id")).await
+    }
+
     /// Makes resources known in the tenant (what `seed` creates outside the backup service);
     /// resources known already are left as they are. Returns how many were new.
     pub async fn register_resources(&self, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64> {

@@ -456,6 +456,20 @@ impl Store {
         .await
     }
 
+    /// How many live items a drive holds (its root aside), and their bytes.
+    pub async fn drive_totals(&self, tenant: &str, drive_id: &str) -> StoreResult<(u64, u64)> {
+        let row = self
+            .read_row(
+                "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN is_folder = 0 THEN size ELSE 0 END), 0) AS bytes \
+                 FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND deleted_at IS NULL AND parent_id IS NOT NULL",
+                args![tenant, drive_id],
+                |r| Ok((r.col::<i64>("n")?, r.col::<i64>("bytes")?)),
+            )
+            .await?
+            .unwrap_or((0, 0));
+        Ok((row.0 as u64, row.1 as u64))
+    }
+
     /// How many live children a folder has (Graph's `folder.childCount`).
     pub async fn drive_child_count(&self, tenant: &str, drive_id: &str, folder: &str) -> StoreResult<u64> {
         let n = self

@@ -467,3 +467,79 @@ fn bench_content_ingests_versions_and_reports_figures() {
     // The work directory is gone afterwards.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
 }
+
+#[tokio::test]
+async fn seed_content_gives_drives_that_change_between_points_and_import_syncs_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = data_dir_arg(dir.path());
+    let (ok, out, err) = run(&[
+        "seed",
+        "--data-dir",
+        &d,
+        "--tenant",
+        "t-content",
+        "--sites",
+        "1",
+        "--drives",
+        "1",
+        "--mailboxes",
+        "1",
+        "--restore-points",
+        "3",
+        "--content",
+        "2MiB",
+    ]);
+    assert!(ok, "{err}");
+    let seeded: Value = serde_json::from_str(&out).unwrap();
+    let units = seeded["protectionUnits"].as_array().unwrap();
+    for u in units {
+        assert_eq!(u["restorePointIds"].as_array().unwrap().len(), 3, "{u}");
+        if u["kind"] == "mailbox" {
+            assert!(u.get("driveId").is_none());
+        } else {
+            assert!(u["driveId"].as_str().unwrap().starts_with("b!"), "{u}");
+            assert!(u["itemCount"].as_u64().unwrap() > 0 && u["bytes"].as_u64().unwrap() > 1_000_000, "{u}");
+        }
+    }
+    // Each point of each drive holds a tree of its own (three versions per drive), all sound.
+    let (ok, out, err) = run(&["verify", "--data-dir", &d]);
+    assert!(ok, "{err}");
+    let found: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!((found["snapshots"].as_u64(), found["damaged"].clone()), (Some(6), json!([])), "{found}");
+
+    // import makes a site's drive hold a directory; a second run changes nothing; an edit replaces.
+    let local = tempfile::tempdir().unwrap();
+    std::fs::create_dir(local.path().join("Imported reports")).unwrap();
+    std::fs::write(local.path().join("Imported reports/q1.txt"), "first quarter").unwrap();
+    std::fs::write(local.path().join("readme.md"), "# hello").unwrap();
+    let site_url = units.iter().find(|u| u["kind"] == "site").unwrap()["siteWebUrl"].as_str().unwrap().to_owned();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["import", "--data-dir", &d, "--tenant", "t-content"];
+        args.extend_from_slice(extra);
+        args.push(local.path().to_str().unwrap());
+        run(&args)
+    };
+    let (ok, out, err) = import(&["--site", &site_url]);
+    assert!(ok, "{err}");
+    let first: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (first["files"].as_u64(), first["folders"].as_u64(), first["added"].as_u64()),
+        (Some(2), Some(1), Some(3))
+    );
+    assert!(first["removed"].as_u64().unwrap() > 0, "the seeded files went: {first}");
+    let (ok, out, _) = import(&["--site", &site_url]);
+    assert!(ok);
+    let again: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        (again["added"].as_u64(), again["replaced"].as_u64(), again["removed"].as_u64()),
+        (Some(0), Some(0), Some(0))
+    );
+    std::fs::write(local.path().join("readme.md"), "# hello, edited").unwrap();
+    let (ok, out, _) = import(&["--site", &site_url]);
+    assert!(ok);
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["replaced"], 1);
+
+    let (ok, _, err) = import(&["--user", "nobody@example.com"]);
+    assert!(!ok);
+    assert!(err.contains("no user 'nobody@example.com'"), "{err}");
+}

@@ -222,6 +222,7 @@ async fn faulty_units_fail_with_a_realistic_error() {
         restore_points: 1,
         seed: 5,
         faulty_units: 4,
+        content_bytes: 0,
     };
     let report = backstore::seed::seed(app.store(), &plan, app.clock().now()).await.unwrap();
     let faulty: Vec<_> = report.protection_units.iter().filter(|u| u.fault.is_some()).collect();

@@ -295,6 +295,7 @@ impl TestApp {
             restore_points: points,
             seed: 42,
             faulty_units: 0,
+            content_bytes: 0,
         };
         backstore::seed::seed(self.store(), &plan, self.clock().now()).await.unwrap()
     }
