@@ -29,9 +29,14 @@ pub const RESTORE_READ: &str = "BackupRestore-Restore.Read.All";
 pub const RESTORE_READ_WRITE: &str = "BackupRestore-Restore.ReadWrite.All";
 pub const SEARCH_READ: &str = "BackupRestore-Search.Read.All";
 pub const MONITOR_READ: &str = "BackupRestore-Monitor.Read.All";
+pub const FILES_READ: &str = "Files.Read.All";
+pub const FILES_READ_WRITE: &str = "Files.ReadWrite.All";
+pub const SITES_READ: &str = "Sites.Read.All";
+pub const SITES_READ_WRITE: &str = "Sites.ReadWrite.All";
 
-/// Every permission of the Backup Storage API: what a token has by default.
-pub const ALL_PERMISSIONS: [&str; 8] = [
+/// Every permission of the Backup Storage API and of the file content it serves: what a token has
+/// by default.
+pub const ALL_PERMISSIONS: [&str; 12] = [
     CONTROL_READ_WRITE,
     CONFIGURATION_READ_WRITE,
     RESTORE_READ_WRITE,
@@ -40,10 +45,15 @@ pub const ALL_PERMISSIONS: [&str; 8] = [
     CONTROL_READ,
     CONFIGURATION_READ,
     RESTORE_READ,
+    FILES_READ_WRITE,
+    SITES_READ_WRITE,
+    FILES_READ,
+    SITES_READ,
 ];
 
 /// The read permissions: what `--read-only` gives.
-pub const READ_PERMISSIONS: [&str; 5] = [CONTROL_READ, CONFIGURATION_READ, RESTORE_READ, SEARCH_READ, MONITOR_READ];
+pub const READ_PERMISSIONS: [&str; 7] =
+    [CONTROL_READ, CONFIGURATION_READ, RESTORE_READ, SEARCH_READ, MONITOR_READ, FILES_READ, SITES_READ];
 
 /// What an endpoint needs; each names the permissions that grant it (least privileged first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +74,10 @@ pub enum Access {
     ControlRead,
     /// Enabling the service.
     ControlWrite,
+    /// Drives and their items, reading.
+    FilesRead,
+    /// Drives and their items, changing.
+    FilesWrite,
 }
 
 impl Access {
@@ -77,6 +91,8 @@ impl Access {
             Access::Search => &[SEARCH_READ],
             Access::ControlRead => &[CONTROL_READ, CONTROL_READ_WRITE],
             Access::ControlWrite => &[CONTROL_READ_WRITE],
+            Access::FilesRead => &[FILES_READ, SITES_READ, FILES_READ_WRITE, SITES_READ_WRITE],
+            Access::FilesWrite => &[FILES_READ_WRITE, SITES_READ_WRITE],
         }
     }
 }
@@ -142,6 +158,37 @@ impl SigningKey {
     pub fn from_secret(secret: Vec<u8>) -> SigningKey {
         SigningKey { secret }
     }
+
+    /// A pre-authenticated download token for one file of one tenant, valid until `expires`
+    /// (seconds, server clock): a JWT with its own audience, so it never passes as a bearer token.
+    pub fn sign_download(&self, grant: &DownloadGrant) -> Result<String, KeyError> {
+        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), grant, &EncodingKey::from_secret(&self.secret))?)
+    }
+
+    /// The grant a download token carries, if this key signed it; its expiry is the caller's to
+    /// check against the server clock.
+    pub fn verify_download(&self, token: &str) -> Option<DownloadGrant> {
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.set_audience(&[DOWNLOAD_AUDIENCE]);
+        validation.set_required_spec_claims(&["aud"]);
+        jsonwebtoken::decode::<DownloadGrant>(token, &jsonwebtoken::DecodingKey::from_secret(&self.secret), &validation)
+            .ok()
+            .map(|t| t.claims)
+    }
+}
+
+/// The audience of download tokens.
+pub const DOWNLOAD_AUDIENCE: &str = "backstore-download";
+
+/// What a download URL grants: one file of one tenant's drive, until `exp`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct DownloadGrant {
+    pub aud: String,
+    pub tid: String,
+    pub drv: String,
+    pub itm: String,
+    pub exp: i64,
 }
 
 /// The claims of a token, named as Entra names them.

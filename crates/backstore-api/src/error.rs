@@ -84,6 +84,21 @@ pub enum ApiError {
     /// `Retry-After` says when to try again.
     #[error("The service is temporarily unavailable. Retry after {retry_after_secs} seconds.")]
     ServiceUnavailable { retry_after_secs: u64 },
+    /// 404 `itemNotFound`: no such drive or drive item.
+    #[error("{0}")]
+    ItemNotFound(String),
+    /// 409 `nameAlreadyExists`
+    #[error("{0}")]
+    NameAlreadyExists(String),
+    /// 400 `invalidRequest`: a file operation Graph refuses (an invalid name, a move into itself).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// 412 `resourceModified`: an `If-Match` that no longer matches.
+    #[error("{0}")]
+    PreconditionFailed(String),
+    /// 416 `invalidRange`: a `Range` outside the file (`Content-Range: bytes */size`).
+    #[error("The requested range is outside the file's {size} bytes.")]
+    RangeNotSatisfiable { size: u64 },
     /// A rule of the restore-session domain.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -126,6 +141,11 @@ impl ApiError {
             ApiError::BulkInvalidEmail(_) => (StatusCode::BAD_REQUEST, "BulkRestoreInvalidCreateRequestUserEmail"),
             ApiError::InvalidBulkRequestId(_) => (StatusCode::BAD_REQUEST, "InvalidBulkRestoreArtifactId"),
             ApiError::InvalidAppOwnerTenantId(_) => (StatusCode::BAD_REQUEST, "InvalidAppOwnerTenantId"),
+            ApiError::ItemNotFound(_) => (StatusCode::NOT_FOUND, "itemNotFound"),
+            ApiError::NameAlreadyExists(_) => (StatusCode::CONFLICT, "nameAlreadyExists"),
+            ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalidRequest"),
+            ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "resourceModified"),
+            ApiError::RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "invalidRange"),
             ApiError::Rule(rule) => match rule {
                 RuleError::SessionNotFound => (StatusCode::NOT_FOUND, "RestoreSessionNotFound"),
                 RuleError::ArtifactNotFound => (StatusCode::NOT_FOUND, "ArtifactNotFound"),
@@ -196,6 +216,11 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Rule(rule) => ApiError::Rule(rule),
             StoreError::Query(e) => ApiError::BadRequest(e.to_string()),
+            StoreError::ItemNotFound => ApiError::ItemNotFound("The resource could not be found.".into()),
+            StoreError::NameExists(name) => {
+                ApiError::NameAlreadyExists(format!("An item with the name '{name}' already exists in this location."))
+            }
+            StoreError::InvalidTreeChange(why) => ApiError::InvalidRequest(why),
             other if other.is_unavailable() => {
                 tracing::warn!(error = %other, "the database is unavailable");
                 ApiError::ServiceUnavailable { retry_after_secs: DATABASE_RETRY_AFTER_SECS }

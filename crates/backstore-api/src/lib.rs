@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod auth;
 pub mod body;
+mod drive_path;
 pub mod error;
 mod handlers;
 mod jwt;
@@ -29,12 +30,15 @@ use serde_json::Value;
 
 use crate::auth::{Principal, SigningKey};
 use crate::error::ApiError;
-use crate::path::ApiVersion;
+use crate::path::{ApiVersion, Target};
 use crate::query::QueryOptions;
 use crate::wire::Render;
 
-/// Largest request body accepted (1 MiB).
+/// Largest request body accepted (1 MiB); file content (`PUT …/content`) is streamed instead.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// How long a simple upload's body may take to arrive.
+const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
 const ODATA_JSON: &str =
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8";
@@ -56,14 +60,19 @@ struct Inner {
     issuers: Arc<oidc::Issuers>,
     limits: RequestLimits,
     audit: Arc<audit::AuditLog>,
+    /// The content store files are kept in (`None`: file paths answer 501).
+    content: Option<Arc<Content>>,
 }
+
+/// The content store the API serves files from.
+pub type Content = backstore_content::Repository<Arc<Store>>;
 
 impl AppState {
     pub fn new(store: Arc<Store>, key: SigningKey, clock: Clock) -> AppState {
         let throttle = Arc::new(throttle::Throttle::default());
         let issuers = Arc::new(oidc::Issuers::default());
         let (limits, audit) = (RequestLimits::default(), Arc::new(audit::AuditLog::default()));
-        let inner = Inner { store, key, clock, trust_proxy: false, throttle, issuers, limits, audit };
+        let inner = Inner { store, key, clock, trust_proxy: false, throttle, issuers, limits, audit, content: None };
         AppState { inner: Arc::new(inner) }
     }
 
@@ -97,6 +106,11 @@ impl AppState {
     /// Also accepts tokens of these OpenID Connect issuers.
     pub fn trusting_issuers(self, issuers: oidc::Issuers) -> AppState {
         self.with(|i| i.issuers = Arc::new(issuers))
+    }
+
+    /// Serves files from this content store.
+    pub fn with_content(self, content: Arc<Content>) -> AppState {
+        self.with(|i| i.content = Some(content))
     }
 
     pub fn store(&self) -> &Store {
@@ -135,6 +149,10 @@ pub(crate) struct Ctx {
     pub query: QueryOptions,
     pub render: Render,
     pub body: Bytes,
+    /// The request's `If-Match`, `Content-Length` and `Content-Type`.
+    pub if_match: Option<String>,
+    pub content_length: Option<u64>,
+    pub content_type: Option<String>,
 }
 
 impl Ctx {
@@ -331,6 +349,13 @@ async fn handle(
     trail: &mut audit::Trail,
 ) -> Result<Response, ApiError> {
     check_header_size(&req, state.inner.limits.max_header_bytes)?;
+    // Pre-authenticated download URLs carry their own grant instead of a bearer token.
+    if let Some(token) = req.uri().path().strip_prefix("/_download/") {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return Err(ApiError::MethodNotAllowed { allow: "GET" });
+        }
+        return handlers::download(&state, token, req.headers()).await;
+    }
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let principal = auth::authenticate(&state.inner.key, &state.inner.issuers, authorization).await?;
     trail.principal = Some(principal.clone());
@@ -341,21 +366,40 @@ async fn handle(
     let path = req.uri().path().to_owned();
     let origin = origin(req.headers(), state.inner.trust_proxy);
     let headers = req.headers().clone();
+    let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (if_match, content_type) = (header(header::IF_MATCH), header(header::CONTENT_TYPE));
+    let content_length = header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
+    let render = Render { include_unknown_enums: prefer_unknown };
+    // A file's content is streamed into the content store, not read into memory first.
+    if let (Target::Drive(drive), &Method::PUT) = (&target, &method) {
+        if drive.tail == drive_path::Tail::Content {
+            let drive = drive.clone();
+            let ctx = Ctx {
+                state,
+                principal,
+                version,
+                origin,
+                path,
+                query,
+                render,
+                body: Bytes::new(),
+                if_match,
+                content_length,
+                content_type,
+            };
+            let body = req.into_body();
+            return tokio::time::timeout(UPLOAD_TIMEOUT, handlers::upload(&ctx, drive, body))
+                .await
+                .unwrap_or(Err(ApiError::RequestTimeout(UPLOAD_TIMEOUT.as_secs())));
+        }
+    }
     let body = read_body(req, state.inner.limits.body_timeout).await?;
     trail.body = Some(body.clone());
     if method == Method::POST || method == Method::PATCH || method == Method::PUT {
         check_content_type(&headers, &body)?;
     }
-    let ctx = Ctx {
-        state,
-        principal,
-        version,
-        origin,
-        path,
-        query,
-        render: Render { include_unknown_enums: prefer_unknown },
-        body,
-    };
+    let ctx =
+        Ctx { state, principal, version, origin, path, query, render, body, if_match, content_length, content_type };
     handlers::route(&ctx, &method, target).await
 }
 
@@ -393,6 +437,11 @@ pub fn error_response(e: &ApiError, request_id: &str, client_request_id: Option<
         }
         ApiError::TooManyRequests { retry_after_secs } | ApiError::ServiceUnavailable { retry_after_secs } => {
             r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
+        ApiError::RangeNotSatisfiable { size } => {
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
         }
         ApiError::InvalidAuthenticationToken(_) => {
             r.headers_mut()

@@ -96,6 +96,15 @@ fn session_cast(seg: &Seg) -> Option<Workload> {
 
 /// Parses a request path (without the query string).
 pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
+    // Graph's file paths have their own grammar (`:` path addressing, any character in names).
+    let lower = path.to_ascii_lowercase();
+    for (prefix, version) in [("/v1.0", ApiVersion::V1), ("/beta", ApiVersion::Beta)] {
+        if lower.starts_with(&format!("{prefix}/")) {
+            if let Some(drive) = crate::drive_path::parse(&path[prefix.len()..]) {
+                return Ok((version, Target::Drive(drive?)));
+            }
+        }
+    }
     let segs = segments(path)?;
     let mut it = segs.iter().peekable();
     let version = match it.next() {

@@ -21,6 +21,8 @@ impl ApiVersion {
 /// What a request addresses.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// A drive or a drive item (Graph's file paths).
+    Drive(crate::drive_path::DrivePath),
     /// `restoreSessions` (`workload: None`), a type cast of it, or a typed session set.
     Sessions {
         workload: Option<Workload>,

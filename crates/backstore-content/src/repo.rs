@@ -216,6 +216,43 @@ impl<I: ChunkIndex> Repository<I> {
             .buffered(2)
     }
 
+    /// [`Repository::read_file`] owning what it reads from (for a response body).
+    pub fn read_file_owned(
+        self: Arc<Self>,
+        tenant: String,
+        chunks: Vec<ChunkRef>,
+        range: Range<u64>,
+    ) -> impl Stream<Item = Result<Bytes, ContentError>> + Send + 'static
+    where
+        I: 'static,
+    {
+        let mut at = 0u64;
+        let mut wanted = Vec::new();
+        for chunk in chunks {
+            let (lo, hi) = (at, at + u64::from(chunk.len));
+            at = hi;
+            if hi > range.start && lo < range.end {
+                wanted.push((chunk, range.start.saturating_sub(lo) as usize, (range.end.min(hi) - lo) as usize));
+            }
+        }
+        stream::iter(wanted)
+            .map(move |(chunk, from, to)| {
+                let (repo, tenant) = (self.clone(), tenant.clone());
+                async move {
+                    let plain = repo.read_blob(&tenant, &chunk.id).await?;
+                    if plain.len() != chunk.len as usize {
+                        return Err(ContentError::Corrupt {
+                            pack: chunk.id,
+                            id: chunk.id,
+                            reason: format!("chunk is {} bytes, its manifest says {}", plain.len(), chunk.len),
+                        });
+                    }
+                    Ok(Bytes::from(plain).slice(from..to))
+                }
+            })
+            .buffered(2)
+    }
+
     /// A verifier for one tenant: it remembers what it checked, so walking many snapshots of the
     /// same drive reads each shared chunk and subtree once.
     pub fn verifier(&self, tenant: &str) -> Verifier<'_, I> {

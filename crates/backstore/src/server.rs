@@ -94,6 +94,10 @@ impl Server {
         let key = SigningKey::load_or_create(&config.data_dir)?;
         // The server clock runs as far ahead as the database says (`backstore clock advance`).
         config.clock.catch_up(store.clock_offset().await?);
+        let content = Arc::new(
+            crate::content::open(&config.data_dir, config.blob_store.as_deref(), store.clone())
+                .map_err(|e| anyhow::anyhow!("cannot open the content store: {e}"))?,
+        );
         let metrics = Arc::new(Metrics::default());
         let metrics_route = axum::Router::new()
             .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())));
@@ -107,7 +111,8 @@ impl Server {
                     .throttled(config.throttle)
                     .trusting_issuers(backstore_api::oidc::Issuers::new(config.issuers))
                     .limited(config.requests)
-                    .audited(audit),
+                    .audited(audit)
+                    .with_content(content.clone()),
             )
             .merge(metrics_route)
             .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()))
@@ -125,10 +130,6 @@ impl Server {
         let addr = listener.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
 
-        let content = Arc::new(
-            crate::content::open(&config.data_dir, config.blob_store.as_deref(), store.clone())
-                .map_err(|e| anyhow::anyhow!("cannot open the content store: {e}"))?,
-        );
         let engine = config.engine.map(|c| {
             let engine = Arc::new(
                 Engine::new(store.clone(), config.clock.clone(), c, metrics.clone()).with_content(content.clone()),

@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod bulk_requests;
+mod drives;
 mod inclusion_rules;
 mod protection_policies;
 mod protection_units;
@@ -30,9 +31,19 @@ fn set_methods(base: bool) -> ApiError {
     ApiError::MethodNotAllowed { allow: if base { "GET" } else { "GET, POST" } }
 }
 
+pub(crate) use drives::{download, upload};
+
 pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<Response, ApiError> {
     use Target::*;
     let m = method.clone();
+    // Files are not part of the backup service: no service gate.
+    let target = match target {
+        Drive(path) => {
+            ctx.query.only_general()?;
+            return drives::route(ctx, &m, path).await;
+        }
+        other => other,
+    };
     if !matches!(target, RestorePoints | Sessions { .. } | Artifacts { .. } | Units { .. } | Session { .. } | Count(_))
     {
         ctx.query.only_general()?;
@@ -41,6 +52,7 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         service::require_enabled(ctx, gate(&target, &m)).await?;
     }
     match target {
+        Drive(path) => drives::route(ctx, &m, path).await,
         Unimplemented(what) => Err(ApiError::NotImplemented(what)),
         Count(of) => match m {
             Method::GET => count(ctx, of).await,

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 mod artifacts;
 mod bulk_requests;
+pub mod drives;
 mod policies;
 mod restore_points;
 mod rules;

@@ -79,6 +79,18 @@ impl Store {
         self.read_row(sql, args![tenant, w.unit_kind(), address], |r| r.col::<String>("resource_id")).await
     }
 
+    /// The id of a resource of the tenant's directory named by its id or, for users, its e-mail
+    /// address (user principal name), regardless of case.
+    pub async fn directory_resource_id(&self, tenant: &str, w: Workload, key: &str) -> StoreResult<Option<String>> {
+        self.read_row(
+            "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? \
+             AND (lower(resource_id) = lower(?) OR lower(email) = lower(?))",
+            args![tenant, w.unit_kind(), key, key],
+            |r| r.col::<String>("resource_id"),
+        )
+        .await
+    }
+
     /// Makes resources known in the tenant (what `seed` creates outside the backup service);
     /// resources known already are left as they are. Returns how many were new.
     pub async fn register_resources(&self, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64> {

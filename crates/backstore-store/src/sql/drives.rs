@@ -460,7 +460,7 @@ impl Store {
     pub async fn drive_totals(&self, tenant: &str, drive_id: &str) -> StoreResult<(u64, u64)> {
         let row = self
             .read_row(
-                "SELECT COUNT(*) AS n, COALESCE(SUM(CASE WHEN is_folder = 0 THEN size ELSE 0 END), 0) AS bytes \
+                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(CASE WHEN is_folder = 0 THEN size ELSE 0 END), 0) AS BIGINT) AS bytes \
                  FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND deleted_at IS NULL AND parent_id IS NOT NULL",
                 args![tenant, drive_id],
                 |r| Ok((r.col::<i64>("n")?, r.col::<i64>("bytes")?)),

@@ -9,6 +9,7 @@ mod crash;
 mod drives;
 mod engine;
 mod errors;
+mod files;
 mod lifecycle;
 mod limits;
 mod odata;

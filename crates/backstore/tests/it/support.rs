@@ -400,6 +400,19 @@ impl TestApp {
         self.send(Method::PATCH, &self.url(path), Some(token), Some(body), &[]).await
     }
 
+    /// GET, POST and PATCH to an absolute URL (Graph paths outside `solutions/backupRestore`).
+    pub async fn get_abs(&self, url: &str, token: &str) -> Resp {
+        self.send(Method::GET, url, Some(token), None, &[]).await
+    }
+
+    pub async fn post_abs(&self, url: &str, token: &str, body: &Value) -> Resp {
+        self.send(Method::POST, url, Some(token), Some(body), &[]).await
+    }
+
+    pub async fn patch_abs(&self, url: &str, token: &str, body: &Value) -> Resp {
+        self.send(Method::PATCH, url, Some(token), Some(body), &[]).await
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> Resp {
         self.send(Method::DELETE, &self.url(path), Some(token), None, &[]).await
     }

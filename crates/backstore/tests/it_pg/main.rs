@@ -16,6 +16,8 @@ mod drives;
 mod engine;
 #[path = "../it/errors.rs"]
 mod errors;
+#[path = "../it/files.rs"]
+mod files;
 #[path = "../it/lifecycle.rs"]
 mod lifecycle;
 #[path = "../it/limits.rs"]
