@@ -1,7 +1,8 @@
 //! Microsoft's own clients against the real binary: the Python SDKs (msgraph-sdk on /v1.0,
 //! msgraph-beta-sdk on /beta) and the JavaScript client (both versions) each drive the whole restore
 //! lifecycle through their request builders (`tests/sdk/lifecycle.py`, `tests/sdk/lifecycle.mjs`).
-//! `tests/sdk/setup.sh` installs them once into `.cache/sdk`.
+//! `tests/sdk/setup.sh` installs them once into `.cache/sdk`. `tests/sdk/files.py` does the same for
+//! files: drives, folders, uploads, downloads, renames and deletes through the Python SDKs.
 
 use std::path::Path;
 use std::process::Command;
@@ -48,6 +49,16 @@ fn lifecycle(program: &Path, script: &Path, version: &str) -> String {
     let last = text.lines().rfind(|l| l.ends_with(" failed")).unwrap_or_default();
     assert!(last.ends_with(" 0 failed") && !last.starts_with("0 passed"), "{text}");
     text
+}
+
+#[test]
+fn the_python_sdk_reads_and_writes_files() {
+    let cache = test_tools();
+    let python = cache.join("venv/bin/python");
+    let script = repo_root().join("tests/sdk/files.py");
+    for version in ["beta", "v1.0"] {
+        println!("{}", lifecycle(&python, &script, version));
+    }
 }
 
 #[test]

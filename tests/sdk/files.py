@@ -1,0 +1,115 @@
+"""Files through Microsoft's own Python SDK (msgraph-sdk on /v1.0, msgraph-beta-sdk on /beta): a
+site's and a user's drive, a folder, an upload, listing, a download that follows the 302, a read by
+path, a rename and a delete, with the request adapter pointed at backstore.
+
+    python files.py BASE_URL (beta|v1.0) TOKEN SEED_JSON
+
+Prints one line per check and ends with `N passed, N failed`; exits 1 when any check failed.
+"""
+
+import asyncio
+import base64
+import importlib
+import json
+import sys
+
+from kiota_abstractions.authentication import (
+    AccessTokenProvider,
+    AllowedHostsValidator,
+    BaseBearerTokenAuthenticationProvider,
+)
+
+BASE, VERSION, TOKEN, SEED = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
+PKG = "msgraph_beta" if VERSION == "beta" else "msgraph"
+sdk = importlib.import_module(PKG)
+
+
+def model(module, name):
+    return getattr(importlib.import_module(f"{PKG}.generated.models.{module}"), name)
+
+
+ODataError = model("o_data_errors.o_data_error", "ODataError")
+DriveItem = model("drive_item", "DriveItem")
+Folder = model("folder", "Folder")
+
+results = []
+
+
+def check(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'ok  ' if ok else 'FAIL'} {VERSION} {name}{'' if ok else ' -- ' + str(detail)}")
+
+
+class StaticToken(AccessTokenProvider):
+    async def get_authorization_token(self, uri, additional_authentication_context=None):
+        return TOKEN
+
+    def get_allowed_hosts_validator(self):
+        return AllowedHostsValidator([])
+
+
+def quick_xor(data: bytes) -> str:
+    """OneDrive's quickXorHash (160 bits, shift 11, length XORed into the last 8 bytes), base64."""
+    width, shift, cells = 160, 11, [0, 0, 0]
+    at = 0
+    for b in data:
+        idx, off = at // 64, at % 64
+        bits = 32 if idx == 2 else 64
+        cells[idx] ^= (b << off) & ((1 << 64) - 1)
+        if off > bits - 8:
+            cells[0 if idx == 2 else idx + 1] ^= b >> (bits - off)
+        at = (at + shift) % width
+    out = bytearray(b"".join(c.to_bytes(8, "little") for c in cells)[:20])
+    for i, b in enumerate(len(data).to_bytes(8, "little")):
+        out[12 + i] ^= b
+    return base64.b64encode(bytes(out)).decode()
+
+
+async def main():
+    seed = json.load(open(SEED))
+    adapter = sdk.GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticToken()))
+    adapter.base_url = f"{BASE}/{VERSION}"
+    client = sdk.GraphServiceClient(request_adapter=adapter)
+    site = next(u for u in seed["protectionUnits"] if u["kind"] == "site")
+    user = next(u for u in seed["protectionUnits"] if u["kind"] == "drive")
+
+    drive = await client.sites.by_site_id(site["siteId"]).drive.get()
+    check("a site's drive is its document library", drive.drive_type == "documentLibrary" and drive.id.startswith("b!"), drive)
+    onedrive = await client.users.by_user_id(user["email"]).drive.get()
+    check("a user's drive is a business OneDrive", onedrive.drive_type == "business", onedrive)
+    items = client.drives.by_drive_id(drive.id).items
+
+    folder = await items.by_drive_item_id("root").children.post(
+        DriveItem(name="Reports", folder=Folder(), additional_data={"@microsoft.graph.conflictBehavior": "rename"})
+    )
+    check("a folder is created", folder.folder is not None and folder.name == "Reports", folder)
+
+    data = b"quarterly numbers, region north\n" * 40000
+    uploaded = await items.by_drive_item_id("root:/Reports/q1.txt:").content.put(data)
+    check("an upload by path returns the item", uploaded.size == len(data) and uploaded.name == "q1.txt", uploaded)
+    check("quickXorHash is OneDrive's", uploaded.file.hashes.quick_xor_hash == quick_xor(data), uploaded.file.hashes)
+
+    children = await items.by_drive_item_id(folder.id).children.get()
+    check("children list the upload", [c.name for c in children.value] == ["q1.txt"], children.value)
+    by_path = await items.by_drive_item_id("root:/Reports/q1.txt:").get()
+    check("an item reads by path", by_path.id == uploaded.id, by_path)
+
+    downloaded = await items.by_drive_item_id(uploaded.id).content.get()
+    check("the download follows the redirect and returns the bytes", downloaded == data, len(downloaded or b""))
+
+    renamed = await items.by_drive_item_id(uploaded.id).patch(DriveItem(name="q1-final.txt"))
+    check("a rename keeps the id", renamed.id == uploaded.id and renamed.name == "q1-final.txt", renamed)
+
+    await items.by_drive_item_id(uploaded.id).delete()
+    try:
+        await items.by_drive_item_id(uploaded.id).get()
+        check("a deleted item is gone", False, "no error")
+    except ODataError as e:
+        check("a deleted item is gone", e.response_status_code == 404 and e.error.code == "itemNotFound", e.error.code)
+
+    passed = sum(results)
+    print(f"{passed} passed, {len(results) - passed} failed")
+    sys.exit(0 if passed == len(results) else 1)
+
+
+asyncio.run(main())
