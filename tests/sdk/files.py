@@ -2,50 +2,18 @@
 site's and a user's drive, a folder, an upload, listing, a download that follows the 302, a read by
 path, a rename and a delete, with the request adapter pointed at backstore.
 
-    python files.py BASE_URL (beta|v1.0) TOKEN SEED_JSON
-
-Prints one line per check and ends with `N passed, N failed`; exits 1 when any check failed.
+    python files.py BASE_URL (beta|v1.0) TOKEN SEED_JSON   (see graph_test.py)
 """
 
 import asyncio
 import base64
-import importlib
 import json
-import sys
 
-from kiota_abstractions.authentication import (
-    AccessTokenProvider,
-    AllowedHostsValidator,
-    BaseBearerTokenAuthenticationProvider,
-)
-
-BASE, VERSION, TOKEN, SEED = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-PKG = "msgraph_beta" if VERSION == "beta" else "msgraph"
-sdk = importlib.import_module(PKG)
-
-
-def model(module, name):
-    return getattr(importlib.import_module(f"{PKG}.generated.models.{module}"), name)
-
+from graph_test import SEED, check, client, finish, model
 
 ODataError = model("o_data_errors.o_data_error", "ODataError")
 DriveItem = model("drive_item", "DriveItem")
 Folder = model("folder", "Folder")
-
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {VERSION} {name}{'' if ok else ' -- ' + str(detail)}")
-
-
-class StaticToken(AccessTokenProvider):
-    async def get_authorization_token(self, uri, additional_authentication_context=None):
-        return TOKEN
-
-    def get_allowed_hosts_validator(self):
-        return AllowedHostsValidator([])
 
 
 def quick_xor(data: bytes) -> str:
@@ -67,17 +35,15 @@ def quick_xor(data: bytes) -> str:
 
 async def main():
     seed = json.load(open(SEED))
-    adapter = sdk.GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticToken()))
-    adapter.base_url = f"{BASE}/{VERSION}"
-    client = sdk.GraphServiceClient(request_adapter=adapter)
+    graph = client()
     site = next(u for u in seed["protectionUnits"] if u["kind"] == "site")
     user = next(u for u in seed["protectionUnits"] if u["kind"] == "drive")
 
-    drive = await client.sites.by_site_id(site["siteId"]).drive.get()
+    drive = await graph.sites.by_site_id(site["siteId"]).drive.get()
     check("a site's drive is its document library", drive.drive_type == "documentLibrary" and drive.id.startswith("b!"), drive)
-    onedrive = await client.users.by_user_id(user["email"]).drive.get()
+    onedrive = await graph.users.by_user_id(user["email"]).drive.get()
     check("a user's drive is a business OneDrive", onedrive.drive_type == "business", onedrive)
-    items = client.drives.by_drive_id(drive.id).items
+    items = graph.drives.by_drive_id(drive.id).items
 
     folder = await items.by_drive_item_id("root").children.post(
         DriveItem(name="Reports", folder=Folder(), additional_data={"@microsoft.graph.conflictBehavior": "rename"})
@@ -107,9 +73,7 @@ async def main():
     except ODataError as e:
         check("a deleted item is gone", e.response_status_code == 404 and e.error.code == "itemNotFound", e.error.code)
 
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    sys.exit(0 if passed == len(results) else 1)
+    finish()
 
 
 asyncio.run(main())

@@ -10,23 +10,10 @@ import asyncio
 import datetime
 import importlib
 import json
-import sys
 
-from kiota_abstractions.authentication import (
-    AccessTokenProvider,
-    AllowedHostsValidator,
-    BaseBearerTokenAuthenticationProvider,
-)
 from kiota_abstractions.base_request_configuration import RequestConfiguration
 
-BASE, VERSION, TOKEN, SEED = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
-PKG = "msgraph_beta" if VERSION == "beta" else "msgraph"
-sdk = importlib.import_module(PKG)
-
-
-def model(module, name):
-    return getattr(importlib.import_module(f"{PKG}.generated.models.{module}"), name)
-
+from graph_test import BASE, PKG, SEED, check, client, finish, model
 
 ODataError = model("o_data_errors.o_data_error", "ODataError")
 SharePointRestoreSession = model("share_point_restore_session", "SharePointRestoreSession")
@@ -49,31 +36,13 @@ SearchBody = getattr(
     "SearchPostRequestBody",
 )
 
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(f"{'ok  ' if ok else 'FAIL'} {VERSION} {name}{'' if ok else ' -- ' + str(detail)}")
-
-
-class StaticToken(AccessTokenProvider):
-    async def get_authorization_token(self, uri, additional_authentication_context=None):
-        return TOKEN
-
-    def get_allowed_hosts_validator(self):
-        return AllowedHostsValidator([])
-
-
 def enum_value(v):
     return getattr(v, "value", v)
 
 
 async def main():
     seed = json.load(open(SEED))
-    adapter = sdk.GraphRequestAdapter(BaseBearerTokenAuthenticationProvider(StaticToken()))
-    adapter.base_url = f"{BASE}/{VERSION}"
-    br = sdk.GraphServiceClient(request_adapter=adapter).solutions.backup_restore
+    br = client().solutions.backup_restore
     units = {k: [u for u in seed["protectionUnits"] if u["kind"] == k] for k in ("site", "mailbox", "drive")}
 
     # Discover: protection units and restore points.
@@ -232,9 +201,7 @@ async def main():
     d = await br.one_drive_for_business_restore_sessions.by_one_drive_for_business_restore_session_id(drive.id).drive_restore_artifacts.get()
     check("the in-place drive artifact succeeded", [enum_value(a.status) for a in d.value] == ["succeeded"], d.value)
 
-    passed = sum(results)
-    print(f"{passed} passed, {len(results) - passed} failed")
-    sys.exit(0 if passed == len(results) else 1)
+    finish()
 
 
 asyncio.run(main())

@@ -190,29 +190,8 @@ impl<I: ChunkIndex> Repository<I> {
         chunks: &'a [ChunkRef],
         range: Range<u64>,
     ) -> impl Stream<Item = Result<Bytes, ContentError>> + Send + 'a {
-        let mut at = 0u64;
-        let mut wanted = Vec::new();
-        for chunk in chunks {
-            let (lo, hi) = (at, at + u64::from(chunk.len));
-            at = hi;
-            if hi > range.start && lo < range.end {
-                let from = range.start.saturating_sub(lo) as usize;
-                let to = (range.end.min(hi) - lo) as usize;
-                wanted.push((chunk, from, to));
-            }
-        }
-        stream::iter(wanted)
-            .map(move |(chunk, from, to)| async move {
-                let plain = self.read_blob(tenant, &chunk.id).await?;
-                if plain.len() != chunk.len as usize {
-                    return Err(ContentError::Corrupt {
-                        pack: chunk.id,
-                        id: chunk.id,
-                        reason: format!("chunk is {} bytes, its manifest says {}", plain.len(), chunk.len),
-                    });
-                }
-                Ok(Bytes::from(plain).slice(from..to))
-            })
+        stream::iter(pieces(chunks, range))
+            .map(move |(chunk, from, to)| self.read_piece(tenant, chunk, from, to))
             .buffered(2)
     }
 
@@ -226,31 +205,25 @@ impl<I: ChunkIndex> Repository<I> {
     where
         I: 'static,
     {
-        let mut at = 0u64;
-        let mut wanted = Vec::new();
-        for chunk in chunks {
-            let (lo, hi) = (at, at + u64::from(chunk.len));
-            at = hi;
-            if hi > range.start && lo < range.end {
-                wanted.push((chunk, range.start.saturating_sub(lo) as usize, (range.end.min(hi) - lo) as usize));
-            }
-        }
-        stream::iter(wanted)
+        stream::iter(pieces(&chunks, range))
             .map(move |(chunk, from, to)| {
                 let (repo, tenant) = (self.clone(), tenant.clone());
-                async move {
-                    let plain = repo.read_blob(&tenant, &chunk.id).await?;
-                    if plain.len() != chunk.len as usize {
-                        return Err(ContentError::Corrupt {
-                            pack: chunk.id,
-                            id: chunk.id,
-                            reason: format!("chunk is {} bytes, its manifest says {}", plain.len(), chunk.len),
-                        });
-                    }
-                    Ok(Bytes::from(plain).slice(from..to))
-                }
+                async move { repo.read_piece(&tenant, chunk, from, to).await }
             })
             .buffered(2)
+    }
+
+    /// Bytes `from..to` of one chunk, checked.
+    async fn read_piece(&self, tenant: &str, chunk: ChunkRef, from: usize, to: usize) -> Result<Bytes, ContentError> {
+        let plain = self.read_blob(tenant, &chunk.id).await?;
+        if plain.len() != chunk.len as usize {
+            return Err(ContentError::Corrupt {
+                pack: chunk.id,
+                id: chunk.id,
+                reason: format!("chunk is {} bytes, its manifest says {}", plain.len(), chunk.len),
+            });
+        }
+        Ok(Bytes::from(plain).slice(from..to))
     }
 
     /// A verifier for one tenant: it remembers what it checked, so walking many snapshots of the
@@ -258,6 +231,20 @@ impl<I: ChunkIndex> Repository<I> {
     pub fn verifier(&self, tenant: &str) -> Verifier<'_, I> {
         Verifier { repo: self, tenant: tenant.to_owned(), chunks: HashMap::new(), trees: HashMap::new() }
     }
+}
+
+/// The chunks a byte range of a file touches, each with the part of it the range takes.
+fn pieces(chunks: &[ChunkRef], range: Range<u64>) -> Vec<(ChunkRef, usize, usize)> {
+    let mut at = 0u64;
+    let mut wanted = Vec::new();
+    for chunk in chunks {
+        let (lo, hi) = (at, at + u64::from(chunk.len));
+        at = hi;
+        if hi > range.start && lo < range.end {
+            wanted.push((*chunk, range.start.saturating_sub(lo) as usize, (range.end.min(hi) - lo) as usize));
+        }
+    }
+    wanted
 }
 
 /// Writes one tenant's content into packs.

@@ -64,6 +64,16 @@ pub struct ImportArgs {
     pub dir: PathBuf,
 }
 
+/// `--blob-store`, the same wherever content is read or written.
+#[derive(Debug, Clone, Args)]
+pub struct BlobStoreArg {
+    /// Where content packs are: a directory, or s3://BUCKET[/PREFIX] (credentials, region and
+    /// endpoint from the AWS environment variables) when several processes share the work.
+    /// Default: <data-dir>/blobs.
+    #[arg(long = "blob-store", env = "BACKSTORE_BLOB_STORE")]
+    pub blob_store: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct ContentArgs {
     /// The data dir: its database (unless `--database-url`), its content keys, and its packs
@@ -72,10 +82,8 @@ pub struct ContentArgs {
     pub data_dir: PathBuf,
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Where content packs are: a directory, or s3://BUCKET[/PREFIX] with credentials from the AWS
-    /// environment variables. Default: <data-dir>/blobs.
-    #[arg(long, env = "BACKSTORE_BLOB_STORE")]
-    pub blob_store: Option<String>,
+    #[command(flatten)]
+    pub blobs: BlobStoreArg,
     /// Only this tenant's content (default: every tenant's).
     #[arg(long)]
     pub tenant: Option<String>,
@@ -278,10 +286,8 @@ pub struct ServeArgs {
     /// postgres://USER@HOST:PORT/DATABASE, which several processes may share.
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
-    /// Where content packs go: a directory, or s3://BUCKET[/PREFIX] (credentials from the AWS
-    /// environment variables) when several processes share the work. Default: <data-dir>/blobs.
-    #[arg(long, env = "BACKSTORE_BLOB_STORE")]
-    pub blob_store: Option<String>,
+    #[command(flatten)]
+    pub blobs: BlobStoreArg,
     /// The most database connections this process holds open.
     #[arg(long, env = "BACKSTORE_DB_MAX_CONNECTIONS", default_value_t = 8)]
     pub db_max_connections: u32,
@@ -412,9 +418,8 @@ pub struct SeedArgs {
     /// different at each restore point (up to ten versions). Default: none.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "0")]
     pub content: u64,
-    /// Where content packs go (a directory or s3://BUCKET[/PREFIX]); default <data-dir>/blobs.
-    #[arg(long, env = "BACKSTORE_BLOB_STORE")]
-    pub blob_store: Option<String>,
+    #[command(flatten)]
+    pub blobs: BlobStoreArg,
 }
 
 /// The database URL a data dir implies when none is given.

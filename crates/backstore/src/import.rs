@@ -22,28 +22,6 @@ pub struct ImportReport {
     pub removed: u64,
 }
 
-/// The media type Graph would report for a file name (by extension).
-pub fn mime_type(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "md" | "log" => "text/plain",
-        "csv" => "text/csv",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "xml" => "application/xml",
-        "pdf" => "application/pdf",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "gif" => "image/gif",
-        "zip" => "application/zip",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
-}
-
 async fn children(store: &Store, tenant: &str, drive: &str, folder: &str) -> Result<Vec<DriveItemRecord>, StoreError> {
     let mut out = Vec::new();
     loop {
@@ -107,7 +85,7 @@ pub async fn sync_dir(
         for (name, stored) in files {
             let body = FileBody {
                 size: stored.size,
-                mime_type: Some(mime_type(&name).to_owned()),
+                mime_type: Some(backstore_api::wire::drives::mime_type(&name).to_owned()),
                 sha256: Some(stored.sha256_hex()),
                 quick_xor: Some(stored.quick_xor_base64()),
                 chunks: stored.chunks,

@@ -51,7 +51,8 @@ async fn open_content(args: &backstore::cli::ContentArgs) -> anyhow::Result<back
     let store = backstore_store::open(&url, &backstore_store::StoreOptions::default())
         .await
         .with_context(|| format!("cannot open the database {url}"))?;
-    backstore::content::open(&args.data_dir, args.blob_store.as_deref(), store).context("cannot open the content store")
+    backstore::content::open(&args.data_dir, args.blobs.blob_store.as_deref(), store)
+        .context("cannot open the content store")
 }
 
 #[tokio::main]
@@ -97,7 +98,7 @@ async fn main() -> anyhow::Result<()> {
                 clock: Clock::system(),
                 trust_proxy: args.trust_proxy,
                 api: args.role != Role::Worker,
-                blob_store: args.blob_store,
+                blob_store: args.blobs.blob_store,
                 throttle: backstore_api::throttle::Throttle::new(args.throttle_app, args.throttle_tenant),
                 issuers,
                 audit_log: args.audit_log,
@@ -324,7 +325,7 @@ async fn main() -> anyhow::Result<()> {
             let content = match args.content {
                 0 => None,
                 _ => Some(
-                    backstore::content::open(&args.data_dir, args.blob_store.as_deref(), store.clone())
+                    backstore::content::open(&args.data_dir, args.blobs.blob_store.as_deref(), store.clone())
                         .context("cannot open the content store")?,
                 ),
             };

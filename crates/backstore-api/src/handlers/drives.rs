@@ -380,7 +380,7 @@ pub(crate) async fn upload(ctx: &Ctx, path: DrivePath, body: Body) -> Result<Res
         .content_type
         .clone()
         .filter(|t| !t.is_empty() && !t.starts_with("application/octet-stream"))
-        .unwrap_or_else(|| mime_for(&file_name).to_owned());
+        .unwrap_or_else(|| crate::wire::drives::mime_type(&file_name).to_owned());
     let body = FileBody {
         size: stored.size,
         sha256: Some(stored.sha256_hex()),
@@ -402,26 +402,6 @@ pub(crate) async fn upload(ctx: &Ctx, path: DrivePath, body: Body) -> Result<Res
         (None, None) => return Err(item_not_found()),
     };
     item_response(ctx, status, &drive, &item).await
-}
-
-/// A media type from a file name's extension.
-fn mime_for(name: &str) -> &'static str {
-    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
-        "txt" | "md" | "log" => "text/plain",
-        "csv" => "text/csv",
-        "html" | "htm" => "text/html",
-        "json" => "application/json",
-        "pdf" => "application/pdf",
-        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-        "jpg" | "jpeg" => "image/jpeg",
-        "png" => "image/png",
-        "zip" => "application/zip",
-        "mp4" => "video/mp4",
-        _ => "application/octet-stream",
-    }
 }
 
 /// `GET /_download/{token}`: a file's bytes for whoever holds a valid download URL (no bearer

@@ -123,6 +123,28 @@ pub struct DriveItemOut<'a> {
     pub root: Option<Empty>,
 }
 
+/// The media type Graph reports for a file name, by its extension.
+pub fn mime_type(name: &str) -> &'static str {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    match ext.as_str() {
+        "txt" | "md" | "log" => "text/plain",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "json" => "application/json",
+        "xml" => "application/xml",
+        "pdf" => "application/pdf",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "zip" => "application/zip",
+        "mp4" => "video/mp4",
+        _ => "application/octet-stream",
+    }
+}
+
 /// The eTag of an item: changes with every change of it.
 pub fn e_tag(item: &DriveItemRecord) -> String {
     format!("\"{{{}}},{}\"", item.item_id.to_uppercase(), item.version)

@@ -20,6 +20,21 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("content index: {what}"))
 }
 
+/// Records a pack (once), stamped with the real time garbage collection's grace runs on.
+async fn insert_pack(tx: &mut sqlx::AnyConnection, tenant: &str, pack_hex: &str, size: i64) -> StoreResult<()> {
+    exec!(
+        tx,
+        "INSERT INTO content_packs (tenant_id, pack_id, size, created_at) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (tenant_id, pack_id) DO NOTHING",
+        tenant,
+        pack_hex,
+        size,
+        chrono::Utc::now().timestamp_micros(),
+    )
+    .await?;
+    Ok(())
+}
+
 fn location_of(r: &dyn Columns) -> StoreResult<Location> {
     Ok(Location {
         pack: r.col::<String>("pack_id")?.parse().map_err(|_| corrupt("pack_id"))?,
@@ -83,19 +98,9 @@ impl Store {
         entries: &[PackEntry],
     ) -> StoreResult<()> {
         let pack_hex = pack.to_hex();
-        let now = chrono::Utc::now().timestamp_micros();
         let size = i64::try_from(size).map_err(|_| StoreError::Corrupt("pack size".into()))?;
         self.write(Lock::Tenant(tenant), async |tx| {
-            exec!(
-                tx,
-                "INSERT INTO content_packs (tenant_id, pack_id, size, created_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (tenant_id, pack_id) DO NOTHING",
-                tenant,
-                pack_hex.as_str(),
-                size,
-                now,
-            )
-            .await?;
+            insert_pack(tx, tenant, &pack_hex, size).await?;
             for batch in entries.chunks(ROWS_PER_INSERT) {
                 let sql = format!(
                     "INSERT INTO content_blobs (tenant_id, blob_id, kind, pack_id, pack_offset, length) VALUES {} \
@@ -232,19 +237,9 @@ impl GcIndex for Store {
         entries: &[PackEntry],
     ) -> Result<(), IndexError> {
         let (from, to) = (from.to_hex(), to.to_hex());
-        let now = chrono::Utc::now().timestamp_micros();
         let size = i64::try_from(size).map_err(|_| corrupt("pack size"))?;
         self.write(Lock::Tenant(tenant), async |tx| {
-            exec!(
-                tx,
-                "INSERT INTO content_packs (tenant_id, pack_id, size, created_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (tenant_id, pack_id) DO NOTHING",
-                tenant,
-                to.as_str(),
-                size,
-                now,
-            )
-            .await?;
+            insert_pack(tx, tenant, &to, size).await?;
             for e in entries {
                 exec!(
                     tx,

@@ -44,14 +44,10 @@ pub(super) async fn find_resource(
     row.as_ref().map(|r| resource_from_row(r, w)).transpose()
 }
 
-/// A resource of the tenant by address: a site URL (trailing `/` ignored) or an e-mail address.
-pub(super) async fn find_by_address(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    w: Workload,
-    address: &str,
-) -> StoreResult<Option<String>> {
-    let sql = match w {
+/// The id of a resource by address (`?`: tenant, workload, address): a site URL, trailing `/`
+/// ignored, or an e-mail address, regardless of case.
+fn by_address_sql(w: Workload) -> &'static str {
+    match w {
         Workload::SharePoint => {
             "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? \
              AND lower(rtrim(site_web_url, '/')) = lower(rtrim(?, '/'))"
@@ -59,24 +55,25 @@ pub(super) async fn find_by_address(
         Workload::Exchange | Workload::OneDrive => {
             "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)"
         }
-    };
-    Ok(bound_scalar!(sql, tenant, w.unit_kind(), address).fetch_optional(conn).await?)
+    }
+}
+
+/// A resource of the tenant by address: a site URL (trailing `/` ignored) or an e-mail address.
+pub(super) async fn find_by_address(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    w: Workload,
+    address: &str,
+) -> StoreResult<Option<String>> {
+    Ok(bound_scalar!(by_address_sql(w), tenant, w.unit_kind(), address).fetch_optional(conn).await?)
 }
 
 impl Store {
     /// The id of a resource of the tenant's directory by address: a site's URL (trailing `/`
     /// ignored) or a user's e-mail address, regardless of case.
     pub async fn resource_by_address(&self, tenant: &str, w: Workload, address: &str) -> StoreResult<Option<String>> {
-        let sql = match w {
-            Workload::SharePoint => {
-                "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? \
-                 AND lower(rtrim(site_web_url, '/')) = lower(rtrim(?, '/'))"
-            }
-            Workload::Exchange | Workload::OneDrive => {
-                "SELECT resource_id FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)"
-            }
-        };
-        self.read_row(sql, args![tenant, w.unit_kind(), address], |r| r.col::<String>("resource_id")).await
+        self.read_row(by_address_sql(w), args![tenant, w.unit_kind(), address], |r| r.col::<String>("resource_id"))
+            .await
     }
 
     /// The id of a resource of the tenant's directory named by its id or, for users, its e-mail

@@ -164,6 +164,15 @@ pub fn valid_name(name: &str) -> bool {
         && !name.chars().any(|c| matches!(c, '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|') || c.is_control())
 }
 
+/// [`valid_name`], or the refusal that says why not.
+fn check_name(name: &str) -> StoreResult<()> {
+    if valid_name(name) {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidTreeChange(format!("'{name}' is not a valid item name")))
+    }
+}
+
 /// `report.docx` → `report 1.docx`, `report 2.docx`, … (the n-th free name).
 fn numbered_name(name: &str, n: u32) -> String {
     match name.rsplit_once('.') {
@@ -491,9 +500,7 @@ impl Store {
         name: &str,
         conflict: Conflict,
     ) -> StoreResult<DriveItemRecord> {
-        if !valid_name(name) {
-            return Err(StoreError::InvalidTreeChange(format!("'{name}' is not a valid item name")));
-        }
+        check_name(name)?;
         self.write(Lock::Tenant(w.tenant), async |tx| {
             folder_in(tx, w.tenant, drive_id, parent).await?;
             let (name, existing) = free_name(tx, w.tenant, drive_id, parent, name, conflict).await?;
@@ -520,9 +527,7 @@ impl Store {
         body: &FileBody,
         conflict: Conflict,
     ) -> StoreResult<DriveItemRecord> {
-        if !valid_name(name) {
-            return Err(StoreError::InvalidTreeChange(format!("'{name}' is not a valid item name")));
-        }
+        check_name(name)?;
         self.write(Lock::Tenant(w.tenant), async |tx| {
             folder_in(tx, w.tenant, drive_id, parent).await?;
             let (name, existing) = free_name(tx, w.tenant, drive_id, parent, name, conflict).await?;
