@@ -60,6 +60,16 @@ async def main():
     by_path = await items.by_drive_item_id("root:/Reports/q1.txt:").get()
     check("an item reads by path", by_path.id == uploaded.id, by_path)
 
+    delta = items.by_drive_item_id("root").delta
+    page, seen = await delta.get(), []
+    while True:
+        seen += [i.name for i in page.value]
+        if not page.odata_next_link:
+            break
+        page = await delta.with_url(page.odata_next_link).get()
+    check("delta enumerates the drive", {"root", "Reports", "q1.txt"} <= set(seen), seen)
+    delta_link = page.odata_delta_link
+
     downloaded = await items.by_drive_item_id(uploaded.id).content.get()
     check("the download follows the redirect and returns the bytes", downloaded == data, len(downloaded or b""))
 
@@ -67,6 +77,9 @@ async def main():
     check("a rename keeps the id", renamed.id == uploaded.id and renamed.name == "q1-final.txt", renamed)
 
     await items.by_drive_item_id(uploaded.id).delete()
+    changes = await delta.with_url(delta_link).get()
+    gone = [i for i in changes.value if i.id == uploaded.id]
+    check("delta reports the deletion", len(gone) == 1 and gone[0].deleted is not None, [(i.name, i.deleted) for i in changes.value])
     try:
         await items.by_drive_item_id(uploaded.id).get()
         check("a deleted item is gone", False, "no error")

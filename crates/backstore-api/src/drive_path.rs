@@ -25,11 +25,13 @@ pub enum ItemRef {
 }
 
 /// What follows the item.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Tail {
     None,
     Children,
     Content,
+    /// `delta`, `delta()` or `delta(token='…')` (the token, when the function call carries it).
+    Delta(Option<String>),
 }
 
 /// A drive, or an item of it (by id or root, then a relative path), and what of it.
@@ -44,7 +46,6 @@ pub struct DrivePath {
 /// Navigation and actions of items that Graph has and backstore does not serve yet.
 const ITEM_UNIMPLEMENTED: &[&str] = &[
     "createUploadSession",
-    "delta",
     "versions",
     "permissions",
     "thumbnails",
@@ -164,6 +165,23 @@ fn item_path(drive: DriveRef, rest: &str) -> Result<DrivePath, ApiError> {
         Tail::Children
     } else if nav.eq_ignore_ascii_case("content") || nav.eq_ignore_ascii_case("$value") {
         Tail::Content
+    } else if let Some(call) = strip_ci(nav, "delta").or_else(|| strip_ci(nav, "microsoft.graph.delta")) {
+        match call {
+            "" | "()" => Tail::Delta(None),
+            args => {
+                let inner = args.strip_prefix('(').and_then(|a| a.strip_suffix(')')).ok_or_else(|| not_found(nav))?;
+                let (name, value) = inner.split_once('=').ok_or_else(|| not_found(nav))?;
+                if !name.trim().eq_ignore_ascii_case("token") {
+                    return Err(ApiError::BadRequest(format!(
+                        "delta takes a 'token' parameter, not '{}'.",
+                        name.trim()
+                    )));
+                }
+                let value = value.trim();
+                let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(value);
+                Tail::Delta(Some(value.replace("''", "'")))
+            }
+        }
     } else if let Some(name) = ITEM_UNIMPLEMENTED
         .iter()
         .find(|n| nav.eq_ignore_ascii_case(n) || nav.eq_ignore_ascii_case(&format!("microsoft.graph.{n}")))
@@ -216,5 +234,8 @@ mod tests {
         assert!(matches!(parse("/drives/b!x/items/1/versions"), Some(Err(ApiError::NotImplemented(_)))));
         assert!(matches!(parse("/drives/b!x/bogus"), Some(Err(ApiError::ResourceNotFound(_)))));
         assert!(matches!(parse("/sites/s1"), Some(Err(ApiError::NotImplemented(_)))));
+        assert_eq!(p("/drives/b!x/root/delta").tail, Tail::Delta(None));
+        assert_eq!(p("/drives/b!x/items/root/delta()").tail, Tail::Delta(None));
+        assert_eq!(p("/drives/b!x/root/microsoft.graph.delta(token='abc')").tail, Tail::Delta(Some("abc".into())));
     }
 }

@@ -198,6 +198,19 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result
             Ok(r)
         }
         (Tail::Content, _) => Err(ApiError::MethodNotAllowed { allow: "GET, PUT" }),
+        (Tail::Delta(token), Method::GET) => {
+            let on_root = match (&start, &rel) {
+                (ItemRef::Root, None) => true,
+                (ItemRef::Id(id), None) => *id == drive.root_id,
+                _ => false,
+            };
+            if !on_root {
+                return Err(ApiError::InvalidRequest("Delta is supported on the root of a drive only.".into()));
+            }
+            let token = token.or_else(|| ctx.query.raw.iter().find(|(k, _)| k == "token").map(|(_, v)| v.clone()));
+            delta(ctx, &drive, token.as_deref()).await
+        }
+        (Tail::Delta(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
     }
 }
 
@@ -233,6 +246,88 @@ fn entity_tags(header: &str) -> Vec<&str> {
         }
     }
     tags
+}
+
+/// Where a delta enumeration stands: changes after `since`, up to `upto` when paging, after the
+/// `(sequence, id)` of the last item sent.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct DeltaToken {
+    d: String,
+    s: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    u: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    a: Option<(i64, String)>,
+}
+
+impl DeltaToken {
+    fn encode(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).expect("a token serializes"))
+    }
+
+    fn decode(text: &str) -> Option<DeltaToken> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(text.trim()).ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+}
+
+/// `GET …/root/delta`: what changed since the token (everything, without one), in the order it
+/// changed, paged with `@odata.nextLink` and ended with an `@odata.deltaLink` to come back with.
+async fn delta(ctx: &Ctx, drive: &DriveRecord, token: Option<&str>) -> Result<Response, ApiError> {
+    let store = ctx.store();
+    let now = store.drive_delta_counter(ctx.tenant(), &drive.drive_id).await?;
+    let at = match token {
+        None => DeltaToken { d: drive.drive_id.clone(), s: 0, u: None, a: None },
+        Some(t) => DeltaToken::decode(t)
+            .filter(|t| t.d == drive.drive_id && t.s <= now && t.u.is_none_or(|u| u <= now))
+            .ok_or_else(|| {
+                ApiError::ResyncRequired("The delta token is not valid for this drive; start again without one.".into())
+            })?,
+    };
+    let upto = at.u.unwrap_or(now);
+    let top = ctx.query.top.unwrap_or(CHILDREN_PAGE).clamp(1, 1000);
+    let after = at.a.as_ref().map(|(seq, id)| (*seq, id.as_str()));
+    let mut page = store.drive_delta(ctx.tenant(), &drive.drive_id, at.s, upto, after, (top + 1) as u32).await?;
+    let more = page.len() as i64 > top;
+    page.truncate(top as usize);
+    let link = |t: DeltaToken| {
+        format!("{}/{}/drives/{}/root/delta?token={}", ctx.origin, ctx.version.as_str(), drive.drive_id, t.encode())
+    };
+    let (next_link, delta_link) = match (more, page.last()) {
+        (true, Some(last)) => (
+            Some(link(DeltaToken {
+                d: drive.drive_id.clone(),
+                s: at.s,
+                u: Some(upto),
+                a: Some((last.delta_seq, last.item_id.clone())),
+            })),
+            None,
+        ),
+        _ => (None, Some(link(DeltaToken { d: drive.drive_id.clone(), s: upto, u: None, a: None }))),
+    };
+    let mut value = Vec::with_capacity(page.len());
+    for item in &page {
+        let count = match item.is_folder && !item.deleted {
+            true => store.drive_child_count(ctx.tenant(), &drive.drive_id, &item.item_id).await?,
+            false => 0,
+        };
+        let url = if item.is_folder || item.deleted { None } else { Some(download_url(ctx, drive, item)?) };
+        value.push(DriveItemOut::of(item, drive, count, url, None));
+    }
+    #[derive(serde::Serialize)]
+    struct DeltaPage<'a> {
+        #[serde(rename = "@odata.context")]
+        context: String,
+        #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+        next_link: Option<String>,
+        #[serde(rename = "@odata.deltaLink", skip_serializing_if = "Option::is_none")]
+        delta_link: Option<String>,
+        value: Vec<DriveItemOut<'a>>,
+    }
+    let context = format!("{}/{}/$metadata#Collection(driveItem)", ctx.origin, ctx.version.as_str());
+    Ok(json_response(StatusCode::OK, &DeltaPage { context, next_link, delta_link, value }))
 }
 
 async fn children(ctx: &Ctx, drive: &DriveRecord, folder: &DriveItemRecord) -> Result<Response, ApiError> {

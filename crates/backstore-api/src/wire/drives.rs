@@ -121,6 +121,14 @@ pub struct DriveItemOut<'a> {
     pub folder: Option<FolderFacet>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub root: Option<Empty>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<Deleted>,
+}
+
+/// The `deleted` facet delta queries put on removed items.
+#[derive(Debug, Serialize)]
+pub struct Deleted {
+    pub state: &'static str,
 }
 
 /// The media type Graph reports for a file name, by its extension.
@@ -161,7 +169,7 @@ impl<'a> DriveItemOut<'a> {
     ) -> DriveItemOut<'a> {
         DriveItemOut {
             context,
-            download_url: download_url.filter(|_| !item.is_folder),
+            download_url: download_url.filter(|_| !item.is_folder && !item.deleted),
             id: &item.item_id,
             name: if item.parent_id.is_none() { "root" } else { &item.name },
             size: item.size,
@@ -187,6 +195,7 @@ impl<'a> DriveItemOut<'a> {
             }),
             folder: item.is_folder.then_some(FolderFacet { child_count }),
             root: item.parent_id.is_none().then_some(Empty {}),
+            deleted: item.deleted.then_some(Deleted { state: "deleted" }),
         }
     }
 }

@@ -58,6 +58,10 @@ pub struct DriveItemRecord {
     pub content_version: i64,
     /// A folder's manifest while nothing below it changed since the last snapshot.
     pub tree_id: Option<BlobId>,
+    /// Deleted (only delta queries return such items).
+    pub deleted: bool,
+    /// The drive's delta counter when the item last changed.
+    pub delta_seq: i64,
 }
 
 /// What to do when a folder already holds an item of the name being written (Graph's
@@ -85,7 +89,7 @@ pub struct FileBody {
 
 const ITEM_COLUMNS: &str =
     "drive_id, item_id, parent_id, name, is_folder, size, chunks, mime_type, sha256, quick_xor, \
-     created_at, modified_at, created_by, modified_by, version, content_version, tree_id";
+     created_at, modified_at, created_by, modified_by, version, content_version, tree_id, deleted_at, delta_seq";
 
 fn chunks_json(chunks: &[ChunkRef]) -> String {
     let pairs: Vec<(String, u32)> = chunks.iter().map(|c| (c.id.to_hex(), c.len)).collect();
@@ -127,6 +131,8 @@ fn item_from_row(r: &dyn Columns) -> StoreResult<DriveItemRecord> {
             .col::<Option<String>>("tree_id")?
             .map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("tree id '{t}'"))))
             .transpose()?,
+        deleted: r.col::<Option<i64>>("deleted_at")?.is_some(),
+        delta_seq: r.col("delta_seq")?,
     })
 }
 
@@ -218,6 +224,23 @@ async fn folder_in(conn: &mut AnyConnection, tenant: &str, drive: &str, folder: 
     }
 }
 
+/// The drive's delta counter, as of the write in progress: what the items it changes record.
+const DELTA_NOW: &str = "(SELECT delta_counter FROM drives dc WHERE dc.tenant_id = drive_items.tenant_id \
+     AND dc.drive_id = drive_items.drive_id)";
+
+/// Moves the drive's delta counter on: the changes that follow come after every delta token
+/// issued so far.
+async fn bump_delta(conn: &mut AnyConnection, tenant: &str, drive: &str) -> StoreResult<()> {
+    exec!(
+        conn,
+        "UPDATE drives SET delta_counter = delta_counter + 1 WHERE tenant_id = ? AND drive_id = ?",
+        tenant,
+        drive
+    )
+    .await?;
+    Ok(())
+}
+
 /// Marks `folder` and every folder above it changed, adding `size_delta` to their sizes.
 async fn changed_from(
     conn: &mut AnyConnection,
@@ -226,18 +249,14 @@ async fn changed_from(
     folder: &str,
     size_delta: i64,
 ) -> StoreResult<()> {
+    bump_delta(conn, tenant, drive).await?;
+    let sql = format!(
+        "UPDATE drive_items SET tree_id = NULL, change_seq = change_seq + 1, size = size + ?, delta_seq = {DELTA_NOW} \
+         WHERE tenant_id = ? AND drive_id = ? AND item_id = ?"
+    );
     let mut at = Some(folder.to_owned());
     while let Some(id) = at {
-        exec!(
-            conn,
-            "UPDATE drive_items SET tree_id = NULL, change_seq = change_seq + 1, size = size + ? \
-             WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
-            size_delta,
-            tenant,
-            drive,
-            id.as_str(),
-        )
-        .await?;
+        exec!(conn, &sql, size_delta, tenant, drive, id.as_str(),).await?;
         at = bound_scalar!(
             "SELECT parent_id FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
             tenant,
@@ -291,11 +310,13 @@ async fn insert_item(
     body: Option<&FileBody>,
 ) -> StoreResult<()> {
     let who = actor_json(w.actor);
+    bump_delta(conn, w.tenant, drive).await?;
     exec!(
         conn,
         "INSERT INTO drive_items (tenant_id, drive_id, item_id, parent_id, name, name_key, is_folder, size, chunks, \
          mime_type, sha256, quick_xor, created_at, modified_at, created_by, modified_by, version, content_version, \
-         change_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 0)",
+         change_seq, delta_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 0, \
+         (SELECT delta_counter FROM drives WHERE tenant_id = ? AND drive_id = ?))",
         w.tenant,
         drive,
         item_id,
@@ -312,6 +333,8 @@ async fn insert_item(
         micros(w.now),
         who.as_str(),
         who.as_str(),
+        w.tenant,
+        drive,
     )
     .await?;
     Ok(())
@@ -324,20 +347,14 @@ async fn delete_subtree(
     drive: &str,
     item: &DriveItemRecord,
 ) -> StoreResult<u64> {
-    exec!(
-        conn,
+    bump_delta(conn, w.tenant, drive).await?;
+    let sql = format!(
         "WITH RECURSIVE below(item_id) AS (SELECT ? UNION ALL SELECT d.item_id FROM drive_items d JOIN below b \
          ON d.parent_id = b.item_id WHERE d.tenant_id = ? AND d.drive_id = ? AND d.deleted_at IS NULL) \
-         UPDATE drive_items SET deleted_at = ?, version = version + 1 WHERE tenant_id = ? AND drive_id = ? \
-         AND item_id IN (SELECT item_id FROM below)",
-        item.item_id.as_str(),
-        w.tenant,
-        drive,
-        micros(w.now),
-        w.tenant,
-        drive,
-    )
-    .await?;
+         UPDATE drive_items SET deleted_at = ?, version = version + 1, delta_seq = {DELTA_NOW} \
+         WHERE tenant_id = ? AND drive_id = ? AND item_id IN (SELECT item_id FROM below)"
+    );
+    exec!(conn, &sql, item.item_id.as_str(), w.tenant, drive, micros(w.now), w.tenant, drive,).await?;
     Ok(item.size)
 }
 
@@ -460,6 +477,45 @@ impl Store {
             Cost::Seek,
             &sql,
             args![tenant, drive_id, folder, after.unwrap_or(""), i64::from(limit)],
+            item_from_row,
+        )
+        .await
+    }
+
+    /// The drive's delta counter now: a delta token that says "everything up to here".
+    pub async fn drive_delta_counter(&self, tenant: &str, drive_id: &str) -> StoreResult<i64> {
+        Ok(self
+            .read_row(
+                "SELECT delta_counter FROM drives WHERE tenant_id = ? AND drive_id = ?",
+                args![tenant, drive_id],
+                |r| r.col::<i64>("delta_counter"),
+            )
+            .await?
+            .unwrap_or(0))
+    }
+
+    /// The items of a drive that changed after `since` and at or before `upto`, in the order they
+    /// changed, `limit` after `(delta_seq, item_id)` `after`; deleted ones too unless `since` is 0
+    /// (a first enumeration lists what is there).
+    pub async fn drive_delta(
+        &self,
+        tenant: &str,
+        drive_id: &str,
+        since: i64,
+        upto: i64,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> StoreResult<Vec<DriveItemRecord>> {
+        let (after_seq, after_id) = after.unwrap_or((since, ""));
+        let sql = format!(
+            "SELECT {ITEM_COLUMNS} FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND delta_seq > ? \
+             AND delta_seq <= ? AND (delta_seq > ? OR (delta_seq = ? AND item_id > ?)) \
+             AND (? > 0 OR deleted_at IS NULL) ORDER BY delta_seq, item_id LIMIT ?"
+        );
+        self.read_rows(
+            Cost::Seek,
+            &sql,
+            args![tenant, drive_id, since, upto, after_seq, after_seq, after_id, since, i64::from(limit)],
             item_from_row,
         )
         .await
@@ -613,10 +669,14 @@ impl Store {
                     return Err(StoreError::NameExists(name));
                 }
             }
+            bump_delta(tx, w.tenant, drive_id).await?;
+            let sql = format!(
+                "UPDATE drive_items SET parent_id = ?, name = ?, name_key = ?, version = version + 1, modified_at = ?, \
+                 modified_by = ?, delta_seq = {DELTA_NOW} WHERE tenant_id = ? AND drive_id = ? AND item_id = ?"
+            );
             exec!(
                 tx,
-                "UPDATE drive_items SET parent_id = ?, name = ?, name_key = ?, version = version + 1, modified_at = ?, \
-                 modified_by = ? WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+                &sql,
                 parent.as_str(),
                 name.as_str(),
                 name.to_lowercase(),
@@ -836,11 +896,15 @@ async fn replace_content(
     file: &DriveItemRecord,
     body: &FileBody,
 ) -> StoreResult<()> {
+    bump_delta(conn, w.tenant, drive).await?;
+    let sql = format!(
+        "UPDATE drive_items SET size = ?, chunks = ?, mime_type = ?, sha256 = ?, quick_xor = ?, modified_at = ?, \
+         modified_by = ?, version = version + 1, content_version = content_version + 1, delta_seq = {DELTA_NOW} \
+         WHERE tenant_id = ? AND drive_id = ? AND item_id = ?"
+    );
     exec!(
         conn,
-        "UPDATE drive_items SET size = ?, chunks = ?, mime_type = ?, sha256 = ?, quick_xor = ?, modified_at = ?, \
-         modified_by = ?, version = version + 1, content_version = content_version + 1 \
-         WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+        &sql,
         body.size as i64,
         chunks_json(&body.chunks),
         body.mime_type.as_deref(),
