@@ -159,18 +159,19 @@ impl SigningKey {
         SigningKey { secret }
     }
 
-    /// A pre-authenticated download token for one file of one tenant, valid until `expires`
-    /// (seconds, server clock): a JWT with its own audience, so it never passes as a bearer token.
-    pub fn sign_download(&self, grant: &DownloadGrant) -> Result<String, KeyError> {
+    /// A pre-authenticated URL token (a file's download, an upload session) of one tenant, valid
+    /// until `exp` (seconds, server clock): a JWT whose audience says what it is for, so it never
+    /// passes as a bearer token or as the other kind.
+    pub fn sign_grant(&self, grant: &DownloadGrant) -> Result<String, KeyError> {
         Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), grant, &EncodingKey::from_secret(&self.secret))?)
     }
 
-    /// The grant a download token carries, if this key signed it; its expiry is the caller's to
-    /// check against the server clock.
-    pub fn verify_download(&self, token: &str) -> Option<DownloadGrant> {
+    /// The grant a URL token for `audience` carries, if this key signed it; its expiry is the
+    /// caller's to check against the server clock.
+    pub fn verify_grant(&self, token: &str, audience: &str) -> Option<DownloadGrant> {
         let mut validation = jsonwebtoken::Validation::new(Algorithm::HS256);
         validation.validate_exp = false;
-        validation.set_audience(&[DOWNLOAD_AUDIENCE]);
+        validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["aud"]);
         jsonwebtoken::decode::<DownloadGrant>(token, &jsonwebtoken::DecodingKey::from_secret(&self.secret), &validation)
             .ok()
@@ -181,7 +182,11 @@ impl SigningKey {
 /// The audience of download tokens.
 pub const DOWNLOAD_AUDIENCE: &str = "backstore-download";
 
-/// What a download URL grants: one file of one tenant's drive, until `exp`.
+/// The audience of upload session tokens.
+pub const UPLOAD_AUDIENCE: &str = "backstore-upload";
+
+/// What a pre-authenticated URL grants: one file (`itm`) of one tenant's drive, or one upload
+/// session (`itm` is its id), until `exp`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DownloadGrant {
     pub aud: String,

@@ -32,6 +32,8 @@ pub enum Tail {
     Content,
     /// `delta`, `delta()` or `delta(token='…')` (the token, when the function call carries it).
     Delta(Option<String>),
+    /// `createUploadSession`
+    CreateUploadSession,
 }
 
 /// A drive, or an item of it (by id or root, then a relative path), and what of it.
@@ -45,7 +47,6 @@ pub struct DrivePath {
 
 /// Navigation and actions of items that Graph has and backstore does not serve yet.
 const ITEM_UNIMPLEMENTED: &[&str] = &[
-    "createUploadSession",
     "versions",
     "permissions",
     "thumbnails",
@@ -165,6 +166,10 @@ fn item_path(drive: DriveRef, rest: &str) -> Result<DrivePath, ApiError> {
         Tail::Children
     } else if nav.eq_ignore_ascii_case("content") || nav.eq_ignore_ascii_case("$value") {
         Tail::Content
+    } else if nav.eq_ignore_ascii_case("createUploadSession")
+        || nav.eq_ignore_ascii_case("microsoft.graph.createUploadSession")
+    {
+        Tail::CreateUploadSession
     } else if let Some(call) = strip_ci(nav, "delta").or_else(|| strip_ci(nav, "microsoft.graph.delta")) {
         match call {
             "" | "()" => Tail::Delta(None),

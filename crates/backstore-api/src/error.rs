@@ -93,6 +93,9 @@ pub enum ApiError {
     /// 400 `invalidRequest`: a file operation Graph refuses (an invalid name, a move into itself).
     #[error("{0}")]
     InvalidRequest(String),
+    /// 416 `invalidRange`: an upload fragment that is not the one the session expects.
+    #[error("{0}")]
+    FragmentRejected(String),
     /// 410 `resyncRequired`: a delta token backstore cannot continue from; start over without one.
     #[error("{0}")]
     ResyncRequired(String),
@@ -149,6 +152,7 @@ impl ApiError {
             ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalidRequest"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "resourceModified"),
             ApiError::ResyncRequired(_) => (StatusCode::GONE, "resyncRequired"),
+            ApiError::FragmentRejected(_) => (StatusCode::RANGE_NOT_SATISFIABLE, "invalidRange"),
             ApiError::RangeNotSatisfiable { .. } => (StatusCode::RANGE_NOT_SATISFIABLE, "invalidRange"),
             ApiError::Rule(rule) => match rule {
                 RuleError::SessionNotFound => (StatusCode::NOT_FOUND, "RestoreSessionNotFound"),

@@ -356,6 +356,16 @@ async fn handle(
         }
         return handlers::download(&state, token, req.headers()).await;
     }
+    // Upload session URLs, likewise pre-authenticated.
+    if let Some(token) = req.uri().path().strip_prefix("/_upload/") {
+        let token = token.to_owned();
+        let origin = origin(req.headers(), state.inner.trust_proxy);
+        let (method, headers) = (req.method().clone(), req.headers().clone());
+        let run = handlers::upload_session(&state, &origin, &method, &token, &headers, req.into_body());
+        return tokio::time::timeout(UPLOAD_TIMEOUT, run)
+            .await
+            .unwrap_or(Err(ApiError::RequestTimeout(UPLOAD_TIMEOUT.as_secs())));
+    }
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let principal = auth::authenticate(&state.inner.key, &state.inner.issuers, authorization).await?;
     trail.principal = Some(principal.clone());

@@ -213,6 +213,28 @@ impl<I: ChunkIndex> Repository<I> {
             .buffered(2)
     }
 
+    /// A stored file's size and the hashes Graph reports for it, read back (and checked) chunk by
+    /// chunk: for content that arrived in pieces (an upload session).
+    pub async fn file_hashes(&self, tenant: &str, chunks: &[ChunkRef]) -> Result<FileContent, ContentError> {
+        let mut hashes = FileHashes { sha256: Sha256::new(), quick_xor: QuickXorHash::new() };
+        let mut size = 0u64;
+        let end = chunks.iter().map(|c| u64::from(c.len)).sum();
+        let mut pieces = std::pin::pin!(self.read_file(tenant, chunks, 0..end));
+        while let Some(piece) = pieces.next().await {
+            let piece = piece?;
+            size += piece.len() as u64;
+            hashes.sha256.update(&piece);
+            hashes.quick_xor.update(&piece);
+        }
+        let FileHashes { sha256, mut quick_xor } = hashes;
+        Ok(FileContent {
+            size,
+            chunks: chunks.to_vec(),
+            sha256: sha256.finalize().into(),
+            quick_xor: quick_xor.finalize(),
+        })
+    }
+
     /// Bytes `from..to` of one chunk, checked.
     async fn read_piece(&self, tenant: &str, chunk: ChunkRef, from: usize, to: usize) -> Result<Bytes, ContentError> {
         let plain = self.read_blob(tenant, &chunk.id).await?;

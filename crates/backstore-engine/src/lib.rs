@@ -182,6 +182,11 @@ impl Engine {
                 tracing::warn!(error = %e, "snapshotting the drives failed; restore points keep the previous snapshots");
             }
         }
+        match self.store.purge_upload_sessions(self.clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "upload sessions expired"),
+            Err(e) => tracing::warn!(error = %e, "expired upload sessions could not be removed; trying again later"),
+        }
         match self.store.retention_pass(self.clock.now()).await {
             Ok(r) if r == backstore_store::RetentionReport::default() => {}
             Ok(r) => tracing::info!(

@@ -16,6 +16,7 @@ pub use list::*;
 pub use model::*;
 pub use sql::drives::{Conflict, DriveItemRecord, DriveRecord, FileBody};
 pub use sql::stored::{Stored, UnderPolicy};
+pub use sql::uploads::UploadSessionRecord;
 pub use sql::{tenant_lock_key, Store};
 
 /// Everything a store operation can fail with.

@@ -27,13 +27,13 @@ pub const DOWNLOAD_URL_SECONDS: i64 = 3600;
 /// Children per page when `$top` is not given, as Graph.
 const CHILDREN_PAGE: i64 = 200;
 
-fn content(ctx: &Ctx) -> Result<&Arc<Content>, ApiError> {
+pub(crate) fn content(ctx: &Ctx) -> Result<&Arc<Content>, ApiError> {
     ctx.state.inner.content.as_ref().ok_or_else(|| {
         ApiError::NotImplemented("This server was started without a content store; files are not served.".into())
     })
 }
 
-fn item_not_found() -> ApiError {
+pub(crate) fn item_not_found() -> ApiError {
     ApiError::ItemNotFound("The resource could not be found.".into())
 }
 
@@ -62,7 +62,7 @@ async fn resolve_drive(ctx: &Ctx, drive: &DriveRef) -> Result<DriveRecord, ApiEr
     Ok(store.ensure_drive(ctx.writer(), &resource, kind, name).await?)
 }
 
-async fn resolve_item(
+pub(crate) async fn resolve_item(
     ctx: &Ctx,
     drive: &DriveRecord,
     start: &ItemRef,
@@ -87,7 +87,7 @@ fn download_url(ctx: &Ctx, drive: &DriveRecord, item: &DriveItemRecord) -> Resul
         itm: item.item_id.clone(),
         exp: ctx.state.inner.clock.now().timestamp() + DOWNLOAD_URL_SECONDS,
     };
-    let token = ctx.state.inner.key.sign_download(&grant).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let token = ctx.state.inner.key.sign_grant(&grant).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(format!("{}/_download/{token}", ctx.origin))
 }
 
@@ -95,7 +95,7 @@ fn item_context(ctx: &Ctx, drive: &DriveRecord) -> String {
     format!("{}/{}/$metadata#drives('{}')/items/$entity", ctx.origin, ctx.version.as_str(), drive.drive_id)
 }
 
-async fn item_response(
+pub(crate) async fn item_response(
     ctx: &Ctx,
     status: StatusCode,
     drive: &DriveRecord,
@@ -115,7 +115,7 @@ async fn item_response(
 }
 
 /// `@microsoft.graph.conflictBehavior` from the body or the query string.
-fn conflict(ctx: &Ctx, body: Option<&Value>, default: Conflict) -> Result<Conflict, ApiError> {
+pub(crate) fn conflict(ctx: &Ctx, body: Option<&Value>, default: Conflict) -> Result<Conflict, ApiError> {
     const NAME: &str = "@microsoft.graph.conflictBehavior";
     let given = body
         .and_then(|b| b.get(NAME))
@@ -211,11 +211,15 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result
             delta(ctx, &drive, token.as_deref()).await
         }
         (Tail::Delta(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        (Tail::CreateUploadSession, Method::POST) => {
+            crate::handlers::uploads::create(ctx, &drive, &start, rel.as_deref()).await
+        }
+        (Tail::CreateUploadSession, _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
     }
 }
 
 /// `If-Match`: the item's eTag (or cTag), or 412.
-fn check_if_match(ctx: &Ctx, item: &DriveItemRecord) -> Result<(), ApiError> {
+pub(crate) fn check_if_match(ctx: &Ctx, item: &DriveItemRecord) -> Result<(), ApiError> {
     let Some(wanted) = ctx.if_match.as_deref() else { return Ok(()) };
     let etag = crate::wire::drives::e_tag(item);
     let ctag = format!("\"c:{{{}}},{}\"", item.item_id.to_uppercase(), item.content_version);
@@ -503,7 +507,7 @@ pub(crate) async fn upload(ctx: &Ctx, path: DrivePath, body: Body) -> Result<Res
 /// token, as Graph's pre-authenticated URLs), whole or one `Range`.
 pub(crate) async fn download(state: &AppState, token: &str, headers: &HeaderMap) -> Result<Response, ApiError> {
     let refused = || ApiError::InvalidAuthenticationToken("The download URL is not valid or has expired.".into());
-    let grant = state.inner.key.verify_download(token).ok_or_else(refused)?;
+    let grant = state.inner.key.verify_grant(token, DOWNLOAD_AUDIENCE).ok_or_else(refused)?;
     if grant.exp <= state.inner.clock.now().timestamp() {
         return Err(refused());
     }

@@ -11,6 +11,7 @@ mod restore_sessions;
 mod service;
 mod service_apps;
 mod unit_jobs;
+mod uploads;
 
 use axum::http::Method;
 use axum::response::{IntoResponse, Response};
@@ -32,6 +33,7 @@ fn set_methods(base: bool) -> ApiError {
 }
 
 pub(crate) use drives::{download, upload};
+pub(crate) use uploads::session as upload_session;
 
 pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<Response, ApiError> {
     use Target::*;

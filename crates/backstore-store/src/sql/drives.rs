@@ -91,12 +91,12 @@ const ITEM_COLUMNS: &str =
     "drive_id, item_id, parent_id, name, is_folder, size, chunks, mime_type, sha256, quick_xor, \
      created_at, modified_at, created_by, modified_by, version, content_version, tree_id, deleted_at, delta_seq";
 
-fn chunks_json(chunks: &[ChunkRef]) -> String {
+pub(super) fn chunks_json(chunks: &[ChunkRef]) -> String {
     let pairs: Vec<(String, u32)> = chunks.iter().map(|c| (c.id.to_hex(), c.len)).collect();
     serde_json::to_string(&pairs).expect("chunk lists serialize")
 }
 
-fn chunks_from(text: Option<String>) -> StoreResult<Vec<ChunkRef>> {
+pub(super) fn chunks_from(text: Option<String>) -> StoreResult<Vec<ChunkRef>> {
     let Some(text) = text else { return Ok(Vec::new()) };
     let pairs: Vec<(String, u32)> =
         serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("drive item chunks: {e}")))?;
@@ -859,8 +859,9 @@ impl Store {
         Ok(changed.len())
     }
 
-    /// Every root a tenant's content must keep: each restore point's snapshot and each drive's
-    /// newest one, with the restore points (and drives, as `drive:<id>`) that hold each. Take the
+    /// Every root a tenant's content must keep: each restore point's snapshot, each drive's newest
+    /// one and each upload session's chunks so far, with the restore points (and drives as
+    /// `drive:<id>`, upload sessions as `upload:<id>`) that hold each. Take the
     /// changed drives' snapshots first so the live trees are among them.
     pub async fn content_roots(&self, tenant: &str) -> StoreResult<Vec<(BlobId, Vec<String>)>> {
         let rows = self
@@ -868,8 +869,10 @@ impl Store {
                 Cost::Scan,
                 "SELECT content_root AS root, id AS holder FROM restore_points WHERE tenant_id = ? AND content_root IS NOT NULL \
                  UNION ALL SELECT last_root AS root, 'drive:' || drive_id AS holder FROM drives \
-                 WHERE tenant_id = ? AND last_root IS NOT NULL",
-                args![tenant, tenant],
+                 WHERE tenant_id = ? AND last_root IS NOT NULL \
+                 UNION ALL SELECT tree_id AS root, 'upload:' || id AS holder FROM upload_sessions \
+                 WHERE tenant_id = ? AND tree_id IS NOT NULL",
+                args![tenant, tenant, tenant],
                 |r| Ok((r.col::<String>("root")?, r.col::<String>("holder")?)),
             )
             .await?;

@@ -65,6 +65,7 @@ pub mod stored;
 mod tenants;
 mod unit_jobs;
 mod units;
+pub mod uploads;
 mod worker;
 
 pub use dialect::{numbered, Dialect};

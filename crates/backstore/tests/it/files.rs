@@ -281,3 +281,104 @@ async fn files_go_up_and_come_down_through_graph_paths() {
         .await
         .expect_error(501, "notImplemented");
 }
+
+/// PUTs bytes `from..to` of `data` to an upload URL.
+async fn fragment(url: &str, data: &[u8], from: usize, to: usize) -> reqwest::Response {
+    reqwest::Client::new()
+        .put(url)
+        .header("content-range", format!("bytes {from}-{}/{}", to - 1, data.len()))
+        .body(data[from..to].to_vec())
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn upload_sessions_take_fragments_resume_after_an_interruption_and_make_the_file() {
+    let app = TestApp::spawn().await;
+    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
+    let token = app.token(TENANT);
+    let site_id = seeded.protection_units[0].site_id.clone().unwrap();
+    let d = app.get_abs(&graph(&app, &format!("sites/{site_id}/drive")), &token).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post_abs(&graph(&app, &format!("drives/{d}/root/children")), &token, &json!({"name": "Big", "folder": {}}))
+        .await
+        .expect(201);
+    let data: Vec<u8> = (0..3_500_000u32).map(|i| (i.wrapping_mul(2_246_822_519) >> 9) as u8).collect();
+
+    let made = app
+        .post_abs(
+            &graph(&app, &format!("drives/{d}/root:/Big/video.mp4:/createUploadSession")),
+            &token,
+            &json!({"item": {"@microsoft.graph.conflictBehavior": "rename"}}),
+        )
+        .await;
+    made.expect(200);
+    assert_eq!(made.body["nextExpectedRanges"], json!(["0-"]));
+    let url = made.body["uploadUrl"].as_str().unwrap().to_owned();
+
+    // Fragments of 320 KiB × 4; one sent out of order is refused, and GET says where to resume.
+    let step = 327_680 * 4;
+    let first = fragment(&url, &data, 0, step).await;
+    assert_eq!(first.status(), 202);
+    assert_eq!(first.json::<Value>().await.unwrap()["nextExpectedRanges"], json!([format!("{step}-")]));
+    let skipped = fragment(&url, &data, 2 * step, (3 * step).min(data.len())).await;
+    assert_eq!(skipped.status(), 416);
+    assert_eq!(skipped.json::<Value>().await.unwrap()["error"]["code"], "invalidRange");
+    let state: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+    assert_eq!(state["nextExpectedRanges"], json!([format!("{step}-")]));
+    assert!(state["expirationDateTime"].is_string());
+    let mut at = step;
+    let mut done = None;
+    while at < data.len() {
+        let to = (at + step).min(data.len());
+        let r = fragment(&url, &data, at, to).await;
+        if to == data.len() {
+            assert_eq!(r.status(), 201);
+            done = Some(r.json::<Value>().await.unwrap());
+        } else {
+            assert_eq!(r.status(), 202);
+        }
+        at = to;
+    }
+    let item = done.unwrap();
+    assert_eq!((item["name"].as_str(), item["size"].as_u64()), (Some("video.mp4"), Some(data.len() as u64)));
+    assert_eq!(item["file"]["mimeType"], "video/mp4");
+    // The same bytes by simple upload have the same hashes; the download is the bytes.
+    let (_, simple) = put(&app, &token, &format!("drives/{d}/root:/Big/copy.bin:/content"), data.clone(), &[]).await;
+    assert_eq!(item["file"]["hashes"], simple["file"]["hashes"]);
+    let url_down = item["@microsoft.graph.downloadUrl"].as_str().unwrap();
+    assert_eq!(reqwest::get(url_down).await.unwrap().bytes().await.unwrap().as_ref(), data.as_slice());
+    // The finished session is gone.
+    assert_eq!(reqwest::get(&url).await.unwrap().status(), 404);
+
+    // A session for an existing file replaces its content (same id); conflict fail refuses a taken name.
+    let id = item["id"].as_str().unwrap();
+    let replace =
+        app.post_abs(&graph(&app, &format!("drives/{d}/items/{id}/createUploadSession")), &token, &json!({})).await;
+    replace.expect(200);
+    let r = fragment(replace.body["uploadUrl"].as_str().unwrap(), b"short now", 0, 9).await;
+    assert_eq!(r.status(), 200);
+    let replaced: Value = r.json().await.unwrap();
+    assert_eq!((replaced["id"].as_str(), replaced["size"].as_u64()), (Some(id), Some(9)));
+    app.post_abs(&graph(&app, &format!("drives/{d}/root:/Big/video.mp4:/createUploadSession")), &token, &json!({}))
+        .await
+        .expect_error(409, "nameAlreadyExists");
+
+    // Cancelled and expired sessions are gone.
+    let cancel = app
+        .post_abs(&graph(&app, &format!("drives/{d}/root:/Big/c.bin:/createUploadSession")), &token, &json!({}))
+        .await;
+    let cancel_url = cancel.body["uploadUrl"].as_str().unwrap().to_owned();
+    assert_eq!(reqwest::Client::new().delete(&cancel_url).send().await.unwrap().status(), 204);
+    assert_eq!(reqwest::get(&cancel_url).await.unwrap().status(), 404);
+    let late = app
+        .post_abs(&graph(&app, &format!("drives/{d}/root:/Big/late.bin:/createUploadSession")), &token, &json!({}))
+        .await;
+    let late_url = late.body["uploadUrl"].as_str().unwrap().to_owned();
+    app.advance_clock(&token, "25h").await;
+    assert_eq!(fragment(&late_url, b"x", 0, 1).await.status(), 404);
+    assert_eq!(reqwest::get(format!("{late_url}x")).await.unwrap().status(), 404, "a tampered URL is refused");
+}
