@@ -27,7 +27,7 @@ def model(module, name):
 
 
 def check(name, ok, detail=""):
-    results.append(ok)
+    results.append(bool(ok))
     print(f"{'ok  ' if ok else 'FAIL'} {VERSION} {name}{'' if ok else ' -- ' + str(detail)}")
 
 

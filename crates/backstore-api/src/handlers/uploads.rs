@@ -41,7 +41,12 @@ fn status(s: &UploadSessionRecord) -> SessionOut {
         context: None,
         upload_url: None,
         expiration_date_time: DateTime(s.expires_at),
-        next_expected_ranges: vec![format!("{}-", s.received)],
+        // With the size known, the range's end too ("26-4095"), as Graph writes it and as the
+        // SDKs' upload tasks read it.
+        next_expected_ranges: vec![match s.size {
+            Some(size) if size > s.received => format!("{}-{}", s.received, size - 1),
+            _ => format!("{}-", s.received),
+        }],
     }
 }
 
@@ -132,9 +137,7 @@ fn upload_url(state: &AppState, origin: &str, tenant: &str, s: &UploadSessionRec
 }
 
 fn rejected(from: u64, expected: u64) -> ApiError {
-    ApiError::FragmentRejected(format!(
-        "The fragment starts at byte {from}; the session expects byte {expected} next (nextExpectedRanges: '{expected}-')."
-    ))
+    ApiError::FragmentRejected(format!("The fragment starts at byte {from}; the session expects byte {expected} next."))
 }
 
 /// `bytes a-b/total` → (a, b, total).
@@ -239,6 +242,7 @@ async fn fragment(
     if from + len < total {
         let mut next = session.clone();
         next.received = from + len;
+        next.size = Some(total);
         next.expires_at = expires;
         return Ok(json_response(StatusCode::ACCEPTED, &status(&next)));
     }
