@@ -34,6 +34,10 @@ pub enum Tail {
     Delta(Option<String>),
     /// `createUploadSession`
     CreateUploadSession,
+    /// The site itself (`/sites/{id}`, `/sites/{hostname}:/{path}`), with no item.
+    Site,
+    /// `/sites/{id}/drives`
+    SiteDrives,
 }
 
 /// A drive, or an item of it (by id or root, then a relative path), and what of it.
@@ -91,13 +95,12 @@ pub fn parse(after_version: &str) -> Option<Result<DrivePath, ApiError>> {
     let drive = if first.eq_ignore_ascii_case("drives") {
         let Some((id, rest)) = next_segment(rest) else { return Some(Err(not_found("drives"))) };
         (DriveRef::Id(id), rest)
-    } else if first.eq_ignore_ascii_case("sites") || first.eq_ignore_ascii_case("users") {
+    } else if first.eq_ignore_ascii_case("sites") {
+        return Some(site_path(&after_version[1 + first.len()..]));
+    } else if first.eq_ignore_ascii_case("users") {
         let Some((id, rest)) = next_segment(rest) else { return Some(Err(not_found(&first))) };
         match next_segment(rest) {
-            Some((nav, rest)) if nav.eq_ignore_ascii_case("drive") => {
-                let which = if first.eq_ignore_ascii_case("sites") { DriveRef::Site(id) } else { DriveRef::User(id) };
-                (which, rest)
-            }
+            Some((nav, rest)) if nav.eq_ignore_ascii_case("drive") => (DriveRef::User(id), rest),
             Some((nav, _)) => {
                 return Some(Err(ApiError::NotImplemented(format!(
                     "'{first}/{{id}}/{nav}' is part of Microsoft Graph but is not implemented by backstore yet."
@@ -114,6 +117,45 @@ pub fn parse(after_version: &str) -> Option<Result<DrivePath, ApiError>> {
         return None;
     };
     Some(item_path(drive.0, drive.1))
+}
+
+/// After `/sites`: `/{id}` or `/{hostname}:/{server-relative path}[:]`, then nothing (the site),
+/// `/drives`, or `/drive…` (its document library and items).
+fn site_path(rest: &str) -> Result<DrivePath, ApiError> {
+    let rest = decode(rest)?;
+    let rest = rest.strip_prefix('/').unwrap_or(&rest);
+    let first = rest.split('/').next().unwrap_or(rest);
+    if first.is_empty() {
+        return Err(not_found("sites"));
+    }
+    let (key, after) = match first.find(':') {
+        // `hostname:/sites/marketing` (to the closing `:` or the end).
+        Some(colon) => {
+            let host = &first[..colon];
+            let path = &rest[colon + 1..];
+            match path.find(':') {
+                Some(close) => (format!("{host}:{}", &path[..close]), &path[close + 1..]),
+                None => (format!("{host}:{path}"), ""),
+            }
+        }
+        None => (first.to_owned(), &rest[first.len()..]),
+    };
+    let site = DriveRef::Site(key);
+    let nav = after.trim_end_matches('/');
+    if nav.is_empty() {
+        return Ok(DrivePath { drive: site, item: None, tail: Tail::Site });
+    }
+    if nav.eq_ignore_ascii_case("/drives") {
+        return Ok(DrivePath { drive: site, item: None, tail: Tail::SiteDrives });
+    }
+    if let Some(drive_rest) = strip_ci(nav, "/drive").filter(|r| r.is_empty() || r.starts_with('/')) {
+        // Already decoded: encode `%` again so item_path's decoding leaves names as they are.
+        return item_path(site, &drive_rest.replace('%', "%25"));
+    }
+    let nav = nav.trim_start_matches('/');
+    Err(ApiError::NotImplemented(format!(
+        "'sites/{{id}}/{nav}' is part of Microsoft Graph but is not implemented by backstore yet."
+    )))
 }
 
 fn item_path(drive: DriveRef, rest: &str) -> Result<DrivePath, ApiError> {
@@ -238,7 +280,13 @@ mod tests {
         assert!(parse("/solutions/backupRestore").is_none());
         assert!(matches!(parse("/drives/b!x/items/1/versions"), Some(Err(ApiError::NotImplemented(_)))));
         assert!(matches!(parse("/drives/b!x/bogus"), Some(Err(ApiError::ResourceNotFound(_)))));
-        assert!(matches!(parse("/sites/s1"), Some(Err(ApiError::NotImplemented(_)))));
+        assert_eq!(p("/sites/s1").tail, Tail::Site);
+        assert_eq!(p("/sites/s1/drives").tail, Tail::SiteDrives);
+        let by_path = p("/sites/contoso.sharepoint.com:/sites/marketing:/drive/root:/a b.txt:/content");
+        assert_eq!(by_path.drive, DriveRef::Site("contoso.sharepoint.com:/sites/marketing".into()));
+        assert_eq!(by_path.item, Some((ItemRef::Root, Some("/a b.txt".into()))));
+        assert_eq!(p("/sites/contoso.sharepoint.com:/sites/marketing").tail, Tail::Site);
+        assert!(matches!(parse("/sites/s1/lists"), Some(Err(ApiError::NotImplemented(_)))));
         assert_eq!(p("/drives/b!x/root/delta").tail, Tail::Delta(None));
         assert_eq!(p("/drives/b!x/items/root/delta()").tail, Tail::Delta(None));
         assert_eq!(p("/drives/b!x/root/microsoft.graph.delta(token='abc')").tail, Tail::Delta(Some("abc".into())));

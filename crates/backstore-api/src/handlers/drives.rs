@@ -50,7 +50,14 @@ async fn resolve_drive(ctx: &Ctx, drive: &DriveRef) -> Result<DriveRecord, ApiEr
         DriveRef::Site(id) => (Workload::SharePoint, id),
         DriveRef::User(id) => (Workload::OneDrive, id),
     };
-    let Some(resource) = store.directory_resource_id(ctx.tenant(), workload, key).await? else {
+    let found = match key.split_once(':') {
+        // `hostname:/sites/path`: the site by its URL.
+        Some((host, path)) if workload == Workload::SharePoint => {
+            store.resource_by_address(ctx.tenant(), workload, &format!("https://{host}{path}")).await?
+        }
+        _ => store.directory_resource_id(ctx.tenant(), workload, key).await?,
+    };
+    let Some(resource) = found else {
         let what = if workload == Workload::SharePoint { "site" } else { "user" };
         return Err(ApiError::ItemNotFound(format!("The {what} '{key}' could not be found.")));
     };
@@ -151,6 +158,9 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result
     }
     content(ctx)?;
     let drive = resolve_drive(ctx, &path.drive).await?;
+    if matches!(path.tail, Tail::Site | Tail::SiteDrives) {
+        return site(ctx, method, &drive, &path.tail).await;
+    }
     let Some((start, rel)) = path.item else {
         return match *method {
             Method::GET => {
@@ -215,7 +225,48 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result
             crate::handlers::uploads::create(ctx, &drive, &start, rel.as_deref()).await
         }
         (Tail::CreateUploadSession, _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        // A site path names no item; it was answered above.
+        (Tail::Site | Tail::SiteDrives, _) => Err(item_not_found()),
     }
+}
+
+/// `/sites/{id}` (the site, from the tenant's directory) and `/sites/{id}/drives` (its one document
+/// library).
+async fn site(ctx: &Ctx, method: &Method, drive: &DriveRecord, tail: &Tail) -> Result<Response, ApiError> {
+    if *method != Method::GET {
+        return Err(ApiError::MethodNotAllowed { allow: "GET" });
+    }
+    let entry = ctx
+        .store()
+        .directory_entry(ctx.tenant(), Workload::SharePoint, &drive.resource_id)
+        .await?
+        .ok_or_else(item_not_found)?;
+    let r = &entry.resource;
+    let base = format!("{}/{}/$metadata", ctx.origin, ctx.version.as_str());
+    if *tail == Tail::SiteDrives {
+        let (_, used) = ctx.store().drive_totals(ctx.tenant(), &drive.drive_id).await?;
+        let one = DriveOut::of(drive, used, String::new());
+        #[derive(serde::Serialize)]
+        struct Drives<'a> {
+            #[serde(rename = "@odata.context")]
+            context: String,
+            value: Vec<crate::wire::drives::DriveEntry<'a>>,
+        }
+        let context = format!("{base}#sites('{}')/drives", drive.resource_id);
+        return Ok(json_response(StatusCode::OK, &Drives { context, value: vec![one.entry()] }));
+    }
+    let url = r.site_web_url.clone().unwrap_or_default();
+    let host = url.trim_start_matches("https://").split('/').next().unwrap_or_default().to_owned();
+    let body = serde_json::json!({
+        "@odata.context": format!("{base}#sites/$entity"),
+        "id": drive.resource_id,
+        "name": url.rsplit('/').next().unwrap_or_default(),
+        "displayName": r.site_name,
+        "webUrl": url,
+        "createdDateTime": crate::wire::DateTime(drive.created_at),
+        "siteCollection": { "hostname": host },
+    });
+    Ok(json_response(StatusCode::OK, &body))
 }
 
 /// `If-Match`: the item's eTag (or cTag), or 412.

@@ -30,6 +30,29 @@ pub struct DriveOut<'a> {
     pub quota: Quota,
 }
 
+/// A drive in a collection (no `@odata.context` of its own).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriveEntry<'a> {
+    pub id: &'a str,
+    pub name: &'a str,
+    pub drive_type: &'a str,
+    pub created_date_time: DateTime,
+    pub quota: Quota,
+}
+
+impl<'a> DriveOut<'a> {
+    pub fn entry(self) -> DriveEntry<'a> {
+        DriveEntry {
+            id: self.id,
+            name: self.name,
+            drive_type: self.drive_type,
+            created_date_time: self.created_date_time,
+            quota: self.quota,
+        }
+    }
+}
+
 impl<'a> DriveOut<'a> {
     pub fn of(d: &'a DriveRecord, used: u64, context: String) -> DriveOut<'a> {
         DriveOut {

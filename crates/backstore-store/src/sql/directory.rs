@@ -88,6 +88,21 @@ impl Store {
         .await
     }
 
+    /// A resource of the tenant's directory by id, regardless of case.
+    pub async fn directory_entry(
+        &self,
+        tenant: &str,
+        w: Workload,
+        resource_id: &str,
+    ) -> StoreResult<Option<DirectoryResource>> {
+        self.read_row(
+            "SELECT * FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?)",
+            args![tenant, w.unit_kind(), resource_id],
+            |r| resource_from_row(r, w),
+        )
+        .await
+    }
+
     /// Makes resources known in the tenant (what `seed` creates outside the backup service);
     /// resources known already are left as they are. Returns how many were new.
     pub async fn register_resources(&self, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64> {

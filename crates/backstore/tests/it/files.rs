@@ -118,6 +118,25 @@ async fn files_go_up_and_come_down_through_graph_paths() {
     let d = drive.body["id"].as_str().unwrap().to_owned();
     assert_eq!(drive.body["driveType"], "documentLibrary");
     assert_eq!(app.get_abs(&graph(&app, &format!("drives/{d}")), &token).await.body["id"], d);
+    // The site itself, by id and by hostname and path; its drives.
+    let web_url = site.site_web_url.clone().unwrap();
+    let by_id = app.get_abs(&graph(&app, &format!("sites/{site_id}")), &token).await;
+    by_id.expect(200);
+    assert_eq!(
+        (by_id.body["id"].as_str(), by_id.body["webUrl"].as_str()),
+        (Some(site_id.as_str()), Some(web_url.as_str()))
+    );
+    let (host, rel) = web_url.trim_start_matches("https://").split_once('/').unwrap();
+    let by_path = app.get_abs(&graph(&app, &format!("sites/{host}:/{rel}")), &token).await;
+    assert_eq!(by_path.body["id"], by_id.body["id"]);
+    let drives = app.get_abs(&graph(&app, &format!("sites/{site_id}/drives")), &token).await;
+    assert_eq!(drives.body["value"][0]["id"], d.as_str());
+    let root_by_site_path = app.get_abs(&graph(&app, &format!("sites/{host}:/{rel}:/drive/root")), &token).await;
+    assert!(root_by_site_path.body["root"].is_object(), "{}", root_by_site_path.text);
+    app.get_abs(&graph(&app, "sites/contoso.sharepoint.com:/sites/nowhere"), &token)
+        .await
+        .expect_error(404, "itemNotFound");
+    app.get_abs(&graph(&app, &format!("sites/{site_id}/lists")), &token).await.expect_error(501, "notImplemented");
     let od = app.get_abs(&graph(&app, &format!("users/{}/drive", user.email.as_deref().unwrap())), &token).await;
     assert_eq!((od.status.as_u16(), od.body["driveType"].as_str()), (200, Some("business")));
 
