@@ -4,6 +4,7 @@ mod artifacts;
 mod bulk_requests;
 mod drives;
 mod inclusion_rules;
+mod items;
 mod protection_policies;
 mod protection_units;
 mod restore_points;

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::drives::{check_if_match, conflict, content, item_not_found, item_response, resolve_item};
+use super::items::{check_if_match, conflict, content, item_not_found, item_response, resolve_item};
 use crate::auth::{DownloadGrant, Principal, UPLOAD_AUDIENCE};
 use crate::drive_path::ItemRef;
 use crate::error::ApiError;
