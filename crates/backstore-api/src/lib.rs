@@ -149,8 +149,9 @@ pub(crate) struct Ctx {
     pub query: QueryOptions,
     pub render: Render,
     pub body: Bytes,
-    /// The request's `If-Match`, `Content-Length` and `Content-Type`.
+    /// The request's `If-Match`, `If-None-Match`, `Content-Length` and `Content-Type`.
     pub if_match: Option<String>,
+    pub if_none_match: Option<String>,
     pub content_length: Option<u64>,
     pub content_type: Option<String>,
 }
@@ -378,6 +379,7 @@ async fn handle(
     let headers = req.headers().clone();
     let header = |name: header::HeaderName| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (if_match, content_type) = (header(header::IF_MATCH), header(header::CONTENT_TYPE));
+    let if_none_match = header(header::IF_NONE_MATCH);
     let content_length = header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
     let render = Render { include_unknown_enums: prefer_unknown };
     // A file's content is streamed into the content store, not read into memory first.
@@ -394,6 +396,7 @@ async fn handle(
                 render,
                 body: Bytes::new(),
                 if_match,
+                if_none_match,
                 content_length,
                 content_type,
             };
@@ -408,8 +411,20 @@ async fn handle(
     if method == Method::POST || method == Method::PATCH || method == Method::PUT {
         check_content_type(&headers, &body)?;
     }
-    let ctx =
-        Ctx { state, principal, version, origin, path, query, render, body, if_match, content_length, content_type };
+    let ctx = Ctx {
+        state,
+        principal,
+        version,
+        origin,
+        path,
+        query,
+        render,
+        body,
+        if_match,
+        if_none_match,
+        content_length,
+        content_type,
+    };
     handlers::route(&ctx, &method, target).await
 }
 

@@ -13,8 +13,8 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::items::{
-    check_if_match, conflict, content, download_url, item_not_found, item_response, json_body, resolve_drive,
-    resolve_item,
+    check_if_match, conflict, content, download_url, item_not_found, item_response, json_body, not_modified,
+    resolve_drive, resolve_item,
 };
 use crate::auth::{Access, DOWNLOAD_AUDIENCE};
 use crate::drive_path::{DrivePath, ItemRef, Tail};
@@ -54,6 +54,9 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result
     match (path.tail, method.clone()) {
         (Tail::None, Method::GET) => {
             let item = resolve_item(ctx, &drive, &start, rel.as_deref()).await?;
+            if not_modified(ctx, &item) {
+                return Ok(StatusCode::NOT_MODIFIED.into_response());
+            }
             item_response(ctx, StatusCode::OK, &drive, &item).await
         }
         (Tail::None, Method::PATCH) => {
@@ -80,6 +83,9 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result
             let item = resolve_item(ctx, &drive, &start, rel.as_deref()).await?;
             if item.is_folder {
                 return Err(ApiError::InvalidRequest("A folder has no content to download.".into()));
+            }
+            if not_modified(ctx, &item) {
+                return Ok(StatusCode::NOT_MODIFIED.into_response());
             }
             let url = download_url(ctx, &drive, &item)?;
             let mut r = StatusCode::FOUND.into_response();

@@ -139,6 +139,14 @@ pub(crate) fn json_body(ctx: &Ctx) -> Result<serde_json::Map<String, Value>, Api
     }
 }
 
+/// `If-None-Match` naming the item's eTag or cTag (or `*`): what the client has is current.
+pub(crate) fn not_modified(ctx: &Ctx, item: &DriveItemRecord) -> bool {
+    let Some(tags) = ctx.if_none_match.as_deref() else { return false };
+    let etag = crate::wire::drives::e_tag(item);
+    let ctag = format!("\"c:{{{}}},{}\"", item.item_id.to_uppercase(), item.content_version);
+    entity_tags(tags).iter().any(|t| *t == "*" || *t == etag || *t == ctag)
+}
+
 /// `If-Match`: the item's eTag (or cTag), or 412.
 pub(crate) fn check_if_match(ctx: &Ctx, item: &DriveItemRecord) -> Result<(), ApiError> {
     let Some(wanted) = ctx.if_match.as_deref() else { return Ok(()) };

@@ -265,6 +265,7 @@ async fn fragment(
         render: crate::wire::Render { include_unknown_enums: false },
         body: Default::default(),
         if_match: None,
+        if_none_match: None,
         content_length: None,
         content_type: None,
     };

@@ -241,6 +241,16 @@ async fn files_go_up_and_come_down_through_graph_paths() {
     tampered.push(if last == 'A' { 'B' } else { 'A' });
     assert_eq!(reqwest::get(&tampered).await.unwrap().status(), 401);
 
+    // If-None-Match with the current eTag: 304, nothing sent; with an old one, the item.
+    let etag = again["eTag"].as_str().unwrap().to_owned();
+    let plan_url = graph(&app, &format!("drives/{d}/items/{}", plan["id"].as_str().unwrap()));
+    let same = app.send(Method::GET, &plan_url, Some(&token), None, &[("if-none-match", &etag)]).await;
+    assert_eq!((same.status.as_u16(), same.text.as_str()), (304, ""));
+    let old = app
+        .send(Method::GET, &plan_url, Some(&token), None, &[("if-none-match", plan["eTag"].as_str().unwrap())])
+        .await;
+    assert_eq!(old.status, 200);
+
     // Rename and move; If-Match guards; delete.
     let plan_id = plan["id"].as_str().unwrap();
     let moved = app
