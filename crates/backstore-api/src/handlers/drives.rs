@@ -16,6 +16,7 @@ use super::items::{
     check_if_match, conflict, content, download_url, item_not_found, item_response, json_body, not_modified,
     resolve_drive, resolve_item,
 };
+use super::{selected, shape};
 use crate::auth::{Access, DOWNLOAD_AUDIENCE};
 use crate::drive_path::{DrivePath, ItemRef, Tail};
 use crate::error::ApiError;
@@ -25,16 +26,46 @@ use crate::{json_response, AppState, Ctx};
 /// The largest simple upload (Graph's documented limit for `PUT …/content`).
 pub const MAX_SIMPLE_UPLOAD: u64 = 250 * 1024 * 1024;
 
+/// The properties of a `driveItem` backstore writes (what `$select` may name).
+pub(crate) const DRIVE_ITEM_PROPERTIES: &[&str] = &[
+    "id",
+    "name",
+    "size",
+    "eTag",
+    "cTag",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "createdBy",
+    "lastModifiedBy",
+    "parentReference",
+    "fileSystemInfo",
+    "file",
+    "folder",
+    "root",
+    "deleted",
+];
+
 /// Children per page when `$top` is not given, as Graph.
 const CHILDREN_PAGE: i64 = 200;
 
 pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result<Response, ApiError> {
     let write = !matches!(*method, Method::GET | Method::HEAD);
     ctx.principal.require(if write { Access::FilesWrite } else { Access::FilesRead })?;
-    if ctx.query.select.is_some() || !ctx.query.expand.is_empty() {
-        return Err(ApiError::NotImplemented(
-            "$select and $expand on drives and drive items are not implemented by backstore yet.".into(),
-        ));
+    let unserved = |what: &str| {
+        Err(ApiError::NotImplemented(format!("{what} on drives and drive items is not implemented by backstore yet.")))
+    };
+    if !ctx.query.expand.is_empty() {
+        return unserved("$expand");
+    }
+    for (name, given) in
+        [("$filter", ctx.query.filter.is_some()), ("$skip", ctx.query.skip.is_some()), ("$count", ctx.query.count)]
+    {
+        if given {
+            return unserved(name);
+        }
+    }
+    if ctx.query.orderby.is_some() && path.tail != Tail::Children {
+        return Err(ApiError::BadRequest("$orderby applies to children only.".into()));
     }
     content(ctx)?;
     let drive = resolve_drive(ctx, &path.drive).await?;
@@ -241,6 +272,20 @@ async fn children(ctx: &Ctx, drive: &DriveRecord, folder: &DriveItemRecord) -> R
     if !folder.is_folder {
         return Err(ApiError::InvalidRequest("The item is a file; it has no children.".into()));
     }
+    if let Some(order) = ctx.query.orderby.as_deref() {
+        // OneDrive for Business and SharePoint sort children by name only.
+        let order = order.split_whitespace().collect::<Vec<_>>();
+        match order.as_slice() {
+            [name] | [name, "asc"] if name.eq_ignore_ascii_case("name") => {}
+            _ => {
+                return Err(ApiError::BadRequest(format!(
+                    "$orderby '{}' is not supported here: children sort by 'name' only.",
+                    order.join(" ")
+                )))
+            }
+        }
+    }
+    let select = selected(ctx, DRIVE_ITEM_PROPERTIES, "driveItem")?;
     let top = ctx.query.top.unwrap_or(CHILDREN_PAGE).clamp(1, 1000);
     let after = match ctx.query.after_keys.first() {
         Some(Bind::Text(key)) => Some(key.clone()),
@@ -262,7 +307,7 @@ async fn children(ctx: &Ctx, drive: &DriveRecord, folder: &DriveItemRecord) -> R
             false => 0,
         };
         let url = if item.is_folder { None } else { Some(download_url(ctx, drive, item)?) };
-        value.push(DriveItemOut::of(item, drive, count, url, None));
+        value.push(shape(DriveItemOut::of(item, drive, count, url, None), select.as_deref(), &[]));
     }
     let context = format!(
         "{}/{}/$metadata#drives('{}')/items('{}')/children",

@@ -104,9 +104,11 @@ pub(crate) async fn item_response(
         false => 0,
     };
     let url = if item.is_folder { None } else { Some(download_url(ctx, drive, item)?) };
+    let select = super::selected(ctx, super::drives::DRIVE_ITEM_PROPERTIES, "driveItem")?;
     let body = DriveItemOut::of(item, drive, children, url, Some(item_context(ctx, drive)));
-    let mut r = json_response(status, &body);
-    if let Ok(v) = HeaderValue::from_str(&body.e_tag) {
+    let etag = HeaderValue::from_str(&body.e_tag).ok();
+    let mut r = json_response(status, &super::shape(body, select.as_deref(), &[]));
+    if let Some(v) = etag {
         r.headers_mut().insert(header::ETAG, v);
     }
     Ok(r)

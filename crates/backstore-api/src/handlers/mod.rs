@@ -41,10 +41,7 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     let m = method.clone();
     // Files are not part of the backup service: no service gate.
     let target = match target {
-        Drive(path) => {
-            ctx.query.only_general()?;
-            return drives::route(ctx, &m, path).await;
-        }
+        Drive(path) => return drives::route(ctx, &m, path).await,
         other => other,
     };
     if !matches!(target, RestorePoints | Sessions { .. } | Artifacts { .. } | Units { .. } | Session { .. } | Count(_))

@@ -306,9 +306,24 @@ async fn files_go_up_and_come_down_through_graph_paths() {
         .await
         .expect_error(501, "notImplemented");
     app.get_abs(&graph(&app, "drives/b!nope/root"), &token).await.expect_error(404, "itemNotFound");
-    app.get_abs(&graph(&app, &format!("drives/{d}/root?$select=name")), &token)
+    app.get_abs(&graph(&app, &format!("drives/{d}/root?$expand=children")), &token)
         .await
         .expect_error(501, "notImplemented");
+    let picked = app.get_abs(&graph(&app, &format!("drives/{d}/items/{docs_id}?$select=name,size")), &token).await;
+    picked.expect(200);
+    assert_eq!(picked.body["name"], "Docs");
+    assert!(picked.body["size"].is_u64());
+    assert!(picked.body.get("folder").is_none() && picked.body.get("eTag").is_none(), "{}", picked.text);
+    let sorted =
+        app.get_abs(&graph(&app, &format!("drives/{d}/root/children?$orderby=name&$select=name")), &token).await;
+    let names: Vec<&str> =
+        sorted.body["value"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Docs", "Docs 1"]);
+    assert!(sorted.body["value"][0].get("size").is_none());
+    app.get_abs(&graph(&app, &format!("drives/{d}/root/children?$orderby=size")), &token)
+        .await
+        .expect_error(400, "BadRequest");
+    app.get_abs(&graph(&app, &format!("drives/{d}/root?$select=bogus")), &token).await.expect_error(400, "BadRequest");
 }
 
 /// PUTs bytes `from..to` of `data` to an upload URL.
