@@ -224,6 +224,7 @@ async fn delta(ctx: &Ctx, drive: &DriveRecord, token: Option<&str>) -> Result<Re
                 ApiError::ResyncRequired("The delta token is not valid for this drive; start again without one.".into())
             })?,
     };
+    let select = selected(ctx, DRIVE_ITEM_PROPERTIES, "driveItem")?;
     let upto = at.u.unwrap_or(now);
     let top = ctx.query.top.unwrap_or(CHILDREN_PAGE).clamp(1, 1000);
     let after = at.a.as_ref().map(|(seq, id)| (*seq, id.as_str()));
@@ -252,7 +253,7 @@ async fn delta(ctx: &Ctx, drive: &DriveRecord, token: Option<&str>) -> Result<Re
             false => 0,
         };
         let url = if item.is_folder || item.deleted { None } else { Some(download_url(ctx, drive, item)?) };
-        value.push(DriveItemOut::of(item, drive, count, url, None));
+        value.push(shape(DriveItemOut::of(item, drive, count, url, None), select.as_deref(), &[]));
     }
     #[derive(serde::Serialize)]
     struct DeltaPage<'a> {
@@ -262,7 +263,7 @@ async fn delta(ctx: &Ctx, drive: &DriveRecord, token: Option<&str>) -> Result<Re
         next_link: Option<String>,
         #[serde(rename = "@odata.deltaLink", skip_serializing_if = "Option::is_none")]
         delta_link: Option<String>,
-        value: Vec<DriveItemOut<'a>>,
+        value: Vec<super::Shaped<DriveItemOut<'a>>>,
     }
     let context = format!("{}/{}/$metadata#Collection(driveItem)", ctx.origin, ctx.version.as_str());
     Ok(json_response(StatusCode::OK, &DeltaPage { context, next_link, delta_link, value }))

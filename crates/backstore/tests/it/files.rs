@@ -95,6 +95,8 @@ async fn delta_enumerates_a_drive_then_reports_what_changed() {
         .await;
     assert_eq!(call.body["value"].as_array().unwrap().len(), changed.len());
 
+    let picked = app.get_abs(&graph(&app, &format!("drives/{d}/root/delta?$select=name,deleted")), &token).await;
+    assert!(picked.body["value"].as_array().unwrap().iter().all(|i| i.get("size").is_none() && i["name"].is_string()));
     app.get_abs(&graph(&app, &format!("drives/{d}/root/delta?token=bogus")), &token)
         .await
         .expect_error(410, "resyncRequired");
