@@ -382,36 +382,8 @@ async fn handle(
     let if_none_match = header(header::IF_NONE_MATCH);
     let content_length = header(header::CONTENT_LENGTH).and_then(|v| v.parse().ok());
     let render = Render { include_unknown_enums: prefer_unknown };
-    // A file's content is streamed into the content store, not read into memory first.
-    if let (Target::Drive(drive), &Method::PUT) = (&target, &method) {
-        if drive.tail == drive_path::Tail::Content {
-            let drive = drive.clone();
-            let ctx = Ctx {
-                state,
-                principal,
-                version,
-                origin,
-                path,
-                query,
-                render,
-                body: Bytes::new(),
-                if_match,
-                if_none_match,
-                content_length,
-                content_type,
-            };
-            let body = req.into_body();
-            return tokio::time::timeout(UPLOAD_TIMEOUT, handlers::upload(&ctx, drive, body))
-                .await
-                .unwrap_or(Err(ApiError::RequestTimeout(UPLOAD_TIMEOUT.as_secs())));
-        }
-    }
-    let body = read_body(req, state.inner.limits.body_timeout).await?;
-    trail.body = Some(body.clone());
-    if method == Method::POST || method == Method::PATCH || method == Method::PUT {
-        check_content_type(&headers, &body)?;
-    }
-    let ctx = Ctx {
+    let body_timeout = state.inner.limits.body_timeout;
+    let mut ctx = Ctx {
         state,
         principal,
         version,
@@ -419,12 +391,26 @@ async fn handle(
         path,
         query,
         render,
-        body,
+        body: Bytes::new(),
         if_match,
         if_none_match,
         content_length,
         content_type,
     };
+    // A file's content is streamed into the content store, not read into memory first.
+    if let (Target::Drive(drive), &Method::PUT) = (&target, &method) {
+        if drive.tail == drive_path::Tail::Content {
+            let run = handlers::upload(&ctx, drive.clone(), req.into_body());
+            return tokio::time::timeout(UPLOAD_TIMEOUT, run)
+                .await
+                .unwrap_or(Err(ApiError::RequestTimeout(UPLOAD_TIMEOUT.as_secs())));
+        }
+    }
+    ctx.body = read_body(req, body_timeout).await?;
+    trail.body = Some(ctx.body.clone());
+    if method == Method::POST || method == Method::PATCH || method == Method::PUT {
+        check_content_type(&headers, &ctx.body)?;
+    }
     handlers::route(&ctx, &method, target).await
 }
 

@@ -162,7 +162,7 @@ async fn site(ctx: &Ctx, method: &Method, drive: &DriveRecord, tail: &Tail) -> R
     let base = format!("{}/{}/$metadata", ctx.origin, ctx.version.as_str());
     if *tail == Tail::SiteDrives {
         let (_, used) = ctx.store().drive_totals(ctx.tenant(), &drive.drive_id).await?;
-        let one = DriveOut::of(drive, used, String::new());
+        let one = crate::wire::drives::DriveEntry::of(drive, used);
         #[derive(serde::Serialize)]
         struct Drives<'a> {
             #[serde(rename = "@odata.context")]
@@ -170,7 +170,7 @@ async fn site(ctx: &Ctx, method: &Method, drive: &DriveRecord, tail: &Tail) -> R
             value: Vec<crate::wire::drives::DriveEntry<'a>>,
         }
         let context = format!("{base}#sites('{}')/drives", drive.resource_id);
-        return Ok(json_response(StatusCode::OK, &Drives { context, value: vec![one.entry()] }));
+        return Ok(json_response(StatusCode::OK, &Drives { context, value: vec![one] }));
     }
     let url = r.site_web_url.clone().unwrap_or_default();
     let host = url.trim_start_matches("https://").split('/').next().unwrap_or_default().to_owned();

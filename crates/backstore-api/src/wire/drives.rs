@@ -18,16 +18,13 @@ pub struct Quota {
 /// A drive's quota: 1 TiB, as a OneDrive for Business plan has.
 pub const QUOTA_BYTES: u64 = 1 << 40;
 
+/// A drive as an entity: its `@odata.context`, then its members.
 #[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct DriveOut<'a> {
     #[serde(rename = "@odata.context")]
     pub context: String,
-    pub id: &'a str,
-    pub name: &'a str,
-    pub drive_type: &'a str,
-    pub created_date_time: DateTime,
-    pub quota: Quota,
+    #[serde(flatten)]
+    pub drive: DriveEntry<'a>,
 }
 
 /// A drive in a collection (no `@odata.context` of its own).
@@ -42,21 +39,14 @@ pub struct DriveEntry<'a> {
 }
 
 impl<'a> DriveOut<'a> {
-    pub fn entry(self) -> DriveEntry<'a> {
-        DriveEntry {
-            id: self.id,
-            name: self.name,
-            drive_type: self.drive_type,
-            created_date_time: self.created_date_time,
-            quota: self.quota,
-        }
+    pub fn of(d: &'a DriveRecord, used: u64, context: String) -> DriveOut<'a> {
+        DriveOut { context, drive: DriveEntry::of(d, used) }
     }
 }
 
-impl<'a> DriveOut<'a> {
-    pub fn of(d: &'a DriveRecord, used: u64, context: String) -> DriveOut<'a> {
-        DriveOut {
-            context,
+impl<'a> DriveEntry<'a> {
+    pub fn of(d: &'a DriveRecord, used: u64) -> DriveEntry<'a> {
+        DriveEntry {
             id: &d.drive_id,
             name: &d.name,
             drive_type: &d.drive_type,

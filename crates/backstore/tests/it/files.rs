@@ -26,6 +26,17 @@ async fn put(app: &TestApp, token: &str, path: &str, body: Vec<u8>, headers: &[(
     (status, r.json().await.unwrap_or(Value::Null))
 }
 
+/// A server with one seeded site, a token of its tenant, and the site's drive id.
+async fn site_drive() -> (TestApp, String, String) {
+    let app = TestApp::spawn().await;
+    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
+    let token = app.token(TENANT);
+    let site_id = seeded.protection_units[0].site_id.clone().unwrap();
+    let drive = app.get_abs(&graph(&app, &format!("sites/{site_id}/drive")), &token).await;
+    let d = drive.body["id"].as_str().unwrap().to_owned();
+    (app, token, d)
+}
+
 /// Follows a delta from `url` through its nextLinks: the items, and the deltaLink it ends with.
 async fn follow_delta(app: &TestApp, token: &str, mut url: String) -> (Vec<Value>, String) {
     let mut items = Vec::new();
@@ -44,14 +55,7 @@ async fn follow_delta(app: &TestApp, token: &str, mut url: String) -> (Vec<Value
 
 #[tokio::test]
 async fn delta_enumerates_a_drive_then_reports_what_changed() {
-    let app = TestApp::spawn().await;
-    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
-    let token = app.token(TENANT);
-    let site_id = seeded.protection_units[0].site_id.clone().unwrap();
-    let d = app.get_abs(&graph(&app, &format!("sites/{site_id}/drive")), &token).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, token, d) = site_drive().await;
     let folder = app
         .post_abs(&graph(&app, &format!("drives/{d}/root/children")), &token, &json!({"name": "A", "folder": {}}))
         .await;
@@ -341,14 +345,7 @@ async fn fragment(url: &str, data: &[u8], from: usize, to: usize) -> reqwest::Re
 
 #[tokio::test]
 async fn upload_sessions_take_fragments_resume_after_an_interruption_and_make_the_file() {
-    let app = TestApp::spawn().await;
-    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
-    let token = app.token(TENANT);
-    let site_id = seeded.protection_units[0].site_id.clone().unwrap();
-    let d = app.get_abs(&graph(&app, &format!("sites/{site_id}/drive")), &token).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, token, d) = site_drive().await;
     app.post_abs(&graph(&app, &format!("drives/{d}/root/children")), &token, &json!({"name": "Big", "folder": {}}))
         .await
         .expect(201);
