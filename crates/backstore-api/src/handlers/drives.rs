@@ -20,30 +20,11 @@ use super::{selected, shape};
 use crate::auth::{Access, DOWNLOAD_AUDIENCE};
 use crate::drive_path::{DrivePath, ItemRef, Tail};
 use crate::error::ApiError;
-use crate::wire::drives::{DriveItemOut, DriveOut};
+use crate::wire::drives::{DriveItemOut, DriveOut, DRIVE_ITEM_PROPERTIES};
 use crate::{json_response, AppState, Ctx};
 
 /// The largest simple upload (Graph's documented limit for `PUT …/content`).
 pub const MAX_SIMPLE_UPLOAD: u64 = 250 * 1024 * 1024;
-
-/// The properties of a `driveItem` backstore writes (what `$select` may name).
-pub(crate) const DRIVE_ITEM_PROPERTIES: &[&str] = &[
-    "id",
-    "name",
-    "size",
-    "eTag",
-    "cTag",
-    "createdDateTime",
-    "lastModifiedDateTime",
-    "createdBy",
-    "lastModifiedBy",
-    "parentReference",
-    "fileSystemInfo",
-    "file",
-    "folder",
-    "root",
-    "deleted",
-];
 
 /// Children per page when `$top` is not given, as Graph.
 const CHILDREN_PAGE: i64 = 200;
@@ -248,12 +229,8 @@ async fn delta(ctx: &Ctx, drive: &DriveRecord, token: Option<&str>) -> Result<Re
     };
     let mut value = Vec::with_capacity(page.len());
     for item in &page {
-        let count = match item.is_folder && !item.deleted {
-            true => store.drive_child_count(ctx.tenant(), &drive.drive_id, &item.item_id).await?,
-            false => 0,
-        };
         let url = if item.is_folder || item.deleted { None } else { Some(download_url(ctx, drive, item)?) };
-        value.push(shape(DriveItemOut::of(item, drive, count, url, None), select.as_deref(), &[]));
+        value.push(shape(DriveItemOut::of(item, drive, url, None), select.as_deref(), &[]));
     }
     #[derive(serde::Serialize)]
     struct DeltaPage<'a> {
@@ -303,12 +280,8 @@ async fn children(ctx: &Ctx, drive: &DriveRecord, folder: &DriveItemRecord) -> R
         more.then(|| ctx.next_link(0, &[Bind::Text(page.last().expect("a full page").name.to_lowercase())]));
     let mut value = Vec::with_capacity(page.len());
     for item in &page {
-        let count = match item.is_folder {
-            true => ctx.store().drive_child_count(ctx.tenant(), &drive.drive_id, &item.item_id).await?,
-            false => 0,
-        };
         let url = if item.is_folder { None } else { Some(download_url(ctx, drive, item)?) };
-        value.push(shape(DriveItemOut::of(item, drive, count, url, None), select.as_deref(), &[]));
+        value.push(shape(DriveItemOut::of(item, drive, url, None), select.as_deref(), &[]));
     }
     let context = format!(
         "{}/{}/$metadata#drives('{}')/items('{}')/children",

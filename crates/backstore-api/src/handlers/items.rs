@@ -99,13 +99,9 @@ pub(crate) async fn item_response(
     drive: &DriveRecord,
     item: &DriveItemRecord,
 ) -> Result<Response, ApiError> {
-    let children = match item.is_folder {
-        true => ctx.store().drive_child_count(ctx.tenant(), &drive.drive_id, &item.item_id).await?,
-        false => 0,
-    };
     let url = if item.is_folder { None } else { Some(download_url(ctx, drive, item)?) };
-    let select = super::selected(ctx, super::drives::DRIVE_ITEM_PROPERTIES, "driveItem")?;
-    let body = DriveItemOut::of(item, drive, children, url, Some(item_context(ctx, drive)));
+    let select = super::selected(ctx, crate::wire::drives::DRIVE_ITEM_PROPERTIES, "driveItem")?;
+    let body = DriveItemOut::of(item, drive, url, Some(item_context(ctx, drive)));
     let etag = HeaderValue::from_str(&body.e_tag).ok();
     let mut r = json_response(status, &super::shape(body, select.as_deref(), &[]));
     if let Some(v) = etag {

@@ -144,6 +144,25 @@ pub struct Deleted {
     pub state: &'static str,
 }
 
+/// The properties of a `driveItem` backstore writes (what `$select` may name).
+pub const DRIVE_ITEM_PROPERTIES: &[&str] = &[
+    "id",
+    "name",
+    "size",
+    "eTag",
+    "cTag",
+    "createdDateTime",
+    "lastModifiedDateTime",
+    "createdBy",
+    "lastModifiedBy",
+    "parentReference",
+    "fileSystemInfo",
+    "file",
+    "folder",
+    "root",
+    "deleted",
+];
+
 /// The media type Graph reports for a file name, by its extension.
 pub fn mime_type(name: &str) -> &'static str {
     let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
@@ -172,11 +191,10 @@ pub fn e_tag(item: &DriveItemRecord) -> String {
 }
 
 impl<'a> DriveItemOut<'a> {
-    /// `child_count` for folders; `download_url` for files.
+    /// `download_url` for files.
     pub fn of(
         item: &'a DriveItemRecord,
         drive: &'a DriveRecord,
-        child_count: u64,
         download_url: Option<String>,
         context: Option<String>,
     ) -> DriveItemOut<'a> {
@@ -206,7 +224,7 @@ impl<'a> DriveItemOut<'a> {
                 mime_type: item.mime_type.as_deref().unwrap_or("application/octet-stream"),
                 hashes: Hashes { quick_xor_hash: item.quick_xor.as_deref(), sha256_hash: item.sha256.as_deref() },
             }),
-            folder: item.is_folder.then_some(FolderFacet { child_count }),
+            folder: item.is_folder.then_some(FolderFacet { child_count: item.child_count }),
             root: item.parent_id.is_none().then_some(Empty {}),
             deleted: item.deleted.then_some(Deleted { state: "deleted" }),
         }

@@ -1,20 +1,13 @@
 //! The live tree of files: one drive per site (its document library) and per user (OneDrive), and
-//! its items as rows; and snapshots of a drive into the content store: manifests written for the
-//! folders that changed since the last snapshot, bottom-up, so storing a snapshot costs what changed
-//! and taking one when nothing changed costs one read.
-//!
-//! Each write marks the folders above what it changed (their `tree_id` cleared, `change_seq`
-//! bumped, `size` adjusted), in its transaction; a snapshot sets a folder's `tree_id` only if its
-//! `change_seq` is still the one it read, so a write racing a snapshot leaves the folder marked for
-//! the next one.
+//! its items as rows. Each write marks the folders above what it changed (their `tree_id` cleared,
+//! `change_seq` bumped, `size` adjusted) and records the drive's delta counter on what it changed,
+//! in its transaction; `snapshots.rs` turns the marked folders into manifests.
 
-use std::collections::HashMap;
-
-use backstore_content::{BlobId, ChunkIndex, ChunkRef, Entry, Repository, Tree};
+use backstore_content::{BlobId, ChunkRef};
 use backstore_domain::{Actor, Timestamp};
 use sqlx::AnyConnection;
 
-use super::read::{Col, Columns, Cost};
+use super::read::{Col, Columns};
 use super::rows::{actor, actor_json, from_micros, micros, new_id};
 use super::Lock;
 use crate::{Store, StoreError, StoreResult, Writer};
@@ -62,6 +55,8 @@ pub struct DriveItemRecord {
     pub deleted: bool,
     /// The drive's delta counter when the item last changed.
     pub delta_seq: i64,
+    /// A folder's live children (Graph's `folder.childCount`), read with the item.
+    pub child_count: u64,
 }
 
 /// What to do when a folder already holds an item of the name being written (Graph's
@@ -87,9 +82,11 @@ pub struct FileBody {
     pub quick_xor: Option<String>,
 }
 
-const ITEM_COLUMNS: &str =
+pub(super) const ITEM_COLUMNS: &str =
     "drive_id, item_id, parent_id, name, is_folder, size, chunks, mime_type, sha256, quick_xor, \
-     created_at, modified_at, created_by, modified_by, version, content_version, tree_id, deleted_at, delta_seq";
+     created_at, modified_at, created_by, modified_by, version, content_version, tree_id, deleted_at, delta_seq, \
+     (SELECT COUNT(*) FROM drive_items c WHERE c.tenant_id = drive_items.tenant_id AND c.drive_id = drive_items.drive_id \
+      AND c.parent_id = drive_items.item_id AND c.deleted_at IS NULL) AS child_count";
 
 pub(super) fn chunks_json(chunks: &[ChunkRef]) -> String {
     let pairs: Vec<(String, u32)> = chunks.iter().map(|c| (c.id.to_hex(), c.len)).collect();
@@ -109,7 +106,7 @@ pub(super) fn chunks_from(text: Option<String>) -> StoreResult<Vec<ChunkRef>> {
         .collect()
 }
 
-fn item_from_row(r: &dyn Columns) -> StoreResult<DriveItemRecord> {
+pub(super) fn item_from_row(r: &dyn Columns) -> StoreResult<DriveItemRecord> {
     Ok(DriveItemRecord {
         drive_id: r.col("drive_id")?,
         item_id: r.col("item_id")?,
@@ -133,10 +130,11 @@ fn item_from_row(r: &dyn Columns) -> StoreResult<DriveItemRecord> {
             .transpose()?,
         deleted: r.col::<Option<i64>>("deleted_at")?.is_some(),
         delta_seq: r.col("delta_seq")?,
+        child_count: r.col::<i64>("child_count")? as u64,
     })
 }
 
-fn drive_from_row(r: &dyn Columns) -> StoreResult<DriveRecord> {
+pub(super) fn drive_from_row(r: &dyn Columns) -> StoreResult<DriveRecord> {
     Ok(DriveRecord {
         drive_id: r.col("drive_id")?,
         resource_id: r.col("resource_id")?,
@@ -395,158 +393,6 @@ impl Store {
         .await
     }
 
-    pub async fn drive(&self, tenant: &str, drive_id: &str) -> StoreResult<Option<DriveRecord>> {
-        self.read_row(
-            "SELECT * FROM drives WHERE tenant_id = ? AND drive_id = ?",
-            args![tenant, drive_id],
-            drive_from_row,
-        )
-        .await
-    }
-
-    pub async fn drive_of_resource(&self, tenant: &str, resource_id: &str) -> StoreResult<Option<DriveRecord>> {
-        self.read_row(
-            "SELECT * FROM drives WHERE tenant_id = ? AND resource_id = ?",
-            args![tenant, resource_id],
-            drive_from_row,
-        )
-        .await
-    }
-
-    /// The tenant's drives, in id order.
-    pub async fn drives(&self, tenant: &str) -> StoreResult<Vec<DriveRecord>> {
-        self.read_rows(
-            Cost::Seek,
-            "SELECT * FROM drives WHERE tenant_id = ? ORDER BY drive_id",
-            args![tenant],
-            drive_from_row,
-        )
-        .await
-    }
-
-    /// A live (not deleted) item.
-    pub async fn drive_item(
-        &self,
-        tenant: &str,
-        drive_id: &str,
-        item_id: &str,
-    ) -> StoreResult<Option<DriveItemRecord>> {
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND item_id = ? AND deleted_at IS NULL"
-        );
-        self.read_row(&sql, args![tenant, drive_id, item_id], item_from_row).await
-    }
-
-    /// The live item at a `/`-separated path below `from` (names match regardless of case).
-    pub async fn drive_item_at(
-        &self,
-        tenant: &str,
-        drive_id: &str,
-        from: &str,
-        path: &str,
-    ) -> StoreResult<Option<DriveItemRecord>> {
-        let mut at = self.drive_item(tenant, drive_id, from).await?;
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND parent_id = ? \
-             AND name_key = ? AND deleted_at IS NULL"
-        );
-        for name in path.split('/').filter(|s| !s.is_empty()) {
-            let Some(folder) = at.filter(|f| f.is_folder) else { return Ok(None) };
-            let key = name.to_lowercase();
-            at = self
-                .read_row(&sql, args![tenant, drive_id, folder.item_id.as_str(), key.as_str()], item_from_row)
-                .await?;
-        }
-        Ok(at)
-    }
-
-    /// A folder's live children in order of name, `limit` after the name key `after` (paging).
-    pub async fn drive_children(
-        &self,
-        tenant: &str,
-        drive_id: &str,
-        folder: &str,
-        after: Option<&str>,
-        limit: u32,
-    ) -> StoreResult<Vec<DriveItemRecord>> {
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND parent_id = ? \
-             AND deleted_at IS NULL AND name_key > ? ORDER BY name_key LIMIT ?"
-        );
-        self.read_rows(
-            Cost::Seek,
-            &sql,
-            args![tenant, drive_id, folder, after.unwrap_or(""), i64::from(limit)],
-            item_from_row,
-        )
-        .await
-    }
-
-    /// The drive's delta counter now: a delta token that says "everything up to here".
-    pub async fn drive_delta_counter(&self, tenant: &str, drive_id: &str) -> StoreResult<i64> {
-        Ok(self
-            .read_row(
-                "SELECT delta_counter FROM drives WHERE tenant_id = ? AND drive_id = ?",
-                args![tenant, drive_id],
-                |r| r.col::<i64>("delta_counter"),
-            )
-            .await?
-            .unwrap_or(0))
-    }
-
-    /// The items of a drive that changed after `since` and at or before `upto`, in the order they
-    /// changed, `limit` after `(delta_seq, item_id)` `after`; deleted ones too unless `since` is 0
-    /// (a first enumeration lists what is there).
-    pub async fn drive_delta(
-        &self,
-        tenant: &str,
-        drive_id: &str,
-        since: i64,
-        upto: i64,
-        after: Option<(i64, &str)>,
-        limit: u32,
-    ) -> StoreResult<Vec<DriveItemRecord>> {
-        let (after_seq, after_id) = after.unwrap_or((since, ""));
-        let sql = format!(
-            "SELECT {ITEM_COLUMNS} FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND delta_seq > ? \
-             AND delta_seq <= ? AND (delta_seq > ? OR (delta_seq = ? AND item_id > ?)) \
-             AND (? > 0 OR deleted_at IS NULL) ORDER BY delta_seq, item_id LIMIT ?"
-        );
-        self.read_rows(
-            Cost::Seek,
-            &sql,
-            args![tenant, drive_id, since, upto, after_seq, after_seq, after_id, since, i64::from(limit)],
-            item_from_row,
-        )
-        .await
-    }
-
-    /// How many live items a drive holds (its root aside), and their bytes.
-    pub async fn drive_totals(&self, tenant: &str, drive_id: &str) -> StoreResult<(u64, u64)> {
-        let row = self
-            .read_row(
-                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(CASE WHEN is_folder = 0 THEN size ELSE 0 END), 0) AS BIGINT) AS bytes \
-                 FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND deleted_at IS NULL AND parent_id IS NOT NULL",
-                args![tenant, drive_id],
-                |r| Ok((r.col::<i64>("n")?, r.col::<i64>("bytes")?)),
-            )
-            .await?
-            .unwrap_or((0, 0));
-        Ok((row.0 as u64, row.1 as u64))
-    }
-
-    /// How many live children a folder has (Graph's `folder.childCount`).
-    pub async fn drive_child_count(&self, tenant: &str, drive_id: &str, folder: &str) -> StoreResult<u64> {
-        let n = self
-            .read_row(
-                "SELECT COUNT(*) AS n FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND parent_id = ? AND deleted_at IS NULL",
-                args![tenant, drive_id, folder],
-                |r| r.col::<i64>("n"),
-            )
-            .await?;
-        Ok(n.unwrap_or(0) as u64)
-    }
-
     /// Creates a folder in `parent`.
     pub async fn create_drive_folder(
         &self,
@@ -705,190 +551,6 @@ impl Store {
             changed_from(tx, w.tenant, drive_id, &parent, -(freed as i64)).await
         })
         .await
-    }
-
-    /// Writes the manifests of the folders that changed since the last snapshot (bottom-up, into
-    /// the content store, flushed before the tree records them) and returns the drive's root
-    /// manifest: the drive's tree as it is now, as one id.
-    pub async fn snapshot_drive<I: ChunkIndex>(
-        &self,
-        repo: &Repository<I>,
-        tenant: &str,
-        drive_id: &str,
-    ) -> StoreResult<BlobId> {
-        let drive = self.drive(tenant, drive_id).await?.ok_or(StoreError::ItemNotFound)?;
-        for _ in 0..8 {
-            let changed = self
-                .read_rows(
-                    Cost::Scan,
-                    "SELECT item_id, parent_id, change_seq FROM drive_items WHERE tenant_id = ? AND drive_id = ? \
-                     AND is_folder = 1 AND deleted_at IS NULL AND tree_id IS NULL",
-                    args![tenant, drive_id],
-                    |r| {
-                        Ok((
-                            r.col::<String>("item_id")?,
-                            r.col::<Option<String>>("parent_id")?,
-                            r.col::<i64>("change_seq")?,
-                        ))
-                    },
-                )
-                .await?;
-            if changed.is_empty() {
-                let root = self.drive_item(tenant, drive_id, &drive.root_id).await?.ok_or(StoreError::ItemNotFound)?;
-                let Some(tree) = root.tree_id else { continue };
-                if drive.last_root != Some(tree) {
-                    self.write(Lock::Tenant(tenant), async |tx| {
-                        exec!(
-                            tx,
-                            "UPDATE drives SET last_root = ? WHERE tenant_id = ? AND drive_id = ?",
-                            tree.to_hex(),
-                            tenant,
-                            drive_id,
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                    .await?;
-                }
-                return Ok(tree);
-            }
-            // Deepest first: a folder's depth among the changed ones (its changed ancestors).
-            let parents: HashMap<&str, Option<&str>> =
-                changed.iter().map(|(id, parent, _)| (id.as_str(), parent.as_deref())).collect();
-            let depth = |id: &str| {
-                let (mut d, mut at) = (0, id.to_owned());
-                while let Some(Some(p)) = parents.get(at.as_str()) {
-                    d += 1;
-                    at = (*p).to_owned();
-                }
-                d
-            };
-            let mut order: Vec<&(String, Option<String>, i64)> = changed.iter().collect();
-            order.sort_by_key(|(id, _, _)| std::cmp::Reverse(depth(id)));
-            let mut writer = repo.writer(tenant)?;
-            let mut written: HashMap<String, (BlobId, i64)> = HashMap::new();
-            for (folder, _, seq) in order {
-                let mut entries = Vec::new();
-                let mut complete = true;
-                let mut after: Option<String> = None;
-                loop {
-                    let page = self.drive_children(tenant, drive_id, folder, after.as_deref(), 1000).await?;
-                    let Some(last) = page.last() else { break };
-                    after = Some(last.name.to_lowercase());
-                    for child in &page {
-                        let entry = if child.is_folder {
-                            match child.tree_id.or_else(|| written.get(&child.item_id).map(|(t, _)| *t)) {
-                                Some(tree) => Entry::folder(&child.name, &child.item_id, child.size, tree),
-                                None => {
-                                    complete = false;
-                                    break;
-                                }
-                            }
-                        } else {
-                            let mut e = Entry::file(&child.name, &child.item_id, child.size, child.chunks.clone());
-                            for (key, value) in [
-                                ("mimeType", &child.mime_type),
-                                ("sha256Hash", &child.sha256),
-                                ("quickXorHash", &child.quick_xor),
-                            ] {
-                                if let Some(v) = value {
-                                    e.props.insert(key.to_owned(), v.clone());
-                                }
-                            }
-                            e
-                        };
-                        entries.push(Entry {
-                            created: Some(child.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                            modified: Some(child.modified_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                            created_by: Some(actor_json(&child.created_by)),
-                            modified_by: Some(actor_json(&child.modified_by)),
-                            ..entry
-                        });
-                    }
-                }
-                if complete {
-                    let tree = writer.write_tree(&Tree { entries }).await?;
-                    written.insert(folder.clone(), (tree, *seq));
-                }
-            }
-            writer.flush().await?;
-            self.write(Lock::Tenant(tenant), async |tx| {
-                for (folder, (tree, seq)) in &written {
-                    exec!(
-                        tx,
-                        "UPDATE drive_items SET tree_id = ? WHERE tenant_id = ? AND drive_id = ? AND item_id = ? \
-                         AND change_seq = ? AND tree_id IS NULL",
-                        tree.to_hex(),
-                        tenant,
-                        drive_id,
-                        folder.as_str(),
-                        *seq,
-                    )
-                    .await?;
-                }
-                Ok(())
-            })
-            .await?;
-        }
-        Err(StoreError::InvalidTreeChange(format!(
-            "drive {drive_id} kept changing while its snapshot was taken; try again"
-        )))
-    }
-}
-
-impl Store {
-    /// Snapshots every drive (of one tenant, or all) that changed since its last snapshot; how many.
-    pub async fn snapshot_changed_drives<I: ChunkIndex>(
-        &self,
-        repo: &Repository<I>,
-        tenant: Option<&str>,
-    ) -> StoreResult<usize> {
-        let changed = self
-            .read_rows(
-                Cost::Scan,
-                "SELECT d.tenant_id, d.drive_id FROM drives d JOIN drive_items r ON r.tenant_id = d.tenant_id \
-                 AND r.drive_id = d.drive_id AND r.item_id = d.root_id WHERE (? IS NULL OR d.tenant_id = ?) \
-                 AND (r.tree_id IS NULL OR d.last_root IS NULL OR d.last_root <> r.tree_id)",
-                args![tenant, tenant],
-                |r| Ok((r.col::<String>("tenant_id")?, r.col::<String>("drive_id")?)),
-            )
-            .await?;
-        for (t, d) in &changed {
-            self.snapshot_drive(repo, t, d).await?;
-        }
-        Ok(changed.len())
-    }
-
-    /// Every root a tenant's content must keep: each restore point's snapshot, each drive's newest
-    /// one and each upload session's chunks so far, with the restore points (and drives as
-    /// `drive:<id>`, upload sessions as `upload:<id>`) that hold each. Take the
-    /// changed drives' snapshots first so the live trees are among them.
-    pub async fn content_roots(&self, tenant: &str) -> StoreResult<Vec<(BlobId, Vec<String>)>> {
-        let rows = self
-            .read_rows(
-                Cost::Scan,
-                "SELECT content_root AS root, id AS holder FROM restore_points WHERE tenant_id = ? AND content_root IS NOT NULL \
-                 UNION ALL SELECT last_root AS root, 'drive:' || drive_id AS holder FROM drives \
-                 WHERE tenant_id = ? AND last_root IS NOT NULL \
-                 UNION ALL SELECT tree_id AS root, 'upload:' || id AS holder FROM upload_sessions \
-                 WHERE tenant_id = ? AND tree_id IS NOT NULL",
-                args![tenant, tenant, tenant],
-                |r| Ok((r.col::<String>("root")?, r.col::<String>("holder")?)),
-            )
-            .await?;
-        let mut roots: Vec<(BlobId, Vec<String>)> = Vec::new();
-        let mut at: HashMap<BlobId, usize> = HashMap::new();
-        for (root, holder) in rows {
-            let root: BlobId = root.parse().map_err(|_| StoreError::Corrupt(format!("content root '{root}'")))?;
-            match at.get(&root) {
-                Some(&i) => roots[i].1.push(holder),
-                None => {
-                    at.insert(root, roots.len());
-                    roots.push((root, vec![holder]));
-                }
-            }
-        }
-        Ok(roots)
     }
 }
 
