@@ -20,12 +20,13 @@ pub mod wire;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use backstore_store::{Clock, Store};
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::auth::{Principal, SigningKey};
@@ -362,10 +363,12 @@ async fn handle(
         let token = token.to_owned();
         let origin = origin(req.headers(), state.inner.trust_proxy);
         let (method, headers) = (req.method().clone(), req.headers().clone());
-        let run = handlers::upload_session(&state, &origin, &method, &token, &headers, req.into_body());
-        return tokio::time::timeout(UPLOAD_TIMEOUT, run)
+        let mut body = Some(req.into_body());
+        let run = handlers::upload_session(&state, &origin, &method, &token, &headers, &mut body);
+        let answer = tokio::time::timeout(UPLOAD_TIMEOUT, run)
             .await
             .unwrap_or(Err(ApiError::RequestTimeout(UPLOAD_TIMEOUT.as_secs())));
+        return drain_unread(answer, body).await;
     }
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let principal = auth::authenticate(&state.inner.key, &state.inner.issuers, authorization).await?;
@@ -400,10 +403,12 @@ async fn handle(
     // A file's content is streamed into the content store, not read into memory first.
     if let (Target::Drive(drive), &Method::PUT) = (&target, &method) {
         if drive.tail == drive_path::Tail::Content {
-            let run = handlers::upload(&ctx, drive.clone(), req.into_body());
-            return tokio::time::timeout(UPLOAD_TIMEOUT, run)
+            let mut body = Some(req.into_body());
+            let run = handlers::upload(&ctx, drive.clone(), &mut body);
+            let answer = tokio::time::timeout(UPLOAD_TIMEOUT, run)
                 .await
                 .unwrap_or(Err(ApiError::RequestTimeout(UPLOAD_TIMEOUT.as_secs())));
+            return drain_unread(answer, body).await;
         }
     }
     ctx.body = read_body(req, body_timeout).await?;
@@ -412,6 +417,29 @@ async fn handle(
         check_content_type(&headers, &ctx.body)?;
     }
     handlers::route(&ctx, &method, target).await
+}
+
+/// The most of a refused upload's body read and thrown away so the client's connection stays usable.
+const DRAIN_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// A streamed upload refused before its body was read: the body is read to its end (up to
+/// [`DRAIN_LIMIT`] bytes and the body timeout) and dropped before the refusal is sent. Without this,
+/// the server closes a keep-alive connection the client may already be reusing for its next request.
+async fn drain_unread(answer: Result<Response, ApiError>, unread: Option<Body>) -> Result<Response, ApiError> {
+    if let Some(body) = unread {
+        let mut frames = body.into_data_stream();
+        let mut seen = 0u64;
+        let read = async {
+            while let Some(Ok(frame)) = frames.next().await {
+                seen += frame.len() as u64;
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(30), read).await;
+    }
+    answer
 }
 
 /// A JSON response with Graph's content type and OData version.

@@ -341,7 +341,7 @@ async fn update(ctx: &Ctx, drive: &DriveRecord, item: &DriveItemRecord) -> Resul
 }
 
 /// `PUT …/content`: the body, streamed into the content store, becomes the file's content.
-pub(crate) async fn upload(ctx: &Ctx, path: DrivePath, body: Body) -> Result<Response, ApiError> {
+pub(crate) async fn upload(ctx: &Ctx, path: DrivePath, body: &mut Option<Body>) -> Result<Response, ApiError> {
     ctx.principal.require(Access::FilesWrite)?;
     let content = content(ctx)?.clone();
     let drive = resolve_drive(ctx, &path.drive).await?;
@@ -376,6 +376,7 @@ pub(crate) async fn upload(ctx: &Ctx, path: DrivePath, body: Body) -> Result<Res
     }
     let seen = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let counter = seen.clone();
+    let body = body.take().ok_or_else(|| ApiError::Internal("the upload's body was already read".into()))?;
     let stream = body.into_data_stream().map(move |frame| {
         let frame = frame.map_err(std::io::Error::other)?;
         let total = counter.fetch_add(frame.len() as u64, std::sync::atomic::Ordering::Relaxed) + frame.len() as u64;

@@ -165,7 +165,7 @@ pub(crate) async fn session(
     method: &Method,
     token: &str,
     headers: &HeaderMap,
-    body: Body,
+    body: &mut Option<Body>,
 ) -> Result<Response, ApiError> {
     let gone = || ApiError::ItemNotFound("The upload session was not found or has expired.".into());
     let grant = state.inner.key.verify_grant(token, UPLOAD_AUDIENCE).ok_or_else(gone)?;
@@ -189,7 +189,7 @@ async fn fragment(
     tenant: &str,
     session: UploadSessionRecord,
     headers: &HeaderMap,
-    body: Body,
+    body: &mut Option<Body>,
 ) -> Result<Response, ApiError> {
     let (from, last, total) = content_range(headers)?;
     if from != session.received {
@@ -208,6 +208,7 @@ async fn fragment(
     let content =
         state.inner.content.clone().ok_or_else(|| ApiError::NotImplemented("Files are not served here.".into()))?;
     let mut seen = 0u64;
+    let body = body.take().ok_or_else(|| ApiError::Internal("the fragment's body was already read".into()))?;
     let stream = body.into_data_stream().map(move |frame| {
         let frame = frame.map_err(std::io::Error::other)?;
         seen += frame.len() as u64;

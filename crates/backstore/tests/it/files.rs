@@ -426,3 +426,67 @@ async fn upload_sessions_take_fragments_resume_after_an_interruption_and_make_th
     assert_eq!(fragment(&late_url, b"x", 0, 1).await.status(), 404);
     assert_eq!(reqwest::get(format!("{late_url}x")).await.unwrap().status(), 404, "a tampered URL is refused");
 }
+
+/// Sends one HTTP/1.1 request on `conn` and reads its answer: (status, body).
+async fn exchange(conn: &mut tokio::net::TcpStream, head: &str, body: &[u8]) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(body).await.unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    let (status, body_at, length) = loop {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed the connection instead of answering");
+        got.extend_from_slice(&buf[..n]);
+        if let Some(end) = got.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&got[..end]).to_ascii_lowercase();
+            let status = head[9..12].parse::<u16>().unwrap();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map_or(0, |v| v.trim().parse::<usize>().unwrap());
+            break (status, end + 4, length);
+        }
+    };
+    while got.len() < body_at + length {
+        let n = conn.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed the connection mid-answer");
+        got.extend_from_slice(&buf[..n]);
+    }
+    (status, String::from_utf8_lossy(&got[body_at..body_at + length]).into_owned())
+}
+
+#[tokio::test]
+async fn a_refused_fragment_leaves_the_connection_usable_for_the_next_request() {
+    let (app, token, d) = site_drive().await;
+    let made = app
+        .post_abs(&graph(&app, &format!("drives/{d}/root:/kept-alive.bin:/createUploadSession")), &token, &json!({}))
+        .await;
+    made.expect(200);
+    let url = reqwest::Url::parse(made.body["uploadUrl"].as_str().unwrap()).unwrap();
+    let (host, path) = (format!("{}:{}", url.host_str().unwrap(), url.port().unwrap()), url.path().to_owned());
+    let mut conn = tokio::net::TcpStream::connect(&host).await.unwrap();
+    // A fragment that does not start where the session is, with a body the server never needs.
+    let body = vec![7u8; 1024 * 1024];
+    let put = format!(
+        "PUT {path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: {}\r\nContent-Range: bytes 2097152-3145727/4194304\r\n\r\n",
+        body.len()
+    );
+    let (status, answer) = exchange(&mut conn, &put, &body).await;
+    assert_eq!(status, 416, "{answer}");
+    assert!(answer.contains("invalidRange"), "{answer}");
+    // The same connection carries the next request: the refused body was read to its end.
+    let (status, answer) = exchange(&mut conn, &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"), b"").await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("\"nextExpectedRanges\":[\"0-\"]"), "{answer}");
+    // So does a refused simple upload (a folder has no content).
+    let folder = format!("/v1.0/drives/{d}/root/content");
+    let put = format!(
+        "PUT {folder} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let (status, answer) = exchange(&mut conn, &put, &body).await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) = exchange(&mut conn, &format!("GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n"), b"").await;
+    assert_eq!(status, 200);
+}
