@@ -7,8 +7,11 @@
 //!   changes: changing it would rename every chunk and end deduplication against what is stored.
 //! - the **data keys** (32 random bytes each, numbered from 1): XChaCha20-Poly1305 keys that seal
 //!   blobs. New blobs are sealed under the current (highest) one and carry its number, so older blobs
-//!   stay readable after a rotation; [`Keyring::rotate`] adds a key, and repacking rewrites old blobs
-//!   under the current key, after which an old key can be dropped from the file by hand.
+//!   stay readable after a rotation; [`Keyring::rotate`] adds a key, `Repository::reseal` rewrites
+//!   old blobs under the current key, and [`Keyring::retire`] then drops the keys nothing uses.
+//!
+//! A process notices a rotation made by another within [`RECHECK`]: it looks at the file's
+//! modification time that often and reloads it when it changed.
 //!
 //! Every process that reads or writes a tenant's content needs the same file: with several processes
 //! (S3 blob store, PostgreSQL) the key directory is shared like the data dir's signing key. Losing the
@@ -19,6 +22,7 @@ use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
@@ -33,6 +37,8 @@ pub struct TenantKeys {
     tenant: String,
     id_key: [u8; 32],
     data: BTreeMap<u32, [u8; 32]>,
+    /// When each data key was added (RFC 3339), where the file says.
+    created: BTreeMap<u32, String>,
     current: u32,
 }
 
@@ -69,9 +75,21 @@ impl TenantKeys {
         self.data.keys().copied()
     }
 
+    /// When a data key was added, if the file says.
+    pub fn created(&self, version: u32) -> Option<&str> {
+        self.created.get(&version).map(String::as_str)
+    }
+
     fn generate(tenant: &str) -> Self {
-        let mut keys = TenantKeys { tenant: tenant.to_owned(), id_key: random(), data: BTreeMap::new(), current: 1 };
+        let mut keys = TenantKeys {
+            tenant: tenant.to_owned(),
+            id_key: random(),
+            data: BTreeMap::new(),
+            created: BTreeMap::new(),
+            current: 1,
+        };
         keys.data.insert(1, random());
+        keys.created.insert(1, Utc::now().to_rfc3339());
         keys
     }
 
@@ -83,7 +101,11 @@ impl TenantKeys {
             data_keys: self
                 .data
                 .iter()
-                .map(|(&version, key)| DataKey { version, key: B64.encode(key), created: None })
+                .map(|(&version, key)| DataKey {
+                    version,
+                    key: B64.encode(key),
+                    created: self.created.get(&version).cloned(),
+                })
                 .collect(),
         }
     }
@@ -123,24 +145,45 @@ impl KeyFile {
             B64.decode(text).ok().and_then(|b| b.try_into().ok()).ok_or_else(|| bad("a key is not 32 bytes of base64"))
         };
         let id_key = decode(&self.id_key)?;
-        let mut data = BTreeMap::new();
-        for key in &self.data_keys {
+        let (mut data, mut created) = (BTreeMap::new(), BTreeMap::new());
+        for key in self.data_keys {
             data.insert(key.version, decode(&key.key)?);
+            if let Some(at) = key.created {
+                created.insert(key.version, at);
+            }
         }
         let current = *data.keys().next_back().ok_or_else(|| bad("no data key"))?;
-        Ok(TenantKeys { tenant: self.tenant, id_key, data, current })
+        Ok(TenantKeys { tenant: self.tenant, id_key, data, created, current })
     }
 }
 
-/// The key files of every tenant in one directory, loaded once per process and kept.
+/// How often a loaded key file is compared with the file on disk (another process may rotate).
+pub const RECHECK: Duration = Duration::from_secs(10);
+
+/// A tenant's keys as loaded: the file's modification time then, and when that was last compared.
+struct Loaded {
+    keys: Arc<TenantKeys>,
+    modified: Stamp,
+    checked: Instant,
+}
+
+/// The key files of every tenant in one directory, loaded once per process and kept (compared
+/// with the file every [`RECHECK`]).
 pub struct Keyring {
     dir: PathBuf,
-    loaded: Mutex<HashMap<String, Arc<TenantKeys>>>,
+    recheck: Duration,
+    loaded: Mutex<HashMap<String, Loaded>>,
 }
 
 impl Keyring {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Keyring { dir: dir.into(), loaded: Mutex::new(HashMap::new()) }
+        Keyring { dir: dir.into(), recheck: RECHECK, loaded: Mutex::new(HashMap::new()) }
+    }
+
+    /// Compares loaded keys with their files this often instead of every [`RECHECK`].
+    pub fn with_recheck(mut self, every: Duration) -> Self {
+        self.recheck = every;
+        self
     }
 
     pub fn dir(&self) -> &Path {
@@ -150,12 +193,25 @@ impl Keyring {
     /// A tenant's keys, created on first use. Two processes that create them at once agree: the file
     /// is published with a hard link, which fails if the other was first, and then the other's is read.
     pub fn tenant(&self, tenant: &str) -> Result<Arc<TenantKeys>, ContentError> {
-        if let Some(keys) = self.loaded.lock().expect("keyring lock").get(tenant) {
-            return Ok(keys.clone());
+        if let Some(l) = self.loaded.lock().expect("keyring lock").get_mut(tenant) {
+            if l.checked.elapsed() < self.recheck {
+                return Ok(l.keys.clone());
+            }
+            // Another process may have rotated the keys: reload when the file changed.
+            l.checked = Instant::now();
+            if modified(&self.path(tenant)?) == l.modified {
+                return Ok(l.keys.clone());
+            }
         }
+        let path = self.path(tenant)?;
         let keys = Arc::new(self.load_or_create(tenant)?);
-        self.loaded.lock().expect("keyring lock").insert(tenant.to_owned(), keys.clone());
+        self.remember(tenant, keys.clone(), modified(&path));
         Ok(keys)
+    }
+
+    fn remember(&self, tenant: &str, keys: Arc<TenantKeys>, modified: Stamp) {
+        let entry = Loaded { keys, modified, checked: Instant::now() };
+        self.loaded.lock().expect("keyring lock").insert(tenant.to_owned(), entry);
     }
 
     /// Forget what was loaded for a tenant (another process may have rotated its keys).
@@ -170,15 +226,36 @@ impl Keyring {
         let version = keys.current + 1;
         keys.data.insert(version, random());
         keys.current = version;
-        let mut file = keys.to_file();
-        if let Some(key) = file.data_keys.iter_mut().find(|k| k.version == version) {
-            key.created = Some(Utc::now().to_rfc3339());
-        }
-        let path = self.path(tenant)?;
-        let staged = self.stage(tenant, &file)?;
-        fs::rename(&staged, &path)?;
-        self.loaded.lock().expect("keyring lock").insert(tenant.to_owned(), Arc::new(keys));
+        keys.created.insert(version, Utc::now().to_rfc3339());
+        self.replace(tenant, keys)?;
         Ok(version)
+    }
+
+    /// Drops the data keys that are neither the current one nor in `in_use` (the numbers some
+    /// stored blob is still sealed under); returns the numbers dropped. The caller must know that
+    /// nothing stored uses them: a dropped key's blobs can never be read again.
+    pub fn retire(&self, tenant: &str, in_use: &std::collections::BTreeSet<u32>) -> Result<Vec<u32>, ContentError> {
+        let mut keys = self.load_or_create(tenant)?;
+        let current = keys.current;
+        let gone: Vec<u32> = keys.data.keys().copied().filter(|v| *v != current && !in_use.contains(v)).collect();
+        if gone.is_empty() {
+            return Ok(gone);
+        }
+        for v in &gone {
+            keys.data.remove(v);
+            keys.created.remove(v);
+        }
+        self.replace(tenant, keys)?;
+        Ok(gone)
+    }
+
+    /// Writes a tenant's keys over its file (staged and renamed into place) and keeps them loaded.
+    fn replace(&self, tenant: &str, keys: TenantKeys) -> Result<(), ContentError> {
+        let path = self.path(tenant)?;
+        let staged = self.stage(tenant, &keys.to_file())?;
+        fs::rename(&staged, &path)?;
+        self.remember(tenant, Arc::new(keys), modified(&path));
+        Ok(())
     }
 
     fn path(&self, tenant: &str) -> Result<PathBuf, ContentError> {
@@ -228,6 +305,18 @@ impl Keyring {
     }
 }
 
+/// What tells a key file's versions apart: it is replaced by a rename, so its inode changes too.
+type Stamp = Option<(SystemTime, u64, u64)>;
+
+fn modified(path: &Path) -> Stamp {
+    let m = fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let inode = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let inode = 0;
+    Some((m.modified().ok()?, m.len(), inode))
+}
+
 fn parse(path: &Path, bytes: &[u8]) -> Result<TenantKeys, ContentError> {
     let file: KeyFile =
         serde_json::from_slice(bytes).map_err(|e| ContentError::Keys(format!("{}: {e}", path.display())))?;
@@ -275,5 +364,18 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(ring.tenant("../etc").is_err());
+    }
+
+    #[test]
+    fn a_rotation_by_another_process_is_noticed() {
+        let dir = tempfile::tempdir().unwrap();
+        let ring = Keyring::new(dir.path()).with_recheck(Duration::ZERO);
+        assert_eq!(ring.tenant("t").unwrap().current().0, 1);
+        let other = Keyring::new(dir.path());
+        assert_eq!(other.rotate("t").unwrap(), 2);
+        // Noticed even within the file system's time resolution: the file was replaced (new inode).
+        assert_eq!(ring.tenant("t").unwrap().current().0, 2);
+        assert_eq!(other.retire("t", &Default::default()).unwrap(), vec![1]);
+        assert_eq!(ring.tenant("t").unwrap().versions().collect::<Vec<_>>(), vec![2]);
     }
 }

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod objects;
 pub mod pack;
 pub mod rates;
+mod rekey;
 mod repo;
 pub mod tree;
 
@@ -30,5 +31,6 @@ pub use id::{BlobId, BlobKind, PackId};
 pub use index::{ChunkIndex, GcIndex, IndexError, IndexedBlob, IndexedPack, Location, MemoryIndex};
 pub use keys::{Keyring, TenantKeys};
 pub use objects::Objects;
+pub use rekey::ResealReport;
 pub use repo::{FileContent, Repository, VerifyReport, WriteStats, Writer};
 pub use tree::{ChunkRef, Entry, EntryKind, Tree};

@@ -119,6 +119,13 @@ impl PackBuilder {
     }
 }
 
+/// The data key number a pack's trailer is sealed under (read from a whole pack).
+pub fn trailer_key(bytes: &[u8]) -> Option<u32> {
+    let (body, len) = bytes.split_at(bytes.len().checked_sub(4)?);
+    let len = u32::from_le_bytes(len.try_into().ok()?) as usize;
+    codec::key_version(&body[body.len().checked_sub(len)?..])
+}
+
 /// Reads a whole pack's trailer: the blobs it says it holds. Checks the pack's name first.
 pub fn read_trailer(keys: &TenantKeys, id: &PackId, bytes: &[u8]) -> Result<Vec<PackEntry>, String> {
     if PackId::from(blake3::hash(bytes)) != *id {

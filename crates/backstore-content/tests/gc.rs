@@ -159,3 +159,52 @@ async fn orphan_packs_go_after_the_grace_period_and_a_broken_mark_removes_nothin
     let r = repo.collect_garbage("t", &[root], &GcOptions { grace: Duration::ZERO, ..at(9) }).await.unwrap();
     assert_eq!(r.condemned_blobs, 0, "{r:?}");
 }
+
+#[tokio::test]
+async fn a_rotated_key_reseals_old_blobs_and_is_retired_once_nothing_uses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let repo = repo(dir.path());
+    let (a, b) = (noise(1_500_000, 21), noise(700_000, 22));
+    let first = snapshot(&repo, &[("a.bin", &a), ("b.bin", &b)]).await;
+    assert_eq!(repo.keys().rotate("t").unwrap(), 2);
+    // New blobs go under key 2; the old ones stay readable under key 1.
+    let second = snapshot(&repo, &[("a.bin", &a), ("c.bin", &noise(300_000, 23))]).await;
+    let used = repo.keys_in_use("t").await.unwrap();
+    assert_eq!(used.keys().copied().collect::<Vec<_>>(), vec![1, 2], "{used:?}");
+    let old_blobs = used[&1];
+
+    let dry = repo.reseal("t", true).await.unwrap();
+    assert!(dry.packs_rewritten > 0 && dry.blobs_resealed > 0, "{dry:?}");
+    assert_eq!(repo.keys_in_use("t").await.unwrap(), used, "a dry run changes nothing");
+    let done = repo.reseal("t", false).await.unwrap();
+    assert_eq!(done.current_key, 2);
+    assert_eq!(done.packs_rewritten, dry.packs_rewritten);
+    assert!(done.blobs_resealed > 0 && done.blobs_resealed < old_blobs, "trailers are not blobs: {done:?}");
+    sound(&repo, &first).await;
+    sound(&repo, &second).await;
+
+    // The old packs are garbage now but still stored, so key 1 may not go yet.
+    let none = std::collections::BTreeSet::from_iter(repo.keys_in_use("t").await.unwrap().into_keys());
+    assert!(none.contains(&1));
+    assert!(repo.keys().retire("t", &none).unwrap().is_empty());
+    // After collection (past the grace period) nothing uses key 1, and it is retired.
+    let gc = repo.collect_garbage("t", &[first, second], &at(2)).await.unwrap();
+    assert_eq!(gc.deleted_packs, done.packs_rewritten, "{gc:?}");
+    let in_use = std::collections::BTreeSet::from_iter(repo.keys_in_use("t").await.unwrap().into_keys());
+    assert_eq!(in_use, std::collections::BTreeSet::from([2]));
+    assert_eq!(repo.keys().retire("t", &in_use).unwrap(), vec![1]);
+    let keys = repo.keys().tenant("t").unwrap();
+    assert_eq!((keys.versions().collect::<Vec<_>>(), keys.data_key(1).is_none()), (vec![2], true));
+    assert!(keys.created(2).is_some());
+
+    // With only key 2 left, both snapshots read; deduplication goes on (the id key did not change),
+    // and re-sealing again has nothing to do.
+    sound(&repo, &first).await;
+    sound(&repo, &second).await;
+    let mut w = repo.writer("t").unwrap();
+    let c = w.write_bytes(&a).await.unwrap();
+    assert_eq!(w.stats().new_blobs, 0);
+    let read: Vec<_> = repo.read_file("t", &c.chunks, 0..c.size).try_collect().await.unwrap();
+    assert_eq!(read.concat(), a);
+    assert_eq!(repo.reseal("t", false).await.unwrap().packs_rewritten, 0);
+}

@@ -46,6 +46,37 @@ pub enum Command {
     /// Upload a local directory tree into a site's document library or a user's OneDrive (the
     /// drive then holds what the directory holds); prints what changed as JSON.
     Import(ImportArgs),
+    /// The content keys (under `<data-dir>/keys/content`): list them, rotate, re-seal old content
+    /// under the newest key, retire keys nothing uses; each prints JSON.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Each tenant's data key numbers, the current one and when each was added (no key material).
+    List(ContentArgs),
+    /// Add a data key that new content is sealed under from now on (running servers follow within
+    /// seconds); old content stays readable under its key.
+    Rotate {
+        #[command(flatten)]
+        content: ContentArgs,
+        /// Then re-seal every older blob under the new key (reads and rewrites those packs).
+        #[arg(long)]
+        reseal: bool,
+    },
+    /// Re-seal every blob sealed under an older key under the current one (the packs holding them
+    /// are rewritten; the old packs go with garbage collection after its grace period).
+    Reseal {
+        #[command(flatten)]
+        content: ContentArgs,
+        /// Report what would be rewritten and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Drop the data keys that no stored pack uses any more (after `reseal` and then `gc`); reports
+    /// the ones dropped and the blobs each remaining key still seals.
+    Retire(ContentArgs),
 }
 
 #[derive(Debug, Args)]

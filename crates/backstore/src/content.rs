@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use backstore_content::{
-    BlobId, ContentError, GcIndex, GcOptions, GcReport, Keyring, Objects, Repository, VerifyReport,
+    BlobId, ContentError, GcIndex, GcOptions, GcReport, Keyring, Objects, Repository, ResealReport, VerifyReport,
 };
 use backstore_store::{Store, StoreError};
 use serde::Serialize;
@@ -127,4 +127,83 @@ pub async fn verify(content: &Content, tenant: Option<&str>) -> Result<Verificat
         bytes: totals.bytes,
         damaged,
     })
+}
+
+/// The tenants a command works on: the one named, or every tenant with content.
+async fn tenants(content: &Content, tenant: Option<&str>) -> Result<Vec<String>, StoreError> {
+    match tenant {
+        Some(t) => Ok(vec![t.to_owned()]),
+        None => content.index().tenants().await.map_err(|e| StoreError::Content(ContentError::Index(e))),
+    }
+}
+
+/// One data key as `keys` commands print it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyInfo {
+    pub version: u32,
+    pub created: Option<String>,
+    /// Blobs (and pack trailers) stored under it, where the command counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sealed_blobs: Option<u64>,
+}
+
+/// One tenant's keys after a `keys` command, with what the command did.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantKeysOut {
+    pub tenant: String,
+    pub current_key: u32,
+    pub keys: Vec<KeyInfo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reseal: Option<ResealReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retired: Option<Vec<u32>>,
+}
+
+/// What a `keys` command does to each tenant.
+#[derive(Clone, Copy, Debug)]
+pub enum KeysAction {
+    List,
+    Rotate { reseal: bool },
+    Reseal { dry_run: bool },
+    Retire,
+}
+
+/// Runs a `keys` command for one tenant or every tenant with content.
+pub async fn keys(
+    content: &Content,
+    tenant: Option<&str>,
+    action: KeysAction,
+) -> Result<Vec<TenantKeysOut>, StoreError> {
+    let mut out = Vec::new();
+    for t in tenants(content, tenant).await? {
+        let (mut reseal, mut retired, mut counts) = (None, None, None);
+        match action {
+            KeysAction::List => {}
+            KeysAction::Rotate { reseal: again } => {
+                content.keys().rotate(&t)?;
+                if again {
+                    reseal = Some(content.reseal(&t, false).await?);
+                }
+            }
+            KeysAction::Reseal { dry_run } => reseal = Some(content.reseal(&t, dry_run).await?),
+            KeysAction::Retire => {
+                let used = content.keys_in_use(&t).await?;
+                retired = Some(content.keys().retire(&t, &used.keys().copied().collect())?);
+                counts = Some(used);
+            }
+        }
+        let keys = content.keys().reload(&t)?;
+        let info = keys
+            .versions()
+            .map(|version| KeyInfo {
+                version,
+                created: keys.created(version).map(str::to_owned),
+                sealed_blobs: counts.as_ref().map(|c| c.get(&version).copied().unwrap_or(0)),
+            })
+            .collect();
+        out.push(TenantKeysOut { tenant: t, current_key: keys.current().0, keys: info, reseal, retired });
+    }
+    Ok(out)
 }

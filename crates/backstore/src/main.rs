@@ -228,6 +228,20 @@ async fn main() -> anyhow::Result<()> {
             let out = serde_json::json!({ "dryRun": args.dry_run, "freedBytes": freed, "tenants": tenants });
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
+        Command::Keys(command) => {
+            init_logging("warn");
+            use backstore::cli::KeysCommand;
+            use backstore::content::KeysAction;
+            let (args, action) = match &command {
+                KeysCommand::List(a) => (a, KeysAction::List),
+                KeysCommand::Rotate { content, reseal } => (content, KeysAction::Rotate { reseal: *reseal }),
+                KeysCommand::Reseal { content, dry_run } => (content, KeysAction::Reseal { dry_run: *dry_run }),
+                KeysCommand::Retire(a) => (a, KeysAction::Retire),
+            };
+            let content = open_content(args).await?;
+            let tenants = backstore::content::keys(&content, args.tenant.as_deref(), action).await?;
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tenants": tenants }))?);
+        }
         Command::Verify(args) => {
             init_logging("warn");
             let content = open_content(&args).await?;

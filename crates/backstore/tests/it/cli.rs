@@ -542,4 +542,31 @@ async fn seed_content_gives_drives_that_change_between_points_and_import_syncs_a
     let (ok, _, err) = import(&["--user", "nobody@example.com"]);
     assert!(!ok);
     assert!(err.contains("no user 'nobody@example.com'"), "{err}");
+
+    // Keys: rotate and re-seal, collect the old packs, retire the old key; everything still reads.
+    let keys = |args: &[&str]| {
+        let (ok, out, err) = run(&[&["keys"], args, &["--data-dir", &d, "--tenant", "t-content"]].concat());
+        assert!(ok, "{err}");
+        serde_json::from_str::<Value>(&out).unwrap()["tenants"][0].clone()
+    };
+    let listed = keys(&["list"]);
+    assert_eq!((listed["currentKey"].as_u64(), listed["keys"].as_array().unwrap().len()), (Some(1), 1), "{listed}");
+    let rotated = keys(&["rotate", "--reseal"]);
+    assert_eq!(rotated["currentKey"], 2, "{rotated}");
+    assert!(rotated["reseal"]["blobsResealed"].as_u64().unwrap() > 10, "{rotated}");
+    let early = keys(&["retire"]);
+    assert_eq!(early["retired"], json!([]), "the old packs still hold key 1's blobs: {early}");
+    assert!(early["keys"][0]["sealedBlobs"].as_u64().unwrap() > 0, "{early}");
+    let (ok, _, err) = run(&["gc", "--data-dir", &d, "--grace", "0s"]);
+    assert!(ok, "{err}");
+    let retired = keys(&["retire"]);
+    assert_eq!(retired["retired"], json!([1]), "{retired}");
+    assert_eq!(
+        retired["keys"],
+        json!([{"version": 2, "created": retired["keys"][0]["created"], "sealedBlobs": retired["keys"][0]["sealedBlobs"]}])
+    );
+    assert_eq!(keys(&["reseal", "--dry-run"])["reseal"]["packsRewritten"], 0);
+    let (ok, out, err) = run(&["verify", "--data-dir", &d]);
+    assert!(ok, "{err}");
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["damaged"], json!([]));
 }
