@@ -41,8 +41,12 @@ impl Moto {
     }
 
     fn objects(&self) -> Objects {
+        self.objects_at("s3://backstore-test/deployments/one")
+    }
+
+    fn objects_at(&self, url: &str) -> Objects {
         Objects::s3_with(
-            "s3://backstore-test/deployments/one",
+            url,
             &[
                 ("aws_endpoint", self.endpoint.as_str()),
                 ("aws_allow_http", "true"),
@@ -112,4 +116,65 @@ async fn content_lives_on_an_s3_compatible_store() {
     let damage = other.verifier(TENANT).walk(&root, &mut report).await.unwrap();
     assert_eq!(damage.len(), 1, "{damage:?}");
     assert!(damage.iter().any(|d| d.path == "/doc.bin" && d.error.contains("missing")), "{damage:?}");
+}
+
+/// The AWS environment a process needs to reach moto.
+fn aws_env(moto: &Moto) -> [(&'static str, String); 5] {
+    [
+        ("AWS_ENDPOINT_URL", moto.endpoint.clone()),
+        ("AWS_ALLOW_HTTP", "true".into()),
+        ("AWS_ACCESS_KEY_ID", "testing".into()),
+        ("AWS_SECRET_ACCESS_KEY", "testing".into()),
+        ("AWS_REGION", "us-east-1".into()),
+    ]
+}
+
+#[tokio::test]
+async fn serve_with_an_s3_blob_store_keeps_every_file_there() {
+    use crate::process::{serve, sigterm_and_wait, BIN};
+    let moto = Moto::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap().to_owned();
+    let store = "s3://backstore-test/serve-e2e";
+    let env = aws_env(&moto);
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).args(args).envs(env.iter().map(|(k, v)| (k, v))).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let seed_args = ["seed", "--data-dir", &d, "--tenant", "t-s3", "--sites", "1", "--drives", "0", "--mailboxes", "0"];
+    let seeded: serde_json::Value = serde_json::from_str(&run(&[
+        &seed_args[..],
+        &["--restore-points", "2", "--content", "1MiB", "--blob-store", store],
+    ]
+    .concat()))
+    .unwrap();
+    let drive = seeded["protectionUnits"][0]["driveId"].as_str().unwrap().to_owned();
+    let token = run(&["token", "--data-dir", &d, "--tenant", "t-s3"]).trim().to_owned();
+
+    let envs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = serve(&["--listen", "127.0.0.1:0", "--data-dir", &d, "--blob-store", store], &envs);
+    let http = reqwest::Client::new();
+    let graph = |path: &str| format!("{}/v1.0/drives/{drive}/{path}", server.origin);
+    // The seeded tree reads back through Graph, and an upload lands in the bucket.
+    let children: serde_json::Value =
+        http.get(graph("root/children")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert!(!children["value"].as_array().unwrap().is_empty(), "{children}");
+    let body: Vec<u8> = (0..700_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let put =
+        http.put(graph("root:/from-serve.bin:/content")).bearer_auth(&token).body(body.clone()).send().await.unwrap();
+    assert_eq!(put.status(), 201);
+    let item: serde_json::Value = put.json().await.unwrap();
+    let download = item["@microsoft.graph.downloadUrl"].as_str().unwrap();
+    assert_eq!(http.get(download).send().await.unwrap().bytes().await.unwrap().as_ref(), body.as_slice());
+    sigterm_and_wait(server);
+
+    // Nothing went to the data dir's disk; the bucket holds it all, and verify reads it there.
+    assert!(!dir.path().join("blobs").exists());
+    let listed: Vec<_> = moto.objects_at(store).list_packs("t-s3").collect().await;
+    assert!(!listed.is_empty());
+    let verified: serde_json::Value =
+        serde_json::from_str(&run(&["verify", "--data-dir", &d, "--blob-store", store])).unwrap();
+    assert_eq!(verified["damaged"], serde_json::json!([]), "{verified}");
+    assert!(verified["bytes"].as_u64().unwrap() >= 1_700_000, "{verified}");
 }
