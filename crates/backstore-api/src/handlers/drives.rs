@@ -13,8 +13,8 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use super::items::{
-    check_if_match, conflict, content, download_url, item_not_found, item_response, json_body, not_modified,
-    resolve_drive, resolve_item,
+    check_if_match, conflict, content, download_url, expanded_children, item_not_found, item_response,
+    item_with_children, json_body, not_modified, render_children, resolve_drive, resolve_item,
 };
 use super::{selected, shape};
 use crate::auth::{Access, DOWNLOAD_AUDIENCE};
@@ -35,7 +35,8 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result
     let unserved = |what: &str| {
         Err(ApiError::NotImplemented(format!("{what} on drives and drive items is not implemented by backstore yet.")))
     };
-    if !ctx.query.expand.is_empty() {
+    let expands_item = path.tail == Tail::None && *method == Method::GET && path.item.is_some();
+    if !ctx.query.expand.is_empty() && !expands_item {
         return unserved("$expand");
     }
     for (name, given) in
@@ -65,11 +66,15 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: DrivePath) -> Result
     };
     match (path.tail, method.clone()) {
         (Tail::None, Method::GET) => {
+            let expand = expanded_children(ctx)?;
             let item = resolve_item(ctx, &drive, &start, rel.as_deref()).await?;
             if not_modified(ctx, &item) {
                 return Ok(StatusCode::NOT_MODIFIED.into_response());
             }
-            item_response(ctx, StatusCode::OK, &drive, &item).await
+            match expand {
+                Some(select) => item_with_children(ctx, &drive, &item, select.as_deref()).await,
+                None => item_response(ctx, StatusCode::OK, &drive, &item).await,
+            }
         }
         (Tail::None, Method::PATCH) => {
             let item = resolve_item(ctx, &drive, &start, rel.as_deref()).await?;
@@ -278,11 +283,7 @@ async fn children(ctx: &Ctx, drive: &DriveRecord, folder: &DriveItemRecord) -> R
     page.truncate(top as usize);
     let next_link =
         more.then(|| ctx.next_link(0, &[Bind::Text(page.last().expect("a full page").name.to_lowercase())]));
-    let mut value = Vec::with_capacity(page.len());
-    for item in &page {
-        let url = if item.is_folder { None } else { Some(download_url(ctx, drive, item)?) };
-        value.push(shape(DriveItemOut::of(item, drive, url, None), select.as_deref(), &[]));
-    }
+    let value = render_children(ctx, drive, folder, &page, select.as_deref()).await?;
     let context = format!(
         "{}/{}/$metadata#drives('{}')/items('{}')/children",
         ctx.origin,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use crate::auth::{DownloadGrant, DOWNLOAD_AUDIENCE};
 use crate::drive_path::{DriveRef, ItemRef};
 use crate::error::ApiError;
-use crate::wire::drives::DriveItemOut;
+use crate::wire::drives::{DriveItemOut, DRIVE_ITEM_PROPERTIES};
 use crate::{json_response, Content, Ctx};
 
 /// How long a download URL is valid, on the server clock.
@@ -93,21 +93,125 @@ fn item_context(ctx: &Ctx, drive: &DriveRecord) -> String {
     format!("{}/{}/$metadata#drives('{}')/items/$entity", ctx.origin, ctx.version.as_str(), drive.drive_id)
 }
 
+/// Children listed inside an item by `$expand=children`, as Graph: the first page's worth.
+const EXPANDED_CHILDREN: u32 = 200;
+
+/// `$expand` on an item: `children` (with a nested `$select` if given) is served; the item's other
+/// navigations are not yet (501), and a name that is none of them is a bad request.
+pub(crate) fn expanded_children(ctx: &Ctx) -> Result<Option<Option<Vec<&'static str>>>, ApiError> {
+    const UNSERVED: &[&str] =
+        &["versions", "permissions", "thumbnails", "listItem", "analytics", "subscriptions", "workbook", "activities"];
+    let mut children = None;
+    for item in &ctx.query.expand {
+        let (nav, nested) = crate::query::expand_select(item)?;
+        if nav.eq_ignore_ascii_case("children") {
+            let select = match nested {
+                Some(names) => super::select_names(&names, DRIVE_ITEM_PROPERTIES, "driveItem")?,
+                None => None,
+            };
+            children = Some(select);
+        } else if UNSERVED.iter().any(|n| n.eq_ignore_ascii_case(nav)) {
+            return Err(ApiError::NotImplemented(format!(
+                "$expand={nav} on drive items is not implemented by backstore yet."
+            )));
+        } else {
+            return Err(ApiError::BadRequest(format!(
+                "Could not find a navigation property named '{nav}' on type 'microsoft.graph.driveItem'."
+            )));
+        }
+    }
+    Ok(children)
+}
+
+/// Children as Graph writes them in a collection: each with its `webUrl` and parent path below
+/// the folder's, files with a download URL.
+pub(crate) async fn render_children<'a>(
+    ctx: &Ctx,
+    drive: &'a DriveRecord,
+    folder: &DriveItemRecord,
+    page: &'a [DriveItemRecord],
+    select: Option<&[&'static str]>,
+) -> Result<Vec<super::Shaped<DriveItemOut<'a>>>, ApiError> {
+    let above = ctx.store().drive_item_path(ctx.tenant(), &drive.drive_id, &folder.item_id).await?.unwrap_or_default();
+    let mut value = Vec::with_capacity(page.len());
+    for item in page {
+        let url = if item.is_folder { None } else { Some(download_url(ctx, drive, item)?) };
+        let out = DriveItemOut::of(item, drive, url, None).at(drive, &format!("{above}/{}", item.name));
+        value.push(super::shape(out, select, &[]));
+    }
+    Ok(value)
+}
+
+/// `GET` an item with `$expand=children`: the item, and its first children in name order (none
+/// for a file), with `children@odata.nextLink` when there are more.
+pub(crate) async fn item_with_children(
+    ctx: &Ctx,
+    drive: &DriveRecord,
+    item: &DriveItemRecord,
+    children_select: Option<&[&'static str]>,
+) -> Result<Response, ApiError> {
+    let mut page = if item.is_folder {
+        ctx.store().drive_children(ctx.tenant(), &drive.drive_id, &item.item_id, None, EXPANDED_CHILDREN + 1).await?
+    } else {
+        Vec::new()
+    };
+    let more = page.len() > EXPANDED_CHILDREN as usize;
+    page.truncate(EXPANDED_CHILDREN as usize);
+    let children = render_children(ctx, drive, item, &page, children_select).await?;
+    let next_link = more.then(|| {
+        let last = page.last().expect("a full page").name.to_lowercase();
+        let token = crate::query::encode_skiptoken(0, &[backstore_store::Bind::Text(last)]);
+        let token = percent_encoding::utf8_percent_encode(&token, percent_encoding::NON_ALPHANUMERIC);
+        let (origin, version, d, i) = (&ctx.origin, ctx.version.as_str(), &drive.drive_id, &item.item_id);
+        format!("{origin}/{version}/drives/{d}/items/{i}/children?$skiptoken={token}")
+    });
+    let select = super::selected(ctx, DRIVE_ITEM_PROPERTIES, "driveItem")?;
+    let body = item_out(ctx, drive, item).await?;
+    let etag = HeaderValue::from_str(&body.e_tag).ok();
+    #[derive(serde::Serialize)]
+    struct WithChildren<'a> {
+        #[serde(flatten)]
+        item: super::Shaped<DriveItemOut<'a>>,
+        #[serde(rename = "children@odata.nextLink", skip_serializing_if = "Option::is_none")]
+        next_link: Option<String>,
+        children: Vec<super::Shaped<DriveItemOut<'a>>>,
+    }
+    let out = WithChildren { item: super::shape(body, select.as_deref(), &[]), next_link, children };
+    Ok(with_etag(json_response(StatusCode::OK, &out), etag))
+}
+
+fn with_etag(mut r: Response, etag: Option<HeaderValue>) -> Response {
+    if let Some(v) = etag {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}
+
+/// An item as `GET` answers it: its `@odata.context`, download URL, `webUrl` and parent path.
+async fn item_out<'a>(
+    ctx: &Ctx,
+    drive: &'a DriveRecord,
+    item: &'a DriveItemRecord,
+) -> Result<DriveItemOut<'a>, ApiError> {
+    let url = if item.is_folder { None } else { Some(download_url(ctx, drive, item)?) };
+    let path = ctx.store().drive_item_path(ctx.tenant(), &drive.drive_id, &item.item_id).await?;
+    let body = DriveItemOut::of(item, drive, url, Some(item_context(ctx, drive)));
+    Ok(match path {
+        Some(path) => body.at(drive, &path),
+        None => body,
+    })
+}
+
 pub(crate) async fn item_response(
     ctx: &Ctx,
     status: StatusCode,
     drive: &DriveRecord,
     item: &DriveItemRecord,
 ) -> Result<Response, ApiError> {
-    let url = if item.is_folder { None } else { Some(download_url(ctx, drive, item)?) };
-    let select = super::selected(ctx, crate::wire::drives::DRIVE_ITEM_PROPERTIES, "driveItem")?;
-    let body = DriveItemOut::of(item, drive, url, Some(item_context(ctx, drive)));
+    let select = super::selected(ctx, DRIVE_ITEM_PROPERTIES, "driveItem")?;
+    let body = item_out(ctx, drive, item).await?;
     let etag = HeaderValue::from_str(&body.e_tag).ok();
-    let mut r = json_response(status, &super::shape(body, select.as_deref(), &[]));
-    if let Some(v) = etag {
-        r.headers_mut().insert(header::ETAG, v);
-    }
-    Ok(r)
+    Ok(with_etag(json_response(status, &super::shape(body, select.as_deref(), &[])), etag))
 }
 
 /// `@microsoft.graph.conflictBehavior` from the body or the query string.

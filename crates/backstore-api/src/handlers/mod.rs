@@ -371,9 +371,19 @@ pub(crate) fn selected(
     properties: &[&'static str],
     type_name: &str,
 ) -> Result<Option<Vec<&'static str>>, ApiError> {
-    let Some(select) = &ctx.query.select else {
-        return Ok(None);
-    };
+    match &ctx.query.select {
+        Some(select) => select_names(select, properties, type_name),
+        None => Ok(None),
+    }
+}
+
+/// Validates `$select` names (from the query, or nested in an `$expand`) against an entity's
+/// properties and returns the canonical names; `*` selects everything.
+pub(crate) fn select_names(
+    select: &[String],
+    properties: &[&'static str],
+    type_name: &str,
+) -> Result<Option<Vec<&'static str>>, ApiError> {
     let mut out = Vec::new();
     for name in select {
         if name == "*" {

@@ -1,6 +1,7 @@
 //! `drive` and `driveItem` as Graph writes them.
 
 use backstore_store::{DriveItemRecord, DriveRecord};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 
 use super::{DateTime, IdentitySet};
@@ -35,6 +36,8 @@ pub struct DriveEntry<'a> {
     pub name: &'a str,
     pub drive_type: &'a str,
     pub created_date_time: DateTime,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_url: Option<&'a str>,
     pub quota: Quota,
 }
 
@@ -51,6 +54,7 @@ impl<'a> DriveEntry<'a> {
             name: &d.name,
             drive_type: &d.drive_type,
             created_date_time: DateTime(d.created_at),
+            web_url: d.web_url.as_deref(),
             quota: Quota {
                 total: QUOTA_BYTES,
                 used,
@@ -74,6 +78,9 @@ pub struct ParentReference<'a> {
     pub drive_id: &'a str,
     pub drive_type: &'a str,
     pub id: &'a str,
+    /// `/drives/{id}/root:` and the parent's path, percent-encoded (not on delta pages, as Graph).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -127,6 +134,8 @@ pub struct DriveItemOut<'a> {
     pub last_modified_by: IdentitySet<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub parent_reference: Option<ParentReference<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub web_url: Option<String>,
     pub file_system_info: FileSystemInfo,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file: Option<FileFacet<'a>>,
@@ -156,6 +165,7 @@ pub const DRIVE_ITEM_PROPERTIES: &[&str] = &[
     "createdBy",
     "lastModifiedBy",
     "parentReference",
+    "webUrl",
     "fileSystemInfo",
     "file",
     "folder",
@@ -183,6 +193,15 @@ pub fn mime_type(name: &str) -> &'static str {
         "mp4" => "video/mp4",
         _ => "application/octet-stream",
     }
+}
+
+/// Path segments as Graph writes them in URLs and `parentReference.path`: all but letters, digits
+/// and `-._~` percent-encoded.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A `/a/b` path with each name percent-encoded.
+fn encoded(path: &str) -> String {
+    path.split('/').map(|name| utf8_percent_encode(name, SEGMENT).to_string()).collect::<Vec<_>>().join("/")
 }
 
 /// The eTag of an item: changes with every change of it.
@@ -215,7 +234,9 @@ impl<'a> DriveItemOut<'a> {
                 drive_id: &drive.drive_id,
                 drive_type: &drive.drive_type,
                 id,
+                path: None,
             }),
+            web_url: None,
             file_system_info: FileSystemInfo {
                 created_date_time: DateTime(item.created_at),
                 last_modified_date_time: DateTime(item.modified_at),
@@ -228,5 +249,16 @@ impl<'a> DriveItemOut<'a> {
             root: item.parent_id.is_none().then_some(Empty {}),
             deleted: item.deleted.then_some(Deleted { state: "deleted" }),
         }
+    }
+
+    /// Where the item is: `path` is its place below the drive's root (`/a/b.txt`, `""` for the
+    /// root), which gives `webUrl` and `parentReference.path`.
+    pub fn at(mut self, drive: &DriveRecord, path: &str) -> Self {
+        self.web_url = drive.web_url.as_ref().map(|base| format!("{base}{}", encoded(path)));
+        if let Some(parent) = self.parent_reference.as_mut() {
+            let above = path.rsplit_once('/').map_or("", |(above, _)| above);
+            parent.path = Some(format!("/drives/{}/root:{}", drive.drive_id, encoded(above)));
+        }
+        self
     }
 }

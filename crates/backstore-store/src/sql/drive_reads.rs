@@ -1,14 +1,14 @@
 //! Reads of the live tree of files: drives, items by id and by path, children, the delta since a
 //! token, totals. The records and every write are in `drives.rs`.
 
-use super::drives::{drive_from_row, item_from_row, ITEM_COLUMNS};
+use super::drives::{drive_from_row, item_from_row, DRIVE_SELECT, ITEM_COLUMNS};
 use super::read::{Col, Cost};
 use crate::{DriveItemRecord, DriveRecord, Store, StoreResult};
 
 impl Store {
     pub async fn drive(&self, tenant: &str, drive_id: &str) -> StoreResult<Option<DriveRecord>> {
         self.read_row(
-            "SELECT * FROM drives WHERE tenant_id = ? AND drive_id = ?",
+            &format!("{DRIVE_SELECT} WHERE d.tenant_id = ? AND d.drive_id = ?"),
             args![tenant, drive_id],
             drive_from_row,
         )
@@ -17,7 +17,7 @@ impl Store {
 
     pub async fn drive_of_resource(&self, tenant: &str, resource_id: &str) -> StoreResult<Option<DriveRecord>> {
         self.read_row(
-            "SELECT * FROM drives WHERE tenant_id = ? AND resource_id = ?",
+            &format!("{DRIVE_SELECT} WHERE d.tenant_id = ? AND d.resource_id = ?"),
             args![tenant, resource_id],
             drive_from_row,
         )
@@ -28,7 +28,7 @@ impl Store {
     pub async fn drives(&self, tenant: &str) -> StoreResult<Vec<DriveRecord>> {
         self.read_rows(
             Cost::Seek,
-            "SELECT * FROM drives WHERE tenant_id = ? ORDER BY drive_id",
+            &format!("{DRIVE_SELECT} WHERE d.tenant_id = ? ORDER BY d.drive_id"),
             args![tenant],
             drive_from_row,
         )
@@ -69,6 +69,29 @@ impl Store {
                 .await?;
         }
         Ok(at)
+    }
+
+    /// Where a live item is below its drive's root: `""` for the root, `/a/b` below it (each
+    /// name as stored); one recursive query up the item's ancestors.
+    pub async fn drive_item_path(&self, tenant: &str, drive_id: &str, item_id: &str) -> StoreResult<Option<String>> {
+        let names = self
+            .read_rows(
+                Cost::Seek,
+                "WITH RECURSIVE up(parent_id, name, depth) AS ( \
+                   SELECT parent_id, name, 0 FROM drive_items \
+                   WHERE tenant_id = ? AND drive_id = ? AND item_id = ? AND deleted_at IS NULL \
+                   UNION ALL SELECT i.parent_id, i.name, up.depth + 1 FROM drive_items i JOIN up \
+                   ON i.tenant_id = ? AND i.drive_id = ? AND i.item_id = up.parent_id WHERE up.depth < 1000) \
+                 SELECT name, parent_id FROM up ORDER BY depth DESC",
+                args![tenant, drive_id, item_id, tenant, drive_id],
+                |r| Ok((r.col::<String>("name")?, r.col::<Option<String>>("parent_id")?)),
+            )
+            .await?;
+        if names.is_empty() {
+            return Ok(None);
+        }
+        // The root (no parent) has no name in a path.
+        Ok(Some(names.iter().filter(|(_, parent)| parent.is_some()).map(|(name, _)| format!("/{name}")).collect()))
     }
 
     /// A folder's live children in order of name, `limit` after the name key `after` (paging).

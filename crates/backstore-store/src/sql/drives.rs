@@ -26,7 +26,15 @@ pub struct DriveRecord {
     pub created_at: Timestamp,
     /// The root manifest of the drive's newest snapshot.
     pub last_root: Option<BlobId>,
+    /// Where the library is on SharePoint (`…/Shared%20Documents`, or a personal site's
+    /// `…/Documents`), from its site's URL in the directory.
+    pub web_url: Option<String>,
 }
+
+/// Drives with their site's URL (the directory resource of the drive's workload).
+pub(super) const DRIVE_SELECT: &str = "SELECT d.*, r.site_web_url FROM drives d LEFT JOIN directory_resources r \
+     ON r.tenant_id = d.tenant_id AND r.resource_id = d.resource_id \
+     AND r.workload = CASE d.drive_type WHEN 'documentLibrary' THEN 'site' ELSE 'drive' END";
 
 /// A file or folder of a drive.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,6 +154,14 @@ pub(super) fn drive_from_row(r: &dyn Columns) -> StoreResult<DriveRecord> {
             .col::<Option<String>>("last_root")?
             .map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("tree id '{t}'"))))
             .transpose()?,
+        web_url: r.col::<Option<String>>("site_web_url")?.map(|site| {
+            let library = if r.col::<String>("drive_type").ok().as_deref() == Some("documentLibrary") {
+                "Shared%20Documents"
+            } else {
+                "Documents"
+            };
+            format!("{}/{library}", site.trim_end_matches('/'))
+        }),
     })
 }
 
@@ -385,9 +401,8 @@ impl Store {
             if made == 1 {
                 insert_item(tx, &w, &drive_id, &root_id, None, "root", true, None).await?;
             }
-            let row = bound!("SELECT * FROM drives WHERE tenant_id = ? AND drive_id = ?", w.tenant, drive_id.as_str())
-                .fetch_one(&mut *tx)
-                .await?;
+            let sql = format!("{DRIVE_SELECT} WHERE d.tenant_id = ? AND d.drive_id = ?");
+            let row = bound!(&sql, w.tenant, drive_id.as_str()).fetch_one(&mut *tx).await?;
             drive_from_row(&row)
         })
         .await

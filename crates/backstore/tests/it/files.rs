@@ -69,6 +69,7 @@ async fn delta_enumerates_a_drive_then_reports_what_changed() {
     let mut names: Vec<&str> = all.iter().map(|i| i["name"].as_str().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["A", "one.txt", "root", "three.txt", "two.txt"], "{all:?}");
+    assert!(all.iter().all(|i| i["parentReference"].get("path").is_none()), "delta has no paths, as Graph: {all:?}");
     // Nothing changed: an empty page and a deltaLink to come back with.
     let (none, again) = follow_delta(&app, &token, delta_link.clone()).await;
     assert!(none.is_empty(), "{none:?}");
@@ -186,6 +187,16 @@ async fn files_go_up_and_come_down_through_graph_paths() {
             .await;
     assert_eq!(status, 201, "{big_item}");
     assert_eq!(big_item["name"], "big (1).bin");
+    // Where items are: webUrl under the site's library, parentReference.path from the drive's root.
+    let library = format!("{web_url}/Shared%20Documents");
+    assert_eq!(drive.body["webUrl"], library.as_str());
+    assert_eq!(big_item["webUrl"], format!("{library}/Docs/big%20%281%29.bin"));
+    assert_eq!(big_item["parentReference"]["path"], format!("/drives/{d}/root:/Docs"));
+    assert_eq!(docs.body["parentReference"]["path"], format!("/drives/{d}/root:"));
+    let root = app.get_abs(&graph(&app, &format!("drives/{d}/root")), &token).await;
+    assert_eq!((root.body["webUrl"].as_str(), root.body.get("parentReference")), (Some(library.as_str()), None));
+    let od_url = user.site_web_url.clone().unwrap();
+    assert_eq!(od.body["webUrl"], format!("{od_url}/Documents"));
     let (status, e) = put(&app, &token, &format!("drives/{d}/root:/Docs:/content"), b"x".to_vec(), &[]).await;
     assert_eq!((status.as_u16(), e["error"]["code"].as_str()), (400, Some("invalidRequest")));
     let (status, e) =
@@ -196,6 +207,38 @@ async fn files_go_up_and_come_down_through_graph_paths() {
     let page = app.get_abs(&graph(&app, &format!("drives/{d}/root:/Docs:/children?$top=1")), &token).await;
     page.expect(200);
     assert_eq!(page.body["value"][0]["name"], "big (1).bin");
+    assert_eq!(page.body["value"][0]["webUrl"], big_item["webUrl"]);
+    assert_eq!(page.body["value"][0]["parentReference"]["path"], format!("/drives/{d}/root:/Docs"));
+    // $expand=children: the folder with its children inline (a nested $select shapes them).
+    let docs_expanded =
+        app.get_abs(&graph(&app, &format!("drives/{d}/root:/Docs?$expand=children($select=name,size)")), &token).await;
+    docs_expanded.expect(200);
+    assert_eq!(docs_expanded.body["id"], docs_id.as_str());
+    let inline: Vec<(&str, u64)> = docs_expanded.body["children"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap(), c["size"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(inline, [("big (1).bin", big.len() as u64), ("plan.txt", 11)]);
+    assert!(docs_expanded.body["children"][0].get("eTag").is_none(), "{}", docs_expanded.text);
+    let file_expanded = app
+        .get_abs(
+            &graph(&app, &format!("drives/{d}/items/{}?$expand=children&$select=id", plan["id"].as_str().unwrap())),
+            &token,
+        )
+        .await;
+    assert_eq!(
+        (file_expanded.body["id"].clone(), file_expanded.body["children"].clone(), file_expanded.body.get("name")),
+        (plan["id"].clone(), json!([]), None)
+    );
+    app.get_abs(&graph(&app, &format!("drives/{d}/root?$expand=thumbnails")), &token)
+        .await
+        .expect_error(501, "notImplemented");
+    app.get_abs(&graph(&app, &format!("drives/{d}/root?$expand=bogus")), &token).await.expect_error(400, "BadRequest");
+    app.get_abs(&graph(&app, &format!("drives/{d}/root/children?$expand=children")), &token)
+        .await
+        .expect_error(501, "notImplemented");
     let next = page.body["@odata.nextLink"].as_str().unwrap().to_owned();
     let rest = app.get_abs(&next, &token).await;
     assert_eq!(rest.body["value"][0]["name"], "plan.txt");
@@ -312,7 +355,7 @@ async fn files_go_up_and_come_down_through_graph_paths() {
         .await
         .expect_error(501, "notImplemented");
     app.get_abs(&graph(&app, "drives/b!nope/root"), &token).await.expect_error(404, "itemNotFound");
-    app.get_abs(&graph(&app, &format!("drives/{d}/root?$expand=children")), &token)
+    app.get_abs(&graph(&app, &format!("drives/{d}/root?$expand=versions")), &token)
         .await
         .expect_error(501, "notImplemented");
     let picked = app.get_abs(&graph(&app, &format!("drives/{d}/items/{docs_id}?$select=name,size")), &token).await;
