@@ -194,6 +194,9 @@ pub struct DownloadGrant {
     pub drv: String,
     pub itm: String,
     pub exp: i64,
+    /// An upload session whose file is made by an explicit commit (`deferCommit`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dfr: bool,
 }
 
 /// The claims of a token, named as Entra names them.

@@ -84,6 +84,7 @@ pub(crate) fn download_url(ctx: &Ctx, drive: &DriveRecord, item: &DriveItemRecor
         drv: drive.drive_id.clone(),
         itm: item.item_id.clone(),
         exp: ctx.state.inner.clock.now().timestamp() + DOWNLOAD_URL_SECONDS,
+        dfr: false,
     };
     let token = ctx.state.inner.key.sign_grant(&grant).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(format!("{}/_download/{token}", ctx.origin))

@@ -43,10 +43,12 @@ fn status(s: &UploadSessionRecord) -> SessionOut {
         expiration_date_time: DateTime(s.expires_at),
         // With the size known, the range's end too ("26-4095"), as Graph writes it and as the
         // SDKs' upload tasks read it.
-        next_expected_ranges: vec![match s.size {
-            Some(size) if size > s.received => format!("{}-{}", s.received, size - 1),
-            _ => format!("{}-", s.received),
-        }],
+        // Every byte received (a deferred commit waits): nothing more is expected.
+        next_expected_ranges: match s.size {
+            Some(size) if size == s.received => Vec::new(),
+            Some(size) if size > s.received => vec![format!("{}-{}", s.received, size - 1)],
+            _ => vec![format!("{}-", s.received)],
+        },
     }
 }
 
@@ -67,9 +69,11 @@ pub(crate) async fn create(
             _ => return Err(ApiError::BadRequest("The request body must be a JSON object.".into())),
         }
     };
-    if body.get("deferCommit").and_then(Value::as_bool) == Some(true) {
-        return Err(ApiError::NotImplemented("deferCommit is not implemented by backstore yet.".into()));
-    }
+    let defer = match body.get("deferCommit") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(ApiError::BadRequest("'deferCommit' must be true or false.".into())),
+    };
     let item = body.get("item").cloned().unwrap_or(Value::Null);
     let behavior = conflict(ctx, Some(&item), Conflict::Fail)?;
     let size = match item.get("fileSize") {
@@ -115,7 +119,7 @@ pub(crate) async fn create(
             expires,
         )
         .await?;
-    let url = upload_url(&ctx.state, &ctx.origin, ctx.tenant(), &session)?;
+    let url = upload_url(&ctx.state, &ctx.origin, ctx.tenant(), &session, defer)?;
     let out = SessionOut {
         context: Some(format!("{}/{}/$metadata#microsoft.graph.uploadSession", ctx.origin, ctx.version.as_str())),
         upload_url: Some(url),
@@ -124,13 +128,21 @@ pub(crate) async fn create(
     Ok(json_response(StatusCode::OK, &out))
 }
 
-fn upload_url(state: &AppState, origin: &str, tenant: &str, s: &UploadSessionRecord) -> Result<String, ApiError> {
+/// The session's pre-authenticated URL; a deferred commit is part of what it grants.
+fn upload_url(
+    state: &AppState,
+    origin: &str,
+    tenant: &str,
+    s: &UploadSessionRecord,
+    defer_commit: bool,
+) -> Result<String, ApiError> {
     let grant = DownloadGrant {
         aud: UPLOAD_AUDIENCE.into(),
         tid: tenant.to_owned(),
         drv: s.drive_id.clone(),
         itm: s.id.clone(),
         exp: s.expires_at.timestamp() + 7 * 24 * 3600,
+        dfr: defer_commit,
     };
     let token = state.inner.key.sign_grant(&grant).map_err(|e| ApiError::Internal(e.to_string()))?;
     Ok(format!("{origin}/_upload/{token}"))
@@ -178,8 +190,20 @@ pub(crate) async fn session(
             state.store().delete_upload_session(&grant.tid, &session.id).await?;
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Method::PUT => fragment(state, origin, &grant.tid, session, headers, body).await,
-        _ => Err(ApiError::MethodNotAllowed { allow: "GET, PUT, DELETE" }),
+        Method::PUT => fragment(state, origin, &grant.tid, session, headers, body, grant.dfr).await,
+        // The explicit commit of a deferred session (an empty POST once every byte is there).
+        Method::POST if grant.dfr => {
+            if session.size != Some(session.received) {
+                return Err(ApiError::InvalidRequest(format!(
+                    "The upload is not complete: {} bytes received; send the rest before committing.",
+                    session.received
+                )));
+            }
+            commit(state, origin, &grant.tid, session).await
+        }
+        _ => Err(ApiError::MethodNotAllowed {
+            allow: if grant.dfr { "GET, PUT, POST, DELETE" } else { "GET, PUT, DELETE" },
+        }),
     }
 }
 
@@ -190,6 +214,7 @@ async fn fragment(
     session: UploadSessionRecord,
     headers: &HeaderMap,
     body: &mut Option<Body>,
+    defer_commit: bool,
 ) -> Result<Response, ApiError> {
     let (from, last, total) = content_range(headers)?;
     if from != session.received {
@@ -240,14 +265,27 @@ async fn fragment(
         let at = state.store().upload_session(tenant, &session.id).await?.map_or(0, |s| s.received);
         return Err(rejected(from, at));
     }
-    if from + len < total {
-        let mut next = session.clone();
-        next.received = from + len;
-        next.size = Some(total);
-        next.expires_at = expires;
+    let mut next = session;
+    next.received = from + len;
+    next.size = Some(total);
+    next.expires_at = expires;
+    next.chunks = chunks;
+    if from + len < total || defer_commit {
         return Ok(json_response(StatusCode::ACCEPTED, &status(&next)));
     }
-    // The last fragment: the file, with its hashes read back from what was stored.
+    commit(state, origin, tenant, next).await
+}
+
+/// Makes the file of a session that has every byte, with its hashes read back from what was stored.
+async fn commit(
+    state: &AppState,
+    origin: &str,
+    tenant: &str,
+    session: UploadSessionRecord,
+) -> Result<Response, ApiError> {
+    let content =
+        state.inner.content.clone().ok_or_else(|| ApiError::NotImplemented("Files are not served here.".into()))?;
+    let chunks = session.chunks.clone();
     let whole = content.file_hashes(tenant, &chunks).await.map_err(|e| ApiError::Internal(e.to_string()))?;
     let file = FileBody {
         size: whole.size,

@@ -454,6 +454,40 @@ async fn upload_sessions_take_fragments_resume_after_an_interruption_and_make_th
         .await
         .expect_error(409, "nameAlreadyExists");
 
+    // deferCommit: every byte arrives, nothing is made until an empty POST to the upload URL.
+    let deferred = app
+        .post_abs(
+            &graph(&app, &format!("drives/{d}/root:/Big/later.bin:/createUploadSession")),
+            &token,
+            &json!({"deferCommit": true}),
+        )
+        .await;
+    deferred.expect(200);
+    let later = deferred.body["uploadUrl"].as_str().unwrap().to_owned();
+    let http = reqwest::Client::new();
+    let early = http.post(&later).send().await.unwrap();
+    assert_eq!(early.status(), 400, "nothing to commit yet");
+    assert_eq!(fragment(&later, &data[..1000], 0, 600).await.status(), 202);
+    let all = fragment(&later, &data[..1000], 600, 1000).await;
+    assert_eq!(all.status(), 202);
+    assert_eq!(all.json::<Value>().await.unwrap()["nextExpectedRanges"], json!([]));
+    let state: Value = reqwest::get(&later).await.unwrap().json().await.unwrap();
+    assert_eq!(state["nextExpectedRanges"], json!([]));
+    app.get_abs(&graph(&app, &format!("drives/{d}/root:/Big/later.bin")), &token)
+        .await
+        .expect_error(404, "itemNotFound");
+    let committed = http.post(&later).send().await.unwrap();
+    assert_eq!(committed.status(), 201);
+    let made: Value = committed.json().await.unwrap();
+    assert_eq!((made["name"].as_str(), made["size"].as_u64()), (Some("later.bin"), Some(1000)));
+    assert_eq!(reqwest::get(&later).await.unwrap().status(), 404, "the committed session is gone");
+    // Without deferCommit there is nothing to POST.
+    let plain = app
+        .post_abs(&graph(&app, &format!("drives/{d}/root:/Big/p.bin:/createUploadSession")), &token, &json!({}))
+        .await;
+    let r = http.post(plain.body["uploadUrl"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(r.status(), 405);
+
     // Cancelled and expired sessions are gone.
     let cancel = app
         .post_abs(&graph(&app, &format!("drives/{d}/root:/Big/c.bin:/createUploadSession")), &token, &json!({}))
