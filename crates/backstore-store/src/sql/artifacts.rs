@@ -1,17 +1,17 @@
 //! Restore artifacts: reading them with their restore point and unit, inserting a request's adds,
 //! the few rows a delta's plan depends on, and the `R<n>` counters of `new` restores.
 
+use super::tx::Tx;
 use backstore_domain::delta::ExistingArtifact;
 use backstore_domain::restore::RestoreOutcome;
 use backstore_domain::{ArtifactAdd, ArtifactStatus, DeltaItem, DestinationType, Timestamp};
 use backstore_odata::SqlFilter;
-use sqlx::AnyConnection;
 
 use super::listing::{self, Collection, Source};
 use super::read::{Arg, Col, Columns, Cost};
 use super::restore_points::restore_point_from_row;
 use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{ArtifactRecord, Bind, Filter, ListSpec, Page, Store, StoreError, StoreResult};
 
 pub(super) const ARTIFACT_SELECT: &str =
@@ -55,7 +55,7 @@ pub(super) fn artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord
 /// `plan_delta` decides over these is what it would decide over the whole session, and a PATCH
 /// of a session with 100 000 artifacts reads a handful of rows, not all of them.
 pub(super) async fn existing_artifacts(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     session_id: &str,
     items: &[DeltaItem],
@@ -85,12 +85,9 @@ pub(super) async fn existing_artifacts(
     }
     let mut out: Vec<ExistingArtifact> = Vec::new();
     for (sql, values) in &queries {
-        let sql = numbered(sql);
-        let mut q = sqlx::query(&sql).bind(tenant).bind(session_id);
-        for v in values {
-            q = q.bind(*v);
-        }
-        for r in q.fetch_all(&mut *conn).await? {
+        let args: Vec<Arg<'_>> =
+            [tenant, session_id].into_iter().chain(values.iter().copied()).map(Arg::Text).collect();
+        for r in conn.fetch_all(sql, &args).await? {
             let id: String = r.col("id")?;
             if out.iter().any(|a| a.id == id) {
                 continue;
@@ -107,7 +104,7 @@ pub(super) async fn existing_artifacts(
 }
 
 pub(super) async fn insert_artifact(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     session_id: &str,
     add: &ArtifactAdd,
@@ -145,7 +142,7 @@ pub(super) fn count_column(status: ArtifactStatus) -> &'static str {
 /// Inserts `adds` as `added` artifacts of a session, in order, with one statement per 50 and one
 /// counter update; their new ids.
 pub(super) async fn insert_artifacts(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     session_id: &str,
     adds: &[ArtifactAdd],
@@ -170,8 +167,7 @@ pub(super) async fn insert_artifacts(
                 Bind::Int(micros(now)),
             ]);
         }
-        let sql = numbered(&sql);
-        listing::with_binds(&sql, &binds).execute(&mut *conn).await?;
+        conn.exec(&sql, &super::read::args_of(&binds)).await?;
     }
     if !adds.is_empty() {
         let column = count_column(ArtifactStatus::Added);
@@ -186,7 +182,7 @@ pub(super) async fn insert_artifacts(
 /// Read as the session's newest rows, by the session index: an `id IN (…)` list planned generically
 /// on PostgreSQL could walk every restore point of the tenant instead (docs/performance.md).
 pub(super) async fn load_added(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     session_id: &str,
     ids: &[String],
@@ -196,7 +192,7 @@ pub(super) async fn load_added(
     }
     let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? ORDER BY a.seq DESC LIMIT ?");
     let n = i64::try_from(ids.len()).expect("a request's artifacts fit an i64");
-    let rows = bound!(&sql, tenant, session_id, n).fetch_all(&mut *conn).await?;
+    let rows = conn.fetch_all(&sql, args![tenant, session_id, n]).await?;
     let mut by_id = std::collections::HashMap::with_capacity(rows.len());
     for row in &rows {
         let a = artifact_from_row(row)?;
@@ -207,13 +203,9 @@ pub(super) async fn load_added(
         .collect()
 }
 
-pub(super) async fn load_artifact(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    artifact_id: &str,
-) -> StoreResult<ArtifactRecord> {
+pub(super) async fn load_artifact(conn: &mut Tx, tenant: &str, artifact_id: &str) -> StoreResult<ArtifactRecord> {
     let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
-    let row = bound!(&sql, tenant, artifact_id).fetch_one(conn).await?;
+    let row = conn.fetch_one(&sql, args![tenant, artifact_id]).await?;
     artifact_from_row(&row)
 }
 
@@ -261,13 +253,9 @@ impl Store {
     /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.
     pub async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32> {
         self.write(Lock::Tenant(tenant), async move |tx| {
-            let next: i64 = bound_scalar!(
-                "INSERT INTO restore_url_counters (tenant_id, original_url, next_suffix) VALUES (?, ?, 1) \
+            let next: i64 = tx.scalar("INSERT INTO restore_url_counters (tenant_id, original_url, next_suffix) VALUES (?, ?, 1) \
                  ON CONFLICT (tenant_id, original_url) DO UPDATE SET next_suffix = restore_url_counters.next_suffix + 1 \
-                 RETURNING next_suffix",
-                tenant, original_url,
-            )
-            .fetch_one(&mut *tx)
+                 RETURNING next_suffix", args![tenant, original_url])
             .await?;
             u32::try_from(next - 1).map_err(|_| StoreError::Corrupt(format!("restore suffix {next}")))
         })

@@ -1,11 +1,11 @@
 //! Restore artifact bulk addition requests: attached to an empty draft, resolved by the engine into
 //! artifacts after activation.
 
+use super::tx::Tx;
 use backstore_domain::error::SessionAction;
 use backstore_domain::{
     ArtifactAdd, ArtifactStatus, DestinationType, RestorePointTags, RuleError, Timestamp, Workload,
 };
-use sqlx::AnyConnection;
 
 use super::artifacts::insert_artifact;
 use super::jobs::{enqueue, Queue};
@@ -54,7 +54,7 @@ super::stored::stored!(BulkRequestRecord, "bulk_requests", BULK_COLUMNS, bulk_fr
 
 /// The protection unit of `workload` a bulk request names by address (e-mail or site URL) or by id.
 pub(super) async fn unit_for(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     workload: Workload,
     name: &str,
@@ -70,7 +70,7 @@ pub(super) async fn unit_for(
         (_, true) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(email) = lower(?)",
         (_, false) => "SELECT id FROM protection_units WHERE tenant_id = ? AND workload = ? AND directory_object_id = ?",
     };
-    Ok(bound_scalar!(sql, tenant, workload.unit_kind(), name).fetch_optional(conn).await?)
+    conn.scalar_opt(sql, args![tenant, workload.unit_kind(), name]).await
 }
 
 impl Store {
@@ -93,8 +93,7 @@ impl Store {
                 .into());
             }
             let existing: Option<i64> =
-                bound_scalar!("SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ?", tenant, session_id)
-                    .fetch_optional(&mut *tx)
+                tx.scalar_opt("SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ?", args![tenant, session_id])
                     .await?;
             if existing.is_some() {
                 return Err(
@@ -195,7 +194,7 @@ impl Store {
                     }
                     let q =
                         RestorePointQuery::pick(&unit_id, (spec.period_start, spec.period_end), spec.tags, spec.latest);
-                    match restore_points_where(tx, tenant, &q, now).await?.into_iter().next() {
+                    match restore_points_where(&mut *tx, tenant, &q, now).await?.into_iter().next() {
                         Some(point) => units.push((unit_id, point)),
                         None => details.push(ErrorDetail {
                             code: "InvalidRestoreTime".into(),

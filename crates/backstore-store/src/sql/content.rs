@@ -6,8 +6,9 @@ use backstore_content::{
     BlobId, BlobKind, ChunkIndex, GcIndex, IndexError, IndexedBlob, IndexedPack, Location, PackId,
 };
 
-use super::read::{Col, Columns, Cost};
-use super::{numbered, Lock};
+use super::read::{Arg, Col, Columns, Cost};
+use super::tx::Tx;
+use super::Lock;
 use crate::{Store, StoreError, StoreResult};
 
 /// Blob rows per `INSERT` (6 values each, far below either backend's limit on bound values).
@@ -21,7 +22,7 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 /// Records a pack (once), stamped with the real time garbage collection's grace runs on.
-async fn insert_pack(tx: &mut sqlx::AnyConnection, tenant: &str, pack_hex: &str, size: i64) -> StoreResult<()> {
+async fn insert_pack(tx: &mut Tx, tenant: &str, pack_hex: &str, size: i64) -> StoreResult<()> {
     exec!(
         tx,
         "INSERT INTO content_packs (tenant_id, pack_id, size, created_at) VALUES (?, ?, ?, ?) \
@@ -69,7 +70,7 @@ impl Store {
                             hex.as_str(),
                         )
                         .await?;
-                        Ok(done.rows_affected())
+                        Ok(done)
                     })
                     .await?;
                 // None taken back: the collector removed it meanwhile, so it must be stored again.
@@ -107,18 +108,19 @@ impl Store {
                      ON CONFLICT (tenant_id, blob_id) DO NOTHING",
                     vec!["(?, ?, ?, ?, ?, ?)"; batch.len()].join(", ")
                 );
-                let sql = numbered(&sql);
-                let mut insert = sqlx::query(&sql);
-                for e in batch {
-                    insert = insert
-                        .bind(tenant)
-                        .bind(e.id.to_hex())
-                        .bind(i64::from(e.kind.code()))
-                        .bind(pack_hex.as_str())
-                        .bind(i64::from(e.offset))
-                        .bind(i64::from(e.length));
+                let hex: Vec<String> = batch.iter().map(|e| e.id.to_hex()).collect();
+                let mut args = Vec::with_capacity(batch.len() * 6);
+                for (e, id) in batch.iter().zip(&hex) {
+                    args.extend([
+                        Arg::Text(tenant),
+                        Arg::Text(id),
+                        Arg::Int(i64::from(e.kind.code())),
+                        Arg::Text(&pack_hex),
+                        Arg::Int(i64::from(e.offset)),
+                        Arg::Int(i64::from(e.length)),
+                    ]);
                 }
-                insert.execute(&mut *tx).await?;
+                tx.exec(&sql, &args).await?;
             }
             Ok(())
         })
@@ -149,18 +151,14 @@ impl Store {
                     vec!["?"; batch.len()].join(", "),
                     if returning { " RETURNING blob_id" } else { "" }
                 );
-                let statement = numbered(&statement);
-                let mut query = super::read::bind_args(&statement, first);
-                for h in &hex {
-                    query = query.bind(h.as_str());
-                }
+                let args: Vec<super::read::Arg<'_>> =
+                    first.iter().copied().chain(hex.iter().map(super::read::Arg::from)).collect();
                 if returning {
-                    for row in query.fetch_all(&mut *tx).await? {
-                        let id: String = row.col("blob_id")?;
+                    for id in tx.scalars::<String>(&statement, &args).await? {
                         returned.push(id.parse().map_err(|_| corrupt("blob_id"))?);
                     }
                 } else {
-                    affected += query.execute(&mut *tx).await?.rows_affected();
+                    affected += tx.exec(&statement, &args).await?;
                 }
             }
             Ok((affected, returned))
@@ -274,7 +272,7 @@ impl GcIndex for Store {
                     pack.as_str(),
                 )
                 .await?;
-                Ok(done.rows_affected())
+                Ok(done)
             })
             .await?;
         Ok(removed == 1)

@@ -1,9 +1,9 @@
 //! The tenant's directory: the sites and users a tenant has outside the backup service, which
 //! policies, bulk jobs and inclusion rules resolve against.
 
+use super::tx::Tx;
 use backstore_domain::restore::Resource;
 use backstore_domain::Workload;
-use sqlx::AnyConnection;
 
 use super::read::{Col, Columns};
 use super::Lock;
@@ -28,19 +28,17 @@ pub(super) fn resource_from_row(row: &dyn Columns, w: Workload) -> StoreResult<D
 
 /// A resource of the tenant by id (site id or directory object id), case-insensitively.
 pub(super) async fn find_resource(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     w: Workload,
     resource_id: &str,
 ) -> StoreResult<Option<DirectoryResource>> {
-    let row = bound!(
-        "SELECT * FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?)",
-        tenant,
-        w.unit_kind(),
-        resource_id,
-    )
-    .fetch_optional(conn)
-    .await?;
+    let row = conn
+        .fetch_optional(
+            "SELECT * FROM directory_resources WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?)",
+            args![tenant, w.unit_kind(), resource_id],
+        )
+        .await?;
     row.as_ref().map(|r| resource_from_row(r, w)).transpose()
 }
 
@@ -60,12 +58,12 @@ fn by_address_sql(w: Workload) -> &'static str {
 
 /// A resource of the tenant by address: a site URL (trailing `/` ignored) or an e-mail address.
 pub(super) async fn find_by_address(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     w: Workload,
     address: &str,
 ) -> StoreResult<Option<String>> {
-    Ok(bound_scalar!(by_address_sql(w), tenant, w.unit_kind(), address).fetch_optional(conn).await?)
+    conn.scalar_opt(by_address_sql(w), args![tenant, w.unit_kind(), address]).await
 }
 
 impl Store {
@@ -119,8 +117,7 @@ impl Store {
                     &r.resource.site_web_url, &r.resource.directory_object_id, &r.resource.display_name,
                     &r.resource.email, &r.fault,
                 )
-        .await?
-        .rows_affected();
+        .await?;
                 if let Some(owner) = &r.resource.directory_object_id {
                     for group in &r.groups {
                         exec!(

@@ -3,9 +3,9 @@
 //! `change_seq` bumped, `size` adjusted) and records the drive's delta counter on what it changed,
 //! in its transaction; `snapshots.rs` turns the marked folders into manifests.
 
+use super::tx::Tx;
 use backstore_content::{BlobId, ChunkRef};
 use backstore_domain::{Actor, Timestamp};
-use sqlx::AnyConnection;
 
 use super::read::{Col, Columns};
 use super::rows::{actor, actor_json, from_micros, micros, new_id};
@@ -201,21 +201,16 @@ fn numbered_name(name: &str, n: u32) -> String {
     }
 }
 
-async fn item_in(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    drive: &str,
-    item: &str,
-) -> StoreResult<Option<DriveItemRecord>> {
+async fn item_in(conn: &mut Tx, tenant: &str, drive: &str, item: &str) -> StoreResult<Option<DriveItemRecord>> {
     let sql = format!(
         "SELECT {ITEM_COLUMNS} FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND item_id = ? AND deleted_at IS NULL"
     );
-    let row = bound!(&sql, tenant, drive, item).fetch_optional(conn).await?;
+    let row = conn.fetch_optional(&sql, args![tenant, drive, item]).await?;
     row.as_ref().map(|r| item_from_row(r)).transpose()
 }
 
 async fn named_in(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     drive: &str,
     parent: &str,
@@ -225,12 +220,12 @@ async fn named_in(
         "SELECT {ITEM_COLUMNS} FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND parent_id = ? \
          AND name_key = ? AND deleted_at IS NULL"
     );
-    let row = bound!(&sql, tenant, drive, parent, name.to_lowercase()).fetch_optional(conn).await?;
+    let row = conn.fetch_optional(&sql, args![tenant, drive, parent, name.to_lowercase()]).await?;
     row.as_ref().map(|r| item_from_row(r)).transpose()
 }
 
 /// The folder a write goes into: it must exist and be a folder.
-async fn folder_in(conn: &mut AnyConnection, tenant: &str, drive: &str, folder: &str) -> StoreResult<DriveItemRecord> {
+async fn folder_in(conn: &mut Tx, tenant: &str, drive: &str, folder: &str) -> StoreResult<DriveItemRecord> {
     match item_in(conn, tenant, drive, folder).await? {
         Some(f) if f.is_folder => Ok(f),
         Some(_) => Err(StoreError::InvalidTreeChange("the parent of an item must be a folder".into())),
@@ -244,7 +239,7 @@ const DELTA_NOW: &str = "(SELECT delta_counter FROM drives dc WHERE dc.tenant_id
 
 /// Moves the drive's delta counter on: the changes that follow come after every delta token
 /// issued so far.
-async fn bump_delta(conn: &mut AnyConnection, tenant: &str, drive: &str) -> StoreResult<()> {
+async fn bump_delta(conn: &mut Tx, tenant: &str, drive: &str) -> StoreResult<()> {
     exec!(
         conn,
         "UPDATE drives SET delta_counter = delta_counter + 1 WHERE tenant_id = ? AND drive_id = ?",
@@ -256,13 +251,7 @@ async fn bump_delta(conn: &mut AnyConnection, tenant: &str, drive: &str) -> Stor
 }
 
 /// Marks `folder` and every folder above it changed, adding `size_delta` to their sizes.
-async fn changed_from(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    drive: &str,
-    folder: &str,
-    size_delta: i64,
-) -> StoreResult<()> {
+async fn changed_from(conn: &mut Tx, tenant: &str, drive: &str, folder: &str, size_delta: i64) -> StoreResult<()> {
     bump_delta(conn, tenant, drive).await?;
     let sql = format!(
         "UPDATE drive_items SET tree_id = NULL, change_seq = change_seq + 1, size = size + ?, delta_seq = {DELTA_NOW} \
@@ -271,15 +260,13 @@ async fn changed_from(
     let mut at = Some(folder.to_owned());
     while let Some(id) = at {
         exec!(conn, &sql, size_delta, tenant, drive, id.as_str(),).await?;
-        at = bound_scalar!(
-            "SELECT parent_id FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
-            tenant,
-            drive,
-            id.as_str()
-        )
-        .fetch_optional(&mut *conn)
-        .await?
-        .flatten();
+        at = conn
+            .scalar_opt(
+                "SELECT parent_id FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+                args![tenant, drive, id.as_str()],
+            )
+            .await?
+            .flatten();
     }
     Ok(())
 }
@@ -287,7 +274,7 @@ async fn changed_from(
 /// The name an item gets in `parent` under `conflict`: the name itself when free; `Ok(None)` when
 /// an item of the name is there and is to be replaced (returned in the error's place by callers).
 async fn free_name(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     drive: &str,
     parent: &str,
@@ -314,7 +301,7 @@ async fn free_name(
 
 #[allow(clippy::too_many_arguments)]
 async fn insert_item(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     w: &Writer<'_>,
     drive: &str,
     item_id: &str,
@@ -355,12 +342,7 @@ async fn insert_item(
 }
 
 /// Marks an item and everything below it deleted; the bytes that left the tree.
-async fn delete_subtree(
-    conn: &mut AnyConnection,
-    w: &Writer<'_>,
-    drive: &str,
-    item: &DriveItemRecord,
-) -> StoreResult<u64> {
+async fn delete_subtree(conn: &mut Tx, w: &Writer<'_>, drive: &str, item: &DriveItemRecord) -> StoreResult<u64> {
     bump_delta(conn, w.tenant, drive).await?;
     let sql = format!(
         "WITH RECURSIVE below(item_id) AS (SELECT ? UNION ALL SELECT d.item_id FROM drive_items d JOIN below b \
@@ -396,13 +378,12 @@ impl Store {
                 root_id.as_str(),
                 micros(w.now),
             )
-            .await?
-            .rows_affected();
+            .await?;
             if made == 1 {
                 insert_item(tx, &w, &drive_id, &root_id, None, "root", true, None).await?;
             }
             let sql = format!("{DRIVE_SELECT} WHERE d.tenant_id = ? AND d.drive_id = ?");
-            let row = bound!(&sql, w.tenant, drive_id.as_str()).fetch_one(&mut *tx).await?;
+            let row = tx.fetch_one(&sql, args![w.tenant, drive_id.as_str()]).await?;
             drive_from_row(&row)
         })
         .await
@@ -515,15 +496,13 @@ impl Store {
                 if id == item.item_id {
                     return Err(StoreError::InvalidTreeChange("a folder cannot be moved into itself".into()));
                 }
-                up = bound_scalar!(
-                    "SELECT parent_id FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
-                    w.tenant,
-                    drive_id,
-                    id.as_str()
-                )
-                .fetch_optional(&mut *tx)
-                .await?
-                .flatten();
+                up = tx
+                    .scalar_opt(
+                        "SELECT parent_id FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+                        args![w.tenant, drive_id, id.as_str()],
+                    )
+                    .await?
+                    .flatten();
             }
             if let Some(other) = named_in(tx, w.tenant, drive_id, &parent, &name).await? {
                 if other.item_id != item.item_id {
@@ -570,7 +549,7 @@ impl Store {
 }
 
 async fn replace_content(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     w: &Writer<'_>,
     drive: &str,
     file: &DriveItemRecord,

@@ -1,12 +1,12 @@
 //! The job queue: putting jobs in (`enqueue`, once or re-armed), their history, the lease check and the end
 //! of a job's row, and the counts the metrics read.
 
+use super::tx::Tx;
 use backstore_domain::Timestamp;
-use sqlx::AnyConnection;
 
-use super::read::Col;
+use super::read::{Col, Columns, Cost};
 use super::rows::{from_micros, micros};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{Bind, EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
 
 /// How a job goes into the queue.
@@ -21,7 +21,7 @@ pub(super) enum Queue {
 
 /// Puts the `kind` job of `target` (what the kind works on) in the queue, due now.
 pub(super) async fn enqueue(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     (tenant, session, target): (&str, &str, &str),
     kind: JobKind,
     how: Queue,
@@ -44,7 +44,7 @@ pub(super) async fn enqueue(
 
 /// Queues one `kind` job for each of `targets` of a session, once each: one statement per 100.
 pub(super) async fn enqueue_each(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     (tenant, session): (&str, &str),
     targets: &[String],
     kind: JobKind,
@@ -67,8 +67,7 @@ pub(super) async fn enqueue_each(
                 Bind::Int(micros(now)),
             ]);
         }
-        let sql = numbered(&sql);
-        super::listing::with_binds(&sql, &binds).execute(&mut *conn).await?;
+        conn.exec(&sql, &super::read::args_of(&binds)).await?;
     }
     if !targets.is_empty() {
         super::mark_jobs_queued();
@@ -77,12 +76,7 @@ pub(super) async fn enqueue_each(
 }
 
 /// Drops the finished `kind` job row of `target` (its policy or rule is going away).
-pub(super) async fn forget_done_job(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    kind: JobKind,
-    target: &str,
-) -> StoreResult<()> {
+pub(super) async fn forget_done_job(conn: &mut Tx, tenant: &str, kind: JobKind, target: &str) -> StoreResult<()> {
     exec!(
         conn,
         "DELETE FROM jobs WHERE tenant_id = ? AND kind = ? AND target_id = ? AND state = 'done'",
@@ -98,24 +92,20 @@ pub(super) async fn forget_done_job(
 /// nothing, so on PostgreSQL it also locks the job's row: every transaction that ends or moves a job
 /// locks the job first, then its artifact, then the session, in the order a claim does, and a
 /// claim skips a job whose holder is finishing it.
-pub(super) async fn holds_lease(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
-    let held: Option<i64> = bound_scalar!(
-        "UPDATE jobs SET attempts = attempts WHERE tenant_id = ? AND id = ? AND state = 'running' \
+pub(super) async fn holds_lease(conn: &mut Tx, job: &JobRef, now: Timestamp) -> StoreResult<bool> {
+    let held: Option<i64> = conn
+        .scalar_opt(
+            "UPDATE jobs SET attempts = attempts WHERE tenant_id = ? AND id = ? AND state = 'running' \
          AND lease_owner = ? AND attempts = ? AND lease_expires_at > ? RETURNING 1",
-        &job.tenant_id,
-        &job.job_id,
-        &job.worker,
-        job.attempt,
-        micros(now),
-    )
-    .fetch_optional(conn)
-    .await?;
+            args![&job.tenant_id, &job.job_id, &job.worker, job.attempt, micros(now)],
+        )
+        .await?;
     Ok(held.is_some())
 }
 
 /// Marks a job whose work is done as done, and records how it ended.
 pub(super) async fn finish_job_row(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     job: &JobRef,
     now: Timestamp,
     event: JobEvent,
@@ -134,7 +124,7 @@ pub(super) async fn finish_job_row(
 }
 
 pub(super) async fn job_event(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     job: &JobRef,
     now: Timestamp,
     event: &str,
@@ -158,17 +148,13 @@ pub(super) async fn job_event(
 impl Store {
     /// The history of the job that restores an artifact, oldest first.
     pub async fn job_history(&self, tenant: &str, target_id: &str) -> StoreResult<Vec<JobEventRecord>> {
-        let rows = bound!(
+        self.read_rows(
+            Cost::Seek,
             "SELECT e.job_id, e.at, e.worker, e.attempt, e.event, e.detail FROM job_events e \
              JOIN jobs j ON j.tenant_id = e.tenant_id AND j.id = e.job_id \
              WHERE e.tenant_id = ? AND j.target_id = ? ORDER BY e.seq",
-            tenant,
-            target_id
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
+            args![tenant, target_id],
+            |r| {
                 Ok(JobEventRecord {
                     job_id: r.col("job_id")?,
                     at: from_micros(r.col("at")?)?,
@@ -177,30 +163,25 @@ impl Store {
                     event: r.col("event")?,
                     detail: r.col("detail")?,
                 })
-            })
-            .collect()
+            },
+        )
+        .await
     }
 
     /// Counts for the metrics: jobs by state, sessions by status (all tenants).
     pub async fn engine_stats(&self) -> StoreResult<EngineStats> {
-        let jobs = bound!("SELECT state, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state")
-            .fetch_all(&self.pool)
-            .await?;
+        let pairs = |r: &dyn Columns| Ok((r.col::<String>("k")?, r.col::<i64>("n")?));
+        let jobs = "SELECT state AS k, COUNT(*) AS n FROM jobs WHERE state <> 'done' GROUP BY state";
         let mut stats = EngineStats::default();
-        for row in &jobs {
-            let n: i64 = row.col("n")?;
-            match row.col::<String>("state")?.as_str() {
+        for (state, n) in self.read_rows(Cost::Scan, jobs, args![], pairs).await? {
+            match state.as_str() {
                 "queued" => stats.jobs_queued = n,
                 "running" => stats.jobs_running = n,
                 _ => {}
             }
         }
-        let sessions = bound!("SELECT status, COUNT(*) AS n FROM restore_sessions GROUP BY status ORDER BY status")
-            .fetch_all(&self.pool)
-            .await?;
-        for row in &sessions {
-            stats.sessions_by_status.push((row.col("status")?, row.col("n")?));
-        }
+        let sessions = "SELECT status AS k, COUNT(*) AS n FROM restore_sessions GROUP BY status ORDER BY status";
+        stats.sessions_by_status = self.read_rows(Cost::Scan, sessions, args![], pairs).await?;
         Ok(stats)
     }
 }
@@ -212,7 +193,7 @@ impl Store {
         &self,
         job: &JobRef,
         now: Timestamp,
-        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<()>,
+        work: impl AsyncFnOnce(&mut Tx) -> StoreResult<()>,
     ) -> StoreResult<bool> {
         self.write(Lock::Tenant(&job.tenant_id), async move |tx| {
             if !holds_lease(tx, job, now).await? {
@@ -230,7 +211,7 @@ impl Store {
         &self,
         job: &JobRef,
         now: Timestamp,
-        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<()>,
+        work: impl AsyncFnOnce(&mut Tx) -> StoreResult<()>,
     ) -> StoreResult<bool> {
         self.with_lease(job, now, async move |tx| {
             work(tx).await?;

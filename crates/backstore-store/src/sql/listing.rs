@@ -6,9 +6,6 @@ use backstore_domain::{
     ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, SessionStatus, Workload,
 };
 use backstore_odata::{plan_filter, plan_order, Field, Kind, OrderKey, Schema, SqlFilter};
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
-use sqlx::Any;
 
 use super::read::{Arg, Col, Columns, Cost};
 use crate::{Bind, Filter, Keyed, ListSpec, Page, Store, StoreResult};
@@ -138,12 +135,6 @@ impl Collection {
     fn plan(self, filter: Option<&Filter>) -> StoreResult<Option<SqlFilter>> {
         Ok(filter.map(|f| plan_filter(&f.expr, self.schema(), &f.text)).transpose()?)
     }
-}
-
-/// A query of `sql` (already numbered) with `binds` bound in order: [`super::read::bind_args`]
-/// for the store's own bind values.
-pub(super) fn with_binds<'q>(sql: &'q str, binds: &[Bind]) -> Query<'q, Any, AnyArguments<'q>> {
-    super::read::bind_args(sql, &binds.iter().map(Arg::from).collect::<Vec<_>>())
 }
 
 /// Where a collection read looks: which collection (its allow-list), the `SELECT columns FROM …`

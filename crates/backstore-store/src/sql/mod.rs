@@ -15,38 +15,24 @@ use sqlx::{AnyConnection, AnyPool, Executor};
 
 use crate::{StoreError, StoreOptions, StoreResult};
 
-/// Runs one statement on a connection (or transaction): its `?` placeholders numbered for the
-/// backend, its arguments bound in order. Await it for the query result.
+/// Runs one statement in a write transaction ([`tx::Tx`]): its `?` placeholders bound to the
+/// arguments in order. Await it for the number of rows it changed.
 macro_rules! exec {
-    ($conn:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
-        sqlx::query(&$crate::sql::numbered($sql))$(.bind($arg))*.execute(&mut *$conn)
+    ($tx:expr, $sql:expr $(, $arg:expr)* $(,)?) => {
+        $tx.exec($sql, args![$($arg),*])
     };
 }
 
-/// A statement with its `?` placeholders numbered for the backend and its arguments bound in
-/// order, to fetch rows from.
-macro_rules! bound {
-    ($sql:expr $(, $arg:expr)* $(,)?) => {
-        sqlx::query(&$crate::sql::numbered($sql))$(.bind($arg))*
-    };
-}
-
-/// [`bound!`] for a statement whose rows are one value each.
-macro_rules! bound_scalar {
-    ($sql:expr $(, $arg:expr)* $(,)?) => {
-        sqlx::query_scalar(&$crate::sql::numbered($sql))$(.bind($arg))*
-    };
-}
-
-/// The values of a read's `?` placeholders, in order, as [`read::Arg`]s.
+/// The values of a statement's `?` placeholders, in order, as [`read::Arg`]s.
 macro_rules! args {
     ($($arg:expr),* $(,)?) => {
-        &[$($crate::sql::read::Arg::from($arg)),*]
+        &[$($crate::sql::read::ToArg::arg(&$arg)),*]
     };
 }
 
 mod artifacts;
 mod bulk_requests;
+mod checkpoint;
 mod content;
 pub mod dialect;
 mod directory;
@@ -65,6 +51,7 @@ mod sessions;
 mod snapshots;
 pub mod stored;
 mod tenants;
+pub(crate) mod tx;
 mod unit_jobs;
 mod units;
 pub mod uploads;
@@ -89,10 +76,13 @@ pub struct Store {
     limits: backstore_domain::Limits,
     /// SQLite: this process's writers take turns here before `BEGIN IMMEDIATE`, first come first
     /// served, instead of sleeping in SQLite's busy handler (whose back-off made the long p99 tails
-    /// of concurrent writes); other processes' writers still meet the busy timeout.
-    sqlite_writer: tokio::sync::Mutex<()>,
+    /// of concurrent writes); other processes' writers still meet the busy timeout. On a file it
+    /// holds the native connection writes run on (see [`tx`]).
+    writer: tx::Writer,
     /// SQLite (a file): the native connections reads outside transactions use (see [`read`]).
     readers: Option<read::Readers>,
+    /// SQLite (a file): the thread that checkpoints what the native writer commits.
+    checkpoints: Option<std::sync::Arc<checkpoint::Checkpoints>>,
     /// Rung after a write that queued jobs commits, so this process's engine claims them at once
     /// rather than at its next poll.
     jobs_queued: std::sync::Arc<tokio::sync::Notify>,
@@ -124,14 +114,9 @@ impl Store {
             Dialect::Sqlite => read::Readers::of_url(url),
             Dialect::Postgres => None,
         };
-        Ok(Store {
-            pool,
-            dialect,
-            limits: options.limits,
-            sqlite_writer: tokio::sync::Mutex::new(()),
-            readers,
-            jobs_queued,
-        })
+        let writer = tx::Writer::default();
+        let checkpoints = readers.as_ref().map(|r| checkpoint::Checkpoints::start(r.path().to_owned(), &writer));
+        Ok(Store { pool, dialect, limits: options.limits, writer, readers, checkpoints, jobs_queued })
     }
 
     /// `backstore migrate`: the schema version before and after bringing it up to date.
@@ -224,11 +209,12 @@ impl Store {
     pub(crate) async fn write<T>(
         &self,
         lock: Lock<'_>,
-        work: impl AsyncFnOnce(&mut AnyConnection) -> StoreResult<T>,
+        work: impl AsyncFnOnce(&mut tx::Tx) -> StoreResult<T>,
     ) -> StoreResult<T> {
-        let _turn = match self.dialect {
-            Dialect::Sqlite => Some(self.sqlite_writer.lock().await),
-            Dialect::Postgres => None,
+        // SQLite without a file (in memory) writes through the pool, taking its turn here.
+        let _turn = match (self.dialect, &self.readers) {
+            (Dialect::Sqlite, None) => Some(self.writer.lock().await),
+            _ => None,
         };
         let (out, queued) = QUEUED
             .scope(std::cell::Cell::new(false), async {
@@ -237,9 +223,12 @@ impl Store {
                 let queued = QUEUED.with(std::cell::Cell::get);
                 if queued && self.dialect == Dialect::Postgres {
                     // Delivered at commit, to every process's listener (this one's included).
-                    tx.execute(format!("NOTIFY {JOBS_CHANNEL}").as_str()).await?;
+                    tx.raw(&format!("NOTIFY {JOBS_CHANNEL}")).await?;
                 }
                 tx.commit().await?;
+                if let Some(c) = &self.checkpoints {
+                    c.written();
+                }
                 StoreResult::Ok((out, queued))
             })
             .await?;
@@ -295,16 +284,19 @@ impl Store {
         self.jobs_queued.notified().await
     }
 
-    async fn begin(&self, lock: Lock<'_>) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+    async fn begin(&self, lock: Lock<'_>) -> StoreResult<tx::Tx> {
         if self.dialect == Dialect::Sqlite {
             // One writer at a time, whatever the lock: SQLite has one write lock per database.
-            return Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?);
+            return match &self.readers {
+                Some(readers) => tx::Tx::native(&self.writer, readers.path()).await,
+                None => Ok(tx::Tx::pool(self.pool.begin_with("BEGIN IMMEDIATE").await?)),
+            };
         }
         let mut tx = self.pool.begin().await?;
         let (all, tenant) = match lock {
             Lock::Tenant(tenant) => ("pg_advisory_xact_lock_shared", Some(tenant_lock_key(tenant))),
             Lock::All => ("pg_advisory_xact_lock", None),
-            Lock::Claim => return Ok(tx),
+            Lock::Claim => return Ok(tx::Tx::pool(tx)),
         };
         let sql = match tenant {
             Some(_) => format!("SELECT 1 FROM (SELECT {all}($1), pg_advisory_xact_lock($2)) AS locked"),
@@ -315,7 +307,7 @@ impl Store {
             q = q.bind(key);
         }
         q.execute(&mut *tx).await?;
-        Ok(tx)
+        Ok(tx::Tx::pool(tx))
     }
 }
 

@@ -2,8 +2,8 @@
 //! inclusion rule run): `completed`, or `completedWithErrors` with a detail per resource, stored on
 //! its row.
 
+use super::tx::Tx;
 use backstore_domain::{ErrorInfo, Timestamp};
-use sqlx::AnyConnection;
 
 use super::rows::micros;
 use crate::{ErrorDetail, StoreError, StoreResult};
@@ -36,7 +36,7 @@ pub(super) enum OutcomeTable {
 /// Ends a bulk request, bulk job or rule run: `completed`, or `completedWithErrors` with the
 /// table's error code, `message` and the `details`, written to its row.
 pub(super) async fn record_outcome(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     table: OutcomeTable,
     tenant: &str,
     id: &str,

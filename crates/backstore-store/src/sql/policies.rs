@@ -4,9 +4,9 @@
 use super::listing;
 use super::rows::kind_scope;
 
+use super::tx::Tx;
 use backstore_domain::policy::{derive_policy, is_requested, PolicyStatus};
 use backstore_domain::{ProtectionUnitStatus, RuleError, Timestamp, Workload};
-use sqlx::AnyConnection;
 
 use super::jobs::{enqueue, forget_done_job, Queue};
 use super::read::{Col, Columns, On};
@@ -62,7 +62,7 @@ pub(super) async fn load_policy(
 }
 
 pub(super) async fn require_policy(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
@@ -72,20 +72,21 @@ pub(super) async fn require_policy(
 
 /// Sets the policy's status: `updating` while a settle job is due, else derived from its units.
 pub(super) async fn refresh_policy(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     id: &str,
     pending_job: bool,
     w: Option<&Writer<'_>>,
 ) -> StoreResult<()> {
-    let enabled: i64 =
-        bound_scalar!("SELECT enabled FROM protection_policies WHERE tenant_id = ? AND id = ?", tenant, id)
-            .fetch_one(&mut *conn)
-            .await?;
-    let rows =
-        bound!("SELECT status, error_code FROM protection_units WHERE tenant_id = ? AND policy_id = ?", tenant, id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let enabled: i64 = conn
+        .scalar("SELECT enabled FROM protection_policies WHERE tenant_id = ? AND id = ?", args![tenant, id])
+        .await?;
+    let rows = conn
+        .fetch_all(
+            "SELECT status, error_code FROM protection_units WHERE tenant_id = ? AND policy_id = ?",
+            args![tenant, id],
+        )
+        .await?;
     let mut statuses = Vec::with_capacity(rows.len());
     let mut errors = 0;
     for r in &rows {
@@ -123,28 +124,22 @@ pub(super) async fn refresh_policy(
 }
 
 /// Queues the policy's settle job (one row per policy, re-armed once it is done).
-pub(super) async fn enqueue_settle(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    policy_id: &str,
-    now: Timestamp,
-) -> StoreResult<()> {
+pub(super) async fn enqueue_settle(conn: &mut Tx, tenant: &str, policy_id: &str, now: Timestamp) -> StoreResult<()> {
     enqueue(conn, (tenant, policy_id, policy_id), JobKind::SettlePolicy, Queue::Rearm, now).await
 }
 
 /// Settles the waiting units of a policy (see `Store::settle_policy`); a policy that is gone is
 /// nothing to do.
 pub(super) async fn settle(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     policy_id: &str,
     now: Timestamp,
     protected_since: Timestamp,
 ) -> StoreResult<()> {
-    let exists: Option<i64> =
-        bound_scalar!("SELECT 1 FROM protection_policies WHERE tenant_id = ? AND id = ?", tenant, policy_id)
-            .fetch_optional(&mut *conn)
-            .await?;
+    let exists: Option<i64> = conn
+        .scalar_opt("SELECT 1 FROM protection_policies WHERE tenant_id = ? AND id = ?", args![tenant, policy_id])
+        .await?;
     if exists.is_none() {
         return Ok(());
     }
@@ -189,13 +184,12 @@ impl Store {
         resource_ids: Vec<String>,
     ) -> StoreResult<PolicyRecord> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
-            let active: Option<i64> = bound_scalar!(
-                "SELECT 1 FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 LIMIT 1",
-                w.tenant,
-                workload.unit_kind(),
-            )
-            .fetch_optional(&mut *conn)
-            .await?;
+            let active: Option<i64> = conn
+                .scalar_opt(
+                    "SELECT 1 FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 LIMIT 1",
+                    args![w.tenant, workload.unit_kind()],
+                )
+                .await?;
             if active.is_some() {
                 return Err(RuleError::PolicyCreationNotAllowed.into());
             }
@@ -377,11 +371,7 @@ impl Store {
             ))
             .into());
         }
-        let other: Option<String> = bound_scalar!(
-            "SELECT id FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 AND id <> ? LIMIT 1",
-            w.tenant, policy.workload.unit_kind(), id,
-        )
-        .fetch_optional(&mut *conn)
+        let other: Option<String> = conn.scalar_opt("SELECT id FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 AND id <> ? LIMIT 1", args![w.tenant, policy.workload.unit_kind(), id])
         .await?;
         if let Some(other) = other {
             return Err(RuleError::PolicyActionNotAllowed(format!(

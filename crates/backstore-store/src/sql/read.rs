@@ -31,6 +31,8 @@ pub trait Columns {
     fn text(&self, column: &str) -> StoreResult<Option<String>>;
     /// An integer column (`None` for NULL).
     fn int(&self, column: &str) -> StoreResult<Option<i64>>;
+    /// The name of the row's first column (what a one-value statement yields).
+    fn first_name(&self) -> StoreResult<String>;
 }
 
 /// A value a column decodes into.
@@ -78,6 +80,11 @@ pub trait Col: Columns {
     fn col<T: Column>(&self, column: &str) -> StoreResult<T> {
         T::read(self, column)
     }
+
+    /// The row's first column, decoded as `T`.
+    fn first<T: Column>(&self) -> StoreResult<T> {
+        T::read(self, &self.first_name()?)
+    }
 }
 
 impl<R: Columns + ?Sized> Col for R {}
@@ -90,6 +97,12 @@ impl Columns for AnyRow {
     fn int(&self, column: &str) -> StoreResult<Option<i64>> {
         Ok(sqlx::Row::try_get(self, column)?)
     }
+
+    fn first_name(&self) -> StoreResult<String> {
+        let first =
+            sqlx::Row::columns(self).first().ok_or_else(|| StoreError::Corrupt("a row of no columns".into()))?;
+        Ok(sqlx::Column::name(first).to_owned())
+    }
 }
 
 /// A value bound to a `?` placeholder of a read.
@@ -97,7 +110,10 @@ impl Columns for AnyRow {
 pub enum Arg<'a> {
     Text(&'a str),
     Int(i64),
+    /// A NULL where text goes (PostgreSQL types each parameter).
     Null,
+    /// A NULL where an integer goes.
+    NullInt,
 }
 
 impl<'a> From<&'a str> for Arg<'a> {
@@ -133,12 +149,87 @@ impl<'a> From<&'a Bind> for Arg<'a> {
     }
 }
 
+/// The store's own bind values as [`Arg`]s.
+pub(crate) fn args_of(binds: &[Bind]) -> Vec<Arg<'_>> {
+    binds.iter().map(Arg::from).collect()
+}
+
+/// A value that binds to a placeholder: what `exec!` and `args!` take.
+pub trait ToArg {
+    fn arg(&self) -> Arg<'_>;
+    /// The NULL of this type (an `Option`'s `None`).
+    fn null() -> Arg<'static> {
+        Arg::Null
+    }
+}
+
+impl ToArg for str {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Text(self)
+    }
+}
+
+impl ToArg for String {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Text(self)
+    }
+}
+
+impl ToArg for i64 {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Int(*self)
+    }
+
+    fn null() -> Arg<'static> {
+        Arg::NullInt
+    }
+}
+
+impl ToArg for bool {
+    fn arg(&self) -> Arg<'_> {
+        Arg::Int(i64::from(*self))
+    }
+
+    fn null() -> Arg<'static> {
+        Arg::NullInt
+    }
+}
+
+impl<T: ToArg> ToArg for Option<T> {
+    fn arg(&self) -> Arg<'_> {
+        self.as_ref().map_or(T::null(), ToArg::arg)
+    }
+}
+
+impl ToArg for Arg<'_> {
+    fn arg(&self) -> Arg<'_> {
+        *self
+    }
+}
+
+impl ToArg for Bind {
+    fn arg(&self) -> Arg<'_> {
+        Arg::from(self)
+    }
+}
+
+impl<T: ToArg + ?Sized> ToArg for &T {
+    fn arg(&self) -> Arg<'_> {
+        (**self).arg()
+    }
+
+    fn null() -> Arg<'static> {
+        T::null()
+    }
+}
+
 /// A sqlx query of `sql` (already numbered) with `args` bound in order.
 pub(super) fn bind_args<'q>(sql: &'q str, args: &[Arg<'_>]) -> Query<'q, Any, AnyArguments<'q>> {
     args.iter().fold(sqlx::query(sql), |q, a| match *a {
         Arg::Text(s) => q.bind(s.to_owned()),
         Arg::Int(i) => q.bind(i),
         Arg::Null => q.bind(None::<String>),
+        Arg::NullInt => q.bind(None::<i64>),
     })
 }
 
@@ -184,6 +275,11 @@ impl Readers {
         Some(Readers { path: PathBuf::from(path), idle: Mutex::new(Vec::new()) })
     }
 
+    /// The database file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
     fn open(&self) -> StoreResult<rusqlite::Connection> {
         use rusqlite::OpenFlags;
         // Read-write without create, then `query_only`: a read-only connection could not open the
@@ -219,29 +315,43 @@ impl Readers {
         args: &[Arg<'_>],
         mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        self.with(cost, |conn| {
-            let mut stmt = conn.prepare_cached(sql)?;
-            for (i, a) in args.iter().enumerate() {
-                match *a {
-                    Arg::Text(s) => stmt.raw_bind_parameter(i + 1, s)?,
-                    Arg::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
-                    Arg::Null => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
-                }
-            }
-            let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
-            let asked = RefCell::new(Vec::new());
-            let mut rows = stmt.raw_query();
-            let mut out = Vec::new();
-            while let Some(row) = rows.next()? {
-                out.push(decode(&Native { row, names: &names, asked: &asked, nth: Cell::new(0) })?);
-            }
-            Ok(out)
-        })
+        self.with(cost, |conn| native_rows(conn, sql, args, &mut decode))
     }
 }
 
+/// Binds `args` to a native statement's placeholders, by position.
+pub(super) fn bind_native(stmt: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> StoreResult<()> {
+    for (i, a) in args.iter().enumerate() {
+        match *a {
+            Arg::Text(s) => stmt.raw_bind_parameter(i + 1, s)?,
+            Arg::Int(v) => stmt.raw_bind_parameter(i + 1, v)?,
+            Arg::Null | Arg::NullInt => stmt.raw_bind_parameter(i + 1, rusqlite::types::Null)?,
+        }
+    }
+    Ok(())
+}
+
+/// Every row `sql` yields for `args` on a native connection, each decoded by `decode`.
+pub(super) fn native_rows<T>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg<'_>],
+    mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
+) -> StoreResult<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    bind_native(&mut stmt, args)?;
+    let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
+    let asked = RefCell::new(Vec::new());
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(decode(&Native { row, names: &names, asked: &asked, nth: Cell::new(0) })?);
+    }
+    Ok(out)
+}
+
 /// Runs `f` here; a scan on a multi-threaded runtime first hands this worker's other tasks on.
-fn on_this_thread<T>(cost: Cost, f: impl FnOnce() -> T) -> T {
+pub(super) fn on_this_thread<T>(cost: Cost, f: impl FnOnce() -> T) -> T {
     let multi = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     if cost == Cost::Scan && multi {
@@ -307,17 +417,21 @@ impl Columns for Native<'_, '_> {
             other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not an integer", other.data_type()))),
         }
     }
+
+    fn first_name(&self) -> StoreResult<String> {
+        self.names.first().cloned().ok_or_else(|| StoreError::Corrupt("a row of no columns".into()))
+    }
 }
 
 /// Where a read runs: inside a write transaction (its connection), or outside any, through the
 /// store (natively on SQLite). Reads that serve both take `impl Into<On>`.
 pub(crate) enum On<'c> {
-    Tx(&'c mut sqlx::AnyConnection),
+    Tx(&'c mut super::tx::Tx),
     Store(&'c crate::Store),
 }
 
-impl<'c> From<&'c mut sqlx::AnyConnection> for On<'c> {
-    fn from(c: &'c mut sqlx::AnyConnection) -> Self {
+impl<'c> From<&'c mut super::tx::Tx> for On<'c> {
+    fn from(c: &'c mut super::tx::Tx) -> Self {
         On::Tx(c)
     }
 }
@@ -335,15 +449,11 @@ impl On<'_> {
         cost: Cost,
         sql: &str,
         args: &[Arg<'_>],
-        mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
+        decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         match self {
             On::Store(store) => store.read_rows(cost, sql, args, decode).await,
-            On::Tx(conn) => {
-                let sql = super::numbered(sql);
-                let rows = bind_args(&sql, args).fetch_all(conn).await?;
-                rows.iter().map(|r| decode(r)).collect()
-            }
+            On::Tx(tx) => tx.rows(sql, args, decode).await,
         }
     }
 

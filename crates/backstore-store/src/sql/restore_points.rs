@@ -1,14 +1,14 @@
 //! Restore points: which ones can be restored, the unexpired points of a unit as a query asks, and
 //! the retention pass that takes new points on the service's cadence and drops expired ones.
 
+use super::tx::Tx;
 use backstore_domain::error::RestorePointProblem;
 use backstore_domain::{retention, RestorePointTags, Timestamp, Workload};
-use sqlx::AnyConnection;
 
-use super::read::{Col, Columns};
+use super::read::{Col, Columns, Cost, On};
 use super::rows::{corrupt, from_micros, micros, opt_from_micros, workload};
 use super::units::offboarding_pass;
-use super::{listing, numbered, Lock};
+use super::Lock;
 use crate::{Bind, RestorePointQuery, RestorePointRecord, RetentionReport, Store, StoreResult};
 
 pub(super) fn restore_point_from_row(row: &dyn Columns, id_column: &str) -> StoreResult<RestorePointRecord> {
@@ -25,7 +25,7 @@ pub(super) fn restore_point_from_row(row: &dyn Columns, id_column: &str) -> Stor
 
 /// Checks that a restore point can be restored in a session of `session_workload` at `now`.
 pub(super) async fn resolve_restore_point(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     id: &str,
     session_workload: Workload,
@@ -37,7 +37,7 @@ pub(super) async fn resolve_restore_point(
 /// Checks that restore points can be restored in a session of `session_workload` at `now`: the
 /// first problem in `ids` order.
 pub(super) async fn resolve_restore_points(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     ids: &[&str],
     session_workload: Workload,
@@ -51,7 +51,7 @@ pub(super) async fn resolve_restore_points(
 /// `ids` order (`None`: it can be): it must exist in the tenant, belong to the session's workload and
 /// not have expired. One query.
 pub(super) async fn restore_point_problems(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     ids: &[&str],
     session_workload: Workload,
@@ -68,8 +68,7 @@ pub(super) async fn restore_point_problems(
     );
     let binds: Vec<Bind> =
         std::iter::once(tenant).chain(ids.iter().copied()).map(|v| Bind::Text(v.to_owned())).collect();
-    let sql = numbered(&sql);
-    let rows = listing::with_binds(&sql, &binds).fetch_all(&mut *conn).await?;
+    let rows = conn.fetch_all(&sql, &super::read::args_of(&binds)).await?;
     let mut found = std::collections::HashMap::new();
     for row in &rows {
         let id: String = row.col("id")?;
@@ -88,7 +87,7 @@ pub(super) async fn restore_point_problems(
 
 /// Unexpired restore points of one unit, as `q` asks.
 pub(super) async fn restore_points_where(
-    conn: &mut AnyConnection,
+    on: impl Into<On<'_>>,
     tenant: &str,
     q: &RestorePointQuery,
     now: Timestamp,
@@ -117,9 +116,7 @@ pub(super) async fn restore_points_where(
         " ORDER BY rp.protection_at, rp.seq LIMIT ?"
     });
     binds.push(Bind::Int(q.limit));
-    let sql = numbered(&sql);
-    let rows = listing::with_binds(&sql, &binds).fetch_all(conn).await?;
-    rows.iter().map(|r| restore_point_from_row(r, "id")).collect()
+    on.into().rows(Cost::Seek, &sql, &super::read::args_of(&binds), |r| restore_point_from_row(r, "id")).await
 }
 
 impl Store {
@@ -142,19 +139,17 @@ impl Store {
         q: &RestorePointQuery,
         now: Timestamp,
     ) -> StoreResult<Vec<RestorePointRecord>> {
-        let mut conn = self.pool.acquire().await?;
-        restore_points_where(&mut conn, tenant, q, now).await
+        restore_points_where(self, tenant, q, now).await
     }
 
     /// Brings every protected unit's restore points up to `now`: takes the points whose slots came
     /// due, drops fast-restore tags past 14 days, removes expired points no artifact refers to.
     pub async fn retention_pass(&self, now: Timestamp) -> StoreResult<RetentionReport> {
         self.write(Lock::All, async move |tx| {
-            let units = bound!("SELECT u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
+            let units = tx.fetch_all("SELECT u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
                  (SELECT MAX(rp.protection_at) FROM restore_points rp \
                   WHERE rp.tenant_id = u.tenant_id AND rp.protection_unit_id = u.id) AS newest \
-                 FROM protection_units u WHERE u.status = 'protected' AND u.protected_since IS NOT NULL")
-            .fetch_all(&mut *tx)
+                 FROM protection_units u WHERE u.status = 'protected' AND u.protected_since IS NOT NULL", args![])
             .await?;
             let mut report = RetentionReport::default();
             for u in &units {
@@ -179,8 +174,7 @@ impl Store {
                         &unit_id, micros(at), micros(retention::expiration(w, at)),
                         retention::tags(w, at, now).as_str(), &tenant, &unit_id,
                     )
-                    .await?
-                    .rows_affected();
+                    .await?;
                 }
             }
             report.offboarding = offboarding_pass(tx, now).await?;
@@ -189,16 +183,14 @@ impl Store {
                 "UPDATE restore_points SET tags = 'none' WHERE tags = 'fastRestore' AND protection_at <= ?",
                 micros(now - retention::fast_window()),
             )
-            .await?
-            .rows_affected();
+            .await?;
             report.purged = exec!(
                 tx,
                 "DELETE FROM restore_points WHERE expiration_at <= ? AND NOT EXISTS (SELECT 1 FROM restore_artifacts a \
                  WHERE a.tenant_id = restore_points.tenant_id AND a.restore_point_id = restore_points.id)",
                 micros(now),
             )
-            .await?
-            .rows_affected();
+            .await?;
             Ok(report)
         })
         .await

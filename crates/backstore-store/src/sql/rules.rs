@@ -6,9 +6,9 @@
 
 use super::stored::{by_id, under_policy};
 
+use super::tx::Tx;
 use backstore_domain::rule::{RuleExpr, RuleSubject};
 use backstore_domain::{RuleError, Timestamp, Workload};
-use sqlx::AnyConnection;
 
 use super::directory::resource_from_row;
 use super::jobs::{enqueue, forget_done_job, Queue};
@@ -39,7 +39,7 @@ fn rule_from_row(row: &dyn Columns) -> StoreResult<RuleRecord> {
 super::stored::stored!(RuleRecord, "protection_rules", RULE_COLUMNS, rule_from_row; under_policy);
 
 async fn require_rule(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     workload: Workload,
     policy_id: Option<&str>,
@@ -52,7 +52,7 @@ fn settled(rule: &RuleRecord) -> bool {
     matches!(rule.status.as_str(), "completed" | "completedWithErrors")
 }
 
-async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<()> {
+async fn remove_rule_rows(conn: &mut Tx, tenant: &str, id: &str) -> StoreResult<()> {
     forget_done_job(conn, tenant, JobKind::ApplyRule, id).await?;
     exec!(conn, "DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?", tenant, id).await?;
     Ok(())
@@ -60,7 +60,7 @@ async fn remove_rule_rows(conn: &mut AnyConnection, tenant: &str, id: &str) -> S
 
 /// Runs a claimed `applyRule` job. False when the lease was lost.
 /// What an `applyRule` job does to its rule: apply it, or carry out its `deleteAndUnprotect`.
-async fn run_rule(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
+async fn run_rule(conn: &mut Tx, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
     if let Some(rule) = by_id::<RuleRecord>(&mut *conn, tenant, &job.target_id).await? {
         match rule.status.as_str() {
@@ -72,7 +72,7 @@ async fn run_rule(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> Sto
     Ok(())
 }
 
-async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: Timestamp) -> StoreResult<()> {
+async fn apply(conn: &mut Tx, rule: &RuleRecord, tenant: &str, now: Timestamp) -> StoreResult<()> {
     let mut details = Vec::new();
     match (
         RuleExpr::parse(&rule.expression, rule.workload),
@@ -91,15 +91,14 @@ async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: T
         (Ok(expr), Some(policy)) => {
             let creator = rule.stamps.last_modified_by.clone();
             let w = Writer { tenant, actor: &creator, now };
-            let rows = bound!(
-                "SELECT d.*, (SELECT json_group_array(g.group_id) FROM directory_groups g \
+            let rows = conn
+                .fetch_all(
+                    "SELECT d.*, (SELECT json_group_array(g.group_id) FROM directory_groups g \
                  WHERE g.tenant_id = d.tenant_id AND g.directory_object_id = d.directory_object_id) AS groups \
                  FROM directory_resources d WHERE d.tenant_id = ? AND d.workload = ? ORDER BY d.resource_id",
-                tenant,
-                rule.workload.unit_kind(),
-            )
-            .fetch_all(&mut *conn)
-            .await?;
+                    args![tenant, rule.workload.unit_kind()],
+                )
+                .await?;
             let mut needs_settle = false;
             for row in &rows {
                 let mut resource = resource_from_row(row, rule.workload)?;
@@ -148,12 +147,7 @@ async fn apply(conn: &mut AnyConnection, rule: &RuleRecord, tenant: &str, now: T
     record_outcome(conn, OutcomeTable::ProtectionRules, tenant, &rule.id, details, message, now).await
 }
 
-async fn unprotect_and_delete(
-    conn: &mut AnyConnection,
-    rule: &RuleRecord,
-    tenant: &str,
-    now: Timestamp,
-) -> StoreResult<()> {
+async fn unprotect_and_delete(conn: &mut Tx, rule: &RuleRecord, tenant: &str, now: Timestamp) -> StoreResult<()> {
     let moved = exec!(
         conn,
         "UPDATE protection_units SET status = 'removeRequested', last_modified_at = ?, last_modified_by = ? \
@@ -164,8 +158,7 @@ async fn unprotect_and_delete(
         &rule.policy_id,
         &rule.id
     )
-    .await?
-    .rows_affected();
+    .await?;
     if moved > 0 {
         enqueue_settle(conn, tenant, &rule.policy_id, now).await?;
         refresh_policy(conn, tenant, &rule.policy_id, true, None).await?;

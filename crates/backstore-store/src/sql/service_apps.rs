@@ -7,8 +7,8 @@ use super::listing;
 use super::rows::kind_scope;
 use super::stored::by_id;
 
+use super::tx::Tx;
 use backstore_domain::{RuleError, Timestamp};
-use sqlx::AnyConnection;
 
 use super::read::{Col, Columns, Cost, On};
 use super::rows::{actor, actor_json, from_micros, micros, opt_from_micros};
@@ -34,7 +34,7 @@ fn app_from_row(row: &dyn Columns) -> StoreResult<ServiceAppRecord> {
 
 super::stored::stored!(ServiceAppRecord, "service_apps", APP_COLUMNS, app_from_row);
 
-async fn require_app(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<ServiceAppRecord> {
+async fn require_app(conn: &mut Tx, tenant: &str, id: &str) -> StoreResult<ServiceAppRecord> {
     Ok(by_id::<ServiceAppRecord>(&mut *conn, tenant, id).await?.ok_or(RuleError::ServiceAppNotFound)?)
 }
 
@@ -45,7 +45,7 @@ async fn all_apps(on: impl Into<On<'_>>, tenant: &str) -> StoreResult<Vec<Servic
 }
 
 async fn set_window(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     w: &Writer<'_>,
     id: &str,
     on: Option<Timestamp>,
@@ -75,11 +75,7 @@ impl Store {
         application_name: Option<&str>,
     ) -> StoreResult<ServiceAppRecord> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
-            let exists: Option<i64> = bound_scalar!(
-                "SELECT 1 FROM service_apps WHERE tenant_id = ? AND lower(application_id) = lower(?)",
-                w.tenant, application_id,
-            )
-            .fetch_optional(&mut *conn)
+            let exists: Option<i64> = conn.scalar_opt("SELECT 1 FROM service_apps WHERE tenant_id = ? AND lower(application_id) = lower(?)", args![w.tenant, application_id])
             .await?;
             if exists.is_some() {
                 return Err(RuleError::ServiceAppAlreadyExists(application_id.to_owned()).into());

@@ -2,6 +2,7 @@
 //! refreshed in the same transaction as every artifact change), creation, the delta PATCH, adding
 //! one artifact, activation, deletion, and moving an artifact along its statuses.
 
+use super::tx::Tx;
 use backstore_domain::delta::{plan_adds_within, plan_delta_within, PlannedItem};
 use backstore_domain::error::SessionAction;
 use backstore_domain::status::session_error;
@@ -9,17 +10,16 @@ use backstore_domain::{
     derive_session, Actor, ArtifactAdd, ArtifactCounts, ArtifactStatus, DeltaItem, RestoreJobType, RuleError,
     SessionDerived, SessionStatus, Timestamp, Workload,
 };
-use sqlx::AnyConnection;
 
 use super::artifacts::{
     count_column, existing_artifacts, insert_artifact, insert_artifacts, load_added, load_artifact,
 };
 use super::jobs::{enqueue, enqueue_each, Queue};
 use super::listing::{self, Collection, Source};
-use super::read::{Col, Columns, On};
+use super::read::{Arg, Col, Columns, On, ToArg};
 use super::restore_points::{resolve_restore_point, resolve_restore_points, restore_point_problems};
 use super::rows::{actor_json, corrupt, error_info, micros, opt_from_micros, stamps, workload};
-use super::{numbered, Lock};
+use super::Lock;
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, Bind, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,
     SessionRecord, Store, StoreError, StoreResult, Writer,
@@ -69,7 +69,7 @@ pub(super) async fn load_session(
 }
 
 pub(super) async fn require_draft(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
@@ -83,7 +83,7 @@ pub(super) async fn require_draft(
 }
 
 pub(super) async fn touch_session(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     id: &str,
     actor: &Actor,
@@ -115,7 +115,7 @@ pub(super) fn refuse_if_bulk(session: &SessionRecord) -> Result<(), RuleError> {
 /// Moves one artifact of a session from `from` (none: a new artifact) to `to` (none: removed) in the
 /// session's per-status counts.
 pub(super) async fn count_move(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     session: &str,
     from: Option<ArtifactStatus>,
@@ -137,20 +137,14 @@ pub(super) async fn count_move(
 }
 
 /// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts.
-pub(super) async fn refresh_session(
-    conn: &mut AnyConnection,
-    tenant: &str,
-    id: &str,
-    now: Timestamp,
-) -> StoreResult<()> {
-    let session = bound!(
-        "SELECT activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, \
+pub(super) async fn refresh_session(conn: &mut Tx, tenant: &str, id: &str, now: Timestamp) -> StoreResult<()> {
+    let session = conn
+        .fetch_one(
+            "SELECT activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, \
          n_succeeded, n_failed FROM restore_sessions WHERE tenant_id = ? AND id = ?",
-        tenant,
-        id,
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+            args![tenant, id],
+        )
+        .await?;
     let mut counts = ArtifactCounts::default();
     for status in [
         ArtifactStatus::Added,
@@ -164,13 +158,12 @@ pub(super) async fn refresh_session(
     }
     let activated = session.col::<Option<i64>>("activated_at")?.is_some();
     let resolving = activated && {
-        let pending: Option<i64> = bound_scalar!(
-            "SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ? AND status = 'active'",
-            tenant,
-            id,
-        )
-        .fetch_optional(&mut *conn)
-        .await?;
+        let pending: Option<i64> = conn
+            .scalar_opt(
+                "SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ? AND status = 'active'",
+                args![tenant, id],
+            )
+            .await?;
         pending.is_some()
     };
     let derived = derive_session(&counts, activated, resolving);
@@ -178,13 +171,11 @@ pub(super) async fn refresh_session(
     let first_failure: Option<String> = if error_known.is_some() {
         error_known
     } else if counts.failed > 0 && derived.status.is_terminal() {
-        bound_scalar!(
+        conn.scalar(
             "SELECT error_code FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND status = 'failed' \
              ORDER BY completion_at, seq LIMIT 1",
-            tenant,
-            id,
+            args![tenant, id],
         )
-        .fetch_one(&mut *conn)
         .await?
     } else {
         None
@@ -214,7 +205,7 @@ pub(super) async fn refresh_session(
     Ok(())
 }
 
-pub(super) async fn reload_session(conn: &mut AnyConnection, tenant: &str, id: &str) -> StoreResult<SessionRecord> {
+pub(super) async fn reload_session(conn: &mut Tx, tenant: &str, id: &str) -> StoreResult<SessionRecord> {
     load_session(&mut *conn, tenant, id, None)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished inside its transaction")))
@@ -223,7 +214,7 @@ pub(super) async fn reload_session(conn: &mut AnyConnection, tenant: &str, id: &
 /// Moves an artifact by `step` if it is in `from` (any non-terminal status when `None`), and
 /// re-derives its session. Returns whether it moved.
 pub(super) async fn apply_step(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     tenant: &str,
     artifact_id: &str,
     from: Option<ArtifactStatus>,
@@ -236,7 +227,7 @@ pub(super) async fn apply_step(
 /// [`apply_step`], leaving the session's derived status to a later step of the same transaction
 /// when `refresh` is false (its per-status counts still move).
 pub(super) async fn step_artifact(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     (tenant, artifact_id): (&str, &str),
     from: Option<ArtifactStatus>,
     step: &ArtifactStep,
@@ -264,39 +255,39 @@ pub(super) async fn step_artifact(
              error_code = ?6, error_message = ?7 {guard} RETURNING session_id"
         ),
     };
-    let sql = numbered(&sql);
-    let base = sqlx::query_scalar::<_, String>(&sql)
-        .bind(step.target().as_str())
-        .bind(tenant)
-        .bind(artifact_id)
-        .bind(from.map(ArtifactStatus::as_str));
-    let query = match step {
-        ArtifactStep::Scheduling | ArtifactStep::Scheduled => base,
-        ArtifactStep::Started => base.bind(t),
-        ArtifactStep::Succeeded(o) => base
-            .bind(t)
-            .bind(o.restored_site_id.clone())
-            .bind(o.restored_site_name.clone())
-            .bind(o.restored_site_web_url.clone())
-            .bind(o.restored_folder_id.clone())
-            .bind(o.restored_folder_name.clone())
-            .bind(o.restored_item_count),
-        ArtifactStep::Failed(e) => base.bind(t).bind(e.code.clone()).bind(e.message.clone()),
-    };
+    let mut args: Vec<Arg<'_>> = vec![
+        Arg::Text(step.target().as_str()),
+        Arg::Text(tenant),
+        Arg::Text(artifact_id),
+        from.map(ArtifactStatus::as_str).into(),
+    ];
+    match step {
+        ArtifactStep::Scheduling | ArtifactStep::Scheduled => {}
+        ArtifactStep::Started => args.push(Arg::Int(t)),
+        ArtifactStep::Succeeded(o) => args.extend([
+            Arg::Int(t),
+            o.restored_site_id.arg(),
+            o.restored_site_name.arg(),
+            o.restored_site_web_url.arg(),
+            o.restored_folder_id.arg(),
+            o.restored_folder_name.arg(),
+            o.restored_item_count.arg(),
+        ]),
+        ArtifactStep::Failed(e) => args.extend([Arg::Int(t), e.code.arg(), e.message.arg()]),
+    }
     let old = match from {
         Some(f) => Some(f),
         None => {
-            let s: Option<String> = bound_scalar!(
-                "SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?",
-                tenant,
-                artifact_id,
-            )
-            .fetch_optional(&mut *conn)
-            .await?;
+            let s: Option<String> = conn
+                .scalar_opt(
+                    "SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?",
+                    args![tenant, artifact_id],
+                )
+                .await?;
             s.and_then(|s| ArtifactStatus::parse(&s))
         }
     };
-    let Some(session_id) = query.fetch_optional(&mut *conn).await? else {
+    let Some(session_id) = conn.scalar_opt::<String>(&sql, &args).await? else {
         return Ok(false);
     };
     count_move(conn, tenant, &session_id, old, Some(step.target())).await?;
@@ -314,7 +305,7 @@ enum Slot {
 }
 
 /// Deletes `ids`, artifacts of a draft session (all `added`), and their count.
-async fn remove_drafted(conn: &mut AnyConnection, tenant: &str, session: &str, ids: &[String]) -> StoreResult<()> {
+async fn remove_drafted(conn: &mut Tx, tenant: &str, session: &str, ids: &[String]) -> StoreResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -322,8 +313,7 @@ async fn remove_drafted(conn: &mut AnyConnection, tenant: &str, session: &str, i
     let sql = format!("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id IN ({marks})");
     let binds: Vec<Bind> =
         [tenant, session].into_iter().chain(ids.iter().map(String::as_str)).map(|v| Bind::Text(v.to_owned())).collect();
-    let sql = numbered(&sql);
-    listing::with_binds(&sql, &binds).execute(&mut *conn).await?;
+    conn.exec(&sql, &super::read::args_of(&binds)).await?;
     let column = count_column(ArtifactStatus::Added);
     let n = i64::try_from(ids.len()).expect("a request's items fit an i64");
     exec!(
@@ -426,12 +416,12 @@ impl Store {
             if session.derived.total == 0 && !bulk {
                 return Err(RuleError::EmptyArtifactList.into());
             }
-            let running: i64 = bound_scalar!(
-                "SELECT COUNT(*) FROM restore_sessions WHERE tenant_id = ? AND status IN ('activating', 'active')",
-                tenant,
-            )
-            .fetch_one(&mut *tx)
-            .await?;
+            let running: i64 = tx
+                .scalar(
+                    "SELECT COUNT(*) FROM restore_sessions WHERE tenant_id = ? AND status IN ('activating', 'active')",
+                    args![tenant],
+                )
+                .await?;
             if running >= self.limits.active_sessions {
                 return Err(RuleError::TooManyActiveSessions.into());
             }
@@ -444,19 +434,20 @@ impl Store {
             )
             .await?;
             // One restore job per artifact, in the same transaction: activation and its work commit together.
-            let artifact_ids: Vec<String> = bound_scalar!(
-                "SELECT id FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? ORDER BY seq",
-                tenant,
-                id,
-            )
-            .fetch_all(&mut *tx)
-            .await?;
+            let artifact_ids: Vec<String> = tx
+                .scalars(
+                    "SELECT id FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? ORDER BY seq",
+                    args![tenant, id],
+                )
+                .await?;
             enqueue_each(tx, (tenant, id), &artifact_ids, JobKind::RestoreArtifact, now).await?;
             if bulk {
-                let request: Option<String> =
-                    bound_scalar!("SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?", tenant, id,)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                let request: Option<String> = tx
+                    .scalar_opt(
+                        "SELECT id FROM bulk_requests WHERE tenant_id = ? AND session_id = ?",
+                        args![tenant, id],
+                    )
+                    .await?;
                 if let Some(request) = request {
                     enqueue(tx, (tenant, id, &request), JobKind::ResolveBulk, Queue::Once, now).await?;
                 }

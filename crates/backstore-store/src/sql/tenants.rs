@@ -62,8 +62,7 @@ impl Store {
                     actor_json(w.actor),
                     w.tenant
                 )
-                .await?
-                .rows_affected();
+                .await?;
                 Ok(changed)
             })
             .await?;
@@ -75,18 +74,21 @@ impl Store {
 
     /// The offset of the server clock stored in the database, in microseconds.
     pub async fn clock_offset(&self) -> StoreResult<i64> {
-        Ok(bound_scalar!("SELECT offset_micros FROM server_clock WHERE id = 1").fetch_one(&self.pool).await?)
+        let sql = "SELECT offset_micros FROM server_clock WHERE id = 1";
+        self.read_row(sql, args![], |r| r.col::<i64>("offset_micros"))
+            .await?
+            .ok_or_else(|| crate::StoreError::Corrupt("no server clock row".into()))
     }
 
     /// Moves the stored server clock forward by `by_micros` (never back); returns the new offset.
     pub async fn advance_clock(&self, by_micros: i64) -> StoreResult<i64> {
         self.write(Lock::All, async move |tx| {
-            let offset: i64 = bound_scalar!(
-                "UPDATE server_clock SET offset_micros = offset_micros + ? WHERE id = 1 RETURNING offset_micros",
-                by_micros.max(0),
-            )
-            .fetch_one(&mut *tx)
-            .await?;
+            let offset: i64 = tx
+                .scalar(
+                    "UPDATE server_clock SET offset_micros = offset_micros + ? WHERE id = 1 RETURNING offset_micros",
+                    args![by_micros.max(0)],
+                )
+                .await?;
             Ok(offset)
         })
         .await

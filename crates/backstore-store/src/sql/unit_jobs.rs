@@ -3,8 +3,8 @@
 
 use super::stored::by_id;
 
+use super::tx::Tx;
 use backstore_domain::{Timestamp, Workload};
-use sqlx::AnyConnection;
 
 use super::directory::{find_by_address, find_resource};
 use super::jobs::{enqueue, Queue};
@@ -40,7 +40,7 @@ super::stored::stored!(UnitBulkJobRecord, "unit_bulk_jobs", JOB_COLUMNS, job_fro
 
 /// What a `resolveUnitJob` job does: each resource of an active bulk job joins its policy or gets
 /// an error detail.
-async fn resolve(conn: &mut AnyConnection, job: &JobRef, now: Timestamp) -> StoreResult<()> {
+async fn resolve(conn: &mut Tx, job: &JobRef, now: Timestamp) -> StoreResult<()> {
     let tenant = job.tenant_id.as_str();
     if let Some(bulk) =
         by_id::<UnitBulkJobRecord>(&mut *conn, tenant, &job.target_id).await?.filter(|j| j.status == "active")

@@ -4,10 +4,10 @@
 use super::rows::and_eq;
 use super::stored::by_id;
 
+use super::tx::Tx;
 use backstore_domain::policy::is_requested;
 use backstore_domain::restore::UnitInfo;
 use backstore_domain::{policy, ProtectionUnitStatus, RuleError, Timestamp, Workload};
-use sqlx::AnyConnection;
 
 use super::directory::find_resource;
 use super::directory::names_from_row;
@@ -68,7 +68,7 @@ pub(super) enum AttachProblem {
 /// Puts the resource's unit (created on first use) into `policy`: `protectRequested` when the
 /// policy is on, `unprotected` until it is activated otherwise.
 pub(super) async fn attach(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     w: &Writer<'_>,
     policy: &PolicyRecord,
     resource_id: &str,
@@ -138,7 +138,7 @@ pub(super) enum Joined {
 }
 
 pub(super) async fn join(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     w: &Writer<'_>,
     policy: &PolicyRecord,
     resource_id: &str,
@@ -147,12 +147,8 @@ pub(super) async fn join(
         Ok(unit) => Joined::Added { requested: is_requested(unit.status), unit_id: unit.info.id },
         Err(AttachProblem::Unknown) => Joined::Unknown,
         Err(AttachProblem::InPolicy) => {
-            let here: Option<i64> = bound_scalar!(
-                "SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?) \
-                 AND policy_id = ?",
-                w.tenant, policy.workload.unit_kind(), resource_id, &policy.id,
-            )
-            .fetch_optional(&mut *conn)
+            let here: Option<i64> = conn.scalar_opt("SELECT 1 FROM protection_units WHERE tenant_id = ? AND workload = ? AND lower(resource_id) = lower(?) \
+                 AND policy_id = ?", args![w.tenant, policy.workload.unit_kind(), resource_id, &policy.id])
             .await?;
             if here.is_some() {
                 Joined::AlreadyIn
@@ -164,7 +160,7 @@ pub(super) async fn join(
 }
 
 pub(super) async fn set_unit_status(
-    conn: &mut AnyConnection,
+    conn: &mut Tx,
     w: &Writer<'_>,
     unit_id: &str,
     status: ProtectionUnitStatus,
@@ -186,7 +182,7 @@ pub fn offboard_grace() -> chrono::Duration {
 
 /// Offboarding as time passes: requests past the grace period are carried out (the unit's restore
 /// points go, except those an artifact refers to); cancelled ones return the unit to `unprotected`.
-pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -> StoreResult<u64> {
+pub(super) async fn offboarding_pass(conn: &mut Tx, now: Timestamp) -> StoreResult<u64> {
     let t = micros(now);
     let cancelled = exec!(
         conn,
@@ -194,16 +190,14 @@ pub(super) async fn offboarding_pass(conn: &mut AnyConnection, now: Timestamp) -
          WHERE status = 'cancelOffboardRequested'",
         t
     )
-    .await?
-    .rows_affected();
-    let due = bound!(
-        "UPDATE protection_units SET status = 'offboarded', last_modified_at = ?1 \
-         WHERE status = 'offboardRequested' AND offboard_requested_at <= ?2 RETURNING tenant_id, id",
-        t,
-        micros(now - offboard_grace()),
-    )
-    .fetch_all(&mut *conn)
     .await?;
+    let due = conn
+        .fetch_all(
+            "UPDATE protection_units SET status = 'offboarded', last_modified_at = ?1 \
+         WHERE status = 'offboardRequested' AND offboard_requested_at <= ?2 RETURNING tenant_id, id",
+            args![t, micros(now - offboard_grace())],
+        )
+        .await?;
     for row in &due {
         let tenant: String = row.col("tenant_id")?;
         let id: String = row.col("id")?;

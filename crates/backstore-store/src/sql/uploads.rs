@@ -140,7 +140,7 @@ impl Store {
                     from as i64,
                 )
                 .await?;
-                Ok(done.rows_affected())
+                Ok(done)
             })
             .await?;
         Ok(taken == 1)
@@ -149,9 +149,7 @@ impl Store {
     pub async fn delete_upload_session(&self, tenant: &str, id: &str) -> StoreResult<bool> {
         let gone = self
             .write(Lock::Tenant(tenant), async |tx| {
-                Ok(exec!(tx, "DELETE FROM upload_sessions WHERE tenant_id = ? AND id = ?", tenant, id)
-                    .await?
-                    .rows_affected())
+                exec!(tx, "DELETE FROM upload_sessions WHERE tenant_id = ? AND id = ?", tenant, id).await
             })
             .await?;
         Ok(gone == 1)
@@ -160,7 +158,7 @@ impl Store {
     /// Removes the sessions that expired by `now`; how many.
     pub async fn purge_upload_sessions(&self, now: Timestamp) -> StoreResult<u64> {
         self.write(Lock::All, async |tx| {
-            Ok(exec!(tx, "DELETE FROM upload_sessions WHERE expires_at <= ?", micros(now)).await?.rows_affected())
+            exec!(tx, "DELETE FROM upload_sessions WHERE expires_at <= ?", micros(now)).await
         })
         .await
     }

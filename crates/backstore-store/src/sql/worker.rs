@@ -1,8 +1,8 @@
 //! The worker's side of the queue: claiming due jobs under a lease (row locks on PostgreSQL, no
 //! advisory lock), renewing, finishing, retrying and releasing them, and artifact steps.
 
+use super::tx::Tx;
 use backstore_domain::{ArtifactStatus, Timestamp};
-use sqlx::AnyConnection;
 
 use super::artifacts::{artifact_from_row, ARTIFACT_SELECT};
 use super::jobs::{finish_job_row, job_event};
@@ -15,7 +15,7 @@ use crate::{ArtifactStep, ClaimedJob, JobEvent, JobKind, JobRef, JobWork, Restor
 
 /// Takes a job of a kind this build does not know out of the queue for good (`parked`, with the
 /// reason as its last error), so that it is never run as something it is not.
-async fn park(conn: &mut AnyConnection, job: &JobRef, kind: &str, now: Timestamp) -> StoreResult<()> {
+async fn park(conn: &mut Tx, job: &JobRef, kind: &str, now: Timestamp) -> StoreResult<()> {
     let reason = format!("unknown job kind '{kind}'");
     tracing::error!(tenant = %job.tenant_id, job = %job.job_id, kind, "parked a job of an unknown kind");
     exec!(
@@ -42,18 +42,17 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<ClaimedJob>> {
         self.write(Lock::Claim, async move |tx| {
-            let due = bound!(
-                &format!(
-                    "SELECT tenant_id, id, kind, target_id, state, attempts, last_error FROM jobs \
+            let due = tx
+                .fetch_all(
+                    &format!(
+                        "SELECT tenant_id, id, kind, target_id, state, attempts, last_error FROM jobs \
                  WHERE (state = 'queued' AND run_at <= ?1) OR (state = 'running' AND lease_expires_at <= ?1) \
                  ORDER BY run_at, seq LIMIT ?2{}",
-                    self.dialect.skip_locked()
-                ),
-                micros(now),
-                limit
-            )
-            .fetch_all(&mut *tx)
-            .await?;
+                        self.dialect.skip_locked()
+                    ),
+                    args![micros(now), limit],
+                )
+                .await?;
             let mut claimed = Vec::with_capacity(due.len());
             for row in &due {
                 let tenant: String = row.col("tenant_id")?;
@@ -93,7 +92,7 @@ impl Store {
                         )
                         .await?;
                         let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id = ?");
-                        let art = bound!(&sql, &job.tenant_id, &job.target_id).fetch_one(&mut *tx).await?;
+                        let art = tx.fetch_one(&sql, args![&job.tenant_id, &job.target_id]).await?;
                         JobWork::Restore(Box::new(RestoreWork {
                             artifact: artifact_from_row(&art)?,
                             unit: unit_from_row(&art)?,

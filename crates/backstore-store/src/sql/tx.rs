@@ -1,0 +1,355 @@
+//! A write transaction, on whichever connection the backend writes with.
+//!
+//! PostgreSQL (and an in-memory SQLite database) write through the sqlx pool. A SQLite file is
+//! written through one `rusqlite` connection of the process's own, on the calling thread: sqlx's
+//! SQLite driver runs each statement on a worker thread of its own and hands it and its rows back
+//! and forth through channels, and with one writer at a time those hand-offs were most of a write
+//! transaction's time (the profile in `docs/performance.md`: the process kept half a core busy
+//! while sixteen writers queued). Statements are prepared once per connection and kept.
+//!
+//! A transaction that is dropped before [`Tx::commit`] (an error, or a client that went away
+//! mid-request) is rolled back, so nothing of it is ever seen.
+
+use std::time::Duration;
+
+use sqlx::Executor;
+
+use super::read::{Arg, Col, Columns, Cost};
+use crate::{StoreError, StoreResult};
+
+/// How long a SQLite writer waits for another process's write lock before failing as unavailable.
+pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// This process's SQLite writer connection, opened on first use; the mutex is also the writers'
+/// first-come first-served queue.
+pub(super) type Writer = std::sync::Arc<tokio::sync::Mutex<Option<rusqlite::Connection>>>;
+
+/// One open write transaction.
+pub(crate) struct Tx {
+    inner: Inner,
+}
+
+enum Inner {
+    Pool(sqlx::Transaction<'static, sqlx::Any>),
+    Native(Native),
+}
+
+/// A transaction on the native writer: the connection stays locked for its length.
+struct Native {
+    conn: tokio::sync::OwnedMutexGuard<Option<rusqlite::Connection>>,
+    /// `BEGIN` ran and neither `COMMIT` nor `ROLLBACK` has yet.
+    open: bool,
+}
+
+impl Native {
+    fn conn(&self) -> &rusqlite::Connection {
+        self.conn.as_ref().expect("a native transaction holds an open connection")
+    }
+}
+
+impl Drop for Native {
+    fn drop(&mut self) {
+        if self.open {
+            if let Some(conn) = self.conn.as_ref() {
+                // Whatever failed, the next writer must find the connection outside a transaction.
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+        }
+    }
+}
+
+/// Opens the native writer connection on a database file (created and migrated already).
+fn open_writer(path: &std::path::Path) -> StoreResult<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+    let conn = rusqlite::Connection::open_with_flags(path, flags)?;
+    // As the pool's connections: WAL (kept by the file), commits that do not wait for the disk
+    // (checkpoints do), foreign keys, statement journals in memory; checkpoints are the
+    // checkpoint thread's (see `checkpoint.rs`), not run by whichever commit fills the log.
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA temp_store = MEMORY; \
+         PRAGMA wal_autocheckpoint = {}",
+        super::checkpoint::WRITER_BACKSTOP_PAGES
+    ))?;
+    conn.set_prepared_statement_cache_capacity(128);
+    Ok(conn)
+}
+
+impl Tx {
+    /// A transaction of the pool (PostgreSQL, or SQLite without a file), begun by the caller.
+    pub(super) fn pool(tx: sqlx::Transaction<'static, sqlx::Any>) -> Tx {
+        Tx { inner: Inner::Pool(tx) }
+    }
+
+    /// `BEGIN IMMEDIATE` on the native writer of the database file at `path`, once this process's
+    /// earlier writers are done. Another process's write lock is waited for (up to the busy timeout)
+    /// off the runtime's worker, so the process's other requests go on meanwhile.
+    pub(super) async fn native(writer: &Writer, path: &std::path::Path) -> StoreResult<Tx> {
+        let mut conn = writer.clone().lock_owned().await;
+        if conn.is_none() {
+            *conn = Some(open_writer(path)?);
+        }
+        let c = conn.as_ref().expect("opened above");
+        if !c.is_autocommit() {
+            // A transaction left open by a panic in a writer: nothing of it was committed.
+            c.execute_batch("ROLLBACK")?;
+        }
+        c.busy_timeout(Duration::ZERO)?;
+        let first = c.execute_batch("BEGIN IMMEDIATE");
+        let begun = match first {
+            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+                c.busy_timeout(BUSY_TIMEOUT)?;
+                let waited = super::read::on_this_thread(Cost::Scan, || c.execute_batch("BEGIN IMMEDIATE"));
+                c.busy_timeout(Duration::ZERO)?;
+                waited
+            }
+            other => other,
+        };
+        begun?;
+        Ok(Tx { inner: Inner::Native(Native { conn, open: true }) })
+    }
+
+    /// Makes everything the transaction wrote durable and visible at once.
+    pub(super) async fn commit(self) -> StoreResult<()> {
+        match self.inner {
+            Inner::Pool(tx) => Ok(tx.commit().await?),
+            Inner::Native(mut n) => {
+                n.conn().execute_batch("COMMIT")?;
+                n.open = false;
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs a statement of the backend's own text (no placeholders): PostgreSQL's `NOTIFY`.
+    pub(super) async fn raw(&mut self, sql: &str) -> StoreResult<()> {
+        match &mut self.inner {
+            Inner::Pool(tx) => {
+                tx.execute(sql).await?;
+                Ok(())
+            }
+            Inner::Native(n) => Ok(n.conn().execute_batch(sql)?),
+        }
+    }
+
+    /// Runs `sql` (with `?` placeholders) for `args`; the rows it changed.
+    pub async fn exec(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+        match &mut self.inner {
+            Inner::Pool(tx) => {
+                let sql = super::numbered(sql);
+                Ok(super::read::bind_args(&sql, args).execute(&mut **tx).await?.rows_affected())
+            }
+            Inner::Native(n) => native_exec(n.conn(), sql, args),
+        }
+    }
+
+    /// Every row `sql` yields for `args`, each decoded by `decode`.
+    pub async fn rows<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        match &mut self.inner {
+            Inner::Pool(tx) => {
+                let sql = super::numbered(sql);
+                let rows = super::read::bind_args(&sql, args).fetch_all(&mut **tx).await?;
+                rows.iter().map(|r| decode(r)).collect()
+            }
+            Inner::Native(n) => super::read::native_rows(n.conn(), sql, args, decode),
+        }
+    }
+
+    /// The first row `sql` yields for `args`, if any.
+    pub async fn row<T>(
+        &mut self,
+        sql: &str,
+        args: &[Arg<'_>],
+        decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Option<T>> {
+        Ok(self.rows(sql, args, decode).await?.into_iter().next())
+    }
+
+    /// Every row `sql` yields for `args`, kept to be read after.
+    pub async fn fetch_all(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<Row>> {
+        match &mut self.inner {
+            Inner::Pool(tx) => {
+                let sql = super::numbered(sql);
+                Ok(super::read::bind_args(&sql, args).fetch_all(&mut **tx).await?.into_iter().map(Row::Any).collect())
+            }
+            Inner::Native(n) => {
+                let conn = n.conn();
+                let mut stmt = conn.prepare_cached(sql)?;
+                super::read::bind_native(&mut stmt, args)?;
+                let names: std::sync::Arc<[String]> = stmt.column_names().into_iter().map(str::to_owned).collect();
+                let width = names.len();
+                let mut rows = stmt.raw_query();
+                let mut out = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let values =
+                        (0..width).map(|i| row.get::<_, rusqlite::types::Value>(i)).collect::<Result<_, _>>()?;
+                    out.push(Row::Native { names: names.clone(), values });
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// The first row `sql` yields for `args`, if any, kept to be read after.
+    pub async fn fetch_optional(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<Row>> {
+        Ok(self.fetch_all(sql, args).await?.into_iter().next())
+    }
+
+    /// The first row `sql` yields for `args`, which must yield one, kept to be read after.
+    pub async fn fetch_one(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Row> {
+        self.fetch_optional(sql, args).await?.ok_or_else(|| no_row(sql))
+    }
+
+    /// The first column of every row `sql` yields.
+    pub async fn scalars<T: super::read::Column>(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Vec<T>> {
+        self.rows(sql, args, |r| r.first::<T>()).await
+    }
+
+    /// The first column of the first row `sql` yields, if it yields one.
+    pub async fn scalar_opt<T: super::read::Column>(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<Option<T>> {
+        self.row(sql, args, |r| r.first::<T>()).await
+    }
+
+    /// The first column of the first row `sql` yields, which must yield one.
+    pub async fn scalar<T: super::read::Column>(&mut self, sql: &str, args: &[Arg<'_>]) -> StoreResult<T> {
+        self.scalar_opt(sql, args).await?.ok_or_else(|| no_row(sql))
+    }
+}
+
+/// A row read in a transaction and kept: the pool's, or the values of a native one.
+pub(crate) enum Row {
+    Any(sqlx::any::AnyRow),
+    Native { names: std::sync::Arc<[String]>, values: Vec<rusqlite::types::Value> },
+}
+
+impl Row {
+    fn native(&self, column: &str) -> StoreResult<&rusqlite::types::Value> {
+        let Row::Native { names, values } = self else { unreachable!("only native rows have values") };
+        let i = names
+            .iter()
+            .position(|n| n == column)
+            .ok_or_else(|| StoreError::Corrupt(format!("no column '{column}'")))?;
+        Ok(&values[i])
+    }
+}
+
+impl Columns for Row {
+    fn text(&self, column: &str) -> StoreResult<Option<String>> {
+        use rusqlite::types::Value;
+        match self {
+            Row::Any(r) => r.text(column),
+            Row::Native { .. } => match self.native(column)? {
+                Value::Null => Ok(None),
+                Value::Text(t) => Ok(Some(t.clone())),
+                other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not text", other.data_type()))),
+            },
+        }
+    }
+
+    fn int(&self, column: &str) -> StoreResult<Option<i64>> {
+        use rusqlite::types::Value;
+        match self {
+            Row::Any(r) => r.int(column),
+            Row::Native { .. } => match self.native(column)? {
+                Value::Null => Ok(None),
+                Value::Integer(i) => Ok(Some(*i)),
+                other => {
+                    Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not an integer", other.data_type())))
+                }
+            },
+        }
+    }
+
+    fn first_name(&self) -> StoreResult<String> {
+        match self {
+            Row::Any(r) => r.first_name(),
+            Row::Native { names, .. } => {
+                names.first().cloned().ok_or_else(|| StoreError::Corrupt("a row of no columns".into()))
+            }
+        }
+    }
+}
+
+fn no_row(sql: &str) -> StoreError {
+    let head: String = sql.chars().take(80).collect();
+    StoreError::Corrupt(format!("no row where one was expected ({head}…)"))
+}
+
+/// A statement on a native connection: prepared once, bound by position, stepped to its end (a
+/// `RETURNING` clause's rows are dropped); the rows it changed.
+fn native_exec(conn: &rusqlite::Connection, sql: &str, args: &[Arg<'_>]) -> StoreResult<u64> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    super::read::bind_native(&mut stmt, args)?;
+    let mut rows = stmt.raw_query();
+    while rows.next()?.is_some() {}
+    Ok(conn.changes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database() -> (tempfile::TempDir, std::path::PathBuf, Writer) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.db");
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY, s TEXT)").unwrap();
+        (dir, path, Writer::default())
+    }
+
+    fn count(path: &std::path::Path) -> i64 {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_before_commit_leaves_nothing_and_the_next_one_writes() {
+        let (_dir, path, writer) = database();
+        let mut tx = Tx::native(&writer, &path).await.unwrap();
+        assert_eq!(tx.exec("INSERT INTO t (n, s) VALUES (?, ?)", &[Arg::Int(1), Arg::Text("a")]).await.unwrap(), 1);
+        drop(tx);
+        assert_eq!(count(&path), 0);
+
+        // A request cancelled mid-write drops its future the same way.
+        let cancelled = async {
+            let mut tx = Tx::native(&writer, &path).await.unwrap();
+            tx.exec("INSERT INTO t (n, s) VALUES (2, 'b')", &[]).await.unwrap();
+            std::future::pending::<()>().await;
+        };
+        assert!(tokio::time::timeout(Duration::from_millis(20), cancelled).await.is_err());
+        assert_eq!(count(&path), 0);
+
+        let mut tx = Tx::native(&writer, &path).await.unwrap();
+        let back: Vec<i64> = tx.scalars("INSERT INTO t (n, s) VALUES (3, NULL) RETURNING n", &[]).await.unwrap();
+        assert_eq!(back, vec![3]);
+        let row = tx.fetch_one("SELECT n, s FROM t WHERE n = ?", &[Arg::Int(3)]).await.unwrap();
+        assert_eq!((row.col::<i64>("n").unwrap(), row.col::<Option<String>>("s").unwrap()), (3, None));
+        assert!(tx.scalar_opt::<i64>("SELECT n FROM t WHERE n = 99", &[]).await.unwrap().is_none());
+        assert!(matches!(tx.scalar::<i64>("SELECT n FROM t WHERE n = 99", &[]).await, Err(StoreError::Corrupt(_))));
+        tx.commit().await.unwrap();
+        assert_eq!(count(&path), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn another_process_holding_the_write_lock_is_waited_for() {
+        let (_dir, path, writer) = database();
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE; INSERT INTO t (n, s) VALUES (1, 'theirs')").unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let started = std::time::Instant::now();
+        let mut tx = Tx::native(&writer, &path).await.unwrap();
+        assert!(started.elapsed() >= Duration::from_millis(250), "began before the other writer committed");
+        tx.exec("INSERT INTO t (n, s) VALUES (2, 'ours')", &[]).await.unwrap();
+        tx.commit().await.unwrap();
+        release.join().unwrap();
+        assert_eq!(count(&path), 2);
+    }
+}
