@@ -1,7 +1,8 @@
 //! The store over SQL: one SQLite file in WAL mode (the embedded default) or one PostgreSQL database
-//! shared by any number of processes, through sqlx's `Any` driver (SQLite's reads outside write
-//! transactions through `rusqlite`, see [`read`]); the few differences are in [`dialect`] and in
-//! each backend's migrations. This file opens, migrates and runs write transactions
+//! shared by any number of processes. PostgreSQL (and an in-memory SQLite) go through sqlx's `Any`
+//! driver; a SQLite file is read and written through `rusqlite` on the calling thread (reads in
+//! [`read`], write transactions in [`tx`], checkpoints in [`checkpoint`]); migrations run through
+//! sqlx on both. The few differences are in [`dialect`] and in each backend's migrations. This file opens, migrates and runs write transactions
 //! ([`Store::write`]) and reads ([`Store::read_rows`]); each aggregate's operations live in a file
 //! of their own.
 //!
