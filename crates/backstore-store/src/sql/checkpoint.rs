@@ -28,6 +28,9 @@ const RESTART_PAGES: i64 = 4096;
 /// The writer connection's own `wal_autocheckpoint`: a bound on the log the thread did not keep.
 pub(super) const WRITER_BACKSTOP_PAGES: i64 = 4 * RESTART_PAGES;
 
+/// The process's writers' turn (and their connection): a round that must hold the writers off takes it.
+pub(super) type WriterTurn = tokio::sync::Mutex<Option<rusqlite::Connection>>;
+
 /// The flag writers raise after a commit, and the thread that checkpoints when it is raised.
 #[derive(Debug, Default)]
 pub(super) struct Checkpoints {
@@ -37,7 +40,7 @@ pub(super) struct Checkpoints {
 impl Checkpoints {
     /// Starts the checkpoint thread of the database file at `path`; it ends once the returned
     /// handle is dropped.
-    pub fn start(path: PathBuf, writer: &super::tx::Writer) -> Arc<Checkpoints> {
+    pub fn start(path: PathBuf, writer: &Arc<WriterTurn>) -> Arc<Checkpoints> {
         let flag = Arc::new(Checkpoints::default());
         let (weak, writer) = (Arc::downgrade(&flag), Arc::downgrade(writer));
         let spawned =
@@ -56,16 +59,12 @@ impl Checkpoints {
 }
 
 /// A passive checkpoint: how many pages the log holds after it.
-fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
+pub(super) fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
     // (busy, pages in the log, pages copied); a busy or partial round is finished by the next.
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
 }
 
-fn run(
-    path: &std::path::Path,
-    flag: &Weak<Checkpoints>,
-    writer: &Weak<tokio::sync::Mutex<Option<rusqlite::Connection>>>,
-) {
+fn run(path: &std::path::Path, flag: &Weak<Checkpoints>, writer: &Weak<WriterTurn>) {
     let mut conn: Option<rusqlite::Connection> = None;
     loop {
         std::thread::sleep(EVERY);
@@ -108,7 +107,7 @@ mod tests {
         writer
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (s TEXT)")
             .unwrap();
-        let checkpoints = Checkpoints::start(path.clone(), &super::super::tx::Writer::default());
+        let checkpoints = Checkpoints::start(path.clone(), &Arc::default());
         for _ in 0..200 {
             writer.execute("INSERT INTO t VALUES (?)", [&"x".repeat(4000)]).unwrap();
         }
@@ -120,39 +119,5 @@ mod tests {
             assert!(std::time::Instant::now() < deadline, "no checkpoint within 5 s");
             std::thread::sleep(Duration::from_millis(20));
         }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn under_a_steady_stream_of_writes_the_log_starts_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY, s TEXT)")
-            .unwrap();
-        let writer = super::super::tx::Writer::default();
-        let checkpoints = Checkpoints::start(path.clone(), &writer);
-        let row = "x".repeat(4000);
-        // About 80 MiB through the log at about 40 MB/s (the rate of sixteen clients creating
-        // sessions of 50 on this machine), five times the size past which it must start over.
-        for batch in 0..2000i64 {
-            let mut tx = super::super::tx::Tx::native(&writer, &path).await.unwrap();
-            for i in 0..10 {
-                let args = [super::super::read::Arg::Int(batch * 10 + i), super::super::read::Arg::Text(&row)];
-                tx.exec("INSERT INTO t (n, s) VALUES (?, ?)", &args).await.unwrap();
-            }
-            tx.commit().await.unwrap();
-            checkpoints.written();
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
-        let wal = std::fs::metadata(dir.path().join("s.db-wal")).unwrap().len();
-        assert!(wal < 40 << 20, "the log grew to {} MiB", wal >> 20);
-        // Once the thread has had its round, the next write starts the log over.
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let mut tx = super::super::tx::Tx::native(&writer, &path).await.unwrap();
-        tx.exec("INSERT INTO t (n, s) VALUES (-1, 'last')", &[]).await.unwrap();
-        tx.commit().await.unwrap();
-        let pages = checkpoint(&rusqlite::Connection::open(&path).unwrap()).unwrap();
-        assert!(pages < 10, "the log still holds {pages} pages");
     }
 }

@@ -9,8 +9,9 @@ use backstore_domain::policy::{derive_policy, is_requested, PolicyStatus};
 use backstore_domain::{ProtectionUnitStatus, RuleError, Timestamp, Workload};
 
 use super::jobs::{enqueue, forget_done_job, Queue};
-use super::read::{Col, Columns, On};
+use super::read::{Col, Columns};
 use super::rows::{actor_json, corrupt, micros, stamps, workload};
+use super::tx::On;
 use super::units::{attach, load_unit, set_unit_status, AttachProblem};
 use super::Lock;
 use crate::{

@@ -423,51 +423,6 @@ impl Columns for Native<'_, '_> {
     }
 }
 
-/// Where a read runs: inside a write transaction (its connection), or outside any, through the
-/// store (natively on SQLite). Reads that serve both take `impl Into<On>`.
-pub(crate) enum On<'c> {
-    Tx(&'c mut super::tx::Tx),
-    Store(&'c crate::Store),
-}
-
-impl<'c> From<&'c mut super::tx::Tx> for On<'c> {
-    fn from(c: &'c mut super::tx::Tx) -> Self {
-        On::Tx(c)
-    }
-}
-
-impl<'c> From<&'c crate::Store> for On<'c> {
-    fn from(s: &'c crate::Store) -> Self {
-        On::Store(s)
-    }
-}
-
-impl On<'_> {
-    /// Every row `sql` (with `?` placeholders) yields for `args`, each decoded by `decode`.
-    pub async fn rows<T>(
-        self,
-        cost: Cost,
-        sql: &str,
-        args: &[Arg<'_>],
-        decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
-    ) -> StoreResult<Vec<T>> {
-        match self {
-            On::Store(store) => store.read_rows(cost, sql, args, decode).await,
-            On::Tx(tx) => tx.rows(sql, args, decode).await,
-        }
-    }
-
-    /// The first row `sql` yields for `args` (a read by key), decoded by `decode`.
-    pub async fn row<T>(
-        self,
-        sql: &str,
-        args: &[Arg<'_>],
-        decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
-    ) -> StoreResult<Option<T>> {
-        Ok(self.rows(Cost::Seek, sql, args, decode).await?.into_iter().next())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,8 +5,9 @@ use super::tx::Tx;
 use backstore_domain::error::RestorePointProblem;
 use backstore_domain::{retention, RestorePointTags, Timestamp, Workload};
 
-use super::read::{Col, Columns, Cost, On};
+use super::read::{Col, Columns, Cost};
 use super::rows::{corrupt, from_micros, micros, opt_from_micros, workload};
+use super::tx::On;
 use super::units::offboarding_pass;
 use super::Lock;
 use crate::{Bind, RestorePointQuery, RestorePointRecord, RetentionReport, Store, StoreResult};

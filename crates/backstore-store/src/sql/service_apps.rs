@@ -10,8 +10,9 @@ use super::stored::by_id;
 use super::tx::Tx;
 use backstore_domain::{RuleError, Timestamp};
 
-use super::read::{Col, Columns, Cost, On};
+use super::read::{Col, Columns, Cost};
 use super::rows::{actor, actor_json, from_micros, micros, opt_from_micros};
+use super::tx::On;
 use super::Lock;
 use crate::{NotificationSettings, ServiceAppRecord, Store, StoreResult, Writer};
 

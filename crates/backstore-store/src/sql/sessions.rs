@@ -16,9 +16,10 @@ use super::artifacts::{
 };
 use super::jobs::{enqueue, enqueue_each, Queue};
 use super::listing::{self, Collection, Source};
-use super::read::{Arg, Col, Columns, On, ToArg};
+use super::read::{Arg, Col, Columns, ToArg};
 use super::restore_points::{resolve_restore_point, resolve_restore_points, restore_point_problems};
 use super::rows::{actor_json, corrupt, error_info, micros, opt_from_micros, stamps, workload};
+use super::tx::On;
 use super::Lock;
 use crate::{
     AppliedItem, ArtifactRecord, ArtifactStep, Bind, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,

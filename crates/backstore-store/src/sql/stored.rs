@@ -5,8 +5,9 @@
 use backstore_domain::Workload;
 
 use super::listing;
-use super::read::{Columns, On};
+use super::read::Columns;
 use super::rows::{and_eq, kind_scope};
+use super::tx::On;
 use crate::{Store, StoreResult};
 
 /// A record kept in a table of its own: the table, the columns a row is read with, and how.

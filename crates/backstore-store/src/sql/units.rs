@@ -12,8 +12,9 @@ use backstore_domain::{policy, ProtectionUnitStatus, RuleError, Timestamp, Workl
 use super::directory::find_resource;
 use super::directory::names_from_row;
 use super::listing::{self, Collection, Source};
-use super::read::{Col, Columns, On};
+use super::read::{Col, Columns};
 use super::rows::{actor, actor_json, corrupt, error_info, from_micros, kind_scope, micros, opt_from_micros, workload};
+use super::tx::On;
 use super::Lock;
 use crate::{
     Filter, ListSpec, Page, PolicyRecord, ProtectionUnitRecord, RestorePointRecord, Store, StoreResult, UnitRow, Writer,
