@@ -1,6 +1,8 @@
 //! Engine throughput: artifacts finished per second with `instant` speed, for sessions of 1, 50,
 //! 25×50 and 1000 artifacts, next to the rate of the same number of plain single-row inserts (one transaction
-//! each) into the same SQLite database in the same run. Run with `cargo bench --bench engine`.
+//! each) into the same SQLite database in the same run: through sqlx's SQLite driver (`inserts/s`,
+//! `ratio`) and through `rusqlite` on the calling thread as the store now writes (`native/s`, `ratio
+//! native`: the database's own rate, the harder measure). Run with `cargo bench --bench engine`.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -98,19 +100,46 @@ async fn insert_rate(url: &str, n: usize) -> f64 {
     n as f64 / started.elapsed().as_secs_f64()
 }
 
+/// The same inserts as [`insert_rate`] on one native connection: a prepared statement, `BEGIN
+/// IMMEDIATE` and `COMMIT` around each row.
+fn native_insert_rate(url: &str, n: usize) -> f64 {
+    let path = url.strip_prefix("sqlite://").unwrap();
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+         CREATE TABLE IF NOT EXISTS bench_native (id TEXT PRIMARY KEY, payload TEXT NOT NULL)",
+    )
+    .unwrap();
+    let payload = "x".repeat(200);
+    let started = Instant::now();
+    for i in 0..n {
+        conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let mut insert = conn.prepare_cached("INSERT INTO bench_native (id, payload) VALUES (?, ?)").unwrap();
+        insert.execute((format!("{i}-{}", uuid::Uuid::new_v4()), &payload)).unwrap();
+        conn.execute_batch("COMMIT").unwrap();
+    }
+    n as f64 / started.elapsed().as_secs_f64()
+}
+
 #[tokio::main]
 async fn main() {
-    println!("{:<14} {:>10} {:>16} {:>16} {:>8}", "sessions", "artifacts", "artifacts/s", "inserts/s", "ratio");
+    println!(
+        "{:<14} {:>10} {:>16} {:>16} {:>8} {:>12} {:>13}",
+        "sessions", "artifacts", "artifacts/s", "inserts/s", "ratio", "native/s", "ratio native"
+    );
     for (sessions, artifacts) in [(1, 1), (1, 50), (25, 50), (1, 1000)] {
         let (rate, url, _dir) = engine_rate(sessions, artifacts).await;
         let raw = insert_rate(&url, sessions * artifacts).await;
+        let native = native_insert_rate(&url, sessions * artifacts);
         println!(
-            "{:<14} {:>10} {:>16.1} {:>16.1} {:>8.3}",
+            "{:<14} {:>10} {:>16.1} {:>16.1} {:>8.3} {:>12.1} {:>13.3}",
             format!("{sessions}x{artifacts}"),
             sessions * artifacts,
             rate,
             raw,
-            rate / raw
+            rate / raw,
+            native,
+            rate / native
         );
     }
 }
