@@ -5,9 +5,9 @@
 //! waits for the disk twice (`fsync` of the log, then of the database). With one writer at a time,
 //! every writer queued behind that one waited too: the profile of sixteen concurrent creates found
 //! the process idle half the time, its threads asleep in `fsync`. So the native writer connection
-//! checkpoints only past a backstop far above SQLite's default, and a thread of its own runs a passive checkpoint
-//! on a connection of its own shortly after writes, without the write lock, so writers append to the
-//! log meanwhile. The log starts over only when a writer finds all of it copied, which under a steady
+//! checkpoints only past a backstop far above SQLite's default, and a thread runs a passive
+//! checkpoint on a connection of its own shortly after writes, without the write lock, so writers
+//! append to the log meanwhile. The log starts over only when a writer finds all of it copied, which under a steady
 //! stream of writes a checkpoint running beside them never achieves; so once the log passes
 //! [`RESTART_PAGES`], the thread takes its turn among the process's writers and checkpoints the few
 //! pages written since its unlocked round (one short `fsync`), and the next writer starts the log over.
@@ -46,7 +46,7 @@ impl Checkpoints {
         let spawned =
             std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || run(&path, &weak, &writer));
         if let Err(e) = spawned {
-            // Without the thread the log grows until the last connection closes; say so.
+            // Without the thread only the writer's backstop bounds the log; say so.
             tracing::error!(error = %e, "could not start the SQLite checkpoint thread");
         }
         flag
@@ -74,10 +74,20 @@ fn run(path: &std::path::Path, flag: &Weak<Checkpoints>, writer: &Weak<WriterTur
         }
         drop(f);
         if conn.is_none() {
-            conn =
-                rusqlite::Connection::open(path).map_err(|e| tracing::warn!(error = %e, "checkpoint connection")).ok();
+            use rusqlite::OpenFlags;
+            // Never creates the file: a database that is gone is not checkpointed into a new one.
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            conn = rusqlite::Connection::open_with_flags(path, flags)
+                .map_err(|e| tracing::warn!(error = %e, "checkpoint connection"))
+                .ok();
         }
-        let Some(c) = &conn else { continue };
+        let Some(c) = &conn else {
+            // Tried again next round.
+            if let Some(f) = flag.upgrade() {
+                f.written();
+            }
+            continue;
+        };
         let round = checkpoint(c).and_then(|pages| match (pages > RESTART_PAGES, writer.upgrade()) {
             (true, Some(w)) => {
                 let _turn = w.blocking_lock();
