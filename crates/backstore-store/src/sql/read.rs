@@ -399,28 +399,43 @@ impl Native<'_, '_> {
 
 impl Columns for Native<'_, '_> {
     fn text(&self, column: &str) -> StoreResult<Option<String>> {
-        use rusqlite::types::ValueRef;
-        match self.value(column)? {
-            ValueRef::Null => Ok(None),
-            ValueRef::Text(b) => Ok(Some(
-                std::str::from_utf8(b).map_err(|e| StoreError::Corrupt(format!("column '{column}': {e}")))?.to_owned(),
-            )),
-            other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not text", other.data_type()))),
-        }
+        native_text(self.value(column)?, column)
     }
 
     fn int(&self, column: &str) -> StoreResult<Option<i64>> {
-        use rusqlite::types::ValueRef;
-        match self.value(column)? {
-            ValueRef::Null => Ok(None),
-            ValueRef::Integer(i) => Ok(Some(i)),
-            other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not an integer", other.data_type()))),
-        }
+        native_int(self.value(column)?, column)
     }
 
     fn first_name(&self) -> StoreResult<String> {
-        self.names.first().cloned().ok_or_else(|| StoreError::Corrupt("a row of no columns".into()))
+        first_of(self.names)
     }
+}
+
+/// A native value as text (`None` for NULL), or a corrupt row.
+pub(super) fn native_text(v: rusqlite::types::ValueRef<'_>, column: &str) -> StoreResult<Option<String>> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(b) => Ok(Some(
+            std::str::from_utf8(b).map_err(|e| StoreError::Corrupt(format!("column '{column}': {e}")))?.to_owned(),
+        )),
+        other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not text", other.data_type()))),
+    }
+}
+
+/// A native value as an integer (`None` for NULL), or a corrupt row.
+pub(super) fn native_int(v: rusqlite::types::ValueRef<'_>, column: &str) -> StoreResult<Option<i64>> {
+    use rusqlite::types::ValueRef;
+    match v {
+        ValueRef::Null => Ok(None),
+        ValueRef::Integer(i) => Ok(Some(i)),
+        other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not an integer", other.data_type()))),
+    }
+}
+
+/// The first of a native row's column names.
+pub(super) fn first_of(names: &[String]) -> StoreResult<String> {
+    names.first().cloned().ok_or_else(|| StoreError::Corrupt("a row of no columns".into()))
 }
 
 #[cfg(test)]

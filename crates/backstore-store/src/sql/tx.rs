@@ -228,49 +228,35 @@ pub(crate) enum Row {
 }
 
 impl Row {
-    fn native(&self, column: &str) -> StoreResult<&rusqlite::types::Value> {
+    fn native(&self, column: &str) -> StoreResult<rusqlite::types::ValueRef<'_>> {
         let Row::Native { names, values } = self else { unreachable!("only native rows have values") };
         let i = names
             .iter()
             .position(|n| n == column)
             .ok_or_else(|| StoreError::Corrupt(format!("no column '{column}'")))?;
-        Ok(&values[i])
+        Ok((&values[i]).into())
     }
 }
 
 impl Columns for Row {
     fn text(&self, column: &str) -> StoreResult<Option<String>> {
-        use rusqlite::types::Value;
         match self {
             Row::Any(r) => r.text(column),
-            Row::Native { .. } => match self.native(column)? {
-                Value::Null => Ok(None),
-                Value::Text(t) => Ok(Some(t.clone())),
-                other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not text", other.data_type()))),
-            },
+            Row::Native { .. } => super::read::native_text(self.native(column)?, column),
         }
     }
 
     fn int(&self, column: &str) -> StoreResult<Option<i64>> {
-        use rusqlite::types::Value;
         match self {
             Row::Any(r) => r.int(column),
-            Row::Native { .. } => match self.native(column)? {
-                Value::Null => Ok(None),
-                Value::Integer(i) => Ok(Some(*i)),
-                other => {
-                    Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not an integer", other.data_type())))
-                }
-            },
+            Row::Native { .. } => super::read::native_int(self.native(column)?, column),
         }
     }
 
     fn first_name(&self) -> StoreResult<String> {
         match self {
             Row::Any(r) => r.first_name(),
-            Row::Native { names, .. } => {
-                names.first().cloned().ok_or_else(|| StoreError::Corrupt("a row of no columns".into()))
-            }
+            Row::Native { names, .. } => super::read::first_of(names),
         }
     }
 }
