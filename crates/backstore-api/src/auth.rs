@@ -14,6 +14,7 @@ use crate::error::ApiError;
 pub use crate::jwt::GRAPH_AUDIENCE;
 use crate::jwt::{token_error, CLOCK_SKEW_SECS, CONSUMER_TENANT};
 use crate::oidc::{self, ExternalClaims, Issuers};
+use crate::token_cache::TokenCache;
 
 /// Issuer of the tokens signed with the data dir's key.
 pub const LOCAL_ISSUER: &str = "https://sts.backstore.local/";
@@ -113,6 +114,8 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct SigningKey {
     secret: Vec<u8>,
+    /// The tokens this key has checked, shared by the key's clones.
+    verified: TokenCache,
 }
 
 impl SigningKey {
@@ -149,14 +152,14 @@ impl SigningKey {
         if secret.len() < 32 {
             return Err(KeyError::Malformed(path));
         }
-        Ok(SigningKey { secret })
+        Ok(SigningKey::from_secret(secret))
     }
 }
 
 impl SigningKey {
     /// A key from known bytes (fuzzing and tests; a server loads its key from the data dir).
     pub fn from_secret(secret: Vec<u8>) -> SigningKey {
-        SigningKey { secret }
+        SigningKey { secret, verified: TokenCache::default() }
     }
 
     /// A pre-authenticated URL token (a file's download, an upload session) of one tenant, valid
@@ -320,6 +323,9 @@ pub fn bearer(header: Option<&str>) -> Result<&str, ApiError> {
 /// or of a configured OpenID Connect issuer. Every failure is a 401.
 pub async fn authenticate(key: &SigningKey, issuers: &Issuers, header: Option<&str>) -> Result<Principal, ApiError> {
     let token = bearer(header)?;
+    if let Some(known) = key.verified.get(token) {
+        return Ok(known);
+    }
     let peek = oidc::peek(token)?;
     if peek.iss.as_deref() == Some(LOCAL_ISSUER) || issuers.is_empty() {
         return verify_local(key, token, &peek);
@@ -334,6 +340,9 @@ pub async fn authenticate(key: &SigningKey, issuers: &Issuers, header: Option<&s
 /// endpoints, which are the operator's).
 pub fn authenticate_local(key: &SigningKey, header: Option<&str>) -> Result<Principal, ApiError> {
     let token = bearer(header)?;
+    if let Some(known) = key.verified.get(token) {
+        return Ok(known);
+    }
     verify_local(key, token, &oidc::peek(token)?)
 }
 
@@ -358,7 +367,7 @@ pub fn verify_local(key: &SigningKey, token: &str, peek: &oidc::Peek) -> Result<
         (None, Some(scp)) => (scp.split_whitespace().map(str::to_owned).collect(), Some(c.oid.clone())),
         _ => return Err(fail("The token must carry either roles (application) or scp (delegated).")),
     };
-    Ok(Principal {
+    let principal = Principal {
         tenant: c.tid,
         actor: Actor {
             application_id: c.appid,
@@ -367,7 +376,9 @@ pub fn verify_local(key: &SigningKey, token: &str, peek: &oidc::Peek) -> Result<
             user_name: c.name.filter(|_| c.scp.is_some()),
         },
         permissions,
-    })
+    };
+    key.verified.put(token, &principal, c.nbf, c.exp);
+    Ok(principal)
 }
 
 /// A tenant the API serves: present, and not the personal-accounts tenant.

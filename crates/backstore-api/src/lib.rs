@@ -15,6 +15,7 @@ pub mod path;
 pub mod query;
 mod target;
 pub mod throttle;
+mod token_cache;
 pub mod wire;
 
 use std::sync::Arc;
