@@ -34,10 +34,12 @@ pub const FILES_READ: &str = "Files.Read.All";
 pub const FILES_READ_WRITE: &str = "Files.ReadWrite.All";
 pub const SITES_READ: &str = "Sites.Read.All";
 pub const SITES_READ_WRITE: &str = "Sites.ReadWrite.All";
+pub const MAIL_READ: &str = "Mail.Read";
+pub const MAIL_READ_WRITE: &str = "Mail.ReadWrite";
 
-/// Every permission of the Backup Storage API and of the file content it serves: what a token has
-/// by default.
-pub const ALL_PERMISSIONS: [&str; 12] = [
+/// Every permission of the Backup Storage API and of the file and mail content it serves: what a
+/// token has by default.
+pub const ALL_PERMISSIONS: [&str; 14] = [
     CONTROL_READ_WRITE,
     CONFIGURATION_READ_WRITE,
     RESTORE_READ_WRITE,
@@ -50,11 +52,13 @@ pub const ALL_PERMISSIONS: [&str; 12] = [
     SITES_READ_WRITE,
     FILES_READ,
     SITES_READ,
+    MAIL_READ_WRITE,
+    MAIL_READ,
 ];
 
 /// The read permissions: what `--read-only` gives.
-pub const READ_PERMISSIONS: [&str; 7] =
-    [CONTROL_READ, CONFIGURATION_READ, RESTORE_READ, SEARCH_READ, MONITOR_READ, FILES_READ, SITES_READ];
+pub const READ_PERMISSIONS: [&str; 8] =
+    [CONTROL_READ, CONFIGURATION_READ, RESTORE_READ, SEARCH_READ, MONITOR_READ, FILES_READ, SITES_READ, MAIL_READ];
 
 /// What an endpoint needs; each names the permissions that grant it (least privileged first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +83,10 @@ pub enum Access {
     FilesRead,
     /// Drives and their items, changing.
     FilesWrite,
+    /// Mailboxes, reading.
+    MailRead,
+    /// Mailboxes, changing.
+    MailWrite,
 }
 
 impl Access {
@@ -94,6 +102,8 @@ impl Access {
             Access::ControlWrite => &[CONTROL_READ_WRITE],
             Access::FilesRead => &[FILES_READ, SITES_READ, FILES_READ_WRITE, SITES_READ_WRITE],
             Access::FilesWrite => &[FILES_READ_WRITE, SITES_READ_WRITE],
+            Access::MailRead => &[MAIL_READ, MAIL_READ_WRITE],
+            Access::MailWrite => &[MAIL_READ_WRITE],
         }
     }
 }

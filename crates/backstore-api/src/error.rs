@@ -90,6 +90,18 @@ pub enum ApiError {
     /// 409 `nameAlreadyExists`
     #[error("{0}")]
     NameAlreadyExists(String),
+    /// 404 `ErrorItemNotFound`: no such mailbox, folder or message (Exchange's code and wording).
+    #[error("The specified object was not found in the store.")]
+    MailItemNotFound,
+    /// 404 `ErrorInvalidUser`: no user of the tenant's directory has this id or name.
+    #[error("The requested user '{0}' is invalid.")]
+    MailInvalidUser(String),
+    /// 409 `ErrorFolderExists`: a sibling folder has the name.
+    #[error("A folder with the specified name already exists.")]
+    MailFolderExists,
+    /// 400 with Exchange's code for a mailbox operation it refuses (a well-known folder deleted).
+    #[error("{1}")]
+    MailRefused(&'static str, String),
     /// 400 `invalidRequest`: a file operation Graph refuses (an invalid name, a move into itself).
     #[error("{0}")]
     InvalidRequest(String),
@@ -150,6 +162,10 @@ impl ApiError {
             ApiError::ItemNotFound(_) => (StatusCode::NOT_FOUND, "itemNotFound"),
             ApiError::NameAlreadyExists(_) => (StatusCode::CONFLICT, "nameAlreadyExists"),
             ApiError::InvalidRequest(_) => (StatusCode::BAD_REQUEST, "invalidRequest"),
+            ApiError::MailItemNotFound => (StatusCode::NOT_FOUND, "ErrorItemNotFound"),
+            ApiError::MailInvalidUser(_) => (StatusCode::NOT_FOUND, "ErrorInvalidUser"),
+            ApiError::MailFolderExists => (StatusCode::CONFLICT, "ErrorFolderExists"),
+            ApiError::MailRefused(code, _) => (StatusCode::BAD_REQUEST, code),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "resourceModified"),
             ApiError::ResyncRequired(_) => (StatusCode::GONE, "resyncRequired"),
             ApiError::FragmentRejected(_) => (StatusCode::RANGE_NOT_SATISFIABLE, "invalidRange"),

@@ -9,6 +9,7 @@ mod drive_path;
 pub mod error;
 mod handlers;
 mod jwt;
+mod mail_path;
 pub mod names;
 pub mod oidc;
 pub mod path;

@@ -100,6 +100,9 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     let lower = path.to_ascii_lowercase();
     for (prefix, version) in [("/v1.0", ApiVersion::V1), ("/beta", ApiVersion::Beta)] {
         if lower.starts_with(&format!("{prefix}/")) {
+            if let Some(mail) = crate::mail_path::parse(&path[prefix.len()..]) {
+                return Ok((version, Target::Mail(mail?)));
+            }
             if let Some(drive) = crate::drive_path::parse(&path[prefix.len()..]) {
                 return Ok((version, Target::Drive(drive?)));
             }

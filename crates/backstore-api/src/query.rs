@@ -234,6 +234,18 @@ pub fn next_query(raw: &[(String, String)], token: &str) -> String {
     parts.join("&")
 }
 
+/// The query string of the next page of a collection paged by `$skip` (as Graph pages mail): the
+/// request's own options with `$skip` set to `skip`.
+pub fn skip_query(raw: &[(String, String)], skip: i64) -> String {
+    let mut parts: Vec<String> = raw
+        .iter()
+        .filter(|(k, _)| option_name(k).as_deref() != Some("skip"))
+        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))
+        .collect();
+    parts.push(format!("$skip={skip}"));
+    parts.join("&")
+}
+
 /// The value of `$top` or `$skip`: a non-negative integer.
 fn non_negative(value: &str, option: &str) -> Result<i64, ApiError> {
     value.trim().parse().ok().filter(|n: &i64| *n >= 0).ok_or_else(|| {

@@ -23,6 +23,8 @@ impl ApiVersion {
 pub enum Target {
     /// A drive or a drive item (Graph's file paths).
     Drive(crate::drive_path::DrivePath),
+    /// A mailbox's folders (`/users/{id}/mailFolders…`).
+    Mail(crate::mail_path::MailPath),
     /// `restoreSessions` (`workload: None`), a type cast of it, or a typed session set.
     Sessions {
         workload: Option<Workload>,

@@ -33,10 +33,12 @@ pub(crate) async fn resolve_drive(ctx: &Ctx, drive: &DriveRef) -> Result<DriveRe
     let store = ctx.store();
     let (workload, key) = match drive {
         DriveRef::Id(id) => {
+            // A mailbox's tree is not a drive to the file paths.
             return store
                 .drive(ctx.tenant(), id)
                 .await?
-                .ok_or_else(|| ApiError::ItemNotFound(format!("The drive '{id}' could not be found.")))
+                .filter(|d| d.drive_type != backstore_store::sql::mailboxes::MAILBOX)
+                .ok_or_else(|| ApiError::ItemNotFound(format!("The drive '{id}' could not be found.")));
         }
         DriveRef::Site(id) => (Workload::SharePoint, id),
         DriveRef::User(id) => (Workload::OneDrive, id),

@@ -5,6 +5,7 @@ mod bulk_requests;
 mod drives;
 mod inclusion_rules;
 mod items;
+mod mail;
 mod protection_policies;
 mod protection_units;
 mod restore_points;
@@ -42,6 +43,8 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     // Files are not part of the backup service: no service gate.
     let target = match target {
         Drive(path) => return drives::route(ctx, &m, path).await,
+        // Nor is mail.
+        Mail(path) => return mail::route(ctx, &m, path).await,
         other => other,
     };
     if !matches!(target, RestorePoints | Sessions { .. } | Artifacts { .. } | Units { .. } | Session { .. } | Count(_))
@@ -53,6 +56,7 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     }
     match target {
         Drive(path) => drives::route(ctx, &m, path).await,
+        Mail(path) => mail::route(ctx, &m, path).await,
         Unimplemented(what) => Err(ApiError::NotImplemented(what)),
         Count(of) => match m {
             Method::GET => count(ctx, of).await,

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 mod artifacts;
 mod bulk_requests;
 pub mod drives;
+pub mod mail;
 mod policies;
 mod restore_points;
 mod rules;

@@ -63,6 +63,8 @@ pub struct DriveItemRecord {
     pub deleted: bool,
     /// The drive's delta counter when the item last changed.
     pub delta_seq: i64,
+    /// What the workload keeps about the item beyond these columns (a mail folder's `isHidden`).
+    pub props: std::collections::BTreeMap<String, String>,
     /// A folder's live children (Graph's `folder.childCount`), read with the item.
     pub child_count: u64,
 }
@@ -92,7 +94,7 @@ pub struct FileBody {
 
 pub(super) const ITEM_COLUMNS: &str =
     "drive_id, item_id, parent_id, name, is_folder, size, chunks, mime_type, sha256, quick_xor, \
-     created_at, modified_at, created_by, modified_by, version, content_version, tree_id, deleted_at, delta_seq, \
+     created_at, modified_at, created_by, modified_by, version, content_version, tree_id, deleted_at, delta_seq, props, \
      (SELECT COUNT(*) FROM drive_items c WHERE c.tenant_id = drive_items.tenant_id AND c.drive_id = drive_items.drive_id \
       AND c.parent_id = drive_items.item_id AND c.deleted_at IS NULL) AS child_count";
 
@@ -138,6 +140,10 @@ pub(super) fn item_from_row(r: &dyn Columns) -> StoreResult<DriveItemRecord> {
             .transpose()?,
         deleted: r.col::<Option<i64>>("deleted_at")?.is_some(),
         delta_seq: r.col("delta_seq")?,
+        props: match r.col::<Option<String>>("props")? {
+            Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("item props: {e}")))?,
+            None => Default::default(),
+        },
         child_count: r.col::<i64>("child_count")? as u64,
     })
 }
@@ -201,7 +207,12 @@ fn numbered_name(name: &str, n: u32) -> String {
     }
 }
 
-async fn item_in(conn: &mut Tx, tenant: &str, drive: &str, item: &str) -> StoreResult<Option<DriveItemRecord>> {
+pub(super) async fn item_in(
+    conn: &mut Tx,
+    tenant: &str,
+    drive: &str,
+    item: &str,
+) -> StoreResult<Option<DriveItemRecord>> {
     let sql = format!(
         "SELECT {ITEM_COLUMNS} FROM drive_items WHERE tenant_id = ? AND drive_id = ? AND item_id = ? AND deleted_at IS NULL"
     );
@@ -209,7 +220,7 @@ async fn item_in(conn: &mut Tx, tenant: &str, drive: &str, item: &str) -> StoreR
     row.as_ref().map(|r| item_from_row(r)).transpose()
 }
 
-async fn named_in(
+pub(super) async fn named_in(
     conn: &mut Tx,
     tenant: &str,
     drive: &str,
@@ -225,7 +236,7 @@ async fn named_in(
 }
 
 /// The folder a write goes into: it must exist and be a folder.
-async fn folder_in(conn: &mut Tx, tenant: &str, drive: &str, folder: &str) -> StoreResult<DriveItemRecord> {
+pub(super) async fn folder_in(conn: &mut Tx, tenant: &str, drive: &str, folder: &str) -> StoreResult<DriveItemRecord> {
     match item_in(conn, tenant, drive, folder).await? {
         Some(f) if f.is_folder => Ok(f),
         Some(_) => Err(StoreError::InvalidTreeChange("the parent of an item must be a folder".into())),
@@ -239,7 +250,7 @@ const DELTA_NOW: &str = "(SELECT delta_counter FROM drives dc WHERE dc.tenant_id
 
 /// Moves the drive's delta counter on: the changes that follow come after every delta token
 /// issued so far.
-async fn bump_delta(conn: &mut Tx, tenant: &str, drive: &str) -> StoreResult<()> {
+pub(super) async fn bump_delta(conn: &mut Tx, tenant: &str, drive: &str) -> StoreResult<()> {
     exec!(
         conn,
         "UPDATE drives SET delta_counter = delta_counter + 1 WHERE tenant_id = ? AND drive_id = ?",
@@ -251,7 +262,13 @@ async fn bump_delta(conn: &mut Tx, tenant: &str, drive: &str) -> StoreResult<()>
 }
 
 /// Marks `folder` and every folder above it changed, adding `size_delta` to their sizes.
-async fn changed_from(conn: &mut Tx, tenant: &str, drive: &str, folder: &str, size_delta: i64) -> StoreResult<()> {
+pub(super) async fn changed_from(
+    conn: &mut Tx,
+    tenant: &str,
+    drive: &str,
+    folder: &str,
+    size_delta: i64,
+) -> StoreResult<()> {
     bump_delta(conn, tenant, drive).await?;
     let sql = format!(
         "UPDATE drive_items SET tree_id = NULL, change_seq = change_seq + 1, size = size + ?, delta_seq = {DELTA_NOW} \
@@ -300,7 +317,7 @@ async fn free_name(
 }
 
 #[allow(clippy::too_many_arguments)]
-async fn insert_item(
+pub(super) async fn insert_item(
     conn: &mut Tx,
     w: &Writer<'_>,
     drive: &str,
@@ -342,7 +359,12 @@ async fn insert_item(
 }
 
 /// Marks an item and everything below it deleted; the bytes that left the tree.
-async fn delete_subtree(conn: &mut Tx, w: &Writer<'_>, drive: &str, item: &DriveItemRecord) -> StoreResult<u64> {
+pub(super) async fn delete_subtree(
+    conn: &mut Tx,
+    w: &Writer<'_>,
+    drive: &str,
+    item: &DriveItemRecord,
+) -> StoreResult<u64> {
     bump_delta(conn, w.tenant, drive).await?;
     let sql = format!(
         "WITH RECURSIVE below(item_id) AS (SELECT ? UNION ALL SELECT d.item_id FROM drive_items d JOIN below b \

@@ -163,13 +163,14 @@ impl Store {
                 let start = since - chrono::Duration::microseconds(1);
                 let after = opt_from_micros(u.col("newest")?)?.map_or(start, |n| n.max(start));
                 for at in retention::slots_between(w, Some(after), now) {
-                    // The unit's drive's newest snapshot (the engine takes one before each pass).
+                    // The newest snapshot of the unit's drive or mailbox (the engine takes one before each pass).
                     report.added += exec!(
                         tx,
                         "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags, \
                          content_root) VALUES (?, ?, ?, ?, ?, ?, (SELECT d.last_root FROM drives d JOIN protection_units u \
                          ON u.tenant_id = d.tenant_id AND d.resource_id = CASE u.workload WHEN 'site' THEN u.site_id \
-                         ELSE u.directory_object_id END WHERE u.tenant_id = ? AND u.id = ? AND u.workload <> 'mailbox')) \
+                         WHEN 'mailbox' THEN 'mailbox:' || u.directory_object_id ELSE u.directory_object_id END \
+                         WHERE u.tenant_id = ? AND u.id = ?)) \
                          ON CONFLICT (tenant_id, id) DO NOTHING",
                         &tenant, backstore_domain::policy::restore_point_id(&tenant, &unit_id, epoch, since, at),
                         &unit_id, micros(at), micros(retention::expiration(w, at)),

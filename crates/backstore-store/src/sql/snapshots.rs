@@ -108,7 +108,10 @@ impl Store {
                             }
                             e
                         };
+                        let mut props = entry.props;
+                        props.extend(child.props.clone());
                         entries.push(Entry {
+                            props,
                             created: Some(child.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                             modified: Some(child.modified_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
                             created_by: Some(actor_json(&child.created_by)),

@@ -12,6 +12,7 @@ mod errors;
 mod files;
 mod lifecycle;
 mod limits;
+mod mail;
 mod odata;
 mod policies;
 mod process;

@@ -23,6 +23,8 @@ mod lifecycle;
 #[path = "../it/limits.rs"]
 mod limits;
 mod locks;
+#[path = "../it/mail.rs"]
+mod mail;
 #[path = "../it/odata.rs"]
 mod odata;
 #[path = "../it/policies.rs"]

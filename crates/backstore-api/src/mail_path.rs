@@ -1,0 +1,132 @@
+//! Graph's mail paths: `/users/{id or upn}/mailFolders`, then a folder (`/{id or well-known name}`)
+//! and its `childFolders` to any depth; and the message paths, which backstore does not serve yet.
+
+use percent_encoding::percent_decode_str;
+
+use crate::error::ApiError;
+
+/// What of a mailbox a path names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTail {
+    /// The folder itself (the last of `folders`).
+    Folder,
+    /// The folders in the last of `folders`, or the mailbox's top folders when `folders` is empty.
+    Folders,
+}
+
+/// A user's mailbox, a chain of folders (each a child of the one before), and what of the last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailPath {
+    /// The user's directory object id or user principal name.
+    pub user: String,
+    pub folders: Vec<String>,
+    pub tail: MailTail,
+}
+
+/// Navigations of a mailbox and its folders that Graph has and backstore does not serve yet.
+const UNSERVED: &[&str] = &[
+    "messages",
+    "delta",
+    "messageRules",
+    "singleValueExtendedProperties",
+    "multiValueExtendedProperties",
+    "copy",
+    "move",
+];
+
+/// `Some` for a path under `/users/{u}/mailFolders` or `/users/{u}/messages` (without the version
+/// prefix); `None` for any other path.
+pub fn parse(path: &str) -> Option<Result<MailPath, ApiError>> {
+    let segs: Vec<&str> = path.trim_start_matches('/').trim_end_matches('/').split('/').collect();
+    let [users, user, nav, rest @ ..] = segs.as_slice() else { return None };
+    if !users.eq_ignore_ascii_case("users") {
+        return None;
+    }
+    if nav.eq_ignore_ascii_case("messages") {
+        return Some(Err(unserved("Messages")));
+    }
+    if !nav.eq_ignore_ascii_case("mailFolders") {
+        return None;
+    }
+    Some(folders(decode(user), rest))
+}
+
+fn unserved(what: &str) -> ApiError {
+    ApiError::NotImplemented(format!("{what} of mailboxes are not served by backstore yet."))
+}
+
+fn decode(seg: &str) -> String {
+    let text = percent_decode_str(seg).decode_utf8_lossy().into_owned();
+    // `('{id}')` and `{id}` address the same folder.
+    match text.strip_prefix("('").and_then(|t| t.strip_suffix("')")) {
+        Some(inner) => inner.to_owned(),
+        None => text,
+    }
+}
+
+fn folders(user: String, rest: &[&str]) -> Result<MailPath, ApiError> {
+    let mut folders = Vec::new();
+    let mut tail = MailTail::Folders;
+    let mut it = rest.iter();
+    while let Some(seg) = it.next() {
+        if seg.is_empty() {
+            return Err(ApiError::BadRequest("The path has an empty segment.".into()));
+        }
+        if UNSERVED.iter().any(|u| u.eq_ignore_ascii_case(seg)) {
+            return Err(unserved(&format!("'{seg}'")));
+        }
+        folders.push(decode(seg));
+        match it.next() {
+            None => {
+                tail = MailTail::Folder;
+                break;
+            }
+            Some(nav) if nav.eq_ignore_ascii_case("childFolders") => tail = MailTail::Folders,
+            Some(nav) if UNSERVED.iter().any(|u| u.eq_ignore_ascii_case(nav)) => {
+                return Err(unserved(&format!("'{nav}'")))
+            }
+            Some(nav) => {
+                return Err(ApiError::BadRequest(format!(
+                    "Resource not found for the segment '{nav}' of a mail folder."
+                )))
+            }
+        }
+    }
+    Ok(MailPath { user, folders, tail })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(path: &str) -> MailPath {
+        parse(path).expect("a mail path").expect("well formed")
+    }
+
+    #[test]
+    fn folder_paths_name_their_chain_and_tail() {
+        assert_eq!(
+            ok("/users/u1/mailFolders"),
+            MailPath { user: "u1".into(), folders: vec![], tail: MailTail::Folders }
+        );
+        assert_eq!(
+            ok("/users/a%40b.com/MailFolders/Inbox"),
+            MailPath { user: "a@b.com".into(), folders: vec!["Inbox".into()], tail: MailTail::Folder }
+        );
+        assert_eq!(
+            ok("/users/u1/mailFolders/inbox/childFolders/f2/childFolders"),
+            MailPath { user: "u1".into(), folders: vec!["inbox".into(), "f2".into()], tail: MailTail::Folders }
+        );
+        assert_eq!(ok("/users/u1/mailFolders('f1')").folders, vec!["f1".to_owned()]);
+    }
+
+    #[test]
+    fn other_paths_are_not_mail_and_unserved_ones_say_so() {
+        assert!(parse("/users/u1/drive").is_none());
+        assert!(parse("/solutions/backupRestore").is_none());
+        for p in ["/users/u1/messages", "/users/u1/mailFolders/inbox/messages", "/users/u1/mailFolders/delta"] {
+            assert!(matches!(parse(p), Some(Err(ApiError::NotImplemented(_)))), "{p}");
+        }
+        assert!(matches!(parse("/users/u1/mailFolders/inbox/bogus"), Some(Err(ApiError::BadRequest(_)))));
+    }
+}
