@@ -10,6 +10,7 @@ pub mod error;
 mod handlers;
 mod jwt;
 mod mail_path;
+pub mod mime;
 pub mod names;
 pub mod oidc;
 pub mod path;
@@ -157,6 +158,8 @@ pub(crate) struct Ctx {
     pub if_none_match: Option<String>,
     pub content_length: Option<u64>,
     pub content_type: Option<String>,
+    /// `Prefer: outlook.body-content-type="text"` (`Some(true)`) or `"html"` (`Some(false)`).
+    pub prefer_text_body: Option<bool>,
 }
 
 impl Ctx {
@@ -252,6 +255,21 @@ async fn dispatch(State(state): State<AppState>, req: Request) -> Response {
     response
 }
 
+/// `Prefer: outlook.body-content-type="text"` or `"html"`: how a message's body is asked for.
+fn prefer_body_type(headers: &HeaderMap) -> Option<bool> {
+    headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        if !name.trim().eq_ignore_ascii_case("outlook.body-content-type") {
+            return None;
+        }
+        match value.trim().trim_matches('"').to_ascii_lowercase().as_str() {
+            "text" => Some(true),
+            "html" => Some(false),
+            _ => None,
+        }
+    })
+}
+
 fn prefers_unknown_enums(headers: &HeaderMap) -> bool {
     headers
         .get_all("prefer")
@@ -330,14 +348,15 @@ async fn read_body_now(req: Request) -> Result<Bytes, ApiError> {
     })
 }
 
-/// The body must be JSON whenever there is one.
-fn check_content_type(headers: &HeaderMap, body: &Bytes) -> Result<(), ApiError> {
+/// The body must be JSON whenever there is one (or, where `text` allows it, `text/plain`: a
+/// message's base64 MIME).
+fn check_content_type(headers: &HeaderMap, body: &Bytes, text: bool) -> Result<(), ApiError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(());
     }
     let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let media = ct.split(';').next().unwrap_or("").trim();
-    if media.eq_ignore_ascii_case("application/json") {
+    if media.eq_ignore_ascii_case("application/json") || (text && media.eq_ignore_ascii_case("text/plain")) {
         Ok(())
     } else if ct.is_empty() {
         Err(ApiError::UnsupportedMediaType("A request body needs 'Content-Type: application/json'.".into()))
@@ -401,6 +420,7 @@ async fn handle(
         if_none_match,
         content_length,
         content_type,
+        prefer_text_body: prefer_body_type(&headers),
     };
     // A file's content is streamed into the content store, not read into memory first.
     if let (Target::Drive(drive), &Method::PUT) = (&target, &method) {
@@ -416,7 +436,7 @@ async fn handle(
     ctx.body = read_body(req, body_timeout).await?;
     trail.body = Some(ctx.body.clone());
     if method == Method::POST || method == Method::PATCH || method == Method::PUT {
-        check_content_type(&headers, &ctx.body)?;
+        check_content_type(&headers, &ctx.body, matches!(target, Target::Mail(_)))?;
     }
     handlers::route(&ctx, &method, target).await
 }

@@ -1,5 +1,6 @@
 //! Graph's mail paths: `/users/{id or upn}/mailFolders`, then a folder (`/{id or well-known name}`)
-//! and its `childFolders` to any depth; and the message paths, which backstore does not serve yet.
+//! and its `childFolders` to any depth, and `messages` of a folder or of the whole mailbox
+//! (`/users/{u}/messages`), one message, its MIME (`$value`) and its `move`.
 
 use percent_encoding::percent_decode_str;
 
@@ -12,6 +13,20 @@ pub enum MailTail {
     Folder,
     /// The folders in the last of `folders`, or the mailbox's top folders when `folders` is empty.
     Folders,
+    /// The messages of the last of `folders`, or of the whole mailbox when `folders` is empty.
+    Messages,
+    /// One message, by id, and what of it.
+    Message(String, MessagePart),
+}
+
+/// What of a message a path names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessagePart {
+    Entity,
+    /// `$value`: its MIME.
+    Value,
+    /// `move` (or `microsoft.graph.move`).
+    Move,
 }
 
 /// A user's mailbox, a chain of folders (each a child of the one before), and what of the last.
@@ -24,14 +39,23 @@ pub struct MailPath {
 }
 
 /// Navigations of a mailbox and its folders that Graph has and backstore does not serve yet.
-const UNSERVED: &[&str] = &[
-    "messages",
-    "delta",
-    "messageRules",
+const UNSERVED: &[&str] =
+    &["delta", "messageRules", "singleValueExtendedProperties", "multiValueExtendedProperties", "copy", "move"];
+
+/// What Graph has of a message that backstore does not serve yet.
+const MESSAGE_UNSERVED: &[&str] = &[
+    "attachments",
+    "copy",
+    "createForward",
+    "createReply",
+    "createReplyAll",
+    "extensions",
+    "forward",
+    "reply",
+    "replyAll",
+    "send",
     "singleValueExtendedProperties",
     "multiValueExtendedProperties",
-    "copy",
-    "move",
 ];
 
 /// `Some` for a path under `/users/{u}/mailFolders` or `/users/{u}/messages` (without the version
@@ -43,7 +67,7 @@ pub fn parse(path: &str) -> Option<Result<MailPath, ApiError>> {
         return None;
     }
     if nav.eq_ignore_ascii_case("messages") {
-        return Some(Err(unserved("Messages")));
+        return Some(messages(rest).map(|tail| MailPath { user: decode(user), folders: Vec::new(), tail }));
     }
     if !nav.eq_ignore_ascii_case("mailFolders") {
         return None;
@@ -82,6 +106,11 @@ fn folders(user: String, rest: &[&str]) -> Result<MailPath, ApiError> {
                 break;
             }
             Some(nav) if nav.eq_ignore_ascii_case("childFolders") => tail = MailTail::Folders,
+            Some(nav) if nav.eq_ignore_ascii_case("messages") => {
+                let rest: Vec<&str> = it.copied().collect();
+                tail = messages(&rest)?;
+                break;
+            }
             Some(nav) if UNSERVED.iter().any(|u| u.eq_ignore_ascii_case(nav)) => {
                 return Err(unserved(&format!("'{nav}'")))
             }
@@ -93,6 +122,24 @@ fn folders(user: String, rest: &[&str]) -> Result<MailPath, ApiError> {
         }
     }
     Ok(MailPath { user, folders, tail })
+}
+
+/// What follows `…/messages`.
+fn messages(rest: &[&str]) -> Result<MailTail, ApiError> {
+    let is = |seg: &str, name: &str| {
+        seg.eq_ignore_ascii_case(name) || seg.eq_ignore_ascii_case(&format!("microsoft.graph.{name}"))
+    };
+    match rest {
+        [] => Ok(MailTail::Messages),
+        [d, ..] if d.eq_ignore_ascii_case("delta") || d.to_ascii_lowercase().starts_with("delta(") => {
+            Err(unserved("Message deltas"))
+        }
+        [id] => Ok(MailTail::Message(decode(id), MessagePart::Entity)),
+        [id, v] if *v == "$value" => Ok(MailTail::Message(decode(id), MessagePart::Value)),
+        [id, m] if is(m, "move") => Ok(MailTail::Message(decode(id), MessagePart::Move)),
+        [_, nav, ..] if MESSAGE_UNSERVED.iter().any(|u| is(nav, u)) => Err(unserved(&format!("'{nav}' of messages"))),
+        [_, nav, ..] => Err(ApiError::BadRequest(format!("Resource not found for the segment '{nav}' of a message."))),
+    }
 }
 
 #[cfg(test)]
@@ -124,9 +171,29 @@ mod tests {
     fn other_paths_are_not_mail_and_unserved_ones_say_so() {
         assert!(parse("/users/u1/drive").is_none());
         assert!(parse("/solutions/backupRestore").is_none());
-        for p in ["/users/u1/messages", "/users/u1/mailFolders/inbox/messages", "/users/u1/mailFolders/delta"] {
+        for p in [
+            "/users/u1/messages/delta",
+            "/users/u1/mailFolders/inbox/messages/m1/attachments",
+            "/users/u1/mailFolders/delta",
+        ] {
             assert!(matches!(parse(p), Some(Err(ApiError::NotImplemented(_)))), "{p}");
         }
         assert!(matches!(parse("/users/u1/mailFolders/inbox/bogus"), Some(Err(ApiError::BadRequest(_)))));
+        assert!(matches!(parse("/users/u1/messages/m1/bogus"), Some(Err(ApiError::BadRequest(_)))));
+    }
+
+    #[test]
+    fn message_paths_name_the_message_and_what_of_it() {
+        let all = ok("/users/u1/messages");
+        assert_eq!((all.folders.len(), all.tail), (0, MailTail::Messages));
+        assert_eq!(ok("/users/u1/mailFolders/inbox/messages").tail, MailTail::Messages);
+        assert_eq!(ok("/users/u1/messages/m1").tail, MailTail::Message("m1".into(), MessagePart::Entity));
+        let value = ok("/users/u1/mailFolders/inbox/childFolders/f2/messages/m1/$value");
+        assert_eq!(value.folders, vec!["inbox".to_owned(), "f2".to_owned()]);
+        assert_eq!(value.tail, MailTail::Message("m1".into(), MessagePart::Value));
+        assert_eq!(
+            ok("/users/u1/messages/m1/microsoft.graph.move").tail,
+            MailTail::Message("m1".into(), MessagePart::Move)
+        );
     }
 }

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::names::is_odata_type;
 
 mod bulk_requests;
+pub mod messages;
 mod policies;
 mod restore_points;
 mod rules;

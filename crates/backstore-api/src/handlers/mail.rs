@@ -26,19 +26,21 @@ const FOLDER_PAGE: i64 = 10;
 pub(crate) async fn route(ctx: &Ctx, method: &Method, path: MailPath) -> Result<Response, ApiError> {
     let reads = *method == Method::GET;
     ctx.principal.require(if reads { Access::MailRead } else { Access::MailWrite })?;
+    let messages = matches!(path.tail, MailTail::Messages | MailTail::Message(..));
     for (option, given) in [
-        ("$filter", ctx.query.filter.is_some()),
-        ("$orderby", ctx.query.orderby.is_some()),
+        ("$filter", ctx.query.filter.is_some() && !messages),
+        ("$orderby", ctx.query.orderby.is_some() && !messages),
+        ("$count", ctx.query.count && !messages),
         ("$expand", !ctx.query.expand.is_empty()),
-        ("$count", ctx.query.count),
     ] {
         if given {
+            let on = if messages { "messages" } else { "mail folders" };
             return Err(ApiError::NotImplemented(format!(
-                "The query option '{option}' is not implemented by backstore on mail folders yet."
+                "The query option '{option}' is not implemented by backstore on {on} yet."
             )));
         }
     }
-    if ctx.query.after.is_some() {
+    if ctx.query.after.is_some() && !messages {
         return Err(ApiError::BadRequest("Mail folders page with $skip; this $skiptoken is not theirs.".into()));
     }
     let mailbox = resolve_mailbox(ctx, &path.user).await?;
@@ -78,6 +80,12 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: MailPath) -> Result<
             _ => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
         },
         (MailTail::Folder, _, None) => Err(ApiError::MailItemNotFound),
+        (MailTail::Messages, m, folder) => {
+            super::messages::collection(ctx, &m, &mailbox, &path.user, folder.as_ref()).await
+        }
+        (MailTail::Message(id, part), m, folder) => {
+            super::messages::one(ctx, &m, &mailbox, &path.user, folder.as_ref(), &id, part).await
+        }
     }
 }
 

@@ -6,6 +6,7 @@ mod drives;
 mod inclusion_rules;
 mod items;
 mod mail;
+mod messages;
 mod protection_policies;
 mod protection_units;
 mod restore_points;
@@ -316,12 +317,17 @@ pub(crate) fn queried_collection<T: serde::Serialize>(
 /// plans them against the collection's allow-list), the `$skiptoken` position, `$skip`, and one row
 /// more than a page (to know whether another follows), and whether `$count` is asked for.
 pub(crate) fn list_spec(ctx: &Ctx) -> Result<ListSpec, ApiError> {
+    list_spec_with(ctx, None, ctx.query.page_size())
+}
+
+/// [`list_spec`] for a collection with its own order when `$orderby` is absent, and pages of `size`.
+pub(crate) fn list_spec_with(ctx: &Ctx, default_order: Option<&str>, size: i64) -> Result<ListSpec, ApiError> {
     let bad = |e: backstore_odata::QueryError| ApiError::BadRequest(e.to_string());
     let filter = match &ctx.query.filter {
         Some(text) => Some(Filter { expr: backstore_odata::parse_filter(text).map_err(bad)?, text: text.clone() }),
         None => None,
     };
-    let order = match &ctx.query.orderby {
+    let order = match ctx.query.orderby.as_deref().or(default_order) {
         Some(text) => backstore_odata::parse_orderby(text).map_err(bad)?,
         None => Vec::new(),
     };
@@ -337,7 +343,7 @@ pub(crate) fn list_spec(ctx: &Ctx) -> Result<ListSpec, ApiError> {
         None => None,
     };
     let skip = if after.is_some() { 0 } else { ctx.query.skip.unwrap_or(0) };
-    let limit = ctx.query.page_size() + 1;
+    let limit = size + 1;
     Ok(ListSpec { filter, order, after, skip, limit, count: ctx.query.count })
 }
 
@@ -351,8 +357,13 @@ pub(crate) fn under_policy(w: Workload, policy: Option<&str>, nav: &str) -> Stri
     }
 }
 
-pub(crate) fn keyed_page<T>(ctx: &Ctx, mut rows: Vec<Keyed<T>>, seq: impl Fn(&T) -> i64) -> (Vec<T>, Option<Next>) {
-    let limit = usize::try_from(ctx.query.page_size()).unwrap_or(0);
+pub(crate) fn keyed_page<T>(ctx: &Ctx, rows: Vec<Keyed<T>>, seq: impl Fn(&T) -> i64) -> (Vec<T>, Option<Next>) {
+    keyed_page_of(ctx.query.page_size(), rows, seq)
+}
+
+/// [`keyed_page`] for pages of `size`.
+pub(crate) fn keyed_page_of<T>(size: i64, mut rows: Vec<Keyed<T>>, seq: impl Fn(&T) -> i64) -> (Vec<T>, Option<Next>) {
+    let limit = usize::try_from(size).unwrap_or(0);
     let more = rows.len() > limit;
     rows.truncate(limit);
     let next = if more { rows.last().map(|r| Next { seq: seq(&r.record), keys: r.keys.clone() }) } else { None };

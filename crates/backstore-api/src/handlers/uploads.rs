@@ -307,6 +307,7 @@ async fn commit(
         if_none_match: None,
         content_length: None,
         content_type: None,
+        prefer_text_body: None,
     };
     let store = state.store();
     let drive = store.drive(tenant, &session.drive_id).await?.ok_or_else(item_not_found)?;

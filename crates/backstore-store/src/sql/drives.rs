@@ -245,7 +245,7 @@ pub(super) async fn folder_in(conn: &mut Tx, tenant: &str, drive: &str, folder: 
 }
 
 /// The drive's delta counter, as of the write in progress: what the items it changes record.
-const DELTA_NOW: &str = "(SELECT delta_counter FROM drives dc WHERE dc.tenant_id = drive_items.tenant_id \
+pub(super) const DELTA_NOW: &str = "(SELECT delta_counter FROM drives dc WHERE dc.tenant_id = drive_items.tenant_id \
      AND dc.drive_id = drive_items.drive_id)";
 
 /// Moves the drive's delta counter on: the changes that follow come after every delta token

@@ -114,12 +114,54 @@ static UNITS: Schema = Schema {
     ],
 };
 
+static MESSAGES: Schema = Schema {
+    type_name: "message",
+    fields: &[
+        text("id", "m.item_id"),
+        text("subject", "m.subject"),
+        time("receivedDateTime", "m.received_at", "m.received_at"),
+        time("sentDateTime", "m.sent_at", "COALESCE(m.sent_at, -1)"),
+        time("createdDateTime", "i.created_at", "i.created_at"),
+        time("lastModifiedDateTime", "i.modified_at", "i.modified_at"),
+        Field {
+            name: "from/emailAddress/address",
+            column: "m.from_address",
+            kind: Kind::Text,
+            sort: Some("COALESCE(m.from_address, '')"),
+        },
+        Field {
+            name: "from/emailAddress/name",
+            column: "m.from_name",
+            kind: Kind::Text,
+            sort: Some("COALESCE(m.from_name, '')"),
+        },
+        Field {
+            name: "hasAttachments",
+            column: "m.has_attachments",
+            kind: Kind::Bool,
+            sort: Some("m.has_attachments"),
+        },
+        Field { name: "isRead", column: "m.is_read", kind: Kind::Bool, sort: Some("m.is_read") },
+        Field { name: "isDraft", column: "m.is_draft", kind: Kind::Bool, sort: Some("m.is_draft") },
+        members("importance", "m.importance", IMPORTANCE),
+        members("flag/flagStatus", "m.flag_status", FLAG_STATUS),
+        text("parentFolderId", "i.parent_id"),
+        text("conversationId", "m.conversation_id"),
+        Field { name: "internetMessageId", column: "m.internet_message_id", kind: Kind::Text, sort: None },
+    ],
+    types: &[],
+};
+
+const IMPORTANCE: &[&str] = &["low", "normal", "high"];
+const FLAG_STATUS: &[&str] = &["notFlagged", "complete", "flagged"];
+
 /// The collections that take OData query options, each with its allow-list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Collection {
     Sessions,
     Artifacts,
     Units,
+    Messages,
 }
 
 impl Collection {
@@ -128,6 +170,7 @@ impl Collection {
             Collection::Sessions => &SESSIONS,
             Collection::Artifacts => &ARTIFACTS,
             Collection::Units => &UNITS,
+            Collection::Messages => &MESSAGES,
         }
     }
 

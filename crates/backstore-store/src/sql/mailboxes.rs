@@ -79,7 +79,10 @@ const FOLDER_SELECT: &str = "SELECT i.item_id, i.parent_id, i.name, i.props, \
      (SELECT COUNT(*) FROM drive_items c WHERE c.tenant_id = i.tenant_id AND c.drive_id = i.drive_id \
       AND c.parent_id = i.item_id AND c.deleted_at IS NULL AND c.is_folder = 1) AS child_folders, \
      (SELECT COUNT(*) FROM drive_items c WHERE c.tenant_id = i.tenant_id AND c.drive_id = i.drive_id \
-      AND c.parent_id = i.item_id AND c.deleted_at IS NULL AND c.is_folder = 0) AS items \
+      AND c.parent_id = i.item_id AND c.deleted_at IS NULL AND c.is_folder = 0) AS items, \
+     (SELECT COUNT(*) FROM drive_items c JOIN mail_messages m ON m.tenant_id = c.tenant_id \
+      AND m.drive_id = c.drive_id AND m.item_id = c.item_id WHERE c.tenant_id = i.tenant_id \
+      AND c.drive_id = i.drive_id AND c.parent_id = i.item_id AND c.deleted_at IS NULL AND m.is_read = 0) AS unread \
      FROM drive_items i";
 
 fn count(r: &dyn Columns, column: &str) -> StoreResult<u64> {
@@ -97,8 +100,7 @@ fn folder_from_row(r: &dyn Columns) -> StoreResult<MailFolderRecord> {
         display_name: r.col("name")?,
         child_folder_count: count(r, "child_folders")?,
         total_item_count: count(r, "items")?,
-        // Every item of a folder is a message once mail is stored; none is unread before.
-        unread_item_count: 0,
+        unread_item_count: count(r, "unread")?,
         is_hidden: props.get(HIDDEN).is_some_and(|v| v == "true"),
     })
 }

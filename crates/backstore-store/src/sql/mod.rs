@@ -41,6 +41,7 @@ mod drive_reads;
 pub mod drives;
 mod jobs;
 mod listing;
+pub mod mail_messages;
 pub mod mailboxes;
 mod outcome;
 mod policies;

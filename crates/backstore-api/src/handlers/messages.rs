@@ -1,0 +1,318 @@
+//! Messages of a mailbox through Graph's paths: listed per folder or per mailbox (paging, `$select`,
+//! `$filter`, `$orderby`, newest first by default), created from JSON or from MIME (base64
+//! `text/plain`, as Graph takes it), read with their body, their MIME (`$value`) byte for byte,
+//! changed, moved and deleted. A message's MIME is its content in the content store.
+
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use futures::TryStreamExt;
+
+use backstore_store::sql::drives::DriveRecord;
+use backstore_store::sql::mail_messages::{MessageFields, MessageRecord};
+use backstore_store::sql::mailboxes::{well_known_id, MailFolderRecord};
+use backstore_store::{FileBody, StoreError};
+
+use super::items::content;
+use super::{keyed_page_of, list_spec_with, project, selected};
+use crate::body::messages::{self as body, NewMessage, Patch};
+use crate::error::ApiError;
+use crate::mail_path::MessagePart;
+use crate::mime::{self, Body};
+use crate::wire::mail::{Flag, ItemBody, Message, Recipient, MESSAGE_PROPERTIES};
+use crate::wire::DateTime;
+use crate::{json_response, Ctx};
+
+/// Messages per page when `$top` is absent, as Graph pages them, and the most a page holds.
+const MESSAGE_PAGE: i64 = 10;
+const MAX_MESSAGE_PAGE: i64 = 1000;
+
+fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::ItemNotFound => ApiError::MailItemNotFound,
+        other => other.into(),
+    }
+}
+
+/// `…/messages`: list (GET) or create (POST) in `folder`, or in the whole mailbox (Drafts, for a create).
+pub(super) async fn collection(
+    ctx: &Ctx,
+    method: &Method,
+    mailbox: &DriveRecord,
+    user: &str,
+    folder: Option<&MailFolderRecord>,
+) -> Result<Response, ApiError> {
+    match *method {
+        Method::GET => list(ctx, mailbox, user, folder).await,
+        Method::POST => {
+            let drafts = well_known_id(mailbox, "drafts").expect("drafts is well known");
+            create(ctx, mailbox, user, folder.map_or(drafts.as_str(), |f| f.id.as_str())).await
+        }
+        _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+    }
+}
+
+/// `…/messages/{id}[/$value|/move]`.
+pub(super) async fn one(
+    ctx: &Ctx,
+    method: &Method,
+    mailbox: &DriveRecord,
+    user: &str,
+    folder: Option<&MailFolderRecord>,
+    id: &str,
+    part: MessagePart,
+) -> Result<Response, ApiError> {
+    let m = ctx.store().message(ctx.tenant(), &mailbox.drive_id, id).await?.ok_or(ApiError::MailItemNotFound)?;
+    if folder.is_some_and(|f| f.id != m.folder_id) {
+        return Err(ApiError::MailItemNotFound);
+    }
+    let writer = ctx.writer();
+    match (part, method.clone()) {
+        (MessagePart::Entity, Method::GET) => {
+            ctx.query.for_entity()?;
+            let context = format!("{}/messages/$entity", metadata(ctx, user));
+            let body = render(ctx, &m, true).await?;
+            Ok(with_preference(ctx, json_response(StatusCode::OK, &entity(context, body))))
+        }
+        (MessagePart::Entity, Method::PATCH) => {
+            let change = match body::patch(&ctx.body)? {
+                Patch::Change(c) => c,
+                Patch::DraftContent(p) if m.fields.is_draft => {
+                    return Err(ApiError::NotImplemented(format!(
+                        "Changing '{p}' of a draft is not implemented by backstore yet."
+                    )))
+                }
+                Patch::DraftContent(_) => {
+                    return Err(ApiError::MailRefused(
+                        "ErrorInvalidPropertyUpdateSentMessage",
+                        "Update operation is invalid for property of a sent message.".into(),
+                    ))
+                }
+            };
+            let changed =
+                ctx.store().update_message(writer, &mailbox.drive_id, id, &change).await.map_err(not_found)?;
+            let context = format!("{}/messages/$entity", metadata(ctx, user));
+            Ok(json_response(StatusCode::OK, &entity(context, render(ctx, &changed, false).await?)))
+        }
+        (MessagePart::Entity, Method::DELETE) => {
+            ctx.store().delete_message(writer, &mailbox.drive_id, id).await.map_err(not_found)?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        (MessagePart::Entity, _) => Err(ApiError::MethodNotAllowed { allow: "GET, PATCH, DELETE" }),
+        (MessagePart::Value, Method::GET) => {
+            let bytes = read_mime(ctx, &m).await?;
+            let mut r = (StatusCode::OK, bytes).into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+            Ok(r)
+        }
+        (MessagePart::Value, _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        (MessagePart::Move, Method::POST) => {
+            let to = body::destination(&ctx.body)?;
+            let to = well_known_id(mailbox, &to).unwrap_or(to);
+            let moved = ctx.store().move_message(writer, &mailbox.drive_id, id, &to).await.map_err(not_found)?;
+            let context = format!("{}/messages/$entity", metadata(ctx, user));
+            Ok(json_response(StatusCode::CREATED, &entity(context, render(ctx, &moved, false).await?)))
+        }
+        (MessagePart::Move, _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+    }
+}
+
+fn metadata(ctx: &Ctx, user: &str) -> String {
+    format!("{}/{}/$metadata#users('{}')", ctx.origin, ctx.version.as_str(), user.replace('\'', "''"))
+}
+
+fn entity(
+    context: String,
+    members: serde_json::Map<String, serde_json::Value>,
+) -> crate::wire::Entity<serde_json::Map<String, serde_json::Value>> {
+    crate::wire::Entity { context, members }
+}
+
+/// `Preference-Applied` when the request asked for a body type.
+fn with_preference(ctx: &Ctx, mut r: Response) -> Response {
+    if let Some(text) = ctx.prefer_text_body {
+        let value = if text { "outlook.body-content-type=\"text\"" } else { "outlook.body-content-type=\"html\"" };
+        r.headers_mut().insert("preference-applied", HeaderValue::from_static(value));
+    }
+    r
+}
+
+async fn read_mime(ctx: &Ctx, m: &MessageRecord) -> Result<Vec<u8>, ApiError> {
+    let content = content(ctx)?;
+    let parts: Vec<axum::body::Bytes> = content
+        .read_file(ctx.tenant(), &m.chunks, 0..m.size)
+        .try_collect()
+        .await
+        .map_err(|e| ApiError::Internal(format!("message {}: {e}", m.id)))?;
+    Ok(parts.concat())
+}
+
+/// A message's members as the request's `$select` keeps them; the MIME is read for the body only
+/// when the body is shown. `select` applies the request's `$select` (a write answers whole).
+async fn render(
+    ctx: &Ctx,
+    m: &MessageRecord,
+    select: bool,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let picked = if select { selected(ctx, MESSAGE_PROPERTIES, "message")? } else { None };
+    let body = match &picked {
+        Some(names) if !names.contains(&"body") => None,
+        _ => Some(mime::body(&read_mime(ctx, m).await?, ctx.prefer_text_body)),
+    };
+    Ok(project(crate::wire::members(&wire(m, body.as_ref())), picked.as_deref(), &[]))
+}
+
+fn change_key(m: &MessageRecord) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", m.id, m.version))
+}
+
+fn wire<'a>(m: &'a MessageRecord, body: Option<&'a Body>) -> Message<'a> {
+    let f = &m.fields;
+    let key = change_key(m);
+    Message {
+        etag: format!("W/\"{key}\""),
+        id: &m.id,
+        created_date_time: DateTime(m.created_at),
+        last_modified_date_time: DateTime(m.modified_at),
+        change_key: key,
+        categories: &f.categories,
+        received_date_time: DateTime(f.received_at),
+        sent_date_time: DateTime::opt(f.sent_at),
+        has_attachments: f.has_attachments,
+        internet_message_id: f.internet_message_id.as_deref(),
+        subject: &f.subject,
+        body_preview: &f.body_preview,
+        importance: &f.importance,
+        parent_folder_id: &m.folder_id,
+        conversation_id: &f.conversation_id,
+        is_delivery_receipt_requested: false,
+        is_read_receipt_requested: false,
+        is_read: f.is_read,
+        is_draft: f.is_draft,
+        web_link: format!(
+            "https://outlook.office365.com/owa/?ItemID={}&exvsurl=1&viewmodel=ReadMessageItem",
+            percent_encoding::utf8_percent_encode(&m.id, percent_encoding::NON_ALPHANUMERIC)
+        ),
+        inference_classification: "focused",
+        body: body.map(|b| ItemBody { content_type: b.content_type, content: &b.content }),
+        sender: f.from.as_ref().map(Recipient::of),
+        from: f.from.as_ref().map(Recipient::of),
+        to_recipients: Recipient::all(&f.to),
+        cc_recipients: Recipient::all(&f.cc),
+        bcc_recipients: Recipient::all(&f.bcc),
+        reply_to: Recipient::all(&f.reply_to),
+        flag: Flag { flag_status: &f.flag_status },
+    }
+}
+
+async fn list(
+    ctx: &Ctx,
+    mailbox: &DriveRecord,
+    user: &str,
+    folder: Option<&MailFolderRecord>,
+) -> Result<Response, ApiError> {
+    let size = ctx.query.top.unwrap_or(MESSAGE_PAGE).clamp(1, MAX_MESSAGE_PAGE);
+    let spec = list_spec_with(ctx, Some("receivedDateTime desc"), size)?;
+    let page = ctx.store().list_messages(ctx.tenant(), &mailbox.drive_id, folder.map(|f| f.id.as_str()), &spec).await?;
+    let (rows, next) = keyed_page_of(size, page.rows, |m: &MessageRecord| m.seq);
+    let mut value = Vec::with_capacity(rows.len());
+    for m in &rows {
+        value.push(render(ctx, m, true).await?);
+    }
+    let context = match folder {
+        Some(f) => format!("{}/mailFolders('{}')/messages", metadata(ctx, user), f.id),
+        None => format!("{}/messages", metadata(ctx, user)),
+    };
+    let body = crate::wire::Collection {
+        context,
+        count: page.count,
+        value,
+        next_link: next.map(|n| ctx.next_link(n.seq, &n.keys)),
+    };
+    Ok(with_preference(ctx, json_response(StatusCode::OK, &body)))
+}
+
+async fn create(ctx: &Ctx, mailbox: &DriveRecord, user: &str, folder: &str) -> Result<Response, ApiError> {
+    let now = ctx.state.inner.clock.now();
+    let is_mime = ctx
+        .content_type
+        .as_deref()
+        .is_some_and(|t| t.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("text/plain"));
+    let (mime_bytes, fields) = if is_mime {
+        let text: Vec<u8> = ctx.body.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+        let mime_bytes = base64::engine::general_purpose::STANDARD.decode(&text).map_err(|_| {
+            ApiError::MailRefused(
+                "ErrorMimeContentInvalidBase64String",
+                "Invalid base64 string for MIME content.".into(),
+            )
+        })?;
+        let derived = mime::derive(&mime_bytes, &mailbox.drive_id, now).ok_or_else(|| {
+            ApiError::MailRefused("ErrorMimeContentInvalid", "The MIME content is not a message.".into())
+        })?;
+        (mime_bytes, derived.fields)
+    } else {
+        let new = body::new_message(&ctx.body)?;
+        from_json(&new, &mailbox.drive_id, now)
+    };
+    let content = content(ctx)?;
+    let mut writer = content.writer(ctx.tenant()).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let stored = writer.write_bytes(&mime_bytes).await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    writer.flush().await.map_err(|e| ApiError::Internal(e.to_string()))?;
+    let file = FileBody {
+        size: stored.size,
+        chunks: stored.chunks,
+        mime_type: Some("message/rfc822".into()),
+        sha256: None,
+        quick_xor: None,
+    };
+    let made =
+        ctx.store().create_message(ctx.writer(), &mailbox.drive_id, folder, &file, &fields).await.map_err(not_found)?;
+    let context = format!("{}/messages/$entity", metadata(ctx, user));
+    Ok(json_response(StatusCode::CREATED, &entity(context, render(ctx, &made, false).await?)))
+}
+
+/// A JSON create's message: its MIME composed, its fields as the JSON and its flags say.
+fn from_json(new: &NewMessage, mailbox: &str, now: chrono::DateTime<chrono::Utc>) -> (Vec<u8>, MessageFields) {
+    let message_id = match &new.internet_message_id {
+        Some(id) => id.trim().trim_start_matches('<').trim_end_matches('>').to_owned(),
+        None => format!("{}@backstore.local", uuid::Uuid::new_v4().simple()),
+    };
+    let sent = new.submitted.or((!new.is_draft()).then_some(new.delivered.unwrap_or(now)));
+    let mime_bytes = mime::compose(&mime::Compose {
+        subject: &new.subject,
+        body: &new.body,
+        from: new.from.as_ref(),
+        to: &new.to,
+        cc: &new.cc,
+        bcc: &new.bcc,
+        reply_to: &new.reply_to,
+        date: sent.unwrap_or(now),
+        message_id: &message_id,
+        importance: &new.importance,
+    });
+    let text = if new.body.content_type == "html" {
+        mime::body(&mime_bytes, Some(true)).content
+    } else {
+        new.body.content.clone()
+    };
+    let fields = MessageFields {
+        subject: new.subject.clone(),
+        from: new.from.clone(),
+        to: new.to.clone(),
+        cc: new.cc.clone(),
+        bcc: new.bcc.clone(),
+        reply_to: new.reply_to.clone(),
+        received_at: new.delivered.unwrap_or(now),
+        sent_at: sent,
+        has_attachments: false,
+        is_read: new.is_read(),
+        is_draft: new.is_draft(),
+        importance: new.importance.clone(),
+        categories: new.categories.clone(),
+        flag_status: new.flag_status.clone(),
+        internet_message_id: Some(format!("<{message_id}>")),
+        conversation_id: mime::conversation_id(mailbox, &new.subject),
+        body_preview: mime::preview(&text),
+    };
+    (mime_bytes, fields)
+}

@@ -1,0 +1,219 @@
+//! A message's MIME: what Graph derives from it (subject, addresses, dates, ids, attachments, the
+//! body and its preview), and the MIME of a message created from JSON.
+
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use mail_builder::headers::address::Address as OutAddress;
+use mail_builder::MessageBuilder;
+use mail_parser::{Address, MessageParser, MimeHeaders};
+
+use backstore_store::sql::mail_messages::{MessageFields, Recipient};
+
+/// A message's body as Graph shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Body {
+    /// `text` or `html`.
+    pub content_type: &'static str,
+    pub content: String,
+}
+
+/// What a message holds beyond the fields Graph lists: its body.
+pub struct Derived {
+    pub fields: MessageFields,
+    pub body: Body,
+}
+
+fn recipients(a: Option<&Address<'_>>) -> Vec<Recipient> {
+    a.map(|a| {
+        a.iter()
+            .filter_map(|r| {
+                r.address().map(|address| Recipient { name: r.name().map(str::to_owned), address: address.to_owned() })
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// The first 255 characters of a body's text, its white space collapsed.
+pub fn preview(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(255).collect()
+}
+
+/// `Re:`/`Fw:` prefixes off a subject: what the messages of one conversation share.
+fn topic(subject: &str) -> String {
+    let mut s = subject.trim();
+    loop {
+        let lower = s.to_ascii_lowercase();
+        match ["re:", "fw:", "fwd:"].iter().find(|p| lower.starts_with(*p)) {
+            Some(p) => s = s[p.len()..].trim_start(),
+            None => return s.to_lowercase(),
+        }
+    }
+}
+
+/// A conversation's id: the same for every message of a topic in a mailbox.
+pub fn conversation_id(mailbox: &str, subject: &str) -> String {
+    let a = backstore_domain::stable_hash(&format!("conversation\u{1f}{mailbox}\u{1f}{}", topic(subject)));
+    let b = backstore_domain::stable_hash(&format!("conversation-2\u{1f}{mailbox}\u{1f}{}", topic(subject)));
+    let mut bytes = a.to_be_bytes().to_vec();
+    bytes.extend(b.to_be_bytes());
+    format!("AAQk{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What Graph derives from a MIME message, as a message received at `now` in `mailbox`; `None`
+/// when the bytes are not a message.
+pub fn derive(mime: &[u8], mailbox: &str, now: DateTime<Utc>) -> Option<Derived> {
+    let m = MessageParser::default().parse(mime)?;
+    if m.headers().is_empty() {
+        return None;
+    }
+    let subject = m.subject().unwrap_or_default().to_owned();
+    let body = body_of(&m, None);
+    let text = m.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
+    let fields = MessageFields {
+        from: recipients(m.from()).into_iter().next(),
+        to: recipients(m.to()),
+        cc: recipients(m.cc()),
+        bcc: recipients(m.bcc()),
+        reply_to: recipients(m.reply_to()),
+        received_at: now,
+        sent_at: m.date().and_then(|d| DateTime::from_timestamp(d.to_timestamp(), 0)),
+        has_attachments: m.attachments().any(|p| p.content_disposition().is_none_or(|d| !d.is_inline())),
+        is_read: true,
+        is_draft: true,
+        importance: match m.header_raw("Importance").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
+            Some("high") => "high".into(),
+            Some("low") => "low".into(),
+            _ => "normal".into(),
+        },
+        categories: Vec::new(),
+        flag_status: "notFlagged".into(),
+        internet_message_id: m.message_id().map(|id| format!("<{id}>")),
+        conversation_id: conversation_id(mailbox, &subject),
+        body_preview: preview(&text),
+        subject,
+    };
+    Some(Derived { fields, body })
+}
+
+fn body_of(m: &mail_parser::Message<'_>, prefer_text: Option<bool>) -> Body {
+    let html = m.html_body_count() > 0 && m.body_html(0).is_some();
+    let as_text = prefer_text.unwrap_or(!html);
+    if as_text {
+        Body { content_type: "text", content: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default() }
+    } else {
+        Body { content_type: "html", content: m.body_html(0).map(|t| t.into_owned()).unwrap_or_default() }
+    }
+}
+
+/// A stored message's body: as it is (HTML when it has HTML), or as `prefer_text` asks.
+pub fn body(mime: &[u8], prefer_text: Option<bool>) -> Body {
+    match MessageParser::default().parse(mime) {
+        Some(m) => body_of(&m, prefer_text),
+        None => Body { content_type: "text", content: String::new() },
+    }
+}
+
+/// What a message created from JSON says about itself.
+pub struct Compose<'a> {
+    pub subject: &'a str,
+    pub body: &'a Body,
+    pub from: Option<&'a Recipient>,
+    pub to: &'a [Recipient],
+    pub cc: &'a [Recipient],
+    pub bcc: &'a [Recipient],
+    pub reply_to: &'a [Recipient],
+    pub date: DateTime<Utc>,
+    /// Without angle brackets.
+    pub message_id: &'a str,
+    pub importance: &'a str,
+}
+
+fn out_list(rs: &[Recipient]) -> OutAddress<'_> {
+    OutAddress::new_list(rs.iter().map(|r| OutAddress::new_address(r.name.as_deref(), r.address.as_str())).collect())
+}
+
+/// The MIME of a message created from JSON.
+pub fn compose(c: &Compose<'_>) -> Vec<u8> {
+    let mut b = MessageBuilder::new().subject(c.subject).date(c.date.timestamp()).message_id(c.message_id);
+    if let Some(f) = c.from {
+        b = b.from(OutAddress::new_address(f.name.as_deref(), f.address.as_str()));
+    }
+    for (list, set) in [(c.to, 0), (c.cc, 1), (c.bcc, 2), (c.reply_to, 3)] {
+        if list.is_empty() {
+            continue;
+        }
+        b = match set {
+            0 => b.to(out_list(list)),
+            1 => b.cc(out_list(list)),
+            2 => b.bcc(out_list(list)),
+            _ => b.reply_to(out_list(list)),
+        };
+    }
+    if c.importance != "normal" {
+        b = b.header("Importance", mail_builder::headers::raw::Raw::new(c.importance.to_owned()));
+    }
+    b = match c.body.content_type {
+        "html" => b.html_body(c.body.content.as_str()),
+        _ => b.text_body(c.body.content.as_str()),
+    };
+    b.write_to_vec().expect("writing to memory cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIME: &str = "From: Ann Lee <ann@contoso.com>\r\nTo: Bob <bob@contoso.com>, carl@contoso.com\r\n\
+        Subject: RE: Quarterly plan\r\nDate: Sun, 28 Feb 2021 07:15:00 +0000\r\nMessage-ID: <abc@contoso.com>\r\n\
+        MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n--b1\r\n\
+        Content-Type: text/plain\r\n\r\nHello   Bob,\r\nthe plan is attached.\r\n--b1\r\n\
+        Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=plan.pdf\r\n\
+        Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQK\r\n--b1--\r\n";
+
+    #[test]
+    fn a_mime_message_gives_what_graph_derives() {
+        let now = Utc::now();
+        let d = derive(MIME.as_bytes(), "mbx", now).unwrap();
+        let f = &d.fields;
+        assert_eq!(f.subject, "RE: Quarterly plan");
+        assert_eq!(f.from, Some(Recipient { name: Some("Ann Lee".into()), address: "ann@contoso.com".into() }));
+        assert_eq!(
+            f.to.iter().map(|r| r.address.as_str()).collect::<Vec<_>>(),
+            ["bob@contoso.com", "carl@contoso.com"]
+        );
+        assert_eq!(f.sent_at.unwrap().to_rfc3339(), "2021-02-28T07:15:00+00:00");
+        assert_eq!(f.received_at, now);
+        assert_eq!(f.internet_message_id.as_deref(), Some("<abc@contoso.com>"));
+        assert!(f.has_attachments);
+        assert_eq!(f.body_preview, "Hello Bob, the plan is attached.");
+        assert_eq!(d.body.content_type, "text");
+        assert_eq!(f.conversation_id, conversation_id("mbx", "Quarterly plan"), "RE: is one conversation");
+        assert!(derive(b"\x00\x01 not a message", "mbx", now).is_none());
+    }
+
+    #[test]
+    fn a_composed_message_reads_back_as_it_was_written() {
+        let body = Body { content_type: "html", content: "<p>Hi <b>there</b></p>".into() };
+        let to = [Recipient { name: Some("Bob".into()), address: "bob@contoso.com".into() }];
+        let mime = compose(&Compose {
+            subject: "Lunch?",
+            body: &body,
+            from: None,
+            to: &to,
+            cc: &[],
+            bcc: &[],
+            reply_to: &[],
+            date: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            message_id: "m1@backstore.local",
+            importance: "high",
+        });
+        let d = derive(&mime, "mbx", Utc::now()).unwrap();
+        assert_eq!((d.fields.subject.as_str(), d.fields.importance.as_str()), ("Lunch?", "high"));
+        assert_eq!(d.fields.to, to);
+        assert_eq!(d.fields.internet_message_id.as_deref(), Some("<m1@backstore.local>"));
+        assert_eq!(d.body.content_type, "html");
+        assert!(d.body.content.contains("<b>there</b>"), "{}", d.body.content);
+        assert_eq!(body_of(&MessageParser::default().parse(&mime).unwrap(), Some(true)).content_type, "text");
+    }
+}

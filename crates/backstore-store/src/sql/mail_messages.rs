@@ -1,0 +1,325 @@
+//! Messages of mailboxes: each is a file of its mailbox's tree (`mailboxes.rs`) whose content is its
+//! MIME, named by its id, with what Graph lists and filters messages by in a `mail_messages` row
+//! beside it. Every write also keeps the item's `props` (the state a restore brings back), so the
+//! mailbox's snapshots hold it, and marks the folders above it changed.
+
+use std::collections::BTreeMap;
+
+use backstore_content::ChunkRef;
+use backstore_domain::Timestamp;
+use backstore_odata::SqlFilter;
+use serde::{Deserialize, Serialize};
+
+use super::drives::{
+    bump_delta, changed_from, chunks_from, delete_subtree, folder_in, insert_item, item_in, DELTA_NOW,
+};
+use super::listing::{self, Collection, Source};
+use super::read::{Col, Columns};
+use super::rows::{actor_json, from_micros, micros, new_id, opt_from_micros};
+use super::tx::Tx;
+use super::Lock;
+use crate::{Bind, FileBody, ListSpec, Page, Store, StoreError, StoreResult, Writer};
+
+/// A sender or recipient: `emailAddress { name, address }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recipient {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+/// What a message is: what Graph derives from its MIME or takes from its JSON at creation, and the
+/// state a client changes later (read, importance, categories, flag).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageFields {
+    pub subject: String,
+    pub from: Option<Recipient>,
+    pub to: Vec<Recipient>,
+    pub cc: Vec<Recipient>,
+    pub bcc: Vec<Recipient>,
+    pub reply_to: Vec<Recipient>,
+    pub received_at: Timestamp,
+    pub sent_at: Option<Timestamp>,
+    pub has_attachments: bool,
+    pub is_read: bool,
+    pub is_draft: bool,
+    /// `low`, `normal` or `high`.
+    pub importance: String,
+    pub categories: Vec<String>,
+    /// `notFlagged`, `flagged` or `complete`.
+    pub flag_status: String,
+    pub internet_message_id: Option<String>,
+    pub conversation_id: String,
+    pub body_preview: String,
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRecord {
+    pub seq: i64,
+    pub id: String,
+    pub folder_id: String,
+    /// The MIME's bytes and chunks.
+    pub size: u64,
+    pub chunks: Vec<ChunkRef>,
+    pub created_at: Timestamp,
+    pub modified_at: Timestamp,
+    /// Bumped by every change (the `changeKey`).
+    pub version: i64,
+    pub fields: MessageFields,
+}
+
+/// What a PATCH of a message changes; `None` leaves a property as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MessageChange {
+    pub is_read: Option<bool>,
+    pub importance: Option<String>,
+    pub categories: Option<Vec<String>>,
+    pub flag_status: Option<String>,
+}
+
+const MESSAGE_SELECT: &str = "SELECT m.*, i.parent_id, i.size, i.chunks, i.created_at, i.modified_at, i.version \
+     FROM mail_messages m JOIN drive_items i ON i.tenant_id = m.tenant_id AND i.drive_id = m.drive_id \
+     AND i.item_id = m.item_id";
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("message fields serialize")
+}
+
+fn from_json<T: for<'de> Deserialize<'de>>(text: &str, what: &str) -> StoreResult<T> {
+    serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("message {what}: {e}")))
+}
+
+fn message_from_row(r: &dyn Columns) -> StoreResult<MessageRecord> {
+    let from = match r.col::<Option<String>>("from_address")? {
+        Some(address) => Some(Recipient { name: r.col("from_name")?, address }),
+        None => None,
+    };
+    Ok(MessageRecord {
+        seq: r.col("seq")?,
+        id: r.col("item_id")?,
+        folder_id: r.col("parent_id")?,
+        size: u64::try_from(r.col::<i64>("size")?).map_err(|_| StoreError::Corrupt("message size".into()))?,
+        chunks: chunks_from(r.col("chunks")?)?,
+        created_at: from_micros(r.col("created_at")?)?,
+        modified_at: from_micros(r.col("modified_at")?)?,
+        version: r.col("version")?,
+        fields: MessageFields {
+            subject: r.col("subject")?,
+            from,
+            to: from_json(&r.col::<String>("to_recipients")?, "to")?,
+            cc: from_json(&r.col::<String>("cc_recipients")?, "cc")?,
+            bcc: from_json(&r.col::<String>("bcc_recipients")?, "bcc")?,
+            reply_to: from_json(&r.col::<String>("reply_to")?, "replyTo")?,
+            received_at: from_micros(r.col("received_at")?)?,
+            sent_at: opt_from_micros(r.col("sent_at")?)?,
+            has_attachments: r.col("has_attachments")?,
+            is_read: r.col("is_read")?,
+            is_draft: r.col("is_draft")?,
+            importance: r.col("importance")?,
+            categories: from_json(&r.col::<String>("categories")?, "categories")?,
+            flag_status: r.col("flag_status")?,
+            internet_message_id: r.col("internet_message_id")?,
+            conversation_id: r.col("conversation_id")?,
+            body_preview: r.col("body_preview")?,
+        },
+    })
+}
+
+/// What the mailbox's snapshots keep of a message besides its MIME: its place in lists and the
+/// state a restore brings back.
+fn manifest_props(f: &MessageFields) -> String {
+    let mut p = BTreeMap::new();
+    p.insert("subject", f.subject.clone());
+    p.insert("receivedDateTime", f.received_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    p.insert("isRead", f.is_read.to_string());
+    p.insert("isDraft", f.is_draft.to_string());
+    p.insert("importance", f.importance.clone());
+    p.insert("categories", json(&f.categories));
+    p.insert("flagStatus", f.flag_status.clone());
+    json(&p)
+}
+
+async fn message_in(tx: &mut Tx, tenant: &str, mailbox: &str, id: &str) -> StoreResult<MessageRecord> {
+    let sql =
+        format!("{MESSAGE_SELECT} WHERE m.tenant_id = ? AND m.drive_id = ? AND m.item_id = ? AND i.deleted_at IS NULL");
+    let row = tx.fetch_optional(&sql, args![tenant, mailbox, id]).await?.ok_or(StoreError::ItemNotFound)?;
+    message_from_row(&row)
+}
+
+/// A new version of a message's item: its props, who changed it when, the drive's delta counter.
+async fn touch(tx: &mut Tx, w: &Writer<'_>, mailbox: &str, id: &str, fields: &MessageFields) -> StoreResult<()> {
+    bump_delta(tx, w.tenant, mailbox).await?;
+    let sql = format!(
+        "UPDATE drive_items SET props = ?, version = version + 1, modified_at = ?, modified_by = ?, \
+         delta_seq = {DELTA_NOW} WHERE tenant_id = ? AND drive_id = ? AND item_id = ?"
+    );
+    exec!(tx, &sql, manifest_props(fields), micros(w.now), actor_json(w.actor), w.tenant, mailbox, id).await?;
+    Ok(())
+}
+
+impl Store {
+    /// Stores a message whose MIME is `mime` (already in the content store) in `folder`.
+    pub async fn create_message(
+        &self,
+        w: Writer<'_>,
+        mailbox: &str,
+        folder: &str,
+        mime: &FileBody,
+        f: &MessageFields,
+    ) -> StoreResult<MessageRecord> {
+        self.write(Lock::Tenant(w.tenant), async |tx| {
+            folder_in(tx, w.tenant, mailbox, folder).await?;
+            let id = new_id();
+            insert_item(tx, &w, mailbox, &id, Some(folder), &id, false, Some(mime)).await?;
+            exec!(
+                tx,
+                "INSERT INTO mail_messages (tenant_id, drive_id, item_id, subject, from_name, from_address, \
+                 to_recipients, cc_recipients, bcc_recipients, reply_to, received_at, sent_at, has_attachments, \
+                 is_read, is_draft, importance, categories, flag_status, internet_message_id, conversation_id, \
+                 body_preview) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                w.tenant,
+                mailbox,
+                id.as_str(),
+                f.subject.as_str(),
+                f.from.as_ref().and_then(|r| r.name.as_deref()),
+                f.from.as_ref().map(|r| r.address.as_str()),
+                json(&f.to),
+                json(&f.cc),
+                json(&f.bcc),
+                json(&f.reply_to),
+                micros(f.received_at),
+                f.sent_at.map(micros),
+                i64::from(f.has_attachments),
+                i64::from(f.is_read),
+                i64::from(f.is_draft),
+                f.importance.as_str(),
+                json(&f.categories),
+                f.flag_status.as_str(),
+                f.internet_message_id.as_deref(),
+                f.conversation_id.as_str(),
+                f.body_preview.as_str(),
+            )
+            .await?;
+            exec!(
+                tx,
+                "UPDATE drive_items SET props = ? WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+                manifest_props(f),
+                w.tenant,
+                mailbox,
+                id.as_str(),
+            )
+            .await?;
+            changed_from(tx, w.tenant, mailbox, folder, mime.size as i64).await?;
+            message_in(tx, w.tenant, mailbox, &id).await
+        })
+        .await
+    }
+
+    /// One message of a mailbox.
+    pub async fn message(&self, tenant: &str, mailbox: &str, id: &str) -> StoreResult<Option<MessageRecord>> {
+        let sql = format!(
+            "{MESSAGE_SELECT} WHERE m.tenant_id = ? AND m.drive_id = ? AND m.item_id = ? AND i.deleted_at IS NULL"
+        );
+        self.read_row(&sql, args![tenant, mailbox, id], message_from_row).await
+    }
+
+    /// A page of the messages of a folder, or of the whole mailbox, as `spec` asks.
+    pub async fn list_messages(
+        &self,
+        tenant: &str,
+        mailbox: &str,
+        folder: Option<&str>,
+        spec: &ListSpec,
+    ) -> StoreResult<Page<MessageRecord>> {
+        let mut scope = SqlFilter {
+            sql: "m.tenant_id = ? AND m.drive_id = ? AND i.deleted_at IS NULL".into(),
+            binds: vec![Bind::Text(tenant.to_owned()), Bind::Text(mailbox.to_owned())],
+        };
+        if let Some(folder) = folder {
+            scope.sql.push_str(" AND i.parent_id = ?");
+            scope.binds.push(Bind::Text(folder.to_owned()));
+        }
+        let source = Source { collection: Collection::Messages, select: MESSAGE_SELECT.into(), seq: "m.seq", scope };
+        listing::page(self, &source, spec, message_from_row).await
+    }
+
+    /// Changes a message's read state, importance, categories or flag.
+    pub async fn update_message(
+        &self,
+        w: Writer<'_>,
+        mailbox: &str,
+        id: &str,
+        change: &MessageChange,
+    ) -> StoreResult<MessageRecord> {
+        self.write(Lock::Tenant(w.tenant), async |tx| {
+            let mut f = message_in(tx, w.tenant, mailbox, id).await?.fields;
+            if let Some(v) = change.is_read {
+                f.is_read = v;
+            }
+            if let Some(v) = &change.importance {
+                f.importance = v.clone();
+            }
+            if let Some(v) = &change.categories {
+                f.categories = v.clone();
+            }
+            if let Some(v) = &change.flag_status {
+                f.flag_status = v.clone();
+            }
+            exec!(
+                tx,
+                "UPDATE mail_messages SET is_read = ?, importance = ?, categories = ?, flag_status = ? \
+                 WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+                i64::from(f.is_read),
+                f.importance.as_str(),
+                json(&f.categories),
+                f.flag_status.as_str(),
+                w.tenant,
+                mailbox,
+                id,
+            )
+            .await?;
+            touch(tx, &w, mailbox, id, &f).await?;
+            let folder =
+                item_in(tx, w.tenant, mailbox, id).await?.and_then(|i| i.parent_id).ok_or(StoreError::ItemNotFound)?;
+            changed_from(tx, w.tenant, mailbox, &folder, 0).await?;
+            message_in(tx, w.tenant, mailbox, id).await
+        })
+        .await
+    }
+
+    /// Moves a message to another folder of its mailbox (it keeps its id).
+    pub async fn move_message(&self, w: Writer<'_>, mailbox: &str, id: &str, to: &str) -> StoreResult<MessageRecord> {
+        self.write(Lock::Tenant(w.tenant), async |tx| {
+            let m = message_in(tx, w.tenant, mailbox, id).await?;
+            folder_in(tx, w.tenant, mailbox, to).await?;
+            if m.folder_id == to {
+                return Ok(m);
+            }
+            exec!(
+                tx,
+                "UPDATE drive_items SET parent_id = ? WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+                to,
+                w.tenant,
+                mailbox,
+                id,
+            )
+            .await?;
+            touch(tx, &w, mailbox, id, &m.fields).await?;
+            changed_from(tx, w.tenant, mailbox, &m.folder_id, -(m.size as i64)).await?;
+            changed_from(tx, w.tenant, mailbox, to, m.size as i64).await?;
+            message_in(tx, w.tenant, mailbox, id).await
+        })
+        .await
+    }
+
+    /// Deletes a message.
+    pub async fn delete_message(&self, w: Writer<'_>, mailbox: &str, id: &str) -> StoreResult<()> {
+        self.write(Lock::Tenant(w.tenant), async |tx| {
+            let m = message_in(tx, w.tenant, mailbox, id).await?;
+            let item = item_in(tx, w.tenant, mailbox, id).await?.ok_or(StoreError::ItemNotFound)?;
+            let freed = delete_subtree(tx, &w, mailbox, &item).await?;
+            changed_from(tx, w.tenant, mailbox, &m.folder_id, -(freed as i64)).await
+        })
+        .await
+    }
+}
