@@ -20,13 +20,19 @@ pub enum MailTail {
 }
 
 /// What of a message a path names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessagePart {
     Entity,
     /// `$value`: its MIME.
     Value,
     /// `move` (or `microsoft.graph.move`).
     Move,
+    /// `attachments`
+    Attachments,
+    /// `attachments/{id}`
+    Attachment(String),
+    /// `attachments/{id}/$value`: its raw content.
+    AttachmentValue(String),
 }
 
 /// A user's mailbox, a chain of folders (each a child of the one before), and what of the last.
@@ -44,7 +50,6 @@ const UNSERVED: &[&str] =
 
 /// What Graph has of a message that backstore does not serve yet.
 const MESSAGE_UNSERVED: &[&str] = &[
-    "attachments",
     "copy",
     "createForward",
     "createReply",
@@ -137,6 +142,13 @@ fn messages(rest: &[&str]) -> Result<MailTail, ApiError> {
         [id] => Ok(MailTail::Message(decode(id), MessagePart::Entity)),
         [id, v] if *v == "$value" => Ok(MailTail::Message(decode(id), MessagePart::Value)),
         [id, m] if is(m, "move") => Ok(MailTail::Message(decode(id), MessagePart::Move)),
+        [id, a] if a.eq_ignore_ascii_case("attachments") => Ok(MailTail::Message(decode(id), MessagePart::Attachments)),
+        [id, a, att] if a.eq_ignore_ascii_case("attachments") => {
+            Ok(MailTail::Message(decode(id), MessagePart::Attachment(decode(att))))
+        }
+        [id, a, att, v] if a.eq_ignore_ascii_case("attachments") && *v == "$value" => {
+            Ok(MailTail::Message(decode(id), MessagePart::AttachmentValue(decode(att))))
+        }
         [_, nav, ..] if MESSAGE_UNSERVED.iter().any(|u| is(nav, u)) => Err(unserved(&format!("'{nav}' of messages"))),
         [_, nav, ..] => Err(ApiError::BadRequest(format!("Resource not found for the segment '{nav}' of a message."))),
     }

@@ -64,9 +64,6 @@ pub fn conversation_id(mailbox: &str, subject: &str) -> String {
 /// when the bytes are not a message.
 pub fn derive(mime: &[u8], mailbox: &str, now: DateTime<Utc>) -> Option<Derived> {
     let m = MessageParser::default().parse(mime)?;
-    if m.headers().is_empty() {
-        return None;
-    }
     let subject = m.subject().unwrap_or_default().to_owned();
     let body = body_of(&m, None);
     let text = m.body_text(0).map(|t| t.into_owned()).unwrap_or_default();
@@ -97,7 +94,8 @@ pub fn derive(mime: &[u8], mailbox: &str, now: DateTime<Utc>) -> Option<Derived>
 }
 
 fn body_of(m: &mail_parser::Message<'_>, prefer_text: Option<bool>) -> Body {
-    let html = m.html_body_count() > 0 && m.body_html(0).is_some();
+    // The parser offers every text part as HTML too: the message has HTML when its part is HTML.
+    let html = m.html_part(0).is_some_and(|p| p.is_text_html());
     let as_text = prefer_text.unwrap_or(!html);
     if as_text {
         Body { content_type: "text", content: m.body_text(0).map(|t| t.into_owned()).unwrap_or_default() }
@@ -114,6 +112,57 @@ pub fn body(mime: &[u8], prefer_text: Option<bool>) -> Body {
     }
 }
 
+/// An attachment of a message, as Graph shows a `fileAttachment`: its id is its place among the
+/// message's attachments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub is_inline: bool,
+    pub content_id: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// A new attachment of a message created from JSON.
+pub struct NewAttachment {
+    pub name: String,
+    pub content_type: String,
+    pub is_inline: bool,
+    pub content_id: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// The id of a message's `n`-th attachment.
+fn attachment_id(n: usize) -> String {
+    format!("AAMkATT{n}")
+}
+
+/// A message's attachments, in MIME order.
+pub fn attachments(mime: &[u8]) -> Vec<Attachment> {
+    let Some(m) = MessageParser::default().parse(mime) else { return Vec::new() };
+    m.attachments()
+        .enumerate()
+        .map(|(n, p)| {
+            let content_type = p.content_type().map_or_else(
+                || "application/octet-stream".to_owned(),
+                |t| match t.subtype() {
+                    Some(sub) => format!("{}/{sub}", t.ctype()),
+                    None => t.ctype().to_owned(),
+                },
+            );
+            Attachment {
+                id: attachment_id(n),
+                name: p.attachment_name().unwrap_or("attachment").to_owned(),
+                content_type,
+                is_inline: p.content_disposition().is_some_and(|d| d.is_inline()),
+                content_id: p.content_id().map(str::to_owned),
+                bytes: p.contents().to_vec(),
+            }
+        })
+        .collect()
+}
+
 /// What a message created from JSON says about itself.
 pub struct Compose<'a> {
     pub subject: &'a str,
@@ -127,6 +176,7 @@ pub struct Compose<'a> {
     /// Without angle brackets.
     pub message_id: &'a str,
     pub importance: &'a str,
+    pub attachments: &'a [NewAttachment],
 }
 
 fn out_list(rs: &[Recipient]) -> OutAddress<'_> {
@@ -157,6 +207,18 @@ pub fn compose(c: &Compose<'_>) -> Vec<u8> {
         "html" => b.html_body(c.body.content.as_str()),
         _ => b.text_body(c.body.content.as_str()),
     };
+    for a in c.attachments {
+        let ct = a.content_type.as_str();
+        b = match (&a.content_id, a.is_inline) {
+            // An inline part's name rides on its Content-Type, as mail clients write it.
+            (Some(cid), true) => {
+                let typed =
+                    mail_builder::headers::content_type::ContentType::new(ct).attribute("name", a.name.as_str());
+                b.inline(typed, cid.as_str(), a.bytes.as_slice())
+            }
+            _ => b.attachment(ct, a.name.as_str(), a.bytes.as_slice()),
+        };
+    }
     b.write_to_vec().expect("writing to memory cannot fail")
 }
 
@@ -189,7 +251,10 @@ mod tests {
         assert_eq!(f.body_preview, "Hello Bob, the plan is attached.");
         assert_eq!(d.body.content_type, "text");
         assert_eq!(f.conversation_id, conversation_id("mbx", "Quarterly plan"), "RE: is one conversation");
-        assert!(derive(b"\x00\x01 not a message", "mbx", now).is_none());
+        // Bytes that are hardly a message are still held, as Exchange holds them; nothing is not.
+        let junk = derive(b"\x00\x01 not a message", "mbx", now);
+        assert!(junk.is_none_or(|d| d.fields.from.is_none() && d.fields.to.is_empty()));
+        assert!(derive(b"", "mbx", now).is_none());
     }
 
     #[test]
@@ -207,6 +272,13 @@ mod tests {
             date: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
             message_id: "m1@backstore.local",
             importance: "high",
+            attachments: &[NewAttachment {
+                name: "notes.txt".into(),
+                content_type: "text/plain".into(),
+                is_inline: false,
+                content_id: None,
+                bytes: b"bring the notes".to_vec(),
+            }],
         });
         let d = derive(&mime, "mbx", Utc::now()).unwrap();
         assert_eq!((d.fields.subject.as_str(), d.fields.importance.as_str()), ("Lunch?", "high"));
@@ -215,5 +287,15 @@ mod tests {
         assert_eq!(d.body.content_type, "html");
         assert!(d.body.content.contains("<b>there</b>"), "{}", d.body.content);
         assert_eq!(body_of(&MessageParser::default().parse(&mime).unwrap(), Some(true)).content_type, "text");
+        assert!(d.fields.has_attachments);
+        let a = attachments(&mime);
+        assert_eq!(a.len(), 1);
+        assert_eq!(
+            (a[0].name.as_str(), a[0].content_type.as_str(), a[0].is_inline),
+            ("notes.txt", "text/plain", false)
+        );
+        assert_eq!(a[0].bytes, b"bring the notes");
+        let original = attachments(MIME.as_bytes());
+        assert_eq!((original[0].name.as_str(), original[0].bytes.as_slice()), ("plan.pdf", &b"%PDF-1.4\n"[..]));
     }
 }

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use backstore_store::sql::mail_messages::{MessageChange, Recipient};
 
 use crate::error::ApiError;
-use crate::mime::Body;
+use crate::mime::{Body, NewAttachment};
 
 /// A message as a JSON create gives it.
 pub struct NewMessage {
@@ -27,6 +27,7 @@ pub struct NewMessage {
     /// `SystemTime 0x0E06` (delivery time) and `SystemTime 0x0039` (submit time).
     pub delivered: Option<DateTime<Utc>>,
     pub submitted: Option<DateTime<Utc>>,
+    pub attachments: Vec<NewAttachment>,
 }
 
 /// MSGFLAG_READ and MSGFLAG_UNSENT of PidTagMessageFlags.
@@ -63,6 +64,7 @@ const CREATE_PROPERTIES: &[&str] = &[
     "isDeliveryReceiptRequested",
     "isReadReceiptRequested",
     "inferenceClassification",
+    "attachments",
 ];
 
 fn bad(msg: impl Into<String>) -> ApiError {
@@ -190,6 +192,38 @@ fn extended(m: &Map<String, Value>) -> Result<Extended, ApiError> {
     Ok(Extended { flags, delivered, submitted })
 }
 
+/// A `fileAttachment` of a JSON create (item and reference attachments are not kept yet).
+fn attachment(v: &Value) -> Result<NewAttachment, ApiError> {
+    use base64::Engine as _;
+    let a = v.as_object().ok_or_else(|| bad("An attachment must be an object."))?;
+    match string(a, "@odata.type")?.as_deref().map(|t| t.trim_start_matches('#').to_ascii_lowercase()) {
+        Some(t) if t == "microsoft.graph.fileattachment" => {}
+        Some(t) if t == "microsoft.graph.itemattachment" || t == "microsoft.graph.referenceattachment" => {
+            return Err(ApiError::NotImplemented(format!(
+                "Attachments of type '{t}' are not implemented by backstore yet."
+            )))
+        }
+        _ => return Err(bad("An attachment needs '@odata.type': '#microsoft.graph.fileAttachment'.")),
+    }
+    let name = string(a, "name")?.ok_or_else(|| bad("An attachment needs a 'name'."))?;
+    let bytes = string(a, "contentBytes")?.ok_or_else(|| bad("A file attachment needs its 'contentBytes'."))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(bytes.trim())
+        .map_err(|_| bad(format!("The 'contentBytes' of '{name}' are not base64.")))?;
+    let is_inline = match a.get("isInline") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => return Err(bad("'isInline' must be true or false.")),
+    };
+    Ok(NewAttachment {
+        content_type: string(a, "contentType")?.unwrap_or_else(|| "application/octet-stream".into()),
+        content_id: string(a, "contentId")?,
+        name,
+        is_inline,
+        bytes,
+    })
+}
+
 /// A message a JSON create gives.
 pub fn new_message(body: &[u8]) -> Result<NewMessage, ApiError> {
     let m = object(body)?;
@@ -211,6 +245,11 @@ pub fn new_message(body: &[u8]) -> Result<NewMessage, ApiError> {
         Some(v) => Some(recipient(v, "from")?),
     };
     let Extended { flags: message_flags, delivered, submitted } = extended(&m)?;
+    let attachments = match m.get("attachments") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(items)) => items.iter().map(attachment).collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad("'attachments' must be an array.")),
+    };
     Ok(NewMessage {
         subject: string(&m, "subject")?.unwrap_or_default(),
         body: content,
@@ -227,6 +266,7 @@ pub fn new_message(body: &[u8]) -> Result<NewMessage, ApiError> {
         message_flags,
         delivered,
         submitted,
+        attachments,
     })
 }
 

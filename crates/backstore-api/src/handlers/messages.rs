@@ -19,7 +19,7 @@ use crate::body::messages::{self as body, NewMessage, Patch};
 use crate::error::ApiError;
 use crate::mail_path::MessagePart;
 use crate::mime::{self, Body};
-use crate::wire::mail::{Flag, ItemBody, Message, Recipient, MESSAGE_PROPERTIES};
+use crate::wire::mail::{FileAttachment, Flag, ItemBody, Message, Recipient, MESSAGE_PROPERTIES};
 use crate::wire::DateTime;
 use crate::{json_response, Ctx};
 
@@ -114,6 +114,53 @@ pub(super) async fn one(
             Ok(json_response(StatusCode::CREATED, &entity(context, render(ctx, &moved, false).await?)))
         }
         (MessagePart::Move, _) => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        (MessagePart::Attachments, Method::GET) => {
+            let all = mime::attachments(&read_mime(ctx, &m).await?);
+            let value: Vec<_> = all.iter().map(|a| attachment(&m, a)).collect();
+            let context = format!("{}/messages('{}')/attachments", metadata(ctx, user), m.id);
+            let body = crate::wire::Collection { context, count: None, value, next_link: None };
+            Ok(json_response(StatusCode::OK, &body))
+        }
+        (MessagePart::Attachments, Method::POST) => Err(ApiError::NotImplemented(
+            "Adding an attachment to a stored message is not implemented by backstore yet; create the message with its attachments.".into(),
+        )),
+        (MessagePart::Attachments, _) => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        (MessagePart::Attachment(aid), Method::GET) => {
+            ctx.query.for_entity()?;
+            let all = mime::attachments(&read_mime(ctx, &m).await?);
+            let a = all.iter().find(|a| a.id == aid).ok_or(ApiError::MailItemNotFound)?;
+            let context = format!("{}/messages('{}')/attachments/$entity", metadata(ctx, user), m.id);
+            Ok(json_response(StatusCode::OK, &crate::wire::Entity { context, members: attachment(&m, a) }))
+        }
+        (MessagePart::Attachment(_), Method::DELETE) => Err(ApiError::NotImplemented(
+            "Removing an attachment from a stored message is not implemented by backstore yet.".into(),
+        )),
+        (MessagePart::Attachment(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, DELETE" }),
+        (MessagePart::AttachmentValue(aid), Method::GET) => {
+            let all = mime::attachments(&read_mime(ctx, &m).await?);
+            let a = all.into_iter().find(|a| a.id == aid).ok_or(ApiError::MailItemNotFound)?;
+            let mut r = (StatusCode::OK, a.bytes).into_response();
+            let ct = HeaderValue::from_str(&a.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            r.headers_mut().insert(header::CONTENT_TYPE, ct);
+            Ok(r)
+        }
+        (MessagePart::AttachmentValue(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+    }
+}
+
+fn attachment<'a>(m: &MessageRecord, a: &'a mime::Attachment) -> FileAttachment<'a> {
+    FileAttachment {
+        odata_type: "#microsoft.graph.fileAttachment",
+        media_content_type: &a.content_type,
+        id: &a.id,
+        last_modified_date_time: DateTime(m.modified_at),
+        name: &a.name,
+        content_type: &a.content_type,
+        size: a.bytes.len(),
+        is_inline: a.is_inline,
+        content_id: a.content_id.as_deref(),
+        content_location: None,
+        content_bytes: base64::engine::general_purpose::STANDARD.encode(&a.bytes),
     }
 }
 
@@ -289,6 +336,7 @@ fn from_json(new: &NewMessage, mailbox: &str, now: chrono::DateTime<chrono::Utc>
         date: sent.unwrap_or(now),
         message_id: &message_id,
         importance: &new.importance,
+        attachments: &new.attachments,
     });
     let text = if new.body.content_type == "html" {
         mime::body(&mime_bytes, Some(true)).content
@@ -304,7 +352,7 @@ fn from_json(new: &NewMessage, mailbox: &str, now: chrono::DateTime<chrono::Utc>
         reply_to: new.reply_to.clone(),
         received_at: new.delivered.unwrap_or(now),
         sent_at: sent,
-        has_attachments: false,
+        has_attachments: new.attachments.iter().any(|a| !a.is_inline),
         is_read: new.is_read(),
         is_draft: new.is_draft(),
         importance: new.importance.clone(),

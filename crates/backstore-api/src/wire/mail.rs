@@ -138,3 +138,22 @@ pub const MESSAGE_PROPERTIES: &[&str] = &[
     "replyTo",
     "flag",
 ];
+
+/// A `fileAttachment`, members in Graph's order.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FileAttachment<'a> {
+    #[serde(rename = "@odata.type")]
+    pub odata_type: &'static str,
+    #[serde(rename = "@odata.mediaContentType")]
+    pub media_content_type: &'a str,
+    pub id: &'a str,
+    pub last_modified_date_time: super::DateTime,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size: usize,
+    pub is_inline: bool,
+    pub content_id: Option<&'a str>,
+    pub content_location: Option<&'a str>,
+    pub content_bytes: String,
+}

@@ -174,7 +174,7 @@ async fn mail_requests_are_refused_as_exchange_refuses_them() {
     app.post_abs(&folders, &token, &json!({"displayName": 7})).await.expect_error(400, "BadRequest");
     app.post_abs(&folders, &token, &json!({"displayName": "A", "color": "red"})).await.expect_error(400, "BadRequest");
     app.get_abs(&format!("{folders}?$filter=displayName eq 'Inbox'"), &token).await.expect_error(501, "notImplemented");
-    for unserved in ["mailFolders/inbox/messages/delta", "messages/m1/attachments", "mailFolders/delta"] {
+    for unserved in ["mailFolders/inbox/messages/delta", "messages/m1/forward", "mailFolders/delta"] {
         app.get_abs(&graph(&app, &format!("users/{user}/{unserved}")), &token)
             .await
             .expect_error(501, "notImplemented");
@@ -242,6 +242,18 @@ async fn a_mailbox_units_restore_points_hold_its_folder_tree() {
 
     // The drives of the file paths do not include a mailbox.
     app.get_abs(&graph(&app, &format!("drives/{}", mailbox.drive_id)), &token).await.expect_error(404, "itemNotFound");
+}
+
+/// The bytes of the tenant's packs on disk.
+fn packed_bytes(app: &TestApp) -> u64 {
+    fn walk(dir: &std::path::Path) -> u64 {
+        let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+        entries
+            .flatten()
+            .map(|e| if e.path().is_dir() { walk(&e.path()) } else { e.metadata().map_or(0, |m| m.len()) })
+            .sum()
+    }
+    walk(&app.data_dir().join("blobs/packs").join(TENANT))
 }
 
 /// A MIME message with an attachment, as a backup tool would import it.
@@ -384,4 +396,72 @@ async fn messages_are_created_read_changed_moved_and_deleted() {
     del.expect(204);
     app.get_abs(&format!("{base}/messages/{sent_id}"), &token).await.expect_error(404, "ErrorItemNotFound");
     assert_eq!(app.get_abs(&format!("{base}/mailFolders/archive"), &token).await.body["totalItemCount"], 0);
+}
+
+#[tokio::test]
+async fn attachments_are_listed_read_and_kept_once_across_messages() {
+    use base64::Engine as _;
+    let (app, token, user, _) = mailbox().await;
+    let base = graph(&app, &format!("users/{user}"));
+    // A 600 KB attachment (more than a chunk) in three messages: the content store keeps its
+    // chunks once.
+    let report: Vec<u8> = (0..600_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&report);
+    let before = packed_bytes(&app);
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let made = app
+            .post_abs(
+                &format!("{base}/mailFolders/inbox/messages"),
+                &token,
+                &json!({
+                    "subject": format!("Report {n}"),
+                    "body": {"contentType": "text", "content": "See the report."},
+                    "attachments": [
+                        {"@odata.type": "#microsoft.graph.fileAttachment", "name": "report.bin",
+                         "contentType": "application/octet-stream", "contentBytes": b64},
+                        {"@odata.type": "#microsoft.graph.fileAttachment", "name": "logo.png", "contentType": "image/png",
+                         "contentBytes": "iVBORw0KGgo=", "isInline": true, "contentId": "logo"}
+                    ]
+                }),
+            )
+            .await;
+        made.expect(201);
+        assert_eq!(made.body["hasAttachments"], true);
+        ids.push(made.body["id"].as_str().unwrap().to_owned());
+    }
+    let added = packed_bytes(&app) - before;
+    assert!(added < 2 * report.len() as u64, "the attachment is stored about once, not three times: {added} bytes");
+
+    let list = app.get_abs(&format!("{base}/messages/{}/attachments", ids[1]), &token).await;
+    list.expect(200);
+    let items = list.body["value"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["@odata.type"], "#microsoft.graph.fileAttachment");
+    assert_eq!((items[0]["name"].as_str(), items[0]["size"].as_u64()), (Some("report.bin"), Some(600_000)));
+    assert_eq!(items[0]["contentBytes"], b64.as_str());
+    assert_eq!((items[1]["isInline"].as_bool(), items[1]["contentId"].as_str()), (Some(true), Some("logo")));
+    let one = app
+        .get_abs(&format!("{base}/messages/{}/attachments/{}", ids[1], items[1]["id"].as_str().unwrap()), &token)
+        .await;
+    assert_eq!(one.body["name"], "logo.png");
+    let raw = app
+        .client
+        .get(format!("{base}/messages/{}/attachments/{}/$value", ids[2], items[0]["id"].as_str().unwrap()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.headers()["content-type"], "application/octet-stream");
+    assert_eq!(raw.bytes().await.unwrap().as_ref(), report.as_slice());
+    app.get_abs(&format!("{base}/messages/{}/attachments/nope", ids[0]), &token)
+        .await
+        .expect_error(404, "ErrorItemNotFound");
+    app.post_abs(
+        &format!("{base}/messages"),
+        &token,
+        &json!({"subject": "x", "attachments": [{"name": "a.txt", "contentBytes": "YQ=="}]}),
+    )
+    .await
+    .expect_error(400, "BadRequest");
 }
