@@ -160,6 +160,8 @@ pub(crate) struct Ctx {
     pub content_type: Option<String>,
     /// `Prefer: outlook.body-content-type="text"` (`Some(true)`) or `"html"` (`Some(false)`).
     pub prefer_text_body: Option<bool>,
+    /// `Prefer: odata.maxpagesize=N`.
+    pub max_page_size: Option<i64>,
 }
 
 impl Ctx {
@@ -267,6 +269,14 @@ fn prefer_body_type(headers: &HeaderMap) -> Option<bool> {
             "html" => Some(false),
             _ => None,
         }
+    })
+}
+
+/// `Prefer: odata.maxpagesize=N`.
+fn prefer_max_page_size(headers: &HeaderMap) -> Option<i64> {
+    headers.get_all("prefer").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).find_map(|p| {
+        let (name, value) = p.split_once('=')?;
+        name.trim().eq_ignore_ascii_case("odata.maxpagesize").then(|| value.trim().parse().ok()).flatten()
     })
 }
 
@@ -397,6 +407,13 @@ async fn handle(
     state.inner.throttle.check(&principal.tenant, &principal.actor.application_id)?;
     let (version, target) = path::parse(req.uri().path())?;
     let query = query::parse(req.uri().query())?;
+    if query.delta_token.is_some()
+        && !matches!(&target, Target::Mail(m) if m.tail == mail_path::MailTail::MessagesDelta)
+    {
+        return Err(ApiError::NotImplemented(
+            "The query option '$deltatoken' is not implemented by backstore yet.".into(),
+        ));
+    }
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     let origin = origin(req.headers(), state.inner.trust_proxy);
@@ -421,6 +438,7 @@ async fn handle(
         content_length,
         content_type,
         prefer_text_body: prefer_body_type(&headers),
+        max_page_size: prefer_max_page_size(&headers),
     };
     // A file's content is streamed into the content store, not read into memory first.
     if let (Target::Drive(drive), &Method::PUT) = (&target, &method) {

@@ -15,6 +15,8 @@ pub enum MailTail {
     Folders,
     /// The messages of the last of `folders`, or of the whole mailbox when `folders` is empty.
     Messages,
+    /// `messages/delta` of the last of `folders`.
+    MessagesDelta,
     /// One message, by id, and what of it.
     Message(String, MessagePart),
 }
@@ -136,9 +138,7 @@ fn messages(rest: &[&str]) -> Result<MailTail, ApiError> {
     };
     match rest {
         [] => Ok(MailTail::Messages),
-        [d, ..] if d.eq_ignore_ascii_case("delta") || d.to_ascii_lowercase().starts_with("delta(") => {
-            Err(unserved("Message deltas"))
-        }
+        [d] if is(d, "delta") || is(d, "delta()") => Ok(MailTail::MessagesDelta),
         [id] => Ok(MailTail::Message(decode(id), MessagePart::Entity)),
         [id, v] if *v == "$value" => Ok(MailTail::Message(decode(id), MessagePart::Value)),
         [id, m] if is(m, "move") => Ok(MailTail::Message(decode(id), MessagePart::Move)),
@@ -199,6 +199,7 @@ mod tests {
         let all = ok("/users/u1/messages");
         assert_eq!((all.folders.len(), all.tail), (0, MailTail::Messages));
         assert_eq!(ok("/users/u1/mailFolders/inbox/messages").tail, MailTail::Messages);
+        assert_eq!(ok("/users/u1/mailFolders/inbox/messages/delta()").tail, MailTail::MessagesDelta);
         assert_eq!(ok("/users/u1/messages/m1").tail, MailTail::Message("m1".into(), MessagePart::Entity));
         let value = ok("/users/u1/mailFolders/inbox/childFolders/f2/messages/m1/$value");
         assert_eq!(value.folders, vec!["inbox".to_owned(), "f2".to_owned()]);

@@ -14,9 +14,8 @@ use crate::error::ApiError;
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
 pub const MAX_PAGE_SIZE: i64 = 999;
 
-const SERVED: &[&str] = &["top", "skiptoken", "select", "expand", "filter", "orderby", "skip", "count"];
-const NOT_SERVED_YET: &[&str] =
-    &["search", "format", "compute", "apply", "levels", "deltatoken", "index", "schemaversion", "id"];
+const SERVED: &[&str] = &["top", "skiptoken", "select", "expand", "filter", "orderby", "skip", "count", "deltatoken"];
+const NOT_SERVED_YET: &[&str] = &["search", "format", "compute", "apply", "levels", "index", "schemaversion", "id"];
 
 #[derive(Debug, Clone, Default)]
 pub struct QueryOptions {
@@ -34,6 +33,8 @@ pub struct QueryOptions {
     pub filter: Option<String>,
     /// `$orderby` as sent.
     pub orderby: Option<String>,
+    /// `$deltatoken`, as text: only a delta function reads it (`handle` refuses it elsewhere).
+    pub delta_token: Option<String>,
     /// Every pair as sent, for building `@odata.nextLink`.
     pub raw: Vec<(String, String)>,
 }
@@ -176,6 +177,7 @@ pub fn parse(query: Option<&str>) -> Result<QueryOptions, ApiError> {
             "expand" => out.expand = expand_items(&value)?,
             "filter" => out.filter = Some(value.to_string()),
             "orderby" => out.orderby = Some(value.to_string()),
+            "deltatoken" => out.delta_token = Some(value.to_string()),
             other => {
                 return Err(ApiError::NotImplemented(format!(
                     "The query option '${other}' is not implemented by backstore yet."
@@ -225,24 +227,24 @@ const QUERY: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.'
 /// The query string of the next page: the request's own options with `$skiptoken` replaced and
 /// `$skip` dropped (the token already stands after the skipped rows).
 pub fn next_query(raw: &[(String, String)], token: &str) -> String {
-    let mut parts: Vec<String> = raw
-        .iter()
-        .filter(|(k, _)| !matches!(option_name(k).as_deref(), Some("skiptoken" | "skip")))
-        .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))
-        .collect();
-    parts.push(format!("$skiptoken={}", utf8_percent_encode(token, QUERY)));
-    parts.join("&")
+    with_option(raw, &["skiptoken", "skip"], "$skiptoken", token)
 }
 
 /// The query string of the next page of a collection paged by `$skip` (as Graph pages mail): the
 /// request's own options with `$skip` set to `skip`.
 pub fn skip_query(raw: &[(String, String)], skip: i64) -> String {
+    with_option(raw, &["skip"], "$skip", &skip.to_string())
+}
+
+/// The request's own options without those named in `drop` (OData names, without `$`), then
+/// `name=value`.
+pub fn with_option(raw: &[(String, String)], drop: &[&str], name: &str, value: &str) -> String {
     let mut parts: Vec<String> = raw
         .iter()
-        .filter(|(k, _)| option_name(k).as_deref() != Some("skip"))
+        .filter(|(k, _)| option_name(k).is_none_or(|n| !drop.contains(&n.as_str())))
         .map(|(k, v)| format!("{}={}", utf8_percent_encode(k, QUERY), utf8_percent_encode(v, QUERY)))
         .collect();
-    parts.push(format!("$skip={skip}"));
+    parts.push(format!("{name}={}", utf8_percent_encode(value, QUERY)));
     parts.join("&")
 }
 

@@ -26,7 +26,7 @@ const FOLDER_PAGE: i64 = 10;
 pub(crate) async fn route(ctx: &Ctx, method: &Method, path: MailPath) -> Result<Response, ApiError> {
     let reads = *method == Method::GET;
     ctx.principal.require(if reads { Access::MailRead } else { Access::MailWrite })?;
-    let messages = matches!(path.tail, MailTail::Messages | MailTail::Message(..));
+    let messages = matches!(path.tail, MailTail::Messages | MailTail::MessagesDelta | MailTail::Message(..));
     for (option, given) in [
         ("$filter", ctx.query.filter.is_some() && !messages),
         ("$orderby", ctx.query.orderby.is_some() && !messages),
@@ -83,6 +83,7 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, path: MailPath) -> Result<
         (MailTail::Messages, m, folder) => {
             super::messages::collection(ctx, &m, &mailbox, &path.user, folder.as_ref()).await
         }
+        (MailTail::MessagesDelta, m, folder) => super::messages::delta(ctx, &m, &mailbox, folder.as_ref()).await,
         (MailTail::Message(id, part), m, folder) => {
             super::messages::one(ctx, &m, &mailbox, &path.user, folder.as_ref(), &id, part).await
         }

@@ -308,6 +308,7 @@ async fn commit(
         content_length: None,
         content_type: None,
         prefer_text_body: None,
+        max_page_size: None,
     };
     let store = state.store();
     let drive = store.drive(tenant, &session.drive_id).await?.ok_or_else(item_not_found)?;

@@ -37,3 +37,15 @@ CREATE TABLE mail_messages (
 );
 
 CREATE INDEX mail_messages_by_received ON mail_messages (tenant_id, drive_id, received_at);
+
+-- A folder's message delta reports what left the folder since a token: each move of a message
+-- records the folder it left, at the mailbox's delta counter.
+CREATE TABLE mail_moves (
+    tenant_id TEXT NOT NULL,
+    drive_id TEXT NOT NULL,
+    item_id TEXT NOT NULL,
+    from_folder TEXT NOT NULL,
+    delta_seq BIGINT NOT NULL
+);
+
+CREATE INDEX mail_moves_by_folder ON mail_moves (tenant_id, drive_id, from_folder, delta_seq);

@@ -157,7 +157,75 @@ async fn touch(tx: &mut Tx, w: &Writer<'_>, mailbox: &str, id: &str, fields: &Me
     Ok(())
 }
 
+/// One entry of a folder's message delta: a message added or changed in the folder, or one that
+/// left it (deleted, or moved elsewhere), at the mailbox's delta counter `seq`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeltaEntry {
+    pub seq: i64,
+    pub id: String,
+    pub removed: bool,
+}
+
 impl Store {
+    /// The mailbox's delta counter now: a delta token that says "everything up to here".
+    pub async fn mailbox_delta_counter(&self, tenant: &str, mailbox: &str) -> StoreResult<i64> {
+        self.drive_delta_counter(tenant, mailbox).await
+    }
+
+    /// What changed in `folder` after `since` and at or before `upto`, in the order it changed,
+    /// `limit` entries after `(seq, id)` `after`: messages added or changed there, and (unless
+    /// `since` is 0, a first enumeration) those deleted there or moved out and not back (once per
+    /// move: a message that left twice in the window comes twice).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn folder_delta(
+        &self,
+        tenant: &str,
+        mailbox: &str,
+        folder: &str,
+        since: i64,
+        upto: i64,
+        after: Option<(i64, &str)>,
+        limit: u32,
+    ) -> StoreResult<Vec<DeltaEntry>> {
+        let (after_seq, after_id) = after.unwrap_or((since, ""));
+        let sql = "SELECT k, item_id, removed FROM ( \
+             SELECT i.delta_seq AS k, i.item_id, CASE WHEN i.deleted_at IS NULL THEN 0 ELSE 1 END AS removed \
+             FROM drive_items i JOIN mail_messages m ON m.tenant_id = i.tenant_id AND m.drive_id = i.drive_id \
+             AND m.item_id = i.item_id WHERE i.tenant_id = ? AND i.drive_id = ? AND i.parent_id = ? \
+             AND i.delta_seq > ? AND i.delta_seq <= ? AND (? > 0 OR i.deleted_at IS NULL) \
+             UNION ALL \
+             SELECT mv.delta_seq AS k, mv.item_id, 1 AS removed FROM mail_moves mv JOIN drive_items i \
+             ON i.tenant_id = mv.tenant_id AND i.drive_id = mv.drive_id AND i.item_id = mv.item_id \
+             WHERE mv.tenant_id = ? AND mv.drive_id = ? AND mv.from_folder = ? AND mv.delta_seq > ? \
+             AND mv.delta_seq <= ? AND ? > 0 AND (i.parent_id <> ? OR i.deleted_at IS NOT NULL) \
+             ) d WHERE k > ? OR (k = ? AND item_id > ?) ORDER BY k, item_id LIMIT ?";
+        self.read_rows(
+            super::read::Cost::Seek,
+            sql,
+            args![
+                tenant,
+                mailbox,
+                folder,
+                since,
+                upto,
+                since,
+                tenant,
+                mailbox,
+                folder,
+                since,
+                upto,
+                since,
+                folder,
+                after_seq,
+                after_seq,
+                after_id,
+                i64::from(limit)
+            ],
+            |r| Ok(DeltaEntry { seq: r.col("k")?, id: r.col("item_id")?, removed: r.col::<i64>("removed")? != 0 }),
+        )
+        .await
+    }
+
     /// Stores a message whose MIME is `mime` (already in the content store) in `folder`.
     pub async fn create_message(
         &self,
@@ -305,6 +373,18 @@ impl Store {
             )
             .await?;
             touch(tx, &w, mailbox, id, &m.fields).await?;
+            exec!(
+                tx,
+                "INSERT INTO mail_moves (tenant_id, drive_id, item_id, from_folder, delta_seq) VALUES (?, ?, ?, ?, \
+                 (SELECT delta_counter FROM drives WHERE tenant_id = ? AND drive_id = ?))",
+                w.tenant,
+                mailbox,
+                id,
+                m.folder_id.as_str(),
+                w.tenant,
+                mailbox,
+            )
+            .await?;
             changed_from(tx, w.tenant, mailbox, &m.folder_id, -(m.size as i64)).await?;
             changed_from(tx, w.tenant, mailbox, to, m.size as i64).await?;
             message_in(tx, w.tenant, mailbox, id).await
