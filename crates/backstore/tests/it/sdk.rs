@@ -2,7 +2,9 @@
 //! msgraph-beta-sdk on /beta) and the JavaScript client (both versions) each drive the whole restore
 //! lifecycle through their request builders (`tests/sdk/lifecycle.py`, `tests/sdk/lifecycle.mjs`).
 //! `tests/sdk/setup.sh` installs them once into `.cache/sdk`. `tests/sdk/files.py` does the same for
-//! files: drives, folders, uploads, downloads, renames and deletes through the Python SDKs.
+//! files: drives, folders, uploads, downloads, renames and deletes through the Python SDKs, and
+//! `tests/sdk/mail.py` for mail: folders, messages from JSON and MIME, attachments, filters, paging,
+//! moves and a folder delta.
 
 use std::path::Path;
 use std::process::Command;
@@ -56,6 +58,16 @@ fn the_python_sdk_reads_and_writes_files() {
     let cache = test_tools();
     let python = cache.join("venv/bin/python");
     let script = repo_root().join("tests/sdk/files.py");
+    for version in ["beta", "v1.0"] {
+        println!("{}", lifecycle(&python, &script, version));
+    }
+}
+
+#[test]
+fn the_python_sdk_reads_and_writes_mail() {
+    let cache = test_tools();
+    let python = cache.join("venv/bin/python");
+    let script = repo_root().join("tests/sdk/mail.py");
     for version in ["beta", "v1.0"] {
         println!("{}", lifecycle(&python, &script, version));
     }
