@@ -10,6 +10,7 @@ pub mod error;
 mod handlers;
 mod jwt;
 mod mail_path;
+pub mod mail_store;
 pub mod mime;
 pub mod names;
 pub mod oidc;

@@ -445,8 +445,9 @@ pub struct SeedArgs {
     /// Units whose restores always fail with a realistic error (marked `fault` in the output).
     #[arg(long, default_value_t = 0)]
     pub faulty_units: u32,
-    /// Give each site and OneDrive a drive of generated files of about this size (e.g. `200MiB`),
-    /// different at each restore point (up to ten versions). Default: none.
+    /// Give each site and OneDrive a drive of generated files, and each mailbox generated mail, of
+    /// about this size (e.g. `200MiB`), different at each restore point (up to ten versions).
+    /// Default: none.
     #[arg(long, value_name = "SIZE", value_parser = parse_size, default_value = "0")]
     pub content: u64,
     #[command(flatten)]

@@ -10,6 +10,7 @@ pub mod content;
 pub mod corpus;
 pub mod import;
 pub mod listener;
+pub mod mail_corpus;
 pub mod seed;
 pub mod server;
 pub mod watch;

@@ -5,6 +5,7 @@ use backstore_domain::policy::MAX_UNITS_PER_REQUEST;
 use backstore_domain::restore::Resource;
 use backstore_domain::retention;
 use backstore_domain::{Timestamp, Workload};
+use backstore_store::sql::mail_messages::Recipient;
 use backstore_store::{DirectoryResource, PolicyDeltaItem, RestorePointQuery, Store, StoreError, StoreResult, Writer};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -20,7 +21,8 @@ pub struct SeedPlan {
     pub drives: u32,
     pub restore_points: u32,
     pub seed: u64,
-    /// Bytes of files for each site's and each OneDrive's drive (0: none); needs a content store.
+    /// Bytes of files for each site's and each OneDrive's drive, and of mail for each mailbox (0:
+    /// none); needs a content store.
     pub content_bytes: u64,
 }
 
@@ -59,6 +61,9 @@ pub struct SeededUnit {
     pub drive_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_count: Option<u64>,
+    /// With `--content`: the messages a mailbox unit's mailbox holds now (`bytes`: their MIME's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_count: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
 }
@@ -206,8 +211,9 @@ pub async fn seed(store: &Store, plan: &SeedPlan, now: Timestamp) -> StoreResult
 }
 
 /// [`seed`], and with `plan.content_bytes` each site and OneDrive gets a drive of generated files
-/// ([`crate::corpus`]) that changes between its restore points (up to ten versions: files edited,
-/// added, deleted, renamed), each point holding the drive's tree as it was then.
+/// ([`crate::corpus`]) and each mailbox generated mail ([`crate::mail_corpus`]), changing between
+/// its restore points (up to ten versions: files edited, added, deleted, renamed; mail received,
+/// moved, deleted, read), each point holding the tree as it was then.
 pub async fn seed_with(
     store: &Store,
     content: Option<&crate::content::Content>,
@@ -284,49 +290,95 @@ pub async fn seed_with(
             email: r.resource.email,
             restore_point_ids: points.into_iter().map(|p| p.id).collect(),
             fault: r.fault,
-            drive_id: drive.map(|(d, _, _)| d.clone()),
-            item_count: drive.map(|(_, n, _)| *n),
-            bytes: drive.map(|(_, _, b)| *b),
+            drive_id: drive.filter(|d| !d.mailbox).map(|d| d.id.clone()),
+            item_count: drive.filter(|d| !d.mailbox).map(|d| d.items),
+            message_count: drive.filter(|d| d.mailbox).map(|d| d.items),
+            bytes: drive.map(|d| d.bytes),
         });
     }
     Ok(SeedReport { tenant_id: plan.tenant.clone(), protection_units: units })
 }
 
-/// Gives each site and OneDrive a drive of generated files, changing between the restore points
-/// the retention pass then takes (up to ten versions); the drives by resource id, with their item
-/// counts and bytes.
+/// What `--content` gave a unit: its drive or mailbox, and what it holds.
+struct Seeded {
+    id: String,
+    mailbox: bool,
+    /// Items of a drive, messages of a mailbox.
+    items: u64,
+    bytes: u64,
+}
+
+/// Gives each site and OneDrive a drive of generated files and each mailbox generated mail,
+/// changing between the restore points the retention pass then takes (up to ten versions); what
+/// each holds, by resource id.
 async fn seed_drives(
     store: &Store,
     content: &crate::content::Content,
     w: Writer<'_>,
     resources: &[DirectoryResource],
     plan: &SeedPlan,
-) -> StoreResult<std::collections::HashMap<String, (String, u64, u64)>> {
+) -> StoreResult<std::collections::HashMap<String, Seeded>> {
     let failed = |e: &dyn std::fmt::Display| StoreError::InvalidTreeChange(format!("seeding content: {e}"));
     let work = std::env::temp_dir().join(format!("backstore-seed-{}-{}", std::process::id(), rand::random::<u32>()));
+    let people: Vec<Recipient> = resources
+        .iter()
+        .filter(|r| r.resource.workload != Workload::SharePoint)
+        .filter_map(|r| {
+            r.resource.email.clone().map(|address| Recipient { name: r.resource.display_name.clone(), address })
+        })
+        .collect();
+    // The points oldest first; the trees change before each of up to ten of them, and mail is
+    // received up to the first.
+    let mut slots = retention::newest_slots(Workload::SharePoint, w.now, plan.restore_points as usize);
+    slots.reverse();
+    let versions = slots.len().min(10);
+    let first = Writer { now: slots.first().copied().unwrap_or(w.now), ..w };
     let mut drives = Vec::new();
-    for r in resources.iter().filter(|r| r.resource.workload != Workload::Exchange) {
+    let mut mailboxes = Vec::new();
+    for r in resources {
         let Some(resource_id) = r.resource.resource_id() else { continue };
+        let seed = plan.seed ^ backstore_domain::stable_hash(resource_id);
+        if r.resource.workload == Workload::Exchange {
+            let mailbox = store.ensure_mailbox(w, resource_id).await?;
+            let owner = Recipient {
+                name: r.resource.display_name.clone(),
+                address: r.resource.email.clone().unwrap_or_else(|| format!("{resource_id}@backstore.seed")),
+            };
+            let others = people.iter().filter(|p| p.address != owner.address).cloned().collect();
+            let corpus = crate::mail_corpus::MailboxCorpus::generate(
+                store,
+                content,
+                first,
+                mailbox,
+                owner,
+                others,
+                plan.content_bytes,
+                seed,
+            )
+            .await?;
+            mailboxes.push((resource_id.to_owned(), corpus));
+            continue;
+        }
         let (kind, name) = match r.resource.workload {
             Workload::SharePoint => ("documentLibrary", "Documents"),
             _ => ("business", "OneDrive"),
         };
         let drive = store.ensure_drive(w, resource_id, kind, name).await?;
         let dir = work.join(format!("{}", drives.len()));
-        let seed = plan.seed ^ backstore_domain::stable_hash(resource_id);
         let corpus = crate::corpus::Corpus::generate(&dir, plan.content_bytes, seed).map_err(|e| failed(&e))?;
         crate::import::sync_dir(store, content, w, &drive, corpus.root()).await.map_err(|e| failed(&e))?;
         drives.push((resource_id.to_owned(), drive, corpus));
     }
-    // The points oldest first; the tree changes before each of up to ten of them.
-    let mut slots = retention::newest_slots(Workload::SharePoint, w.now, plan.restore_points as usize);
-    slots.reverse();
-    let versions = slots.len().min(10);
     for v in 0..versions {
         if v > 0 {
             for (_, drive, corpus) in &mut drives {
                 corpus.edit(5).map_err(|e| failed(&e))?;
                 crate::import::sync_dir(store, content, w, drive, corpus.root()).await.map_err(|e| failed(&e))?;
+            }
+            // Mail arrives, moves and is read by the time of the point that follows.
+            let at = Writer { now: slots[v * slots.len() / versions], ..w };
+            for (_, corpus) in &mut mailboxes {
+                corpus.edit(store, content, at, 5).await?;
             }
         }
         store.snapshot_changed_drives(content, Some(w.tenant)).await?;
@@ -335,7 +387,12 @@ async fn seed_drives(
     let mut out = std::collections::HashMap::new();
     for (resource_id, drive, _) in drives {
         let (items, bytes) = store.drive_totals(w.tenant, &drive.drive_id).await?;
-        out.insert(resource_id, (drive.drive_id, items, bytes));
+        out.insert(resource_id, Seeded { id: drive.drive_id, mailbox: false, items, bytes });
+    }
+    for (resource_id, corpus) in mailboxes {
+        let id = corpus.mailbox_id().to_owned();
+        let (items, bytes) = store.mailbox_totals(w.tenant, &id).await?;
+        out.insert(resource_id, Seeded { id, mailbox: true, items, bytes });
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(out)

@@ -11,7 +11,7 @@ use futures::TryStreamExt;
 use backstore_store::sql::drives::DriveRecord;
 use backstore_store::sql::mail_messages::{MessageFields, MessageRecord};
 use backstore_store::sql::mailboxes::{well_known_id, MailFolderRecord};
-use backstore_store::{FileBody, StoreError};
+use backstore_store::StoreError;
 
 use super::items::content;
 use super::{keyed_page_of, list_spec_with, project, selected};
@@ -301,19 +301,20 @@ async fn create(ctx: &Ctx, mailbox: &DriveRecord, user: &str, folder: &str) -> R
         let new = body::new_message(&ctx.body)?;
         from_json(&new, &mailbox.drive_id, now)
     };
-    let content = content(ctx)?;
-    let mut writer = content.writer(ctx.tenant()).map_err(|e| ApiError::Internal(e.to_string()))?;
-    let stored = writer.write_bytes(&mime_bytes).await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    writer.flush().await.map_err(|e| ApiError::Internal(e.to_string()))?;
-    let file = FileBody {
-        size: stored.size,
-        chunks: stored.chunks,
-        mime_type: Some("message/rfc822".into()),
-        sha256: None,
-        quick_xor: None,
-    };
-    let made =
-        ctx.store().create_message(ctx.writer(), &mailbox.drive_id, folder, &file, &fields).await.map_err(not_found)?;
+    let made = crate::mail_store::put_message(
+        content(ctx)?,
+        ctx.store(),
+        ctx.writer(),
+        &mailbox.drive_id,
+        folder,
+        &mime_bytes,
+        &fields,
+    )
+    .await
+    .map_err(|e| match e {
+        crate::mail_store::PutError::Store(e) => not_found(e),
+        crate::mail_store::PutError::Content(e) => ApiError::Internal(e.to_string()),
+    })?;
     let context = format!("{}/messages/$entity", metadata(ctx, user));
     Ok(json_response(StatusCode::CREATED, &entity(context, render(ctx, &made, false).await?)))
 }

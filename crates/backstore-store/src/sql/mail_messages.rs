@@ -283,6 +283,21 @@ impl Store {
         .await
     }
 
+    /// How many messages a mailbox holds, and their MIME's bytes.
+    pub async fn mailbox_totals(&self, tenant: &str, mailbox: &str) -> StoreResult<(u64, u64)> {
+        let row = self
+            .read_row(
+                "SELECT COUNT(*) AS n, CAST(COALESCE(SUM(i.size), 0) AS BIGINT) AS bytes FROM mail_messages m \
+                 JOIN drive_items i ON i.tenant_id = m.tenant_id AND i.drive_id = m.drive_id AND i.item_id = m.item_id \
+                 WHERE m.tenant_id = ? AND m.drive_id = ? AND i.deleted_at IS NULL",
+                args![tenant, mailbox],
+                |r| Ok((r.col::<i64>("n")?, r.col::<i64>("bytes")?)),
+            )
+            .await?
+            .unwrap_or((0, 0));
+        Ok((row.0 as u64, row.1 as u64))
+    }
+
     /// One message of a mailbox.
     pub async fn message(&self, tenant: &str, mailbox: &str, id: &str) -> StoreResult<Option<MessageRecord>> {
         let sql = format!(

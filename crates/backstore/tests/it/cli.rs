@@ -496,16 +496,43 @@ async fn seed_content_gives_drives_that_change_between_points_and_import_syncs_a
         assert_eq!(u["restorePointIds"].as_array().unwrap().len(), 3, "{u}");
         if u["kind"] == "mailbox" {
             assert!(u.get("driveId").is_none());
+            assert!(u["messageCount"].as_u64().unwrap() > 5 && u["bytes"].as_u64().unwrap() > 1_000_000, "{u}");
         } else {
             assert!(u["driveId"].as_str().unwrap().starts_with("b!"), "{u}");
             assert!(u["itemCount"].as_u64().unwrap() > 0 && u["bytes"].as_u64().unwrap() > 1_000_000, "{u}");
         }
     }
-    // Each point of each drive holds a tree of its own (three versions per drive), all sound.
+    // Each point of each drive and mailbox holds a tree of its own (three versions each), all sound.
     let (ok, out, err) = run(&["verify", "--data-dir", &d]);
     assert!(ok, "{err}");
     let found: Value = serde_json::from_str(&out).unwrap();
-    assert_eq!((found["snapshots"].as_u64(), found["damaged"].clone()), (Some(6), json!([])), "{found}");
+    assert_eq!((found["snapshots"].as_u64(), found["damaged"].clone()), (Some(9), json!([])), "{found}");
+    // The same seed gives the same mail.
+    let again = tempfile::tempdir().unwrap();
+    let (ok, out, err) = run(&[
+        "seed",
+        "--data-dir",
+        &data_dir_arg(again.path()),
+        "--tenant",
+        "t-content",
+        "--sites",
+        "1",
+        "--drives",
+        "1",
+        "--mailboxes",
+        "1",
+        "--restore-points",
+        "3",
+        "--content",
+        "2MiB",
+    ]);
+    assert!(ok, "{err}");
+    let twin: Value = serde_json::from_str(&out).unwrap();
+    let mail = |v: &Value| {
+        let u = v["protectionUnits"].as_array().unwrap().iter().find(|u| u["kind"] == "mailbox").unwrap().clone();
+        (u["messageCount"].clone(), u["bytes"].clone())
+    };
+    assert_eq!(mail(&twin), mail(&seeded));
 
     // import makes a site's drive hold a directory; a second run changes nothing; an edit replaces.
     let local = tempfile::tempdir().unwrap();
