@@ -17,10 +17,12 @@ pub struct Body {
     pub content: String,
 }
 
-/// What a message holds beyond the fields Graph lists: its body.
+/// What a message holds beyond the fields Graph lists: its body, and whether any header of a name
+/// mail knows could be read.
 pub struct Derived {
     pub fields: MessageFields,
     pub body: Body,
+    pub has_headers: bool,
 }
 
 fn recipients(a: Option<&Address<'_>>) -> Vec<Recipient> {
@@ -90,7 +92,10 @@ pub fn derive(mime: &[u8], mailbox: &str, now: DateTime<Utc>) -> Option<Derived>
         body_preview: preview(&text),
         subject,
     };
-    Some(Derived { fields, body })
+    // A header of a name mail knows (`From`, `Content-Type`, …): bytes that are not mail parse
+    // into at most some of unknown names.
+    let has_headers = m.headers().iter().any(|h| !matches!(h.name, mail_parser::HeaderName::Other(_)));
+    Some(Derived { fields, body, has_headers })
 }
 
 fn body_of(m: &mail_parser::Message<'_>, prefer_text: Option<bool>) -> Body {

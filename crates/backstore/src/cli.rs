@@ -44,7 +44,8 @@ pub enum Command {
     /// with status 1 if any is damaged.
     Verify(ContentArgs),
     /// Upload a local directory tree into a site's document library or a user's OneDrive (the
-    /// drive then holds what the directory holds); prints what changed as JSON.
+    /// drive then holds what the directory holds), or mail (an mbox file, or a directory of `.eml`
+    /// files whose subdirectories become folders) into a user's mailbox; prints what it did as JSON.
     Import(ImportArgs),
     /// The content keys (under `<data-dir>/keys/content`): list them, rotate, re-seal old content
     /// under the newest key, retire keys nothing uses; each prints JSON.
@@ -80,7 +81,7 @@ pub enum KeysCommand {
 }
 
 #[derive(Debug, Args)]
-#[command(group(clap::ArgGroup::new("into").required(true).args(["site", "user"])))]
+#[command(group(clap::ArgGroup::new("into").required(true).args(["site", "user", "mailbox"])))]
 pub struct ImportArgs {
     #[command(flatten)]
     pub content: ContentArgs,
@@ -91,7 +92,11 @@ pub struct ImportArgs {
     /// The user whose OneDrive it goes to, by e-mail address.
     #[arg(long)]
     pub user: Option<String>,
-    /// The directory to upload.
+    /// The user whose mailbox the mail goes to, by e-mail address.
+    #[arg(long)]
+    pub mailbox: Option<String>,
+    /// The directory to upload; for `--mailbox`, an mbox file or a directory of `.eml` files.
+    #[arg(value_name = "PATH")]
     pub dir: PathBuf,
 }
 

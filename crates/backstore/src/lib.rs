@@ -11,6 +11,7 @@ pub mod corpus;
 pub mod import;
 pub mod listener;
 pub mod mail_corpus;
+pub mod mail_import;
 pub mod seed;
 pub mod server;
 pub mod watch;

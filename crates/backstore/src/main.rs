@@ -258,6 +258,31 @@ async fn main() -> anyhow::Result<()> {
             };
             let content = open_content(&args.content).await?;
             let store = content.index().clone();
+            let actor = backstore_domain::Actor {
+                application_id: "c2bd3f61-8a4b-4b7e-9d0c-5e4f1a2b3c4d".into(),
+                application_name: Some("backstore import".into()),
+                user_id: None,
+                user_name: None,
+            };
+            let w = backstore_store::Writer { tenant: &tenant, actor: &actor, now: Clock::system().now() };
+            if let Some(address) = &args.mailbox {
+                let Some(user) =
+                    store.resource_by_address(&tenant, backstore_domain::Workload::Exchange, address).await?
+                else {
+                    anyhow::bail!(
+                        "no mailbox '{address}' in tenant {tenant}'s directory (seed it, or add it at /admin/directory)"
+                    );
+                };
+                let mailbox = store.ensure_mailbox(w, &user).await?;
+                let report = backstore::mail_import::import_mail(&store, &content, w, &mailbox, &args.dir)
+                    .await
+                    .with_context(|| format!("cannot import {}", args.dir.display()))?;
+                for warning in &report.warnings {
+                    eprintln!("warning: {warning}");
+                }
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(());
+            }
             let (workload, address, kind, name, what) = match (&args.site, &args.user) {
                 (Some(site), _) => {
                     (backstore_domain::Workload::SharePoint, site, "documentLibrary", "Documents", "site")
@@ -270,13 +295,6 @@ async fn main() -> anyhow::Result<()> {
                     "no {what} '{address}' in tenant {tenant}'s directory (seed it, or add it at /admin/directory)"
                 );
             };
-            let actor = backstore_domain::Actor {
-                application_id: "c2bd3f61-8a4b-4b7e-9d0c-5e4f1a2b3c4d".into(),
-                application_name: Some("backstore import".into()),
-                user_id: None,
-                user_name: None,
-            };
-            let w = backstore_store::Writer { tenant: &tenant, actor: &actor, now: Clock::system().now() };
             let drive = store.ensure_drive(w, &resource, kind, name).await?;
             let report = backstore::import::sync_dir(&store, &content, w, &drive, &args.dir)
                 .await

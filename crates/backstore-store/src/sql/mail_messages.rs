@@ -52,6 +52,31 @@ pub struct MessageFields {
     pub body_preview: String,
 }
 
+impl MessageFields {
+    /// The fields with NUL characters taken out of every text: mail in the wild has them (in
+    /// subjects, in names), and PostgreSQL cannot keep them in text. The MIME keeps every byte.
+    fn without_nul(&self) -> MessageFields {
+        let c = |s: &str| s.replace('\0', "");
+        let r = |r: &Recipient| Recipient { name: r.name.as_deref().map(c), address: c(&r.address) };
+        let all = |rs: &[Recipient]| rs.iter().map(r).collect::<Vec<_>>();
+        MessageFields {
+            subject: c(&self.subject),
+            from: self.from.as_ref().map(r),
+            to: all(&self.to),
+            cc: all(&self.cc),
+            bcc: all(&self.bcc),
+            reply_to: all(&self.reply_to),
+            importance: c(&self.importance),
+            categories: self.categories.iter().map(|s| c(s)).collect(),
+            flag_status: c(&self.flag_status),
+            internet_message_id: self.internet_message_id.as_deref().map(c),
+            conversation_id: c(&self.conversation_id),
+            body_preview: c(&self.body_preview),
+            ..self.clone()
+        }
+    }
+}
+
 /// A stored message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageRecord {
@@ -235,6 +260,7 @@ impl Store {
         mime: &FileBody,
         f: &MessageFields,
     ) -> StoreResult<MessageRecord> {
+        let f = &f.without_nul();
         self.write(Lock::Tenant(w.tenant), async |tx| {
             folder_in(tx, w.tenant, mailbox, folder).await?;
             let id = new_id();
@@ -343,7 +369,7 @@ impl Store {
                 f.importance = v.clone();
             }
             if let Some(v) = &change.categories {
-                f.categories = v.clone();
+                f.categories = v.iter().map(|c| c.replace('\0', "")).collect();
             }
             if let Some(v) = &change.flag_status {
                 f.flag_status = v.clone();

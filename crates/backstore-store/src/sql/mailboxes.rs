@@ -114,9 +114,10 @@ async fn folder_in_tx(tx: &mut Tx, tenant: &str, mailbox: &str, id: &str) -> Sto
     folder_from_row(&row)
 }
 
-/// Refuses a folder name Exchange refuses: empty, or longer than 255 characters.
+/// Refuses a folder name Exchange refuses: empty, longer than 255 characters, or holding control
+/// characters.
 fn check_folder_name(name: &str) -> StoreResult<()> {
-    if name.trim().is_empty() || name.chars().count() > 255 {
+    if name.trim().is_empty() || name.chars().count() > 255 || name.chars().any(char::is_control) {
         return Err(StoreError::InvalidTreeChange(format!("'{name}' is not a valid folder name")));
     }
     Ok(())

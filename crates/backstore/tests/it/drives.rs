@@ -117,7 +117,7 @@ async fn a_drive_tree_changes_and_snapshots_what_changed() {
 }
 
 /// The arguments that point `verify` / `gc` at the app's data dir and database.
-fn content_args(app: &TestApp) -> Vec<String> {
+pub(crate) fn content_args(app: &TestApp) -> Vec<String> {
     let d = app.data_dir().to_str().unwrap().to_owned();
     let mut args = vec!["--data-dir".to_owned(), d];
     if on_postgres() {
@@ -126,7 +126,7 @@ fn content_args(app: &TestApp) -> Vec<String> {
     args
 }
 
-fn run_json(args: &[String]) -> (bool, serde_json::Value, String) {
+pub(crate) fn run_json(args: &[String]) -> (bool, serde_json::Value, String) {
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     let (ok, out, err) = crate::process::run(&refs);
     (ok, serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}")), err)
