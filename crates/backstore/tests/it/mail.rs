@@ -634,3 +634,90 @@ async fn a_corpus_no_one_here_wrote_imports_and_reads_back_byte_for_byte() {
     let (ok, _, err) = crate::process::run(&args);
     assert!(!ok && err.contains("cannot import"), "{err}");
 }
+
+#[tokio::test]
+async fn a_thousand_messages_page_through_and_other_tenants_see_none_of_them() {
+    let (app, token, user, email) = mailbox().await;
+    let dir = tempfile::tempdir().unwrap();
+    for n in 0..1_050 {
+        let mime = format!(
+            "From: sender{}@example.com\r\nTo: {email}\r\nSubject: Bulk {n:04}\r\nDate: Mon, 1 Jan 2024 {:02}:{:02}:00 +0000\r\n\
+             Message-ID: <bulk-{n}@example.com>\r\n\r\nMessage number {n}.\r\n",
+            n % 7,
+            n / 60 % 24,
+            n % 60
+        );
+        std::fs::write(dir.path().join(format!("{n:04}.eml")), mime).unwrap();
+    }
+    let args = [
+        &["import".to_owned(), "--tenant".to_owned(), TENANT.to_owned(), "--mailbox".to_owned(), email.clone()][..],
+        &crate::drives::content_args(&app),
+        &[dir.path().to_str().unwrap().to_owned()],
+    ]
+    .concat();
+    let (ok, report, err) = crate::drives::run_json(&args);
+    assert!(ok, "{err}");
+    assert_eq!(report["messages"], 1_050);
+
+    // Pages of 100, newest first, every message once; a filter pages the same way.
+    let base = graph(&app, &format!("users/{user}"));
+    let mut url = format!("{base}/mailFolders/inbox/messages?$top=100&$select=subject,receivedDateTime");
+    let (mut seen, mut pages, mut last) = (std::collections::HashSet::new(), 0, String::from("9999"));
+    loop {
+        let page = app.get_abs(&url, &token).await;
+        page.expect(200);
+        pages += 1;
+        for m in page.body["value"].as_array().unwrap() {
+            let at = m["receivedDateTime"].as_str().unwrap().to_owned();
+            assert!(at <= last, "newest first: {at} after {last}");
+            last = at;
+            assert!(seen.insert(m["id"].as_str().unwrap().to_owned()), "each message once");
+        }
+        match page.body["@odata.nextLink"].as_str() {
+            Some(next) => url = next.to_owned(),
+            None => break,
+        }
+    }
+    assert_eq!((seen.len(), pages), (1_050, 11));
+    let from = app
+        .get_abs(
+            &format!("{base}/messages?$filter=from/emailAddress/address eq 'sender3@example.com'&$count=true&$top=20"),
+            &token,
+        )
+        .await;
+    from.expect(200);
+    assert_eq!(from.body["@odata.count"], 150);
+    let counted = app.get_abs(&format!("{base}/mailFolders/inbox"), &token).await;
+    assert_eq!(counted.body["totalItemCount"], 1_050);
+
+    // Another tenant: the user is not in its directory, and a message id of this tenant is no
+    // message of its own mailboxes.
+    let other = app.token(OTHER_TENANT);
+    let any_id = seen.iter().next().unwrap().clone();
+    for path in [
+        "mailFolders".to_owned(),
+        "mailFolders/inbox".to_owned(),
+        "mailFolders/inbox/messages".to_owned(),
+        "mailFolders/inbox/messages/delta".to_owned(),
+        "messages".to_owned(),
+        format!("messages/{any_id}"),
+        format!("messages/{any_id}/$value"),
+        format!("messages/{any_id}/attachments"),
+    ] {
+        app.get_abs(&format!("{base}/{path}"), &other).await.expect_error(404, "ErrorInvalidUser");
+    }
+    let theirs = app.seed(OTHER_TENANT, 0, 1, 0, 1).await;
+    let their_user = theirs.protection_units[0].directory_object_id.clone().unwrap();
+    let their_base = graph(&app, &format!("users/{their_user}"));
+    for path in [format!("messages/{any_id}"), format!("messages/{any_id}/$value"), format!("messages/{any_id}/move")] {
+        let method = if path.ends_with("move") { Method::POST } else { Method::GET };
+        let body = json!({"destinationId": "archive"});
+        app.send(method, &format!("{their_base}/{path}"), Some(&other), Some(&body), &[])
+            .await
+            .expect_error(404, "ErrorItemNotFound");
+    }
+    app.send(Method::DELETE, &format!("{their_base}/messages/{any_id}"), Some(&other), None, &[])
+        .await
+        .expect_error(404, "ErrorItemNotFound");
+    app.get_abs(&format!("{base}/messages/{any_id}"), &token).await.expect(200);
+}
