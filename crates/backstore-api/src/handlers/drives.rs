@@ -237,18 +237,8 @@ async fn delta(ctx: &Ctx, drive: &DriveRecord, token: Option<&str>) -> Result<Re
         let url = if item.is_folder || item.deleted { None } else { Some(download_url(ctx, drive, item)?) };
         value.push(shape(DriveItemOut::of(item, drive, url, None), select.as_deref(), &[]));
     }
-    #[derive(serde::Serialize)]
-    struct DeltaPage<'a> {
-        #[serde(rename = "@odata.context")]
-        context: String,
-        #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
-        next_link: Option<String>,
-        #[serde(rename = "@odata.deltaLink", skip_serializing_if = "Option::is_none")]
-        delta_link: Option<String>,
-        value: Vec<super::Shaped<DriveItemOut<'a>>>,
-    }
     let context = format!("{}/{}/$metadata#Collection(driveItem)", ctx.origin, ctx.version.as_str());
-    Ok(json_response(StatusCode::OK, &DeltaPage { context, next_link, delta_link, value }))
+    Ok(json_response(StatusCode::OK, &crate::wire::DeltaPage { context, next_link, delta_link, value }))
 }
 
 async fn children(ctx: &Ctx, drive: &DriveRecord, folder: &DriveItemRecord) -> Result<Response, ApiError> {

@@ -454,18 +454,11 @@ pub(super) async fn delta(
         members.extend(render(ctx, &m, true).await?);
         value.push(serde_json::Value::Object(members));
     }
-    #[derive(serde::Serialize)]
-    struct DeltaPage {
-        #[serde(rename = "@odata.context")]
-        context: String,
-        #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
-        next_link: Option<String>,
-        #[serde(rename = "@odata.deltaLink", skip_serializing_if = "Option::is_none")]
-        delta_link: Option<String>,
-        value: Vec<serde_json::Value>,
-    }
     let context = format!("{}/{}/$metadata#Collection(message)", ctx.origin, ctx.version.as_str());
-    Ok(with_preference(ctx, json_response(StatusCode::OK, &DeltaPage { context, next_link, delta_link, value })))
+    Ok(with_preference(
+        ctx,
+        json_response(StatusCode::OK, &crate::wire::DeltaPage { context, next_link, delta_link, value }),
+    ))
 }
 
 fn encode_token(t: &DeltaToken) -> String {

@@ -250,6 +250,19 @@ pub struct Head<'a> {
 }
 
 /// One entity: its context first, then its members.
+/// A page of a delta: the items, then a nextLink to the rest of the round or a deltaLink to come
+/// back with.
+#[derive(Debug, Serialize)]
+pub struct DeltaPage<T> {
+    #[serde(rename = "@odata.context")]
+    pub context: String,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
+    #[serde(rename = "@odata.deltaLink", skip_serializing_if = "Option::is_none")]
+    pub delta_link: Option<String>,
+    pub value: Vec<T>,
+}
+
 #[derive(Debug, Serialize)]
 pub struct Entity<T> {
     #[serde(rename = "@odata.context")]

@@ -472,23 +472,27 @@ fn bench_content_ingests_versions_and_reports_figures() {
 async fn seed_content_gives_drives_that_change_between_points_and_import_syncs_a_directory() {
     let dir = tempfile::tempdir().unwrap();
     let d = data_dir_arg(dir.path());
-    let (ok, out, err) = run(&[
-        "seed",
-        "--data-dir",
-        &d,
-        "--tenant",
-        "t-content",
-        "--sites",
-        "1",
-        "--drives",
-        "1",
-        "--mailboxes",
-        "1",
-        "--restore-points",
-        "3",
-        "--content",
-        "2MiB",
-    ]);
+    // One unit of each kind, three points, 2 MiB of content each.
+    let seed = |dir: &str| {
+        run(&[
+            "seed",
+            "--data-dir",
+            dir,
+            "--tenant",
+            "t-content",
+            "--sites",
+            "1",
+            "--drives",
+            "1",
+            "--mailboxes",
+            "1",
+            "--restore-points",
+            "3",
+            "--content",
+            "2MiB",
+        ])
+    };
+    let (ok, out, err) = seed(&d);
     assert!(ok, "{err}");
     let seeded: Value = serde_json::from_str(&out).unwrap();
     let units = seeded["protectionUnits"].as_array().unwrap();
@@ -509,23 +513,7 @@ async fn seed_content_gives_drives_that_change_between_points_and_import_syncs_a
     assert_eq!((found["snapshots"].as_u64(), found["damaged"].clone()), (Some(9), json!([])), "{found}");
     // The same seed gives the same mail.
     let again = tempfile::tempdir().unwrap();
-    let (ok, out, err) = run(&[
-        "seed",
-        "--data-dir",
-        &data_dir_arg(again.path()),
-        "--tenant",
-        "t-content",
-        "--sites",
-        "1",
-        "--drives",
-        "1",
-        "--mailboxes",
-        "1",
-        "--restore-points",
-        "3",
-        "--content",
-        "2MiB",
-    ]);
+    let (ok, out, err) = seed(&data_dir_arg(again.path()));
     assert!(ok, "{err}");
     let twin: Value = serde_json::from_str(&out).unwrap();
     let mail = |v: &Value| {

@@ -53,24 +53,23 @@ fn lifecycle(program: &Path, script: &Path, version: &str) -> String {
     text
 }
 
-#[test]
-fn the_python_sdk_reads_and_writes_files() {
-    let cache = test_tools();
-    let python = cache.join("venv/bin/python");
-    let script = repo_root().join("tests/sdk/files.py");
+/// Runs a script of `tests/sdk` with both Python SDKs (beta and v1.0).
+fn python_sdks(script: &str) {
+    let python = test_tools().join("venv/bin/python");
+    let script = repo_root().join("tests/sdk").join(script);
     for version in ["beta", "v1.0"] {
         println!("{}", lifecycle(&python, &script, version));
     }
 }
 
 #[test]
+fn the_python_sdk_reads_and_writes_files() {
+    python_sdks("files.py");
+}
+
+#[test]
 fn the_python_sdk_reads_and_writes_mail() {
-    let cache = test_tools();
-    let python = cache.join("venv/bin/python");
-    let script = repo_root().join("tests/sdk/mail.py");
-    for version in ["beta", "v1.0"] {
-        println!("{}", lifecycle(&python, &script, version));
-    }
+    python_sdks("mail.py");
 }
 
 #[test]
