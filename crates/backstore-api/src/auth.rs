@@ -125,7 +125,7 @@ pub enum KeyError {
 pub struct SigningKey {
     secret: Vec<u8>,
     /// The tokens this key has checked, shared by the key's clones.
-    verified: TokenCache,
+    verified: TokenCache<Principal>,
 }
 
 impl SigningKey {

@@ -140,10 +140,7 @@ pub(super) fn item_from_row(r: &dyn Columns) -> StoreResult<DriveItemRecord> {
             .transpose()?,
         deleted: r.col::<Option<i64>>("deleted_at")?.is_some(),
         delta_seq: r.col("delta_seq")?,
-        props: match r.col::<Option<String>>("props")? {
-            Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("item props: {e}")))?,
-            None => Default::default(),
-        },
+        props: super::rows::props_from(r.col("props")?)?,
         child_count: r.col::<i64>("child_count")? as u64,
     })
 }

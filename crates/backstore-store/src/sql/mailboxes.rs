@@ -3,8 +3,6 @@
 //! tree's root is the mailbox's `msgfolderroot`; the well-known folders are made with the mailbox,
 //! under ids derived from it, so a well-known name resolves without a read.
 
-use std::collections::BTreeMap;
-
 use super::drives::{
     changed_from, delete_subtree, drive_from_row, folder_in, insert_item, item_in, named_in, DriveRecord, DRIVE_SELECT,
 };
@@ -90,10 +88,7 @@ fn count(r: &dyn Columns, column: &str) -> StoreResult<u64> {
 }
 
 fn folder_from_row(r: &dyn Columns) -> StoreResult<MailFolderRecord> {
-    let props: BTreeMap<String, String> = match r.col::<Option<String>>("props")? {
-        Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("folder props: {e}")))?,
-        None => BTreeMap::new(),
-    };
+    let props = super::rows::props_from(r.col("props")?)?;
     Ok(MailFolderRecord {
         id: r.col("item_id")?,
         parent_id: r.col("parent_id")?,

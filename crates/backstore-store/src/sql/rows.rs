@@ -80,3 +80,12 @@ pub(super) fn stamps(row: &dyn Columns) -> StoreResult<Stamps> {
         last_modified_by: actor(&row.col::<String>("last_modified_by")?)?,
     })
 }
+
+/// What a workload keeps about a drive item beyond its columns (`drive_items.props`): a JSON object
+/// of strings, none when NULL.
+pub(super) fn props_from(text: Option<String>) -> StoreResult<std::collections::BTreeMap<String, String>> {
+    match text {
+        Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("item props: {e}"))),
+        None => Ok(Default::default()),
+    }
+}

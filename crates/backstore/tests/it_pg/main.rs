@@ -25,6 +25,8 @@ mod limits;
 mod locks;
 #[path = "../it/mail.rs"]
 mod mail;
+#[path = "../it/mail_import.rs"]
+mod mail_import;
 #[path = "../it/odata.rs"]
 mod odata;
 #[path = "../it/policies.rs"]
