@@ -68,7 +68,7 @@ measure "$bin" import --data-dir "$work/target" --tenant bench --mailbox "$email
 ours_s="$seconds"; ours_rss="$rss_kb"
 ours_bytes="$(du -sb "$work/target/blobs" | cut -f1)"
 db_bytes="$(du -b "$work/target/backstore.db" | cut -f1)"
-wal_bytes="$(du -cb "$work/target"/backstore.db-* | tail -1 | cut -f1)"
+wal_bytes="$(find "$work/target" -name 'backstore.db-*' -printf '%s\n' | awk '{s+=$1} END {print s+0}')"
 
 peers=()
 for p in restic rustic; do command -v "$p" >/dev/null && peers+=("$p"); done

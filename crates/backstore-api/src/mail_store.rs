@@ -1,6 +1,7 @@
-//! Storing a message: its MIME chunked into the content store, then its item and row into the store
-//! (so the row never names content that is not stored). The API's creates, `seed` and `import` all
-//! store messages through here.
+//! Storing messages: their MIME chunked into the content store and flushed, then their items and
+//! rows into the store (so no row names content that is not stored). The API's creates, `seed` and
+//! `import` all store messages through here; an import hands over many at once, which share the
+//! packs they are written into.
 
 use backstore_content::ContentError;
 use backstore_store::sql::mail_messages::{MessageFields, MessageRecord};
@@ -17,6 +18,13 @@ pub enum PutError {
     Store(#[from] StoreError),
 }
 
+/// A message to store: the folder it goes to, its MIME, and what it is.
+pub struct NewMessage<'a> {
+    pub folder: &'a str,
+    pub mime: &'a [u8],
+    pub fields: &'a MessageFields,
+}
+
 /// Stores a message whose MIME is `mime` in `folder` of `mailbox`, described by `fields`.
 pub async fn put_message(
     content: &Content,
@@ -27,15 +35,34 @@ pub async fn put_message(
     mime: &[u8],
     fields: &MessageFields,
 ) -> Result<MessageRecord, PutError> {
+    let mut stored = put_messages(content, store, w, mailbox, &[NewMessage { folder, mime, fields }]).await?;
+    Ok(stored.pop().expect("one message stored"))
+}
+
+/// Stores messages of `mailbox`: their MIME into packs they share (one flush), then each row.
+pub async fn put_messages(
+    content: &Content,
+    store: &Store,
+    w: Writer<'_>,
+    mailbox: &str,
+    messages: &[NewMessage<'_>],
+) -> Result<Vec<MessageRecord>, PutError> {
     let mut writer = content.writer(w.tenant)?;
-    let stored = writer.write_bytes(mime).await?;
+    let mut bodies = Vec::with_capacity(messages.len());
+    for m in messages {
+        let stored = writer.write_bytes(m.mime).await?;
+        bodies.push(FileBody {
+            size: stored.size,
+            chunks: stored.chunks,
+            mime_type: Some("message/rfc822".into()),
+            sha256: None,
+            quick_xor: None,
+        });
+    }
     writer.flush().await?;
-    let file = FileBody {
-        size: stored.size,
-        chunks: stored.chunks,
-        mime_type: Some("message/rfc822".into()),
-        sha256: None,
-        quick_xor: None,
-    };
-    Ok(store.create_message(w, mailbox, folder, &file, fields).await?)
+    let mut out = Vec::with_capacity(messages.len());
+    for (m, body) in messages.iter().zip(&bodies) {
+        out.push(store.create_message(w, mailbox, m.folder, body, m.fields).await?);
+    }
+    Ok(out)
 }

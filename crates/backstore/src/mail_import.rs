@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use backstore_api::mail_store::{put_message, PutError};
+use backstore_api::mail_store::{put_messages, NewMessage, PutError};
 use backstore_api::mime;
 use backstore_domain::Timestamp;
 use backstore_store::sql::drives::DriveRecord;
@@ -43,12 +43,20 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> MailImportError + '_ {
     move |source| MailImportError::Io { path: path.display().to_string(), source }
 }
 
+/// Messages are stored this many at a time, or sooner once their MIME passes [`BATCH_BYTES`]: their
+/// content shares packs and one flush.
+const BATCH: usize = 256;
+const BATCH_BYTES: usize = 8 << 20;
+
 struct Importer<'a> {
     store: &'a Store,
     content: &'a Content,
     w: Writer<'a>,
     mailbox: &'a DriveRecord,
     report: MailImportReport,
+    /// Read, not yet stored: folder, MIME, fields.
+    pending: Vec<(String, Vec<u8>, MessageFields)>,
+    pending_bytes: usize,
 }
 
 /// Imports `path` (an mbox file, or a directory) into `mailbox`: an mbox file's messages go to a
@@ -61,7 +69,15 @@ pub async fn import_mail(
     mailbox: &DriveRecord,
     path: &Path,
 ) -> Result<MailImportReport, MailImportError> {
-    let mut imp = Importer { store, content, w, mailbox, report: MailImportReport::default() };
+    let mut imp = Importer {
+        store,
+        content,
+        w,
+        mailbox,
+        report: MailImportReport::default(),
+        pending: Vec::new(),
+        pending_bytes: 0,
+    };
     let meta = std::fs::metadata(path).map_err(io(path))?;
     if meta.is_dir() {
         let inbox = well_known_id(mailbox, "inbox").expect("inbox is well known");
@@ -70,6 +86,7 @@ pub async fn import_mail(
         let folder = imp.folder(&mailbox.root_id.clone(), &stem(path)).await?;
         imp.mbox(path, &folder).await?;
     }
+    imp.store_pending().await?;
     Ok(imp.report)
 }
 
@@ -169,9 +186,23 @@ impl Importer<'_> {
         fields.is_draft = false;
         fields.is_read = true;
         fields.received_at = delivered.or(fields.sent_at).unwrap_or(now);
-        let m = put_message(self.content, self.store, self.w, &self.mailbox.drive_id, folder, bytes, &fields).await?;
-        self.report.messages += 1;
-        self.report.bytes += m.size;
+        self.pending_bytes += bytes.len();
+        self.pending.push((folder.to_owned(), bytes.to_vec(), fields));
+        if self.pending.len() >= BATCH || self.pending_bytes >= BATCH_BYTES {
+            self.store_pending().await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the messages read so far.
+    async fn store_pending(&mut self) -> Result<(), MailImportError> {
+        let batch: Vec<NewMessage<'_>> =
+            self.pending.iter().map(|(folder, mime, fields)| NewMessage { folder, mime, fields }).collect();
+        let stored = put_messages(self.content, self.store, self.w, &self.mailbox.drive_id, &batch).await?;
+        self.report.messages += stored.len() as u64;
+        self.report.bytes += stored.iter().map(|m| m.size).sum::<u64>();
+        self.pending.clear();
+        self.pending_bytes = 0;
         Ok(())
     }
 }
