@@ -4,6 +4,8 @@
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use mail_builder::headers::address::Address as OutAddress;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::mime::MimePart;
 use mail_builder::MessageBuilder;
 use mail_parser::{Address, MessageParser, MimeHeaders};
 
@@ -208,22 +210,26 @@ pub fn compose(c: &Compose<'_>) -> Vec<u8> {
     if c.importance != "normal" {
         b = b.header("Importance", mail_builder::headers::raw::Raw::new(c.importance.to_owned()));
     }
-    b = match c.body.content_type {
-        "html" => b.html_body(c.body.content.as_str()),
-        _ => b.text_body(c.body.content.as_str()),
-    };
-    for a in c.attachments {
-        let ct = a.content_type.as_str();
-        b = match (&a.content_id, a.is_inline) {
+    // The structure is built here, with a boundary derived from the message's id, so the same
+    // message composes to the same bytes (the builder's own boundaries are random).
+    let body_type = if c.body.content_type == "html" { "text/html" } else { "text/plain" };
+    let body = MimePart::new(ContentType::new(body_type), c.body.content.as_str());
+    let part = if c.attachments.is_empty() {
+        body
+    } else {
+        let mut parts = vec![body];
+        for a in c.attachments {
             // An inline part's name rides on its Content-Type, as mail clients write it.
-            (Some(cid), true) => {
-                let typed =
-                    mail_builder::headers::content_type::ContentType::new(ct).attribute("name", a.name.as_str());
-                b.inline(typed, cid.as_str(), a.bytes.as_slice())
-            }
-            _ => b.attachment(ct, a.name.as_str(), a.bytes.as_slice()),
-        };
-    }
+            let typed = ContentType::new(a.content_type.as_str()).attribute("name", a.name.as_str());
+            parts.push(match (&a.content_id, a.is_inline) {
+                (Some(cid), true) => MimePart::new(typed, a.bytes.as_slice()).inline().cid(cid.as_str()),
+                _ => MimePart::new(typed, a.bytes.as_slice()).attachment(a.name.as_str()),
+            });
+        }
+        let boundary = format!("_bs_{:016x}", backstore_domain::stable_hash(c.message_id));
+        MimePart::new(ContentType::new("multipart/mixed").attribute("boundary", boundary), parts)
+    };
+    b = b.body(part);
     b.write_to_vec().expect("writing to memory cannot fail")
 }
 
@@ -266,7 +272,7 @@ mod tests {
     fn a_composed_message_reads_back_as_it_was_written() {
         let body = Body { content_type: "html", content: "<p>Hi <b>there</b></p>".into() };
         let to = [Recipient { name: Some("Bob".into()), address: "bob@contoso.com".into() }];
-        let mime = compose(&Compose {
+        let c = Compose {
             subject: "Lunch?",
             body: &body,
             from: None,
@@ -284,8 +290,10 @@ mod tests {
                 content_id: None,
                 bytes: b"bring the notes".to_vec(),
             }],
-        });
+        };
+        let mime = compose(&c);
         let d = derive(&mime, "mbx", Utc::now()).unwrap();
+        assert_eq!(compose(&c), mime, "the same message composes to the same bytes");
         assert_eq!((d.fields.subject.as_str(), d.fields.importance.as_str()), ("Lunch?", "high"));
         assert_eq!(d.fields.to, to);
         assert_eq!(d.fields.internet_message_id.as_deref(), Some("<m1@backstore.local>"));
