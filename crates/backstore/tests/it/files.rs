@@ -37,8 +37,9 @@ async fn site_drive() -> (TestApp, String, String) {
     (app, token, d)
 }
 
-/// Follows a delta from `url` through its nextLinks: the items, and the deltaLink it ends with.
-async fn follow_delta(app: &TestApp, token: &str, mut url: String) -> (Vec<Value>, String) {
+/// Follows a delta (of a drive, or of a mail folder) from `url` through its nextLinks: the items,
+/// and the deltaLink it ends with.
+pub(crate) async fn follow_delta(app: &TestApp, token: &str, mut url: String) -> (Vec<Value>, String) {
     let mut items = Vec::new();
     for _ in 0..100 {
         let page = app.get_abs(&url, token).await;

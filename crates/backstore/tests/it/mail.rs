@@ -477,22 +477,6 @@ async fn attachments_are_listed_read_and_kept_once_across_messages() {
     .expect_error(400, "BadRequest");
 }
 
-/// Follows a message delta from `url` through its nextLinks: the entries, and the deltaLink.
-async fn follow_delta(app: &TestApp, token: &str, mut url: String) -> (Vec<Value>, String) {
-    let mut entries = Vec::new();
-    for _ in 0..100 {
-        let page = app.get_abs(&url, token).await;
-        page.expect(200);
-        entries.extend(page.body["value"].as_array().unwrap().iter().cloned());
-        match (page.body["@odata.nextLink"].as_str(), page.body["@odata.deltaLink"].as_str()) {
-            (Some(next), None) => url = next.to_owned(),
-            (None, Some(delta)) => return (entries, delta.to_owned()),
-            other => panic!("a page ends with one link: {other:?}"),
-        }
-    }
-    panic!("the delta never ended");
-}
-
 #[tokio::test]
 async fn a_folder_delta_enumerates_then_reports_changes_and_removals() {
     let (app, token, user, _) = mailbox().await;
@@ -508,14 +492,18 @@ async fn a_folder_delta_enumerates_then_reports_changes_and_removals() {
     }
 
     // The first round lists what is there, two to a page.
-    let (first, delta_link) =
-        follow_delta(&app, &token, format!("{base}/mailFolders/{f}/messages/delta?$select=subject&$top=2")).await;
+    let (first, delta_link) = crate::files::follow_delta(
+        &app,
+        &token,
+        format!("{base}/mailFolders/{f}/messages/delta?$select=subject&$top=2"),
+    )
+    .await;
     let mut subjects: Vec<&str> = first.iter().map(|m| m["subject"].as_str().unwrap()).collect();
     subjects.sort();
     assert_eq!(subjects, ["m0", "m1", "m2"]);
     assert!(first.iter().all(|m| m["@odata.type"] == "#microsoft.graph.message" && m.get("body").is_none()));
     assert!(delta_link.contains("$deltatoken=") && delta_link.contains("$select=subject"), "{delta_link}");
-    let (none, delta_link) = follow_delta(&app, &token, delta_link).await;
+    let (none, delta_link) = crate::files::follow_delta(&app, &token, delta_link).await;
     assert!(none.is_empty(), "{none:?}");
 
     // Changes: one read, one deleted, one moved out, one new.
@@ -525,7 +513,7 @@ async fn a_folder_delta_enumerates_then_reports_changes_and_removals() {
         .await
         .expect(201);
     let new = app.post_abs(&format!("{base}/mailFolders/{f}/messages"), &token, &json!({"subject": "m3"})).await;
-    let (changes, again) = follow_delta(&app, &token, delta_link).await;
+    let (changes, again) = crate::files::follow_delta(&app, &token, delta_link).await;
     let removed: Vec<&str> =
         changes.iter().filter(|c| c.get("@removed").is_some()).map(|c| c["id"].as_str().unwrap()).collect();
     let changed: Vec<&str> =
@@ -537,7 +525,7 @@ async fn a_folder_delta_enumerates_then_reports_changes_and_removals() {
     expected.sort();
     assert_eq!(removed, expected, "{changes:?}");
     assert!(changes.iter().filter(|c| c.get("@removed").is_some()).all(|c| c["@removed"]["reason"] == "deleted"));
-    let (none, _) = follow_delta(&app, &token, again).await;
+    let (none, _) = crate::files::follow_delta(&app, &token, again).await;
     assert!(none.is_empty(), "{none:?}");
 
     // A token not of this folder starts over; one elsewhere is not served.
