@@ -126,7 +126,8 @@ fn wire<'a>(ctx: &Ctx, mailbox: &DriveRecord, f: &'a MailFolderRecord) -> MailFo
     }
 }
 
-fn metadata(ctx: &Ctx, user: &str) -> String {
+/// The metadata URL of a user's resources, which mail contexts start with.
+pub(super) fn metadata(ctx: &Ctx, user: &str) -> String {
     format!("{}/{}/$metadata#users('{}')", ctx.origin, ctx.version.as_str(), user.replace('\'', "''"))
 }
 

@@ -14,6 +14,7 @@ use backstore_store::sql::mailboxes::{well_known_id, MailFolderRecord};
 use backstore_store::StoreError;
 
 use super::items::content;
+use super::mail::metadata;
 use super::{keyed_page_of, list_spec_with, project, selected};
 use crate::body::messages::{self as body, NewMessage, Patch};
 use crate::error::ApiError;
@@ -162,10 +163,6 @@ fn attachment<'a>(m: &MessageRecord, a: &'a mime::Attachment) -> FileAttachment<
         content_location: None,
         content_bytes: base64::engine::general_purpose::STANDARD.encode(&a.bytes),
     }
-}
-
-fn metadata(ctx: &Ctx, user: &str) -> String {
-    format!("{}/{}/$metadata#users('{}')", ctx.origin, ctx.version.as_str(), user.replace('\'', "''"))
 }
 
 fn entity(
@@ -400,7 +397,7 @@ pub(super) async fn delta(
     let resync =
         || ApiError::ResyncRequired("The delta token is not valid for this folder; start again without one.".into());
     let store = ctx.store();
-    let now = store.mailbox_delta_counter(ctx.tenant(), &mailbox.drive_id).await?;
+    let now = store.drive_delta_counter(ctx.tenant(), &mailbox.drive_id).await?;
     // (since, upto, after): a deltaToken starts a round after its counter; a skipToken continues one.
     let (since, upto, after) = match (&ctx.query.delta_token, ctx.query.after, ctx.query.after_keys.as_slice()) {
         (Some(_), Some(_), _) => return Err(ApiError::BadRequest("Give $deltatoken or $skiptoken, not both.".into())),

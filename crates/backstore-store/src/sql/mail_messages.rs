@@ -192,11 +192,6 @@ pub struct DeltaEntry {
 }
 
 impl Store {
-    /// The mailbox's delta counter now: a delta token that says "everything up to here".
-    pub async fn mailbox_delta_counter(&self, tenant: &str, mailbox: &str) -> StoreResult<i64> {
-        self.drive_delta_counter(tenant, mailbox).await
-    }
-
     /// What changed in `folder` after `since` and at or before `upto`, in the order it changed,
     /// `limit` entries after `(seq, id)` `after`: messages added or changed there, and (unless
     /// `since` is 0, a first enumeration) those deleted there or moved out and not back (once per
