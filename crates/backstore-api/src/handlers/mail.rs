@@ -12,6 +12,7 @@ use backstore_store::sql::mailboxes::{well_known_id, well_known_name, MailFolder
 use backstore_store::StoreError;
 
 use super::items::json_body;
+use super::messages::metadata;
 use super::{selected, shape};
 use crate::auth::Access;
 use crate::error::ApiError;
@@ -124,11 +125,6 @@ fn wire<'a>(ctx: &Ctx, mailbox: &DriveRecord, f: &'a MailFolderRecord) -> MailFo
         is_hidden: f.is_hidden,
         well_known_name: (ctx.version == ApiVersion::Beta).then(|| well_known_name(mailbox, &f.id)),
     }
-}
-
-/// The metadata URL of a user's resources, which mail contexts start with.
-pub(super) fn metadata(ctx: &Ctx, user: &str) -> String {
-    format!("{}/{}/$metadata#users('{}')", ctx.origin, ctx.version.as_str(), user.replace('\'', "''"))
 }
 
 fn folder_response(

@@ -14,7 +14,6 @@ use backstore_store::sql::mailboxes::{well_known_id, MailFolderRecord};
 use backstore_store::StoreError;
 
 use super::items::content;
-use super::mail::metadata;
 use super::{keyed_page_of, list_spec_with, project, selected};
 use crate::body::messages::{self as body, NewMessage, Patch};
 use crate::error::ApiError;
@@ -147,6 +146,11 @@ pub(super) async fn one(
         }
         (MessagePart::AttachmentValue(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
     }
+}
+
+/// The metadata URL of a user's resources, which mail contexts start with.
+pub(super) fn metadata(ctx: &Ctx, user: &str) -> String {
+    format!("{}/{}/$metadata#users('{}')", ctx.origin, ctx.version.as_str(), user.replace('\'', "''"))
 }
 
 fn attachment<'a>(m: &MessageRecord, a: &'a mime::Attachment) -> FileAttachment<'a> {
