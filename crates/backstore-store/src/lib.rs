@@ -51,6 +51,9 @@ pub enum StoreError {
     /// file where a folder is needed); nothing was written.
     #[error("{0}")]
     InvalidTreeChange(String),
+    /// The item changed after it was read for a write that rewrites it whole; nothing was written.
+    #[error("the item changed since it was read")]
+    Changed,
     /// Reading or writing the content store failed.
     #[error("content store: {0}")]
     Content(#[from] backstore_content::ContentError),

@@ -567,7 +567,7 @@ impl Store {
     }
 }
 
-async fn replace_content(
+pub(super) async fn replace_content(
     conn: &mut Tx,
     w: &Writer<'_>,
     drive: &str,

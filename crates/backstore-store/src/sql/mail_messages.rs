@@ -11,7 +11,7 @@ use backstore_odata::SqlFilter;
 use serde::{Deserialize, Serialize};
 
 use super::drives::{
-    bump_delta, changed_from, chunks_from, delete_subtree, folder_in, insert_item, item_in, DELTA_NOW,
+    bump_delta, changed_from, chunks_from, delete_subtree, folder_in, insert_item, item_in, replace_content, DELTA_NOW,
 };
 use super::listing::{self, Collection, Source};
 use super::read::{Col, Columns};
@@ -53,6 +53,22 @@ pub struct MessageFields {
 }
 
 impl MessageFields {
+    /// The fields with a PATCH's change of state made.
+    pub fn apply(&mut self, change: &MessageChange) {
+        if let Some(v) = change.is_read {
+            self.is_read = v;
+        }
+        if let Some(v) = &change.importance {
+            self.importance = v.clone();
+        }
+        if let Some(v) = &change.categories {
+            self.categories = v.iter().map(|c| c.replace('\0', "")).collect();
+        }
+        if let Some(v) = &change.flag_status {
+            self.flag_status = v.clone();
+        }
+    }
+
     /// The fields with NUL characters taken out of every text: mail in the wild has them (in
     /// subjects, in names), and PostgreSQL cannot keep them in text. The MIME keeps every byte.
     fn without_nul(&self) -> MessageFields {
@@ -357,18 +373,7 @@ impl Store {
     ) -> StoreResult<MessageRecord> {
         self.write(Lock::Tenant(w.tenant), async |tx| {
             let mut f = message_in(tx, w.tenant, mailbox, id).await?.fields;
-            if let Some(v) = change.is_read {
-                f.is_read = v;
-            }
-            if let Some(v) = &change.importance {
-                f.importance = v.clone();
-            }
-            if let Some(v) = &change.categories {
-                f.categories = v.iter().map(|c| c.replace('\0', "")).collect();
-            }
-            if let Some(v) = &change.flag_status {
-                f.flag_status = v.clone();
-            }
+            f.apply(change);
             exec!(
                 tx,
                 "UPDATE mail_messages SET is_read = ?, importance = ?, categories = ?, flag_status = ? \
@@ -423,6 +428,66 @@ impl Store {
             .await?;
             changed_from(tx, w.tenant, mailbox, &m.folder_id, -(m.size as i64)).await?;
             changed_from(tx, w.tenant, mailbox, to, m.size as i64).await?;
+            message_in(tx, w.tenant, mailbox, id).await
+        })
+        .await
+    }
+
+    /// Replaces a message's MIME and everything derived from it (a draft's new content, an
+    /// attachment added or removed) if it is still at `version`: a rewrite starts from the MIME it
+    /// read, so one that changed in between is refused rather than overwritten.
+    pub async fn rewrite_message(
+        &self,
+        w: Writer<'_>,
+        mailbox: &str,
+        id: &str,
+        version: i64,
+        mime: &FileBody,
+        f: &MessageFields,
+    ) -> StoreResult<MessageRecord> {
+        let f = &f.without_nul();
+        self.write(Lock::Tenant(w.tenant), async |tx| {
+            message_in(tx, w.tenant, mailbox, id).await?;
+            let item = item_in(tx, w.tenant, mailbox, id).await?.ok_or(StoreError::ItemNotFound)?;
+            if item.version != version {
+                return Err(StoreError::Changed);
+            }
+            replace_content(tx, &w, mailbox, &item, mime).await?;
+            exec!(
+                tx,
+                "UPDATE mail_messages SET subject = ?, from_name = ?, from_address = ?, to_recipients = ?, \
+                 cc_recipients = ?, bcc_recipients = ?, reply_to = ?, has_attachments = ?, is_read = ?, \
+                 importance = ?, categories = ?, flag_status = ?, internet_message_id = ?, conversation_id = ?, \
+                 body_preview = ? WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+                f.subject.as_str(),
+                f.from.as_ref().and_then(|r| r.name.as_deref()),
+                f.from.as_ref().map(|r| r.address.as_str()),
+                json(&f.to),
+                json(&f.cc),
+                json(&f.bcc),
+                json(&f.reply_to),
+                i64::from(f.has_attachments),
+                i64::from(f.is_read),
+                f.importance.as_str(),
+                json(&f.categories),
+                f.flag_status.as_str(),
+                f.internet_message_id.as_deref(),
+                f.conversation_id.as_str(),
+                f.body_preview.as_str(),
+                w.tenant,
+                mailbox,
+                id,
+            )
+            .await?;
+            exec!(
+                tx,
+                "UPDATE drive_items SET props = ? WHERE tenant_id = ? AND drive_id = ? AND item_id = ?",
+                manifest_props(f),
+                w.tenant,
+                mailbox,
+                id,
+            )
+            .await?;
             message_in(tx, w.tenant, mailbox, id).await
         })
         .await
