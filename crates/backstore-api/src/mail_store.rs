@@ -51,13 +51,7 @@ pub async fn put_messages(
     let mut bodies = Vec::with_capacity(messages.len());
     for m in messages {
         let stored = writer.write_bytes(m.mime).await?;
-        bodies.push(FileBody {
-            size: stored.size,
-            chunks: stored.chunks,
-            mime_type: Some("message/rfc822".into()),
-            sha256: None,
-            quick_xor: None,
-        });
+        bodies.push(mime_file(stored.size, stored.chunks));
     }
     writer.flush().await?;
     let mut out = Vec::with_capacity(messages.len());
@@ -65,4 +59,16 @@ pub async fn put_messages(
         out.push(store.create_message(w, mailbox, m.folder, body, m.fields).await?);
     }
     Ok(out)
+}
+
+/// Stores one message's new MIME (a rewrite's) and flushes it, for a row to name next.
+pub async fn write_mime(content: &Content, tenant: &str, mime: &[u8]) -> Result<FileBody, ContentError> {
+    let mut writer = content.writer(tenant)?;
+    let stored = writer.write_bytes(mime).await?;
+    writer.flush().await?;
+    Ok(mime_file(stored.size, stored.chunks))
+}
+
+fn mime_file(size: u64, chunks: Vec<backstore_content::ChunkRef>) -> FileBody {
+    FileBody { size, chunks, mime_type: Some("message/rfc822".into()), sha256: None, quick_xor: None }
 }

@@ -140,34 +140,55 @@ pub struct NewAttachment {
     pub bytes: Vec<u8>,
 }
 
-/// The id of a message's `n`-th attachment.
-fn attachment_id(n: usize) -> String {
-    format!("AAMkATT{n}")
+impl From<Attachment> for NewAttachment {
+    fn from(a: Attachment) -> Self {
+        NewAttachment {
+            name: a.name,
+            content_type: a.content_type,
+            is_inline: a.is_inline,
+            content_id: a.content_id,
+            bytes: a.bytes,
+        }
+    }
+}
+
+/// An attachment's id: derived from its name, type and bytes (and, for copies of one attachment
+/// in a message, which copy it is), so it stays the same when other attachments come and go.
+fn attachment_id(name: &str, content_type: &str, bytes: &[u8], copy: usize) -> String {
+    let mut h = blake3::Hasher::new();
+    for part in [name.as_bytes(), content_type.as_bytes(), bytes, &copy.to_le_bytes()] {
+        h.update(&(part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+    let id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&h.finalize().as_bytes()[..15]);
+    format!("AAMkATT{id}")
 }
 
 /// A message's attachments, in MIME order.
 pub fn attachments(mime: &[u8]) -> Vec<Attachment> {
     let Some(m) = MessageParser::default().parse(mime) else { return Vec::new() };
-    m.attachments()
-        .enumerate()
-        .map(|(n, p)| {
-            let content_type = p.content_type().map_or_else(
-                || "application/octet-stream".to_owned(),
-                |t| match t.subtype() {
-                    Some(sub) => format!("{}/{sub}", t.ctype()),
-                    None => t.ctype().to_owned(),
-                },
-            );
-            Attachment {
-                id: attachment_id(n),
-                name: p.attachment_name().unwrap_or("attachment").to_owned(),
-                content_type,
-                is_inline: p.content_disposition().is_some_and(|d| d.is_inline()),
-                content_id: p.content_id().map(str::to_owned),
-                bytes: p.contents().to_vec(),
-            }
-        })
-        .collect()
+    let mut out: Vec<Attachment> = Vec::new();
+    for p in m.attachments() {
+        let content_type = p.content_type().map_or_else(
+            || "application/octet-stream".to_owned(),
+            |t| match t.subtype() {
+                Some(sub) => format!("{}/{sub}", t.ctype()),
+                None => t.ctype().to_owned(),
+            },
+        );
+        let name = p.attachment_name().unwrap_or("attachment").to_owned();
+        let bytes = p.contents().to_vec();
+        let copy = out.iter().filter(|a| a.name == name && a.content_type == content_type && a.bytes == bytes).count();
+        out.push(Attachment {
+            id: attachment_id(&name, &content_type, &bytes, copy),
+            name,
+            content_type,
+            is_inline: p.content_disposition().is_some_and(|d| d.is_inline()),
+            content_id: p.content_id().map(str::to_owned),
+            bytes,
+        });
+    }
+    out
 }
 
 /// What a message created from JSON says about itself.
@@ -231,6 +252,33 @@ pub fn compose(c: &Compose<'_>) -> Vec<u8> {
     };
     b = b.body(part);
     b.write_to_vec().expect("writing to memory cannot fail")
+}
+
+/// The MIME of a message that says `f`, holding `body` and `attachments`; `message_id` is its
+/// `Message-ID` without angle brackets, and its date is when it was sent (or received).
+pub fn compose_fields(f: &MessageFields, body: &Body, message_id: &str, attachments: &[NewAttachment]) -> Vec<u8> {
+    compose(&Compose {
+        subject: &f.subject,
+        body,
+        from: f.from.as_ref(),
+        to: &f.to,
+        cc: &f.cc,
+        bcc: &f.bcc,
+        reply_to: &f.reply_to,
+        date: f.sent_at.unwrap_or(f.received_at),
+        message_id,
+        importance: &f.importance,
+        attachments,
+    })
+}
+
+/// The preview of `body` as `mime` holds it: an HTML body's text, not its markup.
+pub fn body_preview(body: &Body, mime: &[u8]) -> String {
+    if body.content_type == "html" {
+        preview(&self::body(mime, Some(true)).content)
+    } else {
+        preview(&body.content)
+    }
 }
 
 #[cfg(test)]
