@@ -1,7 +1,8 @@
 """Mail through Microsoft's own Python SDK (msgraph-sdk on /v1.0, msgraph-beta-sdk on /beta): a seeded
 user's folders by well-known name, a child folder, messages created from JSON (with an attachment and
 the flags restore tools set) and from MIME, listed with a filter and an order, read with their MIME
-and attachments, changed, moved, followed through a folder delta and deleted.
+and attachments, changed, moved, followed through a folder delta and deleted; a draft edited, an
+attachment added to it and taken off.
 
     python mail.py BASE_URL (beta|v1.0) TOKEN SEED_JSON   (see graph_test.py)
 """
@@ -127,6 +128,34 @@ async def main():
         check("a deleted message is gone", False, "no error")
     except ODataError as e:
         check("a deleted message is gone", e.response_status_code == 404 and e.error.code == "ErrorItemNotFound", e.error.code)
+
+    # A draft as a mail client writes it: created, its content changed, an attachment added and taken off.
+    draft = await user.messages.post(Message(subject="Draft", body=ItemBody(content_type=BodyType.Text, content="first")))
+    edited = await user.messages.by_message_id(draft.id).patch(
+        Message(
+            subject="Draft, edited",
+            body=ItemBody(content_type=BodyType.Html, content="<p>second <b>take</b></p>"),
+            to_recipients=[Recipient(email_address=EmailAddress(address="bob@contoso.com"))],
+        )
+    )
+    check(
+        "a draft's content is changed",
+        edited.is_draft is True and edited.subject == "Draft, edited" and edited.body_preview == "second take"
+        and [r.email_address.address for r in edited.to_recipients] == ["bob@contoso.com"],
+        edited,
+    )
+    attachments = user.messages.by_message_id(draft.id).attachments
+    added = await attachments.post(FileAttachment(name="notes.txt", content_type="text/plain", content_bytes=b"notes"))
+    listed = await attachments.get()
+    check(
+        "an attachment is added to a draft",
+        isinstance(added, FileAttachment) and [a.id for a in listed.value] == [added.id]
+        and listed.value[0].content_bytes == b"notes",
+        listed.value,
+    )
+    await attachments.by_attachment_id(added.id).delete()
+    after = await user.messages.by_message_id(draft.id).get()
+    check("an attachment is taken off", after.has_attachments is False and not (await attachments.get()).value, after)
 
     finish()
 

@@ -102,6 +102,15 @@ pub enum ApiError {
     /// 400 with Exchange's code for a mailbox operation it refuses (a well-known folder deleted).
     #[error("{1}")]
     MailRefused(&'static str, String),
+    /// 409 `ErrorIrresolvableConflict`: the message changed while a write that rewrites it was
+    /// under way (Exchange's change-key conflict).
+    #[error(
+        "The send or update operation could not be performed because the change key passed in the request does not match the current change key for the item."
+    )]
+    MailChanged,
+    /// 413 `ErrorRequestEntityTooLarge`: MIME or an attachment past what Graph takes in one request.
+    #[error("{0}")]
+    MailTooLarge(String),
     /// 400 `invalidRequest`: a file operation Graph refuses (an invalid name, a move into itself).
     #[error("{0}")]
     InvalidRequest(String),
@@ -166,6 +175,8 @@ impl ApiError {
             ApiError::MailInvalidUser(_) => (StatusCode::NOT_FOUND, "ErrorInvalidUser"),
             ApiError::MailFolderExists => (StatusCode::CONFLICT, "ErrorFolderExists"),
             ApiError::MailRefused(code, _) => (StatusCode::BAD_REQUEST, code),
+            ApiError::MailChanged => (StatusCode::CONFLICT, "ErrorIrresolvableConflict"),
+            ApiError::MailTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "ErrorRequestEntityTooLarge"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "resourceModified"),
             ApiError::ResyncRequired(_) => (StatusCode::GONE, "resyncRequired"),
             ApiError::FragmentRejected(_) => (StatusCode::RANGE_NOT_SATISFIABLE, "invalidRange"),
@@ -245,6 +256,7 @@ impl From<StoreError> for ApiError {
                 ApiError::NameAlreadyExists(format!("An item with the name '{name}' already exists in this location."))
             }
             StoreError::InvalidTreeChange(why) => ApiError::InvalidRequest(why),
+            StoreError::Changed => ApiError::MailChanged,
             other if other.is_unavailable() => {
                 tracing::warn!(error = %other, "the database is unavailable");
                 ApiError::ServiceUnavailable { retry_after_secs: DATABASE_RETRY_AFTER_SECS }

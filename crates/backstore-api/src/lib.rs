@@ -42,6 +42,10 @@ use crate::wire::Render;
 /// Largest request body accepted (1 MiB); file content (`PUT …/content`) is streamed instead.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// Largest body of a mail request: a message's MIME of up to 4 MiB in base64, or an attachment of
+/// up to 3 MiB in JSON, as Graph takes them in one request.
+pub const MAX_MAIL_BODY_BYTES: usize = 6 * 1024 * 1024;
+
 /// How long a simple upload's body may take to arrive.
 const UPLOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
 
@@ -335,23 +339,23 @@ fn check_header_size(req: &Request, limit: usize) -> Result<(), ApiError> {
 
 /// Reads the body up to the limit (a larger one is a 413 before any handler runs) within
 /// `timeout` (a 408 past it).
-async fn read_body(req: Request, timeout: std::time::Duration) -> Result<Bytes, ApiError> {
-    tokio::time::timeout(timeout, read_body_now(req))
+async fn read_body(req: Request, limit: usize, timeout: std::time::Duration) -> Result<Bytes, ApiError> {
+    tokio::time::timeout(timeout, read_body_now(req, limit))
         .await
         .unwrap_or_else(|_| Err(ApiError::RequestTimeout(timeout.as_secs().max(1))))
 }
 
-async fn read_body_now(req: Request) -> Result<Bytes, ApiError> {
+async fn read_body_now(req: Request, limit: usize) -> Result<Bytes, ApiError> {
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(ApiError::RequestEntityTooLarge(MAX_BODY_BYTES));
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::RequestEntityTooLarge(limit));
     }
-    axum::body::to_bytes(req.into_body(), MAX_BODY_BYTES).await.map_err(|e| {
+    axum::body::to_bytes(req.into_body(), limit).await.map_err(|e| {
         let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
         while let Some(s) = source {
             if s.is::<http_body_util::LengthLimitError>() {
-                return ApiError::RequestEntityTooLarge(MAX_BODY_BYTES);
+                return ApiError::RequestEntityTooLarge(limit);
             }
             source = s.source();
         }
@@ -452,7 +456,8 @@ async fn handle(
             return drain_unread(answer, body).await;
         }
     }
-    ctx.body = read_body(req, body_timeout).await?;
+    let limit = if matches!(target, Target::Mail(_)) { MAX_MAIL_BODY_BYTES } else { MAX_BODY_BYTES };
+    ctx.body = read_body(req, limit, body_timeout).await?;
     trail.body = Some(ctx.body.clone());
     if method == Method::POST || method == Method::PATCH || method == Method::PUT {
         check_content_type(&headers, &ctx.body, matches!(target, Target::Mail(_)))?;

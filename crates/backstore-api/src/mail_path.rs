@@ -149,6 +149,12 @@ fn messages(rest: &[&str]) -> Result<MailTail, ApiError> {
         [id, v] if *v == "$value" => Ok(MailTail::Message(decode(id), MessagePart::Value)),
         [id, m] if is(m, "move") => Ok(MailTail::Message(decode(id), MessagePart::Move)),
         [id, a] if a.eq_ignore_ascii_case("attachments") => Ok(MailTail::Message(decode(id), MessagePart::Attachments)),
+        [_, a, s] if a.eq_ignore_ascii_case("attachments") && is(s, "createUploadSession") => {
+            Err(ApiError::NotImplemented(
+                "Attachment upload sessions are not served by backstore yet; add attachments under 3 MiB with POST …/attachments."
+                    .into(),
+            ))
+        }
         [id, a, att] if a.eq_ignore_ascii_case("attachments") => {
             Ok(MailTail::Message(decode(id), MessagePart::Attachment(decode(att))))
         }
@@ -189,7 +195,11 @@ mod tests {
     fn other_paths_are_not_mail_and_unserved_ones_say_so() {
         assert!(parse("/users/u1/drive").is_none());
         assert!(parse("/solutions/backupRestore").is_none());
-        for p in ["/users/u1/mailFolders/inbox/messages/m1/forward", "/users/u1/mailFolders/delta"] {
+        for p in [
+            "/users/u1/mailFolders/inbox/messages/m1/forward",
+            "/users/u1/mailFolders/delta",
+            "/users/u1/messages/m1/attachments/createUploadSession",
+        ] {
             assert!(matches!(parse(p), Some(Err(ApiError::NotImplemented(_)))), "{p}");
         }
         assert!(matches!(parse("/users/u1/mailFolders/inbox/bogus"), Some(Err(ApiError::BadRequest(_)))));

@@ -228,18 +228,7 @@ fn attachment(v: &Value) -> Result<NewAttachment, ApiError> {
 pub fn new_message(body: &[u8]) -> Result<NewMessage, ApiError> {
     let m = object(body)?;
     check_known(&m, CREATE_PROPERTIES)?;
-    let content = match m.get("body") {
-        None | Some(Value::Null) => Body { content_type: "text", content: String::new() },
-        Some(Value::Object(b)) => Body {
-            content_type: match string(b, "contentType")?.map(|t| t.to_ascii_lowercase()).as_deref() {
-                Some("html") => "html",
-                None | Some("text") => "text",
-                Some(other) => return Err(bad(format!("'{other}' is not a body content type: text or html."))),
-            },
-            content: string(b, "content")?.unwrap_or_default(),
-        },
-        Some(_) => return Err(bad("'body' must be an object.")),
-    };
+    let content = item_body(&m)?.unwrap_or(Body { content_type: "text", content: String::new() });
     let from = match m.get("from").or(m.get("sender")) {
         None | Some(Value::Null) => None,
         Some(v) => Some(recipient(v, "from")?),
@@ -270,16 +259,58 @@ pub fn new_message(body: &[u8]) -> Result<NewMessage, ApiError> {
     })
 }
 
-/// What a PATCH of a message changes; `Err` names a property only a draft's PATCH may change when
-/// `draft_only` is what it sets.
-pub enum Patch {
-    Change(MessageChange),
-    /// A draft's content (subject, body, recipients…), by name.
-    DraftContent(String),
+/// What a PATCH of a message changes: its state (read, importance, categories, flag), and what its
+/// MIME says (subject, body, addresses), which a PATCH changes by rewriting the MIME.
+pub struct Patch {
+    pub change: MessageChange,
+    pub content: ContentChange,
 }
 
-const PATCH_PROPERTIES: &[&str] = &["isRead", "importance", "categories", "flag", "inferenceClassification"];
-const DRAFT_PROPERTIES: &[&str] = &[
+/// A change of what a message's MIME says; `None` leaves a property as it is.
+#[derive(Default)]
+pub struct ContentChange {
+    pub subject: Option<String>,
+    pub body: Option<Body>,
+    /// `Some(None)` takes the sender off.
+    pub from: Option<Option<Recipient>>,
+    pub to: Option<Vec<Recipient>>,
+    pub cc: Option<Vec<Recipient>>,
+    pub bcc: Option<Vec<Recipient>>,
+    pub reply_to: Option<Vec<Recipient>>,
+    pub internet_message_id: Option<String>,
+}
+
+impl ContentChange {
+    pub fn is_empty(&self) -> bool {
+        self.subject.is_none()
+            && self.body.is_none()
+            && self.from.is_none()
+            && self.to.is_none()
+            && self.cc.is_none()
+            && self.bcc.is_none()
+            && self.reply_to.is_none()
+            && self.internet_message_id.is_none()
+    }
+
+    /// The first property it changes that Graph changes only while a message is a draft.
+    pub fn draft_only(&self) -> Option<&'static str> {
+        [
+            ("subject", self.subject.is_some()),
+            ("body", self.body.is_some()),
+            ("replyTo", self.reply_to.is_some()),
+            ("internetMessageId", self.internet_message_id.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(name, set)| set.then_some(name))
+    }
+}
+
+const PATCH_PROPERTIES: &[&str] = &[
+    "isRead",
+    "importance",
+    "categories",
+    "flag",
+    "inferenceClassification",
     "subject",
     "body",
     "toRecipients",
@@ -291,18 +322,59 @@ const DRAFT_PROPERTIES: &[&str] = &[
     "internetMessageId",
 ];
 
+fn item_body(m: &Map<String, Value>) -> Result<Option<Body>, ApiError> {
+    match m.get("body") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(b)) => Ok(Some(Body {
+            content_type: match string(b, "contentType")?.map(|t| t.to_ascii_lowercase()).as_deref() {
+                Some("html") => "html",
+                None | Some("text") => "text",
+                Some(other) => return Err(bad(format!("'{other}' is not a body content type: text or html."))),
+            },
+            content: string(b, "content")?.unwrap_or_default(),
+        })),
+        Some(_) => Err(bad("'body' must be an object.")),
+    }
+}
+
+fn listed(m: &Map<String, Value>, key: &str) -> Result<Option<Vec<Recipient>>, ApiError> {
+    if m.contains_key(key) {
+        recipients(m, key).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
 pub fn patch(body: &[u8]) -> Result<Patch, ApiError> {
     let m = object(body)?;
-    if let Some(k) = m.keys().find(|k| DRAFT_PROPERTIES.contains(&k.as_str())) {
-        return Ok(Patch::DraftContent(k.clone()));
-    }
     check_known(&m, PATCH_PROPERTIES)?;
-    Ok(Patch::Change(MessageChange {
+    let from = match m.get("from").or(m.get("sender")) {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(v) => Some(Some(recipient(v, "from")?)),
+    };
+    let content = ContentChange {
+        subject: string(&m, "subject")?,
+        body: item_body(&m)?,
+        from,
+        to: listed(&m, "toRecipients")?,
+        cc: listed(&m, "ccRecipients")?,
+        bcc: listed(&m, "bccRecipients")?,
+        reply_to: listed(&m, "replyTo")?,
+        internet_message_id: string(&m, "internetMessageId")?,
+    };
+    let change = MessageChange {
         is_read: is_read(&m)?,
         importance: importance(&m)?,
         categories: categories(&m)?,
         flag_status: flag_status(&m)?,
-    }))
+    };
+    Ok(Patch { change, content })
+}
+
+/// The attachment a `POST …/attachments` adds.
+pub fn new_attachment(body: &[u8]) -> Result<NewAttachment, ApiError> {
+    attachment(&Value::Object(object(body)?))
 }
 
 /// `move`'s `destinationId` (a folder id or well-known name).

@@ -1,21 +1,21 @@
 //! Messages of a mailbox through Graph's paths: listed per folder or per mailbox (paging, `$select`,
 //! `$filter`, `$orderby`, newest first by default), created from JSON or from MIME (base64
 //! `text/plain`, as Graph takes it), read with their body, their MIME (`$value`) byte for byte,
-//! changed, moved and deleted. A message's MIME is its content in the content store.
+//! changed (a draft's content too, `message_edits.rs`), moved and deleted, their attachments listed,
+//! read, added and removed. A message's MIME is its content in the content store.
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use futures::TryStreamExt;
 
 use backstore_store::sql::drives::DriveRecord;
-use backstore_store::sql::mail_messages::{MessageFields, MessageRecord};
+use backstore_store::sql::mail_messages::{MessageChange, MessageFields, MessageRecord};
 use backstore_store::sql::mailboxes::{well_known_id, MailFolderRecord};
-use backstore_store::StoreError;
 
 use super::items::content;
+use super::message_edits::{bare_message_id, not_found, read_mime, rewrite, Attachments, MAX_ATTACHMENT_BYTES};
 use super::{keyed_page_of, list_spec_with, project, selected};
-use crate::body::messages::{self as body, NewMessage, Patch};
+use crate::body::messages::{self as body, ContentChange, NewMessage};
 use crate::error::ApiError;
 use crate::mail_path::MessagePart;
 use crate::mime::{self, Body};
@@ -27,12 +27,8 @@ use crate::{json_response, Ctx};
 const MESSAGE_PAGE: i64 = 10;
 const MAX_MESSAGE_PAGE: i64 = 1000;
 
-fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::ItemNotFound => ApiError::MailItemNotFound,
-        other => other.into(),
-    }
-}
+/// The largest MIME a create takes in one request, as Graph (`import` takes any size).
+const MAX_MIME_BYTES: usize = 4 * 1024 * 1024;
 
 /// `…/messages`: list (GET) or create (POST) in `folder`, or in the whole mailbox (Drafts, for a create).
 pub(super) async fn collection(
@@ -75,22 +71,18 @@ pub(super) async fn one(
             Ok(with_preference(ctx, json_response(StatusCode::OK, &entity(context, body))))
         }
         (MessagePart::Entity, Method::PATCH) => {
-            let change = match body::patch(&ctx.body)? {
-                Patch::Change(c) => c,
-                Patch::DraftContent(p) if m.fields.is_draft => {
-                    return Err(ApiError::NotImplemented(format!(
-                        "Changing '{p}' of a draft is not implemented by backstore yet."
-                    )))
-                }
-                Patch::DraftContent(_) => {
-                    return Err(ApiError::MailRefused(
-                        "ErrorInvalidPropertyUpdateSentMessage",
-                        "Update operation is invalid for property of a sent message.".into(),
-                    ))
-                }
+            let p = body::patch(&ctx.body)?;
+            if let Some(name) = p.content.draft_only().filter(|_| !m.fields.is_draft) {
+                return Err(ApiError::MailRefused(
+                    "ErrorInvalidPropertyUpdateSentMessage",
+                    format!("Update operation is invalid for property '{name}' of a sent message."),
+                ));
+            }
+            let changed = if p.content.is_empty() {
+                ctx.store().update_message(writer, &mailbox.drive_id, id, &p.change).await.map_err(not_found)?
+            } else {
+                rewrite(ctx, mailbox, &m, &p.content, &p.change, Attachments::Keep).await?.0
             };
-            let changed =
-                ctx.store().update_message(writer, &mailbox.drive_id, id, &change).await.map_err(not_found)?;
             let context = format!("{}/messages/$entity", metadata(ctx, user));
             Ok(json_response(StatusCode::OK, &entity(context, render(ctx, &changed, false).await?)))
         }
@@ -121,9 +113,28 @@ pub(super) async fn one(
             let body = crate::wire::Collection { context, count: None, value, next_link: None };
             Ok(json_response(StatusCode::OK, &body))
         }
-        (MessagePart::Attachments, Method::POST) => Err(ApiError::NotImplemented(
-            "Adding an attachment to a stored message is not implemented by backstore yet; create the message with its attachments.".into(),
-        )),
+        (MessagePart::Attachments, Method::POST) => {
+            let a = body::new_attachment(&ctx.body)?;
+            if a.bytes.len() > MAX_ATTACHMENT_BYTES {
+                return Err(ApiError::MailTooLarge(format!(
+                    "An attachment added in one request must be under {MAX_ATTACHMENT_BYTES} bytes; '{}' has {}. \
+                     Larger ones need an attachment upload session.",
+                    a.name,
+                    a.bytes.len()
+                )));
+            }
+            let none = ContentChange::default();
+            let (stored, mime) =
+                rewrite(ctx, mailbox, &m, &none, &MessageChange::default(), Attachments::Add(a)).await?;
+            let all = mime::attachments(&mime);
+            let added =
+                all.last().ok_or_else(|| ApiError::Internal("the added attachment is not in the MIME".into()))?;
+            let context = format!("{}/messages('{}')/attachments/$entity", metadata(ctx, user), m.id);
+            Ok(json_response(
+                StatusCode::CREATED,
+                &crate::wire::Entity { context, members: attachment(&stored, added) },
+            ))
+        }
         (MessagePart::Attachments, _) => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
         (MessagePart::Attachment(aid), Method::GET) => {
             ctx.query.for_entity()?;
@@ -132,15 +143,18 @@ pub(super) async fn one(
             let context = format!("{}/messages('{}')/attachments/$entity", metadata(ctx, user), m.id);
             Ok(json_response(StatusCode::OK, &crate::wire::Entity { context, members: attachment(&m, a) }))
         }
-        (MessagePart::Attachment(_), Method::DELETE) => Err(ApiError::NotImplemented(
-            "Removing an attachment from a stored message is not implemented by backstore yet.".into(),
-        )),
+        (MessagePart::Attachment(aid), Method::DELETE) => {
+            let none = ContentChange::default();
+            rewrite(ctx, mailbox, &m, &none, &MessageChange::default(), Attachments::Remove(aid)).await?;
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
         (MessagePart::Attachment(_), _) => Err(ApiError::MethodNotAllowed { allow: "GET, DELETE" }),
         (MessagePart::AttachmentValue(aid), Method::GET) => {
             let all = mime::attachments(&read_mime(ctx, &m).await?);
             let a = all.into_iter().find(|a| a.id == aid).ok_or(ApiError::MailItemNotFound)?;
             let mut r = (StatusCode::OK, a.bytes).into_response();
-            let ct = HeaderValue::from_str(&a.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
+            let ct =
+                HeaderValue::from_str(&a.content_type).unwrap_or(HeaderValue::from_static("application/octet-stream"));
             r.headers_mut().insert(header::CONTENT_TYPE, ct);
             Ok(r)
         }
@@ -183,16 +197,6 @@ fn with_preference(ctx: &Ctx, mut r: Response) -> Response {
         r.headers_mut().insert("preference-applied", HeaderValue::from_static(value));
     }
     r
-}
-
-async fn read_mime(ctx: &Ctx, m: &MessageRecord) -> Result<Vec<u8>, ApiError> {
-    let content = content(ctx)?;
-    let parts: Vec<axum::body::Bytes> = content
-        .read_file(ctx.tenant(), &m.chunks, 0..m.size)
-        .try_collect()
-        .await
-        .map_err(|e| ApiError::Internal(format!("message {}: {e}", m.id)))?;
-    Ok(parts.concat())
 }
 
 /// A message's members as the request's `$select` keeps them; the MIME is read for the body only
@@ -294,6 +298,12 @@ async fn create(ctx: &Ctx, mailbox: &DriveRecord, user: &str, folder: &str) -> R
                 "Invalid base64 string for MIME content.".into(),
             )
         })?;
+        if mime_bytes.len() > MAX_MIME_BYTES {
+            return Err(ApiError::MailTooLarge(format!(
+                "A message created from MIME must be at most {MAX_MIME_BYTES} bytes; this one has {}.",
+                mime_bytes.len()
+            )));
+        }
         let derived = mime::derive(&mime_bytes, &mailbox.drive_id, now).ok_or_else(|| {
             ApiError::MailRefused("ErrorMimeContentInvalid", "The MIME content is not a message.".into())
         })?;
@@ -323,29 +333,10 @@ async fn create(ctx: &Ctx, mailbox: &DriveRecord, user: &str, folder: &str) -> R
 /// A JSON create's message: its MIME composed, its fields as the JSON and its flags say.
 fn from_json(new: &NewMessage, mailbox: &str, now: chrono::DateTime<chrono::Utc>) -> (Vec<u8>, MessageFields) {
     let message_id = match &new.internet_message_id {
-        Some(id) => id.trim().trim_start_matches('<').trim_end_matches('>').to_owned(),
+        Some(id) => bare_message_id(id),
         None => format!("{}@backstore.local", uuid::Uuid::new_v4().simple()),
     };
-    let sent = new.submitted.or((!new.is_draft()).then_some(new.delivered.unwrap_or(now)));
-    let mime_bytes = mime::compose(&mime::Compose {
-        subject: &new.subject,
-        body: &new.body,
-        from: new.from.as_ref(),
-        to: &new.to,
-        cc: &new.cc,
-        bcc: &new.bcc,
-        reply_to: &new.reply_to,
-        date: sent.unwrap_or(now),
-        message_id: &message_id,
-        importance: &new.importance,
-        attachments: &new.attachments,
-    });
-    let text = if new.body.content_type == "html" {
-        mime::body(&mime_bytes, Some(true)).content
-    } else {
-        new.body.content.clone()
-    };
-    let fields = MessageFields {
+    let mut fields = MessageFields {
         subject: new.subject.clone(),
         from: new.from.clone(),
         to: new.to.clone(),
@@ -353,7 +344,7 @@ fn from_json(new: &NewMessage, mailbox: &str, now: chrono::DateTime<chrono::Utc>
         bcc: new.bcc.clone(),
         reply_to: new.reply_to.clone(),
         received_at: new.delivered.unwrap_or(now),
-        sent_at: sent,
+        sent_at: new.submitted.or((!new.is_draft()).then_some(new.delivered.unwrap_or(now))),
         has_attachments: new.attachments.iter().any(|a| !a.is_inline),
         is_read: new.is_read(),
         is_draft: new.is_draft(),
@@ -362,8 +353,10 @@ fn from_json(new: &NewMessage, mailbox: &str, now: chrono::DateTime<chrono::Utc>
         flag_status: new.flag_status.clone(),
         internet_message_id: Some(format!("<{message_id}>")),
         conversation_id: mime::conversation_id(mailbox, &new.subject),
-        body_preview: mime::preview(&text),
+        body_preview: String::new(),
     };
+    let mime_bytes = mime::compose_fields(&fields, &new.body, &message_id, &new.attachments);
+    fields.body_preview = mime::body_preview(&new.body, &mime_bytes);
     (mime_bytes, fields)
 }
 

@@ -6,6 +6,7 @@ mod drives;
 mod inclusion_rules;
 mod items;
 mod mail;
+mod message_edits;
 mod messages;
 mod protection_policies;
 mod protection_units;

@@ -13,6 +13,7 @@ mod files;
 mod lifecycle;
 mod limits;
 mod mail;
+mod mail_drafts;
 mod mail_import;
 mod odata;
 mod policies;
