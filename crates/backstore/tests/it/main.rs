@@ -15,6 +15,7 @@ mod limits;
 mod mail;
 mod mail_drafts;
 mod mail_import;
+mod mail_isolation;
 mod odata;
 mod policies;
 mod process;

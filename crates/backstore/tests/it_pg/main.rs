@@ -25,8 +25,12 @@ mod limits;
 mod locks;
 #[path = "../it/mail.rs"]
 mod mail;
+#[path = "../it/mail_drafts.rs"]
+mod mail_drafts;
 #[path = "../it/mail_import.rs"]
 mod mail_import;
+#[path = "../it/mail_isolation.rs"]
+mod mail_isolation;
 #[path = "../it/odata.rs"]
 mod odata;
 #[path = "../it/policies.rs"]
