@@ -6,6 +6,7 @@
 //! twice ends the same way.
 
 pub mod config;
+mod content_restore;
 pub mod metrics;
 
 use std::collections::HashMap;
@@ -366,6 +367,18 @@ impl Engine {
                 if a.restore_point.expiration_at <= now {
                     let expired = ArtifactStep::Failed(artifact_error("InvalidRestoreTime"));
                     return self.finish_after(job, &earlier, expired, JobEvent::Failed).await;
+                }
+                if let Some(content) = &self.content {
+                    let restored = content_restore::restore_content(store, content, a, unit, &job.tenant_id, now).await;
+                    match restored {
+                        Ok(Some(outcome)) => {
+                            let step = ArtifactStep::Succeeded(outcome);
+                            return self.finish_after(job, &earlier, step, JobEvent::Succeeded).await;
+                        }
+                        Ok(None) => {}
+                        Err(e) if e.is_unavailable() => return Err(e),
+                        Err(e) => return self.retry_or_exhaust(job, &format!("restoring the content: {e}")).await,
+                    }
                 }
                 let suffix = match (a.destination, unit.resource.workload, unit.resource.site_web_url.as_deref()) {
                     (DestinationType::New, Workload::SharePoint | Workload::OneDrive, Some(url)) => {

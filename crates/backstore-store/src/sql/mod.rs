@@ -47,6 +47,7 @@ mod outcome;
 mod policies;
 pub(crate) mod read;
 mod restore_points;
+pub mod restores;
 mod rows;
 mod rules;
 mod service_apps;

@@ -20,6 +20,7 @@ mod odata;
 mod policies;
 mod process;
 mod protection;
+mod restores;
 mod retention;
 mod rules;
 mod s3;

@@ -39,6 +39,8 @@ mod policies;
 mod process;
 #[path = "../it/protection.rs"]
 mod protection;
+#[path = "../it/restores.rs"]
+mod restores;
 #[path = "../it/retention.rs"]
 mod retention;
 #[path = "../it/rules.rs"]
