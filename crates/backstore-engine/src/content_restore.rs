@@ -1,14 +1,23 @@
-//! Restores that write content: a SharePoint or OneDrive artifact whose restore point holds a tree
-//! (`restore_points.content_root`) is restored for real. `new` makes a site at the `R<n>` URL whose
-//! library holds the point's tree; `inPlace` makes the unit's own drive equal to it, after a
-//! snapshot of what it replaces. Either way the drive is snapshotted right after and the root of
-//! that snapshot recorded beside the point's (the restore proof). Every step can run again after a
-//! `kill -9`: the new site's id is derived from the artifact, the tree is written in one
-//! transaction, and the proof keeps what its first run recorded.
+//! Restores that write content: an artifact whose restore point holds a tree
+//! (`restore_points.content_root`) is restored for real.
+//!
+//! - SharePoint and OneDrive: `new` makes a site at the `R<n>` URL whose library holds the point's
+//!   tree; `inPlace` makes the unit's own drive equal to it, after a snapshot of what it replaces.
+//! - Exchange: `new` makes a "Restored Items" folder holding the point's folders and messages;
+//!   `inPlace` puts the point's messages back in their folders (after a snapshot of the mailbox),
+//!   keeping mail that came later. Drafts are not restored.
+//!
+//! Either way the drive or mailbox is snapshotted right after and the root of that snapshot
+//! recorded beside the point's (the restore proof; a mailbox's compares digests, see
+//! `mail_restores`). Every step can run again after a `kill -9`: what a `new` restore makes has
+//! ids derived from the artifact, the tree is written in one transaction, and the proof keeps what
+//! its first run recorded.
 
+use backstore_content::BlobId;
 use backstore_domain::restore::{restored_site_url, RestoreOutcome, UnitInfo};
 use backstore_domain::{Actor, DestinationType, Workload};
-use backstore_store::sql::restores::{NewSite, PointTree};
+use backstore_store::sql::mail_restores::{self, DigestScope};
+use backstore_store::sql::restores::{NewSite, PointTree, TreeRestore};
 use backstore_store::{ArtifactRecord, Store, StoreError, StoreResult, Writer};
 
 use crate::Content;
@@ -30,8 +39,9 @@ fn restored_site_id(tenant: &str, artifact: &str) -> String {
     uuid::Uuid::from_u64_pair(a, b).to_string()
 }
 
-/// Restores the artifact's content if its point holds any; `None` when it holds none (a unit
-/// protected without content, a mailbox), which the caller restores by its metadata alone.
+/// Restores the artifact's content if its point holds any, with what this run wrote; `None` when
+/// it holds none (a unit protected without content), which the caller restores by its metadata
+/// alone.
 pub(crate) async fn restore_content(
     store: &Store,
     content: &Content,
@@ -39,17 +49,118 @@ pub(crate) async fn restore_content(
     unit: &UnitInfo,
     tenant: &str,
     now: backstore_domain::Timestamp,
-) -> StoreResult<Option<RestoreOutcome>> {
-    let r = &unit.resource;
-    if !matches!(r.workload, Workload::SharePoint | Workload::OneDrive) {
-        return Ok(None);
-    }
+) -> StoreResult<Option<(RestoreOutcome, TreeRestore)>> {
     let Some(point_root) = store.restore_point_root(tenant, &a.restore_point.id).await? else { return Ok(None) };
-    let Some(resource_id) = r.resource_id() else { return Ok(None) };
+    let Some(resource_id) = unit.resource.resource_id() else { return Ok(None) };
     let tree = PointTree::read(content, tenant, point_root).await?;
+    let done = match unit.resource.workload {
+        Workload::Exchange => restore_mailbox(store, content, a, unit, resource_id, tenant, &tree, now).await?,
+        Workload::SharePoint | Workload::OneDrive => {
+            restore_drive(store, content, a, unit, resource_id, tenant, &tree, now).await?
+        }
+    };
+    Ok(Some(done))
+}
+
+/// Records what a restore wrote: the root of a snapshot taken now and, for a mailbox, the digests.
+async fn finish_proof(
+    store: &Store,
+    tenant: &str,
+    artifact_id: &str,
+    written: BlobId,
+    point: &PointTree,
+    digests: Option<(BlobId, BlobId)>,
+    now: backstore_domain::Timestamp,
+) -> StoreResult<()> {
+    store.finish_restore_proof(tenant, artifact_id, &written, digests, now).await?;
+    let equal = match digests {
+        Some((p, w)) => p == w,
+        None => written == point.root,
+    };
+    if equal {
+        tracing::info!(root = %written.to_hex(), items = point.items.len(), "restored content equals the restore point's");
+    } else {
+        tracing::warn!(written = %written.to_hex(), point = %point.root.to_hex(), "restored content differs from the restore point's");
+    }
+    Ok(())
+}
+
+/// A mailbox's restore: into a new "Restored Items" folder, or its messages back in place.
+#[allow(clippy::too_many_arguments)]
+async fn restore_mailbox(
+    store: &Store,
+    content: &Content,
+    a: &ArtifactRecord,
+    unit: &UnitInfo,
+    user_id: &str,
+    tenant: &str,
+    tree: &PointTree,
+    now: backstore_domain::Timestamp,
+) -> StoreResult<(RestoreOutcome, TreeRestore)> {
+    let mailbox = store
+        .mailbox(tenant, user_id)
+        .await?
+        .ok_or_else(|| StoreError::InvalidTreeChange(format!("unit {} has no mailbox to restore into", unit.id)))?;
     let actor = restore_actor();
     let w = Writer { tenant, actor: &actor, now };
-    let (drive_id, outcome) = match a.destination {
+    let count = Some(mail_restores::restorable_messages(tree) as i64);
+    let (outcome, folder, done) = match a.destination {
+        DestinationType::New => {
+            store.start_restore_proof(tenant, &a.id, &a.session_id, &mailbox.drive_id, &tree.root, None).await?;
+            let name = backstore_domain::restore::restored_folder_name(now);
+            let (folder_id, name, done) = store.restore_mailbox_new(w, &a.id, &mailbox, &name, tree).await?;
+            let outcome = RestoreOutcome {
+                restored_folder_id: Some(folder_id.clone()),
+                restored_folder_name: Some(name),
+                restored_item_count: count,
+                ..RestoreOutcome::default()
+            };
+            (outcome, Some(folder_id), done)
+        }
+        DestinationType::InPlace => {
+            let before = store.snapshot_drive(content, tenant, &mailbox.drive_id).await?;
+            store
+                .start_restore_proof(tenant, &a.id, &a.session_id, &mailbox.drive_id, &tree.root, Some(&before))
+                .await?;
+            let done = store.restore_mailbox_in_place(w, &a.id, &mailbox, tree).await?;
+            let outcome = RestoreOutcome {
+                // In place, messages go back to their own folders: the mailbox's root is reported.
+                restored_folder_id: Some(mailbox.root_id.clone()),
+                restored_folder_name: None,
+                restored_item_count: count,
+                ..RestoreOutcome::default()
+            };
+            (outcome, None, done)
+        }
+    };
+    let written = store.snapshot_drive(content, tenant, &mailbox.drive_id).await?;
+    let after = PointTree::read(content, tenant, written).await?;
+    let scope = match &folder {
+        Some(id) => DigestScope::Below(id),
+        None => DigestScope::InPlace(tree),
+    };
+    let digests = (mail_restores::mail_digest(tree, &DigestScope::Point), mail_restores::mail_digest(&after, &scope));
+    finish_proof(store, tenant, &a.id, written, tree, Some(digests), now).await?;
+    Ok((outcome, done))
+}
+
+/// A site's or OneDrive's restore: into a new site at the `R<n>` URL, or the drive made the point's.
+#[allow(clippy::too_many_arguments)]
+async fn restore_drive(
+    store: &Store,
+    content: &Content,
+    a: &ArtifactRecord,
+    unit: &UnitInfo,
+    resource_id: &str,
+    tenant: &str,
+    tree: &PointTree,
+    now: backstore_domain::Timestamp,
+) -> StoreResult<(RestoreOutcome, TreeRestore)> {
+    let r = &unit.resource;
+    let point_root = tree.root;
+    let actor = restore_actor();
+    let w = Writer { tenant, actor: &actor, now };
+    let (drive_id, outcome, done) = match a.destination {
         DestinationType::New => {
             let site_id = restored_site_id(tenant, &a.id);
             let drive_id = backstore_store::sql::drives::drive_id_of(tenant, &site_id);
@@ -65,14 +176,14 @@ pub(crate) async fn restore_content(
             };
             let name = r.site_name.clone().or_else(|| r.display_name.clone());
             let site = NewSite { site_id: site_id.clone(), name: name.clone(), web_url: web_url.clone() };
-            let (drive, _) = store.restore_drive_new(w, &a.id, &site, &tree).await?;
+            let (drive, done) = store.restore_drive_new(w, &a.id, &site, tree).await?;
             let outcome = RestoreOutcome {
                 restored_site_id: Some(site_id),
                 restored_site_name: name,
                 restored_site_web_url: Some(web_url),
                 ..RestoreOutcome::default()
             };
-            (drive.drive_id, outcome)
+            (drive.drive_id, outcome, done)
         }
         DestinationType::InPlace => {
             let drive = store.drive_of_resource(tenant, resource_id).await?.ok_or_else(|| {
@@ -82,22 +193,17 @@ pub(crate) async fn restore_content(
             store
                 .start_restore_proof(tenant, &a.id, &a.session_id, &drive.drive_id, &point_root, Some(&before))
                 .await?;
-            store.restore_drive_in_place(w, &a.id, &drive, &tree).await?;
+            let done = store.restore_drive_in_place(w, &a.id, &drive, tree).await?;
             let outcome = RestoreOutcome {
                 restored_site_id: r.site_id.clone(),
                 restored_site_name: r.site_name.clone(),
                 restored_site_web_url: r.site_web_url.clone(),
                 ..RestoreOutcome::default()
             };
-            (drive.drive_id, outcome)
+            (drive.drive_id, outcome, done)
         }
     };
     let written = store.snapshot_drive(content, tenant, &drive_id).await?;
-    store.finish_restore_proof(tenant, &a.id, &written, now).await?;
-    if written == point_root {
-        tracing::info!(root = %written.to_hex(), items = tree.items.len(), "restored tree equals the restore point's");
-    } else {
-        tracing::warn!(written = %written.to_hex(), point = %point_root.to_hex(), "restored tree differs from the restore point's");
-    }
-    Ok(Some(outcome))
+    finish_proof(store, tenant, &a.id, written, tree, None, now).await?;
+    Ok((outcome, done))
 }

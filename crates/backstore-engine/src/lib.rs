@@ -371,7 +371,9 @@ impl Engine {
                 if let Some(content) = &self.content {
                     let restored = content_restore::restore_content(store, content, a, unit, &job.tenant_id, now).await;
                     match restored {
-                        Ok(Some(outcome)) => {
+                        Ok(Some((outcome, done))) => {
+                            self.metrics.restored_items.inc_by(done.items_written);
+                            self.metrics.restored_bytes.inc_by(done.bytes_written);
                             let step = ArtifactStep::Succeeded(outcome);
                             return self.finish_after(job, &earlier, step, JobEvent::Succeeded).await;
                         }

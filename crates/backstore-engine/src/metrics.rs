@@ -17,6 +17,9 @@ pub struct Metrics {
     pub jobs_retried: Counter,
     pub lease_takeovers: Counter,
     pub job_seconds: Histogram,
+    /// What restores of content wrote: items made or changed, bytes of the files among them.
+    pub restored_items: Counter,
+    pub restored_bytes: Counter,
     jobs_queued: Gauge,
     jobs_in_progress: Gauge,
     sessions: Family<Vec<(String, String)>, Gauge>,
@@ -31,6 +34,8 @@ impl Default for Metrics {
             jobs_retried: Counter::default(),
             lease_takeovers: Counter::default(),
             job_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 24)),
+            restored_items: Counter::default(),
+            restored_bytes: Counter::default(),
             jobs_queued: Gauge::default(),
             jobs_in_progress: Gauge::default(),
             sessions: Family::default(),
@@ -41,6 +46,8 @@ impl Default for Metrics {
         r.register("jobs_retried", "Failed attempts put back in the queue", m.jobs_retried.clone());
         r.register("lease_takeovers", "Jobs claimed after another worker's lease expired", m.lease_takeovers.clone());
         r.register("job_duration_seconds", "From claim to the end of a restore job", m.job_seconds.clone());
+        r.register("restored_items", "Files, folders and messages restores wrote", m.restored_items.clone());
+        r.register("restored_bytes", "Bytes of the files and messages restores wrote", m.restored_bytes.clone());
         r.register("jobs_queued", "Restore jobs waiting to run", m.jobs_queued.clone());
         r.register("jobs_in_progress", "Restore jobs held by a worker", m.jobs_in_progress.clone());
         r.register("restore_sessions", "Restore sessions by status", m.sessions.clone());

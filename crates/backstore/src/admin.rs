@@ -7,11 +7,14 @@
 //! - `POST /admin/directory` with `{"resources": [...]}` makes sites, mailboxes and OneDrives exist
 //!   in the caller's tenant (what SharePoint and Entra ID hold in the real world), for policies,
 //!   rules and bulk jobs to find. Configuration.ReadWrite.
+//! - `GET /admin/restoreSessions/{id}/proofs` tells, per artifact of a session that restored
+//!   content, the root (or, for a mailbox, the digest) of what it wrote beside the restore point's,
+//!   whether they are equal, and what it wrote (`backstore sessions verify`). RestoreRead.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,6 +39,7 @@ pub fn router(store: Arc<Store>, clock: Clock, key: SigningKey) -> Router {
         .route("/admin/clock/advance", post(advance_clock))
         .route("/admin/service", post(set_service))
         .route("/admin/directory", post(add_directory))
+        .route("/admin/restoreSessions/{id}/proofs", get(session_proofs))
         .with_state(Admin { store, clock, key })
 }
 
@@ -161,6 +165,47 @@ async fn add_directory(State(admin): State<Admin>, headers: HeaderMap, body: Byt
         let resources = items.iter().map(resource).collect::<Result<Vec<_>, _>>()?;
         let added = admin.store.register_resources(&principal.tenant, &resources).await?;
         Ok(json!({ "added": added, "known": resources.len() as u64 - added }))
+    }
+    .await;
+    respond(result)
+}
+
+/// A proof's verdict: `match`, `mismatch`, or `unfinished` while the restore is writing.
+pub fn proof_verdict(p: &backstore_store::sql::restores::RestoreProof) -> &'static str {
+    match (&p.written_root, p.matches()) {
+        (None, _) => "unfinished",
+        (Some(_), true) => "match",
+        (Some(_), false) => "mismatch",
+    }
+}
+
+async fn session_proofs(State(admin): State<Admin>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let principal = authorize(&admin, &headers, Access::RestoreRead)?;
+        let tenant = principal.tenant.as_str();
+        if admin.store.get_session(tenant, &id, None).await?.is_none() {
+            return Err(ApiError::Rule(backstore_domain::RuleError::SessionNotFound));
+        }
+        let proofs = admin.store.restore_proofs(tenant, &id).await?;
+        let value: Vec<Value> = proofs
+            .iter()
+            .map(|p| {
+                json!({
+                    "artifactId": p.artifact_id,
+                    "driveId": p.drive_id,
+                    "verdict": proof_verdict(p),
+                    "pointRoot": p.point_root,
+                    "writtenRoot": p.written_root,
+                    "replacedRoot": p.replaced_root,
+                    "pointDigest": p.point_digest,
+                    "writtenDigest": p.written_digest,
+                    "itemsWritten": p.items_written,
+                    "bytesWritten": p.bytes_written,
+                    "itemsRemoved": p.items_removed,
+                })
+            })
+            .collect();
+        Ok(json!({ "sessionId": id, "value": value }))
     }
     .await;
     respond(result)

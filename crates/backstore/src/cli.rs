@@ -288,12 +288,33 @@ pub struct ClockArgs {
 pub enum SessionsCommand {
     /// Follow sessions until they are terminal: one session, or every activating or active one.
     Watch(WatchArgs),
+    /// Print, per artifact of a session that restored content, whether what it wrote is what the
+    /// restore point holds (the root or digest of each); exits 1 unless every artifact matches.
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// The session to follow (default: every activating or active session of the tenant).
     pub session_id: Option<String>,
+    #[command(flatten)]
+    pub server: ServerArgs,
+    /// Pause between looks.
+    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub interval: Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The session whose restores to verify.
+    pub session_id: String,
+    #[command(flatten)]
+    pub server: ServerArgs,
+}
+
+/// How a command reaches a running server.
+#[derive(Debug, Args)]
+pub struct ServerArgs {
     /// The running server.
     #[arg(long, env = "BACKSTORE_URL", default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -305,9 +326,6 @@ pub struct WatchArgs {
     pub token: Option<String>,
     #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
-    /// Pause between looks.
-    #[arg(long, default_value = "500ms", value_parser = humantime::parse_duration)]
-    pub interval: Duration,
 }
 
 #[derive(Debug, Args)]

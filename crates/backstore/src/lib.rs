@@ -14,4 +14,5 @@ pub mod mail_corpus;
 pub mod mail_import;
 pub mod seed;
 pub mod server;
+pub mod verify;
 pub mod watch;

@@ -12,6 +12,22 @@ use backstore_engine::{EngineConfig, FaultRules};
 use backstore_store::Clock;
 use clap::Parser;
 
+/// The token a command that reaches a running server sends: the one given, or one made for the
+/// tenant with the data dir's key and the read permissions.
+fn server_token(args: &backstore::cli::ServerArgs) -> anyhow::Result<String> {
+    match (&args.token, &args.tenant) {
+        (Some(token), _) => Ok(token.clone()),
+        (None, Some(tenant)) => make_token(
+            &args.data_dir,
+            tenant.clone(),
+            READ_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
+            None,
+            3600,
+        ),
+        (None, None) => anyhow::bail!("give --tenant or --token"),
+    }
+}
+
 fn init_logging(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
@@ -315,24 +331,22 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Sessions(SessionsCommand::Watch(args)) => {
             init_logging("warn");
-            let token = match (args.token, args.tenant) {
-                (Some(token), _) => token,
-                (None, Some(tenant)) => make_token(
-                    &args.data_dir,
-                    tenant,
-                    READ_PERMISSIONS.iter().map(|p| (*p).to_owned()).collect(),
-                    None,
-                    3600,
-                )?,
-                (None, None) => anyhow::bail!("give --tenant or --token"),
-            };
+            let token = server_token(&args.server)?;
             backstore::watch::watch(backstore::watch::WatchPlan {
-                server: args.server,
+                server: args.server.server,
                 token,
                 session: args.session_id,
                 interval: args.interval,
             })
             .await?;
+        }
+        Command::Sessions(SessionsCommand::Verify(args)) => {
+            init_logging("warn");
+            let token = server_token(&args.server)?;
+            let mut out = std::io::stdout();
+            if !backstore::verify::verify(&args.server.server, token, &args.session_id, &mut out).await? {
+                std::process::exit(1);
+            }
         }
         Command::Seed(args) => {
             init_logging("warn");

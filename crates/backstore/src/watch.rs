@@ -54,14 +54,25 @@ impl Snapshot {
     }
 }
 
-struct Client {
+/// A client of a running server's Graph and admin paths, with one token.
+pub(crate) struct Client {
     http: reqwest::Client,
     base: String,
     token: String,
 }
 
 impl Client {
-    async fn get(&self, url: &str) -> anyhow::Result<Value> {
+    /// A client of `server` (`http://host:port`).
+    pub(crate) fn new(server: &str, token: String) -> Client {
+        Client {
+            http: reqwest::Client::new(),
+            base: format!("{}/v1.0/solutions/backupRestore", server.trim_end_matches('/')),
+            token,
+        }
+    }
+
+    /// GETs `url`, refusing an answer that is not a success.
+    pub(crate) async fn get(&self, url: &str) -> anyhow::Result<Value> {
         let r = self
             .http
             .get(url)
@@ -117,11 +128,7 @@ impl Client {
 }
 
 pub async fn watch(plan: WatchPlan) -> anyhow::Result<()> {
-    let client = Client {
-        http: reqwest::Client::new(),
-        base: format!("{}/v1.0/solutions/backupRestore", plan.server.trim_end_matches('/')),
-        token: plan.token,
-    };
+    let client = Client::new(&plan.server, plan.token);
     let ids = client.sessions(plan.session.as_deref()).await?;
     let mut out = std::io::stdout();
     if ids.is_empty() {

@@ -42,6 +42,7 @@ pub mod drives;
 mod jobs;
 mod listing;
 pub mod mail_messages;
+pub mod mail_restores;
 pub mod mailboxes;
 mod outcome;
 mod policies;

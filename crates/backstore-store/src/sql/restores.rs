@@ -96,7 +96,7 @@ fn item_props(e: &Entry) -> Option<String> {
 /// Writes `e` as item `e.id` in `parent` (`None` for the root): a new row, or the row of that id
 /// made what `e` says (undeleted if it was deleted). Folders are left marked changed, so the next
 /// snapshot computes their manifests from the rows.
-async fn put_entry(
+pub(super) async fn put_entry(
     tx: &mut Tx,
     w: &Writer<'_>,
     drive: &str,
@@ -142,7 +142,7 @@ async fn put_entry(
 }
 
 /// Whether the live item already is what the entry says (then a restore leaves it alone).
-fn matches(live: &super::drives::DriveItemRecord, parent: &str, e: &Entry) -> bool {
+pub(super) fn matches(live: &super::drives::DriveItemRecord, parent: &str, e: &Entry) -> bool {
     let seconds = |t: backstore_domain::Timestamp| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let props_match = live.props.iter().all(|(k, v)| e.props.get(k) == Some(v))
         && e.props.iter().filter(|(k, _)| !FILE_PROPS.contains(&k.as_str())).count() == live.props.len();
@@ -157,7 +157,7 @@ fn matches(live: &super::drives::DriveItemRecord, parent: &str, e: &Entry) -> bo
 
 /// Counts what a restore wrote into its proof, in the transaction that writes it (once: a restore
 /// that runs again after its tree was written finds nothing to write and keeps the first count).
-async fn count_restore(
+pub(super) async fn count_restore(
     tx: &mut Tx,
     tenant: &str,
     artifact_id: &str,
@@ -376,19 +376,24 @@ impl Store {
         .await
     }
 
-    /// Ends the proof with the root of the drive's snapshot taken after the restore.
+    /// Ends the proof with the root of the drive's snapshot taken after the restore and, for a
+    /// mailbox, the digests of the point's restorable mail and of what the restore left of it.
     pub async fn finish_restore_proof(
         &self,
         tenant: &str,
         artifact_id: &str,
         written_root: &BlobId,
+        digests: Option<(BlobId, BlobId)>,
         at: backstore_domain::Timestamp,
     ) -> StoreResult<()> {
         self.write(Lock::Tenant(tenant), async |tx| {
             exec!(
                 tx,
-                "UPDATE restore_proofs SET written_root = ?, finished_at = ? WHERE tenant_id = ? AND artifact_id = ?",
+                "UPDATE restore_proofs SET written_root = ?, point_digest = ?, written_digest = ?, finished_at = ? \
+                 WHERE tenant_id = ? AND artifact_id = ?",
                 written_root.to_hex(),
+                digests.map(|(p, _)| p.to_hex()),
+                digests.map(|(_, w)| w.to_hex()),
                 micros(at),
                 tenant,
                 artifact_id,
@@ -411,6 +416,8 @@ impl Store {
                     point_root: r.col("point_root")?,
                     replaced_root: r.col("replaced_root")?,
                     written_root: r.col("written_root")?,
+                    point_digest: r.col("point_digest")?,
+                    written_digest: r.col("written_digest")?,
                     drive_id: r.col("drive_id")?,
                     items_written: r.col::<i64>("items_written")? as u64,
                     bytes_written: r.col::<i64>("bytes_written")? as u64,
@@ -443,6 +450,10 @@ pub struct RestoreProof {
     pub replaced_root: Option<String>,
     /// `None` until the restore finished.
     pub written_root: Option<String>,
+    /// A mailbox's (which keeps what the point does not hold): the digest of the point's
+    /// restorable mail, and of what the restore left of it; the roots are not compared then.
+    pub point_digest: Option<String>,
+    pub written_digest: Option<String>,
     pub drive_id: String,
     pub items_written: u64,
     pub bytes_written: u64,
@@ -450,7 +461,11 @@ pub struct RestoreProof {
 }
 
 impl RestoreProof {
+    /// Whether the restore finished and wrote what the point holds.
     pub fn matches(&self) -> bool {
-        self.written_root.as_deref() == Some(self.point_root.as_str())
+        match &self.point_digest {
+            Some(digest) => self.written_digest.as_ref() == Some(digest),
+            None => self.written_root.as_deref() == Some(self.point_root.as_str()),
+        }
     }
 }

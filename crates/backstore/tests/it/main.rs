@@ -16,6 +16,7 @@ mod mail;
 mod mail_drafts;
 mod mail_import;
 mod mail_isolation;
+mod mail_restores;
 mod odata;
 mod policies;
 mod process;

@@ -49,8 +49,20 @@ async fn tree_of(app: &TestApp, token: &str, drive: &str) -> BTreeMap<String, St
 /// A restore session of one artifact of `point` to `destination`, activated and run to its end by
 /// an engine with the content store; the session's id and its artifact.
 async fn restore(app: &TestApp, token: &str, point: &str, destination: &str) -> (String, Value) {
-    let body = json!({"siteRestoreArtifacts": [{"restorePoint": {"id": point}, "destinationType": destination}]});
-    let s = app.post("sharePointRestoreSessions", token, &body).await;
+    restore_in(app, token, "sharePointRestoreSessions", "siteRestoreArtifacts", point, destination).await
+}
+
+/// [`restore`] in a session of any kind: `sessions` and `artifacts` name its collections.
+pub(crate) async fn restore_in(
+    app: &TestApp,
+    token: &str,
+    sessions: &str,
+    artifacts: &str,
+    point: &str,
+    destination: &str,
+) -> (String, Value) {
+    let body = json!({ artifacts: [{"restorePoint": {"id": point}, "destinationType": destination}] });
+    let s = app.post(sessions, token, &body).await;
     s.expect(201);
     let id = s.body["id"].as_str().unwrap().to_owned();
     app.activate(&id, token).await.expect(200);
@@ -59,10 +71,10 @@ async fn restore(app: &TestApp, token: &str, point: &str, destination: &str) -> 
         .run_until_idle(100)
         .await
         .unwrap();
-    let session = app.get(&format!("sharePointRestoreSessions/{id}"), token).await;
+    let session = app.get(&format!("{sessions}/{id}"), token).await;
     assert_eq!(session.body["status"], "completed", "{}", session.body);
-    let artifacts = app.get(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), token).await;
-    let artifact = artifacts.body["value"][0].clone();
+    let listed = app.get(&format!("{sessions}/{id}/{artifacts}"), token).await;
+    let artifact = listed.body["value"][0].clone();
     assert_eq!(artifact["status"], "succeeded", "{artifact}");
     (id, artifact)
 }
@@ -150,6 +162,19 @@ async fn a_sites_files_are_restored_in_place_and_to_a_new_site_as_they_were_at_t
     assert_ne!(replaced, proof.point_root);
     let roots = app.store().content_roots(TENANT).await.unwrap();
     assert!(roots.iter().any(|(r, h)| r.to_hex() == replaced && h.iter().any(|h| h.starts_with("replaced:"))));
+    let (ok, out, err) = verify(&app, &token, &session).await;
+    assert!(ok, "{out}{err}");
+    let metrics = reqwest::get(format!("{}/metrics", app.origin)).await.unwrap().text().await.unwrap();
+    let bytes = format!("backstore_restored_bytes_total {}", proof.bytes_written);
+    assert!(metrics.contains("backstore_restored_items_total 4\n") && metrics.contains(&bytes), "{metrics}");
+    let artifact_id = artifact["id"].as_str().unwrap();
+    assert_eq!(
+        out.trim(),
+        format!(
+            "{artifact_id} match point={0} written={0} items=4 bytes={1} removed=1",
+            proof.point_root, proof.bytes_written
+        )
+    );
 
     // To a new site at the `R<n>` URL: its library holds the point's tree, served by Graph's paths.
     let (session, artifact) = restore(&app, &token, &point, "new").await;
@@ -172,4 +197,27 @@ async fn a_sites_files_are_restored_in_place_and_to_a_new_site_as_they_were_at_t
     // A second `new` restore gets the next URL; the content is stored once (the same chunks).
     let (_, again) = restore(&app, &token, &point, "new").await;
     assert!(again["restoredSiteWebUrl"].as_str().unwrap().ends_with("R1"), "{again}");
+
+    // `sessions verify` exits 1 while a restore has not finished, and when one wrote something else.
+    let store = app.store();
+    store.start_restore_proof(TENANT, "unfinished", &session, &d2, &root, None).await.unwrap();
+    let (ok, out, _) = verify(&app, &token, &session).await;
+    assert!(!ok && out.lines().any(|l| l.starts_with("unfinished unfinished point=")), "{out}");
+    let other = roots.iter().map(|(r, _)| *r).find(|r| *r != root).expect("another tree");
+    store.finish_restore_proof(TENANT, "unfinished", &other, None, app.clock().now()).await.unwrap();
+    let (ok, out, _) = verify(&app, &token, &session).await;
+    assert!(!ok && out.lines().any(|l| l.starts_with("unfinished mismatch point=")), "{out}");
+    let admin = app.get_abs(&format!("{}/admin/restoreSessions/{session}/proofs", app.origin), &token).await;
+    admin.expect(200);
+    assert_eq!(admin.body["value"].as_array().unwrap().len(), 2, "{}", admin.body);
+    let (ok, _, err) = verify(&app, &token, "no-such-session").await;
+    assert!(!ok && err.contains("404") && err.contains("not found"), "{err}");
+}
+
+/// `backstore sessions verify` of a session on the app's server: exit status, stdout, stderr.
+async fn verify(app: &TestApp, token: &str, session: &str) -> (bool, String, String) {
+    let args = ["sessions", "verify", "--server", &app.origin, "--token", token, session].map(str::to_owned);
+    tokio::task::spawn_blocking(move || crate::process::run(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+        .await
+        .unwrap()
 }

@@ -31,6 +31,8 @@ mod mail_drafts;
 mod mail_import;
 #[path = "../it/mail_isolation.rs"]
 mod mail_isolation;
+#[path = "../it/mail_restores.rs"]
+mod mail_restores;
 #[path = "../it/odata.rs"]
 mod odata;
 #[path = "../it/policies.rs"]
