@@ -13,8 +13,9 @@ use serde::Deserialize;
 pub enum RestoreSpeed {
     /// No time at all: sessions finish as fast as the queue turns.
     Instant,
-    /// Durations in the range the service reports: about 30 min per site or OneDrive and 2 h per
-    /// mailbox, scaled by the unit's size (0.5× to 1.5×).
+    /// Durations at the service's published pace (about 30 min per site or OneDrive and 2 h per
+    /// mailbox): for a restore of content, from its bytes and items ([`Work`]); for a unit
+    /// protected without content, the typical duration scaled 0.5× to 1.5×.
     Realistic,
     /// The same duration for every artifact.
     Fixed(Duration),
@@ -36,13 +37,49 @@ impl FromStr for RestoreSpeed {
     }
 }
 
+/// What one restore of content writes: items (files, folders, messages) and bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Work {
+    pub items: u64,
+    pub bytes: u64,
+}
+
+/// The service's pace per workload, set so a typical unit takes what the service's guidance says
+/// one unit takes (`docs/engine.md`): a start-up, then bytes and items at these rates.
+struct Pace {
+    setup: Duration,
+    bytes_per_second: f64,
+    items_per_second: f64,
+}
+
+fn pace(w: Workload) -> Pace {
+    match w {
+        // A mailbox of 5 GiB and 50,000 messages: 15 min + 45 min + 69 min, about 2 h.
+        Workload::Exchange => {
+            Pace { setup: Duration::from_secs(15 * 60), bytes_per_second: 2e6, items_per_second: 12.0 }
+        }
+        // A library of 10 GiB and 25,000 files: 5 min + 15 min + 8 min, about 30 min.
+        Workload::SharePoint | Workload::OneDrive => {
+            Pace { setup: Duration::from_secs(5 * 60), bytes_per_second: 12e6, items_per_second: 50.0 }
+        }
+    }
+}
+
 impl RestoreSpeed {
-    /// The duration of one restore of `unit`; `size_hint` in 0..1000 spreads units around the mean.
-    pub fn duration(self, unit: &UnitInfo, size_hint: u64) -> Duration {
-        match self {
-            RestoreSpeed::Instant => Duration::ZERO,
-            RestoreSpeed::Fixed(d) => d,
-            RestoreSpeed::Realistic => {
+    /// The duration of one restore of `unit` that writes `work` (`None`: a unit without content);
+    /// `size_hint` in 0..1000 spreads units without content around the mean.
+    pub fn duration(self, unit: &UnitInfo, work: Option<Work>, size_hint: u64) -> Duration {
+        match (self, work) {
+            (RestoreSpeed::Instant, _) => Duration::ZERO,
+            (RestoreSpeed::Fixed(d), _) => d,
+            (RestoreSpeed::Realistic, Some(work)) => {
+                let p = pace(unit.resource.workload);
+                p.setup
+                    + Duration::from_secs_f64(
+                        work.bytes as f64 / p.bytes_per_second + work.items as f64 / p.items_per_second,
+                    )
+            }
+            (RestoreSpeed::Realistic, None) => {
                 let mean = match unit.resource.workload {
                     Workload::Exchange => Duration::from_secs(2 * 3600),
                     Workload::SharePoint | Workload::OneDrive => Duration::from_secs(30 * 60),
@@ -227,6 +264,37 @@ mod tests {
         assert_eq!("instant".parse(), Ok(RestoreSpeed::Instant));
         assert_eq!("250ms".parse(), Ok(RestoreSpeed::Fixed(Duration::from_millis(250))));
         assert!("soon".parse::<RestoreSpeed>().is_err());
+    }
+
+    #[test]
+    fn realistic_restores_of_content_take_the_services_time_for_their_size() {
+        let unit = |workload| UnitInfo {
+            id: "u".into(),
+            resource: backstore_domain::restore::Resource {
+                workload,
+                site_id: None,
+                site_name: None,
+                site_web_url: None,
+                directory_object_id: None,
+                display_name: None,
+                email: None,
+            },
+        };
+        let minutes = |w, items, bytes: u64| {
+            RestoreSpeed::Realistic.duration(&unit(w), Some(Work { items, bytes }), 0).as_secs_f64() / 60.0
+        };
+        // The guidance's typical units: about 30 min and about 2 h.
+        let site = minutes(Workload::SharePoint, 25_000, 10 << 30);
+        assert!((25.0..35.0).contains(&site), "{site}");
+        let mailbox = minutes(Workload::Exchange, 50_000, 5 << 30);
+        assert!((110.0..140.0).contains(&mailbox), "{mailbox}");
+        // Twice the data, about twice the time past the start-up; an empty one, the start-up.
+        assert!((minutes(Workload::OneDrive, 50_000, 20 << 30) - 5.0 - 2.0 * (site - 5.0)).abs() < 0.01);
+        assert_eq!(minutes(Workload::OneDrive, 0, 0), 5.0);
+        assert_eq!(
+            RestoreSpeed::Instant.duration(&unit(Workload::Exchange), Some(Work { items: 9, bytes: 9 }), 0),
+            Duration::ZERO
+        );
     }
 
     #[test]

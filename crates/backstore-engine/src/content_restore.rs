@@ -13,13 +13,14 @@
 //! ids derived from the artifact, the tree is written in one transaction, and the proof keeps what
 //! its first run recorded.
 
-use backstore_content::BlobId;
+use backstore_content::{BlobId, EntryKind};
 use backstore_domain::restore::{restored_site_url, RestoreOutcome, UnitInfo};
 use backstore_domain::{Actor, DestinationType, Workload};
 use backstore_store::sql::mail_restores::{self, DigestScope};
 use backstore_store::sql::restores::{NewSite, PointTree, TreeRestore};
 use backstore_store::{ArtifactRecord, Store, StoreError, StoreResult, Writer};
 
+use crate::config::Work;
 use crate::Content;
 
 /// Who a restore says wrote what it wrote.
@@ -39,27 +40,55 @@ fn restored_site_id(tenant: &str, artifact: &str) -> String {
     uuid::Uuid::from_u64_pair(a, b).to_string()
 }
 
-/// Restores the artifact's content if its point holds any, with what this run wrote; `None` when
-/// it holds none (a unit protected without content), which the caller restores by its metadata
-/// alone.
+/// A restore of content the engine is about to run: the point's tree and what it writes in all.
+pub(crate) struct Planned {
+    pub tree: PointTree,
+    pub work: Work,
+}
+
+/// Reads the tree of the artifact's point, if it holds one; `None` when it holds none (a unit
+/// protected without content), which the engine restores by its metadata alone.
+pub(crate) async fn plan(
+    store: &Store,
+    content: &Content,
+    a: &ArtifactRecord,
+    unit: &UnitInfo,
+    tenant: &str,
+) -> StoreResult<Option<Planned>> {
+    let Some(point_root) = store.restore_point_root(tenant, &a.restore_point.id).await? else { return Ok(None) };
+    if unit.resource.resource_id().is_none() {
+        return Ok(None);
+    }
+    let tree = PointTree::read(content, tenant, point_root).await?;
+    let work = match unit.resource.workload {
+        Workload::Exchange => {
+            let items: Vec<_> = mail_restores::restorable(&tree).collect();
+            let bytes = items.iter().filter(|i| i.entry.kind == EntryKind::File).map(|i| i.entry.size).sum();
+            Work { items: items.len() as u64, bytes }
+        }
+        Workload::SharePoint | Workload::OneDrive => Work { items: tree.items.len() as u64, bytes: tree.bytes() },
+    };
+    Ok(Some(Planned { tree, work }))
+}
+
+/// Restores the planned content; what this run wrote.
 pub(crate) async fn restore_content(
     store: &Store,
     content: &Content,
     a: &ArtifactRecord,
     unit: &UnitInfo,
     tenant: &str,
+    planned: &Planned,
     now: backstore_domain::Timestamp,
-) -> StoreResult<Option<(RestoreOutcome, TreeRestore)>> {
-    let Some(point_root) = store.restore_point_root(tenant, &a.restore_point.id).await? else { return Ok(None) };
-    let Some(resource_id) = unit.resource.resource_id() else { return Ok(None) };
-    let tree = PointTree::read(content, tenant, point_root).await?;
-    let done = match unit.resource.workload {
-        Workload::Exchange => restore_mailbox(store, content, a, unit, resource_id, tenant, &tree, now).await?,
+) -> StoreResult<(RestoreOutcome, TreeRestore)> {
+    let resource_id = unit.resource.resource_id().unwrap_or_default();
+    let tree = &planned.tree;
+    match unit.resource.workload {
+        Workload::Exchange => restore_mailbox(store, content, a, unit, resource_id, tenant, tree, now).await,
         Workload::SharePoint | Workload::OneDrive => {
-            restore_drive(store, content, a, unit, resource_id, tenant, &tree, now).await?
+            restore_drive(store, content, a, unit, resource_id, tenant, tree, now).await
         }
-    };
-    Ok(Some(done))
+    }
 }
 
 /// Records what a restore wrote: the root of a snapshot taken now and, for a mailbox, the digests.

@@ -24,7 +24,7 @@ use tracing::Instrument;
 /// The content store the engine snapshots and collects.
 pub type Content = backstore_content::Repository<Arc<Store>>;
 
-pub use config::{EngineConfig, Fault, FaultRules, RestoreSpeed};
+pub use config::{EngineConfig, Fault, FaultRules, RestoreSpeed, Work};
 pub use metrics::Metrics;
 
 pub struct Engine {
@@ -327,6 +327,21 @@ impl Engine {
             return self.exhaust(job, last).await;
         }
         let fault = self.config.faults.decide(&unit.id, &a.restore_point.id, unit_fault, job.attempt);
+        // A restore of content: the point's tree read first, so its pace and progress follow its size.
+        let planned = match (&self.content, &fault) {
+            (Some(content), None) => match content_restore::plan(store, content, a, unit, &job.tenant_id).await {
+                Ok(p) => p,
+                Err(e) if e.is_unavailable() => return Err(e),
+                Err(e) => return self.retry_or_exhaust(job, &format!("reading the restore point: {e}")).await,
+            },
+            _ => None,
+        };
+        let duration = self.config.speed.duration(unit, planned.as_ref().map(|p| p.work), size_hint(&a.id));
+        if let Some(p) = &planned {
+            let (tenant, now) = (&job.tenant_id, self.clock.now());
+            let Work { items, bytes } = p.work;
+            store.begin_restore(tenant, &a.id, &a.session_id, &p.tree.root, items, bytes, now, duration).await?;
+        }
         let mut earlier = Vec::new();
         if a.status == ArtifactStatus::Scheduling {
             earlier.push((ArtifactStatus::Scheduling, ArtifactStep::Scheduled));
@@ -336,7 +351,7 @@ impl Engine {
         }
         // A restore that takes no time and meets no fault takes its steps with its end, in one
         // transaction; any other shows `scheduled` and `inProgress` while it runs.
-        let instant = fault.is_none() && self.config.speed.duration(unit, size_hint(&a.id)).is_zero();
+        let instant = fault.is_none() && duration.is_zero();
         if !instant {
             for (from, step) in earlier.drain(..) {
                 self.step(job, from, step).await?;
@@ -346,7 +361,7 @@ impl Engine {
             tracing::info!("fault rule: hanging until the lease expires");
             return Ok(());
         }
-        match self.wait_restoring(job, unit, a, &mut shutdown).await? {
+        match self.wait_restoring(job, duration, &mut shutdown).await? {
             Waited::Done => {}
             Waited::LeaseLost => {
                 tracing::warn!("lease lost while restoring; another worker has the job");
@@ -368,16 +383,16 @@ impl Engine {
                     let expired = ArtifactStep::Failed(artifact_error("InvalidRestoreTime"));
                     return self.finish_after(job, &earlier, expired, JobEvent::Failed).await;
                 }
-                if let Some(content) = &self.content {
-                    let restored = content_restore::restore_content(store, content, a, unit, &job.tenant_id, now).await;
+                if let (Some(content), Some(planned)) = (&self.content, &planned) {
+                    let restored =
+                        content_restore::restore_content(store, content, a, unit, &job.tenant_id, planned, now).await;
                     match restored {
-                        Ok(Some((outcome, done))) => {
+                        Ok((outcome, done)) => {
                             self.metrics.restored_items.inc_by(done.items_written);
                             self.metrics.restored_bytes.inc_by(done.bytes_written);
                             let step = ArtifactStep::Succeeded(outcome);
                             return self.finish_after(job, &earlier, step, JobEvent::Succeeded).await;
                         }
-                        Ok(None) => {}
                         Err(e) if e.is_unavailable() => return Err(e),
                         Err(e) => return self.retry_or_exhaust(job, &format!("restoring the content: {e}")).await,
                     }
@@ -465,11 +480,9 @@ impl Engine {
     async fn wait_restoring(
         &self,
         job: &JobRef,
-        unit: &UnitInfo,
-        a: &ArtifactRecord,
+        total: Duration,
         shutdown: &mut watch::Receiver<bool>,
     ) -> StoreResult<Waited> {
-        let total = self.config.speed.duration(unit, size_hint(&a.id));
         if total.is_zero() {
             return Ok(Waited::Done);
         }

@@ -10,6 +10,9 @@
 //! - `GET /admin/restoreSessions/{id}/proofs` tells, per artifact of a session that restored
 //!   content, the root (or, for a mailbox, the digest) of what it wrote beside the restore point's,
 //!   whether they are equal, and what it wrote (`backstore sessions verify`). RestoreRead.
+//! - `GET /admin/restoreSessions/{id}/progress` tells, per artifact restoring content and for the
+//!   session, items and bytes written so far of how many, the rate and the time left by the
+//!   engine's pace (`backstore sessions watch`). RestoreRead.
 
 use std::sync::Arc;
 
@@ -23,6 +26,7 @@ use backstore_api::auth::{authenticate_local, Access, Principal, SigningKey};
 use backstore_api::error::ApiError;
 use backstore_domain::restore::Resource;
 use backstore_domain::Workload;
+use backstore_store::sql::restore_proofs::RestoreProof;
 use backstore_store::{Clock, DirectoryResource, Store, Writer};
 use serde_json::{json, Value};
 
@@ -40,6 +44,7 @@ pub fn router(store: Arc<Store>, clock: Clock, key: SigningKey) -> Router {
         .route("/admin/service", post(set_service))
         .route("/admin/directory", post(add_directory))
         .route("/admin/restoreSessions/{id}/proofs", get(session_proofs))
+        .route("/admin/restoreSessions/{id}/progress", get(session_progress))
         .with_state(Admin { store, clock, key })
 }
 
@@ -171,7 +176,7 @@ async fn add_directory(State(admin): State<Admin>, headers: HeaderMap, body: Byt
 }
 
 /// A proof's verdict: `match`, `mismatch`, or `unfinished` while the restore is writing.
-pub fn proof_verdict(p: &backstore_store::sql::restores::RestoreProof) -> &'static str {
+pub fn proof_verdict(p: &RestoreProof) -> &'static str {
     match (&p.written_root, p.matches()) {
         (None, _) => "unfinished",
         (Some(_), true) => "match",
@@ -179,14 +184,19 @@ pub fn proof_verdict(p: &backstore_store::sql::restores::RestoreProof) -> &'stat
     }
 }
 
+/// The proofs of the caller's tenant's session `id`, which must exist.
+async fn proofs_of(admin: &Admin, headers: &HeaderMap, id: &str) -> Result<Vec<RestoreProof>, ApiError> {
+    let principal = authorize(admin, headers, Access::RestoreRead)?;
+    let tenant = principal.tenant.as_str();
+    if admin.store.get_session(tenant, id, None).await?.is_none() {
+        return Err(ApiError::Rule(backstore_domain::RuleError::SessionNotFound));
+    }
+    Ok(admin.store.restore_proofs(tenant, id).await?)
+}
+
 async fn session_proofs(State(admin): State<Admin>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let result = async {
-        let principal = authorize(&admin, &headers, Access::RestoreRead)?;
-        let tenant = principal.tenant.as_str();
-        if admin.store.get_session(tenant, &id, None).await?.is_none() {
-            return Err(ApiError::Rule(backstore_domain::RuleError::SessionNotFound));
-        }
-        let proofs = admin.store.restore_proofs(tenant, &id).await?;
+        let proofs = proofs_of(&admin, &headers, &id).await?;
         let value: Vec<Value> = proofs
             .iter()
             .map(|p| {
@@ -206,6 +216,78 @@ async fn session_proofs(State(admin): State<Admin>, Path(id): Path<String>, head
             })
             .collect();
         Ok(json!({ "sessionId": id, "value": value }))
+    }
+    .await;
+    respond(result)
+}
+
+/// Items and bytes written of how many, bytes per second and seconds left, as the progress path
+/// shows them for an artifact or a whole session.
+#[derive(Default)]
+struct Progress {
+    items: (u64, u64),
+    bytes: (u64, u64),
+    rate: f64,
+    eta: f64,
+}
+
+impl Progress {
+    fn of(p: &RestoreProof, now: backstore_domain::Timestamp) -> Progress {
+        let (items, bytes) = p.done_at(now);
+        let seconds = |from: backstore_domain::Timestamp, to: backstore_domain::Timestamp| {
+            (to - from).to_std().unwrap_or_default().as_secs_f64()
+        };
+        let (elapsed, eta) = match (p.started_at, p.restored_at) {
+            (Some(start), Some(end)) => (seconds(start, end), 0.0),
+            (Some(start), None) => (seconds(start, now), (p.planned.as_secs_f64() - seconds(start, now)).max(0.0)),
+            _ => (0.0, p.planned.as_secs_f64()),
+        };
+        let rate = if elapsed > 0.0 { bytes as f64 / elapsed } else { 0.0 };
+        Progress { items: (items, p.items_total), bytes: (bytes, p.bytes_total), rate, eta }
+    }
+
+    fn json(&self) -> Value {
+        json!({
+            "itemsDone": self.items.0,
+            "itemsTotal": self.items.1,
+            "bytesDone": self.bytes.0,
+            "bytesTotal": self.bytes.1,
+            "bytesPerSecond": self.rate.round() as u64,
+            "etaSeconds": self.eta.ceil() as u64,
+        })
+    }
+}
+
+async fn session_progress(State(admin): State<Admin>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let proofs = proofs_of(&admin, &headers, &id).await?;
+        let now = admin.clock.now();
+        let mut session = Progress::default();
+        let mut value = Vec::new();
+        let started: Vec<&RestoreProof> = proofs.iter().filter(|p| p.started_at.is_some()).collect();
+        // The session's rate: its bytes over the time since its first restore began (to its last
+        // write, once all are written).
+        let first = started.iter().filter_map(|p| p.started_at).min();
+        let all_written = started.iter().all(|p| p.restored_at.is_some());
+        let last = if all_written { started.iter().filter_map(|p| p.restored_at).max() } else { Some(now) };
+        for p in started {
+            let one = Progress::of(p, now);
+            session.items = (session.items.0 + one.items.0, session.items.1 + one.items.1);
+            session.bytes = (session.bytes.0 + one.bytes.0, session.bytes.1 + one.bytes.1);
+            session.eta = session.eta.max(one.eta);
+            let mut v = one.json();
+            v["artifactId"] = json!(p.artifact_id);
+            v["state"] = json!(if p.restored_at.is_some() { "written" } else { "restoring" });
+            value.push(v);
+        }
+        if let (Some(first), Some(last)) = (first, last) {
+            let elapsed = (last - first).to_std().unwrap_or_default().as_secs_f64();
+            session.rate = if elapsed > 0.0 { session.bytes.0 as f64 / elapsed } else { 0.0 };
+        }
+        let mut out = session.json();
+        out["sessionId"] = json!(id);
+        out["value"] = Value::Array(value);
+        Ok(out)
     }
     .await;
     respond(result)

@@ -444,7 +444,9 @@ pub struct TokenArgs {
 
 #[derive(Debug, Args)]
 pub struct SeedArgs {
-    #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data", conflicts_with = "database_url")]
+    /// The database (unless `--database-url`) and, with `--content`, the content store's keys and
+    /// (unless `--blob-store`) its blobs: the data dir of the servers that will serve the tenant.
+    #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,

@@ -351,7 +351,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Seed(args) => {
             init_logging("warn");
             let url = database_url(args.database_url.as_deref(), &args.data_dir);
-            if args.database_url.is_none() {
+            if args.database_url.is_none() || args.content > 0 {
                 std::fs::create_dir_all(&args.data_dir)
                     .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
             }

@@ -17,7 +17,7 @@ use crate::watch::Client;
 /// holds (a session with no content restored has nothing to disprove, and is `true`).
 pub async fn verify(server: &str, token: String, session: &str, out: &mut impl Write) -> anyhow::Result<bool> {
     let client = Client::new(server, token);
-    let url = format!("{}/admin/restoreSessions/{session}/proofs", server.trim_end_matches('/'));
+    let url = format!("{}/admin/restoreSessions/{session}/proofs", client.server());
     let proofs = client.get(&url).await?;
     let all = proofs["value"].as_array().cloned().unwrap_or_default();
     if all.is_empty() {

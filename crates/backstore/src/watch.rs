@@ -1,6 +1,8 @@
 //! `backstore sessions watch`: follows restore sessions on a running server until they are terminal,
 //! with a progress bar per session (artifact counts by state beside it) on a terminal, or one line
-//! per change when the output is not a terminal.
+//! per change when the output is not a terminal. A session that restores content also shows the
+//! items and bytes written so far, the rate and the time left (`/admin/restoreSessions/{id}/progress`):
+//! `… items=120/400 bytes=1048576/4194304 rate=52428B/s eta=60s`.
 
 use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
@@ -29,6 +31,8 @@ struct Snapshot {
     status: String,
     states: BTreeMap<&'static str, u64>,
     total: u64,
+    /// `items=…/… bytes=…/… rate=…B/s eta=…s` while or after it restores content.
+    progress: Option<String>,
 }
 
 impl Snapshot {
@@ -45,18 +49,27 @@ impl Snapshot {
 
     /// One line for logs and pipes: `sharePointRestoreSession active 2/3 inProgress=1 succeeded=2`.
     fn line(&self) -> String {
-        format!("{} {} {}/{} {}", self.kind, self.status, self.done(), self.total, self.states())
+        let line = format!("{} {} {}/{} {}", self.kind, self.status, self.done(), self.total, self.states());
+        match &self.progress {
+            Some(p) => format!("{line} {p}"),
+            None => line,
+        }
     }
 
     /// Beside a bar, which shows the count itself.
     fn bar_message(&self) -> String {
-        format!("{} {}", self.status, self.states())
+        match &self.progress {
+            Some(p) => format!("{} {} {p}", self.status, self.states()),
+            None => format!("{} {}", self.status, self.states()),
+        }
     }
 }
 
 /// A client of a running server's Graph and admin paths, with one token.
 pub(crate) struct Client {
     http: reqwest::Client,
+    /// `http://host:port`, and its Graph root for the Backup Storage API.
+    server: String,
     base: String,
     token: String,
 }
@@ -64,11 +77,13 @@ pub(crate) struct Client {
 impl Client {
     /// A client of `server` (`http://host:port`).
     pub(crate) fn new(server: &str, token: String) -> Client {
-        Client {
-            http: reqwest::Client::new(),
-            base: format!("{}/v1.0/solutions/backupRestore", server.trim_end_matches('/')),
-            token,
-        }
+        let server = server.trim_end_matches('/').to_owned();
+        Client { http: reqwest::Client::new(), base: format!("{server}/v1.0/solutions/backupRestore"), server, token }
+    }
+
+    /// `http://host:port`
+    pub(crate) fn server(&self) -> &str {
+        &self.server
     }
 
     /// GETs `url`, refusing an answer that is not a success.
@@ -123,7 +138,14 @@ impl Client {
             }
         }
         let kind = s["@odata.type"].as_str().unwrap_or("").trim_start_matches("#microsoft.graph.").to_owned();
-        Ok(Snapshot { kind, status: s["status"].as_str().unwrap_or("unknown").to_owned(), states, total })
+        let p = self.get(&format!("{}/admin/restoreSessions/{id}/progress", self.server)).await?;
+        let progress = p["value"].as_array().is_some_and(|v| !v.is_empty()).then(|| {
+            format!(
+                "items={}/{} bytes={}/{} rate={}B/s eta={}s",
+                p["itemsDone"], p["itemsTotal"], p["bytesDone"], p["bytesTotal"], p["bytesPerSecond"], p["etaSeconds"]
+            )
+        });
+        Ok(Snapshot { kind, status: s["status"].as_str().unwrap_or("unknown").to_owned(), states, total, progress })
     }
 }
 

@@ -48,6 +48,7 @@ mod outcome;
 mod policies;
 pub(crate) mod read;
 mod restore_points;
+pub mod restore_proofs;
 pub mod restores;
 mod rows;
 mod rules;

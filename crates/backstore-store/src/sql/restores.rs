@@ -346,88 +346,6 @@ impl Store {
         .await
     }
 
-    /// Starts the proof of an artifact's restore before anything is written: the point's root
-    /// and, in place, the drive's tree just before (kept from then on). A restore that runs again
-    /// keeps the first run's.
-    pub async fn start_restore_proof(
-        &self,
-        tenant: &str,
-        artifact_id: &str,
-        session_id: &str,
-        drive_id: &str,
-        point_root: &BlobId,
-        replaced_root: Option<&BlobId>,
-    ) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async |tx| {
-            exec!(
-                tx,
-                "INSERT INTO restore_proofs (tenant_id, artifact_id, session_id, drive_id, point_root, replaced_root) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, artifact_id) DO NOTHING",
-                tenant,
-                artifact_id,
-                session_id,
-                drive_id,
-                point_root.to_hex(),
-                replaced_root.map(BlobId::to_hex),
-            )
-            .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// Ends the proof with the root of the drive's snapshot taken after the restore and, for a
-    /// mailbox, the digests of the point's restorable mail and of what the restore left of it.
-    pub async fn finish_restore_proof(
-        &self,
-        tenant: &str,
-        artifact_id: &str,
-        written_root: &BlobId,
-        digests: Option<(BlobId, BlobId)>,
-        at: backstore_domain::Timestamp,
-    ) -> StoreResult<()> {
-        self.write(Lock::Tenant(tenant), async |tx| {
-            exec!(
-                tx,
-                "UPDATE restore_proofs SET written_root = ?, point_digest = ?, written_digest = ?, finished_at = ? \
-                 WHERE tenant_id = ? AND artifact_id = ?",
-                written_root.to_hex(),
-                digests.map(|(p, _)| p.to_hex()),
-                digests.map(|(_, w)| w.to_hex()),
-                micros(at),
-                tenant,
-                artifact_id,
-            )
-            .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    /// The proofs of a session's restores of content, by artifact id.
-    pub async fn restore_proofs(&self, tenant: &str, session_id: &str) -> StoreResult<Vec<RestoreProof>> {
-        self.read_rows(
-            super::read::Cost::Scan,
-            "SELECT * FROM restore_proofs WHERE tenant_id = ? AND session_id = ? ORDER BY artifact_id",
-            args![tenant, session_id],
-            |r| {
-                Ok(RestoreProof {
-                    artifact_id: r.col("artifact_id")?,
-                    point_root: r.col("point_root")?,
-                    replaced_root: r.col("replaced_root")?,
-                    written_root: r.col("written_root")?,
-                    point_digest: r.col("point_digest")?,
-                    written_digest: r.col("written_digest")?,
-                    drive_id: r.col("drive_id")?,
-                    items_written: r.col::<i64>("items_written")? as u64,
-                    bytes_written: r.col::<i64>("bytes_written")? as u64,
-                    items_removed: r.col::<i64>("items_removed")? as u64,
-                })
-            },
-        )
-        .await
-    }
-
     /// The root manifest a restore point holds, if it holds content.
     pub async fn restore_point_root(&self, tenant: &str, point_id: &str) -> StoreResult<Option<BlobId>> {
         let root: Option<Option<String>> = self
@@ -438,34 +356,5 @@ impl Store {
             )
             .await?;
         root.flatten().map(|t| t.parse().map_err(|_| StoreError::Corrupt(format!("content root '{t}'")))).transpose()
-    }
-}
-
-/// What one artifact's restore of content wrote and whether it is what the point holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RestoreProof {
-    pub artifact_id: String,
-    pub point_root: String,
-    /// In place: the drive's tree just before the restore.
-    pub replaced_root: Option<String>,
-    /// `None` until the restore finished.
-    pub written_root: Option<String>,
-    /// A mailbox's (which keeps what the point does not hold): the digest of the point's
-    /// restorable mail, and of what the restore left of it; the roots are not compared then.
-    pub point_digest: Option<String>,
-    pub written_digest: Option<String>,
-    pub drive_id: String,
-    pub items_written: u64,
-    pub bytes_written: u64,
-    pub items_removed: u64,
-}
-
-impl RestoreProof {
-    /// Whether the restore finished and wrote what the point holds.
-    pub fn matches(&self) -> bool {
-        match &self.point_digest {
-            Some(digest) => self.written_digest.as_ref() == Some(digest),
-            None => self.written_root.as_deref() == Some(self.point_root.as_str()),
-        }
     }
 }

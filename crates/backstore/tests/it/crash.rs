@@ -1,6 +1,7 @@
 //! `kill -9` of the real server in the middle of restores, at several points, then restarts on the
 //! same data: every artifact ends in exactly one terminal status, none is lost or duplicated, and
-//! the job history shows the takeovers.
+//! the job history shows the takeovers; restores of content (a site's library and a mailbox, in
+//! place and new) end with what the restore point holds, written once.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -28,7 +29,10 @@ async fn artifacts(api: &Remote, sessions: &[String]) -> Vec<Value> {
     let mut out = Vec::new();
     for id in sessions {
         let s = api.get(&format!("restoreSessions/{id}?$expand=*")).await;
-        let nav = ["siteRestoreArtifacts", "driveRestoreArtifacts"].into_iter().find(|n| s.get(*n).is_some()).unwrap();
+        let nav = ["siteRestoreArtifacts", "driveRestoreArtifacts", "mailboxRestoreArtifacts"]
+            .into_iter()
+            .find(|n| s.get(*n).is_some())
+            .unwrap();
         out.extend(s[nav].as_array().unwrap().iter().cloned());
     }
     out
@@ -133,4 +137,84 @@ async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
         }
     }
     assert!(kinds.get("takeover").copied().unwrap_or(0) >= 1, "the history shows takeovers: {kinds:?}");
+}
+
+#[tokio::test]
+async fn restores_of_content_killed_at_several_points_end_with_the_points_content_written_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().display().to_string();
+    let database = TestDb::create(dir.path()).await;
+    let db = database.serve_args(&d);
+    let (ok, token, _) = run(&["token", "--data-dir", &d, "--tenant", TENANT]);
+    assert!(ok);
+    let token = token.trim().to_owned();
+    let (ok, out, err) = run(&[
+        &["seed"][..],
+        &database.seed_args(&d),
+        &["--tenant", TENANT, "--sites", "1", "--mailboxes", "1", "--drives", "0", "--restore-points", "2"],
+        &["--content", "16MiB"],
+    ]
+    .concat());
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    let units = report["protectionUnits"].as_array().unwrap();
+    let unit = |kind: &str| units.iter().find(|u| u["kind"] == kind).unwrap();
+    let (site, mailbox) = (unit("site"), unit("mailbox"));
+    assert!(site["itemCount"].as_u64().unwrap() > 80 && mailbox["messageCount"].as_u64().unwrap() > 100, "{report}");
+
+    let mut s = start(&db);
+    let api = Remote::new(&s.origin, &token);
+    let mut sessions = Vec::new();
+    for (set, nav, u) in [
+        ("sharePointRestoreSessions", "siteRestoreArtifacts", site),
+        ("exchangeRestoreSessions", "mailboxRestoreArtifacts", mailbox),
+    ] {
+        // The older point: in place undoes the changes seeded after it.
+        let point = u["restorePointIds"].as_array().unwrap().last().unwrap();
+        for destination in ["new", "inPlace"] {
+            sessions.push(api.activated(set, nav, &[point], destination).await);
+        }
+    }
+    // Killed while the restores wait out their pace, as they start writing, and right after.
+    for pause in [400, 1_050, 1_150, 1_300] {
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        kill_9(s);
+        s = start(&db);
+    }
+    let api = Remote::new(&s.origin, &token);
+    wait_for(&api, &sessions, "every artifact terminal", |all| {
+        all.iter().all(|a| a["status"] == "succeeded" || a["status"] == "failed")
+    })
+    .await;
+    let all = artifacts(&api, &sessions).await;
+    assert!(all.iter().all(|a| a["status"] == "succeeded"), "{all:?}");
+
+    // Each restore's proof: what it wrote is what the point holds.
+    for id in &sessions {
+        let (ok, out, err) = run(&["sessions", "verify", "--server", &s.origin, "--token", &token, id]);
+        assert!(ok && out.lines().count() == 1 && out.contains(" match point="), "{out}{err}");
+    }
+    // Written once: one new site, one "Restored Items" folder, however often the restores ran.
+    let user = mailbox["directoryObjectId"].as_str().unwrap();
+    let graph = format!("{}/v1.0", s.origin);
+    let client = reqwest::Client::new();
+    let get = |url: String| {
+        let client = client.clone();
+        let token = token.clone();
+        async move { client.get(url).bearer_auth(token).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let top = get(format!("{graph}/users/{user}/mailFolders?$top=100")).await;
+    let restored: Vec<&Value> = top["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["displayName"].as_str().unwrap().starts_with("Restored Items"))
+        .collect();
+    assert_eq!(restored.len(), 1, "{top}");
+    let new_mail = all.iter().find(|a| a["restoredFolderName"].is_string()).unwrap();
+    assert_eq!(restored[0]["id"], new_mail["restoredFolderId"]);
+    let new_site = all.iter().find(|a| a["restoredSiteWebUrl"].as_str().is_some_and(|u| u.ends_with("R0"))).unwrap();
+    let drive = get(format!("{graph}/sites/{}/drive", new_site["restoredSiteId"].as_str().unwrap())).await;
+    assert!(drive["id"].is_string(), "{drive}");
+    sigterm_and_wait(s);
 }

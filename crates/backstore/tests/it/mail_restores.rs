@@ -174,3 +174,73 @@ async fn a_mailbox_is_restored_in_place_and_to_a_restored_items_folder_as_it_was
     let inbox = app.get_abs(&format!("{base}/mailFolders/inbox/childFolders"), &token).await;
     assert_eq!(inbox.body["value"].as_array().unwrap().len(), 1, "{}", inbox.body);
 }
+
+#[tokio::test]
+async fn a_restores_progress_is_seen_while_it_runs_and_in_sessions_watch() {
+    let (app, token, user, _) = mailbox().await;
+    for n in 0..3 {
+        message(&app, &token, &user, "inbox", &format!("Message {n}"), false).await;
+    }
+    message(&app, &token, &user, "drafts", "Not restored", true).await;
+    app.engine(backstore_engine::EngineConfig::default()).with_content(app.content()).retention().await;
+    app.advance_clock(&token, "25m").await;
+    let root = app.store().mailbox(TENANT, &user).await.unwrap().unwrap().last_root.unwrap();
+    let roots = app.store().content_roots(TENANT).await.unwrap();
+    let point = roots.iter().find(|(r, _)| *r == root).unwrap().1.iter().find(|h| !h.contains(':')).unwrap().clone();
+
+    let body = json!({"mailboxRestoreArtifacts": [{"restorePoint": {"id": point}, "destinationType": "new"}]});
+    let s = app.post("exchangeRestoreSessions", &token, &body).await;
+    s.expect(201);
+    let id = s.body["id"].as_str().unwrap().to_owned();
+    let progress_url = format!("{}/admin/restoreSessions/{id}/progress", app.origin);
+    let before = app.get_abs(&progress_url, &token).await;
+    before.expect(200);
+    assert_eq!(before.body["value"], json!([]), "nothing runs before activation");
+    app.activate(&id, &token).await.expect(200);
+    let config = backstore_engine::EngineConfig {
+        speed: backstore_engine::RestoreSpeed::Fixed(std::time::Duration::from_millis(1500)),
+        ..backstore_engine::EngineConfig::default()
+    };
+    let engine = app.engine(config).with_content(app.content());
+    let running = tokio::spawn(async move { engine.run_until_idle(100).await.unwrap() });
+
+    // While it runs: what it writes in all (the messages and their folders, not the draft), part
+    // of it written by the engine's pace, time left.
+    let mut seen_running = false;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !running.is_finished() {
+        let p = app.get_abs(&progress_url, &token).await;
+        if let Some(a) = p.body["value"].as_array().and_then(|v| v.first()) {
+            if a["state"] == "restoring" {
+                assert_eq!((a["itemsTotal"].as_u64(), p.body["itemsTotal"].as_u64()), (Some(3 + 8), Some(3 + 8)));
+                assert!(a["itemsDone"].as_u64().unwrap() < 11 && a["etaSeconds"].as_u64().unwrap() <= 2, "{a}");
+                seen_running = true;
+            }
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the restore did not end");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    running.await.unwrap();
+    assert!(seen_running, "progress was seen while the restore ran");
+    let after = app.get_abs(&progress_url, &token).await;
+    let a = &after.body["value"][0];
+    assert_eq!(
+        (a["state"].as_str(), a["itemsDone"].as_u64(), a["etaSeconds"].as_u64()),
+        (Some("written"), Some(11), Some(0))
+    );
+    assert!(a["bytesDone"].as_u64().unwrap() > 0 && a["bytesDone"] == a["bytesTotal"], "{a}");
+    assert!(after.body["bytesPerSecond"].as_u64().unwrap() > 0, "{}", after.body);
+
+    // `sessions watch` shows it beside the artifact counts.
+    let args = ["sessions", "watch", "--server", &app.origin, "--token", &token, &id].map(str::to_owned);
+    let (ok, out, err) =
+        tokio::task::spawn_blocking(move || crate::process::run(&args.iter().map(String::as_str).collect::<Vec<_>>()))
+            .await
+            .unwrap();
+    assert!(ok, "{err}");
+    let bytes = a["bytesTotal"].as_u64().unwrap();
+    let last = out.lines().last().unwrap();
+    let expected =
+        format!("{id} exchangeRestoreSession completed 1/1 succeeded=1 items=11/11 bytes={bytes}/{bytes} rate=");
+    assert!(last.starts_with(&expected) && last.ends_with(" eta=0s"), "{out}");
+}

@@ -71,6 +71,11 @@ impl TestDb {
         }
     }
 
+    /// The arguments that point `seed` at this database and the data dir its content goes to.
+    pub fn seed_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
+        self.serve_args(data_dir)
+    }
+
     /// The arguments that point `seed`, `migrate` or `clock` at this database.
     pub fn db_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
         match self.postgres {
