@@ -126,6 +126,9 @@ pub enum ApiError {
     /// 416 `invalidRange`: a `Range` outside the file (`Content-Range: bytes */size`).
     #[error("The requested range is outside the file's {size} bytes.")]
     RangeNotSatisfiable { size: u64 },
+    /// A refusal with its own status and Graph code (browse sessions' and granular restores').
+    #[error("{2}")]
+    Refused(StatusCode, &'static str, String),
     /// A rule of the restore-session domain.
     #[error(transparent)]
     Rule(#[from] RuleError),
@@ -139,6 +142,7 @@ impl ApiError {
     pub fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "BadRequest"),
+            ApiError::Refused(status, code, _) => (*status, code),
             ApiError::InvalidAuthenticationToken(_) => (StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken"),
             ApiError::AccessDenied(_) => (StatusCode::FORBIDDEN, "accessDenied"),
             ApiError::ResourceNotFound(_) => (StatusCode::NOT_FOUND, "ResourceNotFound"),
@@ -263,5 +267,11 @@ impl From<StoreError> for ApiError {
             }
             other => ApiError::Internal(other.to_string()),
         }
+    }
+}
+
+impl From<backstore_content::ContentError> for ApiError {
+    fn from(e: backstore_content::ContentError) -> Self {
+        ApiError::from(StoreError::from(e))
     }
 }

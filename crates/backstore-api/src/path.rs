@@ -13,9 +13,6 @@ pub use crate::target::{ApiVersion, CountOf, Target};
 
 /// Root navigation properties and actions of `backupRestoreRoot` not served yet (v1.0 and beta).
 const ROOT_UNIMPLEMENTED: &[&str] = &[
-    "browseSessions",
-    "oneDriveForBusinessBrowseSessions",
-    "sharePointBrowseSessions",
     "activityLogs",
     "reports",
     "exclusionUnits",
@@ -148,6 +145,9 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     if is(set, "serviceApps") {
         return service_apps(version, it);
     }
+    if let Some((workload, base)) = browse_set(set) {
+        return browse_sessions(version, workload, base, it);
+    }
     if is(set, "emailNotificationsSetting") {
         return end(version, Target::NotificationSettings, it);
     }
@@ -225,6 +225,76 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
         return Err(not_found(text(extra)));
     }
     Ok((version, target))
+}
+
+/// The browse session sets: the polymorphic one and the SharePoint and OneDrive ones.
+const BROWSE_SETS: [(&str, &str, Workload); 2] = [
+    ("sharePointBrowseSessions", "sharePointBrowseSession", Workload::SharePoint),
+    ("oneDriveForBusinessBrowseSessions", "oneDriveForBusinessBrowseSession", Workload::OneDrive),
+];
+
+fn browse_set(seg: &Seg) -> Option<(Option<Workload>, bool)> {
+    if is(seg, "browseSessions") {
+        return Some((None, true));
+    }
+    BROWSE_SETS.iter().find(|(set, _, _)| is(seg, set)).map(|(_, _, w)| (Some(*w), false))
+}
+
+fn browse_cast(seg: &Seg) -> Option<Workload> {
+    match seg {
+        Seg::Name(n) => BROWSE_SETS.iter().find(|(_, t, _)| is_odata_type(n, t)).map(|(_, _, w)| *w),
+        Seg::Key(_) => None,
+    }
+}
+
+/// `browseSessions[/cast][/{id}[/cast][/browse[(nextFetchToken='…')]]]` and the typed sets.
+fn browse_sessions<'a>(
+    version: ApiVersion,
+    mut workload: Option<Workload>,
+    base: bool,
+    it: std::iter::Peekable<impl Iterator<Item = &'a Seg>>,
+) -> Result<(ApiVersion, Target), ApiError> {
+    let mut it = it;
+    if base {
+        if let Some(w) = it.peek().and_then(|s| browse_cast(s)) {
+            workload = Some(w);
+            it.next();
+        }
+    }
+    let Some(key) = it.next() else {
+        return Ok((version, Target::BrowseSessions { workload, base }));
+    };
+    if is(key, "$count") {
+        return Ok((version, unimplemented("$count")));
+    }
+    let id = text(key).to_owned();
+    let mut next = it.next();
+    if workload.is_none() {
+        if let Some(w) = next.and_then(browse_cast) {
+            workload = Some(w);
+            next = it.next();
+        }
+    }
+    let Some(next) = next else {
+        return Ok((version, Target::BrowseSession { id, workload }));
+    };
+    if !(is(next, "browse") || is(next, "microsoft.graph.browse")) {
+        return Err(not_found(text(next)));
+    }
+    let token = match it.next() {
+        None => None,
+        Some(Seg::Key(arg)) => {
+            let value = arg
+                .split_once('=')
+                .filter(|(name, _)| name.trim().eq_ignore_ascii_case("nextFetchToken"))
+                .map(|(_, v)| v.trim())
+                .ok_or_else(|| ApiError::BadRequest(format!("browse takes one parameter, nextFetchToken: '{arg}'.")))?;
+            let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(value);
+            Some(value.replace("''", "'"))
+        }
+        Some(s) => return Err(not_found(text(s))),
+    };
+    end(version, Target::Browse { id, workload, token }, it)
 }
 
 /// A type-cast segment naming a protection unit type.
@@ -472,7 +542,23 @@ mod tests {
             parse("/v1.0/solutions/backupRestore/sharePointRestoreSessions/x/mailboxRestoreArtifacts"),
             Err(ApiError::ResourceNotFound(_))
         ));
-        assert!(matches!(target("/v1.0/solutions/backupRestore/browseSessions"), Target::Unimplemented(_)));
+        assert!(matches!(target("/v1.0/solutions/backupRestore/activityLogs"), Target::Unimplemented(_)));
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/browseSessions"),
+            Target::BrowseSessions { workload: None, base: true }
+        );
+        assert_eq!(
+            target("/beta/solutions/backupRestore/sharePointBrowseSessions/b1/microsoft.graph.browse"),
+            Target::Browse { id: "b1".into(), workload: Some(Workload::SharePoint), token: None }
+        );
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/browseSessions/b1/browse(nextFetchToken='a%3Db''c')"),
+            Target::Browse { id: "b1".into(), workload: None, token: Some("a=b'c".into()) }
+        );
+        assert_eq!(
+            target("/v1.0/solutions/backupRestore/browseSessions/microsoft.graph.oneDriveForBusinessBrowseSession"),
+            Target::BrowseSessions { workload: Some(Workload::OneDrive), base: true }
+        );
         assert_eq!(target("/v1.0/solutions/backupRestore/serviceApps"), Target::ServiceApps);
         assert_eq!(
             target("/beta/solutions/backupRestore/serviceApps('a1')/microsoft.graph.deactivate"),

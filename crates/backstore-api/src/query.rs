@@ -201,7 +201,7 @@ pub fn encode_skiptoken(seq: i64, keys: &[Bind]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json.to_string())
 }
 
-fn decode_skiptoken(token: &str) -> Result<(i64, Vec<Bind>), ApiError> {
+pub(crate) fn decode_skiptoken(token: &str) -> Result<(i64, Vec<Bind>), ApiError> {
     let bad = || ApiError::BadRequest(format!("The $skiptoken '{token}' is not valid."));
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token.trim()).map_err(|_| bad())?;
     let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;

@@ -162,6 +162,21 @@ pub enum Target {
     },
     /// `emailNotificationsSetting`
     NotificationSettings,
+    /// `browseSessions` (`workload: None`), a type cast of it, or a typed browse session set.
+    BrowseSessions {
+        workload: Option<Workload>,
+        base: bool,
+    },
+    BrowseSession {
+        id: String,
+        workload: Option<Workload>,
+    },
+    /// `…BrowseSessions/{id}/browse`, or the next page: `browse(nextFetchToken='…')` (`token`).
+    Browse {
+        id: String,
+        workload: Option<Workload>,
+        token: Option<String>,
+    },
     /// `…/$count` of a queried collection: the number of its items, as plain text.
     Count(CountOf),
     /// A path of the Graph API that backstore does not serve yet.

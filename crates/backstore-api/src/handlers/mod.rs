@@ -1,6 +1,7 @@
 //! Handlers per resource, and [`route`], which picks one for a method and a target.
 
 mod artifacts;
+mod browse;
 mod bulk_requests;
 mod drives;
 mod inclusion_rules;
@@ -208,6 +209,21 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::POST => restore_points::search_restore_points(ctx).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         },
+        BrowseSessions { workload, base } => match (m, workload) {
+            (Method::GET, _) => browse::list_sessions(ctx, workload, base).await,
+            (Method::POST, Some(w)) if !base => browse::create_session(ctx, w).await,
+            _ => Err(set_methods(base)),
+        },
+        BrowseSession { id, workload } => match m {
+            Method::GET => browse::get_session(ctx, &id, workload).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        Browse { id, workload, token } => match (m, token) {
+            (Method::POST, None) => browse::browse(ctx, &id, workload, None, true).await,
+            (Method::GET, token) => browse::browse(ctx, &id, workload, token.as_deref(), false).await,
+            (_, Some(_)) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        },
     }
 }
 
@@ -262,6 +278,7 @@ fn gate(target: &Target, method: &Method) -> service::Gate {
         | Offboard { .. } => service::Gate::ProtectionChange,
         Sessions { .. }
         | Session { .. }
+        | BrowseSessions { .. }
         | Activate { .. }
         | Artifacts { .. }
         | BulkRequests { .. }

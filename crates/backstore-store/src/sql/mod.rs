@@ -32,6 +32,7 @@ macro_rules! args {
 }
 
 mod artifacts;
+pub mod browse_sessions;
 mod bulk_requests;
 mod checkpoint;
 mod content;

@@ -180,6 +180,8 @@ impl Store {
                 }
             }
             report.offboarding = offboarding_pass(tx, now).await?;
+            // Browse sessions are auto-deleted when they expire (and let go of the point's content).
+            exec!(tx, "DELETE FROM browse_sessions WHERE expiration_at <= ?", micros(now)).await?;
             report.retagged = exec!(
                 tx,
                 "UPDATE restore_points SET tags = 'none' WHERE tags = 'fastRestore' AND protection_at <= ?",

@@ -174,7 +174,7 @@ impl Store {
     /// Every root a tenant's content must keep: each restore point's snapshot, each drive's newest
     /// one and each upload session's chunks so far, with the restore points (and drives as
     /// `drive:<id>`, upload sessions as `upload:<id>`, trees an in-place restore replaced as
-    /// `replaced:<artifact id>`) that hold each. Take the
+    /// `replaced:<artifact id>`, browse sessions as `browse:<id>`) that hold each. Take the
     /// changed drives' snapshots first so the live trees are among them.
     pub async fn content_roots(&self, tenant: &str) -> StoreResult<Vec<(BlobId, Vec<String>)>> {
         let rows = self
@@ -186,8 +186,10 @@ impl Store {
                  UNION ALL SELECT tree_id AS root, 'upload:' || id AS holder FROM upload_sessions \
                  WHERE tenant_id = ? AND tree_id IS NOT NULL \
                  UNION ALL SELECT replaced_root AS root, 'replaced:' || artifact_id AS holder FROM restore_proofs \
-                 WHERE tenant_id = ? AND replaced_root IS NOT NULL",
-                args![tenant, tenant, tenant, tenant],
+                 WHERE tenant_id = ? AND replaced_root IS NOT NULL \
+                 UNION ALL SELECT content_root AS root, 'browse:' || id AS holder FROM browse_sessions \
+                 WHERE tenant_id = ? AND content_root IS NOT NULL",
+                args![tenant, tenant, tenant, tenant, tenant],
                 |r| Ok((r.col::<String>("root")?, r.col::<String>("holder")?)),
             )
             .await?;

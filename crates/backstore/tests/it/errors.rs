@@ -33,8 +33,8 @@ async fn paths_methods_and_options() {
         assert_eq!(r.header("allow"), Some(allow));
     }
     for path in [
-        "browseSessions",
-        "sharePointBrowseSessions",
+        "activityLogs",
+        "siteExclusionUnits",
         "protectionPolicies/$count",
         &format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts"),
         "protectionPolicies?$filter=status eq 'active'",

@@ -2,6 +2,7 @@
 //! (or runs the real binary) and talks HTTP to it.
 
 mod auth;
+mod browse;
 mod bulk;
 mod cli;
 mod content;

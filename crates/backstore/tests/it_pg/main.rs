@@ -4,6 +4,8 @@
 
 #[path = "../it/auth.rs"]
 mod auth;
+#[path = "../it/browse.rs"]
+mod browse;
 #[path = "../it/bulk.rs"]
 mod bulk;
 #[path = "../it/content.rs"]
