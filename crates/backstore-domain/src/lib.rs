@@ -6,6 +6,7 @@ pub mod echo;
 pub mod enums;
 pub mod error;
 pub mod identity;
+pub mod mail_query;
 pub mod policy;
 pub mod restore;
 pub mod retention;

@@ -234,20 +234,100 @@ pub(super) async fn search_restore_points(ctx: &Ctx) -> Result<Response, ApiErro
     }
     let mut id = [0u8; 18];
     rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut id);
+    let search_response_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id);
+    let mut hits = Vec::new();
+    if let Some((text, query)) = &search.artifact_query {
+        // One mailbox unit: its point's mail matched, and kept for a granular restore.
+        let mut matched = Vec::new();
+        for (p, u) in found_points.drain(..) {
+            if u.info.resource.workload != backstore_domain::Workload::Exchange {
+                return Err(ApiError::InvalidSearchRequest(format!(
+                    "protection unit '{}' is not a mailbox; only mail can be searched with an artifactQuery.",
+                    u.info.id
+                )));
+            }
+            let ids = matching_messages(ctx, &p.id, &u, query).await?;
+            if ids.is_empty() {
+                none.push(search.unit_ids[0].as_str());
+                continue;
+            }
+            let record = backstore_store::sql::searches::SearchRecord {
+                id: search_response_id.clone(),
+                protection_unit_id: u.info.id.clone(),
+                restore_point_id: p.id.clone(),
+                query: text.clone(),
+                item_ids: ids.clone(),
+                created_at: now,
+            };
+            ctx.store().save_search(ctx.tenant(), &record).await?;
+            hits.push(Some(ids.len() as i64));
+            matched.push((p, u));
+        }
+        found_points = matched;
+    }
     let body = wire::SearchResponse {
         context: format!(
             "{}/{}/$metadata#microsoft.graph.restorePointSearchResponse",
             ctx.origin,
             ctx.version.as_str()
         ),
-        search_response_id: base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(id),
+        search_response_id,
         search_results: found_points
             .iter()
-            .map(|(p, u)| wire::SearchResult { restore_point: point_body(ctx, p, Some(u)), artifact_hit_count: None })
+            .enumerate()
+            .map(|(i, (p, u))| wire::SearchResult {
+                restore_point: point_body(ctx, p, Some(u)),
+                artifact_hit_count: hits.get(i).copied().flatten(),
+            })
             .collect(),
         no_result_protection_unit_ids: none,
     };
     Ok(crate::json_response(StatusCode::OK, &body))
+}
+
+/// The ids of the messages of `point` (drafts aside: no restore brings them back) that `query`
+/// matches, in the point's order.
+async fn matching_messages(
+    ctx: &Ctx,
+    point: &str,
+    unit: &backstore_store::ProtectionUnitRecord,
+    query: &backstore_domain::mail_query::Query,
+) -> Result<Vec<String>, ApiError> {
+    use backstore_domain::mail_query::MessageFacts;
+    let store = ctx.store();
+    let (Some(root), Some(content)) =
+        (store.restore_point_root(ctx.tenant(), point).await?, ctx.state.inner.content.as_ref())
+    else {
+        return Ok(Vec::new());
+    };
+    let user = unit.info.resource.directory_object_id.as_deref().unwrap_or_default();
+    let Some(mailbox) = store.mailbox(ctx.tenant(), user).await? else { return Ok(Vec::new()) };
+    let tree = backstore_store::sql::restores::PointTree::read(content.as_ref(), ctx.tenant(), root).await?;
+    let messages: std::collections::HashMap<String, backstore_store::sql::mail_messages::MessageRecord> =
+        store.all_messages(ctx.tenant(), &mailbox.drive_id).await?.into_iter().map(|m| (m.id.clone(), m)).collect();
+    let mut ids = Vec::new();
+    for item in backstore_store::sql::mail_restores::restorable(&tree) {
+        let Some(m) = messages.get(&item.entry.id).filter(|_| item.entry.kind == backstore_content::EntryKind::File)
+        else {
+            continue;
+        };
+        let f = &m.fields;
+        // The subject as the point has it (a draft's could change; the point's is what is restored).
+        let subject = item.entry.props.get("subject").map_or(f.subject.as_str(), String::as_str);
+        fn person(r: &backstore_store::sql::mail_messages::Recipient) -> Vec<&str> {
+            r.name.iter().map(String::as_str).chain([r.address.as_str()]).collect()
+        }
+        let facts = MessageFacts {
+            subject,
+            sender: f.from.as_ref().map(person).unwrap_or_default(),
+            participants: f.to.iter().chain(&f.cc).chain(&f.bcc).flat_map(person).collect(),
+            has_attachment: f.has_attachments,
+        };
+        if query.matches(&facts) {
+            ids.push(item.entry.id.clone());
+        }
+    }
+    Ok(ids)
 }
 
 #[cfg(test)]

@@ -320,6 +320,12 @@ impl Store {
         .await
     }
 
+    /// Every message a mailbox ever held, deleted ones too (what its restore points can name).
+    pub async fn all_messages(&self, tenant: &str, mailbox: &str) -> StoreResult<Vec<MessageRecord>> {
+        let sql = format!("{MESSAGE_SELECT} WHERE m.tenant_id = ? AND m.drive_id = ?");
+        self.read_rows(super::read::Cost::Scan, &sql, args![tenant, mailbox], message_from_row).await
+    }
+
     /// How many messages a mailbox holds, and their MIME's bytes.
     pub async fn mailbox_totals(&self, tenant: &str, mailbox: &str) -> StoreResult<(u64, u64)> {
         let row = self

@@ -53,6 +53,7 @@ pub mod restore_proofs;
 pub mod restores;
 mod rows;
 mod rules;
+pub mod searches;
 mod service_apps;
 mod sessions;
 mod snapshots;

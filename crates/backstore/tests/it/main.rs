@@ -18,6 +18,7 @@ mod mail_drafts;
 mod mail_import;
 mod mail_isolation;
 mod mail_restores;
+mod mail_search;
 mod odata;
 mod policies;
 mod process;

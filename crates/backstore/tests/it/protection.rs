@@ -241,9 +241,19 @@ async fn search_finds_one_point_per_unit_and_feeds_a_session() {
         (json!({"protectionUnitIds": [s1.id], "protectionTimePeriod": period, "tags": "slow"}), 400, "BadRequest"),
         (json!({"protectionUnitIds": [s1.id], "protectionTimePeriod": period, "extra": 1}), 400, "BadRequest"),
         (
-            json!({"protectionUnitIds": [mb.id], "protectionTimePeriod": period, "artifactQuery": {"artifactType": "message", "queryExpression": "(Subject -like 'x*')"}}),
-            501,
-            "notImplemented",
+            json!({"protectionUnitIds": [mb.id], "protectionTimePeriod": period, "artifactQuery": {"artifactType": "message", "queryExpression": "(Subject -like x*)"}}),
+            400,
+            "InvalidSearchRequest",
+        ),
+        (
+            json!({"protectionUnitIds": [s1.id], "protectionTimePeriod": period, "artifactQuery": {"artifactType": "message", "queryExpression": "(Subject -like 'x*')"}}),
+            400,
+            "InvalidSearchRequest",
+        ),
+        (
+            json!({"protectionUnitIds": [mb.id, s1.id], "protectionTimePeriod": period, "artifactQuery": {"queryExpression": "(Subject -like 'x*')"}}),
+            400,
+            "InvalidSearchRequest",
         ),
     ] {
         let r = app.post("restorePoints/search", &token, &bad).await;

@@ -35,6 +35,8 @@ mod mail_import;
 mod mail_isolation;
 #[path = "../it/mail_restores.rs"]
 mod mail_restores;
+#[path = "../it/mail_search.rs"]
+mod mail_search;
 #[path = "../it/odata.rs"]
 mod odata;
 #[path = "../it/policies.rs"]
