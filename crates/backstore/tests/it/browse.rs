@@ -17,16 +17,6 @@ async fn put(app: &TestApp, token: &str, drive: &str, path: &str, body: &[u8]) {
     assert!(r.status().is_success(), "{path}: {}", r.status());
 }
 
-/// The newest restore point holding the drive's tree as it is now.
-async fn point_of(app: &TestApp, token: &str, drive: &str) -> String {
-    app.engine(backstore_engine::EngineConfig::default()).with_content(app.content()).retention().await;
-    app.advance_clock(token, "25m").await;
-    let root = app.store().drive(TENANT, drive).await.unwrap().unwrap().last_root.expect("snapshotted");
-    let roots = app.store().content_roots(TENANT).await.unwrap();
-    let holders = &roots.iter().find(|(r, _)| *r == root).expect("held").1;
-    holders.iter().find(|h| !h.contains(':')).expect("a restore point holds the tree").clone()
-}
-
 fn names(page: &Value) -> Vec<&str> {
     page["value"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect()
 }
@@ -52,7 +42,7 @@ async fn a_sites_point_is_browsed_level_by_level_as_it_was() {
     for n in 0..130 {
         put(&app, &token, &d, &format!("Many/file {n:03}.txt"), format!("file {n}").as_bytes()).await;
     }
-    let point = point_of(&app, &token, &d).await;
+    let point = app.point_holding(&token, &d).await.1;
     // Changed after the point: browsing shows the point's tree, not this.
     let keep = app.get_abs(&graph(&app, &format!("drives/{d}/root:/keep.txt")), &token).await;
     let keep_url = graph(&app, &format!("drives/{d}/items/{}", keep.body["id"].as_str().unwrap()));
@@ -207,7 +197,7 @@ async fn a_onedrives_point_is_browsed_from_its_personal_site() {
     let d =
         app.get_abs(&graph(&app, &format!("users/{user}/drive")), &token).await.body["id"].as_str().unwrap().to_owned();
     put(&app, &token, &d, "cv.docx", b"curriculum").await;
-    let point = point_of(&app, &token, &d).await;
+    let point = app.point_holding(&token, &d).await.1;
     let made = app.post("oneDriveForBusinessBrowseSessions", &token, &json!({"restorePointId": point})).await;
     made.expect(201);
     assert_eq!(made.body["directoryObjectId"], user.as_str());

@@ -82,12 +82,8 @@ async fn a_mailbox_is_restored_in_place_and_to_a_restored_items_folder_as_it_was
     assert_eq!(at_point.len(), 9 + 4, "{at_point:#?}");
 
     // The engine snapshots the mailbox; the restore points taken from then on hold its tree.
-    app.engine(backstore_engine::EngineConfig::default()).with_content(app.content()).retention().await;
-    app.advance_clock(&token, "25m").await;
-    let root = app.store().mailbox(TENANT, &user).await.unwrap().unwrap().last_root.expect("snapshotted");
-    let roots = app.store().content_roots(TENANT).await.unwrap();
-    let holders = &roots.iter().find(|(r, _)| *r == root).expect("the mailbox's root is held").1;
-    let point = holders.iter().find(|h| !h.contains(':')).expect("a restore point holds the tree").clone();
+    let mailbox_drive = app.store().mailbox(TENANT, &user).await.unwrap().unwrap().drive_id;
+    let (root, point) = app.point_holding(&token, &mailbox_drive).await;
 
     // Everything changes: a deletion, new state, a move, a folder deleted, a draft deleted, new mail.
     let id = |m: &Value| m["id"].as_str().unwrap().to_owned();
@@ -182,11 +178,8 @@ async fn a_restores_progress_is_seen_while_it_runs_and_in_sessions_watch() {
         message(&app, &token, &user, "inbox", &format!("Message {n}"), false).await;
     }
     message(&app, &token, &user, "drafts", "Not restored", true).await;
-    app.engine(backstore_engine::EngineConfig::default()).with_content(app.content()).retention().await;
-    app.advance_clock(&token, "25m").await;
-    let root = app.store().mailbox(TENANT, &user).await.unwrap().unwrap().last_root.unwrap();
-    let roots = app.store().content_roots(TENANT).await.unwrap();
-    let point = roots.iter().find(|(r, _)| *r == root).unwrap().1.iter().find(|h| !h.contains(':')).unwrap().clone();
+    let mailbox_drive = app.store().mailbox(TENANT, &user).await.unwrap().unwrap().drive_id;
+    let (_, point) = app.point_holding(&token, &mailbox_drive).await;
 
     let body = json!({"mailboxRestoreArtifacts": [{"restorePoint": {"id": point}, "destinationType": "new"}]});
     let s = app.post("exchangeRestoreSessions", &token, &body).await;

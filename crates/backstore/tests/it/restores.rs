@@ -107,14 +107,7 @@ async fn a_sites_files_are_restored_in_place_and_to_a_new_site_as_they_were_at_t
     assert_eq!(at_point.len(), 7, "{at_point:?}");
 
     // The engine snapshots the drive; the restore points taken from then on hold its tree.
-    let content = app.content();
-    app.engine(backstore_engine::EngineConfig::default()).with_content(content.clone()).retention().await;
-    app.advance_clock(&token, "25m").await;
-    let drive = app.store().drive(TENANT, &d).await.unwrap().unwrap();
-    let root = drive.last_root.expect("snapshotted");
-    let roots = app.store().content_roots(TENANT).await.unwrap();
-    let holders = &roots.iter().find(|(r, _)| *r == root).expect("the drive's root is held").1;
-    let point = holders.iter().find(|h| !h.contains(':')).expect("a restore point holds the tree").clone();
+    let (root, point) = app.point_holding(&token, &d).await;
 
     // Everything changes: an edit, a deletion, an addition, a rename, a move.
     put(&app, &token, &d, "Docs/plan.txt", b"the plan, rewritten after the point").await;

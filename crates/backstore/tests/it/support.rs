@@ -169,6 +169,19 @@ impl TestApp {
         (app, token, report)
     }
 
+    /// Has the engine snapshot what changed and the clock move on 25 minutes, so the next restore
+    /// points are taken: the root of `drive`'s tree (a drive or a mailbox) and the id of a restore
+    /// point that holds it.
+    pub async fn point_holding(&self, token: &str, drive: &str) -> (backstore_content::BlobId, String) {
+        self.engine(EngineConfig::default()).with_content(self.content()).retention().await;
+        self.advance_clock(token, "25m").await;
+        let root = self.store().drive(TENANT, drive).await.unwrap().unwrap().last_root.expect("snapshotted");
+        let roots = self.store().content_roots(TENANT).await.unwrap();
+        let holders = &roots.iter().find(|(r, _)| *r == root).expect("the tree's root is held").1;
+        let point = holders.iter().find(|h| !h.contains(':')).expect("a restore point holds the tree").clone();
+        (root, point)
+    }
+
     /// Moves the server's clock on by `by` (`30m`, `31d`) through the admin path, then runs the
     /// engine's retention pass; the admin path's answer.
     pub async fn advance_clock(&self, token: &str, by: &str) -> Value {
