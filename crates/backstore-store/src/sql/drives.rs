@@ -373,6 +373,33 @@ pub(super) async fn delete_subtree(
     Ok(item.size)
 }
 
+/// Makes the drives row of `drive_id` unless it exists; the id its root folder is to have when it
+/// was made (the caller writes the root), `None` when it existed.
+pub(super) async fn insert_drive(
+    tx: &mut Tx,
+    w: &Writer<'_>,
+    drive_id: &str,
+    resource_id: &str,
+    drive_type: &str,
+    name: &str,
+) -> StoreResult<Option<String>> {
+    let root_id = format!("{}-root", &drive_id[2..18]);
+    let made = exec!(
+        tx,
+        "INSERT INTO drives (tenant_id, drive_id, resource_id, drive_type, name, root_id, created_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        w.tenant,
+        drive_id,
+        resource_id,
+        drive_type,
+        name,
+        root_id.as_str(),
+        micros(w.now),
+    )
+    .await?;
+    Ok((made == 1).then_some(root_id))
+}
+
 impl Store {
     /// The drive of a directory resource, made (with its root folder) on first use.
     pub async fn ensure_drive(
@@ -384,21 +411,7 @@ impl Store {
     ) -> StoreResult<DriveRecord> {
         let drive_id = drive_id_of(w.tenant, resource_id);
         self.write(Lock::Tenant(w.tenant), async |tx| {
-            let root_id = format!("{}-root", &drive_id[2..18]);
-            let made = exec!(
-                tx,
-                "INSERT INTO drives (tenant_id, drive_id, resource_id, drive_type, name, root_id, created_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                w.tenant,
-                drive_id.as_str(),
-                resource_id,
-                drive_type,
-                name,
-                root_id.as_str(),
-                micros(w.now),
-            )
-            .await?;
-            if made == 1 {
+            if let Some(root_id) = insert_drive(tx, &w, &drive_id, resource_id, drive_type, name).await? {
                 insert_item(tx, &w, &drive_id, &root_id, None, "root", true, None).await?;
             }
             let sql = format!("{DRIVE_SELECT} WHERE d.tenant_id = ? AND d.drive_id = ?");

@@ -14,7 +14,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use backstore_content::{BlobId, ChunkIndex, ContentError, Entry, EntryKind, Repository};
 
-use super::drives::{bump_delta, chunks_json, drive_from_row, item_from_row, DriveRecord, DRIVE_SELECT, ITEM_COLUMNS};
+use super::drives::{
+    bump_delta, chunks_json, drive_from_row, insert_drive, item_from_row, DriveRecord, DRIVE_SELECT, ITEM_COLUMNS,
+};
 use super::read::Col;
 use super::rows::{actor_json, micros};
 use super::tx::Tx;
@@ -203,20 +205,9 @@ impl Store {
                 site.web_url.as_str(),
             )
             .await?;
-            let root_id = format!("{}-root", &drive_id[2..18]);
-            let made = exec!(
-                tx,
-                "INSERT INTO drives (tenant_id, drive_id, resource_id, drive_type, name, root_id, created_at) \
-                 VALUES (?, ?, ?, 'documentLibrary', 'Documents', ?, ?) ON CONFLICT DO NOTHING",
-                w.tenant,
-                drive_id.as_str(),
-                site.site_id.as_str(),
-                root_id.as_str(),
-                micros(w.now),
-            )
-            .await?;
+            let made = insert_drive(tx, &w, &drive_id, &site.site_id, "documentLibrary", "Documents").await?;
             let mut done = TreeRestore { drive_id: drive_id.clone(), ..TreeRestore::default() };
-            if made == 1 {
+            if let Some(root_id) = made {
                 bump_delta(tx, w.tenant, &drive_id).await?;
                 let root = Entry::folder("root", root_id.as_str(), tree.bytes(), tree.root);
                 put_entry(tx, &w, &drive_id, None, &root, false).await?;
