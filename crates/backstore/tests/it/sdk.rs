@@ -4,7 +4,8 @@
 //! `tests/sdk/setup.sh` installs them once into `.cache/sdk`. `tests/sdk/files.py` does the same for
 //! files: drives, folders, uploads, downloads, renames and deletes through the Python SDKs, and
 //! `tests/sdk/mail.py` for mail: folders, messages from JSON and MIME, attachments, filters, paging,
-//! moves and a folder delta.
+//! moves and a folder delta; `tests/sdk/restores.py` browses a site's point and reads restored files
+//! and mail back.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,6 +17,11 @@ const TENANT: &str = "tenant-sdk";
 
 /// Runs one client script against a freshly seeded server; returns its output.
 fn lifecycle(program: &Path, script: &Path, version: &str) -> String {
+    seeded_run(program, script, version, &[])
+}
+
+/// [`lifecycle`] with more `seed` arguments (`--content SIZE`).
+fn seeded_run(program: &Path, script: &Path, version: &str, seed_args: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().to_str().unwrap();
     let (ok, seed, err) = run(&[
@@ -32,7 +38,11 @@ fn lifecycle(program: &Path, script: &Path, version: &str) -> String {
         "2",
         "--restore-points",
         "3",
-    ]);
+    ]
+    .iter()
+    .chain(seed_args)
+    .copied()
+    .collect::<Vec<_>>());
     assert!(ok, "{err}");
     let seed_file = dir.path().join("seed.json");
     std::fs::write(&seed_file, seed).unwrap();
@@ -65,6 +75,15 @@ fn python_sdks(script: &str) {
 #[test]
 fn the_python_sdk_reads_and_writes_files() {
     python_sdks("files.py");
+}
+
+#[test]
+fn the_python_sdk_browses_restores_and_reads_restored_content() {
+    let python = test_tools().join("venv/bin/python");
+    let script = repo_root().join("tests/sdk/restores.py");
+    for version in ["beta", "v1.0"] {
+        println!("{}", seeded_run(&python, &script, version, &["--content", "2MiB"]));
+    }
 }
 
 #[test]

@@ -1,0 +1,130 @@
+"""Restores with content through Microsoft's own Python SDK (msgraph-sdk on /v1.0, msgraph-beta-sdk on
+/beta), on a tenant seeded with content: a site's fast-restore point opened as a browse session
+(created, read and listed through the SDK; the SDKs have no request builder for the `browse` action, so
+it is posted with the same token), the site restored to a new site whose files the SDK reads back and
+compares, name and size, with what browsing the point showed, and a mailbox restored into a "Restored
+Items" folder whose messages the SDK counts against the artifact's restoredItemCount.
+
+    python restores.py BASE_URL (beta|v1.0) TOKEN SEED_JSON   (see graph_test.py)
+"""
+
+import asyncio
+import json
+
+import httpx
+
+from graph_test import BASE, SEED, TOKEN, VERSION, check, client, finish, model
+
+SharePointBrowseSession = model("share_point_browse_session", "SharePointBrowseSession")
+SharePointRestoreSession = model("share_point_restore_session", "SharePointRestoreSession")
+ExchangeRestoreSession = model("exchange_restore_session", "ExchangeRestoreSession")
+SiteRestoreArtifact = model("site_restore_artifact", "SiteRestoreArtifact")
+MailboxRestoreArtifact = model("mailbox_restore_artifact", "MailboxRestoreArtifact")
+RestorePoint = model("restore_point", "RestorePoint")
+DestinationType = model("destination_type", "DestinationType")
+
+
+def enum_value(v):
+    return getattr(v, "value", v)
+
+
+async def browse(session_id, body):
+    """One page of the browse action (the SDKs have no builder for it)."""
+    url = f"{BASE}/{VERSION}/solutions/backupRestore/sharePointBrowseSessions/{session_id}/browse"
+    async with httpx.AsyncClient() as http:
+        r = await http.post(url, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
+    r.raise_for_status()
+    return r.json()["value"]
+
+
+async def run_to_end(br, session_id):
+    await br.restore_sessions.by_restore_session_base_id(session_id).activate.post()
+    status = None
+    for _ in range(400):
+        status = enum_value((await br.restore_sessions.by_restore_session_base_id(session_id).get()).status)
+        if status in ("completed", "completedWithError", "failed"):
+            break
+        await asyncio.sleep(0.05)
+    return status
+
+
+async def main():
+    seed = json.load(open(SEED))
+    graph = client()
+    br = graph.solutions.backup_restore
+    site = next(u for u in seed["protectionUnits"] if u["kind"] == "site")
+    mailbox = next(u for u in seed["protectionUnits"] if u["kind"] == "mailbox")
+    point = site["restorePointIds"][0]
+
+    # Browse the site's newest point.
+    made = await br.share_point_browse_sessions.post(SharePointBrowseSession(restore_point_id=point))
+    check("a browse session is created", enum_value(made.status) == "created" and made.site_id == site["siteId"], made)
+    check("its size is the point's", int(made.backup_size_in_bytes or 0) > 0, made.backup_size_in_bytes)
+    got = await br.share_point_browse_sessions.by_share_point_browse_session_id(made.id).get()
+    check("it reads back", got.restore_point_id == point and got.expiration_date_time > got.created_date_time, got)
+    listed = await br.browse_sessions.get()
+    check("browseSessions lists it as its subtype", [type(s).__name__ for s in listed.value] == ["SharePointBrowseSession"], listed.value)
+    top = await browse(made.id, {})
+    library = (await browse(made.id, {"browseLocationItemKey": top[0]["itemKey"], "browseResourceType": "site"}))[0]
+    at_point = await browse(made.id, {"browseLocationItemKey": library["itemKey"], "browseResourceType": "documentLibrary"})
+    check("the point's library has items", len(at_point) > 0, at_point)
+
+    # Restore it to a new site and read the files back through the SDK.
+    s = await br.share_point_restore_sessions.post(
+        SharePointRestoreSession(
+            site_restore_artifacts=[SiteRestoreArtifact(restore_point=RestorePoint(id=point), destination_type=DestinationType.New)]
+        )
+    )
+    check("the site restore completes", await run_to_end(br, s.id) == "completed", s.id)
+    arts = await br.share_point_restore_sessions.by_share_point_restore_session_id(s.id).site_restore_artifacts.get()
+    restored = arts.value[0]
+    check("it names a new site", enum_value(restored.status) == "succeeded" and restored.restored_site_id != site["siteId"], restored)
+    drive = await graph.sites.by_site_id(restored.restored_site_id).drive.get()
+    children, page = [], await graph.drives.by_drive_id(drive.id).items.by_drive_item_id("root").children.get()
+    while True:
+        children += page.value
+        if not page.odata_next_link:
+            break
+        page = await graph.drives.by_drive_id(drive.id).items.by_drive_item_id("root").children.with_url(page.odata_next_link).get()
+    served = sorted((c.name, c.size) for c in children)
+    browsed = sorted((i["name"], int(i["sizeInBytes"])) for i in at_point)
+    check("the new site's files are the point's, name and size", served == browsed, (served[:5], browsed[:5]))
+    site_url = restored.restored_site_web_url or ""
+    check("at the R<n> URL", site_url.startswith(site["siteWebUrl"]) and site_url.rsplit("R", 1)[-1].isdigit(), site_url)
+
+    # Restore the mailbox into a "Restored Items" folder and count its messages through the SDK.
+    m = await br.exchange_restore_sessions.post(
+        ExchangeRestoreSession(
+            mailbox_restore_artifacts=[
+                MailboxRestoreArtifact(restore_point=RestorePoint(id=mailbox["restorePointIds"][0]), destination_type=DestinationType.New)
+            ]
+        )
+    )
+    check("the mailbox restore completes", await run_to_end(br, m.id) == "completed", m.id)
+    arts = await br.exchange_restore_sessions.by_exchange_restore_session_id(m.id).mailbox_restore_artifacts.get()
+    art = arts.value[0]
+    check("it names a Restored Items folder", (art.restored_folder_name or "").startswith("Restored Items "), art)
+    folders = graph.users.by_user_id(mailbox["directoryObjectId"]).mail_folders
+    folder = await folders.by_mail_folder_id(art.restored_folder_id).get()
+    check("the folder reads back by its id", folder.display_name == art.restored_folder_name, folder)
+    count, todo = 0, [art.restored_folder_id]
+    while todo:
+        f = todo.pop()
+        messages = await folders.by_mail_folder_id(f).messages.get()
+        while True:
+            count += len(messages.value)
+            if not messages.odata_next_link:
+                break
+            messages = await folders.by_mail_folder_id(f).messages.with_url(messages.odata_next_link).get()
+        subs = await folders.by_mail_folder_id(f).child_folders.get()
+        while True:
+            todo += [c.id for c in subs.value]
+            if not subs.odata_next_link:
+                break
+            subs = await folders.by_mail_folder_id(f).child_folders.with_url(subs.odata_next_link).get()
+    check("it holds restoredItemCount messages", count == art.restored_item_count and count > 0, (count, art.restored_item_count))
+
+    finish()
+
+
+asyncio.run(main())
