@@ -172,20 +172,20 @@ pub(crate) fn site_guids(resource: &Resource) -> (String, String) {
     let parts: Vec<&str> = id.split(',').collect();
     match parts.as_slice() {
         [_, site, web] => (site.to_string(), web.to_string()),
-        _ => (guid_of(&format!("site\u{1f}{id}")), guid_of(&format!("web\u{1f}{id}"))),
+        _ => (
+            backstore_domain::policy::stable_guid(&format!("site\u{1f}{id}")),
+            backstore_domain::policy::stable_guid(&format!("web\u{1f}{id}")),
+        ),
     }
-}
-
-fn guid_of(text: &str) -> String {
-    let a = backstore_domain::stable_hash(text);
-    let b = backstore_domain::stable_hash(&format!("{text}\u{1f}2"));
-    uuid::Uuid::from_u64_pair(a, b).to_string()
 }
 
 /// The key of the session's document library.
 pub(crate) fn library_key(s: &BrowseSessionRecord) -> String {
     let (site, web) = site_guids(&s.resource);
-    format!("{site},{web},{}", guid_of(&format!("library\u{1f}{}\u{1f}{}", site, s.protection_unit_id)))
+    format!(
+        "{site},{web},{}",
+        backstore_domain::policy::stable_guid(&format!("library\u{1f}{}\u{1f}{}", site, s.protection_unit_id))
+    )
 }
 
 /// What a browse location key names in the session.
@@ -396,14 +396,8 @@ impl Listed<'_> {
 
 /// The web URL of the session's document library.
 pub(crate) fn library_url(s: &BrowseSessionRecord) -> Option<String> {
-    let library = if s.workload == Workload::OneDrive { "Documents" } else { "Shared%20Documents" };
-    s.resource.site_web_url.as_deref().map(|u| format!("{}/{library}", u.trim_end_matches('/')))
-}
-
-fn encoded(path: &str) -> String {
-    const SEGMENT: &percent_encoding::AsciiSet =
-        &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-    path.split('/').map(|n| percent_encoding::utf8_percent_encode(n, SEGMENT).to_string()).collect::<Vec<_>>().join("/")
+    let url = s.resource.site_web_url.as_deref()?;
+    Some(backstore_store::sql::drives::library_web_url(url, s.workload != Workload::OneDrive))
 }
 
 /// `POST …/{id}/browse` (a first page) or `GET …/browse(nextFetchToken='…')` / `…/browse?$skiptoken=…`.
@@ -522,7 +516,7 @@ pub(super) async fn browse(
                     }
                 }
                 let at = format!("{path}/{}", e.name);
-                let url = library_url(&s).map(|u| format!("{u}{}", encoded(&at)));
+                let url = library_url(&s).map(|u| format!("{u}{}", crate::wire::drives::encoded_path(&at)));
                 let (kind, count) = match e.tree {
                     Some(sub) => ("folder", content.read_tree(ctx.tenant(), &sub).await?.entries.len() as u64),
                     None if e.kind == EntryKind::File => ("file", 0),

@@ -200,7 +200,7 @@ pub fn mime_type(name: &str) -> &'static str {
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 
 /// A `/a/b` path with each name percent-encoded.
-fn encoded(path: &str) -> String {
+pub fn encoded_path(path: &str) -> String {
     path.split('/').map(|name| utf8_percent_encode(name, SEGMENT).to_string()).collect::<Vec<_>>().join("/")
 }
 
@@ -254,10 +254,10 @@ impl<'a> DriveItemOut<'a> {
     /// Where the item is: `path` is its place below the drive's root (`/a/b.txt`, `""` for the
     /// root), which gives `webUrl` and `parentReference.path`.
     pub fn at(mut self, drive: &DriveRecord, path: &str) -> Self {
-        self.web_url = drive.web_url.as_ref().map(|base| format!("{base}{}", encoded(path)));
+        self.web_url = drive.web_url.as_ref().map(|base| format!("{base}{}", encoded_path(path)));
         if let Some(parent) = self.parent_reference.as_mut() {
             let above = path.rsplit_once('/').map_or("", |(above, _)| above);
-            parent.path = Some(format!("/drives/{}/root:{}", drive.drive_id, encoded(above)));
+            parent.path = Some(format!("/drives/{}/root:{}", drive.drive_id, encoded_path(above)));
         }
         self
     }

@@ -42,10 +42,7 @@ pub fn restorable_messages(tree: &PointTree) -> u64 {
 /// The id a `new` restore of `artifact` gives the copy of the point's item `original` (`""`: the
 /// "Restored Items" folder itself); the same on every run.
 pub fn restored_mail_id(tenant: &str, artifact: &str, original: &str) -> String {
-    let key = format!("{tenant}\u{1f}{artifact}\u{1f}{original}");
-    let a = backstore_domain::stable_hash(&format!("restored-mail\u{1f}{key}"));
-    let b = backstore_domain::stable_hash(&format!("restored-mail-2\u{1f}{key}"));
-    uuid::Uuid::from_u64_pair(a, b).to_string()
+    backstore_domain::policy::stable_guid(&format!("restored-mail\u{1f}{tenant}\u{1f}{artifact}\u{1f}{original}"))
 }
 
 /// What the digest of a mailbox's tree covers.

@@ -39,6 +39,7 @@ mod content;
 pub mod dialect;
 mod directory;
 mod drive_reads;
+mod drive_rows;
 pub mod drives;
 mod jobs;
 mod listing;

@@ -25,6 +25,16 @@ fn kill_9(mut s: Serving) {
     s.child.wait().unwrap();
 }
 
+/// A token of the test tenant from data dir `d`'s key, and the report of seeding the tenant into
+/// `database` with `args`.
+fn token_and_seed(database: &TestDb, d: &str, args: &[&str]) -> (String, Value) {
+    let (ok, token, _) = run(&["token", "--data-dir", d, "--tenant", TENANT]);
+    assert!(ok);
+    let (ok, out, err) = run(&[&["seed", "--tenant", TENANT][..], &database.serve_args(d), args].concat());
+    assert!(ok, "{err}");
+    (token.trim().to_owned(), serde_json::from_str(&out).unwrap())
+}
+
 async fn artifacts(api: &Remote, sessions: &[String]) -> Vec<Value> {
     let mut out = Vec::new();
     for id in sessions {
@@ -56,17 +66,8 @@ async fn kill_9_at_several_points_loses_and_duplicates_nothing() {
     let d = dir.path().display().to_string();
     let database = TestDb::create(dir.path()).await;
     let db = database.serve_args(&d);
-    let (ok, token, _) = run(&["token", "--data-dir", &d, "--tenant", TENANT]);
-    assert!(ok);
-    let token = token.trim().to_owned();
-    let (ok, out, err) = run(&[
-        &["seed"][..],
-        &database.db_args(&d),
-        &["--tenant", TENANT, "--sites", "6", "--mailboxes", "0", "--drives", "6", "--restore-points", "1"],
-    ]
-    .concat());
-    assert!(ok, "{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
+    let (token, report) =
+        token_and_seed(&database, &d, &["--sites", "6", "--mailboxes", "0", "--drives", "6", "--restore-points", "1"]);
     let units = report["protectionUnits"].as_array().unwrap();
     let s = start(&db);
     let api = Remote::new(&s.origin, &token);
@@ -145,18 +146,8 @@ async fn restores_of_content_killed_at_several_points_end_with_the_points_conten
     let d = dir.path().display().to_string();
     let database = TestDb::create(dir.path()).await;
     let db = database.serve_args(&d);
-    let (ok, token, _) = run(&["token", "--data-dir", &d, "--tenant", TENANT]);
-    assert!(ok);
-    let token = token.trim().to_owned();
-    let (ok, out, err) = run(&[
-        &["seed"][..],
-        &database.seed_args(&d),
-        &["--tenant", TENANT, "--sites", "1", "--mailboxes", "1", "--drives", "0", "--restore-points", "2"],
-        &["--content", "16MiB"],
-    ]
-    .concat());
-    assert!(ok, "{err}");
-    let report: Value = serde_json::from_str(&out).unwrap();
+    let seed = ["--sites", "1", "--mailboxes", "1", "--drives", "0", "--restore-points", "2", "--content", "16MiB"];
+    let (token, report) = token_and_seed(&database, &d, &seed);
     let units = report["protectionUnits"].as_array().unwrap();
     let unit = |kind: &str| units.iter().find(|u| u["kind"] == kind).unwrap();
     let (site, mailbox) = (unit("site"), unit("mailbox"));

@@ -63,23 +63,11 @@ impl TestDb {
         TestDb { url: format!("{base}/{name}"), postgres: Some(name) }
     }
 
-    /// The arguments that point `backstore serve` at this database (and the data dir's key).
+    /// The arguments that point `backstore serve` or `seed` at this database and the data dir (its
+    /// key, its content).
     pub fn serve_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
         match self.postgres {
             Some(_) => vec!["--data-dir", data_dir, "--database-url", &self.url],
-            None => vec!["--data-dir", data_dir],
-        }
-    }
-
-    /// The arguments that point `seed` at this database and the data dir its content goes to.
-    pub fn seed_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
-        self.serve_args(data_dir)
-    }
-
-    /// The arguments that point `seed`, `migrate` or `clock` at this database.
-    pub fn db_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
-        match self.postgres {
-            Some(_) => vec!["--database-url", &self.url],
             None => vec!["--data-dir", data_dir],
         }
     }
