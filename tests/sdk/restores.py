@@ -2,18 +2,22 @@
 /beta), on a tenant seeded with content: a site's fast-restore point opened as a browse session
 (created, read and listed through the SDK; the SDKs have no request builder for the `browse` action, so
 it is posted with the same token), the site restored to a new site whose files the SDK reads back and
-compares, name and size, with what browsing the point showed, and a mailbox restored into a "Restored
-Items" folder whose messages the SDK counts against the artifact's restoredItemCount.
+compares, name and size, with what browsing the point showed, one browsed item restored granularly
+and read back by the key the artifact reports, a mail search's matches restored into a "Recovered
+Items" folder, and a mailbox restored into a "Restored Items" folder whose messages the SDK counts
+against the artifact's restoredItemCount.
 
     python restores.py BASE_URL (beta|v1.0) TOKEN SEED_JSON   (see graph_test.py)
 """
 
 import asyncio
+import datetime
+import importlib
 import json
 
 import httpx
 
-from graph_test import BASE, SEED, TOKEN, VERSION, check, client, finish, model
+from graph_test import BASE, PKG, SEED, TOKEN, VERSION, check, client, finish, model
 
 SharePointBrowseSession = model("share_point_browse_session", "SharePointBrowseSession")
 SharePointRestoreSession = model("share_point_restore_session", "SharePointRestoreSession")
@@ -91,6 +95,68 @@ async def main():
     check("the new site's files are the point's, name and size", served == browsed, (served[:5], browsed[:5]))
     site_url = restored.restored_site_web_url or ""
     check("at the R<n> URL", site_url.startswith(site["siteWebUrl"]) and site_url.rsplit("R", 1)[-1].isdigit(), site_url)
+
+    # Granular: the first item the browse showed, restored beside the live ones, read back by its new key.
+    GranularSiteRestoreArtifact = model("granular_site_restore_artifact", "GranularSiteRestoreArtifact")
+    item = at_point[0]
+    g = await br.share_point_restore_sessions.post(
+        SharePointRestoreSession(
+            granular_site_restore_artifacts=[GranularSiteRestoreArtifact(browse_session_id=made.id, id=item["itemKey"])]
+        )
+    )
+    check("the granular site restore completes", await run_to_end(br, g.id) == "completed", g.id)
+    garts = await br.share_point_restore_sessions.by_share_point_restore_session_id(g.id).granular_site_restore_artifacts.get()
+    ga = garts.value[0]
+    check(
+        "the granular artifact is the item's key, restored into Recovered Items",
+        ga.id == item["itemKey"] and ga.browse_session_id == made.id and enum_value(ga.status) == "succeeded"
+        and "/Recovered Items " in (ga.restored_item_path or ""),
+        ga,
+    )
+    live = await graph.sites.by_site_id(site["siteId"]).drive.get()
+    copy = await graph.drives.by_drive_id(live.id).items.by_drive_item_id(ga.restored_item_key.rsplit(",", 1)[1]).get()
+    check(
+        "the copy reads back with the point's name and size at restoredItemWebUrl",
+        (copy.name, copy.size, copy.web_url) == (item["name"], int(item["sizeInBytes"]), ga.restored_item_web_url),
+        (copy.name, copy.size, copy.web_url, ga.restored_item_web_url),
+    )
+
+    # Granular mail: what a search matched in the mailbox's point, restored into a Recovered Items folder.
+    ArtifactQuery = model("artifact_query", "ArtifactQuery")
+    RestorableArtifact = model("restorable_artifact", "RestorableArtifact")
+    TimePeriod = model("time_period", "TimePeriod")
+    GranularMailboxRestoreArtifact = model("granular_mailbox_restore_artifact", "GranularMailboxRestoreArtifact")
+    body_module = importlib.import_module(f"{PKG}.generated.solutions.backup_restore.restore_points.search.search_post_request_body")
+    found = await br.restore_points.search.post(
+        body_module.SearchPostRequestBody(
+            protection_unit_ids=[mailbox["id"]],
+            protection_time_period=TimePeriod(start_date_time=datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)),
+            artifact_query=ArtifactQuery(artifact_type=RestorableArtifact.Message, query_expression="(MessageKind -eq 'Email')"),
+        )
+    )
+    hit = found.search_results[0]
+    check("the search counts the point's mail", found.search_response_id and hit.artifact_hit_count > 0, found)
+    gm = await br.exchange_restore_sessions.post(
+        ExchangeRestoreSession(
+            granular_mailbox_restore_artifacts=[
+                GranularMailboxRestoreArtifact(
+                    restore_point=RestorePoint(id=hit.restore_point.id),
+                    destination_type=DestinationType.New,
+                    search_response_id=found.search_response_id,
+                )
+            ]
+        )
+    )
+    check("the granular mailbox restore completes", await run_to_end(br, gm.id) == "completed", gm.id)
+    marts = await br.exchange_restore_sessions.by_exchange_restore_session_id(gm.id).granular_mailbox_restore_artifacts.get()
+    ma = marts.value[0]
+    check(
+        "it restores the search's matches into Recovered Items",
+        ma.search_response_id == found.search_response_id
+        and (ma.restored_folder_name or "").startswith("Recovered Items ")
+        and ma.restored_item_count == hit.artifact_hit_count,
+        (ma, hit.artifact_hit_count),
+    )
 
     # Restore the mailbox into a "Restored Items" folder and count its messages through the SDK.
     m = await br.exchange_restore_sessions.post(

@@ -199,6 +199,7 @@ impl ApiError {
                 }
                 RuleError::DuplicateArtifact { .. } => (StatusCode::BAD_REQUEST, "DuplicateArtifactInList"),
                 RuleError::MixedDestinations => (StatusCode::BAD_REQUEST, "DifferentRestoreDestinationType"),
+                RuleError::MixedRestoreKinds => (StatusCode::BAD_REQUEST, "InvalidArtifactRequest"),
                 RuleError::InvalidRestorePoint(_) | RuleError::RestorePointUnusable(_) => {
                     (StatusCode::BAD_REQUEST, "InvalidRestorePoint")
                 }

@@ -87,6 +87,15 @@ fn text(seg: &Seg) -> &str {
 }
 
 /// A type-cast segment naming a session type.
+/// A session's artifact collection named by `seg`: its workload, and whether it is the granular one.
+fn artifact_nav(seg: &Seg) -> Option<(Workload, bool)> {
+    if !matches!(seg, Seg::Name(_)) {
+        return None;
+    }
+    let standard = workload_by(text(seg), |n| n.artifact_nav).map(|w| (w, false));
+    standard.or_else(|| workload_by(text(seg), |n| n.granular_nav).map(|w| (w, true)))
+}
+
 fn session_cast(seg: &Seg) -> Option<Workload> {
     match seg {
         Seg::Name(n) => Workload::ALL.into_iter().find(|w| is_odata_type(n, names(*w).session_type)),
@@ -193,19 +202,22 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     }
     let target = if is(next, "activate") || is(next, "microsoft.graph.activate") {
         Target::Activate { id, workload }
-    } else if let Some(nav) = workload_by(text(next), |n| n.artifact_nav).filter(|_| matches!(next, Seg::Name(_))) {
+    } else if let Some((nav, granular)) = artifact_nav(next) {
         if workload.is_some_and(|w| w != nav) {
             return Err(not_found(text(next)));
         }
         match it.next() {
-            None => Target::Artifacts { session: id, workload: nav },
-            Some(count) if is(count, "$count") => Target::Count(CountOf::Artifacts { session: id, workload: nav }),
+            None => Target::Artifacts { session: id, workload: nav, granular },
+            Some(count) if is(count, "$count") => {
+                Target::Count(CountOf::Artifacts { session: id, workload: nav, granular })
+            }
             Some(artifact) => {
                 let artifact_id = text(artifact).to_owned();
                 match it.next() {
-                    None => Target::Artifact { session: id, workload: nav, id: artifact_id },
-                    Some(s) if is(s, "restorePoint") => {
-                        Target::ArtifactRestorePoint { session: id, workload: nav, id: artifact_id }
+                    None => Target::Artifact { session: id, workload: nav, granular, id: artifact_id },
+                    // A granular site or OneDrive artifact names no restore point of its own.
+                    Some(s) if is(s, "restorePoint") && (!granular || nav == Workload::Exchange) => {
+                        Target::ArtifactRestorePoint { session: id, workload: nav, granular, id: artifact_id }
                     }
                     Some(s) => return Err(not_found(text(s))),
                 }
@@ -219,8 +231,6 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
             None => Target::BulkRequests { session: id, workload: nav },
             Some(request) => Target::BulkRequest { session: id, workload: nav, id: text(request).to_owned() },
         }
-    } else if let Some(w) = workload_by(text(next), |n| n.granular_nav) {
-        return Ok((version, unimplemented(names(w).granular_nav)));
     } else {
         return Err(not_found(text(next)));
     };
@@ -463,7 +473,12 @@ mod tests {
         );
         assert_eq!(
             target("/v1.0/solutions/backupRestore/exchangeRestoreSessions/s/mailboxRestoreArtifacts/a/restorePoint"),
-            Target::ArtifactRestorePoint { session: "s".into(), workload: Workload::Exchange, id: "a".into() }
+            Target::ArtifactRestorePoint {
+                session: "s".into(),
+                workload: Workload::Exchange,
+                granular: false,
+                id: "a".into()
+            }
         );
     }
 
@@ -547,9 +562,13 @@ mod tests {
             parse("/v1.0/solutions/backupRestore/sharePointProtectionPolicies/p1/driveInclusionRules"),
             Err(ApiError::ResourceNotFound(_))
         ));
-        assert!(matches!(
+        assert_eq!(
             target("/beta/solutions/backupRestore/sharePointRestoreSessions/x/granularSiteRestoreArtifacts"),
-            Target::Unimplemented(_)
+            Target::Artifacts { session: "x".into(), workload: Workload::SharePoint, granular: true }
+        );
+        assert!(matches!(
+            parse("/v1.0/solutions/backupRestore/sharePointRestoreSessions/x/granularSiteRestoreArtifacts/a,b/restorePoint"),
+            Err(ApiError::ResourceNotFound(_))
         ));
     }
 }

@@ -41,20 +41,24 @@ pub enum Target {
         id: String,
         workload: Option<Workload>,
     },
-    /// `…/{id}/siteRestoreArtifacts` (or mailbox/drive)
+    /// `…/{id}/siteRestoreArtifacts` (or mailbox/drive), or with `granular` the session's
+    /// `granularSiteRestoreArtifacts` (or mailbox/drive)
     Artifacts {
         session: String,
         workload: Workload,
+        granular: bool,
     },
     Artifact {
         session: String,
         workload: Workload,
+        granular: bool,
         id: String,
     },
     /// `…/{artifactId}/restorePoint`
     ArtifactRestorePoint {
         session: String,
         workload: Workload,
+        granular: bool,
         id: String,
     },
     /// `…/{id}/siteRestoreArtifactsBulkAdditionRequests` (or mailbox/drive)
@@ -187,6 +191,6 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CountOf {
     Sessions { workload: Option<Workload> },
-    Artifacts { session: String, workload: Workload },
+    Artifacts { session: String, workload: Workload, granular: bool },
     Units { workload: Option<Workload> },
 }

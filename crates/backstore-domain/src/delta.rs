@@ -45,6 +45,39 @@ pub struct ArtifactAdd {
     pub destination: DestinationType,
     /// The client's own `@contentId`, echoed back when present.
     pub content_id: Option<String>,
+    /// What a granular artifact restores of its point; `None` for a whole site, OneDrive or mailbox.
+    pub granular: Option<Granular>,
+}
+
+/// What of a restore point a granular artifact restores.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Granular {
+    /// A file or folder (or a whole library) chosen in a browse session, by its item key: the
+    /// artifact's id. `web_url` is where the item was.
+    Item { browse_session_id: String, item_key: String, web_url: Option<String> },
+    /// The messages a mail search matched.
+    Search { search_response_id: String },
+}
+
+impl ArtifactAdd {
+    /// What makes two artifacts of a session the same: the item key or search of a granular
+    /// artifact, the restore point of a standard one.
+    pub fn key(&self) -> &str {
+        match &self.granular {
+            Some(Granular::Item { item_key, .. }) => item_key,
+            Some(Granular::Search { search_response_id }) => search_response_id,
+            None => self.restore_point.as_str(),
+        }
+    }
+
+    /// How [`RuleError::DuplicateArtifact`] names it.
+    fn described(&self) -> String {
+        match &self.granular {
+            Some(Granular::Item { item_key, .. }) => format!("item '{item_key}'"),
+            Some(Granular::Search { search_response_id }) => format!("search '{search_response_id}'"),
+            None => format!("restore point '{}'", self.restore_point.as_str()),
+        }
+    }
 }
 
 /// One element of a `…@delta` array.
@@ -58,8 +91,10 @@ pub enum DeltaItem {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExistingArtifact {
     pub id: String,
-    pub restore_point_id: String,
+    /// What makes it a duplicate ([`ArtifactAdd::key`]).
+    pub key: String,
     pub destination: DestinationType,
+    pub granular: bool,
 }
 
 /// What to do for each request element, in request order.
@@ -115,24 +150,26 @@ pub fn plan_delta_within(
         })
         .collect();
     let staying: Vec<&ExistingArtifact> = existing.iter().filter(|a| !removed.contains(a.id.as_str())).collect();
-    let staying_points: HashSet<&str> = staying.iter().map(|a| a.restore_point_id.as_str()).collect();
+    let staying_keys: HashSet<&str> = staying.iter().map(|a| a.key.as_str()).collect();
     let mut destinations: HashSet<DestinationType> = staying.iter().map(|a| a.destination).collect();
+    let mut kinds: HashSet<bool> = staying.iter().map(|a| a.granular).collect();
 
-    let mut seen_points = HashSet::new();
+    let mut seen_keys = HashSet::new();
     for item in &items {
         if let DeltaItem::Add(add) = item {
-            let rp = add.restore_point.as_str();
-            if staying_points.contains(rp) {
-                return Err(RuleError::DuplicateArtifact { restore_point_id: rp.to_owned(), already_in_session: true });
+            let key = add.key();
+            if staying_keys.contains(key) {
+                return Err(RuleError::DuplicateArtifact { what: add.described(), already_in_session: true });
             }
-            if !seen_points.insert(rp) {
-                return Err(RuleError::DuplicateArtifact {
-                    restore_point_id: rp.to_owned(),
-                    already_in_session: false,
-                });
+            if !seen_keys.insert(key) {
+                return Err(RuleError::DuplicateArtifact { what: add.described(), already_in_session: false });
             }
             destinations.insert(add.destination);
+            kinds.insert(add.granular.is_some());
         }
+    }
+    if kinds.len() > 1 {
+        return Err(RuleError::MixedRestoreKinds);
     }
     if destinations.len() > 1 {
         return Err(RuleError::MixedDestinations);
@@ -189,13 +226,14 @@ mod tests {
             restore_point: RestorePointRef::parse(rp).unwrap(),
             destination: d,
             content_id: None,
+            granular: None,
         })
     }
     fn remove(id: &str) -> DeltaItem {
         DeltaItem::Remove { id: id.into(), content_id: None }
     }
     fn existing(id: &str, rp: &str, d: DestinationType) -> ExistingArtifact {
-        ExistingArtifact { id: id.into(), restore_point_id: rp.into(), destination: d }
+        ExistingArtifact { id: id.into(), key: rp.into(), destination: d, granular: false }
     }
 
     #[test]
@@ -205,6 +243,37 @@ mod tests {
         assert!(RestorePointRef::parse("").is_err());
         assert!(RestorePointRef::parse("a b").is_err());
         assert!(RestorePointRef::parse(&"x".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn granular_items_are_told_apart_by_key() {
+        let item = |key: &str| {
+            DeltaItem::Add(ArtifactAdd {
+                restore_point: RestorePointRef::parse("rp1").unwrap(),
+                destination: DestinationType::New,
+                content_id: None,
+                granular: Some(Granular::Item { browse_session_id: "b".into(), item_key: key.into(), web_url: None }),
+            })
+        };
+        // Two items of one point are two artifacts; the same item twice is a duplicate.
+        assert!(plan_delta(vec![item("s,w,l,1"), item("s,w,l,2")], &[]).is_ok());
+        let twice = plan_delta(vec![item("s,w,l,1"), item("s,w,l,1")], &[]).unwrap_err();
+        assert!(twice.to_string().contains("item 's,w,l,1' appears more than once"), "{twice}");
+        let held = ExistingArtifact {
+            id: "s,w,l,1".into(),
+            key: "s,w,l,1".into(),
+            destination: DestinationType::New,
+            granular: true,
+        };
+        assert!(matches!(
+            plan_delta(vec![item("s,w,l,1")], std::slice::from_ref(&held)),
+            Err(RuleError::DuplicateArtifact { already_in_session: true, .. })
+        ));
+        // A session holds whole restores or granular ones.
+        assert_eq!(
+            plan_delta(vec![add("rp2", DestinationType::New)], &[held]).unwrap_err(),
+            RuleError::MixedRestoreKinds
+        );
     }
 
     #[test]
@@ -243,6 +312,7 @@ mod tests {
                 restore_point: RestorePointRef::parse(&format!("rp{i}")).unwrap(),
                 destination: DestinationType::New,
                 content_id: None,
+                granular: None,
             })
             .collect();
         assert_eq!(plan_adds(adds, &[]), Err(RuleError::ArtifactLimit { on_create: true }));

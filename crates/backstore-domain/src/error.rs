@@ -36,8 +36,10 @@ pub enum RuleError {
     /// More than 50 artifacts in one request; `on_create` picks 413 over 400.
     #[error("{}", if *.on_create { "Request Exceeded maximum artifacts limit." } else { "Exceeded maximum artifacts limit of 50 for single request." })]
     ArtifactLimit { on_create: bool },
-    #[error("Duplicate artifacts in the request: restore point '{restore_point_id}' {}.", if *.already_in_session { "is already in the restore session" } else { "appears more than once" })]
-    DuplicateArtifact { restore_point_id: String, already_in_session: bool },
+    #[error("Duplicate artifacts in the request: {what} {}.", if *.already_in_session { "is already in the restore session" } else { "appears more than once" })]
+    DuplicateArtifact { what: String, already_in_session: bool },
+    #[error("A restore session holds either whole restores or granular ones, not both.")]
+    MixedRestoreKinds,
     #[error("Different destination types for artifacts in request.")]
     MixedDestinations,
     #[error("Invalid restore point provided: {0}")]

@@ -13,7 +13,7 @@ pub mod retention;
 pub mod rule;
 pub mod status;
 
-pub use delta::{plan_delta, ArtifactAdd, DeltaItem, DeltaPlan, ExistingArtifact, RestorePointRef};
+pub use delta::{plan_delta, ArtifactAdd, DeltaItem, DeltaPlan, ExistingArtifact, Granular, RestorePointRef};
 pub use enums::{
     ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, RestorePointTags, SessionStatus, Workload,
 };

@@ -44,11 +44,32 @@ pub struct RestoreOutcome {
     pub restored_folder_id: Option<String>,
     pub restored_folder_name: Option<String>,
     pub restored_item_count: Option<i64>,
+    /// A granular restore's copy: its item key, the folder holding it, its URL.
+    pub restored_item_key: Option<String>,
+    pub restored_item_path: Option<String>,
+    pub restored_item_web_url: Option<String>,
 }
 
 /// Name of the folder a `new` mailbox restore creates in the same mailbox.
 pub fn restored_folder_name(at: Timestamp) -> String {
     format!("Restored Items {}", at.format("%Y-%m-%d, %H:%M"))
+}
+
+/// Name of the folder a granular `new` mailbox restore creates.
+pub fn recovered_folder_name(at: Timestamp) -> String {
+    format!("Recovered Items {}", at.format("%Y-%m-%d, %H:%M"))
+}
+
+/// Name of the folder granular restores of files go to in their library, one per restore session:
+/// the mailbox's name with the time's `:` as `-`, which SharePoint does not allow in names.
+pub fn recovered_files_folder_name(at: Timestamp) -> String {
+    format!("Recovered Items {}", at.format("%Y-%m-%d, %H-%M"))
+}
+
+/// The GUID of a site's document library in browse item keys (`{site},{web},{library}[,{item}]`),
+/// from the site's GUID and the protection unit: the same for every browse session of the unit.
+pub fn library_guid(site_guid: &str, unit_id: &str) -> String {
+    crate::policy::stable_guid(&format!("library\u{1f}{site_guid}\u{1f}{unit_id}"))
 }
 
 /// URL of the `n`th `new` restore of a site or OneDrive: the original URL plus `R<n>`.

@@ -7,6 +7,8 @@
 //!   `inPlace` puts the point's messages back in their folders (after a snapshot of the mailbox),
 //!   keeping mail that came later. Drafts are not restored.
 //!
+//! - Granular artifacts restore a part of the point's tree (`granular_restore`).
+//!
 //! Either way the drive or mailbox is snapshotted right after and the root of that snapshot
 //! recorded beside the point's (the restore proof; a mailbox's compares digests, see
 //! `mail_restores`). Every step can run again after a `kill -9`: what a `new` restore makes has
@@ -60,6 +62,7 @@ pub(crate) async fn plan(
         return Ok(None);
     }
     let tree = PointTree::read(content, tenant, point_root).await?;
+    let tree = crate::granular_restore::narrow(store, tenant, a, tree).await?;
     let work = match unit.resource.workload {
         Workload::Exchange => {
             let items: Vec<_> = mail_restores::restorable(&tree).collect();
@@ -85,6 +88,11 @@ pub(crate) async fn restore_content(
     let tree = &planned.tree;
     match unit.resource.workload {
         Workload::Exchange => restore_mailbox(store, content, a, unit, resource_id, tenant, tree, now).await,
+        Workload::SharePoint | Workload::OneDrive if a.granular.is_some() => {
+            let actor = restore_actor();
+            let w = Writer { tenant, actor: &actor, now };
+            crate::granular_restore::restore_item(store, content, (a, unit, tenant), tree, w).await
+        }
         Workload::SharePoint | Workload::OneDrive => {
             restore_drive(store, content, a, unit, resource_id, tenant, tree, now).await
         }
@@ -136,7 +144,7 @@ async fn restore_mailbox(
     let (outcome, folder, done) = match a.destination {
         DestinationType::New => {
             store.start_restore_proof(tenant, &a.id, &a.session_id, &mailbox.drive_id, &tree.root, None).await?;
-            let name = backstore_domain::restore::restored_folder_name(now);
+            let name = crate::granular_restore::mail_folder_name(a, now);
             let (folder_id, name, done) = store.restore_mailbox_new(w, &a.id, &mailbox, &name, tree).await?;
             let outcome = RestoreOutcome {
                 restored_folder_id: Some(folder_id.clone()),

@@ -7,6 +7,7 @@
 
 pub mod config;
 mod content_restore;
+mod granular_restore;
 pub mod metrics;
 
 use std::collections::HashMap;

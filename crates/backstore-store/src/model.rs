@@ -44,6 +44,29 @@ pub struct ArtifactRecord {
     pub completion_at: Option<Timestamp>,
     pub error: Option<ErrorInfo>,
     pub outcome: RestoreOutcome,
+    /// What a granular artifact restores; `None` for a standard one.
+    pub granular: Option<GranularRecord>,
+}
+
+impl ArtifactRecord {
+    /// The artifact's id on the wire: a granular site or OneDrive artifact's item key, otherwise
+    /// the id the row was given.
+    pub fn wire_id(&self) -> &str {
+        self.granular.as_ref().and_then(|g| g.item_key.as_deref()).unwrap_or(&self.id)
+    }
+}
+
+/// What a granular artifact restores of its restore point.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GranularRecord {
+    /// A site's or OneDrive's: the browse session and item key it was chosen by, where it was.
+    pub browse_session_id: Option<String>,
+    pub item_key: Option<String>,
+    pub web_url: Option<String>,
+    /// The owner of the unit (a OneDrive's `directoryObjectId`).
+    pub directory_object_id: Option<String>,
+    /// A mailbox's: the mail search whose matches it restores.
+    pub search_response_id: Option<String>,
 }
 
 /// A protection unit as the API shows it.

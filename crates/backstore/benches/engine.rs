@@ -46,6 +46,7 @@ async fn engine_rate(sessions: usize, artifacts: usize) -> (f64, String, tempfil
                         restore_point: RestorePointRef::parse(&u.restore_point_ids[0]).unwrap(),
                         destination: DestinationType::New,
                         content_id: None,
+                        granular: None,
                     })
                 })
                 .collect();

@@ -10,6 +10,7 @@ use crate::error::ApiError;
 use crate::names::is_odata_type;
 
 mod bulk_requests;
+mod granular;
 pub mod messages;
 mod policies;
 mod restore_points;
@@ -20,6 +21,7 @@ mod sessions;
 mod unit_jobs;
 
 pub use bulk_requests::bulk_request;
+pub use granular::granular_type;
 pub use policies::{create_policy, policy_patch, NewPolicy, PolicyPatch};
 pub use restore_points::{parse_time, search, Search};
 pub use rules::{create_rule, rule_patch};

@@ -6,6 +6,7 @@ use backstore_domain::{
 };
 use serde_json::{Map, Value};
 
+use super::granular::{granular_add, granular_type};
 use super::{check_type, into_object, json_kind, malformed, parse_json, BodyKind};
 use crate::error::ApiError;
 use crate::names::{names, workload_by};
@@ -145,10 +146,10 @@ pub fn artifact_add(v: &Value, w: Workload, kind: BodyKind) -> Result<ArtifactAd
             .ok_or_else(|| RuleError::InvalidDestination(format!("'{s}' is not one of new, inPlace.")))?,
         Some(other) => return Err(RuleError::InvalidDestination(format!("{other} is not one of new, inPlace.")).into()),
     };
-    Ok(ArtifactAdd { restore_point, destination, content_id })
+    Ok(ArtifactAdd { restore_point, destination, content_id, granular: None })
 }
 
-fn content_id_text(v: &Value, kind: BodyKind) -> Result<String, ApiError> {
+pub(super) fn content_id_text(v: &Value, kind: BodyKind) -> Result<String, ApiError> {
     match v {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
@@ -157,13 +158,14 @@ fn content_id_text(v: &Value, kind: BodyKind) -> Result<String, ApiError> {
 }
 
 /// One element of a `…@delta` array: an add, or `{"@removed": {...}, "id": …}`.
-fn delta_item(v: &Value, w: Workload) -> Result<DeltaItem, ApiError> {
+fn delta_item(v: &Value, w: Workload, granular: bool) -> Result<DeltaItem, ApiError> {
     let kind = BodyKind::Patch;
     let Some(obj) = v.as_object() else {
         return Err(malformed(kind, format!("Each element of the delta must be a JSON object, not {}.", json_kind(v))));
     };
     let Some(removed) = obj.get("@removed") else {
-        return Ok(DeltaItem::Add(artifact_add(v, w, kind)?));
+        let add = if granular { granular_add(v, w, kind)? } else { artifact_add(v, w, kind)? };
+        return Ok(DeltaItem::Add(add));
     };
     if !removed.is_object() {
         return Err(malformed(kind, "@removed must be an object such as {\"reason\": \"changed\"}.".into()));
@@ -172,7 +174,11 @@ fn delta_item(v: &Value, w: Workload) -> Result<DeltaItem, ApiError> {
     for (k, val) in obj {
         match k.as_str() {
             "@removed" | "id" => {}
-            "@odata.type" => check_type(val, &[names(w).artifact_type, "restoreArtifactBase"], kind)?,
+            "@odata.type" => check_type(
+                val,
+                &[names(w).artifact_type, "restoreArtifactBase", granular_type(w), "granularRestoreArtifactBase"],
+                kind,
+            )?,
             "@contentId" => content_id = Some(content_id_text(val, kind)?),
             other => {
                 return Err(malformed(
@@ -195,25 +201,28 @@ pub fn create_body(body: &[u8], w: Workload, limits: &Limits) -> Result<Vec<Arti
     let obj = if body.iter().all(u8::is_ascii_whitespace) { Map::new() } else { into_object(parse_json(body)?, kind)? };
     let n = names(w);
     let mut adds = Vec::new();
+    let mut kinds: Option<bool> = None;
     for (k, val) in &obj {
         match k.as_str() {
             "@odata.type" => check_type(val, &[n.session_type], kind)?,
-            k if k.eq_ignore_ascii_case(n.artifact_nav) => match val {
+            k if k.eq_ignore_ascii_case(n.artifact_nav) || k.eq_ignore_ascii_case(n.granular_nav) => match val {
                 Value::Null => return Err(RuleError::EmptyArtifactList.into()),
                 Value::Array(items) => {
-                    backstore_domain::delta::check_request_size(items.len(), true, limits.artifacts_per_request)?;
+                    let granular = k.eq_ignore_ascii_case(n.granular_nav);
+                    if kinds.replace(granular).is_some_and(|before| before != granular) {
+                        return Err(RuleError::MixedRestoreKinds.into());
+                    }
+                    backstore_domain::delta::check_request_size(
+                        adds.len() + items.len(),
+                        true,
+                        limits.artifacts_per_request,
+                    )?;
                     for item in items {
-                        adds.push(artifact_add(item, w, kind)?);
+                        adds.push(if granular { granular_add(item, w, kind)? } else { artifact_add(item, w, kind)? });
                     }
                 }
                 other => return Err(malformed(kind, format!("'{k}' must be an array, not {}.", json_kind(other)))),
             },
-            k if k.eq_ignore_ascii_case(n.granular_nav) => {
-                return Err(ApiError::NotImplemented(format!(
-                    "Granular restore ('{}') is not implemented by backstore yet.",
-                    n.granular_nav
-                )))
-            }
             k if SESSION_READ_ONLY.contains(&k) => {
                 if !val.is_null() {
                     return Err(malformed(kind, format!("Property '{k}' is read-only and cannot be set.")));
@@ -237,6 +246,8 @@ pub struct PatchBody {
     pub odata_type: Option<Value>,
     /// The workload the `…@delta` names, and its elements.
     pub delta: Option<(Workload, Vec<DeltaItem>)>,
+    /// Whether the delta is of the granular artifacts.
+    pub granular: bool,
     /// Server-managed properties sent back, to compare with the session's own values.
     pub read_only: Vec<Echoed>,
 }
@@ -338,7 +349,9 @@ pub fn patch_body(body: &[u8], limits: &Limits) -> Result<PatchBody, ApiError> {
     let mut out = PatchBody::default();
     for (k, val) in obj {
         if let Some(nav) = k.strip_suffix("@delta") {
-            if let Some(w) = workload_by(nav, |n| n.artifact_nav) {
+            let standard = workload_by(nav, |n| n.artifact_nav);
+            let granular = workload_by(nav, |n| n.granular_nav);
+            if let Some(w) = standard.or(granular) {
                 if out.delta.is_some() {
                     return Err(malformed(kind, "A PATCH carries at most one artifact delta.".into()));
                 }
@@ -349,21 +362,18 @@ pub fn patch_body(body: &[u8], limits: &Limits) -> Result<PatchBody, ApiError> {
                     other => return Err(malformed(kind, format!("'{k}' must be an array, not {}.", json_kind(other)))),
                 };
                 backstore_domain::delta::check_request_size(items.len(), false, limits.artifacts_per_request)?;
-                let parsed = items.iter().map(|i| delta_item(i, w)).collect::<Result<Vec<_>, _>>()?;
+                let granular = granular.is_some();
+                let parsed = items.iter().map(|i| delta_item(i, w, granular)).collect::<Result<Vec<_>, _>>()?;
                 out.delta = Some((w, parsed));
+                out.granular = granular;
                 continue;
-            }
-            if workload_by(nav, |n| n.granular_nav).is_some() {
-                return Err(ApiError::NotImplemented(
-                    "Granular restore artifacts are not implemented by backstore yet.".into(),
-                ));
             }
             return Err(malformed(kind, format!("'{k}' is not a navigation property of a restore session.")));
         }
         match k.as_str() {
             "@odata.type" => out.odata_type = Some(val),
             k if SESSION_READ_ONLY.contains(&k) => out.read_only.extend(echoed(k, &val)),
-            k if workload_by(k, |n| n.artifact_nav).is_some() => {
+            k if workload_by(k, |n| n.artifact_nav).or(workload_by(k, |n| n.granular_nav)).is_some() => {
                 return Err(malformed(kind, format!("Artifacts are changed with '{k}@delta', not '{k}'.")))
             }
             k if k.starts_with('@') => {}

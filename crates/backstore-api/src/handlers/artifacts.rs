@@ -12,23 +12,76 @@ use crate::auth::Access;
 use crate::body::{artifact_add, into_object, parse_json, BodyKind};
 use crate::error::ApiError;
 use crate::names::names;
+use crate::path::ApiVersion;
 use crate::wire;
 use crate::Ctx;
 
 const COMMON: [&str; 7] =
     ["id", "destinationType", "status", "startDateTime", "completionDateTime", "error", "restorePoint"];
 
-fn properties(w: Workload) -> Vec<&'static str> {
-    let own: [&str; 3] = match w {
-        Workload::Exchange => ["restoredFolderId", "restoredFolderName", "restoredItemCount"],
-        Workload::SharePoint | Workload::OneDrive => ["restoredSiteId", "restoredSiteName", "restoredSiteWebUrl"],
+const GRANULAR_ITEM: [&str; 10] = [
+    "id",
+    "browseSessionId",
+    "status",
+    "webUrl",
+    "restoredItemKey",
+    "restoredItemPath",
+    "restoredItemWebUrl",
+    "restorePointDateTime",
+    "startDateTime",
+    "completionDateTime",
+];
+
+/// An artifact collection of a session: its workload, and whether it is the granular one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Coll {
+    pub w: Workload,
+    pub granular: bool,
+}
+
+impl Coll {
+    pub(super) fn standard(w: Workload) -> Coll {
+        Coll { w, granular: false }
+    }
+
+    fn type_name(self) -> &'static str {
+        if self.granular {
+            crate::body::granular_type(self.w)
+        } else {
+            names(self.w).artifact_type
+        }
+    }
+
+    fn nav(self) -> &'static str {
+        if self.granular {
+            names(self.w).granular_nav
+        } else {
+            names(self.w).artifact_nav
+        }
+    }
+
+    /// Whether its artifacts are files and folders chosen in a browse session.
+    fn of_items(self) -> bool {
+        self.granular && self.w != Workload::Exchange
+    }
+}
+
+fn properties(c: Coll) -> Vec<&'static str> {
+    let own: &[&str] = match (c.w, c.granular) {
+        (Workload::Exchange, false) => &["restoredFolderId", "restoredFolderName", "restoredItemCount"],
+        (Workload::Exchange, true) => {
+            &["restoredFolderId", "restoredFolderName", "restoredItemCount", "searchResponseId"]
+        }
+        (Workload::SharePoint, true) => return GRANULAR_ITEM.iter().chain(&["siteId"]).copied().collect(),
+        (Workload::OneDrive, true) => return GRANULAR_ITEM.iter().chain(&["directoryObjectId"]).copied().collect(),
+        (_, false) => &["restoredSiteId", "restoredSiteName", "restoredSiteWebUrl"],
     };
     COMMON.iter().chain(own.iter()).copied().collect()
 }
 
 /// A nested `$select` of artifacts of `w`, in canonical names.
 pub(super) fn select_of(names_sent: &[String], w: Workload) -> Result<Vec<&'static str>, ApiError> {
-    let props = properties(w);
+    let props = properties(Coll::standard(w));
     names_sent
         .iter()
         .map(|n| {
@@ -43,25 +96,29 @@ pub(super) fn select_of(names_sent: &[String], w: Workload) -> Result<Vec<&'stat
 }
 
 /// `$expand=restorePoint` is accepted: the restore point is always inline.
-fn check_expand(ctx: &Ctx, w: Workload) -> Result<(), ApiError> {
-    match ctx.query.expand.iter().find(|e| !e.eq_ignore_ascii_case("restorePoint") && e.as_str() != "*") {
+fn check_expand(ctx: &Ctx, c: Coll) -> Result<(), ApiError> {
+    let inline = |e: &String| !c.of_items() && (e.eq_ignore_ascii_case("restorePoint") || e.as_str() == "*");
+    match ctx.query.expand.iter().find(|e| !inline(e)) {
         Some(e) => Err(ApiError::BadRequest(format!(
             "Could not find a navigation property named '{e}' on type 'microsoft.graph.{}'.",
-            names(w).artifact_type
+            c.type_name()
         ))),
         None => Ok(()),
     }
 }
 
-fn collection_fragment(session: &str, w: Workload) -> String {
-    let n = names(w);
-    format!("{}('{}')/{}", n.session_set, session.replace('\'', "''"), n.artifact_nav)
+fn collection_fragment(session: &str, c: Coll) -> String {
+    format!("{}('{}')/{}", names(c.w).session_set, session.replace('\'', "''"), c.nav())
 }
 
-fn artifact_json<'a>(ctx: &Ctx, a: &'a ArtifactRecord, w: Workload) -> Result<Shaped<wire::Artifact<'a>>, ApiError> {
-    let props = properties(w);
-    let select = selected(ctx, &props, names(w).artifact_type)?;
-    Ok(shape(wire::Artifact::new(a, w), select.as_deref(), &[]))
+fn artifact_json<'a>(ctx: &Ctx, a: &'a ArtifactRecord, c: Coll) -> Result<Shaped<wire::Artifact<'a>>, ApiError> {
+    let props = properties(c);
+    let select = selected(ctx, &props, c.type_name())?;
+    if c.of_items() {
+        let item = wire::GranularArtifact::new(a, c.w, ctx.version == ApiVersion::Beta);
+        return Ok(Shaped::Picked(project(wire::members(&item), select.as_deref(), &[])));
+    }
+    Ok(shape(wire::Artifact::new(a, c.w), select.as_deref(), &[]))
 }
 
 async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), ApiError> {
@@ -71,25 +128,27 @@ async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), Ap
     }
 }
 
-pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
-    ctx.principal.require(Access::RestoreRead)?;
-    check_expand(ctx, w)?;
+pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, c: Coll) -> Result<Response, ApiError> {
+    ctx.principal.require(if c.granular { Access::RestoreWrite } else { Access::RestoreRead })?;
+    check_expand(ctx, c)?;
     let listed = match list_spec(ctx) {
-        Ok(spec) => ctx.store().list_artifacts(ctx.tenant(), session, &spec).await.map_err(ApiError::from),
+        Ok(spec) => {
+            ctx.store().list_artifacts((ctx.tenant(), session, c.granular), &spec).await.map_err(ApiError::from)
+        }
         Err(e) => Err(e),
     };
     // A missing session is a 404 before anything wrong with the query options. Rows of the kind
     // asked for show that the session exists and is of that kind without reading it.
     let page = match listed {
-        Ok(page) if page.rows.first().is_some_and(|a| a.record.restore_point.workload == w) => page,
+        Ok(page) if page.rows.first().is_some_and(|a| a.record.restore_point.workload == c.w) => page,
         listed => {
-            require_session(ctx, session, w).await?;
+            require_session(ctx, session, c.w).await?;
             listed?
         }
     };
     let (rows, next) = keyed_page(ctx, page.rows, |a| a.seq);
-    let value = rows.iter().map(|a| artifact_json(ctx, a, w)).collect::<Result<Vec<_>, _>>()?;
-    Ok(queried_collection(ctx, &collection_fragment(session, w), value, next, page.count))
+    let value = rows.iter().map(|a| artifact_json(ctx, a, c)).collect::<Result<Vec<_>, _>>()?;
+    Ok(queried_collection(ctx, &collection_fragment(session, c), value, next, page.count))
 }
 
 pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
@@ -97,7 +156,7 @@ pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Re
     let value = Value::Object(into_object(parse_json(&ctx.body)?, BodyKind::Create)?);
     let add = artifact_add(&value, w, BodyKind::Create)?;
     let a = ctx.store().add_artifact(ctx.writer(), session, w, add).await?;
-    let fragment = format!("{}/$entity", collection_fragment(session, w));
+    let fragment = format!("{}/$entity", collection_fragment(session, Coll::standard(w)));
     let r = entity(ctx, StatusCode::CREATED, &fragment, wire::members(&wire::Artifact::new(&a, w)));
     let n = names(w);
     let location = format!("{}/{}/{}/{}/{}", ctx.service_url(), n.session_set, session, n.artifact_nav, a.id);
@@ -105,34 +164,34 @@ pub(super) async fn create_artifact(ctx: &Ctx, session: &str, w: Workload) -> Re
 }
 
 /// One artifact of a session of kind `w`; a missing session and a missing artifact are told apart.
-async fn load(ctx: &Ctx, session: &str, w: Workload, id: &str) -> Result<ArtifactRecord, ApiError> {
-    match ctx.store().get_artifact(ctx.tenant(), session, id).await? {
-        Some(a) if a.restore_point.workload == w => Ok(a),
+async fn load(ctx: &Ctx, session: &str, c: Coll, id: &str) -> Result<ArtifactRecord, ApiError> {
+    match ctx.store().get_artifact((ctx.tenant(), session, c.granular), id).await? {
+        Some(a) if a.restore_point.workload == c.w => Ok(a),
         _ => {
-            require_session(ctx, session, w).await?;
+            require_session(ctx, session, c.w).await?;
             Err(RuleError::ArtifactNotFound.into())
         }
     }
 }
 
-pub(super) async fn get_artifact(ctx: &Ctx, session: &str, w: Workload, id: &str) -> Result<Response, ApiError> {
-    ctx.principal.require(Access::RestoreRead)?;
+pub(super) async fn get_artifact(ctx: &Ctx, session: &str, c: Coll, id: &str) -> Result<Response, ApiError> {
+    ctx.principal.require(if c.granular { Access::RestoreWrite } else { Access::RestoreRead })?;
     ctx.query.for_entity()?;
-    check_expand(ctx, w)?;
-    let a = load(ctx, session, w, id).await?;
-    let fragment = format!("{}/$entity", collection_fragment(session, w));
-    Ok(entity(ctx, StatusCode::OK, &fragment, artifact_json(ctx, &a, w)?))
+    check_expand(ctx, c)?;
+    let a = load(ctx, session, c, id).await?;
+    let fragment = format!("{}/$entity", collection_fragment(session, c));
+    Ok(entity(ctx, StatusCode::OK, &fragment, artifact_json(ctx, &a, c)?))
 }
 
 pub(super) async fn get_artifact_restore_point(
     ctx: &Ctx,
     session: &str,
-    w: Workload,
+    c: Coll,
     id: &str,
 ) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreRead)?;
     ctx.query.for_entity()?;
-    let a = load(ctx, session, w, id).await?;
+    let a = load(ctx, session, c, id).await?;
     let props = ["id", "protectionDateTime", "expirationDateTime", "tags"];
     let select = selected(ctx, &props, "restorePoint")?;
     Ok(entity(

@@ -44,7 +44,7 @@ fn not_found(id: &str) -> ApiError {
     ApiError::Refused(StatusCode::NOT_FOUND, "BrowseSessionNotFound", format!("Browse session '{id}' was not found."))
 }
 
-fn bad_key(message: String) -> ApiError {
+pub(super) fn bad_key(message: String) -> ApiError {
     ApiError::Refused(StatusCode::BAD_REQUEST, "InvalidBrowseLocationItemKey", message)
 }
 
@@ -66,7 +66,7 @@ fn session_json(s: &BrowseSessionRecord) -> Map<String, Value> {
     m
 }
 
-async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<BrowseSessionRecord, ApiError> {
+pub(super) async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<BrowseSessionRecord, ApiError> {
     let now = ctx.state.inner.clock.now();
     ctx.store().browse_session(ctx.tenant(), id, workload, now).await?.ok_or_else(|| not_found(id))
 }
@@ -182,10 +182,7 @@ pub(crate) fn site_guids(resource: &Resource) -> (String, String) {
 /// The key of the session's document library.
 pub(crate) fn library_key(s: &BrowseSessionRecord) -> String {
     let (site, web) = site_guids(&s.resource);
-    format!(
-        "{site},{web},{}",
-        backstore_domain::policy::stable_guid(&format!("library\u{1f}{}\u{1f}{}", site, s.protection_unit_id))
-    )
+    format!("{site},{web},{}", backstore_domain::restore::library_guid(&site, &s.protection_unit_id))
 }
 
 /// What a browse location key names in the session.

@@ -4,6 +4,7 @@ mod artifacts;
 mod browse;
 mod bulk_requests;
 mod drives;
+mod granular;
 mod inclusion_rules;
 mod items;
 mod mail;
@@ -88,17 +89,20 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::POST => restore_sessions::activate_session(ctx, &id, workload).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         },
-        Artifacts { session, workload } => match m {
-            Method::GET => artifacts::list_artifacts(ctx, &session, workload).await,
-            Method::POST => artifacts::create_artifact(ctx, &session, workload).await,
-            _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        Artifacts { session, workload: w, granular } => match m {
+            Method::GET => artifacts::list_artifacts(ctx, &session, artifacts::Coll { w, granular }).await,
+            // Granular artifacts are added through their session (create or delta PATCH).
+            Method::POST if !granular => artifacts::create_artifact(ctx, &session, w).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: if granular { "GET" } else { "GET, POST" } }),
         },
-        Artifact { session, workload, id } => match m {
-            Method::GET => artifacts::get_artifact(ctx, &session, workload, &id).await,
+        Artifact { session, workload: w, granular, id } => match m {
+            Method::GET => artifacts::get_artifact(ctx, &session, artifacts::Coll { w, granular }, &id).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
-        ArtifactRestorePoint { session, workload, id } => match m {
-            Method::GET => artifacts::get_artifact_restore_point(ctx, &session, workload, &id).await,
+        ArtifactRestorePoint { session, workload: w, granular, id } => match m {
+            Method::GET => {
+                artifacts::get_artifact_restore_point(ctx, &session, artifacts::Coll { w, granular }, &id).await
+            }
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
         BulkRequests { session, workload } => match m {
@@ -249,9 +253,9 @@ async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError
     let store = ctx.store();
     let n = match of {
         CountOf::Sessions { workload } => store.count_sessions(ctx.tenant(), workload, filter.as_ref()).await?,
-        CountOf::Artifacts { session, workload } => {
+        CountOf::Artifacts { session, workload, granular } => {
             store.get_session(ctx.tenant(), &session, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
-            store.count_artifacts(ctx.tenant(), &session, filter.as_ref()).await?
+            store.count_artifacts((ctx.tenant(), &session, granular), filter.as_ref()).await?
         }
         CountOf::Units { workload } => store.count_units(ctx.tenant(), workload, filter.as_ref()).await?,
     };

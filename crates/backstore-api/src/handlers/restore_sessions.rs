@@ -102,7 +102,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
         .map(|s| {
             let own = artifacts.as_mut().filter(|_| expand.iter().any(|(w, _)| *w == s.workload)).map(|all| {
                 let (mine, rest): (Vec<_>, Vec<_>) =
-                    std::mem::take(all).into_iter().partition(|a| a.session_id == s.id);
+                    std::mem::take(all).into_iter().partition(|a| a.session_id == s.id && a.granular.is_none());
                 *all = rest;
                 mine.iter().map(|a| expanded_artifact(a, s.workload, &expand)).collect()
             });
@@ -137,7 +137,7 @@ pub(super) async fn get_session(ctx: &Ctx, id: &str, kind: Option<Workload>, bas
     let s = load(ctx, id, kind).await?;
     let artifacts = if expand.iter().any(|(w, _)| *w == s.workload) {
         let all = ctx.store().artifacts_of_sessions(ctx.tenant(), std::slice::from_ref(&s.id)).await?;
-        Some(all.iter().map(|a| expanded_artifact(a, s.workload, &expand)).collect())
+        Some(all.iter().filter(|a| a.granular.is_none()).map(|a| expanded_artifact(a, s.workload, &expand)).collect())
     } else {
         None
     };
@@ -146,7 +146,8 @@ pub(super) async fn get_session(ctx: &Ctx, id: &str, kind: Option<Workload>, bas
 
 pub(super) async fn create_session(ctx: &Ctx, workload: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreWrite)?;
-    let adds = create_body(&ctx.body, workload, ctx.store().limits())?;
+    let mut adds = create_body(&ctx.body, workload, ctx.store().limits())?;
+    super::granular::resolve(ctx, workload, &mut adds).await?;
     let s = ctx.store().create_session(ctx.writer(), workload, adds).await?;
     let r = session_entity(ctx, StatusCode::CREATED, &s, false, None, None);
     let location = format!("{}/{}/{}", ctx.service_url(), names(workload).session_set, s.id);
@@ -188,16 +189,17 @@ pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workloa
         check_session_echo(&facts, &body.read_only)?;
         Ok(())
     };
-    let items = body.delta.as_ref().map(|(_, items)| items.clone()).unwrap_or_default();
+    let mut items = body.delta.as_ref().map(|(_, items)| items.clone()).unwrap_or_default();
+    if let Some((w, _)) = body.delta.as_ref().filter(|_| body.granular) {
+        super::granular::resolve_delta(ctx, *w, &mut items).await?;
+    }
     let outcome = ctx.store().apply_delta(ctx.writer(), id, workload, items, &check).await?;
     let s = &outcome.session;
     let n = names(s.workload);
+    let nav = if body.granular { n.granular_nav } else { n.artifact_nav };
     let echo = wire::SessionDelta {
         id: &s.id,
-        items: wire::Named::new(
-            format!("{}@delta", n.artifact_nav),
-            outcome.items.iter().map(wire::DeltaEcho::of).collect(),
-        ),
+        items: wire::Named::new(format!("{nav}@delta"), outcome.items.iter().map(wire::DeltaEcho::of).collect()),
     };
     Ok(entity(ctx, StatusCode::OK, &format!("{}/$entity", n.session_set), wire::members(&echo)))
 }

@@ -18,6 +18,9 @@ pub struct Artifact<'a> {
     pub error: Option<PublicError<'a>>,
     #[serde(flatten)]
     pub restored: Restored<'a>,
+    /// A granular mailbox artifact's search.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub search_response_id: Option<&'a str>,
     pub restore_point: RestorePoint<'a>,
 }
 
@@ -59,7 +62,68 @@ impl<'a> Artifact<'a> {
                     restored_site_web_url: o.restored_site_web_url.as_deref(),
                 },
             },
+            search_response_id: a.granular.as_ref().and_then(|g| g.search_response_id.as_deref()),
             restore_point: RestorePoint::new(&a.restore_point),
+        }
+    }
+}
+
+/// A granular site or OneDrive artifact (`granularSiteRestoreArtifact`,
+/// `granularDriveRestoreArtifact`): an item chosen in a browse session, by its key.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GranularArtifact<'a> {
+    pub id: &'a str,
+    pub browse_session_id: Option<&'a str>,
+    #[serde(flatten)]
+    pub owner: Owner<'a>,
+    pub status: &'static str,
+    pub web_url: Option<&'a str>,
+    pub restored_item_key: Option<&'a str>,
+    pub restored_item_path: Option<&'a str>,
+    pub restored_item_web_url: Option<&'a str>,
+    pub restore_point_date_time: DateTime,
+    pub start_date_time: Option<DateTime>,
+    pub completion_date_time: Option<DateTime>,
+    /// beta only: `destinationType` (always `new`) and `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub destination_type: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<Option<PublicError<'a>>>,
+}
+
+/// The container a granular artifact's item is in: the site, or the OneDrive's owner.
+#[derive(Debug, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+pub enum Owner<'a> {
+    Site { site_id: Option<&'a str> },
+    Drive { directory_object_id: Option<&'a str> },
+}
+
+impl<'a> GranularArtifact<'a> {
+    pub fn new(a: &'a ArtifactRecord, workload: Workload, beta: bool) -> GranularArtifact<'a> {
+        let g = a.granular.as_ref();
+        let o = &a.outcome;
+        let p = &a.restore_point;
+        GranularArtifact {
+            id: a.wire_id(),
+            browse_session_id: g.and_then(|g| g.browse_session_id.as_deref()),
+            owner: match workload {
+                Workload::OneDrive => {
+                    Owner::Drive { directory_object_id: g.and_then(|g| g.directory_object_id.as_deref()) }
+                }
+                _ => Owner::Site { site_id: a.wire_id().split(',').next() },
+            },
+            status: a.status.as_str(),
+            web_url: g.and_then(|g| g.web_url.as_deref()),
+            restored_item_key: o.restored_item_key.as_deref(),
+            restored_item_path: o.restored_item_path.as_deref(),
+            restored_item_web_url: o.restored_item_web_url.as_deref(),
+            restore_point_date_time: DateTime(p.protection_at),
+            start_date_time: DateTime::opt(a.start_at),
+            completion_date_time: DateTime::opt(a.completion_at),
+            destination_type: beta.then_some("new"),
+            error: beta.then(|| PublicError::of(a.error.as_ref())),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! `drive` and `driveItem` as Graph writes them.
 
 use backstore_store::{DriveItemRecord, DriveRecord};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 
 use super::{DateTime, IdentitySet};
@@ -195,14 +194,7 @@ pub fn mime_type(name: &str) -> &'static str {
     }
 }
 
-/// Path segments as Graph writes them in URLs and `parentReference.path`: all but letters, digits
-/// and `-._~` percent-encoded.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// A `/a/b` path with each name percent-encoded.
-pub fn encoded_path(path: &str) -> String {
-    path.split('/').map(|name| utf8_percent_encode(name, SEGMENT).to_string()).collect::<Vec<_>>().join("/")
-}
+pub use backstore_store::sql::drives::encoded_path;
 
 /// The eTag of an item: changes with every change of it.
 pub fn e_tag(item: &DriveItemRecord) -> String {

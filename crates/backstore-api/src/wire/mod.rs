@@ -22,7 +22,7 @@ mod sessions;
 mod unit_jobs;
 mod units;
 
-pub use artifacts::{Artifact, RestorePoint};
+pub use artifacts::{Artifact, GranularArtifact, RestorePoint};
 pub use bulk_requests::BulkRequest;
 pub use policies::{Policy, PolicyDelta, PolicyDeltaItem};
 pub use restore_points::{PointWithUnit, SearchResponse, SearchResult};

@@ -79,6 +79,17 @@ pub enum DeltaEcho<'a> {
         id: &'a str,
         restore_point: PointRef<'a>,
         destination_type: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        search_response_id: Option<&'a str>,
+        status: &'static str,
+        created_date_time: DateTime,
+    },
+    /// A granular site or OneDrive artifact added: its item key and browse session.
+    ItemAdded {
+        #[serde(rename = "@contentId", skip_serializing_if = "Option::is_none")]
+        content_id: Option<&'a str>,
+        id: &'a str,
+        browse_session_id: Option<&'a str>,
         status: &'static str,
         created_date_time: DateTime,
     },
@@ -109,13 +120,23 @@ pub enum DeltaEcho<'a> {
 impl<'a> DeltaEcho<'a> {
     pub fn of(item: &'a AppliedItem) -> DeltaEcho<'a> {
         match item {
-            AppliedItem::Added { artifact, content_id } => DeltaEcho::Added {
-                content_id: content_id.as_deref(),
-                id: &artifact.id,
-                restore_point: PointRef { id: &artifact.restore_point.id },
-                destination_type: artifact.destination.as_str(),
-                status: artifact.status.as_str(),
-                created_date_time: DateTime(artifact.created_at),
+            AppliedItem::Added { artifact, content_id } => match &artifact.granular {
+                Some(g) if g.item_key.is_some() => DeltaEcho::ItemAdded {
+                    content_id: content_id.as_deref(),
+                    id: artifact.wire_id(),
+                    browse_session_id: g.browse_session_id.as_deref(),
+                    status: artifact.status.as_str(),
+                    created_date_time: DateTime(artifact.created_at),
+                },
+                g => DeltaEcho::Added {
+                    content_id: content_id.as_deref(),
+                    id: &artifact.id,
+                    restore_point: PointRef { id: &artifact.restore_point.id },
+                    destination_type: artifact.destination.as_str(),
+                    search_response_id: g.as_ref().and_then(|g| g.search_response_id.as_deref()),
+                    status: artifact.status.as_str(),
+                    created_date_time: DateTime(artifact.created_at),
+                },
             },
             AppliedItem::Removed { id, content_id } => {
                 DeltaEcho::Removed { content_id: content_id.as_deref(), id, removed: CHANGED }

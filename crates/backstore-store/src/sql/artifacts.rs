@@ -4,7 +4,7 @@
 use super::tx::Tx;
 use backstore_domain::delta::ExistingArtifact;
 use backstore_domain::restore::RestoreOutcome;
-use backstore_domain::{ArtifactAdd, ArtifactStatus, DeltaItem, DestinationType, Timestamp};
+use backstore_domain::{ArtifactAdd, ArtifactStatus, DeltaItem, DestinationType, Granular, Timestamp};
 use backstore_odata::SqlFilter;
 
 use super::listing::{self, Collection, Source};
@@ -12,13 +12,14 @@ use super::read::{Arg, Col, Columns, Cost};
 use super::restore_points::restore_point_from_row;
 use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
 use super::Lock;
-use crate::{ArtifactRecord, Bind, Filter, ListSpec, Page, Store, StoreError, StoreResult};
+use crate::{ArtifactRecord, Bind, Filter, GranularRecord, ListSpec, Page, Store, StoreError, StoreResult};
 
 pub(super) const ARTIFACT_SELECT: &str =
     "SELECT a.seq, a.tenant_id, a.id, a.session_id, a.restore_point_id, a.destination_type, \
     a.status, a.created_at, a.start_at, a.completion_at, a.error_code, a.error_message, a.restored_site_id, \
     a.restored_site_name, a.restored_site_web_url, a.restored_folder_id, a.restored_folder_name, \
-    a.restored_item_count, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, \
+    a.restored_item_count, a.kind, a.browse_session_id, a.item_key, a.search_response_id, a.web_url, \
+    a.restored_item_key, a.restored_item_path, a.restored_item_web_url, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, \
     pu.workload, pu.site_id, pu.site_name, pu.site_web_url, pu.directory_object_id, pu.display_name, pu.email, \
     pu.fault \
     FROM restore_artifacts a \
@@ -46,9 +47,39 @@ pub(super) fn artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord
             restored_folder_id: row.col("restored_folder_id")?,
             restored_folder_name: row.col("restored_folder_name")?,
             restored_item_count: row.col("restored_item_count")?,
+            restored_item_key: row.col("restored_item_key")?,
+            restored_item_path: row.col("restored_item_path")?,
+            restored_item_web_url: row.col("restored_item_web_url")?,
+        },
+        granular: match row.col::<String>("kind")?.as_str() {
+            GRANULAR => Some(GranularRecord {
+                browse_session_id: row.col("browse_session_id")?,
+                item_key: row.col("item_key")?,
+                web_url: row.col("web_url")?,
+                directory_object_id: row.col("directory_object_id")?,
+                search_response_id: row.col("search_response_id")?,
+            }),
+            _ => None,
         },
     })
 }
+
+/// The `kind` of a granular artifact's row.
+const GRANULAR: &str = "granular";
+
+/// The `kind` of rows an artifact collection holds.
+pub(super) fn kind_of(granular: bool) -> &'static str {
+    if granular {
+        GRANULAR
+    } else {
+        "standard"
+    }
+}
+
+/// What an artifact's row is matched by in a request: its wire id (the item key of a granular
+/// site or OneDrive artifact), and what makes an add its duplicate.
+const WIRE_ID: &str = "COALESCE(item_key, id)";
+const DUPLICATE_KEY: &str = "COALESCE(item_key, search_response_id, restore_point_id)";
 
 /// The artifacts of a session that a delta's plan can depend on: those it removes, those holding a
 /// restore point it adds, and for each destination type one artifact it leaves in place. What
@@ -65,38 +96,66 @@ pub(super) async fn existing_artifacts(
     for item in items {
         match item {
             DeltaItem::Remove { id, .. } => removed.push(id.as_str()),
-            DeltaItem::Add(a) => added.push(a.restore_point.as_str()),
+            DeltaItem::Add(a) => added.push(a),
         }
     }
     let marks = |n: usize| vec!["?"; n].join(", ");
-    let columns = "SELECT id, restore_point_id, destination_type FROM restore_artifacts \
-                   WHERE tenant_id = ? AND session_id = ?";
+    let columns = format!(
+        "SELECT {WIRE_ID} AS wire_id, {DUPLICATE_KEY} AS dup_key, destination_type, kind FROM restore_artifacts \
+         WHERE tenant_id = ? AND session_id = ?"
+    );
     let mut queries: Vec<(String, Vec<&str>)> = Vec::new();
     if !removed.is_empty() {
-        queries.push((format!("{columns} AND id IN ({})", marks(removed.len())), removed.clone()));
+        // By the row id or by the item key: each is indexed, their COALESCE would not be.
+        let m = marks(removed.len());
+        let values = removed.iter().chain(removed.iter()).copied().collect();
+        queries.push((format!("{columns} AND (id IN ({m}) OR item_key IN ({m}))"), values));
     }
-    if !added.is_empty() {
-        queries.push((format!("{columns} AND restore_point_id IN ({})", marks(added.len())), added));
+    for (column, values) in [
+        ("restore_point_id", added.iter().filter(|a| a.granular.is_none()).map(|a| a.key()).collect::<Vec<_>>()),
+        (
+            "item_key",
+            added.iter().filter(|a| matches!(a.granular, Some(Granular::Item { .. }))).map(|a| a.key()).collect(),
+        ),
+        (
+            "search_response_id",
+            added.iter().filter(|a| matches!(a.granular, Some(Granular::Search { .. }))).map(|a| a.key()).collect(),
+        ),
+    ] {
+        if !values.is_empty() {
+            queries.push((format!("{columns} AND {column} IN ({})", marks(values.len())), values));
+        }
     }
-    let staying = if removed.is_empty() { String::new() } else { format!(" AND id NOT IN ({})", marks(removed.len())) };
+    let staying =
+        if removed.is_empty() { String::new() } else { format!(" AND {WIRE_ID} NOT IN ({})", marks(removed.len())) };
     for d in [DestinationType::New, DestinationType::InPlace] {
-        // The destination names come from the enum, not from the request.
-        queries.push((format!("{columns} AND destination_type = '{}'{staying} LIMIT 1", d.as_str()), removed.clone()));
+        for kind in [false, true] {
+            // The destination and kind names come from enums, not from the request.
+            queries.push((
+                format!(
+                    "{columns} AND destination_type = '{}' AND kind = '{}'{staying} LIMIT 1",
+                    d.as_str(),
+                    kind_of(kind)
+                ),
+                removed.clone(),
+            ));
+        }
     }
     let mut out: Vec<ExistingArtifact> = Vec::new();
     for (sql, values) in &queries {
         let args: Vec<Arg<'_>> =
             [tenant, session_id].into_iter().chain(values.iter().copied()).map(Arg::Text).collect();
         for r in conn.fetch_all(sql, &args).await? {
-            let id: String = r.col("id")?;
+            let id: String = r.col("wire_id")?;
             if out.iter().any(|a| a.id == id) {
                 continue;
             }
             let d: String = r.col("destination_type")?;
             out.push(ExistingArtifact {
                 id,
-                restore_point_id: r.col("restore_point_id")?,
+                key: r.col("dup_key")?,
                 destination: DestinationType::parse(&d).map_or_else(|| corrupt("destination", &d), Ok)?,
+                granular: r.col::<String>("kind")? == GRANULAR,
             });
         }
     }
@@ -114,15 +173,19 @@ pub(super) async fn insert_artifact(
     Ok(ids.remove(0))
 }
 
-/// The artifacts of one session, as a collection to read.
-fn artifacts_of(tenant: &str, session_id: &str) -> Source<'static> {
+/// The standard or the granular artifacts of one session, as a collection to read.
+fn artifacts_of(tenant: &str, session_id: &str, granular: bool) -> Source<'static> {
     Source {
         collection: Collection::Artifacts,
         select: ARTIFACT_SELECT.into(),
         seq: "a.seq",
         scope: SqlFilter {
-            sql: "a.tenant_id = ? AND a.session_id = ?".into(),
-            binds: vec![Bind::Text(tenant.to_owned()), Bind::Text(session_id.to_owned())],
+            sql: "a.tenant_id = ? AND a.session_id = ? AND a.kind = ?".into(),
+            binds: vec![
+                Bind::Text(tenant.to_owned()),
+                Bind::Text(session_id.to_owned()),
+                Bind::Text(kind_of(granular).to_owned()),
+            ],
         },
     }
 }
@@ -150,24 +213,37 @@ pub(super) async fn insert_artifacts(
 ) -> StoreResult<Vec<String>> {
     let ids: Vec<String> = adds.iter().map(|_| super::rows::new_id()).collect();
     for (chunk, chunk_ids) in adds.chunks(50).zip(ids.chunks(50)) {
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
         let sql = format!(
             "INSERT INTO restore_artifacts (tenant_id, id, session_id, restore_point_id, destination_type, status, \
-             created_at) VALUES {rows}"
+             created_at, kind, browse_session_id, item_key, web_url, search_response_id) VALUES {rows}"
         );
-        let mut binds = Vec::with_capacity(chunk.len() * 7);
+        let now = micros(now);
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 12);
         for (add, id) in chunk.iter().zip(chunk_ids) {
-            binds.extend([
-                Bind::Text(tenant.to_owned()),
-                Bind::Text(id.clone()),
-                Bind::Text(session_id.to_owned()),
-                Bind::Text(add.restore_point.as_str().to_owned()),
-                Bind::Text(add.destination.as_str().to_owned()),
-                Bind::Text(ArtifactStatus::Added.as_str().to_owned()),
-                Bind::Int(micros(now)),
+            let (browse, key, url, search) = match &add.granular {
+                Some(Granular::Item { browse_session_id, item_key, web_url }) => {
+                    (Some(browse_session_id.as_str()), Some(item_key.as_str()), web_url.as_deref(), None)
+                }
+                Some(Granular::Search { search_response_id }) => (None, None, None, Some(search_response_id.as_str())),
+                None => (None, None, None, None),
+            };
+            args.extend([
+                Arg::Text(tenant),
+                Arg::Text(id),
+                Arg::Text(session_id),
+                Arg::Text(add.restore_point.as_str()),
+                Arg::Text(add.destination.as_str()),
+                Arg::Text(ArtifactStatus::Added.as_str()),
+                Arg::Int(now),
+                Arg::Text(kind_of(add.granular.is_some())),
+                browse.into(),
+                key.into(),
+                url.into(),
+                search.into(),
             ]);
         }
-        conn.exec(&sql, &super::read::args_of(&binds)).await?;
+        conn.exec(&sql, &args).await?;
     }
     if !adds.is_empty() {
         let column = count_column(ArtifactStatus::Added);
@@ -176,6 +252,21 @@ pub(super) async fn insert_artifacts(
         exec!(conn, &sql, n, tenant, session_id).await?;
     }
     Ok(ids)
+}
+
+/// A session's job type follows its artifacts: `granular` while it holds granular ones (a session
+/// holds one kind or the other), otherwise `standard`. Bulk sessions stay `bulk`.
+pub(super) async fn set_job_type(conn: &mut Tx, tenant: &str, id: &str) -> StoreResult<()> {
+    exec!(
+        conn,
+        "UPDATE restore_sessions SET restore_job_type = CASE WHEN EXISTS (SELECT 1 FROM restore_artifacts a \
+         WHERE a.tenant_id = restore_sessions.tenant_id AND a.session_id = restore_sessions.id AND a.kind = 'granular') \
+         THEN 'granular' ELSE 'standard' END WHERE tenant_id = ? AND id = ? AND restore_job_type <> 'bulk'",
+        tenant,
+        id
+    )
+    .await?;
+    Ok(())
 }
 
 /// The artifacts a write just added to a session (`ids`, the session's newest), in `ids` order.
@@ -211,17 +302,21 @@ pub(super) async fn load_artifact(conn: &mut Tx, tenant: &str, artifact_id: &str
 
 impl Store {
     /// A page of a session's artifacts as `spec` asks.
+    /// A page of a session's standard or granular artifacts as `spec` asks.
     pub async fn list_artifacts(
         &self,
-        tenant: &str,
-        session_id: &str,
+        (tenant, session_id, granular): (&str, &str, bool),
         spec: &ListSpec,
     ) -> StoreResult<Page<ArtifactRecord>> {
-        listing::page(self, &artifacts_of(tenant, session_id), spec, artifact_from_row).await
+        listing::page(self, &artifacts_of(tenant, session_id, granular), spec, artifact_from_row).await
     }
 
-    pub async fn count_artifacts(&self, tenant: &str, session_id: &str, filter: Option<&Filter>) -> StoreResult<i64> {
-        listing::count(self, &artifacts_of(tenant, session_id), filter).await
+    pub async fn count_artifacts(
+        &self,
+        (tenant, session_id, granular): (&str, &str, bool),
+        filter: Option<&Filter>,
+    ) -> StoreResult<i64> {
+        listing::count(self, &artifacts_of(tenant, session_id, granular), filter).await
     }
 
     /// All artifacts of several sessions (for `$expand`), in creation order.
@@ -240,14 +335,18 @@ impl Store {
         self.read_rows(Cost::Scan, &sql, &args, artifact_from_row).await
     }
 
+    /// One standard or granular artifact of a session, by its wire id.
     pub async fn get_artifact(
         &self,
-        tenant: &str,
-        session_id: &str,
+        (tenant, session_id, granular): (&str, &str, bool),
         artifact_id: &str,
     ) -> StoreResult<Option<ArtifactRecord>> {
-        let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.id = ?");
-        self.read_row(&sql, args![tenant, session_id, artifact_id], artifact_from_row).await
+        let sql = format!(
+            "{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.kind = ? \
+             AND (a.item_key = ? OR (a.item_key IS NULL AND a.id = ?))"
+        );
+        let kind = kind_of(granular);
+        self.read_row(&sql, args![tenant, session_id, kind, artifact_id, artifact_id], artifact_from_row).await
     }
 
     /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.

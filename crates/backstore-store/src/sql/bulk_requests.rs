@@ -208,6 +208,7 @@ impl Store {
                         restore_point: backstore_domain::RestorePointRef::parse(&point.id)?,
                         destination: spec.destination,
                         content_id: None,
+                        granular: None,
                     };
                     let artifact_id = insert_artifact(tx, tenant, &request.session_id, &add, now).await?;
                     apply_step(tx, tenant, &artifact_id, Some(ArtifactStatus::Added), &ArtifactStep::Scheduling, now)

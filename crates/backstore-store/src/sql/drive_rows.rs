@@ -168,6 +168,19 @@ pub fn drive_id_of(tenant: &str, resource_id: &str) -> String {
     format!("b!{a:016x}{b:016x}")
 }
 
+/// Path segments as Graph writes them in URLs and `parentReference.path`: all but letters, digits
+/// and `-._~` percent-encoded.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// A `/a/b` path with each name percent-encoded.
+pub fn encoded_path(path: &str) -> String {
+    path.split('/')
+        .map(|name| percent_encoding::utf8_percent_encode(name, SEGMENT).to_string())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// The web URL of a site's library: a team site's `…/Shared%20Documents`, a personal site's
 /// (a OneDrive's) `…/Documents`.
 pub fn library_web_url(site_web_url: &str, document_library: bool) -> String {

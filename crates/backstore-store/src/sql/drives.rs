@@ -12,7 +12,9 @@ use crate::{Store, StoreError, StoreResult, Writer};
 pub(super) use super::drive_rows::{
     chunks_from, chunks_json, drive_from_row, item_from_row, DRIVE_SELECT, ITEM_COLUMNS,
 };
-pub use super::drive_rows::{drive_id_of, library_web_url, Conflict, DriveItemRecord, DriveRecord, FileBody};
+pub use super::drive_rows::{
+    drive_id_of, encoded_path, library_web_url, Conflict, DriveItemRecord, DriveRecord, FileBody,
+};
 
 /// A name a folder may hold: not empty, no `/` `\` `:` `*` `?` `"` `<` `>` `|`, no leading or
 /// trailing space, not `.` or `..` (SharePoint's rules, short of its reserved names).

@@ -41,6 +41,7 @@ mod directory;
 mod drive_reads;
 mod drive_rows;
 pub mod drives;
+pub mod granular_restores;
 mod jobs;
 mod listing;
 pub mod mail_messages;

@@ -12,7 +12,7 @@ use backstore_domain::{
 };
 
 use super::artifacts::{
-    count_column, existing_artifacts, insert_artifact, insert_artifacts, load_added, load_artifact,
+    count_column, existing_artifacts, insert_artifact, insert_artifacts, load_added, load_artifact, set_job_type,
 };
 use super::jobs::{enqueue, enqueue_each, Queue};
 use super::listing::{self, Collection, Source};
@@ -22,7 +22,7 @@ use super::rows::{actor_json, corrupt, error_info, micros, opt_from_micros, stam
 use super::tx::On;
 use super::Lock;
 use crate::{
-    AppliedItem, ArtifactRecord, ArtifactStep, Bind, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,
+    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,
     SessionRecord, Store, StoreError, StoreResult, Writer,
 };
 
@@ -248,7 +248,8 @@ pub(super) async fn step_artifact(
         ArtifactStep::Succeeded(_) => format!(
             "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
              restored_site_id = ?6, restored_site_name = ?7, restored_site_web_url = ?8, restored_folder_id = ?9, \
-             restored_folder_name = ?10, restored_item_count = ?11, error_code = NULL, error_message = NULL \
+             restored_folder_name = ?10, restored_item_count = ?11, restored_item_key = ?12, \
+             restored_item_path = ?13, restored_item_web_url = ?14, error_code = NULL, error_message = NULL \
              {guard} RETURNING session_id"
         ),
         ArtifactStep::Failed(_) => format!(
@@ -273,6 +274,9 @@ pub(super) async fn step_artifact(
             o.restored_folder_id.arg(),
             o.restored_folder_name.arg(),
             o.restored_item_count.arg(),
+            o.restored_item_key.arg(),
+            o.restored_item_path.arg(),
+            o.restored_item_web_url.arg(),
         ]),
         ArtifactStep::Failed(e) => args.extend([Arg::Int(t), e.code.arg(), e.message.arg()]),
     }
@@ -305,16 +309,23 @@ enum Slot {
     Added(usize),
 }
 
-/// Deletes `ids`, artifacts of a draft session (all `added`), and their count.
+/// Deletes `ids` (wire ids), artifacts of a draft session (all `added`), and their count.
 async fn remove_drafted(conn: &mut Tx, tenant: &str, session: &str, ids: &[String]) -> StoreResult<()> {
     if ids.is_empty() {
         return Ok(());
     }
     let marks = vec!["?"; ids.len()].join(", ");
-    let sql = format!("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND id IN ({marks})");
-    let binds: Vec<Bind> =
-        [tenant, session].into_iter().chain(ids.iter().map(String::as_str)).map(|v| Bind::Text(v.to_owned())).collect();
-    conn.exec(&sql, &super::read::args_of(&binds)).await?;
+    let sql = format!(
+        "DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? \
+         AND ((item_key IS NULL AND id IN ({marks})) OR item_key IN ({marks}))"
+    );
+    let args: Vec<Arg<'_>> = [tenant, session]
+        .into_iter()
+        .chain(ids.iter().map(String::as_str))
+        .chain(ids.iter().map(String::as_str))
+        .map(Arg::Text)
+        .collect();
+    conn.exec(&sql, &args).await?;
     let column = count_column(ArtifactStatus::Added);
     let n = i64::try_from(ids.len()).expect("a request's items fit an i64");
     exec!(
@@ -361,6 +372,7 @@ impl Store {
             )
             .await?;
             insert_artifacts(tx, tenant, &id, &adds, now).await?;
+            set_job_type(tx, tenant, &id).await?;
             refresh_session(tx, tenant, &id, now).await?;
             let session = reload_session(tx, tenant, &id).await?;
             Ok(session)
@@ -535,6 +547,7 @@ impl Store {
                 })
                 .collect();
             if changed {
+                set_job_type(tx, tenant, id).await?;
                 touch_session(tx, tenant, id, actor, now).await?;
                 refresh_session(tx, tenant, id, now).await?;
             }
@@ -562,6 +575,7 @@ impl Store {
                 .await?
                 .map_err(RuleError::RestorePointUnusable)?;
             let artifact_id = insert_artifact(tx, tenant, session_id, &add, now).await?;
+            set_job_type(tx, tenant, session_id).await?;
             touch_session(tx, tenant, session_id, actor, now).await?;
             refresh_session(tx, tenant, session_id, now).await?;
             let artifact = load_artifact(tx, tenant, &artifact_id).await?;

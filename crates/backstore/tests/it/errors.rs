@@ -27,6 +27,8 @@ async fn paths_methods_and_options() {
         (Method::DELETE, "sharePointRestoreSessions".to_owned(), "GET, POST"),
         (Method::GET, format!("restoreSessions/{id}/activate"), "POST"),
         (Method::DELETE, format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts/x"), "GET"),
+        // Granular artifacts are added through their session, not posted to their collection.
+        (Method::POST, format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts"), "GET"),
     ] {
         let r = app.send(method, &app.url(&path), Some(&token), None, &[]).await;
         r.expect_error(405, "MethodNotAllowed");
@@ -36,7 +38,6 @@ async fn paths_methods_and_options() {
         "activityLogs",
         "siteExclusionUnits",
         "protectionPolicies/$count",
-        &format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts"),
         "protectionPolicies?$filter=status eq 'active'",
         "serviceApps?$orderby=registrationDateTime",
         "restoreSessions?$search=marketing",

@@ -123,3 +123,88 @@ async fn a_mailbox_points_mail_is_searched_by_sender_subject_participants_and_at
     let bad = app.post("restorePoints/search", &token, &search(json!({"artifactType": "message"}))).await;
     bad.expect_error(400, "InvalidSearchRequest");
 }
+
+#[tokio::test]
+async fn a_searchs_matches_and_only_those_are_restored_in_place_or_to_recovered_items() {
+    let app = TestApp::spawn().await;
+    let seeded = app.seed(TENANT, 0, 1, 0, 1).await;
+    let token = app.token(TENANT);
+    let unit = seeded.protection_units.iter().find(|u| u.kind == "mailbox").unwrap();
+    let user = unit.directory_object_id.clone().unwrap();
+    let wanted = received(&app, &token, &user, "Contract signed", "ann@contoso.com", "cfo@contoso.com", true).await;
+    let other = received(&app, &token, &user, "Lunch", "bob@fabrikam.com", "ann@contoso.com", false).await;
+    app.engine(backstore_engine::EngineConfig::default()).with_content(app.content()).retention().await;
+    app.advance_clock(&token, "25m").await;
+    // Both deleted after the point.
+    for m in [&wanted, &other] {
+        let url = graph(&app, &format!("users/{user}/messages/{}", m["id"].as_str().unwrap()));
+        app.send(reqwest::Method::DELETE, &url, Some(&token), None, &[]).await.expect(204);
+    }
+    let found = app
+        .post(
+            "restorePoints/search",
+            &token,
+            &json!({"protectionUnitIds": [unit.id], "restorePointPreference": "latest",
+                    "protectionTimePeriod": {"startDateTime": "2020-01-01T00:00:00Z"},
+                    "artifactQuery": {"artifactType": "message", "queryExpression": "(Subject -like 'Contract*')"}}),
+        )
+        .await;
+    found.expect(200);
+    let search_id = found.body["searchResponseId"].as_str().unwrap().to_owned();
+    let point = found.body["searchResults"][0]["restorePoint"]["id"].as_str().unwrap().to_owned();
+    let artifact = |destination: &str| {
+        json!({"granularMailboxRestoreArtifacts": [{"@odata.type": "#microsoft.graph.granularMailboxRestoreArtifact",
+               "restorePoint": {"id": point}, "destinationType": destination, "searchResponseId": search_id}]})
+    };
+    let restore = async |destination: &str| -> Value {
+        let made = app.post("exchangeRestoreSessions", &token, &artifact(destination)).await;
+        made.expect(201);
+        let id = made.body["id"].as_str().unwrap().to_owned();
+        app.activate(&id, &token).await.expect(200);
+        app.engine(backstore_engine::EngineConfig::default())
+            .with_content(app.content())
+            .run_until_idle(100)
+            .await
+            .unwrap();
+        let listed = app.get(&format!("exchangeRestoreSessions/{id}/granularMailboxRestoreArtifacts"), &token).await;
+        let a = listed.body["value"][0].clone();
+        assert_eq!(
+            (a["status"].as_str(), a["searchResponseId"].as_str()),
+            (Some("succeeded"), Some(search_id.as_str()))
+        );
+        let standard = app.get(&format!("exchangeRestoreSessions/{id}/mailboxRestoreArtifacts"), &token).await;
+        assert_eq!(standard.body["value"], json!([]));
+        assert!(app.store().restore_proofs(TENANT, &id).await.unwrap()[0].matches());
+        a
+    };
+    // In place: the matched message is back in the inbox under its id; the other stays deleted.
+    let a = restore("inPlace").await;
+    assert_eq!(a["restoredItemCount"], 1, "{a}");
+    let back =
+        app.get_abs(&graph(&app, &format!("users/{user}/messages/{}", wanted["id"].as_str().unwrap())), &token).await;
+    back.expect(200);
+    assert_eq!(back.body["subject"], "Contract signed");
+    let gone =
+        app.get_abs(&graph(&app, &format!("users/{user}/messages/{}", other["id"].as_str().unwrap())), &token).await;
+    gone.expect(404);
+    // New: a "Recovered Items" folder holding the inbox with that one message.
+    let a = restore("new").await;
+    assert!(a["restoredFolderName"].as_str().unwrap().starts_with("Recovered Items 20"), "{a}");
+    let folder = a["restoredFolderId"].as_str().unwrap();
+    let base = graph(&app, &format!("users/{user}"));
+    let children = app.get_abs(&format!("{base}/mailFolders/{folder}/childFolders"), &token).await;
+    let inbox = &children.body["value"][0];
+    assert_eq!((children.body["value"].as_array().unwrap().len(), inbox["displayName"].as_str()), (1, Some("Inbox")));
+    let messages = app.get_abs(&format!("{base}/mailFolders/{}/messages", inbox["id"].as_str().unwrap()), &token).await;
+    let subjects: Vec<&str> =
+        messages.body["value"].as_array().unwrap().iter().map(|m| m["subject"].as_str().unwrap()).collect();
+    assert_eq!(subjects, ["Contract signed"]);
+
+    // A search that does not exist, or made over another point, is refused.
+    let mut unknown = artifact("new");
+    unknown["granularMailboxRestoreArtifacts"][0]["searchResponseId"] = json!("nope");
+    app.post("exchangeRestoreSessions", &token, &unknown).await.expect_error(404, "SearchResponseNotFound");
+    let mut missing = artifact("new");
+    missing["granularMailboxRestoreArtifacts"][0].as_object_mut().unwrap().remove("searchResponseId");
+    app.post("exchangeRestoreSessions", &token, &missing).await.expect_error(400, "BadRequest");
+}

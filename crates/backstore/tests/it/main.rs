@@ -11,6 +11,7 @@ mod drives;
 mod engine;
 mod errors;
 mod files;
+mod granular;
 mod lifecycle;
 mod limits;
 mod mail;

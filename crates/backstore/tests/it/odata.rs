@@ -282,7 +282,7 @@ async fn paging_ten_thousand_artifacts_while_more_arrive() {
     let unique: HashSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "no artifact twice");
     let first_ten_thousand =
-        app.store().list_artifacts(TENANT, &session, &backstore_store::ListSpec::first(10_000)).await.unwrap();
+        app.store().list_artifacts((TENANT, &session, false), &backstore_store::ListSpec::first(10_000)).await.unwrap();
     assert!(first_ten_thousand.rows.iter().all(|a| unique.contains(&a.record.id)), "no gaps");
     let total = count_text(&app, &token, &format!("{base}/$count")).await;
     assert_eq!(seen.len() as i64, total, "the ones added meanwhile come at the end, once");

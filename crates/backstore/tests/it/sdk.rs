@@ -5,7 +5,7 @@
 //! files: drives, folders, uploads, downloads, renames and deletes through the Python SDKs, and
 //! `tests/sdk/mail.py` for mail: folders, messages from JSON and MIME, attachments, filters, paging,
 //! moves and a folder delta; `tests/sdk/restores.py` browses a site's point and reads restored files
-//! and mail back.
+//! and mail back, whole and granular (a browsed item, a mail search's matches).
 
 use std::path::Path;
 use std::process::Command;

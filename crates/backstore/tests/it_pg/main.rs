@@ -20,6 +20,8 @@ mod engine;
 mod errors;
 #[path = "../it/files.rs"]
 mod files;
+#[path = "../it/granular.rs"]
+mod granular;
 #[path = "../it/lifecycle.rs"]
 mod lifecycle;
 #[path = "../it/limits.rs"]

@@ -1,0 +1,95 @@
+//! Granular artifacts as a create or delta PATCH names them, resolved before the store adds them:
+//! an item of a browse session gets the session's restore point and the item's original URL (the
+//! session must be the caller's, of the workload, unexpired and created, and the key one of its
+//! items), and a mail search must be one made over the restore point the artifact names.
+
+use std::collections::HashMap;
+
+use axum::http::StatusCode;
+use backstore_domain::{ArtifactAdd, DeltaItem, Granular, RestorePointRef, Workload};
+use backstore_store::sql::browse_sessions::BrowseSessionRecord;
+
+use super::browse::{bad_key, find_item, library_url, load, location_of, Location};
+use crate::error::ApiError;
+use crate::Ctx;
+
+/// Resolves the granular adds of a delta (standard ones are left as they are).
+pub(super) async fn resolve_delta(ctx: &Ctx, w: Workload, items: &mut [DeltaItem]) -> Result<(), ApiError> {
+    let mut sessions = HashMap::new();
+    for item in items {
+        if let DeltaItem::Add(add) = item {
+            resolve_one(ctx, w, add, &mut sessions).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Resolves the granular adds of a create.
+pub(super) async fn resolve(ctx: &Ctx, w: Workload, adds: &mut [ArtifactAdd]) -> Result<(), ApiError> {
+    let mut sessions = HashMap::new();
+    for add in adds {
+        resolve_one(ctx, w, add, &mut sessions).await?;
+    }
+    Ok(())
+}
+
+async fn resolve_one(
+    ctx: &Ctx,
+    w: Workload,
+    add: &mut ArtifactAdd,
+    sessions: &mut HashMap<String, BrowseSessionRecord>,
+) -> Result<(), ApiError> {
+    match &mut add.granular {
+        None => Ok(()),
+        Some(Granular::Item { browse_session_id, item_key, web_url }) => {
+            let s = match sessions.get(browse_session_id.as_str()) {
+                Some(s) => s.clone(),
+                None => {
+                    let s = load(ctx, browse_session_id, Some(w)).await?;
+                    sessions.insert(browse_session_id.clone(), s.clone());
+                    s
+                }
+            };
+            let Some(root) = s.content_root.filter(|_| s.status == "created") else {
+                return Err(ApiError::Refused(
+                    StatusCode::BAD_REQUEST,
+                    "BrowseSessionNotReady",
+                    format!("Browse session '{}' is {}; its items cannot be restored.", s.id, s.status),
+                ));
+            };
+            *web_url = match location_of(&s, item_key)? {
+                Location::Site => s.resource.site_web_url.clone(),
+                Location::Library => library_url(&s),
+                Location::Item(id) => {
+                    let found = find_item(ctx, root, &id).await?.ok_or_else(|| {
+                        bad_key(format!("The item key '{item_key}' names nothing in this restore point."))
+                    })?;
+                    library_url(&s).map(|u| format!("{u}{}", crate::wire::drives::encoded_path(&found.path)))
+                }
+            };
+            add.restore_point = RestorePointRef::parse(&s.restore_point_id)?;
+            Ok(())
+        }
+        Some(Granular::Search { search_response_id }) => {
+            let search = ctx.store().search(ctx.tenant(), search_response_id).await?.ok_or_else(|| {
+                ApiError::Refused(
+                    StatusCode::NOT_FOUND,
+                    "SearchResponseNotFound",
+                    format!("Search response '{search_response_id}' was not found."),
+                )
+            })?;
+            if search.restore_point_id != add.restore_point.as_str() {
+                return Err(ApiError::Refused(
+                    StatusCode::BAD_REQUEST,
+                    "InvalidRestorePoint",
+                    format!(
+                        "Search response '{search_response_id}' was made over restore point '{}', not '{}'.",
+                        search.restore_point_id,
+                        add.restore_point.as_str()
+                    ),
+                ));
+            }
+            Ok(())
+        }
+    }
+}
