@@ -168,16 +168,19 @@ impl Store {
         .await
     }
 
-    /// The proofs of a session's restores of content, by artifact id.
+    /// The proofs of a session's restores of content, by artifact id (a granular site or OneDrive
+    /// artifact's shown as its item key, as Graph shows the artifact).
     pub async fn restore_proofs(&self, tenant: &str, session_id: &str) -> StoreResult<Vec<RestoreProof>> {
         let count = |r: &dyn super::read::Columns, c: &str| -> StoreResult<u64> { Ok(r.col::<i64>(c)?.max(0) as u64) };
         self.read_rows(
             super::read::Cost::Scan,
-            "SELECT * FROM restore_proofs WHERE tenant_id = ? AND session_id = ? ORDER BY artifact_id",
+            "SELECT p.*, COALESCE(a.item_key, p.artifact_id) AS wire_id FROM restore_proofs p \
+             LEFT JOIN restore_artifacts a ON a.tenant_id = p.tenant_id AND a.id = p.artifact_id \
+             WHERE p.tenant_id = ? AND p.session_id = ? ORDER BY p.artifact_id",
             args![tenant, session_id],
             |r| {
                 Ok(RestoreProof {
-                    artifact_id: r.col("artifact_id")?,
+                    artifact_id: r.col("wire_id")?,
                     point_root: r.col("point_root")?,
                     replaced_root: r.col("replaced_root")?,
                     written_root: r.col("written_root")?,

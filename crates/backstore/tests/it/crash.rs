@@ -1,7 +1,8 @@
 //! `kill -9` of the real server in the middle of restores, at several points, then restarts on the
 //! same data: every artifact ends in exactly one terminal status, none is lost or duplicated, and
 //! the job history shows the takeovers; restores of content (a site's library and a mailbox, in
-//! place and new) end with what the restore point holds, written once.
+//! place and new, and a granular copy of the library) end with what the restore point holds,
+//! written once.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -41,9 +42,15 @@ async fn artifacts(api: &Remote, sessions: &[String]) -> Vec<Value> {
         let s = api.get(&format!("restoreSessions/{id}?$expand=*")).await;
         let nav = ["siteRestoreArtifacts", "driveRestoreArtifacts", "mailboxRestoreArtifacts"]
             .into_iter()
-            .find(|n| s.get(*n).is_some())
-            .unwrap();
-        out.extend(s[nav].as_array().unwrap().iter().cloned());
+            .find(|n| s[*n].as_array().is_some_and(|a| !a.is_empty()));
+        match nav {
+            Some(nav) => out.extend(s[nav].as_array().unwrap().iter().cloned()),
+            // A granular session's artifacts are in a collection of their own.
+            None => {
+                let granular = api.get(&format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts")).await;
+                out.extend(granular["value"].as_array().unwrap().iter().cloned());
+            }
+        }
     }
     out
 }
@@ -166,6 +173,27 @@ async fn restores_of_content_killed_at_several_points_end_with_the_points_conten
             sessions.push(api.activated(set, nav, &[point], destination).await);
         }
     }
+    // And granular: the older point's whole library copied beside the live one.
+    let older = site["restorePointIds"].as_array().unwrap().last().unwrap();
+    let browse = api.post("sharePointBrowseSessions", &json!({"restorePointId": older})).await;
+    let browse_id = browse["id"].as_str().unwrap().to_owned();
+    let top = api.post(&format!("sharePointBrowseSessions/{browse_id}/browse"), &json!({})).await;
+    let library = api
+        .post(
+            &format!("sharePointBrowseSessions/{browse_id}/browse"),
+            &json!({"browseLocationItemKey": top["value"][0]["itemKey"]}),
+        )
+        .await;
+    let key = library["value"][0]["itemKey"].clone();
+    let granular = api
+        .post(
+            "sharePointRestoreSessions",
+            &json!({"granularSiteRestoreArtifacts": [{"browseSessionId": browse_id, "id": key}]}),
+        )
+        .await;
+    let granular_id = granular["id"].as_str().unwrap().to_owned();
+    api.post(&format!("restoreSessions/{granular_id}/activate"), &json!({})).await;
+    sessions.push(granular_id);
     // Killed while the restores wait out their pace, as they start writing, and right after.
     for pause in [400, 1_050, 1_150, 1_300] {
         tokio::time::sleep(Duration::from_millis(pause)).await;
@@ -207,5 +235,23 @@ async fn restores_of_content_killed_at_several_points_end_with_the_points_conten
     let new_site = all.iter().find(|a| a["restoredSiteWebUrl"].as_str().is_some_and(|u| u.ends_with("R0"))).unwrap();
     let drive = get(format!("{graph}/sites/{}/drive", new_site["restoredSiteId"].as_str().unwrap())).await;
     assert!(drive["id"].is_string(), "{drive}");
+    // And one "Recovered Items" folder in the live library, holding one copy of the library.
+    let live = get(format!("{graph}/sites/{}/drive/root/children?$top=1000", site["siteId"].as_str().unwrap())).await;
+    let recovered: Vec<&Value> = live["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["name"].as_str().unwrap().starts_with("Recovered Items"))
+        .collect();
+    assert_eq!(recovered.len(), 1, "{live}");
+    let live_drive = get(format!("{graph}/sites/{}/drive", site["siteId"].as_str().unwrap())).await;
+    let inside = get(format!(
+        "{graph}/drives/{}/items/{}/children",
+        live_drive["id"].as_str().unwrap(),
+        recovered[0]["id"].as_str().unwrap()
+    ))
+    .await;
+    let copies: Vec<&str> = inside["value"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(copies, ["Shared Documents"], "{inside}");
     sigterm_and_wait(s);
 }

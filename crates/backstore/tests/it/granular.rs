@@ -147,6 +147,12 @@ async fn files_and_folders_chosen_in_a_browse_session_come_back_beside_the_live_
     let proofs = app.store().restore_proofs(TENANT, &id).await.unwrap();
     assert_eq!(proofs.len(), 2);
     assert!(proofs.iter().all(|p| p.matches()), "{proofs:?}");
+    // `sessions verify` names each artifact as Graph does: by its item key.
+    let (ok, out, err) = crate::restores::verify(&app, &token, &id).await;
+    assert!(ok, "{out}{err}");
+    for key in [&docs, &kept] {
+        assert!(out.lines().any(|l| l.starts_with(&format!("{key} match point="))), "{out}");
+    }
 
     // A second session restores the same folder again into a folder of its own; the first stays.
     let again = app.post("sharePointRestoreSessions", &token, &json!({})).await;

@@ -208,7 +208,7 @@ async fn a_sites_files_are_restored_in_place_and_to_a_new_site_as_they_were_at_t
 }
 
 /// `backstore sessions verify` of a session on the app's server: exit status, stdout, stderr.
-async fn verify(app: &TestApp, token: &str, session: &str) -> (bool, String, String) {
+pub(crate) async fn verify(app: &TestApp, token: &str, session: &str) -> (bool, String, String) {
     let args = ["sessions", "verify", "--server", &app.origin, "--token", token, session].map(str::to_owned);
     tokio::task::spawn_blocking(move || crate::process::run(&args.iter().map(String::as_str).collect::<Vec<_>>()))
         .await
