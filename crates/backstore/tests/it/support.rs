@@ -161,10 +161,20 @@ impl TestApp {
     /// points are taken: the root of `drive`'s tree (a drive or a mailbox) and the id of a restore
     /// point that holds it.
     pub async fn point_holding(&self, token: &str, drive: &str) -> (backstore_content::BlobId, String) {
+        self.point_holding_in(TENANT, token, drive).await
+    }
+
+    /// [`TestApp::point_holding`] in `tenant`.
+    pub async fn point_holding_in(
+        &self,
+        tenant: &str,
+        token: &str,
+        drive: &str,
+    ) -> (backstore_content::BlobId, String) {
         self.engine(EngineConfig::default()).with_content(self.content()).retention().await;
         self.advance_clock(token, "25m").await;
-        let root = self.store().drive(TENANT, drive).await.unwrap().unwrap().last_root.expect("snapshotted");
-        let roots = self.store().content_roots(TENANT).await.unwrap();
+        let root = self.store().drive(tenant, drive).await.unwrap().unwrap().last_root.expect("snapshotted");
+        let roots = self.store().content_roots(tenant).await.unwrap();
         let holders = &roots.iter().find(|(r, _)| *r == root).expect("the tree's root is held").1;
         let point = holders.iter().find(|h| !h.contains(':')).expect("a restore point holds the tree").clone();
         (root, point)

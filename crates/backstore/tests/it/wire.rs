@@ -1,4 +1,5 @@
-//! Snapshots of the wire: one answer of every resource type and every error shape the API returns,
+//! Snapshots of the wire: one answer of every resource type and every error shape the API returns
+//! (browse sessions and granular artifacts included),
 //! on `/v1.0` and `/beta`, with ids, times and the server's address replaced by placeholders. Both
 //! backends compare against the same snapshot files, so a change of shape anywhere shows up here.
 
@@ -386,5 +387,74 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
     let r = app.raw(M::POST, &url, &token, Some("application/json"), vec![b' '; 1024 * 1024 + 1]).await;
     rec.keep("error-body-too-large", &r);
     rec.call("delete-session", M::DELETE, &format!("restoreSessions/{ex_session}"), Some(&token), None).await;
+
+    // ---- browse sessions and granular artifacts, on a site whose point holds a file ----
+    let tenant = format!("wire-{version}-granular");
+    let token = app.token(&tenant);
+    let seeded = app.seed(&tenant, 1, 0, 0, 1).await;
+    let site_id = seeded.protection_units[0].site_id.clone().unwrap();
+    let drive = app.get_abs(&format!("{}/v1.0/sites/{site_id}/drive", app.origin), &token).await;
+    let drive = id_of(&drive);
+    let put = format!("{}/v1.0/drives/{drive}/root:/plan.txt:/content", app.origin);
+    app.client.put(put).bearer_auth(&token).body("the plan").send().await.unwrap();
+    let point = app.point_holding_in(&tenant, &token, &drive).await.1;
+    let browse =
+        rec.post("browse-session-create", "sharePointBrowseSessions", &token, json!({ "restorePointId": point })).await;
+    let browse = id_of(&browse);
+    let at = format!("sharePointBrowseSessions/{browse}/browse");
+    let top = rec.post("browse-top", &at, &token, json!({})).await;
+    let library = app.versioned(version, &at);
+    let library = app
+        .send(
+            M::POST,
+            &library,
+            Some(&token),
+            Some(&json!({ "browseLocationItemKey": top.body["value"][0]["itemKey"] })),
+            &[],
+        )
+        .await;
+    let files = rec
+        .post("browse-library", &at, &token, json!({ "browseLocationItemKey": library.body["value"][0]["itemKey"] }))
+        .await;
+    let key = files.body["value"][0]["itemKey"].as_str().unwrap().to_owned();
+    rec.get("browse-session-list", "browseSessions", &token).await;
+    rec.post("error-browse-key", &at, &token, json!({ "browseLocationItemKey": "a,b,c,d,e" })).await;
+    let granular = rec
+        .post(
+            "granular-session-create",
+            "sharePointRestoreSessions",
+            &token,
+            json!({ "granularSiteRestoreArtifacts": [{ "browseSessionId": browse, "id": key }] }),
+        )
+        .await;
+    let granular = id_of(&granular);
+    let nav = format!("sharePointRestoreSessions/{granular}/granularSiteRestoreArtifacts");
+    rec.get("granular-artifact-list", &nav, &token).await;
+    rec.get("granular-artifact-get", &format!("{nav}/{key}"), &token).await;
+    let removed = json!({ "granularSiteRestoreArtifacts@delta": [{ "@removed": { "reason": "changed" }, "id": key }] });
+    rec.call(
+        "granular-delta-remove",
+        M::PATCH,
+        &format!("sharePointRestoreSessions/{granular}"),
+        Some(&token),
+        Some(removed),
+    )
+    .await;
+    let added = json!({ "granularSiteRestoreArtifacts@delta": [{ "browseSessionId": browse, "id": key }] });
+    rec.call(
+        "granular-delta-add",
+        M::PATCH,
+        &format!("sharePointRestoreSessions/{granular}"),
+        Some(&token),
+        Some(added),
+    )
+    .await;
+    rec.post(
+        "error-browse-session-missing",
+        "sharePointRestoreSessions",
+        &token,
+        json!({ "granularSiteRestoreArtifacts": [{ "browseSessionId": "nope", "id": key }] }),
+    )
+    .await;
     Value::Object(rec.answers)
 }
