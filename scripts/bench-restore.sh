@@ -6,7 +6,10 @@
 #     its content shared, not copied), then the restored site's every file read back through
 #     `/drives/{id}/items/{id}/content` into a directory (what restic's restore does: bytes on disk);
 #     a one-folder browse's time to first byte (browse session created, then the library listed);
-#   - restic (and rustic, when on the PATH): a backup of the same files, then `restore latest`;
+#     a granular restore of the library's first folder (into the live library's "Recovered Items"),
+#     then that folder read back to disk;
+#   - restic (and rustic, when on the PATH): a backup of the same files, then `restore latest`, and
+#     a restore of the same one folder;
 #   - the disk's own write rate (dd, 512 MiB, fdatasync).
 # Prints MB/s and items/s for each.
 #   scripts/bench-restore.sh [SIZE, default 256MiB]
@@ -40,15 +43,17 @@ site_id="$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['prot
 token="$("$bin" token --data-dir "$work/source" --tenant bench)"
 start_server "$work/source"
 cat >"$work/download.py" <<'PY'
-"""Downloads every file of a drive into a directory: python download.py ORIGIN TOKEN DRIVE_OR_SITE OUT."""
+"""Downloads every file of a drive (or of one folder of it) into a directory:
+python download.py ORIGIN TOKEN DRIVE_OR_SITE OUT [FOLDER_ITEM_ID]."""
 import json, os, sys, urllib.request
-origin, token, what, out = sys.argv[1:]
+origin, token, what, out = sys.argv[1:5]
+start = sys.argv[5] if len(sys.argv) > 5 else "root"
 def get(url):
     req = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
     return urllib.request.urlopen(req).read()
 drive = json.loads(get(f"{origin}/v1.0/sites/{what}/drive"))["id"] if not what.startswith("b!") else what
 n = 0
-todo = [("root", out)]
+todo = [(start, out)]
 while todo:
     item, path = todo.pop()
     os.makedirs(path, exist_ok=True)
@@ -117,21 +122,43 @@ while call("GET", f"{api}/restoreSessions/{s['id']}")["status"] not in ("complet
     time.sleep(0.01)
 restore_s = time.perf_counter() - t0
 art = call("GET", f"{api}/sharePointRestoreSessions/{s['id']}/siteRestoreArtifacts")["value"][0]
+# One folder, granular: copied into the live library's "Recovered Items" folder.
+folder = next(i for i in first["value"] if i["type"] == "folder")
+g = call("POST", f"{api}/sharePointRestoreSessions",
+         {"granularSiteRestoreArtifacts": [{"browseSessionId": browse["id"], "id": folder["itemKey"]}]})
+t0 = time.perf_counter()
+call("POST", f"{api}/restoreSessions/{g['id']}/activate")
+while call("GET", f"{api}/restoreSessions/{g['id']}")["status"] not in ("completed", "completedWithError", "failed"):
+    time.sleep(0.01)
+folder_s = time.perf_counter() - t0
+ga = call("GET", f"{api}/sharePointRestoreSessions/{g['id']}/granularSiteRestoreArtifacts")["value"][0]
+assert ga["status"] == "succeeded", ga
 print(json.dumps({"browse_s": browse_s, "listed": first["@odata.count"], "restore_s": restore_s,
-                  "status": art["status"], "site": art["restoredSiteId"], "session": s["id"]}))
+                  "status": art["status"], "site": art["restoredSiteId"], "session": s["id"],
+                  "folder": folder["name"], "folder_s": folder_s, "folder_copy": ga["restoredItemKey"].split(",")[-1],
+                  "folder_session": g["id"]}))
 PY
 python3 "$work/restore.py" "$origin" "$token" "$work/seed2.json" >"$work/restore.json"
-read -r browse_s restore_s new_site session <<<"$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status']=='succeeded', r; print(r['browse_s'], r['restore_s'], r['site'], r['session'])" "$work/restore.json")"
-"$bin" sessions verify --server "$origin" --token "$token" "$session" >"$work/verify.out" || { cat "$work/verify.out"; exit 1; }
+read -r browse_s restore_s new_site session folder_s folder_copy folder_session <<<"$(python3 -c "import json,sys; r=json.load(open(sys.argv[1])); assert r['status']=='succeeded', r; print(r['browse_s'], r['restore_s'], r['site'], r['session'], r['folder_s'], r['folder_copy'], r['folder_session'])" "$work/restore.json")"
+folder="$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['folder'])" "$work/restore.json")"
+for s in "$session" "$folder_session"; do
+    "$bin" sessions verify --server "$origin" --token "$token" "$s" >"$work/verify.out" || { cat "$work/verify.out"; exit 1; }
+done
 t0="$(now)"
 python3 "$work/download.py" "$origin" "$token" "$new_site" "$work/restored" >/dev/null
 read_s="$(since "$t0")"
+t0="$(now)"
+python3 "$work/download.py" "$origin" "$token" "$site_id" "$work/folder-restored" "$folder_copy" >/dev/null
+folder_read_s="$(since "$t0")"
 stop_server
 if ! diff -r "$work/library" "$work/restored" >/dev/null; then echo "the restored files differ from the library" >&2; exit 1; fi
+if ! diff -r "$work/library/$folder" "$work/folder-restored" >/dev/null; then echo "the restored folder differs" >&2; exit 1; fi
+folder_items="$(find "$work/library/$folder" -mindepth 1 | wc -l)"
+folder_raw="$(find "$work/library/$folder" -type f -printf '%s\n' | awk '{s+=$1} END {print s}')"
 
 peers=()
 for p in restic rustic; do command -v "$p" >/dev/null && peers+=("$p"); done
-declare -A peer_s
+declare -A peer_s peer_folder_s
 echo bench >"$work/password"
 for p in "${peers[@]}"; do
     echo "== $p backup, then restore latest"
@@ -142,6 +169,17 @@ for p in "${peers[@]}"; do
     "$p" -r "$work/$p-repo" --password-file "$work/password" restore latest --target "$work/$p-out" >/dev/null 2>&1
     peer_s[$p]="$(since "$t0")"
     diff -r "$work/library" "$work/$p-out/library" >/dev/null || { echo "$p restored something else" >&2; exit 1; }
+    t0="$(now)"
+    if [ "$p" = restic ]; then
+        restic -r "$work/$p-repo" --password-file "$work/password" restore latest --target "$work/$p-folder" \
+            --include "/library/$folder" >/dev/null 2>&1
+    else
+        rustic -r "$work/$p-repo" --password-file "$work/password" restore "latest:library/$folder" \
+            "$work/$p-folder/library/$folder" >/dev/null 2>&1
+    fi
+    peer_folder_s[$p]="$(since "$t0")"
+    diff -r "$work/library/$folder" "$work/$p-folder/library/$folder" >/dev/null \
+        || { echo "$p restored another folder" >&2; exit 1; }
 done
 
 echo "== the disk's write rate"
@@ -150,20 +188,28 @@ disk_s="$(echo "$dd_out" | awk '{print $(NF-3)}')"
 rm -f "$work/dd"
 
 python3 - "$raw" "$files" "$items" "$browse_s" "$restore_s" "$read_s" "$disk_s" "${peers[*]:-}" \
-    "$(for p in "${peers[@]}"; do printf '%s ' "${peer_s[$p]}"; done)" <<'PY'
+    "$(for p in "${peers[@]}"; do printf '%s ' "${peer_s[$p]}"; done)" "$folder_raw" "$folder_items" "$folder_s" \
+    "$folder_read_s" "$(for p in "${peers[@]}"; do printf '%s ' "${peer_folder_s[$p]}"; done)" <<'PY'
 import sys
 raw, files, items = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 browse_s, restore_s, read_s, disk_s = map(float, sys.argv[4:8])
 peers, peer_s = sys.argv[8].split(), [float(x) for x in sys.argv[9].split()]
-mb = raw / 1e6
-print(f"library: {files} files, {items} items, {mb:.1f} MB")
-print(f"{'':34} {'seconds':>8} {'MB/s':>8} {'items/s':>9}")
-def row(name, s):
-    print(f"{name:34} {s:8.2f} {mb / s:8.1f} {items / s:9.0f}")
+folder_raw, folder_items = int(sys.argv[10]), int(sys.argv[11])
+folder_s, folder_read_s = float(sys.argv[12]), float(sys.argv[13])
+peer_folder_s = [float(x) for x in sys.argv[14].split()]
+print(f"library: {files} files, {items} items, {raw / 1e6:.1f} MB; one folder: {folder_items} items, {folder_raw / 1e6:.1f} MB")
+print(f"{'':38} {'seconds':>8} {'MB/s':>8} {'items/s':>9}")
+def row(name, s, mb=raw / 1e6, n=items):
+    print(f"{name:38} {s:8.2f} {mb / s:8.1f} {n / s:9.0f}")
 row("backstore new restore (tree)", restore_s)
 row("backstore restore + read to disk", restore_s + read_s)
 for p, s in zip(peers, peer_s):
     row(f"{p} restore latest", s)
+one = {"mb": folder_raw / 1e6, "n": folder_items}
+row("backstore granular folder (tree)", folder_s, **one)
+row("backstore granular folder + read", folder_s + folder_read_s, **one)
+for p, s in zip(peers, peer_folder_s):
+    row(f"{p} restore of the folder", s, **one)
 print(f"{'disk write (dd 512 MiB, fdatasync)':34} {disk_s:8.2f} {512 * 1.048576 / disk_s:8.1f}")
 print(f"backstore browse, time to the first folder's listing: {browse_s * 1000:.0f} ms")
 PY
