@@ -11,12 +11,6 @@ fn graph(app: &TestApp, path: &str) -> String {
     format!("{}/v1.0/{path}", app.origin)
 }
 
-async fn put(app: &TestApp, token: &str, drive: &str, path: &str, body: &[u8]) {
-    let url = graph(app, &format!("drives/{drive}/root:/{path}:/content"));
-    let r = app.client.put(url).bearer_auth(token).body(body.to_vec()).send().await.unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-}
-
 fn names(page: &Value) -> Vec<&str> {
     page["value"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect()
 }
@@ -28,19 +22,16 @@ async fn a_sites_point_is_browsed_level_by_level_as_it_was() {
     let token = app.token(TENANT);
     let unit = seeded.protection_units.iter().find(|u| u.kind == "site").unwrap();
     let site_id = unit.site_id.clone().unwrap();
-    let d = app.get_abs(&graph(&app, &format!("sites/{site_id}/drive")), &token).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let d = app.drive_of(&token, &format!("sites/{site_id}")).await;
     for (parent, name) in [("root", "Docs"), ("root:/Docs:", "Deep"), ("root", "Many")] {
         let url = graph(&app, &format!("drives/{d}/{parent}/children"));
         app.post_abs(&url, &token, &json!({"name": name, "folder": {}})).await.expect(201);
     }
-    put(&app, &token, &d, "Docs/plan.txt", b"the plan").await;
-    put(&app, &token, &d, "Docs/Deep/notes.md", b"# notes").await;
-    put(&app, &token, &d, "keep.txt", b"kept").await;
+    app.put_file(&token, &d, "Docs/plan.txt", b"the plan").await;
+    app.put_file(&token, &d, "Docs/Deep/notes.md", b"# notes").await;
+    app.put_file(&token, &d, "keep.txt", b"kept").await;
     for n in 0..130 {
-        put(&app, &token, &d, &format!("Many/file {n:03}.txt"), format!("file {n}").as_bytes()).await;
+        app.put_file(&token, &d, &format!("Many/file {n:03}.txt"), format!("file {n}").as_bytes()).await;
     }
     let point = app.point_holding(&token, &d).await.1;
     // Changed after the point: browsing shows the point's tree, not this.
@@ -194,9 +185,8 @@ async fn a_onedrives_point_is_browsed_from_its_personal_site() {
     let token = app.token(TENANT);
     let unit = seeded.protection_units.iter().find(|u| u.kind == "drive").unwrap();
     let user = unit.directory_object_id.clone().unwrap();
-    let d =
-        app.get_abs(&graph(&app, &format!("users/{user}/drive")), &token).await.body["id"].as_str().unwrap().to_owned();
-    put(&app, &token, &d, "cv.docx", b"curriculum").await;
+    let d = app.drive_of(&token, &format!("users/{user}")).await;
+    app.put_file(&token, &d, "cv.docx", b"curriculum").await;
     let point = app.point_holding(&token, &d).await.1;
     let made = app.post("oneDriveForBusinessBrowseSessions", &token, &json!({"restorePointId": point})).await;
     made.expect(201);

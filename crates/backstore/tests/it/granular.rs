@@ -9,12 +9,6 @@ use serde_json::{json, Value};
 use crate::mail::graph;
 use crate::support::*;
 
-async fn put(app: &TestApp, token: &str, drive: &str, path: &str, body: &[u8]) {
-    let url = graph(app, &format!("drives/{drive}/root:/{path}:/content"));
-    let r = app.client.put(url).bearer_auth(token).body(body.to_vec()).send().await.unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-}
-
 async fn content(app: &TestApp, token: &str, drive: &str, path: &str) -> (u16, String) {
     let url = graph(app, &format!("drives/{drive}/root:/{}:/content", path));
     let r = app.client.get(url).bearer_auth(token).send().await.unwrap();
@@ -56,20 +50,17 @@ async fn files_and_folders_chosen_in_a_browse_session_come_back_beside_the_live_
     let token = app.token(TENANT);
     let unit = &seeded.protection_units[0];
     let site_id = unit.site_id.clone().unwrap();
-    let d = app.get_abs(&graph(&app, &format!("sites/{site_id}/drive")), &token).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let d = app.drive_of(&token, &format!("sites/{site_id}")).await;
     for (parent, name) in [("root", "Docs"), ("root:/Docs:", "Deep")] {
         let url = graph(&app, &format!("drives/{d}/{parent}/children"));
         app.post_abs(&url, &token, &json!({"name": name, "folder": {}})).await.expect(201);
     }
-    put(&app, &token, &d, "Docs/plan.txt", b"the plan").await;
-    put(&app, &token, &d, "Docs/Deep/notes.md", b"# notes").await;
-    put(&app, &token, &d, "keep.txt", b"kept").await;
+    app.put_file(&token, &d, "Docs/plan.txt", b"the plan").await;
+    app.put_file(&token, &d, "Docs/Deep/notes.md", b"# notes").await;
+    app.put_file(&token, &d, "keep.txt", b"kept").await;
     let point = app.point_holding(&token, &d).await.1;
     // After the point: an edit and a deletion.
-    put(&app, &token, &d, "Docs/plan.txt", b"a changed plan").await;
+    app.put_file(&token, &d, "Docs/plan.txt", b"a changed plan").await;
     let keep = app.get_abs(&graph(&app, &format!("drives/{d}/root:/keep.txt")), &token).await;
     let keep_url = graph(&app, &format!("drives/{d}/items/{}", keep.body["id"].as_str().unwrap()));
     app.send(Method::DELETE, &keep_url, Some(&token), None, &[]).await.expect(204);
@@ -185,11 +176,10 @@ async fn a_onedrives_file_comes_back_in_its_own_library() {
     let token = app.token(TENANT);
     let unit = seeded.protection_units.iter().find(|u| u.kind == "drive").unwrap();
     let user = unit.directory_object_id.clone().unwrap();
-    let d =
-        app.get_abs(&graph(&app, &format!("users/{user}/drive")), &token).await.body["id"].as_str().unwrap().to_owned();
-    put(&app, &token, &d, "cv.docx", b"curriculum").await;
+    let d = app.drive_of(&token, &format!("users/{user}")).await;
+    app.put_file(&token, &d, "cv.docx", b"curriculum").await;
     let point = app.point_holding(&token, &d).await.1;
-    put(&app, &token, &d, "cv.docx", b"overwritten").await;
+    app.put_file(&token, &d, "cv.docx", b"overwritten").await;
     let made = app.post("oneDriveForBusinessBrowseSessions", &token, &json!({"restorePointId": point})).await;
     let browse_id = made.body["id"].as_str().unwrap().to_owned();
     let browse = format!("oneDriveForBusinessBrowseSessions/{browse_id}/browse");
@@ -225,11 +215,8 @@ async fn granular_refusals_are_in_graphs_envelope() {
     let mut browses = Vec::new();
     for unit in seeded.protection_units.iter().filter(|u| u.kind == "site") {
         let site_id = unit.site_id.clone().unwrap();
-        let d = app.get_abs(&graph(&app, &format!("sites/{site_id}/drive")), &token).await.body["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        put(&app, &token, &d, "a.txt", b"a").await;
+        let d = app.drive_of(&token, &format!("sites/{site_id}")).await;
+        app.put_file(&token, &d, "a.txt", b"a").await;
         let point = app.point_holding(&token, &d).await.1;
         let made = app.post("sharePointBrowseSessions", &token, &json!({"restorePointId": point})).await;
         let id = made.body["id"].as_str().unwrap().to_owned();

@@ -14,15 +14,6 @@ fn graph(app: &TestApp, path: &str) -> String {
     format!("{}/v1.0/{path}", app.origin)
 }
 
-async fn put(app: &TestApp, token: &str, drive: &str, path: &str, body: &[u8]) -> Value {
-    let url = graph(app, &format!("drives/{drive}/root:/{path}:/content"));
-    let r =
-        app.client.put(url).bearer_auth(token).header("content-type", "text/plain").body(body.to_vec()).send().await;
-    let r = r.unwrap();
-    assert!(r.status().is_success(), "{path}: {}", r.status());
-    r.json().await.unwrap()
-}
-
 /// Every item of a drive by path: a folder as `folder`, a file as its size, quickXorHash and bytes.
 async fn tree_of(app: &TestApp, token: &str, drive: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
@@ -86,10 +77,7 @@ async fn a_sites_files_are_restored_in_place_and_to_a_new_site_as_they_were_at_t
     let token = app.token(TENANT);
     let unit = &seeded.protection_units[0];
     let site_id = unit.site_id.clone().unwrap();
-    let d = app.get_abs(&graph(&app, &format!("sites/{site_id}/drive")), &token).await.body["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let d = app.drive_of(&token, &format!("sites/{site_id}")).await;
     for (parent, name) in [("root", "Docs"), ("root:/Docs:", "Deep"), ("root", "Media")] {
         let url = graph(&app, &format!("drives/{d}/{parent}/children"));
         app.post_abs(&url, &token, &json!({"name": name, "folder": {}})).await.expect(201);
@@ -101,7 +89,7 @@ async fn a_sites_files_are_restored_in_place_and_to_a_new_site_as_they_were_at_t
         ("keep.txt", b"kept"),
         ("Media/big.bin", &big),
     ] {
-        put(&app, &token, &d, path, body).await;
+        app.put_file(&token, &d, path, body).await;
     }
     let at_point = tree_of(&app, &token, &d).await;
     assert_eq!(at_point.len(), 7, "{at_point:?}");
@@ -110,8 +98,8 @@ async fn a_sites_files_are_restored_in_place_and_to_a_new_site_as_they_were_at_t
     let (root, point) = app.point_holding(&token, &d).await;
 
     // Everything changes: an edit, a deletion, an addition, a rename, a move.
-    put(&app, &token, &d, "Docs/plan.txt", b"the plan, rewritten after the point").await;
-    put(&app, &token, &d, "added later.txt", b"not at the point").await;
+    app.put_file(&token, &d, "Docs/plan.txt", b"the plan, rewritten after the point").await;
+    app.put_file(&token, &d, "added later.txt", b"not at the point").await;
     let keep = app.get_abs(&graph(&app, &format!("drives/{d}/root:/keep.txt")), &token).await;
     app.send(
         Method::DELETE,

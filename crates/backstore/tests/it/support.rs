@@ -157,6 +157,22 @@ impl TestApp {
         (app, token, report)
     }
 
+    /// The id of the drive (document library) of site `site_id`, or of user `user`'s OneDrive.
+    pub async fn drive_of(&self, token: &str, owner: &str) -> String {
+        let url = format!("{}/v1.0/{owner}/drive", self.origin);
+        let r = self.get_abs(&url, token).await;
+        r.body["id"].as_str().unwrap_or_else(|| panic!("{owner} has no drive: {}", r.text)).to_owned()
+    }
+
+    /// Writes `body` at `path` of `drive` through Graph's upload path; the item made.
+    pub async fn put_file(&self, token: &str, drive: &str, path: &str, body: &[u8]) -> Value {
+        let url = format!("{}/v1.0/drives/{drive}/root:/{path}:/content", self.origin);
+        let r = self.client.put(url).bearer_auth(token).header("content-type", "text/plain").body(body.to_vec());
+        let r = r.send().await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
     /// Has the engine snapshot what changed and the clock move on 25 minutes, so the next restore
     /// points are taken: the root of `drive`'s tree (a drive or a mailbox) and the id of a restore
     /// point that holds it.
