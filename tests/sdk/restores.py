@@ -2,16 +2,19 @@
 /beta), on a tenant seeded with content: a site's fast-restore point opened as a browse session
 (created, read and listed through the SDK; the SDKs have no request builder for the `browse` action, so
 it is posted with the same token), the site restored to a new site whose files the SDK reads back and
-compares, name and size, with what browsing the point showed, one browsed item restored granularly
+compares with what browsing the point showed and, item by item (path, size, quickXorHash), with the
+site at the point; a OneDrive edited, pruned and added to after its point, restored in place and
+compared item by item with what it was; one browsed item restored granularly
 and read back by the key the artifact reports, a mail search's matches restored into a "Recovered
 Items" folder, and a mailbox restored into a "Restored Items" folder whose messages the SDK counts
-against the artifact's restoredItemCount.
+against the artifact's restoredItemCount and compares, MIME byte for byte, with the point's.
 
     python restores.py BASE_URL (beta|v1.0) TOKEN SEED_JSON   (see graph_test.py)
 """
 
 import asyncio
 import datetime
+import hashlib
 import importlib
 import json
 
@@ -39,6 +42,52 @@ async def browse(session_id, body):
         r = await http.post(url, json=body, headers={"Authorization": f"Bearer {TOKEN}"})
     r.raise_for_status()
     return r.json()["value"]
+
+
+async def tree(graph, drive_id):
+    """Every item of a drive by path: a folder as None, a file as (size, quickXorHash)."""
+    items = graph.drives.by_drive_id(drive_id).items
+    out, todo = {}, [("", "root")]
+    while todo:
+        prefix, item = todo.pop()
+        page = await items.by_drive_item_id(item).children.get()
+        while True:
+            for c in page.value:
+                path = f"{prefix}/{c.name}"
+                if c.folder is not None:
+                    out[path] = None
+                    todo.append((path, c.id))
+                else:
+                    out[path] = (c.size, c.file.hashes.quick_xor_hash if c.file and c.file.hashes else None)
+            if not page.odata_next_link:
+                break
+            page = await items.by_drive_item_id(item).children.with_url(page.odata_next_link).get()
+    return out
+
+
+async def mime_of(graph, user, skip=("Restored Items", "Recovered Items"), start="msgfolderroot"):
+    """The MIME bytes of every sent or received message below a folder (drafts aside), sorted by
+    their SHA-256, skipping folders whose names start with `skip`."""
+    folders = graph.users.by_user_id(user).mail_folders
+    out, todo = [], [start]
+    while todo:
+        f = todo.pop()
+        messages = await folders.by_mail_folder_id(f).messages.get()
+        while True:
+            for m in messages.value:
+                if not m.is_draft:
+                    body = await folders.by_mail_folder_id(f).messages.by_message_id(m.id).content.get()
+                    out.append(hashlib.sha256(body).hexdigest())
+            if not messages.odata_next_link:
+                break
+            messages = await folders.by_mail_folder_id(f).messages.with_url(messages.odata_next_link).get()
+        subs = await folders.by_mail_folder_id(f).child_folders.get()
+        while True:
+            todo += [c.id for c in subs.value if not (c.display_name or "").startswith(skip)]
+            if not subs.odata_next_link:
+                break
+            subs = await folders.by_mail_folder_id(f).child_folders.with_url(subs.odata_next_link).get()
+    return sorted(out)
 
 
 async def run_to_end(br, session_id):
@@ -93,8 +142,42 @@ async def main():
     served = sorted((c.name, c.size) for c in children)
     browsed = sorted((i["name"], int(i["sizeInBytes"])) for i in at_point)
     check("the new site's files are the point's, name and size", served == browsed, (served[:5], browsed[:5]))
+    # Item by item: the live site holds its newest point's tree (nothing changed since), so the new
+    # site's every file and folder, by path, size and quickXorHash, must be the live one's.
+    live_drive = await graph.sites.by_site_id(site["siteId"]).drive.get()
+    at_point_tree = await tree(graph, live_drive.id)
+    restored_tree = await tree(graph, drive.id)
+    check(
+        "every restored item is the point's: path, size, quickXorHash",
+        restored_tree == at_point_tree and len(at_point_tree) > 0,
+        (len(at_point_tree), sorted(set(restored_tree.items()) ^ set(at_point_tree.items()))[:5]),
+    )
     site_url = restored.restored_site_web_url or ""
     check("at the R<n> URL", site_url.startswith(site["siteWebUrl"]) and site_url.rsplit("R", 1)[-1].isdigit(), site_url)
+
+    # A OneDrive changed after its point (an edit, a deletion, an addition) and restored in place.
+    onedrive = next(u for u in seed["protectionUnits"] if u["kind"] == "drive")
+    od = await graph.users.by_user_id(onedrive["directoryObjectId"]).drive.get()
+    before = await tree(graph, od.id)
+    items = graph.drives.by_drive_id(od.id).items
+    files = [c for c in (await items.by_drive_item_id("root").children.get()).value if c.folder is None]
+    await items.by_drive_item_id(files[0].id).content.put(b"edited after the point")
+    await items.by_drive_item_id(files[1].id).delete()
+    DriveItem, Folder = model("drive_item", "DriveItem"), model("folder", "Folder")
+    await items.by_drive_item_id("root").children.post(DriveItem(name="Added after the point", folder=Folder()))
+    check("the OneDrive changed", await tree(graph, od.id) != before)
+    OneDriveRestoreSession = model("one_drive_for_business_restore_session", "OneDriveForBusinessRestoreSession")
+    DriveRestoreArtifact = model("drive_restore_artifact", "DriveRestoreArtifact")
+    o = await br.one_drive_for_business_restore_sessions.post(
+        OneDriveRestoreSession(
+            drive_restore_artifacts=[
+                DriveRestoreArtifact(restore_point=RestorePoint(id=onedrive["restorePointIds"][0]), destination_type=DestinationType.InPlace)
+            ]
+        )
+    )
+    check("the OneDrive restore in place completes", await run_to_end(br, o.id) == "completed", o.id)
+    after = await tree(graph, od.id)
+    check("it is the point's again: path, size, quickXorHash", after == before, sorted(set(after.items()) ^ set(before.items()))[:5])
 
     # Granular: the first item the browse showed, restored beside the live ones, read back by its new key.
     GranularSiteRestoreArtifact = model("granular_site_restore_artifact", "GranularSiteRestoreArtifact")
@@ -189,6 +272,11 @@ async def main():
                 break
             subs = await folders.by_mail_folder_id(f).child_folders.with_url(subs.odata_next_link).get()
     check("it holds restoredItemCount messages", count == art.restored_item_count and count > 0, (count, art.restored_item_count))
+    # Byte for byte: the restored messages' MIME is the point's (the live mailbox's, nothing changed since).
+    user = mailbox["directoryObjectId"]
+    restored_mime = await mime_of(graph, user, skip=(), start=art.restored_folder_id)
+    live_mime = await mime_of(graph, user)
+    check("every restored message's MIME is the point's, byte for byte", restored_mime == live_mime, (len(restored_mime), len(live_mime)))
 
     finish()
 
