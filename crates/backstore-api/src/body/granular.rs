@@ -9,7 +9,7 @@
 use backstore_domain::{ArtifactAdd, DestinationType, Granular, RestorePointRef, RuleError, Workload};
 use serde_json::{Map, Value};
 
-use super::sessions::{artifact_add, content_id_text};
+use super::artifacts::{artifact_add, content_id_text};
 use super::{check_type, json_kind, malformed, BodyKind};
 use crate::error::ApiError;
 use crate::names::names;

@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::error::ApiError;
 use crate::names::is_odata_type;
 
+mod artifacts;
 mod bulk_requests;
 mod granular;
 pub mod messages;
@@ -20,6 +21,7 @@ mod service_apps;
 mod sessions;
 mod unit_jobs;
 
+pub use artifacts::artifact_add;
 pub use bulk_requests::bulk_request;
 pub use granular::granular_type;
 pub use policies::{create_policy, policy_patch, NewPolicy, PolicyPatch};
@@ -27,7 +29,7 @@ pub use restore_points::{parse_time, search, Search};
 pub use rules::{create_rule, rule_patch};
 pub use service::enable;
 pub use service_apps::{activation, new_service_app, notification_patch};
-pub use sessions::{artifact_add, create_body, patch_body, PatchBody, SESSION_READ_ONLY};
+pub use sessions::{create_body, patch_body, PatchBody, SESSION_READ_ONLY};
 pub use unit_jobs::{unit_job, NewUnitJob};
 
 /// Which request a body belongs to; it picks the code for a malformed body.
