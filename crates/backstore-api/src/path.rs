@@ -323,7 +323,7 @@ fn policies<'a>(
         return Ok((version, Target::Policies { workload, base }));
     };
     if is(key, "$count") {
-        return Ok((version, unimplemented("$count")));
+        return end(version, Target::Count(CountOf::Policies { workload }), it);
     }
     let id = text(key).to_owned();
     let mut next = it.next();
@@ -347,6 +347,9 @@ fn policies<'a>(
     if let Some(w) = nav_of(|n| n.unit_set) {
         return match it.next() {
             None => Ok((version, Target::PolicyUnits { policy: id, workload: w })),
+            Some(count) if is(count, "$count") => {
+                end(version, Target::Count(CountOf::PolicyUnits { policy: id, workload: w }), it)
+            }
             Some(unit) => end(version, Target::PolicyUnit { policy: id, workload: w, id: text(unit).to_owned() }, it),
         };
     }
@@ -368,7 +371,7 @@ fn unit_jobs<'a>(
 ) -> Result<(ApiVersion, Target), ApiError> {
     match it.next() {
         None => Ok((version, Target::UnitJobs { workload, policy })),
-        Some(s) if is(s, "$count") => Ok((version, unimplemented("$count"))),
+        Some(s) if is(s, "$count") => end(version, Target::Count(CountOf::UnitJobs { workload, policy }), it),
         Some(key) => end(version, Target::UnitJob { workload, policy, id: text(key).to_owned() }, it),
     }
 }
@@ -384,7 +387,7 @@ fn rules<'a>(
         return Ok((version, Target::Rules { workload, policy }));
     };
     if is(key, "$count") {
-        return Ok((version, unimplemented("$count")));
+        return end(version, Target::Count(CountOf::Rules { workload, policy }), it);
     }
     let id = text(key).to_owned();
     match it.next() {
@@ -408,7 +411,7 @@ fn service_apps<'a>(
         return Ok((version, Target::ServiceApps));
     };
     if is(key, "$count") {
-        return Ok((version, unimplemented("$count")));
+        return end(version, Target::Count(CountOf::ServiceApps), it);
     }
     let id = text(key).to_owned();
     match it.next() {
@@ -435,7 +438,7 @@ fn restore_points<'a>(
         return end(version, Target::RestorePointSearch, it);
     }
     if is(next, "$count") {
-        return Ok((version, unimplemented("$count")));
+        return end(version, Target::Count(CountOf::RestorePoints), it);
     }
     let id = text(next).to_owned();
     match it.next() {

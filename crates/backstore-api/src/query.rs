@@ -44,9 +44,9 @@ impl QueryOptions {
         self.top.unwrap_or(DEFAULT_PAGE_SIZE).min(MAX_PAGE_SIZE)
     }
 
-    /// Refuses what only the queryable collections understand: `$filter`, `$orderby`, `$skip`,
-    /// `$count` and options inside `$expand`.
-    pub fn only_general(&self) -> Result<(), ApiError> {
+    /// Refuses the options a collection does not serve: `$filter`, `$orderby`, `$skip`, nested
+    /// `$expand` options, and `$count=true` unless `counted` (a collection that can count).
+    pub fn only_general(&self, counted: bool) -> Result<(), ApiError> {
         let unserved = |what: &str| {
             Err(ApiError::NotImplemented(format!("{what} is not implemented by backstore on this collection yet.")))
         };
@@ -54,7 +54,7 @@ impl QueryOptions {
             ("filter", self.filter.is_some()),
             ("orderby", self.orderby.is_some()),
             ("skip", self.skip.is_some()),
-            ("count", self.count),
+            ("count", self.count && !counted),
         ] {
             if given {
                 return unserved(&format!("The query option '${name}'"));
@@ -277,10 +277,12 @@ mod tests {
         assert!(matches!(parse(Some("$top=-1")), Err(ApiError::BadRequest(_))));
         assert!(matches!(parse(Some("$top=1&top=2")), Err(ApiError::BadRequest(_))));
         assert!(matches!(
-            parse(Some("$filter=status eq 'draft'")).unwrap().only_general(),
+            parse(Some("$filter=status eq 'draft'")).unwrap().only_general(true),
             Err(ApiError::NotImplemented(_))
         ));
         assert!(parse(Some("$count=true")).unwrap().count);
+        assert!(parse(Some("$count=true")).unwrap().only_general(true).is_ok());
+        assert!(matches!(parse(Some("$count=true")).unwrap().only_general(false), Err(ApiError::NotImplemented(_))));
         assert!(matches!(parse(Some("$count=maybe")), Err(ApiError::BadRequest(_))));
         assert!(matches!(parse(Some("$search=x")), Err(ApiError::NotImplemented(_))));
         assert!(matches!(parse(Some("$skiptoken=garbage")), Err(ApiError::BadRequest(_))));

@@ -190,7 +190,33 @@ pub enum Target {
 /// The collections whose `/$count` segment is served.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CountOf {
-    Sessions { workload: Option<Workload> },
-    Artifacts { session: String, workload: Workload, granular: bool },
-    Units { workload: Option<Workload> },
+    Sessions {
+        workload: Option<Workload>,
+    },
+    Artifacts {
+        session: String,
+        workload: Workload,
+        granular: bool,
+    },
+    Units {
+        workload: Option<Workload>,
+    },
+    Policies {
+        workload: Option<Workload>,
+    },
+    PolicyUnits {
+        policy: String,
+        workload: Workload,
+    },
+    Rules {
+        workload: Workload,
+        policy: Option<String>,
+    },
+    UnitJobs {
+        workload: Workload,
+        policy: Option<String>,
+    },
+    ServiceApps,
+    /// Of one unit, in a time window: the list's required `$expand` and `$filter`.
+    RestorePoints,
 }

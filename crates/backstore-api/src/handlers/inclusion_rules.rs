@@ -10,10 +10,11 @@ use backstore_domain::{RuleError, Workload};
 use backstore_store::{RuleAction, RuleRecord};
 use serde_json::{Map, Value};
 
-use super::{collection, entity, page};
+use super::{counted_collection, entity, page};
 use crate::auth::Access;
 use crate::error::ApiError;
 use crate::names::names;
+use crate::path::CountOf;
 use crate::wire;
 use crate::Ctx;
 
@@ -41,11 +42,12 @@ pub(super) async fn list_rules(ctx: &Ctx, w: Workload, policy: Option<&str>) -> 
         ctx.store().get_policy(ctx.tenant(), p, Some(w)).await?.ok_or(RuleError::PolicyNotFound)?;
     }
     let limit = ctx.query.page_size();
+    let count = super::inline_count(ctx, CountOf::Rules { workload: w, policy: policy.map(str::to_owned) }).await?;
     let rows =
         ctx.store().list_under_policy::<RuleRecord>((ctx.tenant(), w, policy), ctx.query.after, limit + 1).await?;
     let (rows, more_after) = page(rows, limit, |r| r.seq);
     let value = rows.iter().map(|r| Value::Object(rule_json(ctx, r))).collect();
-    Ok(collection(ctx, &fragment(w, policy), value, more_after))
+    Ok(counted_collection(ctx, &fragment(w, policy), value, more_after, count))
 }
 
 async fn load(ctx: &Ctx, w: Workload, policy: Option<&str>, id: &str) -> Result<RuleRecord, ApiError> {

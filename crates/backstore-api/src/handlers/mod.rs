@@ -24,7 +24,7 @@ use axum::response::{IntoResponse, Response};
 use backstore_domain::{RuleError, Workload};
 use serde_json::{Map, Value};
 
-use backstore_store::{Bind, Filter, Keyed, ListSpec};
+use backstore_store::{Bind, Filter, Keyed, ListSpec, RuleRecord, UnitBulkJobRecord};
 
 use crate::error::ApiError;
 use crate::names::names;
@@ -53,7 +53,10 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     };
     if !matches!(target, RestorePoints | Sessions { .. } | Artifacts { .. } | Units { .. } | Session { .. } | Count(_))
     {
-        ctx.query.only_general()?;
+        // These count their items for `$count=true` (`inline_count`).
+        let counted =
+            matches!(target, Policies { .. } | PolicyUnits { .. } | Rules { .. } | UnitJobs { .. } | ServiceApps);
+        ctx.query.only_general(counted)?;
     }
     if !matches!(target, Root | Enable | Unimplemented(_)) {
         service::require_enabled(ctx, gate(&target, &m)).await?;
@@ -234,31 +237,19 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
 /// `/$count`: how many items the collection has (after `$filter`), as `text/plain`.
 async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError> {
     use crate::path::CountOf;
-    let access = match &of {
-        CountOf::Sessions { .. } | CountOf::Artifacts { .. } => crate::auth::Access::RestoreRead,
-        CountOf::Units { .. } => crate::auth::Access::ConfigurationRead,
-    };
-    ctx.principal.require(access)?;
     let q = &ctx.query;
+    // The restore point list's `$expand` and `$filter` say whose points in which window.
+    let expand_needed = matches!(of, CountOf::RestorePoints);
     if q.top.is_some()
         || q.after.is_some()
         || q.skip.is_some()
         || q.orderby.is_some()
         || q.select.is_some()
-        || !q.expand.is_empty()
+        || (!q.expand.is_empty() && !expand_needed)
     {
         return Err(ApiError::BadRequest("/$count takes $filter only.".into()));
     }
-    let filter = list_spec(ctx)?.filter;
-    let store = ctx.store();
-    let n = match of {
-        CountOf::Sessions { workload } => store.count_sessions(ctx.tenant(), workload, filter.as_ref()).await?,
-        CountOf::Artifacts { session, workload, granular } => {
-            store.get_session(ctx.tenant(), &session, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
-            store.count_artifacts((ctx.tenant(), &session, granular), filter.as_ref()).await?
-        }
-        CountOf::Units { workload } => store.count_units(ctx.tenant(), workload, filter.as_ref()).await?,
-    };
+    let n = count_of(ctx, of).await?;
     let mut r = (axum::http::StatusCode::OK, n.to_string()).into_response();
     r.headers_mut()
         .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/plain; charset=utf-8"));
@@ -291,6 +282,69 @@ fn gate(target: &Target, method: &Method) -> service::Gate {
     }
 }
 
+/// How many items the collection `of` has, after `$filter` where the collection takes one, for
+/// `/$count` and `$count=true`; the access the collection's list needs is checked.
+async fn count_of(ctx: &Ctx, of: crate::path::CountOf) -> Result<i64, ApiError> {
+    use crate::auth::Access;
+    use crate::path::CountOf;
+    let access = match &of {
+        CountOf::Sessions { .. } | CountOf::Artifacts { .. } => Access::RestoreRead,
+        CountOf::RestorePoints => Access::RestorePointsRead,
+        CountOf::ServiceApps => Access::ControlRead,
+        _ => Access::ConfigurationRead,
+    };
+    ctx.principal.require(access)?;
+    let store = ctx.store();
+    let tenant = ctx.tenant();
+    let unfiltered = |n: i64| -> Result<i64, ApiError> {
+        match ctx.query.filter {
+            Some(_) => Err(ApiError::NotImplemented(
+                "The query option '$filter' is not implemented by backstore on this collection yet.".into(),
+            )),
+            None => Ok(n),
+        }
+    };
+    let policy_of = async |w: Workload, policy: Option<&str>| -> Result<(), ApiError> {
+        if let Some(p) = policy {
+            store.get_policy(tenant, p, Some(w)).await?.ok_or(RuleError::PolicyNotFound)?;
+        }
+        Ok(())
+    };
+    Ok(match of {
+        CountOf::Sessions { workload } => {
+            store.count_sessions(tenant, workload, list_spec(ctx)?.filter.as_ref()).await?
+        }
+        CountOf::Artifacts { session, workload, granular } => {
+            store.get_session(tenant, &session, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
+            store.count_artifacts((tenant, &session, granular), list_spec(ctx)?.filter.as_ref()).await?
+        }
+        CountOf::Units { workload } => store.count_units(tenant, workload, list_spec(ctx)?.filter.as_ref()).await?,
+        CountOf::Policies { workload } => unfiltered(store.count_policies(tenant, workload).await?)?,
+        CountOf::PolicyUnits { policy, workload } => {
+            policy_of(workload, Some(&policy)).await?;
+            unfiltered(store.count_policy_units(tenant, &policy).await?)?
+        }
+        CountOf::Rules { workload, policy } => {
+            policy_of(workload, policy.as_deref()).await?;
+            unfiltered(store.count_under_policy::<RuleRecord>((tenant, workload, policy.as_deref())).await?)?
+        }
+        CountOf::UnitJobs { workload, policy } => {
+            policy_of(workload, policy.as_deref()).await?;
+            unfiltered(store.count_under_policy::<UnitBulkJobRecord>((tenant, workload, policy.as_deref())).await?)?
+        }
+        CountOf::ServiceApps => unfiltered(store.count_service_apps(tenant).await?)?,
+        CountOf::RestorePoints => restore_points::count_restore_points(ctx).await?,
+    })
+}
+
+/// `@odata.count` of a collection when `$count=true` asks for it.
+pub(crate) async fn inline_count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Option<i64>, ApiError> {
+    if !ctx.query.count {
+        return Ok(None);
+    }
+    Ok(Some(count_of(ctx, of).await?))
+}
+
 /// Sets `headers` (`Location`, `Content-Location`) of a response to `url`, where the entity lives.
 pub(crate) fn locate(mut r: Response, url: &str, headers: &[axum::http::HeaderName]) -> Response {
     if let Ok(v) = axum::http::HeaderValue::from_str(url) {
@@ -303,9 +357,20 @@ pub(crate) fn locate(mut r: Response, url: &str, headers: &[axum::http::HeaderNa
 
 /// A collection response: absolute context, the items, and a nextLink after `more_after`.
 pub(crate) fn collection(ctx: &Ctx, fragment: &str, value: Vec<Value>, more_after: Option<i64>) -> Response {
+    counted_collection(ctx, fragment, value, more_after, None)
+}
+
+/// [`collection`] with `@odata.count` when `count` is known.
+pub(crate) fn counted_collection(
+    ctx: &Ctx,
+    fragment: &str,
+    value: Vec<Value>,
+    more_after: Option<i64>,
+    count: Option<i64>,
+) -> Response {
     let body = wire::Collection {
         context: ctx.context(fragment),
-        count: None,
+        count,
         value,
         next_link: more_after.map(|after| ctx.next_link(after, &[])),
     };

@@ -9,11 +9,12 @@ use backstore_store::PolicyRecord;
 use serde_json::{Map, Value};
 
 use super::protection_units::{unit_body, unit_json};
-use super::{collection, entity, page, project, selected};
+use super::{counted_collection, entity, page, project, selected};
 use crate::auth::Access;
 use crate::body::{empty_action_body, into_object, parse_json, BodyKind};
 use crate::error::ApiError;
 use crate::names::{names, BASE_POLICY_SET, BASE_POLICY_TYPE};
+use crate::path::CountOf;
 use crate::Ctx;
 
 const PROPERTIES: &[&str] = &[
@@ -60,10 +61,11 @@ pub(super) async fn list_policies(ctx: &Ctx, workload: Option<Workload>, base: b
     let select = selected(ctx, PROPERTIES, type_name(workload))?;
     no_expand(ctx, workload)?;
     let limit = ctx.query.page_size();
+    let count = super::inline_count(ctx, CountOf::Policies { workload }).await?;
     let rows = ctx.store().list_policies(ctx.tenant(), workload, ctx.query.after, limit + 1).await?;
     let (rows, more_after) = page(rows, limit, |p| p.seq);
     let value = rows.iter().map(|p| Value::Object(policy_json(p, base, select.as_deref()))).collect();
-    Ok(collection(ctx, &set_fragment(workload, base), value, more_after))
+    Ok(counted_collection(ctx, &set_fragment(workload, base), value, more_after, count))
 }
 
 async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<PolicyRecord, ApiError> {
@@ -142,12 +144,13 @@ pub(super) async fn list_policy_units(ctx: &Ctx, policy: &str, w: Workload) -> R
     load(ctx, policy, Some(w)).await?;
     let select = selected(ctx, &super::protection_units::properties(Some(w)), names(w).unit_type)?;
     let limit = ctx.query.page_size();
+    let count = super::inline_count(ctx, CountOf::PolicyUnits { policy: policy.to_owned(), workload: w }).await?;
     let rows = ctx.store().list_policy_units(ctx.tenant(), policy, ctx.query.after, limit + 1).await?;
     let (rows, more_after) = page(rows, limit, |r| r.seq);
     let value =
         rows.iter().map(|r| Value::Object(project(unit_json(ctx, &r.unit, false), select.as_deref(), &[]))).collect();
     let fragment = format!("{}('{policy}')/{}", names(w).policy_set, names(w).unit_set);
-    Ok(collection(ctx, &fragment, value, more_after))
+    Ok(counted_collection(ctx, &fragment, value, more_after, count))
 }
 
 pub(super) async fn get_policy_unit(ctx: &Ctx, policy: &str, w: Workload, id: &str) -> Result<Response, ApiError> {

@@ -160,6 +160,18 @@ pub(super) async fn list_restore_points(ctx: &Ctx) -> Result<Response, ApiError>
     Ok(collection(ctx, "restorePoints", value, None))
 }
 
+/// `restorePoints/$count`: how many unexpired points of the `$expand`ed unit fall in the `$filter`'s
+/// window (all of them, not the list's five).
+pub(super) async fn count_restore_points(ctx: &Ctx) -> Result<i64, ApiError> {
+    let unit_id = expanded_unit(&ctx.query.expand)?;
+    let (from, to) = time_bounds(ctx.query.filter.as_deref().ok_or_else(usage)?)?;
+    if ctx.store().get_unit(ctx.tenant(), &unit_id).await?.is_none() {
+        return Ok(0);
+    }
+    let q = RestorePointQuery { unit_id, from, to, tags: None, newest_first: true, limit: i64::MAX };
+    Ok(ctx.store().find_restore_points(ctx.tenant(), &q, ctx.writer().now).await?.len() as i64)
+}
+
 /// An unexpired restore point of the caller's tenant.
 async fn load(ctx: &Ctx, id: &str) -> Result<RestorePointRecord, ApiError> {
     let now = ctx.writer().now;

@@ -10,7 +10,7 @@ use backstore_domain::RuleError;
 use backstore_store::{NotificationSettings, ServiceAppRecord};
 use serde_json::{Map, Value};
 
-use super::{collection, entity, page};
+use super::{counted_collection, entity, page};
 use crate::auth::Access;
 use crate::error::ApiError;
 use crate::wire;
@@ -29,10 +29,11 @@ fn with_location(r: Response, ctx: &Ctx, id: &str) -> Response {
 pub(super) async fn list_apps(ctx: &Ctx) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ControlRead)?;
     let limit = ctx.query.page_size();
+    let count = super::inline_count(ctx, crate::path::CountOf::ServiceApps).await?;
     let rows = ctx.store().list_service_apps(ctx.tenant(), ctx.query.after, limit + 1).await?;
     let (rows, more_after) = page(rows, limit, |a| a.seq);
     let value = rows.iter().map(|a| Value::Object(app_json(ctx, a))).collect();
-    Ok(collection(ctx, SET, value, more_after))
+    Ok(counted_collection(ctx, SET, value, more_after, count))
 }
 
 async fn load(ctx: &Ctx, id: &str) -> Result<ServiceAppRecord, ApiError> {

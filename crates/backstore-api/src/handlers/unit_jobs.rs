@@ -8,10 +8,11 @@ use backstore_domain::{RuleError, Workload};
 use backstore_store::UnitBulkJobRecord;
 use serde_json::{Map, Value};
 
-use super::{collection, entity, page};
+use super::{counted_collection, entity, page};
 use crate::auth::Access;
 use crate::error::ApiError;
 use crate::names::names;
+use crate::path::CountOf;
 use crate::wire;
 use crate::Ctx;
 
@@ -40,13 +41,14 @@ pub(super) async fn list_jobs(ctx: &Ctx, w: Workload, policy: Option<&str>) -> R
         ctx.store().get_policy(ctx.tenant(), p, Some(w)).await?.ok_or(RuleError::PolicyNotFound)?;
     }
     let limit = ctx.query.page_size();
+    let count = super::inline_count(ctx, CountOf::UnitJobs { workload: w, policy: policy.map(str::to_owned) }).await?;
     let rows = ctx
         .store()
         .list_under_policy::<UnitBulkJobRecord>((ctx.tenant(), w, policy), ctx.query.after, limit + 1)
         .await?;
     let (rows, more_after) = page(rows, limit, |j| j.seq);
     let value = rows.iter().map(|j| Value::Object(job_json(j))).collect();
-    Ok(collection(ctx, &fragment(w, policy), value, more_after))
+    Ok(counted_collection(ctx, &fragment(w, policy), value, more_after, count))
 }
 
 pub(super) async fn get_job(ctx: &Ctx, w: Workload, policy: Option<&str>, id: &str) -> Result<Response, ApiError> {

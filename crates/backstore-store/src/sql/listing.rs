@@ -279,6 +279,14 @@ pub(super) async fn after_seq<T>(
     store.read_rows(Cost::Seek, &sql, &args, read).await
 }
 
+/// How many rows of `table` are in `scope`.
+pub(super) async fn count_in(store: &Store, table: &str, scope: SqlFilter) -> StoreResult<i64> {
+    let sql = format!("SELECT COUNT(*) AS n FROM {table} WHERE {}", scope.sql);
+    let args: Vec<Arg<'_>> = scope.binds.iter().map(Arg::from).collect();
+    let n = store.read_rows(Cost::Scan, &sql, &args, |row| row.col::<i64>("n")).await?;
+    Ok(n.into_iter().next().unwrap_or(0))
+}
+
 /// How many rows of `source` match `filter`.
 pub(super) async fn count(store: &Store, source: &Source<'_>, filter: Option<&Filter>) -> StoreResult<i64> {
     let (_, from) = source.select.split_once(" FROM ").expect("a SELECT … FROM …");

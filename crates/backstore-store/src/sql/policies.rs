@@ -245,6 +245,11 @@ impl Store {
             .await
     }
 
+    /// How many policies the tenant has (of one kind, or all).
+    pub async fn count_policies(&self, tenant: &str, workload: Option<Workload>) -> StoreResult<i64> {
+        listing::count_in(self, "protection_policies", kind_scope(tenant, workload)).await
+    }
+
     /// Renames a policy and applies a units delta: adds of unknown resources or of resources in
     /// another policy, and removes of units not in the policy, fail one item; the rest apply.
     pub async fn update_policy(

@@ -104,6 +104,10 @@ impl Store {
         listing::after_seq(self, &select, kind_scope(tenant, None), ("seq", after, limit), app_from_row).await
     }
 
+    pub async fn count_service_apps(&self, tenant: &str) -> StoreResult<i64> {
+        listing::count_in(self, "service_apps", kind_scope(tenant, None)).await
+    }
+
     pub async fn get_service_app(&self, tenant: &str, id: &str) -> StoreResult<Option<ServiceAppRecord>> {
         by_id::<ServiceAppRecord>(self, tenant, id).await
     }

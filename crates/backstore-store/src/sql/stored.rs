@@ -84,6 +84,15 @@ impl Store {
         listing::after_seq(self, &select, scope, ("seq", after, limit), T::from_row).await
     }
 
+    /// How many inclusion rules or unit bulk jobs of a workload there are (of one policy, or all).
+    pub async fn count_under_policy<T: UnderPolicy>(
+        &self,
+        (tenant, workload, policy_id): (&str, Workload, Option<&str>),
+    ) -> StoreResult<i64> {
+        let scope = and_eq(kind_scope(tenant, Some(workload)), "policy_id", policy_id);
+        listing::count_in(self, T::TABLE, scope).await
+    }
+
     /// One inclusion rule or unit bulk job of a workload (and of `policy_id`, when given).
     pub async fn get_under_policy<T: UnderPolicy>(
         &self,

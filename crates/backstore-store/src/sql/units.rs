@@ -232,6 +232,12 @@ impl Store {
         listing::after_seq(self, &select, scope, ("seq", after, limit), unit_row).await
     }
 
+    /// How many units a policy has.
+    pub async fn count_policy_units(&self, tenant: &str, policy_id: &str) -> StoreResult<i64> {
+        listing::count_in(self, "protection_units", and_eq(kind_scope(tenant, None), "policy_id", Some(policy_id)))
+            .await
+    }
+
     /// Puts a unit and its points in place as they are (fixtures and imports; no policy rules).
     pub async fn insert_protection_unit(
         &self,

@@ -37,7 +37,6 @@ async fn paths_methods_and_options() {
     for path in [
         "activityLogs",
         "siteExclusionUnits",
-        "protectionPolicies/$count",
         "protectionPolicies?$filter=status eq 'active'",
         "serviceApps?$orderby=registrationDateTime",
         "restoreSessions?$search=marketing",

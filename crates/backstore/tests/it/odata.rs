@@ -288,3 +288,46 @@ async fn paging_ten_thousand_artifacts_while_more_arrive() {
     assert_eq!(seen.len() as i64, total, "the ones added meanwhile come at the end, once");
     assert!(pages >= 11, "{pages}");
 }
+
+#[tokio::test]
+async fn policies_units_rules_jobs_and_service_apps_count_with_and_without_a_list() {
+    let (app, token, _) = TestApp::seeded(TENANT, 3, 2, 1, 1).await;
+    // The seed puts each workload's units in one policy.
+    let policies = app.get("protectionPolicies?$count=true", &token).await;
+    policies.expect(200);
+    let n = policies.body["value"].as_array().unwrap().len() as i64;
+    assert_eq!(policies.body["@odata.count"], n, "{}", policies.body);
+    assert_eq!(count_text(&app, &token, "protectionPolicies/$count").await, n);
+    let sp = app.get("sharePointProtectionPolicies?$count=true&$top=1", &token).await;
+    let sp_id = sp.body["value"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(sp.body["@odata.count"], 1);
+    assert_eq!(count_text(&app, &token, "sharePointProtectionPolicies/$count").await, 1);
+    let units = format!("sharePointProtectionPolicies/{sp_id}/siteProtectionUnits");
+    assert_eq!(count_text(&app, &token, &format!("{units}/$count")).await, 3);
+    assert_eq!(app.get(&format!("{units}?$count=true&$top=2"), &token).await.body["@odata.count"], 3);
+
+    // Rules and unit bulk jobs: none, then one, under the policy and across policies.
+    let rules = format!("sharePointProtectionPolicies/{sp_id}/siteInclusionRules");
+    assert_eq!(count_text(&app, &token, &format!("{rules}/$count")).await, 0);
+    app.post(&rules, &token, &json!({"siteExpression": "displayName -eq 'nothing'"})).await.expect(201);
+    assert_eq!(count_text(&app, &token, &format!("{rules}/$count")).await, 1);
+    assert_eq!(count_text(&app, &token, "siteInclusionRules/$count").await, 1);
+    assert_eq!(app.get(&format!("{rules}?$count=true"), &token).await.body["@odata.count"], 1);
+    let jobs = format!("sharePointProtectionPolicies/{sp_id}/siteProtectionUnitsBulkAdditionJobs");
+    assert_eq!(count_text(&app, &token, &format!("{jobs}/$count")).await, 0);
+    assert_eq!(app.get("siteProtectionUnitsBulkAdditionJobs?$count=true", &token).await.body["@odata.count"], 0);
+
+    // Service apps.
+    assert_eq!(count_text(&app, &token, "serviceApps/$count").await, 0);
+    assert_eq!(app.get("serviceApps?$count=true", &token).await.body["@odata.count"], 0);
+
+    // What these collections do not serve stays refused; a missing policy is a 404.
+    app.get("protectionPolicies/$count?$filter=status eq 'active'", &token).await.expect_error(501, "notImplemented");
+    app.get("protectionPolicies/$count?$top=1", &token).await.expect_error(400, "BadRequest");
+    app.get("sharePointProtectionPolicies/nope/siteInclusionRules/$count", &token)
+        .await
+        .expect_error(404, "PolicyNotFound");
+    app.get("sharePointProtectionPolicies/$count/extra", &token).await.expect(404);
+    let reader = app.token_with(TENANT, true, None, 3600);
+    assert_eq!(count_text(&app, &reader, "protectionPolicies/$count").await, n);
+}

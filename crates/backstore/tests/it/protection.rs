@@ -118,6 +118,21 @@ async fn the_restore_point_list_takes_its_documented_shape() {
         app.get(&format!("{}&$top=50", list_url(&unit.id, &format!("protectionDateTime lt {future}"))), &token).await;
     assert_eq!(ids(&top.body).len(), 5, "never more than five");
 
+    // `/$count` counts every point in the window, not the list's five.
+    let count = |url: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            let r = app.get(&url.replacen("restorePoints?", "restorePoints/$count?", 1), token).await;
+            r.expect(200);
+            r.text.parse::<i64>().unwrap()
+        }
+    };
+    assert_eq!(count(list_url(&unit.id, &format!("protectionDateTime lt {future}"))).await, 8);
+    assert_eq!(count(list_url(&unit.id, &format!("protectionDateTime le {t}"))).await, 6);
+    assert_eq!(count(list_url("no-such-unit", &format!("protectionDateTime lt {future}"))).await, 0);
+    app.get("restorePoints/$count", &token).await.expect_error(400, "BadRequest");
+
     let unknown = app.get(&list_url("no-such-unit", &format!("protectionDateTime lt {future}")), &token).await;
     assert_eq!(unknown.body["value"], json!([]));
     let other = app.token(OTHER_TENANT);
