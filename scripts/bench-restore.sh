@@ -165,8 +165,11 @@ for p in "${peers[@]}"; do
     export RESTIC_CACHE_DIR="$work/$p-cache" RUSTIC_CACHE_DIR="$work/$p-cache"
     "$p" -r "$work/$p-repo" --password-file "$work/password" init >/dev/null 2>&1
     (cd "$work" && "$p" -r "$work/$p-repo" --password-file "$work/password" backup library >/dev/null 2>&1)
+    # restic takes the destination as --target, rustic as an argument.
+    target=(--target "$work/$p-out")
+    [ "$p" = rustic ] && target=("$work/$p-out")
     t0="$(now)"
-    "$p" -r "$work/$p-repo" --password-file "$work/password" restore latest --target "$work/$p-out" >/dev/null 2>&1
+    "$p" -r "$work/$p-repo" --password-file "$work/password" restore latest "${target[@]}" >/dev/null 2>&1
     peer_s[$p]="$(since "$t0")"
     diff -r "$work/library" "$work/$p-out/library" >/dev/null || { echo "$p restored something else" >&2; exit 1; }
     t0="$(now)"
@@ -210,6 +213,6 @@ row("backstore granular folder (tree)", folder_s, **one)
 row("backstore granular folder + read", folder_s + folder_read_s, **one)
 for p, s in zip(peers, peer_folder_s):
     row(f"{p} restore of the folder", s, **one)
-print(f"{'disk write (dd 512 MiB, fdatasync)':34} {disk_s:8.2f} {512 * 1.048576 / disk_s:8.1f}")
+print(f"{'disk write (dd 512 MiB, fdatasync)':38} {disk_s:8.2f} {512 * 1.048576 / disk_s:8.1f}")
 print(f"backstore browse, time to the first folder's listing: {browse_s * 1000:.0f} ms")
 PY
