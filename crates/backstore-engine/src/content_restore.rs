@@ -61,8 +61,7 @@ pub(crate) async fn plan(
     if unit.resource.resource_id().is_none() {
         return Ok(None);
     }
-    let tree = PointTree::read(content, tenant, point_root).await?;
-    let tree = crate::granular_restore::narrow(store, tenant, a, tree).await?;
+    let tree = crate::granular_restore::read_tree(store, content, tenant, a, point_root).await?;
     let work = match unit.resource.workload {
         Workload::Exchange => {
             let items: Vec<_> = mail_restores::restorable(&tree).collect();

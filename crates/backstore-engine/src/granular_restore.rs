@@ -9,7 +9,7 @@
 
 use std::collections::HashSet;
 
-use backstore_content::{Entry, EntryKind};
+use backstore_content::{BlobId, Entry, EntryKind};
 use backstore_domain::restore::{
     library_guid, recovered_files_folder_name, recovered_folder_name, RestoreOutcome, UnitInfo,
 };
@@ -29,8 +29,23 @@ fn unusable(why: String) -> StoreError {
     StoreError::InvalidTreeChange(why)
 }
 
-/// The part of `tree` a granular artifact restores (the whole tree for a standard one).
-pub(crate) async fn narrow(store: &Store, tenant: &str, a: &ArtifactRecord, tree: PointTree) -> StoreResult<PointTree> {
+/// The part of the point's tree (`root`) an artifact restores: all of it for a standard one; for a
+/// browse item only its subtree, read from the manifests on the way to it (not the whole tree);
+/// for a search the messages it matched with their folders.
+pub(crate) async fn read_tree(
+    store: &Store,
+    content: &Content,
+    tenant: &str,
+    a: &ArtifactRecord,
+    root: BlobId,
+) -> StoreResult<PointTree> {
+    let item = a.granular.as_ref().filter(|g| g.item_key.is_some()).and_then(|_| a.wire_id().split(',').nth(3));
+    if let Some(item) = item {
+        return PointTree::read_item(content, tenant, root, &[], item)
+            .await?
+            .ok_or_else(|| unusable(format!("item {item} is not in the restore point")));
+    }
+    let tree = PointTree::read(content, tenant, root).await?;
     let Some(g) = &a.granular else { return Ok(tree) };
     if let Some(search_id) = &g.search_response_id {
         let search = store
@@ -40,11 +55,8 @@ pub(crate) async fn narrow(store: &Store, tenant: &str, a: &ArtifactRecord, tree
         let matched: HashSet<&str> = search.item_ids.iter().map(String::as_str).collect();
         return Ok(only_messages(tree, &matched));
     }
-    let key = a.wire_id();
-    match key.split(',').nth(3) {
-        Some(item) => subtree(tree, item).ok_or_else(|| unusable(format!("item {item} is not in the restore point"))),
-        None => Ok(whole_library(tree, a.restore_point.workload)),
-    }
+    // A site's or library's key: the whole library.
+    Ok(whole_library(tree, a.restore_point.workload))
 }
 
 /// The restorable messages of `ids` and the folders above them.
@@ -66,21 +78,6 @@ fn only_messages(tree: PointTree, ids: &HashSet<&str>) -> PointTree {
     }
     let items = tree.items.iter().filter(|i| keep.contains(&i.entry.id)).cloned().collect();
     PointTree { root: tree.root, items }
-}
-
-/// Item `id` (made the top) and everything below it; `None` when the tree does not hold it.
-fn subtree(tree: PointTree, id: &str) -> Option<PointTree> {
-    let top = tree.items.iter().find(|i| i.entry.id == id)?;
-    let mut inside: HashSet<String> = HashSet::from([id.to_owned()]);
-    let mut items = vec![PointItem { parent: None, entry: top.entry.clone() }];
-    // Parents come before children, so one pass collects the whole subtree.
-    for i in &tree.items {
-        if i.parent.as_deref().is_some_and(|p| inside.contains(p)) {
-            inside.insert(i.entry.id.clone());
-            items.push(i.clone());
-        }
-    }
-    Some(PointTree { root: tree.root, items })
 }
 
 /// The whole tree below one folder named after the library.
@@ -124,8 +121,11 @@ pub(crate) async fn restore_item(
     let g = GranularItems { session_id: &a.session_id, artifact_id: &a.id, folder_name: &folder_name, tree };
     let (recovered, done) = store.restore_items(w, &drive, g).await?;
     let written = store.snapshot_drive(content, tenant, &drive.drive_id).await?;
-    let after = PointTree::read(content, tenant, written).await?;
-    let digests = (item_digest(tree, &top), item_digest(&after, &recovered.item_id));
+    // Only the copy is read back: the session's folder is at the library's root.
+    let copy = PointTree::read_item(content, tenant, written, &[&recovered.folder_id], &recovered.item_id)
+        .await?
+        .ok_or_else(|| unusable(format!("the copy of {top} is not in the library's snapshot")))?;
+    let digests = (item_digest(tree, &top), item_digest(&copy, &recovered.item_id));
     store.finish_restore_proof(tenant, &a.id, &written, Some(digests), w.now).await?;
     if digests.0 != digests.1 {
         tracing::warn!(artifact = %a.id, "the recovered copy differs from the restore point's item");

@@ -53,6 +53,46 @@ impl PointTree {
         Ok(PointTree { root, items })
     }
 
+    /// Item `id` (made the top: no parent) and everything below it, reading only the manifests on
+    /// the way to it and below it: the folders of `via` first (ids, from `root` down), then breadth
+    /// first. `None` when it is not there.
+    pub async fn read_item<I: ChunkIndex>(
+        repo: &Repository<I>,
+        tenant: &str,
+        root: BlobId,
+        via: &[&str],
+        id: &str,
+    ) -> Result<Option<Self>, ContentError> {
+        let mut at = root;
+        for step in via {
+            let entries = repo.read_tree(tenant, &at).await?.entries;
+            match entries.into_iter().find(|e| e.id == *step).and_then(|e| e.tree) {
+                Some(tree) => at = tree,
+                None => return Ok(None),
+            }
+        }
+        let mut queue = std::collections::VecDeque::from([at]);
+        while let Some(tree) = queue.pop_front() {
+            for entry in repo.read_tree(tenant, &tree).await?.entries {
+                if entry.id == id {
+                    let mut items = Vec::new();
+                    if let Some(sub) = entry.tree {
+                        items = Self::read(repo, tenant, sub).await?.items;
+                        for i in items.iter_mut().filter(|i| i.parent.is_none()) {
+                            i.parent = Some(id.to_owned());
+                        }
+                    }
+                    items.insert(0, PointItem { parent: None, entry });
+                    return Ok(Some(PointTree { root, items }));
+                }
+                if let Some(sub) = entry.tree {
+                    queue.push_back(sub);
+                }
+            }
+        }
+        Ok(None)
+    }
+
     pub fn files(&self) -> u64 {
         self.items.iter().filter(|i| i.entry.kind == EntryKind::File).count() as u64
     }
