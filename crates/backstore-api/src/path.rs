@@ -229,6 +229,7 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
         }
         match it.next() {
             None => Target::BulkRequests { session: id, workload: nav },
+            Some(count) if is(count, "$count") => Target::Count(CountOf::BulkRequests { session: id, workload: nav }),
             Some(request) => Target::BulkRequest { session: id, workload: nav, id: text(request).to_owned() },
         }
     } else {

@@ -219,4 +219,11 @@ pub enum CountOf {
     ServiceApps,
     /// Of one unit, in a time window: the list's required `$expand` and `$filter`.
     RestorePoints,
+    BulkRequests {
+        session: String,
+        workload: Workload,
+    },
+    BrowseSessions {
+        workload: Option<Workload>,
+    },
 }

@@ -75,6 +75,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
     ctx.principal.require(Access::RestoreWrite)?;
     let limit = ctx.query.page_size();
     let now = ctx.state.inner.clock.now();
+    let count = super::inline_count(ctx, crate::path::CountOf::BrowseSessions { workload }).await?;
     let rows = ctx.store().list_browse_sessions(ctx.tenant(), workload, ctx.query.after, limit + 1, now).await?;
     let (rows, more_after) = super::page(rows, limit, |s| s.seq);
     let value = rows.iter().map(|s| Value::Object(session_json(s))).collect();
@@ -82,7 +83,7 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
         (Some(w), false) => set_of(w),
         _ => "browseSessions",
     };
-    Ok(super::collection(ctx, set, value, more_after))
+    Ok(super::counted_collection(ctx, set, value, more_after, count))
 }
 
 pub(super) async fn get_session(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<Response, ApiError> {

@@ -8,7 +8,7 @@ use backstore_domain::{RuleError, Workload};
 use backstore_store::BulkRequestRecord;
 use serde_json::{Map, Value};
 
-use super::{collection, entity};
+use super::{counted_collection, entity};
 use crate::auth::Access;
 use crate::error::ApiError;
 use crate::names::names;
@@ -45,8 +45,10 @@ async fn requests(ctx: &Ctx, session: &str, w: Workload) -> Result<Vec<BulkReque
 
 pub(super) async fn list_bulk_requests(ctx: &Ctx, session: &str, w: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::RestoreRead)?;
-    let value = requests(ctx, session, w).await?.iter().map(|r| Value::Object(request_json(r, w))).collect();
-    Ok(collection(ctx, &fragment(session, w), value, None))
+    let all = requests(ctx, session, w).await?;
+    let count = ctx.query.count.then_some(all.len() as i64);
+    let value = all.iter().map(|r| Value::Object(request_json(r, w))).collect();
+    Ok(counted_collection(ctx, &fragment(session, w), value, None, count))
 }
 
 pub(super) async fn get_bulk_request(ctx: &Ctx, session: &str, w: Workload, id: &str) -> Result<Response, ApiError> {

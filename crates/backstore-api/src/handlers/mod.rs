@@ -54,8 +54,16 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     if !matches!(target, RestorePoints | Sessions { .. } | Artifacts { .. } | Units { .. } | Session { .. } | Count(_))
     {
         // These count their items for `$count=true` (`inline_count`).
-        let counted =
-            matches!(target, Policies { .. } | PolicyUnits { .. } | Rules { .. } | UnitJobs { .. } | ServiceApps);
+        let counted = matches!(
+            target,
+            Policies { .. }
+                | PolicyUnits { .. }
+                | Rules { .. }
+                | UnitJobs { .. }
+                | ServiceApps
+                | BulkRequests { .. }
+                | BrowseSessions { .. }
+        );
         ctx.query.only_general(counted)?;
     }
     if !matches!(target, Root | Enable | Unimplemented(_)) {
@@ -288,7 +296,8 @@ async fn count_of(ctx: &Ctx, of: crate::path::CountOf) -> Result<i64, ApiError> 
     use crate::auth::Access;
     use crate::path::CountOf;
     let access = match &of {
-        CountOf::Sessions { .. } | CountOf::Artifacts { .. } => Access::RestoreRead,
+        CountOf::Sessions { .. } | CountOf::Artifacts { .. } | CountOf::BulkRequests { .. } => Access::RestoreRead,
+        CountOf::BrowseSessions { .. } => Access::RestoreWrite,
         CountOf::RestorePoints => Access::RestorePointsRead,
         CountOf::ServiceApps => Access::ControlRead,
         _ => Access::ConfigurationRead,
@@ -334,6 +343,13 @@ async fn count_of(ctx: &Ctx, of: crate::path::CountOf) -> Result<i64, ApiError> 
         }
         CountOf::ServiceApps => unfiltered(store.count_service_apps(tenant).await?)?,
         CountOf::RestorePoints => restore_points::count_restore_points(ctx).await?,
+        CountOf::BulkRequests { session, workload } => {
+            let all = store.list_bulk_requests(tenant, &session, workload).await?.ok_or(RuleError::SessionNotFound)?;
+            unfiltered(all.len() as i64)?
+        }
+        CountOf::BrowseSessions { workload } => {
+            unfiltered(store.count_browse_sessions(tenant, workload, ctx.state.inner.clock.now()).await?)?
+        }
     })
 }
 

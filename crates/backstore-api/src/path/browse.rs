@@ -3,7 +3,7 @@
 
 use backstore_domain::Workload;
 
-use super::{end, is, not_found, text, unimplemented, ApiVersion, Seg, Target};
+use super::{end, is, not_found, text, ApiVersion, CountOf, Seg, Target};
 use crate::error::ApiError;
 use crate::names::is_odata_type;
 
@@ -45,7 +45,10 @@ pub(super) fn browse_sessions<'a>(
         return Ok((version, Target::BrowseSessions { workload, base }));
     };
     if is(key, "$count") {
-        return Ok((version, unimplemented("$count")));
+        return match it.next() {
+            None => Ok((version, Target::Count(CountOf::BrowseSessions { workload }))),
+            Some(extra) => Err(not_found(text(extra))),
+        };
     }
     let id = text(key).to_owned();
     let mut next = it.next();

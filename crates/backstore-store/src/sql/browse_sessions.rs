@@ -121,6 +121,21 @@ impl Store {
         self.read_row(&sql, args![tenant, id, micros(now), kind, kind], session_from_row).await
     }
 
+    /// How many unexpired browse sessions the tenant has (of one kind, if given).
+    pub async fn count_browse_sessions(
+        &self,
+        tenant: &str,
+        workload: Option<Workload>,
+        now: Timestamp,
+    ) -> StoreResult<i64> {
+        let kind = workload.map(Workload::unit_kind);
+        let sql = "SELECT COUNT(*) AS n FROM browse_sessions WHERE tenant_id = ? AND expiration_at > ? \
+                   AND (? IS NULL OR workload = ?)";
+        self.read_rows(Cost::Seek, sql, args![tenant, micros(now), kind, kind], |r| r.col::<i64>("n"))
+            .await
+            .map(|n| n.into_iter().next().unwrap_or(0))
+    }
+
     /// A page of the tenant's unexpired browse sessions (of one kind, if given) after `after`.
     pub async fn list_browse_sessions(
         &self,

@@ -54,8 +54,13 @@ async fn a_sites_point_is_browsed_level_by_level_as_it_was() {
     assert!(s["restorePointDateTime"].is_string());
     let got = app.get(&format!("sharePointBrowseSessions/{id}"), &token).await;
     assert_eq!(got.body["id"], id.as_str());
-    let all = app.get("browseSessions", &token).await;
+    let all = app.get("browseSessions?$count=true", &token).await;
     assert_eq!(all.body["value"].as_array().unwrap().len(), 1, "{}", all.body);
+    assert_eq!(all.body["@odata.count"], 1);
+    for (path, n) in [("browseSessions/$count", "1"), ("oneDriveForBusinessBrowseSessions/$count", "0")] {
+        let r = app.get(path, &token).await;
+        assert_eq!((r.status.as_u16(), r.text.as_str()), (200, n), "{path}");
+    }
     assert_eq!(all.body["value"][0]["@odata.type"], "#microsoft.graph.sharePointBrowseSession");
     let none = app.get("oneDriveForBusinessBrowseSessions", &token).await;
     assert_eq!(none.body["value"], json!([]));

@@ -69,8 +69,14 @@ async fn a_bulk_request_resolves_into_artifacts_after_activation() {
     assert_eq!(session.body["status"], "completed");
     assert_eq!(session.body["restoreSessionArtifactCount"]["total"], 2);
 
-    let list = app.get(&format!("exchangeRestoreSessions/{id}/{NAV}"), &token).await;
+    let list = app.get(&format!("exchangeRestoreSessions/{id}/{NAV}?$count=true"), &token).await;
     assert_eq!(list.body["value"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["@odata.count"], 1);
+    let count = app.get(&format!("exchangeRestoreSessions/{id}/{NAV}/$count"), &token).await;
+    assert_eq!((count.status.as_u16(), count.text.as_str()), (200, "1"));
+    app.get(&format!("exchangeRestoreSessions/nope/{NAV}/$count"), &token)
+        .await
+        .expect_error(404, "RestoreSessionNotFound");
     app.get(&format!("exchangeRestoreSessions/{id}/{NAV}/not-a-guid"), &token)
         .await
         .expect_error(400, "InvalidBulkRestoreArtifactId");
