@@ -166,6 +166,10 @@ pub enum Target {
     },
     /// `emailNotificationsSetting`
     NotificationSettings,
+    /// beta `reports/getStatisticsByPolicy(policyId='…')`
+    PolicyStatistics {
+        policy: String,
+    },
     /// `browseSessions` (`workload: None`), a type cast of it, or a typed browse session set.
     BrowseSessions {
         workload: Option<Workload>,

@@ -20,6 +20,43 @@ crate::enums::graph_enum! {
     }
 }
 
+/// A policy's `backupCountStatistics` (beta `reports/getStatisticsByPolicy`): its units by where
+/// their protection stands. A unit with an error counts as failed on its side (protected or
+/// unprotected); `offboardRequested` and `removed` count units waiting to leave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CountStatistics {
+    pub total: i64,
+    pub protected_completed: i64,
+    pub protected_failed: i64,
+    pub protected_in_progress: i64,
+    pub unprotected_completed: i64,
+    pub unprotected_failed: i64,
+    pub unprotected_in_progress: i64,
+    pub offboard_requested: i64,
+    pub removed: i64,
+}
+
+/// [`CountStatistics`] of units given by their status and whether they carry an error.
+pub fn count_statistics(units: impl IntoIterator<Item = (ProtectionUnitStatus, bool)>) -> CountStatistics {
+    use ProtectionUnitStatus as S;
+    let mut c = CountStatistics::default();
+    for (status, failed) in units {
+        c.total += 1;
+        let slot = match (status, failed) {
+            (S::Protected | S::ProtectRequested, true) => &mut c.protected_failed,
+            (S::Protected, false) => &mut c.protected_completed,
+            (S::ProtectRequested, false) => &mut c.protected_in_progress,
+            (S::Unprotected | S::UnprotectRequested, true) => &mut c.unprotected_failed,
+            (S::Unprotected, false) => &mut c.unprotected_completed,
+            (S::UnprotectRequested, false) => &mut c.unprotected_in_progress,
+            (S::OffboardRequested | S::CancelOffboardRequested, _) => &mut c.offboard_requested,
+            (S::RemoveRequested | S::Offboarded, _) => &mut c.removed,
+        };
+        *slot += 1;
+    }
+    c
+}
+
 /// Whether a unit is waiting for the engine to settle it.
 pub fn is_requested(s: ProtectionUnitStatus) -> bool {
     matches!(
@@ -73,6 +110,35 @@ pub fn restore_point_id(tenant: &str, unit: &str, epoch: i64, protected_since: T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn count_statistics_sort_units_by_where_their_protection_stands() {
+        use ProtectionUnitStatus as S;
+        let c = count_statistics([
+            (S::Protected, false),
+            (S::Protected, false),
+            (S::Protected, true),
+            (S::ProtectRequested, false),
+            (S::Unprotected, false),
+            (S::UnprotectRequested, true),
+            (S::OffboardRequested, false),
+            (S::RemoveRequested, false),
+        ]);
+        assert_eq!(
+            c,
+            CountStatistics {
+                total: 8,
+                protected_completed: 2,
+                protected_failed: 1,
+                protected_in_progress: 1,
+                unprotected_completed: 1,
+                unprotected_failed: 1,
+                unprotected_in_progress: 0,
+                offboard_requested: 1,
+                removed: 1,
+            }
+        );
+    }
     use ProtectionUnitStatus::*;
 
     #[test]

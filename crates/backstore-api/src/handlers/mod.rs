@@ -215,6 +215,10 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::POST => service_apps::app_action(ctx, &id, activate).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
         },
+        PolicyStatistics { policy } => match m {
+            Method::GET => protection_policies::statistics(ctx, &policy).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
         NotificationSettings => match m {
             Method::GET => service_apps::get_notifications(ctx).await,
             Method::PATCH => service_apps::update_notifications(ctx).await,

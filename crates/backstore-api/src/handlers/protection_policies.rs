@@ -167,3 +167,31 @@ pub(super) async fn get_policy_unit(ctx: &Ctx, policy: &str, w: Workload, id: &s
     let fragment = format!("{}('{policy}')/{}/$entity", names(w).policy_set, names(w).unit_set);
     Ok(entity(ctx, StatusCode::OK, &fragment, project(unit_json(ctx, &row.unit, false), select.as_deref(), &[])))
 }
+
+/// beta `reports/getStatisticsByPolicy(policyId='…')`: the policy's units counted by where their
+/// protection stands, computed now.
+pub(super) async fn statistics(ctx: &Ctx, policy: &str) -> Result<Response, ApiError> {
+    ctx.principal.require(Access::ConfigurationRead)?;
+    ctx.query.for_entity()?;
+    let p = load(ctx, policy, None).await?;
+    let c = backstore_domain::policy::count_statistics(ctx.store().policy_unit_states(ctx.tenant(), &p.id).await?);
+    let context = format!("{}/{}/$metadata#microsoft.graph.backupPolicyReport", ctx.origin, ctx.version.as_str());
+    let body = serde_json::json!({
+        "@odata.context": context,
+        "backupPolicyId": p.id,
+        "displayName": p.display_name,
+        "countStatistics": {
+            "lastComputedDateTime": crate::wire::DateTime(ctx.writer().now),
+            "total": c.total,
+            "protectedCompleted": c.protected_completed,
+            "protectedFailed": c.protected_failed,
+            "protectedInProgress": c.protected_in_progress,
+            "unprotectedCompleted": c.unprotected_completed,
+            "unprotectedFailed": c.unprotected_failed,
+            "unprotectedInProgress": c.unprotected_in_progress,
+            "offboardRequested": c.offboard_requested,
+            "removed": c.removed,
+        },
+    });
+    Ok(crate::json_response(StatusCode::OK, &body))
+}

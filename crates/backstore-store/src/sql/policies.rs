@@ -245,6 +245,21 @@ impl Store {
             .await
     }
 
+    /// The units of a policy by status, and whether each carries an error.
+    pub async fn policy_unit_states(
+        &self,
+        tenant: &str,
+        policy_id: &str,
+    ) -> StoreResult<Vec<(ProtectionUnitStatus, bool)>> {
+        let sql = "SELECT status, error_code FROM protection_units WHERE tenant_id = ? AND policy_id = ?";
+        self.read_rows(super::read::Cost::Scan, sql, args![tenant, policy_id], |r| {
+            let s: String = r.col("status")?;
+            let status = ProtectionUnitStatus::parse(&s).map_or_else(|| corrupt("unit status", &s), Ok)?;
+            Ok((status, r.col::<Option<String>>("error_code")?.is_some()))
+        })
+        .await
+    }
+
     /// How many policies the tenant has (of one kind, or all).
     pub async fn count_policies(&self, tenant: &str, workload: Option<Workload>) -> StoreResult<i64> {
         listing::count_in(self, "protection_policies", kind_scope(tenant, workload)).await

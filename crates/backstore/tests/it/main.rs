@@ -24,6 +24,7 @@ mod odata;
 mod policies;
 mod process;
 mod protection;
+mod reports;
 mod restores;
 mod retention;
 mod rules;

@@ -47,6 +47,8 @@ mod policies;
 mod process;
 #[path = "../it/protection.rs"]
 mod protection;
+#[path = "../it/reports.rs"]
+mod reports;
 #[path = "../it/restores.rs"]
 mod restores;
 #[path = "../it/retention.rs"]
