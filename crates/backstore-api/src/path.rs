@@ -14,7 +14,8 @@ pub use crate::target::{ApiVersion, CountOf, Target};
 mod browse;
 use browse::{browse_sessions, browse_set};
 
-/// Root navigation properties and actions of `backupRestoreRoot` not served yet (v1.0 and beta).
+/// Root navigation properties of beta's `backupRestoreRoot` not served yet (`501` on beta; on v1.0,
+/// which does not have them, an unknown segment).
 const ROOT_UNIMPLEMENTED: &[&str] = &[
     "activityLogs",
     "exclusionUnits",
@@ -172,7 +173,7 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
         (None, true)
     } else if let Some(w) = workload_by(text(set), |n| n.session_set).filter(|_| matches!(set, Seg::Name(_))) {
         (Some(w), false)
-    } else if let Some(name) = ROOT_UNIMPLEMENTED.iter().find(|n| is(set, n)) {
+    } else if let Some(name) = ROOT_UNIMPLEMENTED.iter().find(|n| is(set, n)).filter(|_| version == ApiVersion::Beta) {
         return Ok((version, unimplemented(name)));
     } else {
         return Err(not_found(text(set)));
@@ -522,7 +523,8 @@ mod tests {
             parse("/v1.0/solutions/backupRestore/sharePointRestoreSessions/x/mailboxRestoreArtifacts"),
             Err(ApiError::ResourceNotFound(_))
         ));
-        assert!(matches!(target("/v1.0/solutions/backupRestore/activityLogs"), Target::Unimplemented(_)));
+        assert!(matches!(target("/beta/solutions/backupRestore/activityLogs"), Target::Unimplemented(_)));
+        assert!(matches!(parse("/v1.0/solutions/backupRestore/activityLogs"), Err(ApiError::ResourceNotFound(_))));
         assert_eq!(
             target("/v1.0/solutions/backupRestore/browseSessions"),
             Target::BrowseSessions { workload: None, base: true }

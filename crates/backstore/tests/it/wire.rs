@@ -362,7 +362,7 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
     rec.get("error-session-missing", "restoreSessions/nope", &token).await;
     rec.get("error-unknown-path", "restoreSession", &token).await;
     rec.call("error-method", M::PUT, &format!("restoreSessions/{ex_session}"), Some(&token), None).await;
-    rec.get("error-not-implemented", "activityLogs", &token).await;
+    rec.get("error-not-implemented", "restoreSessions?$search=marketing", &token).await;
     rec.get("error-bad-query", "restoreSessions?$top=abc", &token).await;
     rec.get("error-bad-filter", "restoreSessions?$filter=status eq", &token).await;
     rec.post(
