@@ -7,6 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::mail::graph;
+use crate::restores::run_to_completion as run;
 use crate::support::*;
 
 async fn content(app: &TestApp, token: &str, drive: &str, path: &str) -> (u16, String) {
@@ -30,17 +31,6 @@ async fn keys(app: &TestApp, token: &str, browse: &str, key: Option<&str>) -> Ve
 
 fn key_of<'a>(listed: &'a [(String, String)], name: &str) -> &'a str {
     &listed.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name} not in {listed:?}")).1
-}
-
-async fn run(app: &TestApp, token: &str, set: &str, id: &str) {
-    app.activate(id, token).await.expect(200);
-    app.engine(backstore_engine::EngineConfig::default())
-        .with_content(app.content())
-        .run_until_idle(100)
-        .await
-        .unwrap();
-    let s = app.get(&format!("{set}/{id}"), token).await;
-    assert_eq!(s.body["status"], "completed", "{}", s.body);
 }
 
 #[tokio::test]

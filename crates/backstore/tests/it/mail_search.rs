@@ -160,12 +160,7 @@ async fn a_searchs_matches_and_only_those_are_restored_in_place_or_to_recovered_
         let made = app.post("exchangeRestoreSessions", &token, &artifact(destination)).await;
         made.expect(201);
         let id = made.body["id"].as_str().unwrap().to_owned();
-        app.activate(&id, &token).await.expect(200);
-        app.engine(backstore_engine::EngineConfig::default())
-            .with_content(app.content())
-            .run_until_idle(100)
-            .await
-            .unwrap();
+        crate::restores::run_to_completion(&app, &token, "exchangeRestoreSessions", &id).await;
         let listed = app.get(&format!("exchangeRestoreSessions/{id}/granularMailboxRestoreArtifacts"), &token).await;
         let a = listed.body["value"][0].clone();
         assert_eq!(

@@ -44,6 +44,19 @@ async fn restore(app: &TestApp, token: &str, point: &str, destination: &str) -> 
 }
 
 /// [`restore`] in a session of any kind: `sessions` and `artifacts` name its collections.
+/// Activates session `id` of `set`, runs the engine with the content store until it is idle, and
+/// checks that the session completed.
+pub(crate) async fn run_to_completion(app: &TestApp, token: &str, set: &str, id: &str) {
+    app.activate(id, token).await.expect(200);
+    app.engine(backstore_engine::EngineConfig::default())
+        .with_content(app.content())
+        .run_until_idle(100)
+        .await
+        .unwrap();
+    let session = app.get(&format!("{set}/{id}"), token).await;
+    assert_eq!(session.body["status"], "completed", "{}", session.body);
+}
+
 pub(crate) async fn restore_in(
     app: &TestApp,
     token: &str,
@@ -56,14 +69,7 @@ pub(crate) async fn restore_in(
     let s = app.post(sessions, token, &body).await;
     s.expect(201);
     let id = s.body["id"].as_str().unwrap().to_owned();
-    app.activate(&id, token).await.expect(200);
-    app.engine(backstore_engine::EngineConfig::default())
-        .with_content(app.content())
-        .run_until_idle(100)
-        .await
-        .unwrap();
-    let session = app.get(&format!("{sessions}/{id}"), token).await;
-    assert_eq!(session.body["status"], "completed", "{}", session.body);
+    run_to_completion(app, token, sessions, &id).await;
     let listed = app.get(&format!("{sessions}/{id}/{artifacts}"), token).await;
     let artifact = listed.body["value"][0].clone();
     assert_eq!(artifact["status"], "succeeded", "{artifact}");
