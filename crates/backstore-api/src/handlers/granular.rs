@@ -13,15 +13,42 @@ use super::browse::{bad_key, find_item, library_url, load, location_of, Location
 use crate::error::ApiError;
 use crate::Ctx;
 
-/// Resolves the granular adds of a delta (standard ones are left as they are).
-pub(super) async fn resolve_delta(ctx: &Ctx, w: Workload, items: &mut [DeltaItem]) -> Result<(), ApiError> {
+/// A granular add of a delta that fails alone, as an unknown restore point does: its position in
+/// the request, the add, and the refusal.
+pub(super) struct Refused {
+    pub index: usize,
+    pub add: ArtifactAdd,
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+/// Resolves the granular adds of a delta; those that cannot be (an unknown or unready browse
+/// session, a key naming nothing in it, an unknown search) are taken out of `items` and returned,
+/// to fail alone. Standard items are left as they are.
+pub(super) async fn resolve_delta(
+    ctx: &Ctx,
+    w: Workload,
+    items: &mut Vec<DeltaItem>,
+) -> Result<Vec<Refused>, ApiError> {
     let mut sessions = HashMap::new();
-    for item in items {
-        if let DeltaItem::Add(add) = item {
-            resolve_one(ctx, w, add, &mut sessions).await?;
+    let mut refused = Vec::new();
+    let mut kept = Vec::with_capacity(items.len());
+    for (index, item) in std::mem::take(items).into_iter().enumerate() {
+        let DeltaItem::Add(mut add) = item else {
+            kept.push(item);
+            continue;
+        };
+        match resolve_one(ctx, w, &mut add, &mut sessions).await {
+            Ok(()) => kept.push(DeltaItem::Add(add)),
+            Err(ApiError::Refused(status, code, message)) => {
+                refused.push(Refused { index, add, status, code, message })
+            }
+            Err(other) => return Err(other),
         }
     }
-    Ok(())
+    *items = kept;
+    Ok(refused)
 }
 
 /// Resolves the granular adds of a create.

@@ -5,7 +5,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use backstore_domain::echo::{check_session_echo, SessionFacts};
 use backstore_domain::{RuleError, Workload};
-use backstore_store::{ArtifactRecord, SessionRecord};
+use backstore_store::{AppliedItem, ArtifactRecord, SessionRecord};
 use serde_json::Value;
 
 use super::{entity, keyed_page, list_spec, project, queried_collection, selected, shape, Shaped};
@@ -190,17 +190,30 @@ pub(super) async fn update_session(ctx: &Ctx, id: &str, workload: Option<Workloa
         Ok(())
     };
     let mut items = body.delta.as_ref().map(|(_, items)| items.clone()).unwrap_or_default();
-    if let Some((w, _)) = body.delta.as_ref().filter(|_| body.granular) {
-        super::granular::resolve_delta(ctx, *w, &mut items).await?;
+    let total = items.len();
+    let refused = match body.delta.as_ref().filter(|_| body.granular) {
+        Some((w, _)) => super::granular::resolve_delta(ctx, *w, &mut items).await?,
+        None => Vec::new(),
+    };
+    let mut outcome = ctx.store().apply_delta(ctx.writer(), id, workload, items, &check).await?;
+    // The store numbered what it was given; the echo numbers the request's elements.
+    let positions: Vec<usize> = (0..total).filter(|i| !refused.iter().any(|r| r.index == *i)).collect();
+    for item in &mut outcome.items {
+        if let AppliedItem::AddFailed { index, .. } | AppliedItem::RemoveFailed { index, .. } = item {
+            *index = positions[*index];
+        }
     }
-    let outcome = ctx.store().apply_delta(ctx.writer(), id, workload, items, &check).await?;
     let s = &outcome.session;
     let n = names(s.workload);
     let nav = if body.granular { n.granular_nav } else { n.artifact_nav };
-    let echo = wire::SessionDelta {
-        id: &s.id,
-        items: wire::Named::new(format!("{nav}@delta"), outcome.items.iter().map(wire::DeltaEcho::of).collect()),
-    };
+    let (mut applied, mut refused) = (outcome.items.iter(), refused.iter().peekable());
+    let echoes = (0..total)
+        .filter_map(|i| match refused.next_if(|r| r.index == i) {
+            Some(r) => Some(wire::DeltaEcho::refused(&r.add, r.index, r.status.as_u16(), r.code, &r.message)),
+            None => applied.next().map(wire::DeltaEcho::of),
+        })
+        .collect();
+    let echo = wire::SessionDelta { id: &s.id, items: wire::Named::new(format!("{nav}@delta"), echoes) };
     Ok(entity(ctx, StatusCode::OK, &format!("{}/$entity", n.session_set), wire::members(&echo)))
 }
 

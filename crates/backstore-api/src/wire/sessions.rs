@@ -1,6 +1,6 @@
 //! Restore sessions and the echo of their delta PATCH.
 
-use backstore_domain::Workload;
+use backstore_domain::{ArtifactAdd, Granular, Workload};
 use backstore_store::{AppliedItem, SessionRecord};
 use serde::Serialize;
 use serde_json::Value;
@@ -108,6 +108,19 @@ pub enum DeltaEcho<'a> {
         restore_point: PointRef<'a>,
         destination_type: &'static str,
     },
+    /// A granular add refused alone: an unknown browse session or search, a key naming nothing.
+    ItemAddFailed {
+        #[serde(rename = "@contentId")]
+        content_id: String,
+        #[serde(rename = "@Core.DataModificationException")]
+        exception: DataModificationException<'a>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        browse_session_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        search_response_id: Option<&'a str>,
+    },
     RemoveFailed {
         #[serde(rename = "@contentId")]
         content_id: String,
@@ -118,6 +131,28 @@ pub enum DeltaEcho<'a> {
 }
 
 impl<'a> DeltaEcho<'a> {
+    /// A granular add (at `index` of the request) refused with `code` and `message`.
+    pub fn refused(add: &'a ArtifactAdd, index: usize, status: u16, code: &'a str, message: &'a str) -> DeltaEcho<'a> {
+        let (id, browse_session_id, search_response_id) = match &add.granular {
+            Some(Granular::Item { item_key, browse_session_id, .. }) => {
+                (Some(item_key.as_str()), Some(browse_session_id.as_str()), None)
+            }
+            Some(Granular::Search { search_response_id }) => (None, None, Some(search_response_id.as_str())),
+            None => (None, None, None),
+        };
+        DeltaEcho::ItemAddFailed {
+            content_id: add.content_id.clone().unwrap_or_else(|| index.to_string()),
+            exception: DataModificationException {
+                info: Info { code, message: message.into() },
+                failed_operation: "add",
+                response_code: status,
+            },
+            id,
+            browse_session_id,
+            search_response_id,
+        }
+    }
+
     pub fn of(item: &'a AppliedItem) -> DeltaEcho<'a> {
         match item {
             AppliedItem::Added { artifact, content_id } => match &artifact.granular {

@@ -268,6 +268,28 @@ async fn granular_refusals_are_in_graphs_envelope() {
     let add = json!({"siteRestoreArtifacts@delta": [{"restorePoint": {"id": p0}, "destinationType": "new"}]});
     app.patch(&format!("{sessions}/{gid}"), &token, &add).await.expect_error(400, "InvalidArtifactRequest");
     app.patch(&format!("{sessions}/{gid}"), &token, &delta).await.expect_error(400, "DuplicateArtifactInList");
+    // In a delta, an add that cannot be resolved fails alone, as an unknown restore point does.
+    let mixed = json!({"granularSiteRestoreArtifacts@delta": [
+        {"browseSessionId": "nope", "id": k0},
+        {"@removed": {"reason": "changed"}, "id": k0},
+        {"browseSessionId": b0, "id": k1, "@contentId": "theirs"},
+    ]});
+    let r = app.patch(&format!("{sessions}/{gid}"), &token, &mixed).await;
+    r.expect(200);
+    let echo = r.body["granularSiteRestoreArtifacts@delta"].as_array().unwrap().clone();
+    assert_eq!(echo.len(), 3, "{}", r.body);
+    let failed = &echo[0]["@Core.DataModificationException"];
+    assert_eq!((echo[0]["@contentId"].as_str(), echo[0]["id"].as_str()), (Some("0"), Some(k0.as_str())));
+    assert_eq!(
+        (failed["info"]["code"].as_str(), failed["responseCode"].as_i64()),
+        (Some("BrowseSessionNotFound"), Some(404))
+    );
+    assert_eq!(echo[1]["@removed"]["reason"], "changed");
+    assert_eq!(echo[2]["@contentId"], "theirs");
+    assert_eq!(echo[2]["@Core.DataModificationException"]["info"]["code"], "InvalidBrowseLocationItemKey");
+    let left = app.get(&format!("{sessions}/{gid}/granularSiteRestoreArtifacts"), &token).await;
+    assert_eq!(left.body["value"], json!([]), "the removal applied, the refused adds did not");
+    app.patch(&format!("{sessions}/{gid}"), &token, &delta).await.expect(200);
     app.get(&format!("{sessions}/{gid}/granularSiteRestoreArtifacts/{k1}"), &token)
         .await
         .expect_error(404, "ArtifactNotFound");
