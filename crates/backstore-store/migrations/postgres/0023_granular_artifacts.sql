@@ -13,3 +13,7 @@ ALTER TABLE restore_artifacts ADD COLUMN restored_item_path TEXT;
 ALTER TABLE restore_artifacts ADD COLUMN restored_item_web_url TEXT;
 CREATE INDEX restore_artifacts_by_item_key ON restore_artifacts (tenant_id, session_id, item_key)
     WHERE item_key IS NOT NULL;
+-- A delta asks whether a session holds granular artifacts (a session holds one kind or the other):
+-- a seek in this partial index, not a walk through a big standard session's rows.
+CREATE INDEX restore_artifacts_granular ON restore_artifacts (tenant_id, session_id, destination_type)
+    WHERE kind = 'granular';

@@ -106,10 +106,11 @@ pub(super) async fn existing_artifacts(
     );
     let mut queries: Vec<(String, Vec<&str>)> = Vec::new();
     if !removed.is_empty() {
-        // By the row id or by the item key: each is indexed, their COALESCE would not be.
+        // By the row id, then by the item key: each an index seek (their COALESCE, or an OR of
+        // them, could walk the whole session).
         let m = marks(removed.len());
-        let values = removed.iter().chain(removed.iter()).copied().collect();
-        queries.push((format!("{columns} AND (id IN ({m}) OR item_key IN ({m}))"), values));
+        queries.push((format!("{columns} AND id IN ({m}) AND item_key IS NULL"), removed.clone()));
+        queries.push((format!("{columns} AND item_key IN ({m})"), removed.clone()));
     }
     for (column, values) in [
         ("restore_point_id", added.iter().filter(|a| a.granular.is_none()).map(|a| a.key()).collect::<Vec<_>>()),
@@ -335,18 +336,26 @@ impl Store {
         self.read_rows(Cost::Scan, &sql, &args, artifact_from_row).await
     }
 
-    /// One standard or granular artifact of a session, by its wire id.
+    /// One standard or granular artifact of a session, by its wire id (a granular file artifact's
+    /// item key, otherwise the row's id; each lookup is an index seek).
     pub async fn get_artifact(
         &self,
         (tenant, session_id, granular): (&str, &str, bool),
         artifact_id: &str,
     ) -> StoreResult<Option<ArtifactRecord>> {
-        let sql = format!(
-            "{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.kind = ? \
-             AND (a.item_key = ? OR (a.item_key IS NULL AND a.id = ?))"
-        );
         let kind = kind_of(granular);
-        self.read_row(&sql, args![tenant, session_id, kind, artifact_id, artifact_id], artifact_from_row).await
+        if granular {
+            let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.item_key = ?");
+            let found = self.read_row(&sql, args![tenant, session_id, artifact_id], artifact_from_row).await?;
+            if found.is_some() {
+                return Ok(found);
+            }
+        }
+        let sql = format!(
+            "{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.session_id = ? AND a.id = ? AND a.kind = ? \
+             AND a.item_key IS NULL"
+        );
+        self.read_row(&sql, args![tenant, session_id, artifact_id, kind], artifact_from_row).await
     }
 
     /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.

@@ -315,17 +315,13 @@ async fn remove_drafted(conn: &mut Tx, tenant: &str, session: &str, ids: &[Strin
         return Ok(());
     }
     let marks = vec!["?"; ids.len()].join(", ");
-    let sql = format!(
-        "DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? \
-         AND ((item_key IS NULL AND id IN ({marks})) OR item_key IN ({marks}))"
-    );
-    let args: Vec<Arg<'_>> = [tenant, session]
-        .into_iter()
-        .chain(ids.iter().map(String::as_str))
-        .chain(ids.iter().map(String::as_str))
-        .map(Arg::Text)
-        .collect();
-    conn.exec(&sql, &args).await?;
+    let args: Vec<Arg<'_>> =
+        [tenant, session].into_iter().chain(ids.iter().map(String::as_str)).map(Arg::Text).collect();
+    // By the row id, then by the item key: each an index seek.
+    for by in [format!("id IN ({marks}) AND item_key IS NULL"), format!("item_key IN ({marks})")] {
+        let sql = format!("DELETE FROM restore_artifacts WHERE tenant_id = ? AND session_id = ? AND {by}");
+        conn.exec(&sql, &args).await?;
+    }
     let column = count_column(ArtifactStatus::Added);
     let n = i64::try_from(ids.len()).expect("a request's items fit an i64");
     exec!(
