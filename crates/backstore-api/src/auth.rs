@@ -83,6 +83,8 @@ pub enum Access {
     FilesRead,
     /// Drives and their items, changing.
     FilesWrite,
+    /// beta `activityLogs`.
+    Monitor,
     /// Mailboxes, reading.
     MailRead,
     /// Mailboxes, changing.
@@ -102,6 +104,7 @@ impl Access {
             Access::ControlWrite => &[CONTROL_READ_WRITE],
             Access::FilesRead => &[FILES_READ, SITES_READ, FILES_READ_WRITE, SITES_READ_WRITE],
             Access::FilesWrite => &[FILES_READ_WRITE, SITES_READ_WRITE],
+            Access::Monitor => &[MONITOR_READ],
             Access::MailRead => &[MAIL_READ, MAIL_READ_WRITE],
             Access::MailWrite => &[MAIL_READ_WRITE],
         }

@@ -19,7 +19,6 @@ use reports::reports;
 /// Root navigation properties of beta's `backupRestoreRoot` not served yet (`501` on beta; on v1.0,
 /// which does not have them, an unknown segment).
 const ROOT_UNIMPLEMENTED: &[&str] = &[
-    "activityLogs",
     "exclusionUnits",
     "driveExclusionUnits",
     "mailboxExclusionUnits",
@@ -164,6 +163,9 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     }
     if is(set, "reports") {
         return reports(version, it);
+    }
+    if is(set, "activityLogs") && version == ApiVersion::Beta {
+        return end(version, Target::ActivityLogs, it);
     }
     if is(set, "emailNotificationsSetting") {
         return end(version, Target::NotificationSettings, it);
@@ -499,7 +501,8 @@ mod tests {
             parse("/v1.0/solutions/backupRestore/sharePointRestoreSessions/x/mailboxRestoreArtifacts"),
             Err(ApiError::ResourceNotFound(_))
         ));
-        assert!(matches!(target("/beta/solutions/backupRestore/activityLogs"), Target::Unimplemented(_)));
+        assert_eq!(target("/beta/solutions/backupRestore/activityLogs"), Target::ActivityLogs);
+        assert!(matches!(target("/beta/solutions/backupRestore/exclusionUnits"), Target::Unimplemented(_)));
         assert!(matches!(parse("/v1.0/solutions/backupRestore/activityLogs"), Err(ApiError::ResourceNotFound(_))));
         assert_eq!(
             target("/v1.0/solutions/backupRestore/browseSessions"),

@@ -166,6 +166,8 @@ pub enum Target {
     },
     /// `emailNotificationsSetting`
     NotificationSettings,
+    /// beta `activityLogs`
+    ActivityLogs,
     /// beta `reports/getStatisticsByPolicy(policyId='…')`
     PolicyStatistics {
         policy: String,

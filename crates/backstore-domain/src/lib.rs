@@ -1,6 +1,7 @@
 //! The restore-session domain: workloads, statuses, the status aggregation rules, the delta-PATCH plan
 //! and the limits of the real service. Pure functions and plain data; no IO, no async.
 
+pub mod activity;
 pub mod delta;
 pub mod echo;
 pub mod enums;

@@ -51,8 +51,10 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         Mail(path) => return mail::route(ctx, &m, path).await,
         other => other,
     };
-    if !matches!(target, RestorePoints | Sessions { .. } | Artifacts { .. } | Units { .. } | Session { .. } | Count(_))
-    {
+    if !matches!(
+        target,
+        RestorePoints | Sessions { .. } | Artifacts { .. } | Units { .. } | Session { .. } | Count(_) | ActivityLogs
+    ) {
         // These count their items for `$count=true` (`inline_count`).
         let counted = matches!(
             target,
@@ -214,6 +216,10 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         ServiceAppAction { id, activate } => match m {
             Method::POST => service_apps::app_action(ctx, &id, activate).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "POST" }),
+        },
+        ActivityLogs => match m {
+            Method::GET => protection_policies::activity_logs(ctx).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
         PolicyStatistics { policy } => match m {
             Method::GET => protection_policies::statistics(ctx, &policy).await,

@@ -195,3 +195,35 @@ pub(super) async fn statistics(ctx: &Ctx, policy: &str) -> Result<Response, ApiE
     });
     Ok(crate::json_response(StatusCode::OK, &body))
 }
+
+/// beta `activityLogs`: what happened to policies and restores, in the order it happened unless
+/// `$orderby` says otherwise, with `$filter` (`eventDateTime`, `activityType`, `resultStatus`,
+/// `serviceType`, `severity`, `isof(…)`), `$top`, `$skip`, `$count` and paging.
+pub(super) async fn activity_logs(ctx: &Ctx) -> Result<Response, ApiError> {
+    ctx.principal.require(Access::Monitor)?;
+    if !ctx.query.expand.is_empty() {
+        return Err(ApiError::BadRequest("activityLogs has no navigation properties to $expand.".into()));
+    }
+    let page = ctx.store().list_activity_logs(ctx.tenant(), &super::list_spec(ctx)?).await?;
+    let (rows, next) = super::keyed_page(ctx, page.rows, |a| a.seq);
+    let value: Vec<Value> = rows
+        .iter()
+        .map(|a| {
+            let mut m = serde_json::Map::new();
+            m.insert("@odata.type".into(), format!("#microsoft.graph.{}", a.kind).into());
+            m.insert("id".into(), a.id.clone().into());
+            m.insert("activityType".into(), a.activity_type.clone().into());
+            m.insert("eventDateTime".into(), serde_json::json!(crate::wire::DateTime(a.event_at)));
+            m.insert("performedBy".into(), serde_json::json!(a.performed_by));
+            m.insert("error".into(), serde_json::json!(crate::wire::PublicError::of(a.error.as_ref())));
+            m.insert("resultStatus".into(), a.result_status.clone().into());
+            m.insert("serviceType".into(), a.service_type.clone().into());
+            m.insert("severity".into(), a.severity.clone().into());
+            if let Value::Object(details) = &a.details {
+                m.extend(details.clone());
+            }
+            Value::Object(m)
+        })
+        .collect();
+    Ok(super::queried_collection(ctx, "activityLogs", value, next, page.count))
+}

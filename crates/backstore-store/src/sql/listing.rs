@@ -2,6 +2,7 @@
 //! (column expressions written here, never taken from a request) and the one function that turns a
 //! [`ListSpec`] into `WHERE … ORDER BY … LIMIT … OFFSET …` with every value bound.
 
+use backstore_domain::activity::{ActivityResult, ActivitySeverity, ActivityType};
 use backstore_domain::{
     ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, SessionStatus, Workload,
 };
@@ -155,6 +156,32 @@ static MESSAGES: Schema = Schema {
 const IMPORTANCE: &[&str] = &["low", "normal", "high"];
 const FLAG_STATUS: &[&str] = &["notFlagged", "complete", "flagged"];
 
+static ACTIVITY_LOGS: Schema = Schema {
+    type_name: "activityLogBase",
+    fields: &[
+        text("id", "id"),
+        members("activityType", "activity_type", ActivityType::MEMBERS),
+        time("eventDateTime", "event_at", "event_at"),
+        members("resultStatus", "result_status", ActivityResult::MEMBERS),
+        members("severity", "severity", ActivitySeverity::MEMBERS),
+        members("serviceType", "service_type", SERVICE_TYPES),
+        Field {
+            name: "performedBy",
+            column: "performed_by",
+            kind: Kind::Text,
+            sort: Some("COALESCE(performed_by, '')"),
+        },
+    ],
+    types: &[
+        ("backupPolicyActivityLog", "kind = 'backupPolicyActivityLog'"),
+        ("restoreTaskActivityLog", "kind = 'restoreTaskActivityLog'"),
+        ("dynamicRuleActivityLog", "kind = 'dynamicRuleActivityLog'"),
+        ("offboardingActivityLog", "kind = 'offboardingActivityLog'"),
+    ],
+};
+
+const SERVICE_TYPES: &[&str] = &["exchange", "oneDriveForBusiness", "sharePoint", "unknown", "unknownFutureValue"];
+
 /// The collections that take OData query options, each with its allow-list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Collection {
@@ -162,6 +189,7 @@ pub(super) enum Collection {
     Artifacts,
     Units,
     Messages,
+    ActivityLogs,
 }
 
 impl Collection {
@@ -171,6 +199,7 @@ impl Collection {
             Collection::Artifacts => &ARTIFACTS,
             Collection::Units => &UNITS,
             Collection::Messages => &MESSAGES,
+            Collection::ActivityLogs => &ACTIVITY_LOGS,
         }
     }
 

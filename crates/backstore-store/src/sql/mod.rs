@@ -31,6 +31,7 @@ macro_rules! args {
     };
 }
 
+pub mod activity_logs;
 mod artifacts;
 pub mod browse_sessions;
 mod bulk_requests;

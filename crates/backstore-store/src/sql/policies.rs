@@ -1,8 +1,10 @@
 //! Protection policies: creation with units, the units delta, activation and deactivation (settled
 //! by the engine's `settlePolicy` job), deletion, and a policy's status from its units'.
 
+use super::activity_logs::{log_policy, unit_details};
 use super::listing;
 use super::rows::kind_scope;
+use backstore_domain::activity::ActivityType;
 
 use super::tx::Tx;
 use backstore_domain::policy::{derive_policy, is_requested, PolicyStatus};
@@ -220,6 +222,8 @@ impl Store {
                 }
             }
             refresh_policy(conn, w.tenant, &id, false, None).await?;
+            let units = unit_details(resource_ids.len(), 0, 0);
+            log_policy(conn, (w.tenant, &id), (ActivityType::BackupPolicyCreated, w.actor, w.now), units, None).await?;
             require_policy(conn, w.tenant, &id, None).await
         })
         .await
@@ -365,6 +369,21 @@ impl Store {
                 enqueue_settle(conn, w.tenant, id, w.now).await?;
             }
             refresh_policy(conn, w.tenant, id, needs_job, Some(&w)).await?;
+            let old_name = policy.display_name.as_deref();
+            if display_name.as_deref().is_some_and(|new| Some(new) != old_name) {
+                let what = (ActivityType::BackupPolicyRenamed, w.actor, w.now);
+                log_policy(conn, (w.tenant, id), what, unit_details(0, 0, 0), old_name).await?;
+            }
+            if !results.is_empty() {
+                let count = |f: fn(&PolicyItemResult) -> bool| results.iter().filter(|r| f(r)).count();
+                let units = unit_details(
+                    count(|r| matches!(r, PolicyItemResult::Added { .. })),
+                    count(|r| matches!(r, PolicyItemResult::Removed { .. })),
+                    count(|r| matches!(r, PolicyItemResult::Failed { .. })),
+                );
+                let what = (ActivityType::BackupPolicyModified, w.actor, w.now);
+                log_policy(conn, (w.tenant, id), what, units, None).await?;
+            }
             Ok(PolicyDeltaOutcome { policy: require_policy(conn, w.tenant, id, None).await?, items: results })
         })
         .await
@@ -433,6 +452,8 @@ impl Store {
             refresh_policy(conn, w.tenant, id, true, Some(&w)).await?;
         }
     }
+    let kind = if enable { ActivityType::BackupPolicyActivated } else { ActivityType::BackupPolicyPaused };
+    log_policy(conn, (w.tenant, id), (kind, w.actor, w.now), unit_details(0, 0, 0), None).await?;
     require_policy(conn, w.tenant, id, None).await
 })
         .await

@@ -182,11 +182,8 @@ pub(super) async fn refresh_session(conn: &mut Tx, tenant: &str, id: &str, now: 
         None
     };
     let error = session_error(&derived, first_failure.as_deref());
-    let completed_at = if derived.status.is_terminal() {
-        Some(session.col::<Option<i64>>("completed_at")?.unwrap_or(micros(now)))
-    } else {
-        None
-    };
+    let was_done = session.col::<Option<i64>>("completed_at")?;
+    let completed_at = if derived.status.is_terminal() { Some(was_done.unwrap_or(micros(now))) } else { None };
     exec!(
         conn,
         "UPDATE restore_sessions SET status = ?, total = ?, completed = ?, failed = ?, in_progress = ?, \
@@ -203,6 +200,9 @@ pub(super) async fn refresh_session(conn: &mut Tx, tenant: &str, id: &str, now: 
         id
     )
     .await?;
+    if was_done.is_none() && completed_at.is_some() {
+        super::activity_logs::log_restore_task(conn, (tenant, id), None, now).await?;
+    }
     Ok(())
 }
 
@@ -472,6 +472,7 @@ impl Store {
             .await?;
             touch_session(tx, tenant, id, actor, now).await?;
             refresh_session(tx, tenant, id, now).await?;
+            super::activity_logs::log_restore_task(tx, (tenant, id), Some(actor), now).await?;
             let session = reload_session(tx, tenant, id).await?;
             Ok(session)
         })

@@ -1,6 +1,7 @@
 //! One integration-test binary: every test starts the real server on port 0 with a fresh data dir
 //! (or runs the real binary) and talks HTTP to it.
 
+mod activity;
 mod auth;
 mod browse;
 mod bulk;

@@ -2,6 +2,8 @@
 //! where `support::on_postgres()` is true), each test on a database of its own, plus what only a
 //! shared database can show: several processes dividing the work, and connections cut under load.
 
+#[path = "../it/activity.rs"]
+mod activity;
 #[path = "../it/auth.rs"]
 mod auth;
 #[path = "../it/browse.rs"]
