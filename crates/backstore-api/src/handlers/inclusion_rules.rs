@@ -77,7 +77,7 @@ pub(super) async fn update_rule(ctx: &Ctx, w: Workload, policy: Option<&str>, id
 
 pub(super) async fn delete_rule(ctx: &Ctx, w: Workload, policy: Option<&str>, id: &str) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationWrite)?;
-    ctx.store().delete_rule(ctx.tenant(), w, policy, id).await?;
+    ctx.store().delete_rule(ctx.writer(), w, policy, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

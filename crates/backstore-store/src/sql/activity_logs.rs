@@ -109,6 +109,53 @@ pub(super) async fn log_policy(
     log(tx, tenant, a, at).await
 }
 
+/// A `dynamicRuleActivityLog` of a rule of `policy_id` (`workload`): a run (`dynamicRuleExecution`)
+/// or a deletion, with what it asked of the policy's units.
+pub(super) async fn log_rule(
+    tx: &mut Tx,
+    (tenant, policy_id, workload): (&str, &str, Workload),
+    (activity_type, result, actor, at): (ActivityType, ActivityResult, Option<&Actor>, Timestamp),
+    units: Value,
+) -> StoreResult<()> {
+    let name: Option<String> = tx
+        .scalar_opt(
+            "SELECT display_name FROM protection_policies WHERE tenant_id = ? AND id = ?",
+            args![tenant, policy_id],
+        )
+        .await?
+        .flatten();
+    let details = json!({ "policyId": policy_id, "policyName": name, "protectionUnitDetails": units });
+    let a = Activity { kind: "dynamicRuleActivityLog", activity_type, workload, result, actor, details };
+    log(tx, tenant, a, at).await
+}
+
+/// An `offboardingActivityLog` of a unit asked to be offboarded (`protectionUnitLevelOffboarding`).
+pub(super) async fn log_offboarding(
+    tx: &mut Tx,
+    tenant: &str,
+    unit: &crate::ProtectionUnitRecord,
+    actor: &Actor,
+    at: Timestamp,
+) -> StoreResult<()> {
+    let r = &unit.info.resource;
+    let what = r.site_web_url.as_deref().or(r.email.as_deref()).or(r.resource_id()).unwrap_or(&unit.info.id);
+    let details = json!({
+        "offboardingDetails": format!("Protection unit {} ({what}) was requested to be offboarded.", unit.info.id),
+        "policyId": null,
+        "policyName": null,
+        "policyStatus": null,
+    });
+    let a = Activity {
+        kind: "offboardingActivityLog",
+        activity_type: ActivityType::ProtectionUnitLevelOffboarding,
+        workload: r.workload,
+        result: ActivityResult::Succeeded,
+        actor: Some(actor),
+        details,
+    };
+    log(tx, tenant, a, at).await
+}
+
 /// `protectionUnitDetails` of a policy change.
 pub(super) fn unit_details(requested_add: usize, requested_remove: usize, failed: usize) -> Value {
     json!({

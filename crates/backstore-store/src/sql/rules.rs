@@ -4,7 +4,9 @@
 //! `run` applies it again; `deleteAndUnprotect` takes the units it added out of the policy and then
 //! removes the rule. Every function runs inside the caller's transaction.
 
+use super::activity_logs::{log_rule, unit_details};
 use super::stored::{by_id, under_policy};
+use backstore_domain::activity::{ActivityResult, ActivityType};
 
 use super::tx::Tx;
 use backstore_domain::rule::{RuleExpr, RuleSubject};
@@ -100,6 +102,7 @@ async fn apply(conn: &mut Tx, rule: &RuleRecord, tenant: &str, now: Timestamp) -
                 )
                 .await?;
             let mut needs_settle = false;
+            let mut added = 0;
             for row in &rows {
                 let mut resource = resource_from_row(row, rule.workload)?;
                 resource.groups = json_list(&row.col::<String>("groups")?)?;
@@ -117,6 +120,7 @@ async fn apply(conn: &mut Tx, rule: &RuleRecord, tenant: &str, now: Timestamp) -
                 match join(conn, &w, &policy, resource_id).await? {
                     Joined::Added { unit_id, requested } => {
                         needs_settle |= requested;
+                        added += 1;
                         exec!(
                             conn,
                             "UPDATE protection_units SET rule_id = ? WHERE tenant_id = ? AND id = ?",
@@ -141,6 +145,11 @@ async fn apply(conn: &mut Tx, rule: &RuleRecord, tenant: &str, now: Timestamp) -
                 enqueue_settle(conn, tenant, &policy.id, now).await?;
             }
             refresh_policy(conn, tenant, &policy.id, needs_settle, None).await?;
+            let result =
+                if details.is_empty() { ActivityResult::Succeeded } else { ActivityResult::PartiallySucceeded };
+            let what = (ActivityType::DynamicRuleExecution, result, Some(&rule.stamps.last_modified_by), now);
+            let units = unit_details(added, 0, details.len());
+            log_rule(conn, (tenant, &policy.id, rule.workload), what, units).await?;
         }
     }
     let message = format!("{} resources matching the rule could not be added to the protection policy.", details.len());
@@ -163,6 +172,9 @@ async fn unprotect_and_delete(conn: &mut Tx, rule: &RuleRecord, tenant: &str, no
         enqueue_settle(conn, tenant, &rule.policy_id, now).await?;
         refresh_policy(conn, tenant, &rule.policy_id, true, None).await?;
     }
+    let what = (ActivityType::DynamicRuleDeletion, ActivityResult::Succeeded, Some(&rule.stamps.last_modified_by), now);
+    let units = unit_details(0, moved as usize, 0);
+    log_rule(conn, (tenant, &rule.policy_id, rule.workload), what, units).await?;
     exec!(conn, "DELETE FROM protection_rules WHERE tenant_id = ? AND id = ?", tenant, &rule.id).await?;
     Ok(())
 }
@@ -196,11 +208,12 @@ impl Store {
     /// Deletes a rule that is not being applied; the units it added stay.
     pub async fn delete_rule(
         &self,
-        tenant: &str,
+        w: Writer<'_>,
         workload: Workload,
         policy_id: Option<&str>,
         id: &str,
     ) -> StoreResult<()> {
+        let tenant = w.tenant;
         self.write(Lock::Tenant(tenant), async move |conn| {
             let rule = require_rule(conn, tenant, workload, policy_id, id).await?;
             if !settled(&rule) {
@@ -210,6 +223,8 @@ impl Store {
                 ))
                 .into());
             }
+            let what = (ActivityType::DynamicRuleDeletion, ActivityResult::Succeeded, Some(w.actor), w.now);
+            log_rule(conn, (tenant, &rule.policy_id, rule.workload), what, unit_details(0, 0, 0)).await?;
             remove_rule_rows(conn, tenant, id).await
         })
         .await

@@ -332,7 +332,11 @@ impl Store {
         status.as_str(), requested_at, micros(w.now), actor_json(w.actor), w.tenant, id,
     )
             .await?;
-            Ok(load_unit(&mut *conn, w.tenant, id).await?.expect("just updated").unit)
+            let unit = load_unit(&mut *conn, w.tenant, id).await?.expect("just updated").unit;
+            if !cancel {
+                super::activity_logs::log_offboarding(conn, w.tenant, &unit, w.actor, w.now).await?;
+            }
+            Ok(unit)
         })
         .await
     }

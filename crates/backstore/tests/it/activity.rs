@@ -91,3 +91,43 @@ async fn policy_and_restore_activity_is_logged_and_read_back_filtered() {
     let theirs = app.get_abs(&beta(""), &other).await;
     assert!(types(&theirs.body).iter().all(|t| t.starts_with("backupPolicy")) && types(&theirs.body).len() <= 2);
 }
+
+#[tokio::test]
+async fn rule_runs_deletions_and_offboarding_are_logged() {
+    let (app, token, seeded) = TestApp::seeded(TENANT, 3, 0, 0, 1).await;
+    let beta = |q: &str| format!("{}/beta/solutions/backupRestore/activityLogs{q}", app.origin);
+    let policy =
+        app.get("sharePointProtectionPolicies", &token).await.body["value"][0]["id"].as_str().unwrap().to_owned();
+    let sites: Vec<String> = seeded.protection_units.iter().map(|u| u.id.clone()).collect();
+    // Two units leave the policy; a rule over every site brings one of them back.
+    let removed = json!({"siteProtectionUnits@delta": [
+        {"@removed": {"reason": "changed"}, "id": sites[0]},
+        {"@removed": {"reason": "changed"}, "id": sites[1]},
+    ]});
+    app.patch(&format!("sharePointProtectionPolicies/{policy}"), &token, &removed).await.expect(200);
+    app.drain().await;
+    let url0 = seeded.protection_units[0].site_web_url.clone().unwrap();
+    let rules = format!("sharePointProtectionPolicies/{policy}/siteInclusionRules");
+    let rule = app.post(&rules, &token, &json!({"siteExpression": format!("webUrl -eq '{url0}'")})).await;
+    rule.expect(201);
+    app.drain().await;
+    let rule_id = rule.body["id"].as_str().unwrap();
+    app.send(reqwest::Method::DELETE, &app.url(&format!("{rules}/{rule_id}")), Some(&token), None, &[])
+        .await
+        .expect(204);
+    // The other is offboarded (by a user, as the service requires).
+    let user = app.token_with(TENANT, false, Some("admin-user"), 3600);
+    let offboard = app.url(&format!("protectionUnits/{}/offboard", sites[1]));
+    app.send(reqwest::Method::POST, &offboard, Some(&user), None, &[]).await.expect(200);
+
+    let rules_log = app.get_abs(&beta("?$filter=isof('microsoft.graph.dynamicRuleActivityLog')"), &token).await;
+    assert_eq!(types(&rules_log.body), ["dynamicRuleExecution", "dynamicRuleDeletion"], "{}", rules_log.body);
+    let run = &rules_log.body["value"][0];
+    assert_eq!((run["policyId"].as_str(), run["resultStatus"].as_str()), (Some(policy.as_str()), Some("succeeded")));
+    assert_eq!(run["protectionUnitDetails"]["requestedToAddCount"], 1, "{run}");
+    let off = app.get_abs(&beta("?$filter=activityType eq 'protectionUnitLevelOffboarding'"), &token).await;
+    let entry = &off.body["value"][0];
+    assert_eq!(entry["@odata.type"], "#microsoft.graph.offboardingActivityLog");
+    assert_eq!(entry["performedBy"], "User admin-user");
+    assert!(entry["offboardingDetails"].as_str().unwrap().contains(&sites[1]), "{entry}");
+}
