@@ -6,16 +6,7 @@
 #   scripts/bench-mail.sh [SIZE_PER_MAILBOX, default 100MiB]
 set -euo pipefail
 size="${1:-100MiB}"
-cd "$(dirname "$0")/.."
-cargo build --release --locked -q
-bin="$PWD/target/release/backstore"
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/bench-lib.sh"
 
 # Peak RSS (kB) and wall seconds of a command, from GNU time's format.
 measure() {
@@ -28,10 +19,7 @@ echo "== generating $size of mail and writing it out as .eml files"
     --content "$size" >"$work/seed.json"
 email="$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['protectionUnits'][0]['email'])" "$work/seed.json")"
 token="$("$bin" token --data-dir "$work/source" --tenant bench)"
-"$bin" serve --data-dir "$work/source" --listen 127.0.0.1:0 >"$work/serve.out" 2>/dev/null &
-pid=$!
-for _ in $(seq 100); do grep -q '^listening on ' "$work/serve.out" && break; sleep 0.1; done
-origin="$(sed -n 's/^listening on //p' "$work/serve.out")"
+start_server "$work/source"
 python3 - "$origin" "$token" "$email" "$work/corpus" <<'PY'
 import json, os, sys, urllib.request
 origin, token, email, out = sys.argv[1:]
@@ -58,7 +46,7 @@ for f, path in folders(f"{origin}/v1.0/users/{email}/mailFolders?$top=100", []):
         url = page.get("@odata.nextLink")
 print(f"{n} messages written", file=sys.stderr)
 PY
-kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+stop_server
 messages="$(find "$work/corpus" -name '*.eml' | wc -l)"
 raw="$(find "$work/corpus" -name '*.eml' -printf '%s\n' | awk '{s+=$1} END {print s}')"
 

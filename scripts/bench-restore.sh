@@ -15,26 +15,7 @@
 #   scripts/bench-restore.sh [SIZE, default 256MiB]
 set -euo pipefail
 size="${1:-256MiB}"
-cd "$(dirname "$0")/.."
-cargo build --release --locked -q
-bin="$PWD/target/release/backstore"
-work="$(mktemp -d)"
-pid=""
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-now() { date +%s.%N; }
-since() { python3 -c "import sys; print(float(sys.argv[2]) - float(sys.argv[1]))" "$1" "$(now)"; }
-
-start_server() { # DATA_DIR
-    "$bin" serve --data-dir "$1" --listen 127.0.0.1:0 >"$work/serve.out" 2>/dev/null &
-    pid=$!
-    for _ in $(seq 100); do grep -q '^listening on ' "$work/serve.out" && break; sleep 0.1; done
-    origin="$(sed -n 's/^listening on //p' "$work/serve.out")"
-}
-stop_server() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
+source "$(dirname "$0")/bench-lib.sh"
 
 echo "== generating a $size library and writing it out as files"
 "$bin" seed --data-dir "$work/source" --tenant bench --sites 1 --drives 0 --mailboxes 0 --restore-points 1 \
