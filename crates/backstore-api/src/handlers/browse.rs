@@ -220,21 +220,35 @@ pub(crate) struct Found {
 
 /// Finds item `id` in the tree below `root`, breadth first.
 pub(crate) async fn find_item(ctx: &Ctx, root: BlobId, id: &str) -> Result<Option<Found>, ApiError> {
+    Ok(find_items(ctx, root, &[id]).await?.remove(id))
+}
+
+/// Finds the items of `ids` in the tree below `root` in one breadth-first walk, which stops once
+/// all are found; those not there are missing from the answer.
+pub(crate) async fn find_items(
+    ctx: &Ctx,
+    root: BlobId,
+    ids: &[&str],
+) -> Result<std::collections::HashMap<String, Found>, ApiError> {
     let content =
         ctx.state.inner.content.as_ref().ok_or_else(|| ApiError::NotImplemented("No content store.".into()))?;
+    let mut found = std::collections::HashMap::new();
     let mut queue = std::collections::VecDeque::from([(root, String::new())]);
     while let Some((tree, path)) = queue.pop_front() {
+        if found.len() == ids.len() {
+            break;
+        }
         for e in content.read_tree(ctx.tenant(), &tree).await?.entries {
             let at = format!("{path}/{}", e.name);
-            if e.id == id {
-                return Ok(Some(Found { entry: e, path: at }));
-            }
             if let Some(sub) = e.tree {
-                queue.push_back((sub, at));
+                queue.push_back((sub, at.clone()));
+            }
+            if ids.contains(&e.id.as_str()) {
+                found.insert(e.id.clone(), Found { entry: e, path: at });
             }
         }
     }
-    Ok(None)
+    Ok(found)
 }
 
 /// A `browse` request: where, what kind it is, the name filter, the order, and the offset.

@@ -6,10 +6,11 @@
 use std::collections::HashMap;
 
 use axum::http::StatusCode;
+use backstore_content::BlobId;
 use backstore_domain::{ArtifactAdd, DeltaItem, Granular, RestorePointRef, Workload};
 use backstore_store::sql::browse_sessions::BrowseSessionRecord;
 
-use super::browse::{bad_key, find_item, library_url, load, location_of, Location};
+use super::browse::{bad_key, find_items, library_url, load, location_of, Found, Location};
 use crate::error::ApiError;
 use crate::Ctx;
 
@@ -31,7 +32,11 @@ pub(super) async fn resolve_delta(
     w: Workload,
     items: &mut Vec<DeltaItem>,
 ) -> Result<Vec<Refused>, ApiError> {
-    let mut sessions = HashMap::new();
+    let adds = items.iter().filter_map(|i| match i {
+        DeltaItem::Add(a) => Some(a),
+        DeltaItem::Remove { .. } => None,
+    });
+    let mut sessions = Sessions::of(adds);
     let mut refused = Vec::new();
     let mut kept = Vec::with_capacity(items.len());
     for (index, item) in std::mem::take(items).into_iter().enumerate() {
@@ -53,30 +58,66 @@ pub(super) async fn resolve_delta(
 
 /// Resolves the granular adds of a create.
 pub(super) async fn resolve(ctx: &Ctx, w: Workload, adds: &mut [ArtifactAdd]) -> Result<(), ApiError> {
-    let mut sessions = HashMap::new();
+    let mut sessions = Sessions::of(adds.iter());
     for add in adds {
         resolve_one(ctx, w, add, &mut sessions).await?;
     }
     Ok(())
 }
 
-async fn resolve_one(
-    ctx: &Ctx,
-    w: Workload,
-    add: &mut ArtifactAdd,
-    sessions: &mut HashMap<String, BrowseSessionRecord>,
-) -> Result<(), ApiError> {
+/// The browse sessions a request's items name, each read once, and their items found in one walk
+/// of the point's tree for all the request's keys of that session.
+struct Sessions {
+    /// The item ids each session's keys name (the last part of four-part keys).
+    wanted: HashMap<String, Vec<String>>,
+    loaded: HashMap<String, BrowseSessionRecord>,
+    found: HashMap<String, HashMap<String, Found>>,
+}
+
+impl Sessions {
+    fn of<'a>(adds: impl Iterator<Item = &'a ArtifactAdd>) -> Sessions {
+        let mut wanted: HashMap<String, Vec<String>> = HashMap::new();
+        for add in adds {
+            if let Some(Granular::Item { browse_session_id, item_key, .. }) = &add.granular {
+                if let Some(item) = item_key.split(',').nth(3) {
+                    wanted.entry(browse_session_id.clone()).or_default().push(item.trim().to_owned());
+                }
+            }
+        }
+        Sessions { wanted, loaded: HashMap::new(), found: HashMap::new() }
+    }
+
+    async fn session(&mut self, ctx: &Ctx, id: &str, w: Workload) -> Result<BrowseSessionRecord, ApiError> {
+        if let Some(s) = self.loaded.get(id) {
+            return Ok(s.clone());
+        }
+        let s = load(ctx, id, Some(w)).await?;
+        self.loaded.insert(id.to_owned(), s.clone());
+        Ok(s)
+    }
+
+    /// Item `item` of session `s` (whose tree is at `root`), if the point holds it.
+    async fn item(
+        &mut self,
+        ctx: &Ctx,
+        s: &BrowseSessionRecord,
+        root: BlobId,
+        item: &str,
+    ) -> Result<Option<&Found>, ApiError> {
+        if !self.found.contains_key(&s.id) {
+            let ids: Vec<&str> = self.wanted.get(&s.id).into_iter().flatten().map(String::as_str).collect();
+            let found = find_items(ctx, root, &ids).await?;
+            self.found.insert(s.id.clone(), found);
+        }
+        Ok(self.found.get(&s.id).and_then(|f| f.get(item)))
+    }
+}
+
+async fn resolve_one(ctx: &Ctx, w: Workload, add: &mut ArtifactAdd, sessions: &mut Sessions) -> Result<(), ApiError> {
     match &mut add.granular {
         None => Ok(()),
         Some(Granular::Item { browse_session_id, item_key, web_url }) => {
-            let s = match sessions.get(browse_session_id.as_str()) {
-                Some(s) => s.clone(),
-                None => {
-                    let s = load(ctx, browse_session_id, Some(w)).await?;
-                    sessions.insert(browse_session_id.clone(), s.clone());
-                    s
-                }
-            };
+            let s = sessions.session(ctx, browse_session_id, w).await?;
             let Some(root) = s.content_root.filter(|_| s.status == "created") else {
                 return Err(ApiError::Refused(
                     StatusCode::BAD_REQUEST,
@@ -88,7 +129,7 @@ async fn resolve_one(
                 Location::Site => s.resource.site_web_url.clone(),
                 Location::Library => library_url(&s),
                 Location::Item(id) => {
-                    let found = find_item(ctx, root, &id).await?.ok_or_else(|| {
+                    let found = sessions.item(ctx, &s, root, &id).await?.ok_or_else(|| {
                         bad_key(format!("The item key '{item_key}' names nothing in this restore point."))
                     })?;
                     library_url(&s).map(|u| format!("{u}{}", crate::wire::drives::encoded_path(&found.path)))
