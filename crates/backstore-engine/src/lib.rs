@@ -7,6 +7,7 @@
 
 pub mod config;
 mod content_restore;
+mod ending;
 mod granular_restore;
 pub mod metrics;
 
@@ -17,7 +18,9 @@ use std::time::{Duration, Instant};
 use backstore_domain::restore::UnitInfo;
 use backstore_domain::restore::{artifact_error, restore_outcome};
 use backstore_domain::{ArtifactStatus, DestinationType, ErrorInfo, Workload};
-use backstore_store::{ArtifactRecord, ArtifactStep, ClaimedJob, Clock, JobEvent, JobRef, JobWork, Store, StoreResult};
+use backstore_store::{
+    ArtifactRecord, ArtifactStep, ClaimedJob, Clock, JobEnd, JobEvent, JobRef, JobWork, Store, StoreResult,
+};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tracing::Instrument;
@@ -40,6 +43,8 @@ pub struct Engine {
     /// Jobs whose restore stopped for shutdown: `run` gives them back once it has stopped claiming,
     /// so a job given back is never claimed again by the worker that is stopping.
     stopped: std::sync::Mutex<Vec<JobRef>>,
+    /// Jobs' ends, committed in groups.
+    ender: ending::Ender,
 }
 
 /// How waiting out a restore's duration ended.
@@ -56,7 +61,16 @@ fn chrono_duration(d: Duration) -> chrono::Duration {
 impl Engine {
     pub fn new(store: Arc<Store>, clock: Clock, config: EngineConfig, metrics: Arc<Metrics>) -> Engine {
         let gc_due = std::sync::Mutex::new(Instant::now() + config.gc_every);
-        Engine { store, clock, config, metrics, content: None, gc_due, stopped: std::sync::Mutex::new(Vec::new()) }
+        Engine {
+            store,
+            clock,
+            config,
+            metrics,
+            content: None,
+            gc_due,
+            stopped: std::sync::Mutex::new(Vec::new()),
+            ender: Default::default(),
+        }
     }
 
     /// The engine with a content store to snapshot and collect.
@@ -147,6 +161,18 @@ impl Engine {
                 _ = shutdown.changed() => {}
                 Some(done) = tasks.join_next_with_id(), if !tasks.is_empty() => {
                     held.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
+                    // Under load slots free one at a time: a moment's wait (1 ms at most) for the
+                    // rest turns claims of one job into claims of as many as the worker may hold.
+                    let settle = tokio::time::sleep(Duration::from_millis(1));
+                    tokio::pin!(settle);
+                    while !tasks.is_empty() {
+                        tokio::select! {
+                            _ = &mut settle => break,
+                            Some(done) = tasks.join_next_with_id() => {
+                                held.remove(&done.map_or_else(|e| e.id(), |(id, ())| id));
+                            }
+                        }
+                    }
                 }
             }
         }
@@ -343,19 +369,15 @@ impl Engine {
             let Work { items, bytes } = p.work;
             store.begin_restore(tenant, &a.id, &a.session_id, &p.tree.root, items, bytes, now, duration).await?;
         }
-        let mut earlier = Vec::new();
-        if a.status == ArtifactStatus::Scheduling {
-            earlier.push((ArtifactStatus::Scheduling, ArtifactStep::Scheduled));
-        }
-        if matches!(a.status, ArtifactStatus::Scheduling | ArtifactStatus::Scheduled) {
-            earlier.push((ArtifactStatus::Scheduled, ArtifactStep::Started));
-        }
-        // A restore that takes no time and meets no fault takes its steps with its end, in one
-        // transaction; any other shows `scheduled` and `inProgress` while it runs.
+        // A restore that takes no time and meets no fault goes from where it is to its end in the
+        // transaction that ends it; any other shows `scheduled` and `inProgress` while it runs.
         let instant = fault.is_none() && duration.is_zero();
         if !instant {
-            for (from, step) in earlier.drain(..) {
-                self.step(job, from, step).await?;
+            if a.status == ArtifactStatus::Scheduling {
+                self.step(job, ArtifactStatus::Scheduling, ArtifactStep::Scheduled).await?;
+            }
+            if matches!(a.status, ArtifactStatus::Scheduling | ArtifactStatus::Scheduled) {
+                self.step(job, ArtifactStatus::Scheduled, ArtifactStep::Started).await?;
             }
         }
         if fault == Some(Fault::Hang) {
@@ -381,8 +403,10 @@ impl Engine {
             Some(Fault::Hang) | None => {
                 let now = self.clock.now();
                 if a.restore_point.expiration_at <= now {
-                    let expired = ArtifactStep::Failed(artifact_error("InvalidRestoreTime"));
-                    return self.finish_after(job, &earlier, expired, JobEvent::Failed).await;
+                    let step = ArtifactStep::Failed(artifact_error("InvalidRestoreTime"));
+                    return self
+                        .end(JobEnd { job: job.clone(), step, event: JobEvent::Failed, new_site_of: None })
+                        .await;
                 }
                 if let (Some(content), Some(planned)) = (&self.content, &planned) {
                     let restored =
@@ -392,28 +416,23 @@ impl Engine {
                             self.metrics.restored_items.inc_by(done.items_written);
                             self.metrics.restored_bytes.inc_by(done.bytes_written);
                             let step = ArtifactStep::Succeeded(outcome);
-                            return self.finish_after(job, &earlier, step, JobEvent::Succeeded).await;
+                            let end = JobEnd { job: job.clone(), step, event: JobEvent::Succeeded, new_site_of: None };
+                            return self.end(end).await;
                         }
                         Err(e) if e.is_unavailable() => return Err(e),
                         Err(e) => return self.retry_or_exhaust(job, &format!("restoring the content: {e}")).await,
                     }
                 }
-                let suffix = match (a.destination, unit.resource.workload, unit.resource.site_web_url.as_deref()) {
-                    (DestinationType::New, Workload::SharePoint | Workload::OneDrive, Some(url)) => {
-                        Some(store.allocate_restore_suffix(&job.tenant_id, url).await?)
-                    }
+                // A new site's `R<n>` is counted in the transaction that ends the job.
+                let new_site_of = match (a.destination, unit.resource.workload, &unit.resource.site_web_url) {
+                    (DestinationType::New, Workload::SharePoint | Workload::OneDrive, Some(url)) => Some(url.clone()),
                     _ => None,
                 };
                 let new_id = uuid::Uuid::new_v4().to_string();
-                let outcome = restore_outcome(
-                    &unit.resource,
-                    a.destination,
-                    suffix,
-                    new_id,
-                    size_hint(&a.id) as i64 * 5 + 50,
-                    now,
-                );
-                self.finish_after(job, &earlier, ArtifactStep::Succeeded(outcome), JobEvent::Succeeded).await
+                let outcome =
+                    restore_outcome(&unit.resource, a.destination, None, new_id, size_hint(&a.id) as i64 * 5 + 50, now);
+                let step = ArtifactStep::Succeeded(outcome);
+                self.end(JobEnd { job: job.clone(), step, event: JobEvent::Succeeded, new_site_of }).await
             }
         }
     }
@@ -427,20 +446,15 @@ impl Engine {
     }
 
     async fn finish(&self, job: &JobRef, step: ArtifactStep, event: JobEvent) -> StoreResult<()> {
-        self.finish_after(job, &[], step, event).await
+        self.end(JobEnd { job: job.clone(), step, event, new_site_of: None }).await
     }
 
-    /// Ends the job after the artifact's `earlier` steps, in one transaction.
-    async fn finish_after(
-        &self,
-        job: &JobRef,
-        earlier: &[(ArtifactStatus, ArtifactStep)],
-        step: ArtifactStep,
-        event: JobEvent,
-    ) -> StoreResult<()> {
-        let ok = matches!(step, ArtifactStep::Succeeded(_));
-        let to = step.target();
-        if self.store.finish_job_after(job, earlier, step, event, self.clock.now()).await? {
+    /// Ends the job from wherever its artifact is, in one transaction with whatever other
+    /// jobs end at the same time.
+    async fn end(&self, end: JobEnd) -> StoreResult<()> {
+        let ok = matches!(end.step, ArtifactStep::Succeeded(_));
+        let (to, event) = (end.step.target(), end.event);
+        if self.ender.end(&self.store, end, || self.clock.now()).await? {
             if ok {
                 self.metrics.jobs_succeeded.inc();
             } else {

@@ -257,6 +257,19 @@ pub struct ClaimedJob {
     pub last_error: Option<String>,
 }
 
+/// How a held restore job ends, for [`Store::finish_jobs`]: the artifact's terminal `step` (taken
+/// from whichever status it is at on the way), and the event the job's history records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEnd {
+    pub job: JobRef,
+    pub step: ArtifactStep,
+    pub event: JobEvent,
+    /// A `new` restore of a site or OneDrive that copies nothing: the unit's URL, whose next `R<n>`
+    /// becomes the succeeded step's `restoredSiteWebUrl`, counted in the transaction that ends the
+    /// job (a lost lease spends no number).
+    pub new_site_of: Option<String>,
+}
+
 /// The kinds of job in the queue, under the names the `jobs.kind` column stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {

@@ -360,13 +360,19 @@ impl Store {
 
     /// Hands out the next `n` of `R<n>` for a `new` restore of `original_url`.
     pub async fn allocate_restore_suffix(&self, tenant: &str, original_url: &str) -> StoreResult<u32> {
-        self.write(Lock::Tenant(tenant), async move |tx| {
-            let next: i64 = tx.scalar("INSERT INTO restore_url_counters (tenant_id, original_url, next_suffix) VALUES (?, ?, 1) \
-                 ON CONFLICT (tenant_id, original_url) DO UPDATE SET next_suffix = restore_url_counters.next_suffix + 1 \
-                 RETURNING next_suffix", args![tenant, original_url])
-            .await?;
-            u32::try_from(next - 1).map_err(|_| StoreError::Corrupt(format!("restore suffix {next}")))
-        })
-        .await
+        self.write(Lock::Tenant(tenant), async move |tx| next_restore_suffix(tx, tenant, original_url).await).await
     }
+}
+
+/// Counts out the next `n` of `R<n>` for a `new` restore of `original_url`, in `conn`'s transaction.
+pub(super) async fn next_restore_suffix(conn: &mut Tx, tenant: &str, original_url: &str) -> StoreResult<u32> {
+    let next: i64 = conn
+        .scalar(
+            "INSERT INTO restore_url_counters (tenant_id, original_url, next_suffix) VALUES (?, ?, 1) \
+             ON CONFLICT (tenant_id, original_url) DO UPDATE SET next_suffix = restore_url_counters.next_suffix + 1 \
+             RETURNING next_suffix",
+            args![tenant, original_url],
+        )
+        .await?;
+    u32::try_from(next - 1).map_err(|_| StoreError::Corrupt(format!("restore suffix {next}")))
 }

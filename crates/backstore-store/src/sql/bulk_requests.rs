@@ -13,7 +13,8 @@ use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::read::{Col, Columns, Cost};
 use super::restore_points::restore_points_where;
 use super::rows::{actor_json, corrupt, json_list, micros, opt_from_micros, stamps};
-use super::sessions::{apply_step, load_session, refresh_session, reload_session, require_draft, touch_session};
+use super::sessions::{load_session, refresh_session, reload_session, require_draft, touch_session};
+use super::steps::apply_step;
 use super::stored::by_id;
 use super::Lock;
 use crate::{

@@ -60,6 +60,7 @@ pub mod searches;
 mod service_apps;
 mod sessions;
 mod snapshots;
+mod steps;
 pub mod stored;
 mod tenants;
 pub(crate) mod tx;

@@ -16,14 +16,14 @@ use super::artifacts::{
 };
 use super::jobs::{enqueue, enqueue_each, Queue};
 use super::listing::{self, Collection, Source};
-use super::read::{Arg, Col, Columns, ToArg};
+use super::read::{Arg, Col, Columns};
 use super::restore_points::{resolve_restore_point, resolve_restore_points, restore_point_problems};
 use super::rows::{actor_json, corrupt, error_info, micros, opt_from_micros, stamps, workload};
 use super::tx::On;
 use super::Lock;
 use crate::{
-    AppliedItem, ArtifactRecord, ArtifactStep, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck,
-    SessionRecord, Store, StoreError, StoreResult, Writer,
+    AppliedItem, ArtifactRecord, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck, SessionRecord, Store,
+    StoreError, StoreResult, Writer,
 };
 
 pub(super) const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, activated_at, created_at, created_by, \
@@ -113,30 +113,6 @@ pub(super) fn refuse_if_bulk(session: &SessionRecord) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// Moves one artifact of a session from `from` (none: a new artifact) to `to` (none: removed) in the
-/// session's per-status counts.
-pub(super) async fn count_move(
-    conn: &mut Tx,
-    tenant: &str,
-    session: &str,
-    from: Option<ArtifactStatus>,
-    to: Option<ArtifactStatus>,
-) -> StoreResult<()> {
-    let mut sets = Vec::new();
-    if let Some(f) = from {
-        sets.push(format!("{0} = {0} - 1", count_column(f)));
-    }
-    if let Some(t) = to {
-        sets.push(format!("{0} = {0} + 1", count_column(t)));
-    }
-    if sets.is_empty() {
-        return Ok(());
-    }
-    let sql = format!("UPDATE restore_sessions SET {} WHERE tenant_id = ? AND id = ?", sets.join(", "));
-    exec!(conn, &sql, tenant, session).await?;
-    Ok(())
-}
-
 /// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts.
 pub(super) async fn refresh_session(conn: &mut Tx, tenant: &str, id: &str, now: Timestamp) -> StoreResult<()> {
     let session = conn
@@ -210,96 +186,6 @@ pub(super) async fn reload_session(conn: &mut Tx, tenant: &str, id: &str) -> Sto
     load_session(&mut *conn, tenant, id, None)
         .await?
         .ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished inside its transaction")))
-}
-
-/// Moves an artifact by `step` if it is in `from` (any non-terminal status when `None`), and
-/// re-derives its session. Returns whether it moved.
-pub(super) async fn apply_step(
-    conn: &mut Tx,
-    tenant: &str,
-    artifact_id: &str,
-    from: Option<ArtifactStatus>,
-    step: &ArtifactStep,
-    now: Timestamp,
-) -> StoreResult<bool> {
-    step_artifact(conn, (tenant, artifact_id), from, step, now, true).await
-}
-
-/// [`apply_step`], leaving the session's derived status to a later step of the same transaction
-/// when `refresh` is false (its per-status counts still move).
-pub(super) async fn step_artifact(
-    conn: &mut Tx,
-    (tenant, artifact_id): (&str, &str),
-    from: Option<ArtifactStatus>,
-    step: &ArtifactStep,
-    now: Timestamp,
-    refresh: bool,
-) -> StoreResult<bool> {
-    let t = micros(now);
-    let guard =
-        "WHERE tenant_id = ?2 AND id = ?3 AND (status = ?4 OR (?4 IS NULL AND status NOT IN ('succeeded', 'failed')))";
-    let sql = match step {
-        ArtifactStep::Scheduling | ArtifactStep::Scheduled => {
-            format!("UPDATE restore_artifacts SET status = ?1 {guard} RETURNING session_id")
-        }
-        ArtifactStep::Started => {
-            format!("UPDATE restore_artifacts SET status = ?1, start_at = COALESCE(start_at, ?5) {guard} RETURNING session_id")
-        }
-        ArtifactStep::Succeeded(_) => format!(
-            "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
-             restored_site_id = ?6, restored_site_name = ?7, restored_site_web_url = ?8, restored_folder_id = ?9, \
-             restored_folder_name = ?10, restored_item_count = ?11, restored_item_key = ?12, \
-             restored_item_path = ?13, restored_item_web_url = ?14, error_code = NULL, error_message = NULL \
-             {guard} RETURNING session_id"
-        ),
-        ArtifactStep::Failed(_) => format!(
-            "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
-             error_code = ?6, error_message = ?7 {guard} RETURNING session_id"
-        ),
-    };
-    let mut args: Vec<Arg<'_>> = vec![
-        Arg::Text(step.target().as_str()),
-        Arg::Text(tenant),
-        Arg::Text(artifact_id),
-        from.map(ArtifactStatus::as_str).into(),
-    ];
-    match step {
-        ArtifactStep::Scheduling | ArtifactStep::Scheduled => {}
-        ArtifactStep::Started => args.push(Arg::Int(t)),
-        ArtifactStep::Succeeded(o) => args.extend([
-            Arg::Int(t),
-            o.restored_site_id.arg(),
-            o.restored_site_name.arg(),
-            o.restored_site_web_url.arg(),
-            o.restored_folder_id.arg(),
-            o.restored_folder_name.arg(),
-            o.restored_item_count.arg(),
-            o.restored_item_key.arg(),
-            o.restored_item_path.arg(),
-            o.restored_item_web_url.arg(),
-        ]),
-        ArtifactStep::Failed(e) => args.extend([Arg::Int(t), e.code.arg(), e.message.arg()]),
-    }
-    let old = match from {
-        Some(f) => Some(f),
-        None => {
-            let s: Option<String> = conn
-                .scalar_opt(
-                    "SELECT status FROM restore_artifacts WHERE tenant_id = ? AND id = ?",
-                    args![tenant, artifact_id],
-                )
-                .await?;
-            s.and_then(|s| ArtifactStatus::parse(&s))
-        }
-    };
-    let Some(session_id) = conn.scalar_opt::<String>(&sql, &args).await? else {
-        return Ok(false);
-    };
-    count_move(conn, tenant, &session_id, old, Some(step.target())).await?;
-    if refresh {
-        refresh_session(conn, tenant, &session_id, now).await?;
-    }
-    Ok(true)
 }
 
 /// Where an item of a delta stands while the delta is applied set by set.

@@ -350,3 +350,84 @@ async fn graceful_shutdown_gives_back_the_jobs_in_hand_and_stops_in_time() {
     assert_eq!(again[0].job.attempt, 1);
     assert!(!again[0].takeover);
 }
+
+/// A `new` site restore session of `n` seeded sites in `tenant`, activated; returns (session, artifacts).
+async fn activated_sites(app: &TestApp, tenant: &str, token: &str, n: u32) -> (String, Vec<Value>) {
+    let seeded = app.seed(tenant, n, 0, 0, 1).await;
+    let pts: Vec<String> = points(&seeded, "site").into_iter().map(|p| p[0].clone()).collect();
+    let refs: Vec<&str> = pts.iter().map(String::as_str).collect();
+    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", token, &refs).await;
+    let id = s["id"].as_str().unwrap().to_owned();
+    app.activate(&id, token).await.expect(200);
+    let arts = app.get(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), token).await;
+    (id, arts.body["value"].as_array().unwrap().clone())
+}
+
+#[tokio::test]
+async fn jobs_claimed_and_ended_in_batches_keep_leases_counts_and_histories_apart() {
+    let (app, token) = TestApp::spawn_for(TENANT).await;
+    let other = app.token(OTHER_TENANT);
+    let (mine, _) = activated_sites(&app, TENANT, &token, 5).await;
+    let (theirs, _) = activated_sites(&app, OTHER_TENANT, &other, 3).await;
+    let store = app.store();
+    let now = app.clock().now();
+    // One claim takes the jobs of both tenants, and every artifact is `scheduled`.
+    let claimed = store.claim_jobs("w1", now, chrono::Duration::seconds(30), 100).await.unwrap();
+    assert_eq!(claimed.len(), 8);
+    let s = app.get(&format!("sharePointRestoreSessions/{mine}"), &token).await.body;
+    assert_eq!(s["status"], "active", "{s}");
+    let mut ends = Vec::new();
+    for (i, c) in claimed.iter().enumerate() {
+        let backstore_store::JobWork::Restore(work) = &c.work else { panic!("a restore job") };
+        assert_eq!(work.artifact.status, backstore_domain::ArtifactStatus::Scheduled);
+        let mut job = c.job.clone();
+        if i == 0 {
+            // Not the holder's attempt: this end must not land.
+            job.attempt += 1;
+        }
+        let outcome = backstore_domain::restore::RestoreOutcome {
+            restored_site_id: Some(format!("restored-{i}")),
+            ..Default::default()
+        };
+        ends.push(backstore_store::JobEnd {
+            job,
+            step: backstore_store::ArtifactStep::Succeeded(outcome),
+            event: backstore_store::JobEvent::Succeeded,
+            new_site_of: work.unit.resource.site_web_url.clone(),
+        });
+    }
+    let held = store.finish_jobs(&ends, app.clock().now()).await.unwrap();
+    assert_eq!(held, [false, true, true, true, true, true, true, true]);
+
+    // Each tenant's session counts what ended; the one whose end did not land is still in hand.
+    let lost_tenant = &claimed[0].job.tenant_id;
+    for (tenant, set, tok, n) in [(TENANT, &mine, &token, 5), (OTHER_TENANT, &theirs, &other, 3)] {
+        let s = app.get(&format!("sharePointRestoreSessions/{set}"), tok).await.body;
+        let arts = app.get(&format!("sharePointRestoreSessions/{set}/siteRestoreArtifacts"), tok).await.body;
+        let arts = arts["value"].as_array().unwrap();
+        let succeeded: Vec<&Value> = arts.iter().filter(|a| a["status"] == "succeeded").collect();
+        let expected = if lost_tenant == tenant { n - 1 } else { n };
+        assert_eq!(succeeded.len(), expected, "{tenant}: {arts:?}");
+        assert_eq!(s["status"], if expected == n { "completed" } else { "active" }, "{tenant}: {s}");
+        for a in &succeeded {
+            let url = a["restoredSiteWebUrl"].as_str().unwrap();
+            assert!(url.ends_with("R0") || url.ends_with("R0/"), "each site restored once: {url}");
+            assert!(a["completionDateTime"].is_string() && a["startDateTime"].is_string(), "{a}");
+        }
+    }
+    // Histories: claimed then succeeded, by the one worker at its attempt; none for the lost end.
+    for (c, h) in claimed.iter().zip(&held) {
+        let h_events = store.job_history(&c.job.tenant_id, &c.job.target_id).await.unwrap();
+        let want =
+            if *h { vec![ev("claimed", "w1", 1), ev("succeeded", "w1", 1)] } else { vec![ev("claimed", "w1", 1)] };
+        assert_eq!(events(&h_events), want);
+    }
+    // The job still in hand ends when its holder ends it.
+    let mut last = ends[0].clone();
+    last.job = claimed[0].job.clone();
+    assert_eq!(store.finish_jobs(&[last], app.clock().now()).await.unwrap(), [true]);
+    let tok = if lost_tenant == TENANT { &token } else { &other };
+    let set = if lost_tenant == TENANT { &mine } else { &theirs };
+    let s = app.get(&format!("sharePointRestoreSessions/{set}"), tok).await.body;
+    assert_eq!(s["status"], "completed", "{s}");
+}
