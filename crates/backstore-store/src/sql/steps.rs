@@ -54,33 +54,33 @@ pub(super) async fn move_artifact(
     now: Timestamp,
 ) -> StoreResult<Option<String>> {
     let t = micros(now);
-    let guard =
-        "WHERE tenant_id = ?2 AND id = ?3 AND (status = ?4 OR (?4 IS NULL AND status NOT IN ('succeeded', 'failed')))";
+    // The status it must be at is written into the statement (one of the enum's names), not bound:
+    // the planner compares a bound status with the partial index on failed artifacts, and a
+    // statement whose plan read a parameter is compiled again every time it is bound.
+    let guard = match from {
+        Some(f) => format!("WHERE tenant_id = ?2 AND id = ?3 AND status = '{}'", f.as_str()),
+        None => "WHERE tenant_id = ?2 AND id = ?3 AND status NOT IN ('succeeded', 'failed')".to_owned(),
+    };
     let sql = match step {
         ArtifactStep::Scheduling | ArtifactStep::Scheduled => {
             format!("UPDATE restore_artifacts SET status = ?1 {guard} RETURNING session_id")
         }
         ArtifactStep::Started => {
-            format!("UPDATE restore_artifacts SET status = ?1, start_at = COALESCE(start_at, ?5) {guard} RETURNING session_id")
+            format!("UPDATE restore_artifacts SET status = ?1, start_at = COALESCE(start_at, ?4) {guard} RETURNING session_id")
         }
         ArtifactStep::Succeeded(_) => format!(
-            "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
-             restored_site_id = ?6, restored_site_name = ?7, restored_site_web_url = ?8, restored_folder_id = ?9, \
-             restored_folder_name = ?10, restored_item_count = ?11, restored_item_key = ?12, \
-             restored_item_path = ?13, restored_item_web_url = ?14, error_code = NULL, error_message = NULL \
+            "UPDATE restore_artifacts SET status = ?1, completion_at = ?4, start_at = COALESCE(start_at, ?4), \
+             restored_site_id = ?5, restored_site_name = ?6, restored_site_web_url = ?7, restored_folder_id = ?8, \
+             restored_folder_name = ?9, restored_item_count = ?10, restored_item_key = ?11, \
+             restored_item_path = ?12, restored_item_web_url = ?13, error_code = NULL, error_message = NULL \
              {guard} RETURNING session_id"
         ),
         ArtifactStep::Failed(_) => format!(
-            "UPDATE restore_artifacts SET status = ?1, completion_at = ?5, start_at = COALESCE(start_at, ?5), \
-             error_code = ?6, error_message = ?7 {guard} RETURNING session_id"
+            "UPDATE restore_artifacts SET status = ?1, completion_at = ?4, start_at = COALESCE(start_at, ?4), \
+             error_code = ?5, error_message = ?6 {guard} RETURNING session_id"
         ),
     };
-    let mut args: Vec<Arg<'_>> = vec![
-        Arg::Text(step.target().as_str()),
-        Arg::Text(tenant),
-        Arg::Text(artifact_id),
-        from.map(ArtifactStatus::as_str).into(),
-    ];
+    let mut args: Vec<Arg<'_>> = vec![Arg::Text(step.target().as_str()), Arg::Text(tenant), Arg::Text(artifact_id)];
     match step {
         ArtifactStep::Scheduling | ArtifactStep::Scheduled => {}
         ArtifactStep::Started => args.push(Arg::Int(t)),
