@@ -331,6 +331,20 @@ pub(super) fn bind_native(stmt: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) 
     Ok(())
 }
 
+/// How many times a cached statement may have been compiled again before a debug build calls it a
+/// statement SQLite recompiles on every run.
+const RECOMPILES: i32 = 3;
+
+/// Refuses, in debug builds (the tests), a cached statement that SQLite compiled again more than a
+/// few times: one whose plan read a bound value (a parameter compared with a partial index's
+/// `WHERE`, or used by STAT4 estimates) is recompiled every time it is bound, which cost a fifth of
+/// a page of 100 artifacts before such values were written into the statements
+/// (`docs/performance.md`). Write such a value into the SQL when it is one of the code's constants.
+pub(super) fn no_recompiles(stmt: &rusqlite::Statement<'_>, sql: &str) {
+    let recompiled = stmt.get_status(rusqlite::StatementStatus::RePrepare);
+    debug_assert!(recompiled <= RECOMPILES, "SQLite recompiled this statement {recompiled} times: {sql}");
+}
+
 /// Every row `sql` yields for `args` on a native connection, each decoded by `decode`.
 pub(super) fn native_rows<T>(
     conn: &rusqlite::Connection,
@@ -347,6 +361,8 @@ pub(super) fn native_rows<T>(
     while let Some(row) = rows.next()? {
         out.push(decode(&Native { row, names: &names, asked: &asked, nth: Cell::new(0) })?);
     }
+    drop(rows);
+    no_recompiles(&stmt, sql);
     Ok(out)
 }
 

@@ -190,6 +190,8 @@ impl Tx {
                         (0..width).map(|i| row.get::<_, rusqlite::types::Value>(i)).collect::<Result<_, _>>()?;
                     out.push(Row::Native { names: names.clone(), values });
                 }
+                drop(rows);
+                super::read::no_recompiles(&stmt, sql);
                 Ok(out)
             }
         }
@@ -273,6 +275,8 @@ fn native_exec(conn: &rusqlite::Connection, sql: &str, args: &[Arg<'_>]) -> Stor
     super::read::bind_native(&mut stmt, args)?;
     let mut rows = stmt.raw_query();
     while rows.next()?.is_some() {}
+    drop(rows);
+    super::read::no_recompiles(&stmt, sql);
     Ok(conn.changes())
 }
 
