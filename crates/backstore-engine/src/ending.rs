@@ -1,7 +1,12 @@
 //! Group commit of job ends. A worker holding many restores that take no time would otherwise
-//! commit one transaction per job; here each job's end joins a queue, and whichever job gets the
-//! turn commits every end queued by then in one [`Store::finish_jobs`] call. Under no load a batch
-//! is one job and nothing waits; under load the batches grow while the previous one commits.
+//! commit one transaction per job; here each job's end joins a queue, and whichever job gets a turn
+//! commits every end queued by then in one [`Store::finish_jobs`] call. Under no load a batch is
+//! one job and nothing waits; under load the batches grow while the batches in flight commit.
+//!
+//! Two turns, not one: a batch can spend most of its time waiting for the tenant's write lock
+//! behind the API's writes (PostgreSQL's advisory lock), and with one turn the ends that came in
+//! meanwhile would wait out that whole wait and then one of their own (measured: activations on
+//! PostgreSQL took twice as long). With two, the next batch is already in the lock's queue.
 
 use std::sync::Mutex;
 
@@ -11,10 +16,18 @@ use tokio::sync::oneshot;
 
 type Waiting = (JobEnd, oneshot::Sender<StoreResult<bool>>);
 
-#[derive(Default)]
+/// Batches committing or waiting to, at most.
+const TURNS: usize = 2;
+
 pub(crate) struct Ender {
     queued: Mutex<Vec<Waiting>>,
-    turn: tokio::sync::Mutex<()>,
+    turns: tokio::sync::Semaphore,
+}
+
+impl Default for Ender {
+    fn default() -> Self {
+        Ender { queued: Mutex::default(), turns: tokio::sync::Semaphore::new(TURNS) }
+    }
 }
 
 impl Ender {
@@ -24,7 +37,7 @@ impl Ender {
         let (done, result) = oneshot::channel();
         self.queued.lock().expect("not poisoned").push((end, done));
         {
-            let _turn = self.turn.lock().await;
+            let _turn = self.turns.acquire().await.expect("the semaphore is never closed");
             let batch = std::mem::take(&mut *self.queued.lock().expect("not poisoned"));
             if !batch.is_empty() {
                 commit(store, batch, now()).await;
