@@ -123,14 +123,7 @@ pub(super) async fn refresh_session(conn: &mut Tx, tenant: &str, id: &str, now: 
         )
         .await?;
     let mut counts = ArtifactCounts::default();
-    for status in [
-        ArtifactStatus::Added,
-        ArtifactStatus::Scheduling,
-        ArtifactStatus::Scheduled,
-        ArtifactStatus::InProgress,
-        ArtifactStatus::Succeeded,
-        ArtifactStatus::Failed,
-    ] {
+    for &status in ArtifactStatus::ALL {
         counts.add(status, session.col(count_column(status))?);
     }
     let activated = session.col::<Option<i64>>("activated_at")?.is_some();

@@ -101,25 +101,16 @@ pub(super) async fn move_artifact(
     conn.scalar_opt::<String>(&sql, &args).await
 }
 
-/// The statuses in the order of a session's count columns.
-const STATUSES: [ArtifactStatus; 6] = [
-    ArtifactStatus::Added,
-    ArtifactStatus::Scheduling,
-    ArtifactStatus::Scheduled,
-    ArtifactStatus::InProgress,
-    ArtifactStatus::Succeeded,
-    ArtifactStatus::Failed,
-];
-
+/// A status's place among the session's count columns (`ArtifactStatus::ALL`'s order).
 fn slot(status: ArtifactStatus) -> usize {
-    STATUSES.iter().position(|s| *s == status).expect("every status has a count column")
+    ArtifactStatus::ALL.iter().position(|s| *s == status).expect("every status has a count column")
 }
 
 /// Artifacts' moves between statuses, summed per session: written as one `UPDATE` per session.
 #[derive(Default)]
 pub(super) struct CountMoves {
     /// Per (tenant, session): the change of each count column, in the sessions' first-seen order.
-    by_session: Vec<((String, String), [i64; 6])>,
+    by_session: Vec<((String, String), [i64; ArtifactStatus::ALL.len()])>,
     index: HashMap<(String, String), usize>,
 }
 
@@ -136,7 +127,7 @@ impl CountMoves {
             Some(&i) => i,
             None => {
                 self.index.insert(key.clone(), self.by_session.len());
-                self.by_session.push((key, [0; 6]));
+                self.by_session.push((key, [0; ArtifactStatus::ALL.len()]));
                 self.by_session.len() - 1
             }
         };
@@ -154,7 +145,7 @@ impl CountMoves {
         for ((tenant, session), deltas) in &self.by_session {
             let mut sets = Vec::new();
             let mut args: Vec<Arg<'_>> = Vec::new();
-            for (status, delta) in STATUSES.iter().zip(deltas) {
+            for (status, delta) in ArtifactStatus::ALL.iter().zip(deltas) {
                 if *delta != 0 {
                     sets.push(format!("{0} = {0} + ?", count_column(*status)));
                     args.push(Arg::Int(*delta));

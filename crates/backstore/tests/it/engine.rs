@@ -22,13 +22,25 @@ fn worker(name: &str, faults: Arc<FaultRules>) -> EngineConfig {
 
 /// One activated Exchange session over `n` seeded mailboxes; returns (session id, artifacts, points).
 async fn activated(app: &TestApp, token: &str, n: u32) -> (String, Vec<Value>, Vec<String>) {
-    let seeded = app.seed(TENANT, 0, n, 0, 1).await;
-    let pts: Vec<String> = points(&seeded, "mailbox").into_iter().map(|p| p[0].clone()).collect();
+    activated_of(app, (TENANT, token), ("exchangeRestoreSessions", "mailboxRestoreArtifacts", "mailbox"), n).await
+}
+
+/// One activated session of the (typed set, artifact navigation, seed kind) over `n` units seeded in
+/// `tenant`; returns (session id, artifacts, points).
+async fn activated_of(
+    app: &TestApp,
+    (tenant, token): (&str, &str),
+    (set, nav, kind): (&str, &str, &str),
+    n: u32,
+) -> (String, Vec<Value>, Vec<String>) {
+    let (sites, mailboxes) = if kind == "site" { (n, 0) } else { (0, n) };
+    let seeded = app.seed(tenant, sites, mailboxes, 0, 1).await;
+    let pts: Vec<String> = points(&seeded, kind).into_iter().map(|p| p[0].clone()).collect();
     let refs: Vec<&str> = pts.iter().map(String::as_str).collect();
-    let s = app.create("exchangeRestoreSessions", "mailboxRestoreArtifacts", token, &refs).await;
+    let s = app.create(set, nav, token, &refs).await;
     let id = s["id"].as_str().unwrap().to_owned();
     app.activate(&id, token).await.expect(200);
-    let arts = app.get(&format!("exchangeRestoreSessions/{id}/mailboxRestoreArtifacts"), token).await;
+    let arts = app.get(&format!("{set}/{id}/{nav}"), token).await;
     (id, arts.body["value"].as_array().unwrap().clone(), pts)
 }
 
@@ -351,24 +363,14 @@ async fn graceful_shutdown_gives_back_the_jobs_in_hand_and_stops_in_time() {
     assert!(!again[0].takeover);
 }
 
-/// A `new` site restore session of `n` seeded sites in `tenant`, activated; returns (session, artifacts).
-async fn activated_sites(app: &TestApp, tenant: &str, token: &str, n: u32) -> (String, Vec<Value>) {
-    let seeded = app.seed(tenant, n, 0, 0, 1).await;
-    let pts: Vec<String> = points(&seeded, "site").into_iter().map(|p| p[0].clone()).collect();
-    let refs: Vec<&str> = pts.iter().map(String::as_str).collect();
-    let s = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", token, &refs).await;
-    let id = s["id"].as_str().unwrap().to_owned();
-    app.activate(&id, token).await.expect(200);
-    let arts = app.get(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), token).await;
-    (id, arts.body["value"].as_array().unwrap().clone())
-}
+const SITES: (&str, &str, &str) = ("sharePointRestoreSessions", "siteRestoreArtifacts", "site");
 
 #[tokio::test]
 async fn jobs_claimed_and_ended_in_batches_keep_leases_counts_and_histories_apart() {
     let (app, token) = TestApp::spawn_for(TENANT).await;
     let other = app.token(OTHER_TENANT);
-    let (mine, _) = activated_sites(&app, TENANT, &token, 5).await;
-    let (theirs, _) = activated_sites(&app, OTHER_TENANT, &other, 3).await;
+    let (mine, _, _) = activated_of(&app, (TENANT, &token), SITES, 5).await;
+    let (theirs, _, _) = activated_of(&app, (OTHER_TENANT, &other), SITES, 3).await;
     let store = app.store();
     let now = app.clock().now();
     // One claim takes the jobs of both tenants, and every artifact is `scheduled`.
