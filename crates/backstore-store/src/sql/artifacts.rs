@@ -211,6 +211,24 @@ pub(super) async fn insert_artifacts(
     adds: &[ArtifactAdd],
     now: Timestamp,
 ) -> StoreResult<Vec<String>> {
+    let ids = insert_artifact_rows(conn, tenant, session_id, adds, now).await?;
+    if !adds.is_empty() {
+        let column = count_column(ArtifactStatus::Added);
+        let sql = format!("UPDATE restore_sessions SET {column} = {column} + ? WHERE tenant_id = ? AND id = ?");
+        let n = i64::try_from(adds.len()).expect("a request's artifacts fit an i64");
+        exec!(conn, &sql, n, tenant, session_id).await?;
+    }
+    Ok(ids)
+}
+
+/// [`insert_artifacts`] without the session's counter: for a session inserted with it.
+pub(super) async fn insert_artifact_rows(
+    conn: &mut Tx,
+    tenant: &str,
+    session_id: &str,
+    adds: &[ArtifactAdd],
+    now: Timestamp,
+) -> StoreResult<Vec<String>> {
     let ids: Vec<String> = adds.iter().map(|_| super::rows::new_id()).collect();
     for (chunk, chunk_ids) in adds.chunks(50).zip(ids.chunks(50)) {
         let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
@@ -244,12 +262,6 @@ pub(super) async fn insert_artifacts(
             ]);
         }
         conn.exec(&sql, &args).await?;
-    }
-    if !adds.is_empty() {
-        let column = count_column(ArtifactStatus::Added);
-        let sql = format!("UPDATE restore_sessions SET {column} = {column} + ? WHERE tenant_id = ? AND id = ?");
-        let n = i64::try_from(adds.len()).expect("a request's artifacts fit an i64");
-        exec!(conn, &sql, n, tenant, session_id).await?;
     }
     Ok(ids)
 }

@@ -12,7 +12,8 @@ use backstore_domain::{
 };
 
 use super::artifacts::{
-    count_column, existing_artifacts, insert_artifact, insert_artifacts, load_added, load_artifact, set_job_type,
+    count_column, existing_artifacts, insert_artifact, insert_artifact_rows, insert_artifacts, load_added,
+    load_artifact, set_job_type,
 };
 use super::jobs::{enqueue, enqueue_each, Queue};
 use super::listing::{self, Collection, Source};
@@ -231,24 +232,38 @@ impl Store {
                 .await?
                 .map_err(RuleError::RestorePointUnusable)?;
             let id = super::rows::new_id();
+            // The row is written as its artifacts make it (job type, derived status, counters), so
+            // the create holds the tenant's write lock over four statements, not eight.
+            let job_type = match adds.iter().any(|a| a.granular.is_some()) {
+                true => RestoreJobType::Granular,
+                false => RestoreJobType::Standard,
+            };
+            let added = i64::try_from(adds.len()).expect("a request's artifacts fit an i64");
+            let mut counts = ArtifactCounts::default();
+            counts.add(ArtifactStatus::Added, added);
+            let derived = derive_session(&counts, false, false);
             exec!(
                 tx,
                 "INSERT INTO restore_sessions (tenant_id, id, workload, restore_job_type, created_at, created_by, \
-                 last_modified_at, last_modified_by, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 last_modified_at, last_modified_by, status, total, completed, failed, in_progress, n_added) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 tenant,
                 &id,
                 workload.unit_kind(),
-                RestoreJobType::Standard.as_str(),
+                job_type.as_str(),
                 micros(now),
                 actor_json(actor),
                 micros(now),
                 actor_json(actor),
-                SessionStatus::Draft.as_str()
+                derived.status.as_str(),
+                derived.total,
+                derived.completed,
+                derived.failed,
+                derived.in_progress,
+                added
             )
             .await?;
-            insert_artifacts(tx, tenant, &id, &adds, now).await?;
-            set_job_type(tx, tenant, &id).await?;
-            refresh_session(tx, tenant, &id, now).await?;
+            insert_artifact_rows(tx, tenant, &id, &adds, now).await?;
             let session = reload_session(tx, tenant, &id).await?;
             Ok(session)
         })
