@@ -4,7 +4,7 @@
 use super::tx::Tx;
 use backstore_domain::Timestamp;
 
-use super::read::{Col, Columns, Cost};
+use super::read::{Arg, Col, Columns, Cost};
 use super::rows::{from_micros, micros};
 use super::Lock;
 use crate::{Bind, EngineStats, JobEvent, JobEventRecord, JobKind, JobRef, Store, StoreResult};
@@ -130,18 +130,33 @@ pub(super) async fn job_event(
     event: &str,
     detail: Option<&str>,
 ) -> StoreResult<()> {
-    exec!(
-        conn,
-        "INSERT INTO job_events (tenant_id, job_id, at, worker, attempt, event, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        &job.tenant_id,
-        &job.job_id,
-        micros(now),
-        &job.worker,
-        job.attempt,
-        event,
-        detail
-    )
-    .await?;
+    job_events(conn, &[(job, event, detail)], now).await
+}
+
+/// Records one history event per job, in one statement per 100.
+pub(super) async fn job_events(
+    conn: &mut Tx,
+    events: &[(&JobRef, &str, Option<&str>)],
+    now: Timestamp,
+) -> StoreResult<()> {
+    for chunk in events.chunks(100) {
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let sql =
+            format!("INSERT INTO job_events (tenant_id, job_id, at, worker, attempt, event, detail) VALUES {rows}");
+        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 7);
+        for (job, event, detail) in chunk {
+            args.extend([
+                Arg::Text(&job.tenant_id),
+                Arg::Text(&job.job_id),
+                Arg::Int(micros(now)),
+                Arg::Text(&job.worker),
+                Arg::Int(job.attempt),
+                Arg::Text(event),
+                (*detail).into(),
+            ]);
+        }
+        conn.exec(&sql, &args).await?;
+    }
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use backstore_domain::restore::restored_site_url;
 use backstore_domain::{ArtifactStatus, Timestamp};
 
 use super::artifacts::{artifact_from_row, next_restore_suffix, ARTIFACT_SELECT};
-use super::jobs::job_event;
+use super::jobs::{job_event, job_events};
 use super::read::{Arg, Col};
 use super::rows::micros;
 use super::steps::{apply_step, move_artifact, CountMoves};
@@ -60,29 +60,6 @@ fn distinct<'a, T>(items: &'a [T], key: impl Fn(&'a T) -> &'a str) -> Vec<String
 /// `?, ?, …` for `n` values.
 fn marks(n: usize) -> String {
     vec!["?"; n].join(", ")
-}
-
-/// Records one history event per job, in one statement per 100.
-async fn job_events(conn: &mut Tx, events: &[(&JobRef, &str, Option<&str>)], now: Timestamp) -> StoreResult<()> {
-    for chunk in events.chunks(100) {
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        let sql =
-            format!("INSERT INTO job_events (tenant_id, job_id, at, worker, attempt, event, detail) VALUES {rows}");
-        let mut args: Vec<Arg<'_>> = Vec::with_capacity(chunk.len() * 7);
-        for (job, event, detail) in chunk {
-            args.extend([
-                Arg::Text(&job.tenant_id),
-                Arg::Text(&job.job_id),
-                Arg::Int(micros(now)),
-                Arg::Text(&job.worker),
-                Arg::Int(job.attempt),
-                Arg::Text(event),
-                (*detail).into(),
-            ]);
-        }
-        conn.exec(&sql, &args).await?;
-    }
-    Ok(())
 }
 
 /// Ends `ends`, held jobs of one tenant and one worker: those whose lease is still held are marked
@@ -245,8 +222,9 @@ impl Store {
                     Some(JobKind::SettlePolicy) => JobWork::SettlePolicy,
                     Some(JobKind::ResolveUnitJob) => JobWork::ResolveUnitJob,
                     Some(JobKind::ApplyRule) => JobWork::ApplyRule,
-                    Some(JobKind::RestoreArtifact) => match restores.remove(&d.target) {
-                        Some(work) => JobWork::Restore(Box::new(work)),
+                    // `get`, not `remove`: two jobs of one artifact (one left over) both get it.
+                    Some(JobKind::RestoreArtifact) => match restores.get(&d.target) {
+                        Some(work) => JobWork::Restore(Box::new(work.clone())),
                         None => return Err(StoreError::Corrupt(format!("restore job {} has no artifact", d.id))),
                     },
                     None => {
