@@ -176,23 +176,12 @@ pub(super) async fn statistics(ctx: &Ctx, policy: &str) -> Result<Response, ApiE
     let p = load(ctx, policy, None).await?;
     let c = backstore_domain::policy::count_statistics(ctx.store().policy_unit_states(ctx.tenant(), &p.id).await?);
     let context = format!("{}/{}/$metadata#microsoft.graph.backupPolicyReport", ctx.origin, ctx.version.as_str());
-    let body = serde_json::json!({
-        "@odata.context": context,
-        "backupPolicyId": p.id,
-        "displayName": p.display_name,
-        "countStatistics": {
-            "lastComputedDateTime": crate::wire::DateTime(ctx.writer().now),
-            "total": c.total,
-            "protectedCompleted": c.protected_completed,
-            "protectedFailed": c.protected_failed,
-            "protectedInProgress": c.protected_in_progress,
-            "unprotectedCompleted": c.unprotected_completed,
-            "unprotectedFailed": c.unprotected_failed,
-            "unprotectedInProgress": c.unprotected_in_progress,
-            "offboardRequested": c.offboard_requested,
-            "removed": c.removed,
-        },
-    });
+    let body = crate::wire::PolicyReport {
+        context,
+        backup_policy_id: &p.id,
+        display_name: p.display_name.as_deref(),
+        count_statistics: crate::wire::CountStatistics::new(c, ctx.writer().now),
+    };
     Ok(crate::json_response(StatusCode::OK, &body))
 }
 

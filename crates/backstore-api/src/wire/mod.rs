@@ -24,7 +24,7 @@ mod units;
 
 pub use artifacts::{Artifact, GranularArtifact, RestorePoint};
 pub use bulk_requests::BulkRequest;
-pub use policies::{Policy, PolicyDelta, PolicyDeltaItem};
+pub use policies::{CountStatistics, Policy, PolicyDelta, PolicyDeltaItem, PolicyReport};
 pub use restore_points::{PointWithUnit, SearchResponse, SearchResult};
 pub use rules::Rule;
 pub use service::{Enabled, ServiceRoot, ServiceStatus};

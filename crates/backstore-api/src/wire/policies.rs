@@ -135,3 +135,47 @@ impl<'a> PolicyDeltaItem<'a> {
         }
     }
 }
+
+/// beta `backupPolicyReport`: a policy's units counted by where their protection stands.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyReport<'a> {
+    #[serde(rename = "@odata.context")]
+    pub context: String,
+    pub backup_policy_id: &'a str,
+    pub display_name: Option<&'a str>,
+    pub count_statistics: CountStatistics,
+}
+
+/// `countStatistics` of a [`PolicyReport`], computed when it is read.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CountStatistics {
+    pub last_computed_date_time: super::DateTime,
+    pub total: i64,
+    pub protected_completed: i64,
+    pub protected_failed: i64,
+    pub protected_in_progress: i64,
+    pub unprotected_completed: i64,
+    pub unprotected_failed: i64,
+    pub unprotected_in_progress: i64,
+    pub offboard_requested: i64,
+    pub removed: i64,
+}
+
+impl CountStatistics {
+    pub fn new(c: backstore_domain::policy::CountStatistics, at: backstore_domain::Timestamp) -> CountStatistics {
+        CountStatistics {
+            last_computed_date_time: super::DateTime(at),
+            total: c.total,
+            protected_completed: c.protected_completed,
+            protected_failed: c.protected_failed,
+            protected_in_progress: c.protected_in_progress,
+            unprotected_completed: c.unprotected_completed,
+            unprotected_failed: c.unprotected_failed,
+            unprotected_in_progress: c.unprotected_in_progress,
+            offboard_requested: c.offboard_requested,
+            removed: c.removed,
+        }
+    }
+}
