@@ -213,7 +213,14 @@ fn out_list(rs: &[Recipient]) -> OutAddress<'_> {
 
 /// The MIME of a message created from JSON.
 pub fn compose(c: &Compose<'_>) -> Vec<u8> {
-    let mut b = MessageBuilder::new().subject(c.subject).date(c.date.timestamp()).message_id(c.message_id);
+    // The day of the month is written with two digits (RFC 5322 allows one or two), so a message's
+    // size does not depend on the day it was dated: generated mail of one seed has the same bytes
+    // whenever it is made.
+    let date = c.date.format("%a, %d %b %Y %H:%M:%S +0000").to_string();
+    let mut b = MessageBuilder::new()
+        .subject(c.subject)
+        .header("Date", mail_builder::headers::raw::Raw::new(date))
+        .message_id(c.message_id);
     if let Some(f) = c.from {
         b = b.from(OutAddress::new_address(f.name.as_deref(), f.address.as_str()));
     }
@@ -358,5 +365,33 @@ mod tests {
         assert_eq!(a[0].bytes, b"bring the notes");
         let original = attachments(MIME.as_bytes());
         assert_eq!((original[0].name.as_str(), original[0].bytes.as_slice()), ("plan.pdf", &b"%PDF-1.4\n"[..]));
+    }
+
+    #[test]
+    fn a_message_is_as_long_on_the_ninth_of_a_month_as_on_the_tenth() {
+        let body = Body { content_type: "text", content: "same".into() };
+        let on = |day: u32| {
+            let date =
+                chrono::NaiveDate::from_ymd_opt(2026, 12, day).unwrap().and_hms_opt(23, 59, 58).unwrap().and_utc();
+            let c = Compose {
+                subject: "s",
+                body: &body,
+                from: None,
+                to: &[],
+                cc: &[],
+                bcc: &[],
+                reply_to: &[],
+                date,
+                message_id: "m@x",
+                importance: "normal",
+                attachments: &[],
+            };
+            let mime = compose(&c);
+            (derive(&mime, "mbx", Utc::now()).unwrap().fields.sent_at, mime)
+        };
+        let (sent, ninth) = on(9);
+        assert!(String::from_utf8_lossy(&ninth).contains("Date: Wed, 09 Dec 2026 23:59:58 +0000\r\n"));
+        assert_eq!(sent.unwrap().to_rfc3339(), "2026-12-09T23:59:58+00:00");
+        assert_eq!(on(10).1.len(), ninth.len());
     }
 }
