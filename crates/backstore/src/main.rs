@@ -45,6 +45,14 @@ async fn open_store(db: &ClockArgs) -> anyhow::Result<std::sync::Arc<backstore_s
         .with_context(|| format!("cannot open the database {url}"))
 }
 
+/// Now on the data's own clock: the system clock plus whatever `clock advance` (or a server's
+/// `/admin/clock`) has put in the database, the time the servers of this data live in.
+async fn data_now(store: &backstore_store::Store) -> anyhow::Result<backstore_domain::Timestamp> {
+    let clock = Clock::system();
+    clock.catch_up(store.clock_offset().await.context("cannot read the server clock")?);
+    Ok(clock.now())
+}
+
 fn make_token(
     data_dir: &std::path::Path,
     tenant: String,
@@ -206,9 +214,10 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot open the database {url}"))?;
             let tenant = format!("bench-{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
-            let report = backstore::seed::seed(store.as_ref(), &backstore::bench::plan(&tenant), Clock::system().now())
-                .await
-                .context("cannot seed the bench tenant")?;
+            let report =
+                backstore::seed::seed(store.as_ref(), &backstore::bench::plan(&tenant), data_now(&store).await?)
+                    .await
+                    .context("cannot seed the bench tenant")?;
             let points = report.protection_units.iter().map(|u| u.restore_point_ids[0].clone()).collect();
             let token = make_token(
                 &args.data_dir,
@@ -280,7 +289,8 @@ async fn main() -> anyhow::Result<()> {
                 user_id: None,
                 user_name: None,
             };
-            let w = backstore_store::Writer { tenant: &tenant, actor: &actor, now: Clock::system().now() };
+            let now = data_now(&store).await?;
+            let w = backstore_store::Writer { tenant: &tenant, actor: &actor, now };
             if let Some(address) = &args.mailbox {
                 let Some(user) =
                     store.resource_by_address(&tenant, backstore_domain::Workload::Exchange, address).await?
@@ -375,8 +385,8 @@ async fn main() -> anyhow::Result<()> {
                         .context("cannot open the content store")?,
                 ),
             };
-            let report =
-                backstore::seed::seed_with(store.as_ref(), content.as_ref(), &plan, Clock::system().now()).await?;
+            let now = data_now(&store).await?;
+            let report = backstore::seed::seed_with(store.as_ref(), content.as_ref(), &plan, now).await?;
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
     }

@@ -313,6 +313,20 @@ async fn clock_advance_reaches_a_running_server() {
         assert!(Instant::now() < deadline, "the server did not follow the clock: {c}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // What the CLI writes afterwards lives on the same clock: seeded points are two days ahead.
+    let (ok, out, err) =
+        run(&["seed", "--data-dir", &d, "--tenant", "c", "--sites", "1", "--mailboxes", "0", "--drives", "0"]);
+    assert!(ok, "{err}");
+    let seeded: Value = serde_json::from_str(&out).unwrap();
+    let point = seeded["protectionUnits"][0]["restorePointIds"][0].as_str().unwrap().to_owned();
+    let p = json_of(
+        client
+            .get(format!("{}/v1.0/solutions/backupRestore/restorePoints/{point}", s.origin))
+            .bearer_auth(token.trim()),
+    )
+    .await;
+    let at = chrono::DateTime::parse_from_rfc3339(p["protectionDateTime"].as_str().unwrap()).unwrap();
+    assert!(at.with_timezone(&chrono::Utc) - chrono::Utc::now() > chrono::Duration::hours(47), "{p}");
     sigterm_and_wait(s);
 }
 
