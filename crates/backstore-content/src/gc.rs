@@ -41,6 +41,10 @@ pub struct GcOptions {
     pub dry_run: bool,
     /// The time the collection takes as now (microseconds since the epoch).
     pub now: i64,
+    /// Packs to keep whole whatever the index says: those a saved state of the store names (its
+    /// own copy of the index points into them). They are neither deleted, nor repacked, nor taken
+    /// for orphans.
+    pub keep_packs: HashSet<PackId>,
 }
 
 impl GcOptions {
@@ -51,6 +55,7 @@ impl GcOptions {
             repack_below: 0.5,
             dry_run: false,
             now: chrono::Utc::now().timestamp_micros(),
+            keep_packs: HashSet::new(),
         }
     }
 }
@@ -146,7 +151,7 @@ impl<I: GcIndex> Repository<I> {
 
         // Phase three and four: empty packs go, mostly-garbage packs are repacked.
         let packs = self.index().packs(tenant).await.map_err(index)?;
-        for p in packs.iter().filter(|p| p.created_at < cutoff) {
+        for p in packs.iter().filter(|p| p.created_at < cutoff && !options.keep_packs.contains(&p.id)) {
             let live_bytes = live.get(&p.id).copied().unwrap_or(0);
             if live_bytes == 0 {
                 if options.dry_run || self.index().remove_pack(tenant, &p.id).await.map_err(index)? {
@@ -169,7 +174,8 @@ impl<I: GcIndex> Repository<I> {
         let recorded: HashSet<PackId> = self.index().packs(tenant).await.map_err(index)?.iter().map(|p| p.id).collect();
         let stored: Vec<_> = self.objects().list_packs(tenant).try_collect().await?;
         for s in stored {
-            if !recorded.contains(&s.id) && s.modified.timestamp_micros() < cutoff {
+            let kept = recorded.contains(&s.id) || options.keep_packs.contains(&s.id);
+            if !kept && s.modified.timestamp_micros() < cutoff {
                 if !options.dry_run {
                     self.objects().delete_pack(tenant, &s.id).await?;
                 }

@@ -244,6 +244,11 @@ impl Engine {
             Ok(t) => t,
             Err(e) => return tracing::warn!(error = %e, "content garbage collection could not list tenants"),
         };
+        // What saved states hold is kept; if they cannot be read, nothing is collected this time.
+        let mut pinned = match self.store.pinned_packs().await {
+            Ok(p) => p,
+            Err(e) => return tracing::warn!(error = %e, "content garbage collection could not read the saved states"),
+        };
         for tenant in tenants {
             let roots = match self.store.content_roots(&tenant).await {
                 Ok(roots) => roots.into_iter().map(|(r, _)| r).collect::<Vec<_>>(),
@@ -252,7 +257,11 @@ impl Engine {
                     continue;
                 }
             };
-            let options = backstore_content::GcOptions { grace: self.config.gc_grace, ..Default::default() };
+            let options = backstore_content::GcOptions {
+                grace: self.config.gc_grace,
+                keep_packs: pinned.remove(&tenant).unwrap_or_default(),
+                ..Default::default()
+            };
             match content.collect_garbage(&tenant, &roots, &options).await {
                 Ok(r) => tracing::info!(
                     tenant = %tenant,

@@ -60,6 +60,18 @@ pub enum StoreError {
     /// The database was migrated by a newer backstore; this one must not write to it.
     #[error("the database schema is at version {database}, newer than this backstore knows ({known}); run a newer backstore")]
     SchemaTooNew { database: i64, known: i64 },
+    /// No saved state of that name.
+    #[error("no saved state named '{0}'")]
+    NoSuchState(String),
+    /// A state's name that is not 1 to 40 letters, digits, `-` or `_`.
+    #[error("'{0}' is not a state name: use 1 to 40 letters, digits, '-' or '_'")]
+    BadStateName(String),
+    /// PostgreSQL copies and renames a database only while nobody else is connected to it.
+    #[error("the database '{0}' is in use by other connections: stop the servers that use it first")]
+    StateInUse(String),
+    /// A state's file could not be read or written.
+    #[error("saved state: {0}")]
+    StateIo(String),
 }
 
 impl StoreError {

@@ -30,6 +30,11 @@ pub enum Command {
     Clock(ClockCommand),
     /// Bring the database to this backstore's schema; prints `{"schemaVersion", "previousVersion"}`.
     Migrate(ClockArgs),
+    /// Saved states of the whole store (sessions, policies, the clock, the job queue, what the
+    /// content holds; the content's packs are shared, the signing and content keys stay): save,
+    /// load, list, delete, or reset to an empty store. Each prints JSON.
+    #[command(subcommand)]
+    State(StateCommand),
     /// Make a local certificate authority and a certificate for localhost signed by it (for
     /// `serve --tls-cert/--tls-key`); prints the files and how to trust the authority.
     Cert(CertArgs),
@@ -274,6 +279,33 @@ pub enum ClockCommand {
         #[command(flatten)]
         db: ClockArgs,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Save the store as NAME (1 to 40 letters, digits, `-`, `_`), replacing a state of that
+    /// name; safe while servers run on SQLite, PostgreSQL wants them stopped.
+    Save {
+        name: String,
+        #[command(flatten)]
+        db: ClockArgs,
+    },
+    /// Make the store what state NAME holds (the state stays saved); stop the servers first.
+    Load {
+        name: String,
+        #[command(flatten)]
+        db: ClockArgs,
+    },
+    /// The saved states: `{"states": [{"name", "savedAt", "backend", "schemaVersion", "bytes"}]}`.
+    List(ClockArgs),
+    /// Delete state NAME (its content goes at a later garbage collection if nothing else has it).
+    Delete {
+        name: String,
+        #[command(flatten)]
+        db: ClockArgs,
+    },
+    /// Make the store empty: a new database at this backstore's schema; stop the servers first.
+    Reset(ClockArgs),
 }
 
 #[derive(Debug, Args)]

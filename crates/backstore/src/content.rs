@@ -49,10 +49,13 @@ pub async fn collect(
         Some(t) => vec![t.to_owned()],
         None => store.tenants().await.map_err(|e| StoreError::Content(ContentError::Index(e)))?,
     };
+    // Packs that saved states hold are kept whole (see `backstore state`).
+    let mut pinned = store.pinned_packs().await?;
     let mut out = Vec::new();
     for t in tenants {
         let roots: Vec<BlobId> = store.content_roots(&t).await?.into_iter().map(|(r, _)| r).collect();
-        let report = content.collect_garbage(&t, &roots, options).await?;
+        let options = GcOptions { keep_packs: pinned.remove(&t).unwrap_or_default(), ..options.clone() };
+        let report = content.collect_garbage(&t, &roots, &options).await?;
         if report.condemned_blobs + report.removed_blobs + report.deleted_packs + report.orphan_packs > 0 {
             tracing::info!(tenant = %t, ?report, "content garbage collected");
         }

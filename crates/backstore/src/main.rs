@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 use backstore::cli::{
-    database_url, BenchArgs, BenchCommand, Cli, ClockArgs, ClockCommand, Command, Role, SessionsCommand,
+    database_url, BenchArgs, BenchCommand, Cli, ClockArgs, ClockCommand, Command, Role, SessionsCommand, StateCommand,
 };
 use backstore::server::{Server, ServerConfig, ShutdownSignal};
 use backstore_api::auth::{issue_token, SigningKey, TokenRequest, ALL_PERMISSIONS, DEFAULT_APP_ID, READ_PERMISSIONS};
@@ -178,6 +178,35 @@ async fn main() -> anyhow::Result<()> {
             let clock = Clock::system();
             clock.catch_up(offset);
             println!("{}", backstore::admin::clock_json(&clock));
+        }
+        Command::State(cmd) => {
+            init_logging("warn");
+            let db = match &cmd {
+                StateCommand::Save { db, .. }
+                | StateCommand::Load { db, .. }
+                | StateCommand::Delete { db, .. }
+                | StateCommand::List(db)
+                | StateCommand::Reset(db) => db,
+            };
+            let url = database_url(db.database_url.as_deref(), &db.data_dir);
+            let states = backstore_store::sql::states::States::of_url(&url)?;
+            let out = match &cmd {
+                StateCommand::Save { name, .. } => {
+                    serde_json::to_value(states.save(name, Clock::system().now()).await?)?
+                }
+                StateCommand::Load { name, .. } => serde_json::to_value(states.load(name).await?)?,
+                StateCommand::List(_) => serde_json::json!({ "states": states.list().await? }),
+                StateCommand::Delete { name, .. } => {
+                    states.delete(name).await?;
+                    serde_json::json!({ "deleted": name })
+                }
+                StateCommand::Reset(_) => {
+                    states.reset().await?;
+                    let schema = backstore_store::Store::migrate(&url).await?;
+                    serde_json::json!({ "reset": true, "schemaVersion": schema.to })
+                }
+            };
+            println!("{}", serde_json::to_string_pretty(&out)?);
         }
         Command::Cert(args) => {
             init_logging("warn");

@@ -60,6 +60,7 @@ pub mod searches;
 mod service_apps;
 mod sessions;
 mod snapshots;
+pub mod states;
 mod steps;
 pub mod stored;
 mod tenants;
@@ -84,6 +85,8 @@ pub const ALL_TENANTS_LOCK: i64 = 0x6261_636b_7374;
 /// written when it returns an error.
 pub struct Store {
     pool: AnyPool,
+    /// The database's URL: where its saved states are (see [`states`]).
+    url: String,
     dialect: Dialect,
     limits: backstore_domain::Limits,
     /// SQLite: this process's writers take turns here before `BEGIN IMMEDIATE`, first come first
@@ -128,7 +131,16 @@ impl Store {
         };
         let writer = tx::Writer::default();
         let checkpoints = readers.as_ref().map(|r| checkpoint::Checkpoints::start(r.path().to_owned(), &writer));
-        Ok(Store { pool, dialect, limits: options.limits, writer, readers, checkpoints, jobs_queued })
+        Ok(Store {
+            pool,
+            url: url.to_owned(),
+            dialect,
+            limits: options.limits,
+            writer,
+            readers,
+            checkpoints,
+            jobs_queued,
+        })
     }
 
     /// `backstore migrate`: the schema version before and after bringing it up to date.

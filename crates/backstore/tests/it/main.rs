@@ -35,6 +35,7 @@ mod security;
 mod service;
 mod service_apps;
 mod sessions;
+mod states;
 mod support;
 mod update;
 mod wire;

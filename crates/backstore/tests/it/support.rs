@@ -84,6 +84,17 @@ impl Drop for TestDb {
                 use sqlx::Connection as _;
                 let mut conn = sqlx::PgConnection::connect(&admin).await?;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await?;
+                // And the databases of its saved states (`<name>.state.<state>`), and any a state
+                // operation left behind.
+                let prefix = format!("{name}.");
+                let left: Vec<String> =
+                    sqlx::query_scalar("SELECT datname::text FROM pg_database WHERE left(datname, length($1)) = $1")
+                        .bind(&prefix)
+                        .fetch_all(&mut conn)
+                        .await?;
+                for db in left {
+                    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut conn).await?;
+                }
                 conn.close().await
             })
         })

@@ -68,6 +68,8 @@ mod service;
 mod service_apps;
 #[path = "../it/sessions.rs"]
 mod sessions;
+#[path = "../it/states.rs"]
+mod states;
 #[path = "../it/support.rs"]
 mod support;
 #[path = "../it/update.rs"]
