@@ -102,6 +102,10 @@ pub enum ApiError {
     /// 400 with Exchange's code for a mailbox operation it refuses (a well-known folder deleted).
     #[error("{1}")]
     MailRefused(&'static str, String),
+    /// 409 `conflict`: the operation cannot run while something else holds what it needs (a
+    /// database other processes are connected to).
+    #[error("{0}")]
+    Conflict(String),
     /// 409 `ErrorIrresolvableConflict`: the message changed while a write that rewrites it was
     /// under way (Exchange's change-key conflict).
     #[error(
@@ -180,6 +184,7 @@ impl ApiError {
             ApiError::MailFolderExists => (StatusCode::CONFLICT, "ErrorFolderExists"),
             ApiError::MailRefused(code, _) => (StatusCode::BAD_REQUEST, code),
             ApiError::MailChanged => (StatusCode::CONFLICT, "ErrorIrresolvableConflict"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::MailTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "ErrorRequestEntityTooLarge"),
             ApiError::PreconditionFailed(_) => (StatusCode::PRECONDITION_FAILED, "resourceModified"),
             ApiError::ResyncRequired(_) => (StatusCode::GONE, "resyncRequired"),
@@ -262,6 +267,9 @@ impl From<StoreError> for ApiError {
             }
             StoreError::InvalidTreeChange(why) => ApiError::InvalidRequest(why),
             StoreError::Changed => ApiError::MailChanged,
+            StoreError::NoSuchState(name) => ApiError::ItemNotFound(format!("No saved state is named '{name}'.")),
+            e @ StoreError::BadStateName(_) => ApiError::BadRequest(format!("{e}.")),
+            e @ StoreError::StateInUse(_) => ApiError::Conflict(format!("{e}.")),
             other if other.is_unavailable() => {
                 tracing::warn!(error = %other, "the database is unavailable");
                 ApiError::ServiceUnavailable { retry_after_secs: DATABASE_RETRY_AFTER_SECS }

@@ -118,6 +118,15 @@ impl AppState {
     }
 
     /// Serves files from this content store.
+    /// A copy serving another store (a saved state loaded), every other setting and the
+    /// throttling buckets shared; give it that store's content with [`AppState::with_content`].
+    pub fn on_store(self, store: Arc<Store>) -> AppState {
+        self.with(|i| {
+            i.store = store;
+            i.content = None;
+        })
+    }
+
     pub fn with_content(self, content: Arc<Content>) -> AppState {
         self.with(|i| i.content = Some(content))
     }

@@ -33,6 +33,12 @@ impl Clock {
         self.offset_micros.fetch_max(offset_micros, Ordering::Relaxed);
     }
 
+    /// Takes on the offset of a database that replaced the one this clock followed (a saved state
+    /// loaded, a reset): the one way the clock goes back.
+    pub fn set_offset(&self, offset_micros: i64) {
+        self.offset_micros.store(offset_micros, Ordering::Relaxed);
+    }
+
     /// Moves the clock forward by `by` (negative values are ignored).
     pub fn advance(&self, by: chrono::Duration) {
         let micros = by.num_microseconds().unwrap_or(i64::MAX).max(0);

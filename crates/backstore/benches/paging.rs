@@ -94,12 +94,12 @@ async fn main() {
     );
     // Where page 1000 starts: after row 99 900 in each order.
     let before = (999 * PAGE) as i64;
-    let by_seq = server.store.list_artifacts((TENANT, &session, false), &ListSpec::first(before)).await.unwrap();
+    let by_seq = server.store().list_artifacts((TENANT, &session, false), &ListSpec::first(before)).await.unwrap();
     let last = by_seq.rows.last().unwrap();
     let plain_token = encode_skiptoken(last.record.seq, &[]);
     let order = backstore_odata::parse_orderby("createdDateTime desc").unwrap();
     let by_time = server
-        .store
+        .store()
         .list_artifacts((TENANT, &session, false), &ListSpec { order, limit: before, ..ListSpec::default() })
         .await
         .unwrap();

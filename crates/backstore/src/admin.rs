@@ -56,7 +56,7 @@ pub fn clock_json(clock: &Clock) -> Value {
     })
 }
 
-fn respond(result: Result<Value, ApiError>) -> Response {
+pub(crate) fn respond(result: Result<Value, ApiError>) -> Response {
     match result {
         Ok(body) => (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response(),
         Err(e) => {
@@ -68,8 +68,8 @@ fn respond(result: Result<Value, ApiError>) -> Response {
     }
 }
 
-fn authorize(admin: &Admin, headers: &HeaderMap, access: Access) -> Result<Principal, ApiError> {
-    let principal = authenticate_local(&admin.key, headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
+pub(crate) fn authorize(key: &SigningKey, headers: &HeaderMap, access: Access) -> Result<Principal, ApiError> {
+    let principal = authenticate_local(key, headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()))?;
     principal.require(access)?;
     Ok(principal)
 }
@@ -79,12 +79,12 @@ fn json_body(body: &Bytes) -> Result<Value, ApiError> {
 }
 
 async fn show_clock(State(admin): State<Admin>, headers: HeaderMap) -> Response {
-    respond(authorize(&admin, &headers, Access::ControlRead).map(|_| clock_json(&admin.clock)))
+    respond(authorize(&admin.key, &headers, Access::ControlRead).map(|_| clock_json(&admin.clock)))
 }
 
 async fn advance_clock(State(admin): State<Admin>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        authorize(&admin, &headers, Access::ControlWrite)?;
+        authorize(&admin.key, &headers, Access::ControlWrite)?;
         let v = json_body(&body)?;
         let by = v["by"].as_str().ok_or_else(|| {
             ApiError::BadRequest("Send {\"by\": \"<duration>\"}, for example {\"by\": \"15d\"}.".into())
@@ -104,7 +104,7 @@ const SERVICE_STATUSES: &[&str] = &["enabled", "disabled", "protectionChangeLock
 
 async fn set_service(State(admin): State<Admin>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        let principal = authorize(&admin, &headers, Access::ControlWrite)?;
+        let principal = authorize(&admin.key, &headers, Access::ControlWrite)?;
         let v = json_body(&body)?;
         let status = v["status"].as_str().and_then(|s| SERVICE_STATUSES.iter().find(|x| x.eq_ignore_ascii_case(s)));
         let status = status.ok_or_else(|| {
@@ -163,7 +163,7 @@ fn resource(v: &Value) -> Result<DirectoryResource, ApiError> {
 
 async fn add_directory(State(admin): State<Admin>, headers: HeaderMap, body: Bytes) -> Response {
     let result = async {
-        let principal = authorize(&admin, &headers, Access::ConfigurationWrite)?;
+        let principal = authorize(&admin.key, &headers, Access::ConfigurationWrite)?;
         let v = json_body(&body)?;
         let items =
             v["resources"].as_array().ok_or_else(|| ApiError::BadRequest("Send {\"resources\": [...]}.".into()))?;
@@ -186,7 +186,7 @@ pub fn proof_verdict(p: &RestoreProof) -> &'static str {
 
 /// The proofs of the caller's tenant's session `id`, which must exist.
 async fn proofs_of(admin: &Admin, headers: &HeaderMap, id: &str) -> Result<Vec<RestoreProof>, ApiError> {
-    let principal = authorize(admin, headers, Access::RestoreRead)?;
+    let principal = authorize(&admin.key, headers, Access::RestoreRead)?;
     let tenant = principal.tenant.as_str();
     if admin.store.get_session(tenant, id, None).await?.is_none() {
         return Err(ApiError::Rule(backstore_domain::RuleError::SessionNotFound));

@@ -10,6 +10,7 @@ pub mod content;
 pub mod corpus;
 pub mod import;
 pub mod listener;
+mod live;
 pub mod mail_corpus;
 pub mod mail_import;
 pub mod seed;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use backstore_api::auth::SigningKey;
 use backstore_api::AppState;
-use backstore_engine::{Engine, EngineConfig, Metrics};
+use backstore_engine::{EngineConfig, Metrics};
 use backstore_store::{Clock, Store, StoreOptions};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -75,7 +75,7 @@ pub struct Server {
     pub addr: SocketAddr,
     /// `http` or `https`.
     pub scheme: &'static str,
-    pub store: Arc<Store>,
+    live: Arc<crate::live::Live>,
     pub key: SigningKey,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
@@ -94,31 +94,32 @@ impl Server {
         let key = SigningKey::load_or_create(&config.data_dir)?;
         // The server clock runs as far ahead as the database says (`backstore clock advance`).
         config.clock.catch_up(store.clock_offset().await?);
-        let content = Arc::new(
-            crate::content::open(&config.data_dir, config.blob_store.as_deref(), store.clone())
-                .map_err(|e| anyhow::anyhow!("cannot open the content store: {e}"))?,
-        );
         let metrics = Arc::new(Metrics::default());
-        let metrics_route = axum::Router::new()
-            .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), metrics.clone())));
         let audit_path = config.audit_log.clone().unwrap_or_else(|| config.data_dir.join("audit.jsonl"));
         let audit = backstore_api::audit::AuditLog::to_file(&audit_path)
             .with_context(|| format!("cannot open the audit log {}", audit_path.display()))?;
-        let app = if config.api {
-            backstore_api::router(
-                AppState::new(store.clone(), key.clone(), config.clock.clone())
-                    .trusting_proxy(config.trust_proxy)
-                    .throttled(config.throttle)
-                    .trusting_issuers(backstore_api::oidc::Issuers::new(config.issuers))
-                    .limited(config.requests)
-                    .audited(audit)
-                    .with_content(content.clone()),
-            )
-            .merge(metrics_route)
-            .merge(crate::admin::router(store.clone(), config.clock.clone(), key.clone()))
-        } else {
-            metrics_route
+        let api = config.api.then(|| {
+            let state = AppState::new(store.clone(), key.clone(), config.clock.clone())
+                .trusting_proxy(config.trust_proxy)
+                .throttled(config.throttle)
+                .trusting_issuers(backstore_api::oidc::Issuers::new(config.issuers))
+                .limited(config.requests)
+                .audited(audit);
+            (state, key.clone())
+        });
+        let parts = crate::live::Parts {
+            url: config.database_url.clone(),
+            store_options: config.store.clone(),
+            data_dir: config.data_dir.clone(),
+            blob_store: config.blob_store.clone(),
+            api,
+            engine: config.engine,
+            clock: config.clock.clone(),
+            metrics: metrics.clone(),
         };
+        let first = crate::live::Generation::start(&parts, store)?;
+        let live = crate::live::Live::new(parts, first);
+        let app = live.router();
         let tls = match &config.tls {
             Some((cert, key)) => Some(crate::listener::tls_acceptor(cert, key)?),
             None => None,
@@ -129,14 +130,13 @@ impl Server {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         let addr = listener.local_addr()?;
         let (shutdown, rx) = watch::channel(false);
-
-        let engine = config.engine.map(|c| {
-            let engine = Arc::new(
-                Engine::new(store.clone(), config.clock.clone(), c, metrics.clone()).with_content(content.clone()),
-            );
-            tokio::spawn(engine.run(rx.clone()))
+        // The engine stops with the listener, as it did when it listened for the shutdown itself.
+        let mut stopping = rx.clone();
+        let engine_live = live.clone();
+        let engine = tokio::spawn(async move {
+            let _ = stopping.wait_for(|stop| *stop).await;
+            engine_live.stop().await;
         });
-        tokio::spawn(follow_clock(store.clone(), config.clock.clone(), rx.clone()));
         let connections = config.connections;
         let task = tokio::spawn(async move {
             let serve = crate::listener::serve(listener, app, tls, connections, rx.clone());
@@ -148,11 +148,14 @@ impl Server {
                     tokio::time::sleep(SHUTDOWN_GRACE).await;
                 } => tracing::warn!("requests still in flight after the shutdown grace period; stopping anyway"),
             }
-            if let Some(engine) = engine {
-                let _ = engine.await;
-            }
+            let _ = engine.await;
         });
-        Ok(Server { addr, scheme, store, key, clock: config.clock, metrics, shutdown, task })
+        Ok(Server { addr, scheme, live, key, clock: config.clock, metrics, shutdown, task })
+    }
+
+    /// The store served now (another one after a saved state is loaded or the store reset).
+    pub fn store(&self) -> Arc<Store> {
+        self.live.store()
     }
 
     /// Stops accepting, lets requests in flight finish (bounded), stops the engine.
@@ -163,7 +166,7 @@ impl Server {
 }
 
 /// Keeps the clock as far ahead as the database says, for advances made by other processes.
-async fn follow_clock(store: Arc<Store>, clock: Clock, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn follow_clock(store: Arc<Store>, clock: Clock, mut shutdown: watch::Receiver<bool>) {
     loop {
         match store.clock_offset().await {
             Ok(offset) => clock.catch_up(offset),
@@ -177,7 +180,7 @@ async fn follow_clock(store: Arc<Store>, clock: Clock, mut shutdown: watch::Rece
 }
 
 /// `GET /metrics`: Prometheus text, unauthenticated like most scrape targets.
-async fn render_metrics(
+pub(crate) async fn render_metrics(
     axum::extract::State((store, metrics)): axum::extract::State<(Arc<Store>, Arc<Metrics>)>,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;

@@ -101,6 +101,10 @@ pub struct Store {
     /// Rung after a write that queued jobs commits, so this process's engine claims them at once
     /// rather than at its next poll.
     jobs_queued: std::sync::Arc<tokio::sync::Notify>,
+    /// Set by [`Store::close`]: ends the PostgreSQL listener's connection.
+    closing: tokio::sync::watch::Sender<bool>,
+    /// PostgreSQL: the `application_name` of this store's connections.
+    pg_name: Option<String>,
 }
 
 /// The PostgreSQL channel a write that queued jobs notifies on commit.
@@ -119,11 +123,20 @@ pub(super) fn mark_jobs_queued() {
 impl Store {
     /// Opens (creating if missing) the database a URL names and runs the migrations.
     pub async fn open(url: &str, options: &StoreOptions) -> StoreResult<Store> {
-        let (pool, dialect) = Self::connect(url, options).await?;
+        // PostgreSQL: this store's connections carry a name of their own, so that `close` can
+        // tell when every one of them is gone (unless the URL names the application itself).
+        let pg_name = (Dialect::of_url(url) == Some(Dialect::Postgres) && !url.contains("application_name="))
+            .then(|| format!("backstore-{}", &uuid::Uuid::new_v4().simple().to_string()[..12]));
+        let named = match &pg_name {
+            Some(name) => format!("{url}{}application_name={name}", if url.contains('?') { '&' } else { '?' }),
+            None => url.to_owned(),
+        };
+        let (pool, dialect) = Self::connect(&named, options).await?;
         Self::bring_up_to_date(&pool, dialect).await?;
         let jobs_queued = std::sync::Arc::new(tokio::sync::Notify::new());
+        let (closing, closed) = tokio::sync::watch::channel(false);
         if dialect == Dialect::Postgres {
-            listen_for_jobs(url.to_owned(), std::sync::Arc::downgrade(&jobs_queued));
+            listen_for_jobs(named, std::sync::Arc::downgrade(&jobs_queued), closed);
         }
         let readers = match dialect {
             Dialect::Sqlite => read::Readers::of_url(url),
@@ -140,7 +153,66 @@ impl Store {
             readers,
             checkpoints,
             jobs_queued,
+            closing,
+            pg_name,
         })
+    }
+
+    /// Closes the pool (waiting for connections in use to come back) and, on PostgreSQL, the
+    /// listener's connection, so the database can be copied or renamed (`states`); what runs on
+    /// the store afterwards fails as unavailable. SQLite's native connections close when the store
+    /// is dropped.
+    pub async fn close(&self) {
+        let _ = self.closing.send(true);
+        self.pool.close().await;
+        // A connection given back while that close waited for it is left in the idle queue (sqlx
+        // 0.8's close ends when it gets its last permits, without looking at the queue again):
+        // the second close takes it.
+        self.pool.close().await;
+        if let Some(name) = &self.pg_name {
+            if let Err(e) = self.until_disconnected(name).await {
+                tracing::warn!(error = %e, "could not see this store's connections end");
+            }
+        }
+    }
+
+    /// Waits until no connection named `name` is left on the server. Connections given back to
+    /// the pool around its close have been seen to stay open in its idle queue (sqlx 0.8, under
+    /// requests that ended just before); they are this store's alone and the pool is closed, so
+    /// after 300 ms the server is asked to end them.
+    async fn until_disconnected(&self, name: &str) -> StoreResult<()> {
+        use sqlx::{ConnectOptions as _, Connection as _};
+        let options: sqlx::postgres::PgConnectOptions = self.url.parse()?;
+        let mut admin = options.database("postgres").connect().await?;
+        for round in 0..50 {
+            let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = $1")
+                .bind(name)
+                .fetch_one(&mut admin)
+                .await?;
+            if left == 0 {
+                break;
+            }
+            if round == 3 {
+                tracing::debug!(connections = left, "ending connections a closed store left behind");
+                sqlx::query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1")
+                    .bind(name)
+                    .execute(&mut admin)
+                    .await?;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        admin.close().await?;
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The schema version of the database (the highest migration applied).
+    pub async fn schema_version_now(&self) -> StoreResult<i64> {
+        Self::schema_version(&self.pool, self.dialect).await
     }
 
     /// `backstore migrate`: the schema version before and after bringing it up to date.
@@ -369,24 +441,34 @@ fn with_create_mode(url: &str) -> String {
 /// PostgreSQL: rings `bell` whenever a process commits a write that queued jobs, so that a worker
 /// process claims what an API process queued without waiting for its poll. A lost connection is
 /// made again a second later; the task ends with its store.
-fn listen_for_jobs(url: String, bell: std::sync::Weak<tokio::sync::Notify>) {
+fn listen_for_jobs(
+    url: String,
+    bell: std::sync::Weak<tokio::sync::Notify>,
+    mut closed: tokio::sync::watch::Receiver<bool>,
+) {
     tokio::spawn(async move {
-        while bell.strong_count() > 0 {
-            match sqlx::postgres::PgListener::connect(&url).await {
-                Ok(mut listener) => {
-                    if let Err(e) = listener.listen(JOBS_CHANNEL).await {
-                        tracing::debug!(error = %e, "could not listen for queued jobs");
-                    }
-                    while listener.recv().await.is_ok() {
-                        match bell.upgrade() {
-                            Some(bell) => bell.notify_one(),
-                            None => return,
+        let listening = async {
+            while bell.strong_count() > 0 {
+                match sqlx::postgres::PgListener::connect(&url).await {
+                    Ok(mut listener) => {
+                        if let Err(e) = listener.listen(JOBS_CHANNEL).await {
+                            tracing::debug!(error = %e, "could not listen for queued jobs");
+                        }
+                        while listener.recv().await.is_ok() {
+                            match bell.upgrade() {
+                                Some(bell) => bell.notify_one(),
+                                None => return,
+                            }
                         }
                     }
+                    Err(e) => tracing::debug!(error = %e, "could not connect to listen for queued jobs"),
                 }
-                Err(e) => tracing::debug!(error = %e, "could not connect to listen for queued jobs"),
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
             }
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        };
+        tokio::select! {
+            () = listening => {}
+            _ = closed.wait_for(|c| *c) => {}
         }
     });
 }

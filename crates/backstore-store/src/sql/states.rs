@@ -361,7 +361,17 @@ mod postgres {
         match sqlx::query(sql).execute(&mut *conn).await {
             Ok(_) => Ok(()),
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55006") => {
-                Err(StoreError::StateInUse(database.to_owned()))
+                let (n, who): (i64, Option<String>) = sqlx::query_as(
+                    "SELECT COUNT(*), string_agg(DISTINCT COALESCE(NULLIF(application_name, ''), 'a client') \
+                     || ' (' || COALESCE(state, '?') || ': ' || left(query, 60) || ')', ', ') \
+                     FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+                )
+                .bind(database)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap_or((0, None));
+                tracing::debug!(database, connections = n, who = who.as_deref().unwrap_or(""), "database in use");
+                Err(StoreError::StateInUse(format!("{database}' ({n} connections: {}", who.unwrap_or_default())))
             }
             Err(e) => Err(e.into()),
         }

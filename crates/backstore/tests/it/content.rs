@@ -8,7 +8,7 @@ use sqlx::Connection;
 
 use crate::support::*;
 
-fn repo(app: &TestApp) -> Repository<&backstore_store::Store> {
+fn repo(app: &TestApp) -> Repository<std::sync::Arc<backstore_store::Store>> {
     Repository::new(
         Objects::local(&app.data_dir().join("blobs")).unwrap(),
         Keyring::new(app.data_dir().join("keys").join("content")),

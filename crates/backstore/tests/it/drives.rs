@@ -13,7 +13,7 @@ fn actor() -> Actor {
     Actor { application_id: "app".into(), application_name: Some("tests".into()), user_id: None, user_name: None }
 }
 
-async fn file(repo: &Repository<&Store>, data: &[u8]) -> FileBody {
+async fn file(repo: &Repository<std::sync::Arc<Store>>, data: &[u8]) -> FileBody {
     let mut w = repo.writer(TENANT).unwrap();
     let c = w.write_bytes(data).await.unwrap();
     w.flush().await.unwrap();
@@ -27,7 +27,7 @@ async fn a_drive_tree_changes_and_snapshots_what_changed() {
     let repo = Repository::new(
         Objects::local(&app.data_dir().join("blobs")).unwrap(),
         Keyring::new(app.data_dir().join("keys/content")),
-        store,
+        store.clone(),
     );
     let who = actor();
     let w = || Writer { tenant: TENANT, actor: &who, now: chrono::Utc::now() };

@@ -236,7 +236,7 @@ async fn faulty_units_fail_with_a_realistic_error() {
         faulty_units: 4,
         content_bytes: 0,
     };
-    let report = backstore::seed::seed(app.store(), &plan, app.clock().now()).await.unwrap();
+    let report = backstore::seed::seed(&app.store(), &plan, app.clock().now()).await.unwrap();
     let faulty: Vec<_> = report.protection_units.iter().filter(|u| u.fault.is_some()).collect();
     assert_eq!(faulty.len(), 4);
     let mut sessions = Vec::new();
@@ -349,7 +349,7 @@ async fn graceful_shutdown_gives_back_the_jobs_in_hand_and_stops_in_time() {
         assert!(tokio::time::Instant::now() < deadline);
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    let store = app.server.as_ref().unwrap().store.clone();
+    let store = app.server.as_ref().unwrap().store();
     let clock = app.clock().clone();
     let started = std::time::Instant::now();
     app.halt().await;

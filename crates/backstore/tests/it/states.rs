@@ -143,3 +143,109 @@ fn db_args<'a>(db: &'a TestDb, d: &'a str) -> Vec<&'a str> {
         vec!["--data-dir", d]
     }
 }
+
+/// `POST /admin/state/save|load|reset` and `GET /admin/state` on a running server, while clients
+/// read: every answer is 200 on one state or the other, or 503 with `Retry-After` during the
+/// switch; after the load is answered, nobody sees the state it replaced.
+#[tokio::test]
+async fn a_running_server_loads_and_resets_states_atomically_for_its_clients() {
+    use crate::support::{points, TestApp, TENANT as TENANT_A};
+    let app = TestApp::spawn_with_engine().await;
+    let token = app.token(TENANT_A);
+    let report = app.seed(TENANT_A, 2, 0, 0, 2).await;
+    let sites = points(&report, "site");
+    let admin = |path: &str| format!("{}/admin/state{path}", app.origin);
+
+    let saved = app.post_abs(&admin("/save"), &token, &json!({ "name": "two-sites" })).await;
+    saved.expect(200);
+    assert_eq!(saved.body["name"], "two-sites");
+    let listed = app.get_abs(&admin(""), &token).await;
+    assert_eq!(listed.body["states"][0]["name"], "two-sites", "{}", listed.text);
+
+    // Change: three sessions, the clock two days on.
+    for p in &sites {
+        app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&p[0]]).await;
+    }
+    app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&sites[0][1]]).await;
+    app.post_abs(&format!("{}/admin/clock/advance", app.origin), &token, &json!({"by": "2d"})).await.expect(200);
+    assert_eq!(app.get("restoreSessions", &token).await.body["value"].as_array().unwrap().len(), 3);
+
+    // Readers hammer the server while it loads the saved state.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let loaded_at = std::sync::Arc::new(std::sync::Mutex::new(None::<std::time::Instant>));
+    let mut readers = Vec::new();
+    for _ in 0..4 {
+        let (client, url, token) = (reqwest::Client::new(), app.url("restoreSessions"), token.clone());
+        let (done, loaded_at) = (done.clone(), loaded_at.clone());
+        readers.push(tokio::spawn(async move {
+            let (mut ok, mut waited) = (0, 0);
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let sent = std::time::Instant::now();
+                let r = client.get(&url).bearer_auth(&token).send().await.unwrap();
+                let status = r.status().as_u16();
+                let retry = r.headers().get("retry-after").is_some();
+                let body: Value = r.json().await.unwrap();
+                match status {
+                    200 => {
+                        let n = body["value"].as_array().unwrap().len();
+                        let after_load = loaded_at.lock().unwrap().is_some_and(|t| sent > t);
+                        assert!(n == 0 || (n == 3 && !after_load), "{n} sessions (after the load: {after_load})");
+                        ok += 1;
+                    }
+                    503 => {
+                        assert!(retry && body["error"]["code"] == "serviceNotAvailable", "{body}");
+                        waited += 1;
+                    }
+                    other => panic!("{other}: {body}"),
+                }
+            }
+            (ok, waited)
+        }));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    let loaded = app.post_abs(&admin("/load"), &token, &json!({ "name": "two-sites" })).await;
+    loaded.expect(200);
+    *loaded_at.lock().unwrap() = Some(std::time::Instant::now());
+    assert_eq!(loaded.body["savedAt"], saved.body["savedAt"]);
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    for r in readers {
+        let (ok, _) = r.await.unwrap();
+        assert!(ok > 0);
+    }
+    assert_eq!(app.get("restoreSessions", &token).await.body["value"], json!([]));
+    let clock = app.get_abs(&format!("{}/admin/clock", app.origin), &token).await;
+    assert_eq!(clock.body["offsetSeconds"], 0, "the clock is the state's again");
+
+    // The new state's engine runs: a restore activated now completes.
+    let id = app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&sites[1][0]]).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.activate(&id, &token).await.expect(200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while app.get(&format!("restoreSessions/{id}"), &token).await.body["status"] != "completed" {
+        assert!(std::time::Instant::now() < deadline, "the engine of the loaded state did not run");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Refusals: a missing state, a bad name, no name, a read-only token; none switches anything.
+    let nope = app.post_abs(&admin("/load"), &token, &json!({ "name": "nope" })).await;
+    assert_eq!((nope.status.as_u16(), nope.error_code()), (404, "itemNotFound"));
+    let bad = app.post_abs(&admin("/save"), &token, &json!({ "name": "a/b" })).await;
+    assert_eq!((bad.status.as_u16(), bad.error_code()), (400, "BadRequest"), "{}", bad.text);
+    let none = app.post_abs(&admin("/save"), &token, &json!({})).await;
+    assert_eq!(none.status.as_u16(), 400);
+    let reader = app.token_with(TENANT_A, true, None, 3600);
+    let denied = app.post_abs(&admin("/reset"), &reader, &json!({})).await;
+    assert_eq!(denied.status.as_u16(), 403, "{}", denied.text);
+    assert_eq!(app.get("restoreSessions", &token).await.body["value"].as_array().unwrap().len(), 1);
+
+    // Reset: an empty store; the same token still signs in.
+    let reset = app.post_abs(&admin("/reset"), &token, &json!({})).await;
+    reset.expect(200);
+    assert_eq!(reset.body["reset"], true);
+    let units = app.get("protectionUnits", &token).await;
+    assert_eq!(units.error_code(), "BackupServiceNotEnabled");
+    app.stop().await;
+}

@@ -263,7 +263,7 @@ impl TestApp {
         };
         for tenant in [TENANT, OTHER_TENANT] {
             let w = backstore_store::Writer { tenant, actor: &actor, now: server.clock.now() };
-            server.store.enable_service(w, tenant).await.expect("enable");
+            server.store().enable_service(w, tenant).await.expect("enable");
         }
         TestApp {
             origin: format!("http://{}", server.addr),
@@ -283,14 +283,15 @@ impl TestApp {
         self._dir.path()
     }
 
-    pub fn store(&self) -> &Store {
-        self.server().store.as_ref()
+    /// The store the server serves now.
+    pub fn store(&self) -> std::sync::Arc<Store> {
+        self.server().store()
     }
 
     /// The content store of the data dir, over the server's database.
     #[allow(dead_code)] // not every test binary reads content
     pub fn content(&self) -> std::sync::Arc<backstore::content::Content> {
-        let store = self.server().store.clone();
+        let store = self.server().store();
         std::sync::Arc::new(backstore::content::open(self.data_dir(), None, store).unwrap())
     }
 
@@ -301,7 +302,7 @@ impl TestApp {
     /// An engine over this server's store and clock, as a worker of its own would be.
     pub fn engine(&self, config: EngineConfig) -> Engine {
         let s = self.server();
-        Engine::new(s.store.clone(), s.clock.clone(), config, s.metrics.clone())
+        Engine::new(s.store(), s.clock.clone(), config, s.metrics.clone())
     }
 
     pub fn token_with(&self, tenant: &str, read_only: bool, user: Option<&str>, ttl: i64) -> String {
@@ -340,7 +341,7 @@ impl TestApp {
             faulty_units: 0,
             content_bytes: 0,
         };
-        backstore::seed::seed(self.store(), &plan, self.clock().now()).await.unwrap()
+        backstore::seed::seed(&self.store(), &plan, self.clock().now()).await.unwrap()
     }
 
     /// A unit of `w` with one restore point that expired an hour ago; returns the point's id.

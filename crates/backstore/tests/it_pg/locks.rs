@@ -58,7 +58,7 @@ async fn the_retention_pass_waits_for_tenant_writes() {
         .execute(&mut holder)
         .await
         .unwrap();
-    let store = app.server.as_ref().unwrap().store.clone();
+    let store = app.server.as_ref().unwrap().store();
     let now = app.clock().now();
     {
         let pass = store.retention_pass(now);
