@@ -269,7 +269,7 @@ impl From<StoreError> for ApiError {
             StoreError::Changed => ApiError::MailChanged,
             StoreError::NoSuchState(name) => ApiError::ItemNotFound(format!("No saved state is named '{name}'.")),
             e @ StoreError::BadStateName(_) => ApiError::BadRequest(format!("{e}.")),
-            e @ StoreError::StateInUse(_) => ApiError::Conflict(format!("{e}.")),
+            e @ StoreError::StateInUse { .. } => ApiError::Conflict(format!("{e}.")),
             other if other.is_unavailable() => {
                 tracing::warn!(error = %other, "the database is unavailable");
                 ApiError::ServiceUnavailable { retry_after_secs: DATABASE_RETRY_AFTER_SECS }

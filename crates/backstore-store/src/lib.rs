@@ -67,8 +67,8 @@ pub enum StoreError {
     #[error("'{0}' is not a state name: use 1 to 40 letters, digits, '-' or '_'")]
     BadStateName(String),
     /// PostgreSQL copies and renames a database only while nobody else is connected to it.
-    #[error("the database '{0}' is in use by other connections: stop the servers that use it first")]
-    StateInUse(String),
+    #[error("the database '{database}' is in use by {by}: stop the servers that use it first")]
+    StateInUse { database: String, by: String },
     /// A state's file could not be read or written.
     #[error("saved state: {0}")]
     StateIo(String),

@@ -10,6 +10,8 @@
 //! - `GET /admin/restoreSessions/{id}/proofs` tells, per artifact of a session that restored
 //!   content, the root (or, for a mailbox, the digest) of what it wrote beside the restore point's,
 //!   whether they are equal, and what it wrote (`backstore sessions verify`). RestoreRead.
+//! - `POST /admin/tenants/{id}/reset` empties the caller's tenant, every other tenant untouched.
+//!   Control.ReadWrite.
 //! - `GET /admin/restoreSessions/{id}/progress` tells, per artifact restoring content and for the
 //!   session, items and bytes written so far of how many, the rate and the time left by the
 //!   engine's pace (`backstore sessions watch`). RestoreRead.
@@ -45,6 +47,7 @@ pub fn router(store: Arc<Store>, clock: Clock, key: SigningKey) -> Router {
         .route("/admin/directory", post(add_directory))
         .route("/admin/restoreSessions/{id}/proofs", get(session_proofs))
         .route("/admin/restoreSessions/{id}/progress", get(session_progress))
+        .route("/admin/tenants/{id}/reset", post(reset_tenant))
         .with_state(Admin { store, clock, key })
 }
 
@@ -95,6 +98,24 @@ async fn advance_clock(State(admin): State<Admin>, headers: HeaderMap, body: Byt
         let offset = admin.store.advance_clock(micros).await?;
         admin.clock.catch_up(offset);
         Ok(clock_json(&admin.clock))
+    }
+    .await;
+    respond(result)
+}
+
+/// `POST /admin/tenants/{id}/reset`: empties the caller's own tenant (every other tenant is left
+/// as it is); `{"tenantId", "removedRows"}`.
+async fn reset_tenant(State(admin): State<Admin>, Path(id): Path<String>, headers: HeaderMap) -> Response {
+    let result = async {
+        let principal = authorize(&admin.key, &headers, Access::ControlWrite)?;
+        if principal.tenant != id {
+            return Err(ApiError::AccessDenied(format!(
+                "A token of tenant '{}' cannot reset tenant '{id}'.",
+                principal.tenant
+            )));
+        }
+        let removed = admin.store.reset_tenant(&id).await?;
+        Ok(json!({ "tenantId": id, "removedRows": removed }))
     }
     .await;
     respond(result)

@@ -305,7 +305,14 @@ pub enum StateCommand {
         db: ClockArgs,
     },
     /// Make the store empty: a new database at this backstore's schema; stop the servers first.
-    Reset(ClockArgs),
+    /// With `--tenant T`: empty that tenant alone, in one transaction (safe while servers run);
+    /// prints `{"tenantId", "removedRows"}`.
+    Reset {
+        #[arg(long)]
+        tenant: Option<String>,
+        #[command(flatten)]
+        db: ClockArgs,
+    },
 }
 
 #[derive(Debug, Args)]

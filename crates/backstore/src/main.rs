@@ -186,7 +186,7 @@ async fn main() -> anyhow::Result<()> {
                 | StateCommand::Load { db, .. }
                 | StateCommand::Delete { db, .. }
                 | StateCommand::List(db)
-                | StateCommand::Reset(db) => db,
+                | StateCommand::Reset { db, .. } => db,
             };
             let url = database_url(db.database_url.as_deref(), &db.data_dir);
             let states = backstore_store::sql::states::States::of_url(&url)?;
@@ -200,7 +200,12 @@ async fn main() -> anyhow::Result<()> {
                     states.delete(name).await?;
                     serde_json::json!({ "deleted": name })
                 }
-                StateCommand::Reset(_) => {
+                StateCommand::Reset { tenant: Some(tenant), .. } => {
+                    let store = backstore_store::open(&url, &backstore_store::StoreOptions::default()).await?;
+                    let removed = store.reset_tenant(tenant).await?;
+                    serde_json::json!({ "tenantId": tenant, "removedRows": removed })
+                }
+                StateCommand::Reset { tenant: None, .. } => {
                     states.reset().await?;
                     let schema = backstore_store::Store::migrate(&url).await?;
                     serde_json::json!({ "reset": true, "schemaVersion": schema.to })

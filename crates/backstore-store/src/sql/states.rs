@@ -361,17 +361,21 @@ mod postgres {
         match sqlx::query(sql).execute(&mut *conn).await {
             Ok(_) => Ok(()),
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55006") => {
+                // Who: each other connection's application and what it last ran.
                 let (n, who): (i64, Option<String>) = sqlx::query_as(
-                    "SELECT COUNT(*), string_agg(DISTINCT COALESCE(NULLIF(application_name, ''), 'a client') \
-                     || ' (' || COALESCE(state, '?') || ': ' || left(query, 60) || ')', ', ') \
+                    "SELECT COUNT(*), string_agg(COALESCE(NULLIF(application_name, ''), 'a client') \
+                     || ', ' || COALESCE(state, '?') || ': ' || left(query, 40), '; ') \
                      FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
                 )
                 .bind(database)
                 .fetch_one(&mut *conn)
                 .await
                 .unwrap_or((0, None));
-                tracing::debug!(database, connections = n, who = who.as_deref().unwrap_or(""), "database in use");
-                Err(StoreError::StateInUse(format!("{database}' ({n} connections: {}", who.unwrap_or_default())))
+                let by = match who {
+                    Some(who) => format!("{n} other connection(s) ({who})"),
+                    None => "other connections".to_owned(),
+                };
+                Err(StoreError::StateInUse { database: database.to_owned(), by })
             }
             Err(e) => Err(e.into()),
         }

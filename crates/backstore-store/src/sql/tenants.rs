@@ -94,3 +94,37 @@ impl Store {
         .await
     }
 }
+
+/// Tables whose rows others reference, emptied after those that reference them.
+const REFERENCED_LAST: [&str; 4] = ["restore_sessions", "restore_points", "protection_units", "tenants"];
+
+impl Store {
+    /// Empties one tenant, in one transaction: every row of every table that has a `tenant_id`
+    /// column (found in the schema, so a table added later is included), other tenants untouched.
+    /// The tenant starts again as new (its service not enabled); its content keys stay, and the
+    /// packs its index named become garbage for the next collection. The rows removed.
+    pub async fn reset_tenant(&self, tenant: &str) -> StoreResult<u64> {
+        let tables = match self.dialect {
+            super::Dialect::Sqlite => {
+                "SELECT m.name AS name FROM sqlite_master m, pragma_table_info(m.name) c \
+                 WHERE m.type = 'table' AND c.name = 'tenant_id' ORDER BY m.name"
+            }
+            super::Dialect::Postgres => {
+                "SELECT table_name::text AS name FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND column_name = 'tenant_id' ORDER BY table_name"
+            }
+        };
+        let mut tables: Vec<String> =
+            self.read_rows(super::read::Cost::Scan, tables, args![], |r| r.col::<String>("name")).await?;
+        // Referencing tables first, so no foreign key ever points at a row already gone.
+        tables.sort_by_key(|t| REFERENCED_LAST.iter().position(|r| r == t));
+        self.write(Lock::Tenant(tenant), async move |tx| {
+            let mut removed = 0;
+            for table in &tables {
+                removed += tx.exec(&format!("DELETE FROM {table} WHERE tenant_id = ?"), args![tenant]).await?;
+            }
+            Ok(removed)
+        })
+        .await
+    }
+}

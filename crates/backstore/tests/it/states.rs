@@ -61,7 +61,7 @@ async fn a_saved_state_loads_back_as_it_was_and_its_content_outlives_garbage_col
     let (saved_live, _, err) = run(&[&["state", "save", "base"][..], &db_args(&db, &d)].concat());
     assert_eq!(saved_live, !on_postgres(), "{err}");
     if on_postgres() {
-        assert!(err.contains("in use by other connections"), "{err}");
+        assert!(err.contains("other connection(s) (backstore-"), "{err}");
     }
     sigterm_and_wait(s);
     let saved = ok_json(&["state", "save", "base"], &db_args(&db, &d));
@@ -132,6 +132,12 @@ async fn a_saved_state_loads_back_as_it_was_and_its_content_outlives_garbage_col
     assert_eq!(ok_json(&["state", "list"], &db_args(&db, &d)), json!({ "states": [] }));
     let gc = ok_json(&["gc", "--grace", "0s"], &place);
     assert!(gc["tenants"][0]["orphanPacks"].as_u64().unwrap() > orphans_while_saved + 1, "{gc}");
+
+    // One tenant emptied from the command line.
+    let reset = ok_json(&["state", "reset", "--tenant", TENANT], &db_args(&db, &d));
+    assert_eq!(reset["tenantId"], TENANT);
+    assert!(reset["removedRows"].as_u64().unwrap() > 0, "{reset}");
+    assert_eq!(ok_json(&["verify"], &place)["snapshots"], 0);
 }
 
 /// The arguments that name the database alone (state and clock commands take no data dir with
@@ -247,5 +253,54 @@ async fn a_running_server_loads_and_resets_states_atomically_for_its_clients() {
     assert_eq!(reset.body["reset"], true);
     let units = app.get("protectionUnits", &token).await;
     assert_eq!(units.error_code(), "BackupServiceNotEnabled");
+    app.stop().await;
+}
+
+/// `POST /admin/tenants/{id}/reset` empties the caller's tenant and nothing of another's.
+#[tokio::test]
+async fn a_tenant_is_reset_alone() {
+    use crate::support::{points, TestApp, OTHER_TENANT, TENANT as TENANT_A};
+    let app = TestApp::spawn().await;
+    let (a, b) = (app.token(TENANT_A), app.token(OTHER_TENANT));
+    let report_a = app.seed(TENANT_A, 2, 1, 0, 2).await;
+    let report_b = app.seed(OTHER_TENANT, 1, 1, 1, 2).await;
+    app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &a, &[&points(&report_a, "site")[0][0]]).await;
+    app.create("sharePointRestoreSessions", "siteRestoreArtifacts", &b, &[&points(&report_b, "site")[0][0]]).await;
+    let seen = |token: String| {
+        let app = &app;
+        async move {
+            let mut all = Vec::new();
+            for path in ["protectionUnits", "restoreSessions", "protectionPolicies", "serviceApps"] {
+                all.push(app.get(path, &token).await.text);
+            }
+            all
+        }
+    };
+    let b_before = seen(b.clone()).await;
+
+    let reset = |tenant: &str, token: &str| {
+        let url = format!("{}/admin/tenants/{tenant}/reset", app.origin);
+        let token = token.to_owned();
+        let app = &app;
+        async move { app.post_abs(&url, &token, &json!({})).await }
+    };
+    // Another tenant's token, or a read-only one, resets nothing.
+    let denied = reset(TENANT_A, &b).await;
+    assert_eq!((denied.status.as_u16(), denied.error_code()), (403, "accessDenied"), "{}", denied.text);
+    let reader = app.token_with(TENANT_A, true, None, 3600);
+    assert_eq!(reset(TENANT_A, &reader).await.status.as_u16(), 403);
+    assert_eq!(app.get("restoreSessions", &a).await.body["value"].as_array().unwrap().len(), 1);
+
+    let done = reset(TENANT_A, &a).await;
+    done.expect(200);
+    assert_eq!(done.body["tenantId"], TENANT_A);
+    assert!(done.body["removedRows"].as_u64().unwrap() > 10, "{}", done.text);
+    // Tenant A is as new (its service not even enabled); tenant B sees exactly what it saw.
+    assert_eq!(app.get("protectionUnits", &a).await.error_code(), "BackupServiceNotEnabled");
+    assert_eq!(seen(b.clone()).await, b_before);
+    // And A starts again from scratch: seeded anew, it has its units back and no sessions.
+    app.seed(TENANT_A, 1, 0, 0, 1).await;
+    assert_eq!(app.get("protectionUnits", &a).await.body["value"].as_array().unwrap().len(), 1);
+    assert_eq!(app.get("restoreSessions", &a).await.body["value"], json!([]));
     app.stop().await;
 }
