@@ -379,6 +379,10 @@ pub struct ServeArgs {
     /// postgres://USER@HOST:PORT/DATABASE, which several processes may share.
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Serve a private copy of saved state NAME of that database (a fork, dropped when the server
+    /// stops), leaving the database and the state as they are: one per parallel test worker.
+    #[arg(long, value_name = "NAME")]
+    pub from_state: Option<String>,
     #[command(flatten)]
     pub blobs: BlobStoreArg,
     /// The most database connections this process holds open.

@@ -109,7 +109,17 @@ async fn main() -> anyhow::Result<()> {
                 issuers.extend(backstore_api::oidc::load_config(path).map_err(anyhow::Error::msg)?);
             }
             let signals = ShutdownSignal::install().context("cannot install the signal handlers")?;
-            let server = Server::start(ServerConfig {
+            let fork = match &args.from_state {
+                Some(name) => Some(
+                    backstore_store::sql::states::States::of_url(&url)?
+                        .fork(name)
+                        .await
+                        .with_context(|| format!("cannot fork saved state '{name}'"))?,
+                ),
+                None => None,
+            };
+            let url = fork.as_ref().map_or(url, |f| f.url.clone());
+            let started = Server::start(ServerConfig {
                 listen: args.listen,
                 data_dir: args.data_dir,
                 database_url: url,
@@ -139,13 +149,25 @@ async fn main() -> anyhow::Result<()> {
                     body_timeout: args.body_timeout,
                 },
             })
-            .await?;
+            .await;
+            let server = match started {
+                Ok(server) => server,
+                Err(e) => {
+                    if let Some(fork) = fork {
+                        fork.remove().await.ok();
+                    }
+                    return Err(e);
+                }
+            };
             let mut out = std::io::stdout();
             writeln!(out, "listening on {}://{}", server.scheme, server.addr)?;
             out.flush()?;
             signals.wait().await;
             tracing::info!("shutting down");
             server.stop().await;
+            if let Some(fork) = fork {
+                fork.remove().await.context("cannot remove the fork")?;
+            }
         }
         Command::Token(args) => {
             init_logging("warn");

@@ -42,6 +42,7 @@ mod directory;
 mod drive_reads;
 mod drive_rows;
 pub mod drives;
+pub mod family;
 pub mod granular_restores;
 mod jobs;
 mod listing;

@@ -1,7 +1,7 @@
 //! Saved states of a whole store: the database (sessions, policies, the chunk index of the
 //! content, the clock offset, the job queue) copied under a name, loaded back over the live one,
 //! or the live one reset to an empty, migrated store. The content's packs are immutable, so a
-//! state shares them with the live store; what keeps them is [`States::pinned_packs`], which every
+//! state shares them with the live store; what keeps them is [`Store::pinned_packs`] (`family.rs`), which every
 //! garbage collection honours.
 //!
 //! Where states live: SQLite, `states/NAME.db` next to the database file, made with `VACUUM INTO`
@@ -11,10 +11,8 @@
 //! (a file-level copy; PostgreSQL allows it only while nobody else is connected to the source) and
 //! loaded by making the live database a copy of the state's and renaming it into place.
 
-use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use backstore_content::PackId;
 use backstore_domain::Timestamp;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions as _, Connection as _};
@@ -38,10 +36,10 @@ pub struct SavedState {
 
 /// Where one database's saved states are kept, and what saves, loads and resets it.
 pub struct States {
-    place: Place,
+    pub(super) place: Place,
 }
 
-enum Place {
+pub(super) enum Place {
     Sqlite { db: PathBuf },
     Postgres { server: Box<PgConnectOptions>, database: String },
 }
@@ -56,7 +54,7 @@ struct Meta {
 }
 
 /// Checks a state's name: 1 to 40 letters, digits, `-` and `_`.
-fn checked(name: &str) -> StoreResult<&str> {
+pub(super) fn checked(name: &str) -> StoreResult<&str> {
     let fine = !name.is_empty()
         && name.len() <= 40
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
@@ -152,47 +150,18 @@ impl States {
             Place::Postgres { server, database } => postgres::delete(server, database, name).await,
         }
     }
-
-    /// The packs each tenant's content has in any saved state: a garbage collection must neither
-    /// delete nor repack them, whatever the live store says.
-    pub async fn pinned_packs(&self) -> StoreResult<HashMap<String, HashSet<PackId>>> {
-        let mut pinned: HashMap<String, HashSet<PackId>> = HashMap::new();
-        let rows = match &self.place {
-            Place::Sqlite { db } => {
-                let db = db.clone();
-                blocking(move || sqlite::packs(&db)).await??
-            }
-            Place::Postgres { server, database } => postgres::packs(server, database).await?,
-        };
-        for (tenant, pack) in rows {
-            let pack = pack.parse().map_err(|_| StoreError::Corrupt(format!("a saved state's pack id '{pack}'")))?;
-            pinned.entry(tenant).or_default().insert(pack);
-        }
-        Ok(pinned)
-    }
 }
 
-impl Store {
-    /// The packs saved states hold (see [`States::pinned_packs`]); none for a database in memory.
-    pub async fn pinned_packs(&self) -> StoreResult<HashMap<String, HashSet<PackId>>> {
-        match States::of_url(&self.url) {
-            Ok(states) => states.pinned_packs().await,
-            Err(StoreError::UnsupportedUrl(_)) => Ok(HashMap::new()),
-            Err(e) => Err(e),
-        }
-    }
-}
-
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> StoreResult<T> {
+pub(super) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> StoreResult<T> {
     tokio::task::spawn_blocking(work).await.map_err(|e| StoreError::Corrupt(format!("a state operation stopped: {e}")))
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> StoreError {
+pub(super) fn io_error(path: &Path, e: std::io::Error) -> StoreError {
     StoreError::StateIo(format!("{}: {e}", path.display()))
 }
 
 /// Removes a SQLite database file and its WAL and shared-memory files, those that exist.
-fn remove_sqlite_files(db: &Path) -> StoreResult<()> {
+pub(super) fn remove_sqlite_files(db: &Path) -> StoreResult<()> {
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let path = PathBuf::from(format!("{}{suffix}", db.display()));
         match std::fs::remove_file(&path) {
@@ -203,19 +172,19 @@ fn remove_sqlite_files(db: &Path) -> StoreResult<()> {
     Ok(())
 }
 
-mod sqlite {
+pub(super) mod sqlite {
     use super::*;
     use rusqlite::{Connection, OpenFlags};
 
     pub(super) fn states_dir(db: &Path) -> PathBuf {
-        db.parent().map_or_else(|| PathBuf::from("states"), |p| p.join("states"))
+        super::super::family::home_of(db).join("states")
     }
 
-    pub(super) fn state_path(db: &Path, name: &str) -> PathBuf {
+    pub(in crate::sql) fn state_path(db: &Path, name: &str) -> PathBuf {
         states_dir(db).join(format!("{name}.db"))
     }
 
-    fn open(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
+    pub(in crate::sql) fn open(path: &Path, flags: OpenFlags) -> StoreResult<Connection> {
         let c = Connection::open_with_flags(path, flags | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
         c.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(c)
@@ -298,7 +267,7 @@ mod sqlite {
         Ok(())
     }
 
-    pub(super) fn list(db: &Path) -> StoreResult<Vec<SavedState>> {
+    pub(in crate::sql) fn list(db: &Path) -> StoreResult<Vec<SavedState>> {
         let dir = states_dir(db);
         let entries = match std::fs::read_dir(&dir) {
             Ok(e) => e,
@@ -316,25 +285,12 @@ mod sqlite {
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
-
-    pub(super) fn packs(db: &Path) -> StoreResult<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        for state in list(db)? {
-            let c = read_only(&state_path(db, &state.name))?;
-            let mut stmt = c.prepare("SELECT tenant_id, pack_id FROM content_packs")?;
-            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-            for row in rows {
-                out.push(row?);
-            }
-        }
-        Ok(out)
-    }
 }
 
-mod postgres {
+pub(super) mod postgres {
     use super::*;
 
-    fn quoted(identifier: &str) -> String {
+    pub(in crate::sql) fn quoted(identifier: &str) -> String {
         format!("\"{}\"", identifier.replace('"', "\"\""))
     }
 
@@ -342,8 +298,9 @@ mod postgres {
         format!("'{}'", text.replace('\'', "''"))
     }
 
-    fn state_db(database: &str, name: &str) -> StoreResult<String> {
-        let db = format!("{database}.state.{name}");
+    /// A state's database, named after the family's root (a fork's states are its root's).
+    pub(in crate::sql) fn state_db(database: &str, name: &str) -> StoreResult<String> {
+        let db = format!("{}.state.{name}", super::super::family::root_of(database));
         if db.len() > 63 {
             return Err(StoreError::BadStateName(format!(
                 "{name} (with the database's name, '{db}' is longer than PostgreSQL's 63 bytes)"
@@ -352,12 +309,12 @@ mod postgres {
         Ok(db)
     }
 
-    async fn connect(server: &PgConnectOptions) -> StoreResult<PgConnection> {
+    pub(in crate::sql) async fn connect(server: &PgConnectOptions) -> StoreResult<PgConnection> {
         Ok(server.connect().await?)
     }
 
     /// Runs a statement that needs a database nobody else is connected to, saying which if not.
-    async fn exclusive(conn: &mut PgConnection, sql: &str, database: &str) -> StoreResult<()> {
+    pub(in crate::sql) async fn exclusive(conn: &mut PgConnection, sql: &str, database: &str) -> StoreResult<()> {
         match sqlx::query(sql).execute(&mut *conn).await {
             Ok(_) => Ok(()),
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55006") => {
@@ -477,8 +434,8 @@ mod postgres {
         Ok(())
     }
 
-    async fn list_in(conn: &mut PgConnection, database: &str) -> StoreResult<Vec<SavedState>> {
-        let prefix = format!("{database}.state.");
+    pub(in crate::sql) async fn list_in(conn: &mut PgConnection, database: &str) -> StoreResult<Vec<SavedState>> {
+        let prefix = format!("{}.state.", super::super::family::root_of(database));
         let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
             "SELECT datname::text, shobj_description(oid, 'pg_database'), pg_database_size(oid) FROM pg_database \
              WHERE left(datname, length($1)) = $1 ORDER BY datname",
@@ -521,17 +478,5 @@ mod postgres {
         exclusive(&mut conn, &format!("DROP DATABASE {}", quoted(&state)), &state).await?;
         conn.close().await?;
         Ok(())
-    }
-
-    pub(super) async fn packs(server: &PgConnectOptions, database: &str) -> StoreResult<Vec<(String, String)>> {
-        let mut out = Vec::new();
-        for state in list(server, database).await? {
-            let mut c = server.clone().database(&state_db(database, &state.name)?).connect().await?;
-            let rows: Vec<(String, String)> =
-                sqlx::query_as("SELECT tenant_id, pack_id FROM content_packs").fetch_all(&mut c).await?;
-            c.close().await?;
-            out.extend(rows);
-        }
-        Ok(out)
     }
 }

@@ -304,3 +304,73 @@ async fn a_tenant_is_reset_alone() {
     assert_eq!(app.get("restoreSessions", &a).await.body["value"], json!([]));
     app.stop().await;
 }
+
+/// `serve --from-state NAME`: two servers on forks of one state, side by side; what one writes the
+/// other and the root never see; a collection on the root keeps the content a fork wrote; each
+/// fork is gone when its server stops.
+#[tokio::test]
+async fn forks_of_a_state_serve_side_by_side_and_keep_each_others_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::create(dir.path()).await;
+    let d = dir.path().display().to_string();
+    let place = db.serve_args(&d);
+    let args = ["seed", "--tenant", TENANT, "--sites", "1", "--mailboxes", "0", "--drives", "0", "--content", "256KiB"];
+    let seeded = ok_json(&args, &place);
+    let drive = seeded["protectionUnits"][0]["driveId"].as_str().unwrap().to_owned();
+    let (_, token, _) = run(&["token", "--data-dir", &d, "--tenant", TENANT]);
+    let token = token.trim().to_owned();
+    ok_json(&["state", "save", "base"], &db_args(&db, &d));
+
+    let fork_args = [&["--listen", "127.0.0.1:0", "--from-state", "base"][..], &place].concat();
+    let (one, two) = (serve(&fork_args, &[]), serve(&fork_args, &[]));
+    let a = seen(&one.origin, &token, &drive).await;
+    assert_eq!(a, seen(&two.origin, &token, &drive).await, "both forks start as the state");
+
+    // Fork one restores and writes a file; fork two sees neither.
+    Remote::new(&one.origin, &token)
+        .activated(
+            "sharePointRestoreSessions",
+            "siteRestoreArtifacts",
+            &[&seeded["protectionUnits"][0]["restorePointIds"][0]],
+            "new",
+        )
+        .await;
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let client = reqwest::Client::new();
+    let file = |origin: &str| format!("{origin}/v1.0/drives/{drive}/root:/fork-only.bin:/content");
+    let put = client.put(file(&one.origin)).bearer_auth(&token).body(body.clone()).send().await.unwrap();
+    assert_eq!(put.status().as_u16(), 201);
+    assert_eq!(seen(&two.origin, &token, &drive).await, a);
+    let missing = client.get(file(&two.origin)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+
+    // A collection of the root with no grace: the fork's packs are named by the fork's index only.
+    ok_json(&["gc", "--grace", "0s"], &place);
+    let read = client.get(file(&one.origin)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(read.status().as_u16(), 200);
+    assert!(read.bytes().await.unwrap() == body, "the fork's file survived the root's collection");
+
+    sigterm_and_wait(one);
+    sigterm_and_wait(two);
+    // The forks are gone; the root is as it was.
+    if on_postgres() {
+        use sqlx::Connection as _;
+        let admin = db.url.rsplit_once('/').unwrap().0.to_owned() + "/test";
+        let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+        let name = db.url.rsplit('/').next().unwrap().to_owned();
+        let forks: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM pg_database WHERE left(datname, length($1)) = $1")
+            .bind(format!("{name}.fork."))
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        assert_eq!(forks, 0);
+    } else {
+        let left: Vec<_> = std::fs::read_dir(dir.path().join("forks")).unwrap().collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+    let root = serve(&[&["--listen", "127.0.0.1:0"][..], &place].concat(), &[]);
+    assert_eq!(seen(&root.origin, &token, &drive).await, a);
+    sigterm_and_wait(root);
+    let (ok, _, err) = run(&[&["serve", "--from-state", "nope", "--listen", "127.0.0.1:0"][..], &place].concat());
+    assert!(!ok && err.contains("no saved state named 'nope'"), "{err}");
+}
