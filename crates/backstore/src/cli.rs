@@ -304,6 +304,21 @@ pub enum StateCommand {
         #[command(flatten)]
         db: ClockArgs,
     },
+    /// Write state NAME into one archive FILE: its database's rows, the content packs it needs
+    /// and its tenants' content keys; it imports on either database backend.
+    Export {
+        name: String,
+        file: PathBuf,
+        #[command(flatten)]
+        place: ArchivePlace,
+    },
+    /// Make state NAME from an archive FILE of `state export` (then `state load NAME`).
+    Import {
+        file: PathBuf,
+        name: String,
+        #[command(flatten)]
+        place: ArchivePlace,
+    },
     /// Make the store empty: a new database at this backstore's schema; stop the servers first.
     /// With `--tenant T`: empty that tenant alone, in one transaction (safe while servers run);
     /// prints `{"tenantId", "removedRows"}`.
@@ -313,6 +328,17 @@ pub enum StateCommand {
         #[command(flatten)]
         db: ClockArgs,
     },
+}
+
+/// Where a state archive's database, content keys and packs are.
+#[derive(Debug, Args)]
+pub struct ArchivePlace {
+    #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    #[arg(long, env = "BACKSTORE_DATABASE_URL")]
+    pub database_url: Option<String>,
+    #[command(flatten)]
+    pub blobs: BlobStoreArg,
 }
 
 #[derive(Debug, Args)]

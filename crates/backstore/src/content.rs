@@ -18,11 +18,20 @@ pub use backstore_engine::Content;
 /// Opens the content store: packs in `blob_store` (a directory, or `s3://BUCKET[/PREFIX]`) or
 /// `<data_dir>/blobs`, keys in `<data_dir>/keys/content`.
 pub fn open(data_dir: &Path, blob_store: Option<&str>, store: Arc<Store>) -> Result<Content, ContentError> {
-    let objects = match blob_store {
-        Some(spec) => Objects::open(spec)?,
-        None => Objects::local(&data_dir.join("blobs"))?,
-    };
-    Ok(Repository::new(objects, Keyring::new(data_dir.join("keys").join("content")), store))
+    Ok(Repository::new(objects(data_dir, blob_store)?, Keyring::new(keys_dir(data_dir)), store))
+}
+
+/// Where a data dir's content packs are: `blob_store`, or its `blobs` directory.
+pub fn objects(data_dir: &Path, blob_store: Option<&str>) -> Result<Objects, ContentError> {
+    match blob_store {
+        Some(spec) => Objects::open(spec),
+        None => Objects::local(&data_dir.join("blobs")),
+    }
+}
+
+/// Where a data dir's content keys are, one file per tenant.
+pub fn keys_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("keys").join("content")
 }
 
 /// One tenant's collection.

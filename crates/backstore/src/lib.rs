@@ -15,5 +15,6 @@ pub mod mail_corpus;
 pub mod mail_import;
 pub mod seed;
 pub mod server;
+pub mod state_archive;
 pub mod verify;
 pub mod watch;

@@ -201,6 +201,24 @@ async fn main() -> anyhow::Result<()> {
             clock.catch_up(offset);
             println!("{}", backstore::admin::clock_json(&clock));
         }
+        Command::State(StateCommand::Export { name, file, place }) => {
+            init_logging("warn");
+            let url = database_url(place.database_url.as_deref(), &place.data_dir);
+            let states = backstore_store::sql::states::States::of_url(&url)?;
+            let objects = backstore::content::objects(&place.data_dir, place.blobs.blob_store.as_deref())?;
+            let keys = backstore::content::keys_dir(&place.data_dir);
+            let out = backstore::state_archive::export(&states, &objects, &keys, &name, &file).await?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        Command::State(StateCommand::Import { file, name, place }) => {
+            init_logging("warn");
+            let url = database_url(place.database_url.as_deref(), &place.data_dir);
+            let states = backstore_store::sql::states::States::of_url(&url)?;
+            let objects = backstore::content::objects(&place.data_dir, place.blobs.blob_store.as_deref())?;
+            let keys = backstore::content::keys_dir(&place.data_dir);
+            let out = backstore::state_archive::import(&states, &objects, &keys, &file, &name).await?;
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
         Command::State(cmd) => {
             init_logging("warn");
             let db = match &cmd {
@@ -209,6 +227,7 @@ async fn main() -> anyhow::Result<()> {
                 | StateCommand::Delete { db, .. }
                 | StateCommand::List(db)
                 | StateCommand::Reset { db, .. } => db,
+                StateCommand::Export { .. } | StateCommand::Import { .. } => unreachable!("handled above"),
             };
             let url = database_url(db.database_url.as_deref(), &db.data_dir);
             let states = backstore_store::sql::states::States::of_url(&url)?;
@@ -227,6 +246,7 @@ async fn main() -> anyhow::Result<()> {
                     let removed = store.reset_tenant(tenant).await?;
                     serde_json::json!({ "tenantId": tenant, "removedRows": removed })
                 }
+                StateCommand::Export { .. } | StateCommand::Import { .. } => unreachable!("handled above"),
                 StateCommand::Reset { tenant: None, .. } => {
                     states.reset().await?;
                     let schema = backstore_store::Store::migrate(&url).await?;

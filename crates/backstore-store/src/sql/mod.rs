@@ -32,6 +32,7 @@ macro_rules! args {
 }
 
 pub mod activity_logs;
+pub mod archive;
 mod artifacts;
 pub mod browse_sessions;
 mod bulk_requests;
@@ -223,6 +224,11 @@ impl Store {
         let report = Self::bring_up_to_date(&pool, dialect).await?;
         pool.close().await;
         Ok(report)
+    }
+
+    /// The schema version this build migrates a database of `dialect` to.
+    pub(crate) fn known_schema(dialect: Dialect) -> i64 {
+        Self::migrator(dialect).iter().map(|m| m.version).max().unwrap_or(0)
     }
 
     fn migrator(dialect: Dialect) -> &'static sqlx::migrate::Migrator {

@@ -47,10 +47,10 @@ pub(super) enum Place {
 /// What a state's metadata says, kept inside its database (SQLite) or as its comment (PostgreSQL).
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Meta {
-    name: String,
-    saved_at: Timestamp,
-    schema_version: i64,
+pub(super) struct Meta {
+    pub(super) name: String,
+    pub(super) saved_at: Timestamp,
+    pub(super) schema_version: i64,
 }
 
 /// Checks a state's name: 1 to 40 letters, digits, `-` and `_`.
@@ -190,7 +190,7 @@ pub(super) mod sqlite {
         Ok(c)
     }
 
-    fn read_only(path: &Path) -> StoreResult<Connection> {
+    pub(in crate::sql) fn read_only(path: &Path) -> StoreResult<Connection> {
         open(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
     }
 
@@ -204,7 +204,7 @@ pub(super) mod sqlite {
         Ok(v.unwrap_or(0))
     }
 
-    fn described(path: &Path) -> StoreResult<SavedState> {
+    pub(in crate::sql) fn described(path: &Path) -> StoreResult<SavedState> {
         let c = read_only(path)?;
         let meta: Meta = c
             .query_row("SELECT meta FROM backstore_state", [], |r| r.get::<_, String>(0))
@@ -294,7 +294,7 @@ pub(super) mod postgres {
         format!("\"{}\"", identifier.replace('"', "\"\""))
     }
 
-    fn literal(text: &str) -> String {
+    pub(in crate::sql) fn literal(text: &str) -> String {
         format!("'{}'", text.replace('\'', "''"))
     }
 

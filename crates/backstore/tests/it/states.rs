@@ -143,11 +143,7 @@ async fn a_saved_state_loads_back_as_it_was_and_its_content_outlives_garbage_col
 /// The arguments that name the database alone (state and clock commands take no data dir with
 /// a database URL).
 fn db_args<'a>(db: &'a TestDb, d: &'a str) -> Vec<&'a str> {
-    if on_postgres() {
-        vec!["--database-url", &db.url]
-    } else {
-        vec!["--data-dir", d]
-    }
+    db.db_args(d)
 }
 
 /// `POST /admin/state/save|load|reset` and `GET /admin/state` on a running server, while clients
@@ -373,4 +369,56 @@ async fn forks_of_a_state_serve_side_by_side_and_keep_each_others_content() {
     sigterm_and_wait(root);
     let (ok, _, err) = run(&[&["serve", "--from-state", "nope", "--listen", "127.0.0.1:0"][..], &place].concat());
     assert!(!ok && err.contains("no saved state named 'nope'"), "{err}");
+}
+
+/// `state export` on this binary's backend, `state import` on the other one: the loaded state
+/// answers every request as the original does, and its content reads back whole.
+#[tokio::test]
+async fn an_exported_state_imports_on_the_other_backend() {
+    let (from_dir, to_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let from = TestDb::create(from_dir.path()).await;
+    let to = TestDb::create_on(to_dir.path(), !on_postgres()).await;
+    let (fd, td) = (from_dir.path().display().to_string(), to_dir.path().display().to_string());
+    let (from_place, to_place) = (from.args(&fd), to.args(&td));
+    let args = ["seed", "--tenant", TENANT, "--sites", "1", "--mailboxes", "1", "--drives", "0", "--content", "256KiB"];
+    let seeded = ok_json(&args, &from_place);
+    let drive = seeded["protectionUnits"][0]["driveId"].as_str().unwrap().to_owned();
+    let (_, token, _) = run(&["token", "--data-dir", &fd, "--tenant", TENANT]);
+    let token = token.trim().to_owned();
+    let s = serve(&[&["--listen", "127.0.0.1:0"][..], &from_place].concat(), &[]);
+    let before = seen(&s.origin, &token, &drive).await;
+    sigterm_and_wait(s);
+    ok_json(&["state", "save", "base"], &from.db_args(&fd));
+
+    let file = from_dir.path().join("base.tar");
+    let exported = ok_json(&["state", "export", "base", file.to_str().unwrap()], &from_place);
+    assert!(exported["packs"].as_u64().unwrap() > 0 && exported["rows"].as_u64().unwrap() > 50, "{exported}");
+    let imported = ok_json(&["state", "import", file.to_str().unwrap(), "moved"], &to_place);
+    assert_eq!(imported["backend"], if on_postgres() { "sqlite" } else { "postgresql" }, "{imported}");
+    assert_eq!((&imported["rows"], &imported["packs"]), (&exported["rows"], &exported["packs"]));
+    ok_json(&["state", "load", "moved"], &to.db_args(&td));
+
+    // The other data dir had no keys: the archive's are now its own, and a token of its key works.
+    let (_, token, _) = run(&["token", "--data-dir", &td, "--tenant", TENANT]);
+    let token = token.trim().to_owned();
+    let s = serve(&[&["--listen", "127.0.0.1:0"][..], &to_place].concat(), &[]);
+    assert!(seen(&s.origin, &token, &drive).await == before, "the imported state answers as the original");
+    sigterm_and_wait(s);
+    let verified = ok_json(&["verify"], &to_place);
+    assert_eq!((verified["snapshots"].as_u64().unwrap() > 0, &verified["damaged"]), (true, &json!([])), "{verified}");
+
+    // A second import into the same data dir has the same keys: fine. Other keys, or a file that
+    // is no archive, are refused and make no state.
+    ok_json(&["state", "import", file.to_str().unwrap(), "again"], &to_place);
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(other.path().join("keys/content")).unwrap();
+    std::fs::write(other.path().join(format!("keys/content/{TENANT}.json")), "{}").unwrap();
+    let od = other.path().display().to_string();
+    let (ok, _, err) = run(&["state", "import", file.to_str().unwrap(), "x", "--data-dir", &od]);
+    assert!(!ok && err.contains("already has other content keys"), "{err}");
+    std::fs::write(other.path().join("junk.tar"), "not an archive").unwrap();
+    let junk = other.path().join("junk.tar").display().to_string();
+    let (ok, _, err) = run(&["state", "import", &junk, "x", "--data-dir", &od]);
+    assert!(!ok && err.contains("archive"), "{err}");
+    assert_eq!(ok_json(&["state", "list"], &["--data-dir", &od]), json!({ "states": [] }));
 }

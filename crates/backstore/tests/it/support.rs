@@ -50,7 +50,12 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn create(dir: &std::path::Path) -> TestDb {
-        if !on_postgres() {
+        Self::create_on(dir, on_postgres()).await
+    }
+
+    /// A database on the backend named, whichever this binary runs on.
+    pub async fn create_on(dir: &std::path::Path, postgres: bool) -> TestDb {
+        if !postgres {
             return TestDb { url: format!("sqlite://{}", dir.join("backstore.db").display()), postgres: None };
         }
         use sqlx::Connection as _;
@@ -66,6 +71,19 @@ impl TestDb {
     /// The arguments that point `backstore serve` or `seed` at this database and the data dir (its
     /// key, its content).
     pub fn serve_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
+        self.args(data_dir)
+    }
+
+    /// The arguments naming this database alone (commands that take no data dir with a URL).
+    pub fn db_args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
+        match self.postgres {
+            Some(_) => vec!["--database-url", &self.url],
+            None => vec!["--data-dir", data_dir],
+        }
+    }
+
+    /// `--data-dir` (and `--database-url` for PostgreSQL), whichever backend this database is on.
+    pub fn args<'a>(&'a self, data_dir: &'a str) -> Vec<&'a str> {
         match self.postgres {
             Some(_) => vec!["--data-dir", data_dir, "--database-url", &self.url],
             None => vec!["--data-dir", data_dir],
