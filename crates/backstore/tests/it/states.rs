@@ -71,18 +71,30 @@ async fn a_saved_state_loads_back_as_it_was_and_its_content_outlives_garbage_col
         "{saved}"
     );
 
-    // Change everything a client sees: a restore, a drive's files, the clock.
+    // Change everything a client sees: a restore, a policy, a drive's files, the clock.
     let s = serve(&[&["--listen", "127.0.0.1:0"][..], &place].concat(), &[]);
     let api = Remote::new(&s.origin, &token);
+    let policy =
+        api.post("oneDriveForBusinessProtectionPolicies", &json!({ "displayName": "Added after the save" })).await;
+    assert!(policy["id"].is_string(), "{policy}");
     api.activated("sharePointRestoreSessions", "siteRestoreArtifacts", &[&site["restorePointIds"][0]], "new").await;
     let local = tempfile::tempdir().unwrap();
     std::fs::write(local.path().join("added after the save.txt"), "new").unwrap();
     let site_url = site["siteWebUrl"].as_str().unwrap();
     ok_json(&["import", "--tenant", TENANT, "--site", site_url, local.path().to_str().unwrap()], &place);
-    ok_json(&["clock", "advance", "3d"], &db_args(&db, &d));
+    let advanced = json_of(
+        reqwest::Client::new()
+            .post(format!("{}/admin/clock/advance", s.origin))
+            .bearer_auth(&token)
+            .json(&json!({ "by": "3d" })),
+    )
+    .await;
+    assert_eq!(advanced["offsetSeconds"], 3 * 86400, "{advanced}");
     let changed = seen(&s.origin, &token, &drive).await;
     assert_ne!(changed["sessions"], before["sessions"]);
+    assert_ne!(changed["policies"], before["policies"]);
     assert_ne!(changed["files"], before["files"]);
+    assert_ne!(changed["offsetSeconds"], before["offsetSeconds"]);
     sigterm_and_wait(s);
 
     // Load: every answer is the one before the change.
@@ -151,10 +163,11 @@ fn db_args<'a>(db: &'a TestDb, d: &'a str) -> Vec<&'a str> {
 /// switch; after the load is answered, nobody sees the state it replaced.
 #[tokio::test]
 async fn a_running_server_loads_and_resets_states_atomically_for_its_clients() {
-    use crate::support::{points, TestApp, TENANT as TENANT_A};
+    use crate::support::{points, TestApp, OTHER_TENANT, TENANT as TENANT_A};
     let app = TestApp::spawn_with_engine().await;
     let token = app.token(TENANT_A);
     let report = app.seed(TENANT_A, 2, 0, 0, 2).await;
+    let other = app.seed(OTHER_TENANT, 1, 0, 0, 1).await;
     let sites = points(&report, "site");
     let admin = |path: &str| format!("{}/admin/state{path}", app.origin);
 
@@ -204,6 +217,27 @@ async fn a_running_server_loads_and_resets_states_atomically_for_its_clients() {
             (ok, waited)
         }));
     }
+    // And a writer creates sessions in the other tenant all along: each is made or told to wait.
+    let writer = {
+        let (client, url, token) =
+            (reqwest::Client::new(), app.url("sharePointRestoreSessions"), app.token(OTHER_TENANT));
+        let body = json!({ "siteRestoreArtifacts": [{ "restorePoint": { "id": points(&other, "site")[0][0] }, "destinationType": "new" }] });
+        let done = done.clone();
+        tokio::spawn(async move {
+            let (mut made, mut waited) = (0, 0);
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                let r = client.post(&url).bearer_auth(&token).json(&body).send().await.unwrap();
+                match r.status().as_u16() {
+                    201 => made += 1,
+                    503 => waited += 1,
+                    // The tenant's limit of running sessions does not apply to drafts; anything
+                    // else is a failure of the switch.
+                    other => panic!("{other}: {}", r.text().await.unwrap()),
+                }
+            }
+            (made, waited)
+        })
+    };
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;
     let loaded = app.post_abs(&admin("/load"), &token, &json!({ "name": "two-sites" })).await;
     loaded.expect(200);
@@ -215,6 +249,8 @@ async fn a_running_server_loads_and_resets_states_atomically_for_its_clients() {
         let (ok, _) = r.await.unwrap();
         assert!(ok > 0);
     }
+    let (made, _) = writer.await.unwrap();
+    assert!(made > 0);
     assert_eq!(app.get("restoreSessions", &token).await.body["value"], json!([]));
     let clock = app.get_abs(&format!("{}/admin/clock", app.origin), &token).await;
     assert_eq!(clock.body["offsetSeconds"], 0, "the clock is the state's again");
