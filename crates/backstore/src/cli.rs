@@ -117,14 +117,8 @@ pub struct BlobStoreArg {
 
 #[derive(Debug, Args)]
 pub struct ContentArgs {
-    /// The data dir: its database (unless `--database-url`), its content keys, and its packs
-    /// (unless `--blob-store`).
-    #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
-    #[arg(long, env = "BACKSTORE_DATABASE_URL")]
-    pub database_url: Option<String>,
     #[command(flatten)]
-    pub blobs: BlobStoreArg,
+    pub place: DataPlace,
     /// Only this tenant's content (default: every tenant's).
     #[arg(long)]
     pub tenant: Option<String>,
@@ -310,14 +304,14 @@ pub enum StateCommand {
         name: String,
         file: PathBuf,
         #[command(flatten)]
-        place: ArchivePlace,
+        place: DataPlace,
     },
     /// Make state NAME from an archive FILE of `state export` (then `state load NAME`).
     Import {
         file: PathBuf,
         name: String,
         #[command(flatten)]
-        place: ArchivePlace,
+        place: DataPlace,
     },
     /// Make the store empty: a new database at this backstore's schema; stop the servers first.
     /// With `--tenant T`: empty that tenant alone, in one transaction (safe while servers run);
@@ -330,9 +324,11 @@ pub enum StateCommand {
     },
 }
 
-/// Where a state archive's database, content keys and packs are.
+/// A data dir with its database and content: what content commands and state archives read.
 #[derive(Debug, Args)]
-pub struct ArchivePlace {
+pub struct DataPlace {
+    /// The data dir: its database (unless `--database-url`), its content keys, and its packs
+    /// (unless `--blob-store`).
     #[arg(long, env = "BACKSTORE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     #[arg(long, env = "BACKSTORE_DATABASE_URL")]

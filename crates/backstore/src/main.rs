@@ -45,6 +45,16 @@ async fn open_store(db: &ClockArgs) -> anyhow::Result<std::sync::Arc<backstore_s
         .with_context(|| format!("cannot open the database {url}"))
 }
 
+/// The saved states, content packs and content keys of a data dir, for a state archive.
+fn archive_place(
+    place: &backstore::cli::DataPlace,
+) -> anyhow::Result<(backstore_store::sql::states::States, backstore_content::Objects, std::path::PathBuf)> {
+    let url = database_url(place.database_url.as_deref(), &place.data_dir);
+    let states = backstore_store::sql::states::States::of_url(&url)?;
+    let objects = backstore::content::objects(&place.data_dir, place.blobs.blob_store.as_deref())?;
+    Ok((states, objects, backstore::content::keys_dir(&place.data_dir)))
+}
+
 /// Now on the data's own clock: the system clock plus whatever `clock advance` (or a server's
 /// `/admin/clock`) has put in the database, the time the servers of this data live in.
 async fn data_now(store: &backstore_store::Store) -> anyhow::Result<backstore_domain::Timestamp> {
@@ -71,6 +81,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// The content store of a data dir (and database) for `gc` and `verify`.
 async fn open_content(args: &backstore::cli::ContentArgs) -> anyhow::Result<backstore::content::Content> {
+    let args = &args.place;
     let url = database_url(args.database_url.as_deref(), &args.data_dir);
     let store = backstore_store::open(&url, &backstore_store::StoreOptions::default())
         .await
@@ -203,19 +214,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::State(StateCommand::Export { name, file, place }) => {
             init_logging("warn");
-            let url = database_url(place.database_url.as_deref(), &place.data_dir);
-            let states = backstore_store::sql::states::States::of_url(&url)?;
-            let objects = backstore::content::objects(&place.data_dir, place.blobs.blob_store.as_deref())?;
-            let keys = backstore::content::keys_dir(&place.data_dir);
+            let (states, objects, keys) = archive_place(&place)?;
             let out = backstore::state_archive::export(&states, &objects, &keys, &name, &file).await?;
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
         Command::State(StateCommand::Import { file, name, place }) => {
             init_logging("warn");
-            let url = database_url(place.database_url.as_deref(), &place.data_dir);
-            let states = backstore_store::sql::states::States::of_url(&url)?;
-            let objects = backstore::content::objects(&place.data_dir, place.blobs.blob_store.as_deref())?;
-            let keys = backstore::content::keys_dir(&place.data_dir);
+            let (states, objects, keys) = archive_place(&place)?;
             let out = backstore::state_archive::import(&states, &objects, &keys, &file, &name).await?;
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
