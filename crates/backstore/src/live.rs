@@ -231,6 +231,7 @@ async fn save_state(State(live): State<Arc<Live>>, headers: HeaderMap, body: Byt
         // SQLite copies a consistent snapshot while the server writes; PostgreSQL copies a
         // database only while nobody is connected to it.
         if store.dialect() == backstore_store::sql::Dialect::Sqlite {
+            let _turn = live.turn.lock().await;
             return Ok(as_json(live.states()?.save(&name, now).await?));
         }
         drop(store);
