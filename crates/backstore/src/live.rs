@@ -61,10 +61,8 @@ impl Generation {
             crate::content::open(&parts.data_dir, parts.blob_store.as_deref(), store.clone())
                 .map_err(|e| anyhow::anyhow!("cannot open the content store: {e}"))?,
         );
-        let metrics = axum::Router::new().route(
-            "/metrics",
-            axum::routing::get(crate::server::render_metrics).with_state((store.clone(), parts.metrics.clone())),
-        );
+        let metrics = axum::Router::new()
+            .route("/metrics", axum::routing::get(render_metrics).with_state((store.clone(), parts.metrics.clone())));
         let app = match &parts.api {
             Some((api, key)) => {
                 backstore_api::router(api.clone().on_store(store.clone()).with_content(content.clone()))
@@ -74,7 +72,7 @@ impl Generation {
             None => metrics,
         };
         let (stop, rx) = watch::channel(false);
-        let mut tasks = vec![tokio::spawn(crate::server::follow_clock(store.clone(), parts.clock.clone(), rx.clone()))];
+        let mut tasks = vec![tokio::spawn(follow_clock(store.clone(), parts.clock.clone(), rx.clone()))];
         if let Some(config) = &parts.engine {
             let engine = Engine::new(store.clone(), parts.clock.clone(), config.clone(), parts.metrics.clone())
                 .with_content(content);
@@ -264,4 +262,34 @@ async fn reset_state(State(live): State<Arc<Live>>, headers: HeaderMap) -> Respo
     }
     .await;
     crate::admin::respond(result)
+}
+
+/// Keeps the clock as far ahead as the database says, for advances made by other processes.
+async fn follow_clock(store: Arc<Store>, clock: Clock, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        match store.clock_offset().await {
+            Ok(offset) => clock.catch_up(offset),
+            Err(e) => tracing::warn!(error = %e, "cannot read the server clock"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(std::time::Duration::from_millis(500)) => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+    }
+}
+
+/// `GET /metrics`: Prometheus text, unauthenticated like most scrape targets.
+async fn render_metrics(
+    axum::extract::State((store, metrics)): axum::extract::State<(Arc<Store>, Arc<Metrics>)>,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match metrics.render(store.as_ref()).await {
+        Ok(text) => {
+            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "metrics could not be read");
+            axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
 }

@@ -165,36 +165,6 @@ impl Server {
     }
 }
 
-/// Keeps the clock as far ahead as the database says, for advances made by other processes.
-pub(crate) async fn follow_clock(store: Arc<Store>, clock: Clock, mut shutdown: watch::Receiver<bool>) {
-    loop {
-        match store.clock_offset().await {
-            Ok(offset) => clock.catch_up(offset),
-            Err(e) => tracing::warn!(error = %e, "cannot read the server clock"),
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        }
-    }
-}
-
-/// `GET /metrics`: Prometheus text, unauthenticated like most scrape targets.
-pub(crate) async fn render_metrics(
-    axum::extract::State((store, metrics)): axum::extract::State<(Arc<Store>, Arc<Metrics>)>,
-) -> axum::response::Response {
-    use axum::response::IntoResponse;
-    match metrics.render(store.as_ref()).await {
-        Ok(text) => {
-            ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "metrics could not be read");
-            axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
-    }
-}
-
 /// SIGINT and SIGTERM handlers, installed when this is made: a signal that arrives before anyone
 /// waits is not lost (and does not kill the process with the default action).
 pub struct ShutdownSignal {

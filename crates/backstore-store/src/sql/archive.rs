@@ -103,7 +103,7 @@ impl States {
             }
             Place::Postgres { server, database } => {
                 let state = postgres::state_db(database, &name)?;
-                let building = format!("{}.importing", super::family::root_of(database));
+                let building = format!("{}.importing", super::states::root_of(database));
                 let mut conn = postgres::connect(server).await?;
                 let q = postgres::quoted;
                 sqlx::query(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", q(&building)))

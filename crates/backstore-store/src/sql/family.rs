@@ -14,21 +14,11 @@ use backstore_content::PackId;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, Connection as _};
 
-use super::states::{blocking, checked, io_error, postgres, remove_sqlite_files, sqlite, Place, States};
+use super::states::{
+    blocking, checked, home_of, io_error, postgres, remove_sqlite_files, root_of, sqlite, Place, States, FORK_MARK,
+};
 use super::Store;
 use crate::{StoreError, StoreResult};
-
-/// What separates a SQLite fork's root file name from its id.
-const FORK_MARK: &str = "--";
-
-/// SQLite: the directory that holds the family's `states/` and `forks/`.
-pub(super) fn home_of(db: &Path) -> PathBuf {
-    let parent = db.parent().map_or_else(PathBuf::new, Path::to_path_buf);
-    match parent.file_name().and_then(|f| f.to_str()) {
-        Some("forks") => parent.parent().map_or_else(PathBuf::new, Path::to_path_buf),
-        _ => parent,
-    }
-}
 
 /// SQLite: the root database of `db` (itself unless it is a fork).
 fn sqlite_root(db: &Path) -> PathBuf {
@@ -38,11 +28,6 @@ fn sqlite_root(db: &Path) -> PathBuf {
         (true, Some((root, _))) => home_of(db).join(root),
         _ => db.to_path_buf(),
     }
-}
-
-/// PostgreSQL: the root database of `database` (itself unless it is a fork).
-pub(super) fn root_of(database: &str) -> &str {
-    database.split_once(".fork.").map_or(database, |(root, _)| root)
 }
 
 /// A private copy of a saved state, for one server; [`Fork::remove`] drops it.

@@ -53,6 +53,23 @@ pub(super) struct Meta {
     pub(super) schema_version: i64,
 }
 
+/// What separates a SQLite fork's root file name from its id (`forks/<root file>--<id>`).
+pub(super) const FORK_MARK: &str = "--";
+
+/// SQLite: the directory that holds the family's `states/` and `forks/`.
+pub(super) fn home_of(db: &Path) -> PathBuf {
+    let parent = db.parent().map_or_else(PathBuf::new, Path::to_path_buf);
+    match parent.file_name().and_then(|f| f.to_str()) {
+        Some("forks") => parent.parent().map_or_else(PathBuf::new, Path::to_path_buf),
+        _ => parent,
+    }
+}
+
+/// PostgreSQL: the root database of `database` (itself unless it is a fork).
+pub(super) fn root_of(database: &str) -> &str {
+    database.split_once(".fork.").map_or(database, |(root, _)| root)
+}
+
 /// Checks a state's name: 1 to 40 letters, digits, `-` and `_`.
 pub(super) fn checked(name: &str) -> StoreResult<&str> {
     let fine = !name.is_empty()
@@ -177,7 +194,7 @@ pub(super) mod sqlite {
     use rusqlite::{Connection, OpenFlags};
 
     pub(super) fn states_dir(db: &Path) -> PathBuf {
-        super::super::family::home_of(db).join("states")
+        super::home_of(db).join("states")
     }
 
     pub(in crate::sql) fn state_path(db: &Path, name: &str) -> PathBuf {
@@ -300,7 +317,7 @@ pub(super) mod postgres {
 
     /// A state's database, named after the family's root (a fork's states are its root's).
     pub(in crate::sql) fn state_db(database: &str, name: &str) -> StoreResult<String> {
-        let db = format!("{}.state.{name}", super::super::family::root_of(database));
+        let db = format!("{}.state.{name}", super::root_of(database));
         if db.len() > 63 {
             return Err(StoreError::BadStateName(format!(
                 "{name} (with the database's name, '{db}' is longer than PostgreSQL's 63 bytes)"
@@ -435,7 +452,7 @@ pub(super) mod postgres {
     }
 
     pub(in crate::sql) async fn list_in(conn: &mut PgConnection, database: &str) -> StoreResult<Vec<SavedState>> {
-        let prefix = format!("{}.state.", super::super::family::root_of(database));
+        let prefix = format!("{}.state.", super::root_of(database));
         let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
             "SELECT datname::text, shobj_description(oid, 'pg_database'), pg_database_size(oid) FROM pg_database \
              WHERE left(datname, length($1)) = $1 ORDER BY datname",
