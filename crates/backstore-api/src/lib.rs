@@ -183,6 +183,11 @@ impl Ctx {
         self.state.store()
     }
 
+    /// The request came under `/beta`.
+    pub fn is_beta(&self) -> bool {
+        self.version == ApiVersion::Beta
+    }
+
     pub fn tenant(&self) -> &str {
         &self.principal.tenant
     }

@@ -32,6 +32,23 @@ pub fn settings(workload: Workload) -> &'static [(&'static str, &'static str)] {
     }
 }
 
+/// The longest a workload's restore points are kept, in days (beta's
+/// `backupRetentionPeriodInDays`): the longest period of its retention settings.
+pub fn kept_days(workload: Workload) -> i32 {
+    let days = |period: &str| {
+        let body = period.trim_start_matches('P');
+        let (n, unit) = body.split_at(body.len().saturating_sub(1));
+        let n: i32 = n.parse().unwrap_or(0);
+        n * match unit {
+            "Y" => 365,
+            "M" => 30,
+            "W" => 7,
+            _ => 1,
+        }
+    };
+    settings(workload).iter().map(|(_, period)| days(period)).max().unwrap_or(0)
+}
+
 /// The start of the 10-minute slot `t` falls in.
 pub fn slot_floor(t: Timestamp) -> Timestamp {
     let s = slot().num_microseconds().expect("ten minutes fit");
@@ -114,6 +131,13 @@ pub fn newest_slots(workload: Workload, now: Timestamp, k: usize) -> Vec<Timesta
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn points_are_kept_a_year_on_every_workload() {
+        for w in Workload::ALL {
+            assert_eq!(super::kept_days(w), 365, "{w:?}");
+        }
+    }
+
     use super::*;
     use chrono::TimeZone;
 

@@ -67,7 +67,22 @@ fn check_limit_and_duplicates<'a>(ids: impl Iterator<Item = &'a str>, count: usi
 }
 
 /// The body of a create on the `w` policy set.
-pub fn create_policy(body: &[u8], w: Workload) -> Result<NewPolicy, ApiError> {
+/// beta's `protectionMode`: `standard` is what every policy here is; `fullServiceBackup` (every
+/// resource of the workload protected but the excluded ones) is not served.
+fn protection_mode(v: &Value) -> Result<(), ApiError> {
+    match v.as_str() {
+        Some("standard") => Ok(()),
+        Some("fullServiceBackup") => Err(ApiError::NotImplemented(
+            "Full-service backup (protectionMode 'fullServiceBackup', with exclusion units) is not served by backstore yet."
+                .into(),
+        )),
+        _ => Err(ApiError::BadRequest(format!(
+            "'protectionMode' must be 'standard' or 'fullServiceBackup', not {v}."
+        ))),
+    }
+}
+
+pub fn create_policy(body: &[u8], w: Workload, beta: bool) -> Result<NewPolicy, ApiError> {
     let n = names(w);
     let obj = match parse_json(body)? {
         Value::Object(m) => m,
@@ -93,6 +108,7 @@ pub fn create_policy(body: &[u8], w: Workload) -> Result<NewPolicy, ApiError> {
             }
             "@odata.type" if v.as_str().is_some_and(|t| crate::names::is_odata_type(t, n.policy_type)) => {}
             k if k.starts_with('@') => {}
+            "protectionMode" if beta => protection_mode(v)?,
             "isEnabled" | "status" | "id" | "retentionSettings" | "protectionPolicyArtifactCount" => {
                 return Err(RuleError::InvalidCreateRequest(format!("'{k}' is read-only.")).into())
             }
@@ -124,7 +140,7 @@ fn delta_item(v: &Value, w: Workload) -> Result<PolicyDeltaItem, ApiError> {
 }
 
 /// The body of a PATCH on policy `id` of workload `w` (already read as an object).
-pub fn policy_patch(obj: &Map<String, Value>, w: Workload, id: &str) -> Result<PolicyPatch, ApiError> {
+pub fn policy_patch(obj: &Map<String, Value>, w: Workload, id: &str, beta: bool) -> Result<PolicyPatch, ApiError> {
     let n = names(w);
     let delta_key = format!("{}@delta", n.unit_set);
     let mut name = None;
@@ -142,6 +158,7 @@ pub fn policy_patch(obj: &Map<String, Value>, w: Workload, id: &str) -> Result<P
             }
             k if k.starts_with('@') => {}
             "id" if v.as_str() == Some(id) => {}
+            "protectionMode" if beta => protection_mode(v)?,
             other => {
                 return Err(RuleError::InvalidPatch(format!(
                     "Property '{other}' cannot be updated on type 'microsoft.graph.{}'.",

@@ -30,6 +30,15 @@ const PROPERTIES: &[&str] = &[
     "lastModifiedDateTime",
 ];
 
+/// What beta's policies add.
+const BETA_PROPERTIES: [&str; 3] = ["billingPolicyId", "offboardRequestedDateTime", "protectionMode"];
+
+/// A policy's properties, as `$select` may name them on this version.
+fn properties(ctx: &Ctx) -> Vec<&'static str> {
+    let beta: &[&'static str] = if ctx.is_beta() { &BETA_PROPERTIES } else { &[] };
+    PROPERTIES.iter().chain(beta).copied().collect()
+}
+
 fn type_name(workload: Option<Workload>) -> &'static str {
     workload.map_or(BASE_POLICY_TYPE, |w| names(w).policy_type)
 }
@@ -42,8 +51,8 @@ fn set_fragment(workload: Option<Workload>, base: bool) -> String {
     }
 }
 
-fn policy_json(p: &PolicyRecord, with_type: bool, select: Option<&[&'static str]>) -> Map<String, Value> {
-    project(crate::wire::members(&crate::wire::Policy::new(p, with_type)), select, &[])
+fn policy_json(ctx: &Ctx, p: &PolicyRecord, with_type: bool, select: Option<&[&'static str]>) -> Map<String, Value> {
+    project(crate::wire::members(&crate::wire::Policy::new(p, with_type, ctx.is_beta())), select, &[])
 }
 
 fn no_expand(ctx: &Ctx, workload: Option<Workload>) -> Result<(), ApiError> {
@@ -58,13 +67,13 @@ fn no_expand(ctx: &Ctx, workload: Option<Workload>) -> Result<(), ApiError> {
 
 pub(super) async fn list_policies(ctx: &Ctx, workload: Option<Workload>, base: bool) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
-    let select = selected(ctx, PROPERTIES, type_name(workload))?;
+    let select = selected(ctx, &properties(ctx), type_name(workload))?;
     no_expand(ctx, workload)?;
     let limit = ctx.query.page_size();
     let count = super::inline_count(ctx, CountOf::Policies { workload }).await?;
     let rows = ctx.store().list_policies(ctx.tenant(), workload, ctx.query.after, limit + 1).await?;
     let (rows, more_after) = page(rows, limit, |p| p.seq);
-    let value = rows.iter().map(|p| Value::Object(policy_json(p, base, select.as_deref()))).collect();
+    let value = rows.iter().map(|p| Value::Object(policy_json(ctx, p, base, select.as_deref()))).collect();
     Ok(counted_collection(ctx, &set_fragment(workload, base), value, more_after, count))
 }
 
@@ -76,19 +85,20 @@ pub(super) async fn get_policy(ctx: &Ctx, id: &str, w: Option<Workload>, base: b
     ctx.principal.require(Access::ConfigurationRead)?;
     ctx.query.for_entity()?;
     let p = load(ctx, id, w).await?;
-    let select = selected(ctx, PROPERTIES, type_name(Some(p.workload)))?;
+    let select = selected(ctx, &properties(ctx), type_name(Some(p.workload)))?;
     no_expand(ctx, w)?;
     let fragment = format!("{}/$entity", set_fragment(w, base));
-    Ok(entity(ctx, StatusCode::OK, &fragment, policy_json(&p, base, select.as_deref())))
+    Ok(entity(ctx, StatusCode::OK, &fragment, policy_json(ctx, &p, base, select.as_deref())))
 }
 
 pub(super) async fn create_policy(ctx: &Ctx, w: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationWrite)?;
     let n = names(w);
-    let crate::body::NewPolicy { display_name, resource_ids } = crate::body::create_policy(&ctx.body, w)?;
+    let crate::body::NewPolicy { display_name, resource_ids } =
+        crate::body::create_policy(&ctx.body, w, ctx.is_beta())?;
     let p = ctx.store().create_policy(ctx.writer(), w, display_name, resource_ids).await?;
     let location = format!("{}/{}('{}')", ctx.service_url(), n.policy_set, p.id);
-    let r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", n.policy_set), policy_json(&p, false, None));
+    let r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", n.policy_set), policy_json(ctx, &p, false, None));
     Ok(super::locate(r, &location, &[header::LOCATION, header::CONTENT_LOCATION]))
 }
 
@@ -98,7 +108,7 @@ pub(super) async fn update_policy(ctx: &Ctx, id: &str, workload: Option<Workload
     let current = load(ctx, id, workload).await?;
     let w = current.workload;
     let n = names(w);
-    let patch = crate::body::policy_patch(&obj, w, &current.id)?;
+    let patch = crate::body::policy_patch(&obj, w, &current.id, ctx.is_beta())?;
     let delta_sent = patch.items.is_some();
     let outcome = ctx
         .store()
@@ -135,14 +145,14 @@ pub(super) async fn set_enabled(ctx: &Ctx, id: &str, w: Option<Workload>, enable
     let p = ctx.store().set_policy_enabled(ctx.writer(), id, w, enable, None).await?;
     let location = format!("{}/{}('{}')", ctx.service_url(), BASE_POLICY_SET, p.id);
     let fragment = format!("{}/$entity", BASE_POLICY_SET);
-    let r = entity(ctx, StatusCode::ACCEPTED, &fragment, policy_json(&p, true, None));
+    let r = entity(ctx, StatusCode::ACCEPTED, &fragment, policy_json(ctx, &p, true, None));
     Ok(super::locate(r, &location, &[header::CONTENT_LOCATION]))
 }
 
 pub(super) async fn list_policy_units(ctx: &Ctx, policy: &str, w: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
     load(ctx, policy, Some(w)).await?;
-    let select = selected(ctx, &super::protection_units::properties(Some(w)), names(w).unit_type)?;
+    let select = selected(ctx, &super::protection_units::properties(Some(w), ctx.is_beta()), names(w).unit_type)?;
     let limit = ctx.query.page_size();
     let count = super::inline_count(ctx, CountOf::PolicyUnits { policy: policy.to_owned(), workload: w }).await?;
     let rows = ctx.store().list_policy_units(ctx.tenant(), policy, ctx.query.after, limit + 1).await?;
@@ -163,7 +173,7 @@ pub(super) async fn get_policy_unit(ctx: &Ctx, policy: &str, w: Workload, id: &s
         .await?
         .filter(|r| r.unit.policy_id.as_deref() == Some(policy))
         .ok_or_else(|| ApiError::ProtectionUnitNotFound(id.to_owned()))?;
-    let select = selected(ctx, &super::protection_units::properties(Some(w)), names(w).unit_type)?;
+    let select = selected(ctx, &super::protection_units::properties(Some(w), ctx.is_beta()), names(w).unit_type)?;
     let fragment = format!("{}('{policy}')/{}/$entity", names(w).policy_set, names(w).unit_set);
     Ok(entity(ctx, StatusCode::OK, &fragment, project(unit_json(ctx, &row.unit, false), select.as_deref(), &[])))
 }

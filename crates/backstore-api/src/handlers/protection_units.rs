@@ -28,19 +28,25 @@ const COMMON: [&str; 10] = [
     "offboardRequestedDateTime",
 ];
 
-pub(super) fn properties(workload: Option<Workload>) -> Vec<&'static str> {
-    let own: &[&'static str] = match workload {
-        Some(Workload::SharePoint) => &["siteId", "siteName", "siteWebUrl"],
-        Some(Workload::Exchange | Workload::OneDrive) => &["directoryObjectId", "displayName", "email"],
-        None => &[],
+/// What beta's units add.
+const BETA: [&str; 3] = ["backupRetentionPeriodInDays", "billingPolicyId", "pendingRetentionPeriodChange"];
+
+/// A unit's properties, as `$select` may name them on this version.
+pub(super) fn properties(workload: Option<Workload>, beta: bool) -> Vec<&'static str> {
+    let own: &[&'static str] = match (workload, beta) {
+        (Some(Workload::SharePoint), _) => &["siteId", "siteName", "siteWebUrl"],
+        (Some(Workload::Exchange), true) => &["directoryObjectId", "displayName", "email", "mailboxType"],
+        (Some(Workload::Exchange | Workload::OneDrive), _) => &["directoryObjectId", "displayName", "email"],
+        (None, _) => &[],
     };
-    COMMON.iter().chain(own).copied().collect()
+    let beta: &[&'static str] = if beta { &BETA } else { &[] };
+    COMMON.iter().chain(beta).chain(own).copied().collect()
 }
 
 /// A unit as an item or entity: `@odata.type` only when reached through `protectionUnits`.
 /// A unit as this caller may see it.
 pub(crate) fn unit_body<'a>(ctx: &Ctx, u: &'a ProtectionUnitRecord, with_type: bool) -> wire::Unit<'a> {
-    wire::Unit::new(u, &ctx.render, ctx.principal.is_delegated(), with_type)
+    wire::Unit::new(u, &ctx.render, ctx.principal.is_delegated(), with_type, ctx.is_beta())
 }
 
 pub(crate) fn unit_json(ctx: &Ctx, u: &ProtectionUnitRecord, with_type: bool) -> Map<String, Value> {
@@ -53,7 +59,7 @@ fn type_name(workload: Option<Workload>) -> &'static str {
 
 pub(super) async fn list_units(ctx: &Ctx, workload: Option<Workload>, base: bool) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
-    let select = selected(ctx, &properties(workload), type_name(workload))?;
+    let select = selected(ctx, &properties(workload, ctx.is_beta()), type_name(workload))?;
     if let Some(e) = ctx.query.expand.first() {
         return Err(ApiError::BadRequest(format!(
             "Could not find a navigation property named '{e}' on type 'microsoft.graph.{}'.",
@@ -81,7 +87,7 @@ pub(super) async fn get_unit(ctx: &Ctx, id: &str, kind: Option<Workload>, base: 
         .await?
         .filter(|r| kind.is_none_or(|w| w == r.unit.info.resource.workload))
         .ok_or_else(|| ApiError::ProtectionUnitNotFound(id.to_owned()))?;
-    let select = selected(ctx, &properties(Some(row.unit.info.resource.workload)), type_name(kind))?;
+    let select = selected(ctx, &properties(Some(row.unit.info.resource.workload), ctx.is_beta()), type_name(kind))?;
     let fragment = if base { BASE_UNIT_SET } else { names(row.unit.info.resource.workload).unit_set };
     let members = project(unit_json(ctx, &row.unit, base), select.as_deref(), &[]);
     Ok(entity(ctx, StatusCode::OK, &format!("{fragment}/$entity"), members))

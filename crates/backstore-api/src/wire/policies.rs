@@ -17,8 +17,21 @@ pub struct Policy<'a> {
     pub status: &'static str,
     pub protection_policy_artifact_count: ArtifactCount,
     pub retention_settings: Vec<Retention>,
+    /// beta only.
+    #[serde(flatten)]
+    pub beta: Option<PolicyBeta>,
     #[serde(flatten)]
     pub stamps: Stamped<'a>,
+}
+
+/// beta's own policy properties: no billing, never offboarded as a whole, standard protection
+/// (full-service backup with exclusion units is not served).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyBeta {
+    pub billing_policy_id: Option<&'static str>,
+    pub offboard_requested_date_time: Option<super::DateTime>,
+    pub protection_mode: &'static str,
 }
 
 /// `retentionSetting`: how often points are taken and how long they are kept (ISO 8601).
@@ -29,7 +42,7 @@ pub struct Retention {
 }
 
 impl<'a> Policy<'a> {
-    pub fn new(p: &'a PolicyRecord, with_type: bool) -> Policy<'a> {
+    pub fn new(p: &'a PolicyRecord, with_type: bool, beta: bool) -> Policy<'a> {
         Policy {
             head: Head { odata_type: with_type.then(|| odata_type(names(p.workload).policy_type)), id: &p.id },
             display_name: p.display_name.as_deref(),
@@ -45,6 +58,11 @@ impl<'a> Policy<'a> {
                 .iter()
                 .map(|(interval, period)| Retention { interval, period })
                 .collect(),
+            beta: beta.then_some(PolicyBeta {
+                billing_policy_id: None,
+                offboard_requested_date_time: None,
+                protection_mode: "standard",
+            }),
             stamps: Stamped::of(&p.stamps),
         }
     }

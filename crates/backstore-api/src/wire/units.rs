@@ -22,20 +22,45 @@ pub struct Unit<'a> {
     pub last_modified_date_time: DateTime,
     pub error: Option<PublicError<'a>>,
     pub offboard_requested_date_time: Option<DateTime>,
+    /// beta only.
+    #[serde(flatten)]
+    pub beta: Option<UnitBeta>,
     #[serde(flatten)]
     pub resource: Resource<'a>,
+}
+
+/// beta's own unit properties. backstore has no billing and no retention changes, so those are
+/// null; points are kept as long as the workload's policy keeps them.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitBeta {
+    pub backup_retention_period_in_days: i32,
+    pub billing_policy_id: Option<&'static str>,
+    pub pending_retention_period_change: Option<()>,
 }
 
 /// What a unit protects: a site, or a user's mailbox or OneDrive.
 #[derive(Debug, Serialize)]
 #[serde(untagged, rename_all_fields = "camelCase")]
 pub enum Resource<'a> {
-    Site { site_id: Option<&'a str>, site_name: Option<&'a str>, site_web_url: Option<&'a str> },
-    User { directory_object_id: Option<&'a str>, display_name: Option<&'a str>, email: Option<&'a str> },
+    Site {
+        site_id: Option<&'a str>,
+        site_name: Option<&'a str>,
+        site_web_url: Option<&'a str>,
+    },
+    User {
+        directory_object_id: Option<&'a str>,
+        display_name: Option<&'a str>,
+        email: Option<&'a str>,
+        /// beta, mailbox units: `user` (the directory holds users' mailboxes).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        mailbox_type: Option<&'static str>,
+    },
 }
 
 impl<'a> Unit<'a> {
-    pub fn new(u: &'a ProtectionUnitRecord, render: &Render, delegated: bool, with_type: bool) -> Unit<'a> {
+    pub fn new(u: &'a ProtectionUnitRecord, render: &Render, delegated: bool, with_type: bool, beta: bool) -> Unit<'a> {
+        let workload = u.info.resource.workload;
         let i = &u.info;
         let personal = |v: &'a Option<String>| v.as_deref().filter(|_| delegated);
         let created_by = u.created_by.as_ref().map(IdentitySet::of);
@@ -51,6 +76,11 @@ impl<'a> Unit<'a> {
             last_modified_date_time: DateTime(u.last_modified_at),
             error: PublicError::of(u.error.as_ref()),
             offboard_requested_date_time: DateTime::opt(u.offboard_requested_at),
+            beta: beta.then(|| UnitBeta {
+                backup_retention_period_in_days: backstore_domain::retention::kept_days(workload),
+                billing_policy_id: None,
+                pending_retention_period_change: None,
+            }),
             resource: match i.resource.workload {
                 backstore_domain::Workload::SharePoint => Resource::Site {
                     site_id: i.resource.site_id.as_deref(),
@@ -61,6 +91,7 @@ impl<'a> Unit<'a> {
                     directory_object_id: i.resource.directory_object_id.as_deref(),
                     display_name: personal(&i.resource.display_name),
                     email: personal(&i.resource.email),
+                    mailbox_type: (beta && workload == backstore_domain::Workload::Exchange).then_some("user"),
                 },
             },
         }

@@ -313,3 +313,68 @@ fn found_points(r: &Resp) -> Vec<&str> {
     let results = r.body["searchResults"].as_array().expect("searchResults");
     results.iter().map(|r| r["restorePoint"]["id"].as_str().expect("a restore point id")).collect()
 }
+
+/// beta's own unit and policy properties, absent on v1.0; `protectionMode` `standard` accepted,
+/// `fullServiceBackup` answered 501 (exclusion units are not served).
+#[tokio::test]
+async fn beta_units_and_policies_carry_betas_properties() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    app.seed(TENANT, 1, 1, 0, 1).await;
+    let get = |version: &'static str, path: &'static str| {
+        let (app, token) = (&app, &token);
+        async move { app.get_abs(&app.versioned(version, path), token).await }
+    };
+    let v1 = get("v1.0", "protectionUnits").await;
+    assert!(v1.body["value"].as_array().unwrap().iter().all(|u| u.get("backupRetentionPeriodInDays").is_none()));
+    let beta = get("beta", "protectionUnits").await;
+    let units = beta.body["value"].as_array().unwrap();
+    assert_eq!(units.len(), 2);
+    for u in units {
+        assert_eq!(
+            (&u["backupRetentionPeriodInDays"], &u["billingPolicyId"], &u["pendingRetentionPeriodChange"]),
+            (&json!(365), &Value::Null, &Value::Null),
+            "{u}"
+        );
+        let mailbox = u["@odata.type"] == "#microsoft.graph.mailboxProtectionUnit";
+        assert_eq!(u.get("mailboxType").cloned(), mailbox.then(|| json!("user")), "{u}");
+    }
+    let picked = get("beta", "mailboxProtectionUnits?$select=mailboxType,backupRetentionPeriodInDays").await;
+    let keys: Vec<&String> =
+        picked.body["value"][0].as_object().unwrap().keys().filter(|k| !k.starts_with('@')).collect();
+    assert_eq!(
+        keys,
+        ["id", "backupRetentionPeriodInDays", "mailboxType"].iter().collect::<Vec<_>>(),
+        "{}",
+        picked.text
+    );
+    get("v1.0", "mailboxProtectionUnits?$select=mailboxType").await.expect(400);
+
+    let policies = get("beta", "protectionPolicies").await;
+    for p in policies.body["value"].as_array().unwrap() {
+        assert_eq!(
+            (&p["protectionMode"], &p["billingPolicyId"], &p["offboardRequestedDateTime"]),
+            (&json!("standard"), &Value::Null, &Value::Null),
+            "{p}"
+        );
+    }
+    assert!(get("v1.0", "protectionPolicies").await.body["value"][0].get("protectionMode").is_none());
+
+    let create = |version: &'static str, mode: &'static str| {
+        let (app, token) = (&app, &token);
+        let url = app.versioned(version, "oneDriveForBusinessProtectionPolicies");
+        async move { app.post_abs(&url, token, &json!({ "displayName": "Drives", "protectionMode": mode })).await }
+    };
+    create("beta", "fullServiceBackup").await.expect_error(501, "notImplemented");
+    create("beta", "everything").await.expect(400);
+    create("v1.0", "standard").await.expect(400);
+    let made = create("beta", "standard").await;
+    made.expect(201);
+    assert_eq!(made.body["protectionMode"], "standard");
+    let id = made.body["id"].as_str().unwrap();
+    let patch = app.versioned("beta", &format!("oneDriveForBusinessProtectionPolicies/{id}"));
+    app.patch_abs(&patch, &token, &json!({ "protectionMode": "fullServiceBackup" }))
+        .await
+        .expect_error(501, "notImplemented");
+    app.patch_abs(&patch, &token, &json!({ "protectionMode": "standard" })).await.expect(200);
+}
