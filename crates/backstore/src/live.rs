@@ -168,7 +168,7 @@ impl Live {
                 changed
             }
             Err(e) => {
-                // Requests keep being answered 503 (the closed store says unavailable).
+                // Requests are answered 503 (the closed store says unavailable) until a restart.
                 tracing::error!(error = %e, "the database could not be opened again after a state change");
                 self.switching.store(false, Ordering::SeqCst);
                 Err(e)

@@ -83,7 +83,7 @@ impl States {
             )));
         }
         in_order(&mut tables);
-        let meta = serde_json::to_string(&Meta { name: name.clone(), saved_at, schema_version }).expect("serializes");
+        let meta = Meta { name: name.clone(), saved_at, schema_version };
         match &self.place {
             Place::Sqlite { db } => {
                 let path = sqlite::state_path(db, &name);
@@ -102,7 +102,7 @@ impl States {
                 .await?
             }
             Place::Postgres { server, database } => {
-                let state = postgres::state_db(database, &name)?;
+                postgres::state_db(database, &name)?; // a name that fits, before anything is built
                 let building = format!("{}.importing", super::states::root_of(database));
                 let mut conn = postgres::connect(server).await?;
                 let q = postgres::quoted;
@@ -125,15 +125,9 @@ impl States {
                         .await?;
                     return Err(e);
                 }
-                let comment = format!("COMMENT ON DATABASE {} IS {}", q(&building), postgres::literal(&meta));
-                sqlx::query(&comment).execute(&mut conn).await?;
-                postgres::exclusive(&mut conn, &format!("DROP DATABASE IF EXISTS {}", q(&state)), &state).await?;
-                sqlx::query(&format!("ALTER DATABASE {} RENAME TO {}", q(&building), q(&state)))
-                    .execute(&mut conn)
-                    .await?;
-                let saved = postgres::list_in(&mut conn, database).await?.into_iter().find(|s| s.name == name);
+                let saved = postgres::install(&mut conn, &building, database, &meta).await;
                 conn.close().await?;
-                saved.ok_or(StoreError::NoSuchState(name))
+                saved
             }
         }
     }
@@ -170,7 +164,7 @@ fn sqlite_dump(path: &Path) -> StoreResult<Vec<TableRows>> {
     Ok(out)
 }
 
-fn sqlite_fill(path: &Path, tables: &[TableRows], meta: &str) -> StoreResult<()> {
+fn sqlite_fill(path: &Path, tables: &[TableRows], meta: &Meta) -> StoreResult<()> {
     use rusqlite::types::Value as Sql;
     let mut c = sqlite::open(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
     let tx = c.transaction()?;
@@ -192,8 +186,7 @@ fn sqlite_fill(path: &Path, tables: &[TableRows], meta: &str) -> StoreResult<()>
             insert.execute(rusqlite::params_from_iter(values))?;
         }
     }
-    tx.execute_batch("CREATE TABLE backstore_state (meta TEXT NOT NULL)")?;
-    tx.execute("INSERT INTO backstore_state (meta) VALUES (?1)", [meta])?;
+    sqlite::write_meta(&tx, meta)?;
     tx.commit()?;
     Ok(())
 }

@@ -109,6 +109,10 @@ pub struct Store {
     pg_name: Option<String>,
 }
 
+/// The tables other tables' foreign keys point at, parents first: filled in this order, emptied
+/// in the reverse one (after every table that points at them).
+pub(super) const PARENT_TABLES: [&str; 4] = ["tenants", "protection_units", "restore_points", "restore_sessions"];
+
 /// The PostgreSQL channel a write that queued jobs notifies on commit.
 const JOBS_CHANNEL: &str = "backstore_jobs";
 

@@ -221,6 +221,14 @@ pub(super) mod sqlite {
         Ok(v.unwrap_or(0))
     }
 
+    /// Writes what a state says of itself into its database (a one-row table).
+    pub(in crate::sql) fn write_meta(c: &Connection, meta: &Meta) -> StoreResult<()> {
+        let meta = serde_json::to_string(meta).expect("metadata serializes");
+        c.execute_batch("DROP TABLE IF EXISTS backstore_state; CREATE TABLE backstore_state (meta TEXT NOT NULL)")?;
+        c.execute("INSERT INTO backstore_state (meta) VALUES (?1)", [meta])?;
+        Ok(())
+    }
+
     pub(in crate::sql) fn described(path: &Path) -> StoreResult<SavedState> {
         let c = read_only(path)?;
         let meta: Meta = c
@@ -250,9 +258,7 @@ pub(super) mod sqlite {
         drop(live);
         let copy = open(&saving, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         let meta = Meta { name: name.to_owned(), saved_at: now, schema_version: schema_version(&copy)? };
-        let meta = serde_json::to_string(&meta).expect("metadata serializes");
-        copy.execute_batch("DROP TABLE IF EXISTS backstore_state; CREATE TABLE backstore_state (meta TEXT NOT NULL)")?;
-        copy.execute("INSERT INTO backstore_state (meta) VALUES (?1)", [meta])?;
+        write_meta(&copy, &meta)?;
         drop(copy);
         let path = state_path(db, name);
         std::fs::rename(&saving, &path).map_err(|e| io_error(&path, e))?;
@@ -399,7 +405,7 @@ pub(super) mod postgres {
         name: &str,
         now: Timestamp,
     ) -> StoreResult<SavedState> {
-        let state = state_db(database, name)?;
+        state_db(database, name)?;
         let saving = format!("{database}.saving");
         let meta =
             Meta { name: name.to_owned(), saved_at: now, schema_version: schema_version(server, database).await? };
@@ -407,18 +413,30 @@ pub(super) mod postgres {
         sqlx::query(&format!("DROP DATABASE IF EXISTS {}", quoted(&saving))).execute(&mut conn).await?;
         let copy = format!("CREATE DATABASE {} TEMPLATE {}", quoted(&saving), quoted(database));
         exclusive(&mut conn, &copy, database).await?;
-        let meta = serde_json::to_string(&meta).expect("metadata serializes");
-        sqlx::query(&format!("COMMENT ON DATABASE {} IS {}", quoted(&saving), literal(&meta)))
-            .execute(&mut conn)
-            .await?;
-        let drop_old = format!("DROP DATABASE IF EXISTS {}", quoted(&state));
-        exclusive(&mut conn, &drop_old, &state).await?;
-        sqlx::query(&format!("ALTER DATABASE {} RENAME TO {}", quoted(&saving), quoted(&state)))
-            .execute(&mut conn)
-            .await?;
-        let saved = list_in(&mut conn, database).await?.into_iter().find(|s| s.name == name);
+        let saved = install(&mut conn, &saving, database, &meta).await;
         conn.close().await?;
-        saved.ok_or_else(|| StoreError::NoSuchState(name.to_owned()))
+        saved
+    }
+
+    /// Makes the whole copy `from` state `meta.name` of `database`'s family: its metadata as the
+    /// database's comment, a state of that name dropped, the copy renamed into its place.
+    pub(in crate::sql) async fn install(
+        conn: &mut PgConnection,
+        from: &str,
+        database: &str,
+        meta: &Meta,
+    ) -> StoreResult<SavedState> {
+        let state = state_db(database, &meta.name)?;
+        let comment = serde_json::to_string(meta).expect("metadata serializes");
+        sqlx::query(&format!("COMMENT ON DATABASE {} IS {}", quoted(from), literal(&comment)))
+            .execute(&mut *conn)
+            .await?;
+        exclusive(conn, &format!("DROP DATABASE IF EXISTS {}", quoted(&state)), &state).await?;
+        sqlx::query(&format!("ALTER DATABASE {} RENAME TO {}", quoted(from), quoted(&state)))
+            .execute(&mut *conn)
+            .await?;
+        let saved = list_in(conn, database).await?.into_iter().find(|s| s.name == meta.name);
+        saved.ok_or_else(|| StoreError::NoSuchState(meta.name.clone()))
     }
 
     pub(super) async fn load(server: &PgConnectOptions, database: &str, name: &str) -> StoreResult<SavedState> {

@@ -95,9 +95,6 @@ impl Store {
     }
 }
 
-/// Tables whose rows others reference, emptied after those that reference them.
-const REFERENCED_LAST: [&str; 4] = ["restore_sessions", "restore_points", "protection_units", "tenants"];
-
 impl Store {
     /// Empties one tenant, in one transaction: every row of every table that has a `tenant_id`
     /// column (found in the schema, so a table added later is included), other tenants untouched.
@@ -117,7 +114,7 @@ impl Store {
         let mut tables: Vec<String> =
             self.read_rows(super::read::Cost::Scan, tables, args![], |r| r.col::<String>("name")).await?;
         // Referencing tables first, so no foreign key ever points at a row already gone.
-        tables.sort_by_key(|t| REFERENCED_LAST.iter().position(|r| r == t));
+        tables.sort_by_key(|t| super::PARENT_TABLES.iter().rev().position(|r| r == t));
         self.write(Lock::Tenant(tenant), async move |tx| {
             let mut removed = 0;
             for table in &tables {
