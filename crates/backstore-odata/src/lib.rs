@@ -10,7 +10,7 @@ mod plan;
 
 pub use ast::{CmpOp, Expr, Literal, StrFunc};
 pub use parse::{parse_filter, parse_orderby, OrderItem};
-pub use plan::{plan_filter, plan_order, Bind, Field, Kind, OrderKey, Schema, SqlFilter};
+pub use plan::{plan_filter, plan_order, Bind, Field, Kind, OrderKey, Schema, SqlFilter, MAX_ORDER_KEYS};
 
 /// Why an expression was refused; always a 400 for the client.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

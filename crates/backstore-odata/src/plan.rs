@@ -226,7 +226,17 @@ pub struct OrderKey {
 }
 
 /// Plans `$orderby` items; a property that cannot be sorted on is refused where it stands.
+/// How many properties one `$orderby` may name.
+pub const MAX_ORDER_KEYS: usize = 8;
+
 pub fn plan_order(items: &[crate::OrderItem], schema: &Schema) -> Result<Vec<OrderKey>, QueryError> {
+    if let Some(extra) = items.get(MAX_ORDER_KEYS) {
+        return Err(QueryError {
+            option: "$orderby",
+            position: extra.position,
+            message: format!("$orderby takes at most {MAX_ORDER_KEYS} properties"),
+        });
+    }
     items
         .iter()
         .map(|item| {

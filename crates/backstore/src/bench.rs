@@ -233,6 +233,18 @@ pub struct Settings {
     /// Create sessions of 50 artifacts until this many exist, then report the servers' RSS.
     pub fill: Option<u64>,
     pub pids: Vec<u32>,
+    /// Only these scenarios (all when empty).
+    pub scenarios: Vec<String>,
+}
+
+/// The scenarios of a run, in the order they run.
+pub const SCENARIOS: [&str; 5] =
+    ["get-session", "list-100-artifacts", "create-50-artifacts", "patch-10-items", "activate-to-terminal"];
+
+impl Settings {
+    fn runs(&self, scenario: &str) -> bool {
+        self.scenarios.is_empty() || self.scenarios.iter().any(|s| s == scenario)
+    }
 }
 
 fn line(name: &str, m: &Measured, ceiling: &Measured) -> String {
@@ -296,15 +308,39 @@ pub async fn run(target: Arc<Target>, s: &Settings) -> anyhow::Result<()> {
     let (big, _) = target.create(&pts[..50]).await?;
     target.patch(&big, &pts[50..100]).await?;
 
-    let one = |_: &Value| Ok(());
-    reads(&target, s, "get-session", format!("restoreSessions/{big}"), one).await?;
-    let page_of_100 = |v: &Value| {
-        anyhow::ensure!(v["value"].as_array().map(Vec::len) == Some(100), "not a page of 100");
-        Ok(())
-    };
-    let path = format!("sharePointRestoreSessions/{big}/siteRestoreArtifacts?$top=100");
-    reads(&target, s, "list-100-artifacts", path, page_of_100).await?;
+    if s.runs("get-session") {
+        let one = |_: &Value| Ok(());
+        reads(&target, s, "get-session", format!("restoreSessions/{big}"), one).await?;
+    }
+    if s.runs("list-100-artifacts") {
+        let page_of_100 = |v: &Value| {
+            anyhow::ensure!(v["value"].as_array().map(Vec::len) == Some(100), "not a page of 100");
+            Ok(())
+        };
+        let path = format!("sharePointRestoreSessions/{big}/siteRestoreArtifacts?$top=100");
+        reads(&target, s, "list-100-artifacts", path, page_of_100).await?;
+    }
+    if s.runs("create-50-artifacts") {
+        create_50(&target, s).await?;
+    }
+    if s.runs("patch-10-items") {
+        patch_10(&target, s).await?;
+    }
+    if s.runs("activate-to-terminal") {
+        activate(&target, s).await?;
+    }
+    if let Some(goal) = s.fill {
+        fill(&target, goal, n).await?;
+    }
+    for pid in &s.pids {
+        println!("rss pid {pid}: {:.1} MiB", rss_bytes(*pid)? as f64 / (1024.0 * 1024.0));
+    }
+    Ok(())
+}
 
+/// Sessions of 50 artifacts created over and over.
+async fn create_50(target: &Arc<Target>, s: &Settings) -> anyhow::Result<()> {
+    let (n, d, pts) = (s.connections, s.duration, &target.points);
     let t = target.clone();
     let m = measure(n, d, move |_, _| {
         let t = t.clone();
@@ -317,6 +353,12 @@ pub async fn run(target: Arc<Target>, s: &Settings) -> anyhow::Result<()> {
     let body = json!({ "siteRestoreArtifacts": Target::artifacts(&pts[..50]) });
     let c = ceiling(&target.client, reqwest::Method::POST, Some(body), m.response_bytes, n, d).await?;
     println!("{}", line("create-50-artifacts", &m, &c));
+    Ok(())
+}
+
+/// Delta PATCHes of 10 new restore points each.
+async fn patch_10(target: &Arc<Target>, s: &Settings) -> anyhow::Result<()> {
+    let (n, d, pts) = (s.connections, s.duration, &target.points);
 
     // Each connection grows a draft of its own by 10 new restore points a PATCH, ten times, then
     // starts another (untimed).
@@ -339,7 +381,12 @@ pub async fn run(target: Arc<Target>, s: &Settings) -> anyhow::Result<()> {
     let body = json!({ "siteRestoreArtifacts@delta": Target::artifacts(&pts[..10]) });
     let c = ceiling(&target.client, reqwest::Method::PATCH, Some(body), m.response_bytes, n, d).await?;
     println!("{}", line("patch-10-items", &m, &c));
+    Ok(())
+}
 
+/// Sessions of one artifact activated, then polled until they end.
+async fn activate(target: &Arc<Target>, s: &Settings) -> anyhow::Result<()> {
+    let (n, d) = (s.connections, s.duration);
     // At most 20 at once: a tenant may run 25 sessions.
     let active = n.min(20);
     let t = target.clone();
@@ -354,13 +401,6 @@ pub async fn run(target: Arc<Target>, s: &Settings) -> anyhow::Result<()> {
     .await?;
     let c = ceiling(&target.client, reqwest::Method::POST, None, m.response_bytes, active, d).await?;
     println!("{}  (bare: one POST)", line("activate-to-terminal", &m, &c));
-
-    if let Some(goal) = s.fill {
-        fill(&target, goal, n).await?;
-    }
-    for pid in &s.pids {
-        println!("rss pid {pid}: {:.1} MiB", rss_bytes(*pid)? as f64 / (1024.0 * 1024.0));
-    }
     Ok(())
 }
 

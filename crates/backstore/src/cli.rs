@@ -174,6 +174,9 @@ pub struct BenchArgs {
     /// A server process whose resident memory to report at the end; repeatable.
     #[arg(long = "pid")]
     pub pids: Vec<u32>,
+    /// Run only this scenario; repeatable (all of them when not given).
+    #[arg(long = "scenario", value_name = "NAME", value_parser = clap::builder::PossibleValuesParser::new(crate::bench::SCENARIOS))]
+    pub scenarios: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -318,6 +318,7 @@ async fn main() -> anyhow::Result<()> {
                 duration: args.duration,
                 fill: args.fill,
                 pids: args.pids,
+                scenarios: args.scenarios,
             };
             backstore::bench::run(target, &settings).await?;
         }

@@ -25,9 +25,8 @@ pub(super) enum Gate {
 /// 403 unless the caller's tenant has enabled the service and its status allows `gate`:
 /// `protectionChangeLocked` stops protection changes, `restoreLocked` those and restores.
 pub(super) async fn require_enabled(ctx: &Ctx, gate: Gate) -> Result<(), ApiError> {
-    let state = ctx.store().service_state(ctx.tenant()).await?;
-    let status = state.as_ref().map_or("disabled", |s| s.status.as_str());
-    match (status, gate) {
+    let status = ctx.store().service_status(ctx.tenant()).await?;
+    match (status.as_deref().unwrap_or("disabled"), gate) {
         ("disabled", _) => Err(ApiError::ServiceNotEnabled),
         ("protectionChangeLocked", Gate::ProtectionChange) => Err(ApiError::ServiceLocked(
             "protectionChangeLocked",

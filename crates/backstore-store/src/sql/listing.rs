@@ -6,7 +6,7 @@ use backstore_domain::activity::{ActivityResult, ActivitySeverity, ActivityType}
 use backstore_domain::{
     ArtifactStatus, DestinationType, ProtectionUnitStatus, RestoreJobType, SessionStatus, Workload,
 };
-use backstore_odata::{plan_filter, plan_order, Field, Kind, OrderKey, Schema, SqlFilter};
+use backstore_odata::{plan_filter, plan_order, Field, Kind, OrderKey, Schema, SqlFilter, MAX_ORDER_KEYS};
 
 use super::read::{Arg, Col, Columns, Cost};
 use crate::{Bind, Filter, Keyed, ListSpec, Page, Store, StoreResult};
@@ -242,6 +242,10 @@ pub(super) async fn page<T>(
     Ok(Page { rows, count })
 }
 
+/// The names a page's sort keys are selected under (one per `$orderby` property).
+const SORT_KEYS: [&str; MAX_ORDER_KEYS] =
+    ["sort_key_0", "sort_key_1", "sort_key_2", "sort_key_3", "sort_key_4", "sort_key_5", "sort_key_6", "sort_key_7"];
+
 async fn keyed_rows<T>(
     store: &Store,
     source: &Source<'_>,
@@ -253,7 +257,7 @@ async fn keyed_rows<T>(
     let (columns, from) = select.split_once(" FROM ").expect("a SELECT … FROM …");
     let mut sql = String::from(columns);
     for (i, k) in order.iter().enumerate() {
-        sql.push_str(&format!(", {} AS sort_key_{i}", k.sql));
+        sql.push_str(&format!(", {} AS {}", k.sql, SORT_KEYS[i]));
     }
     sql.push_str(" FROM ");
     sql.push_str(from);
@@ -274,12 +278,11 @@ async fn keyed_rows<T>(
     binds.push(Bind::Int(spec.limit));
     binds.push(Bind::Int(spec.skip));
     let args: Vec<Arg<'_>> = binds.iter().map(Arg::from).collect();
-    let key_columns: Vec<String> = (0..order.len()).map(|i| format!("sort_key_{i}")).collect();
     store
         .read_rows(Cost::of_list(spec), &sql, &args, |row| {
             let keys = order
                 .iter()
-                .zip(&key_columns)
+                .zip(SORT_KEYS)
                 .map(|(k, col)| {
                     Ok(match k.kind {
                         Kind::Text | Kind::Enum(_) => Bind::Text(row.col(col)?),

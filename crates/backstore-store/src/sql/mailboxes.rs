@@ -83,7 +83,7 @@ const FOLDER_SELECT: &str = "SELECT i.item_id, i.parent_id, i.name, i.props, \
       AND c.drive_id = i.drive_id AND c.parent_id = i.item_id AND c.deleted_at IS NULL AND m.is_read = 0) AS unread \
      FROM drive_items i";
 
-fn count(r: &dyn Columns, column: &str) -> StoreResult<u64> {
+fn count(r: &dyn Columns, column: &'static str) -> StoreResult<u64> {
     u64::try_from(r.col::<i64>(column)?).map_err(|_| StoreError::Corrupt(format!("folder {column}")))
 }
 

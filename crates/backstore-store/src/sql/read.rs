@@ -25,19 +25,30 @@ use sqlx::Any;
 use crate::{Bind, StoreError, StoreResult};
 
 /// The columns of one result row, by name: what every `*_from_row` decoder reads, whichever
-/// driver produced the row.
+/// driver produced the row. Names are the code's own constants (`'static`), which lets a native
+/// row find a column again by the name's address ([`Native::value`]); [`FIRST`] names the first
+/// column, whatever it is called.
 pub trait Columns {
     /// A text column (`None` for NULL).
-    fn text(&self, column: &str) -> StoreResult<Option<String>>;
+    fn text(&self, column: &'static str) -> StoreResult<Option<String>>;
     /// An integer column (`None` for NULL).
-    fn int(&self, column: &str) -> StoreResult<Option<i64>>;
-    /// The name of the row's first column (what a one-value statement yields).
-    fn first_name(&self) -> StoreResult<String>;
+    fn int(&self, column: &'static str) -> StoreResult<Option<i64>>;
+}
+
+/// The name that stands for a row's first column (what a one-value statement yields).
+pub(super) const FIRST: &str = "\0first column";
+
+/// Where `column` is among a row's column `names`.
+pub(super) fn position(names: &[String], column: &str) -> StoreResult<usize> {
+    if column == FIRST && !names.is_empty() {
+        return Ok(0);
+    }
+    names.iter().position(|n| n == column).ok_or_else(|| StoreError::Corrupt(format!("no column '{column}'")))
 }
 
 /// A value a column decodes into.
 pub trait Column: Sized {
-    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self>;
+    fn read<R: Columns + ?Sized>(row: &R, column: &'static str) -> StoreResult<Self>;
 }
 
 fn not_null<T>(v: Option<T>, column: &str) -> StoreResult<T> {
@@ -45,31 +56,31 @@ fn not_null<T>(v: Option<T>, column: &str) -> StoreResult<T> {
 }
 
 impl Column for String {
-    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+    fn read<R: Columns + ?Sized>(row: &R, column: &'static str) -> StoreResult<Self> {
         not_null(row.text(column)?, column)
     }
 }
 
 impl Column for Option<String> {
-    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+    fn read<R: Columns + ?Sized>(row: &R, column: &'static str) -> StoreResult<Self> {
         row.text(column)
     }
 }
 
 impl Column for i64 {
-    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+    fn read<R: Columns + ?Sized>(row: &R, column: &'static str) -> StoreResult<Self> {
         not_null(row.int(column)?, column)
     }
 }
 
 impl Column for Option<i64> {
-    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+    fn read<R: Columns + ?Sized>(row: &R, column: &'static str) -> StoreResult<Self> {
         row.int(column)
     }
 }
 
 impl Column for bool {
-    fn read<R: Columns + ?Sized>(row: &R, column: &str) -> StoreResult<Self> {
+    fn read<R: Columns + ?Sized>(row: &R, column: &'static str) -> StoreResult<Self> {
         Ok(not_null(row.int(column)?, column)? != 0)
     }
 }
@@ -77,31 +88,31 @@ impl Column for bool {
 /// Reading a column as the type it decodes into, on any row.
 pub trait Col: Columns {
     /// The column named `column`, decoded as `T`.
-    fn col<T: Column>(&self, column: &str) -> StoreResult<T> {
+    fn col<T: Column>(&self, column: &'static str) -> StoreResult<T> {
         T::read(self, column)
     }
 
     /// The row's first column, decoded as `T`.
     fn first<T: Column>(&self) -> StoreResult<T> {
-        T::read(self, &self.first_name()?)
+        T::read(self, FIRST)
     }
 }
 
 impl<R: Columns + ?Sized> Col for R {}
 
 impl Columns for AnyRow {
-    fn text(&self, column: &str) -> StoreResult<Option<String>> {
-        Ok(sqlx::Row::try_get(self, column)?)
+    fn text(&self, column: &'static str) -> StoreResult<Option<String>> {
+        match column {
+            FIRST => Ok(sqlx::Row::try_get(self, 0)?),
+            _ => Ok(sqlx::Row::try_get(self, column)?),
+        }
     }
 
-    fn int(&self, column: &str) -> StoreResult<Option<i64>> {
-        Ok(sqlx::Row::try_get(self, column)?)
-    }
-
-    fn first_name(&self) -> StoreResult<String> {
-        let first =
-            sqlx::Row::columns(self).first().ok_or_else(|| StoreError::Corrupt("a row of no columns".into()))?;
-        Ok(sqlx::Column::name(first).to_owned())
+    fn int(&self, column: &'static str) -> StoreResult<Option<i64>> {
+        match column {
+            FIRST => Ok(sqlx::Row::try_get(self, 0)?),
+            _ => Ok(sqlx::Row::try_get(self, column)?),
+        }
     }
 }
 
@@ -381,30 +392,28 @@ pub(super) fn on_this_thread<T>(cost: Cost, f: impl FnOnce() -> T) -> T {
 struct Native<'a, 's> {
     row: &'a rusqlite::Row<'s>,
     names: &'a [String],
-    /// The column index each lookup of the previous row found, in the order they were made: a
-    /// decoder asks for the same columns in the same order on every row, so after the first row
-    /// each lookup is one comparison.
-    asked: &'a RefCell<Vec<usize>>,
+    /// What each lookup of the previous row found, in the order they were made: the name's
+    /// address and length, and the column's index. A decoder asks for the same columns in the
+    /// same order on every row, so after the first row each lookup is one comparison of addresses
+    /// (names are `'static`: one address never holds two names).
+    asked: &'a RefCell<Vec<(usize, usize, usize)>>,
     /// How many lookups this row has made.
     nth: Cell<usize>,
 }
 
 impl Native<'_, '_> {
-    fn value(&self, column: &str) -> StoreResult<rusqlite::types::ValueRef<'_>> {
+    fn value(&self, column: &'static str) -> StoreResult<rusqlite::types::ValueRef<'_>> {
         let nth = self.nth.get();
         self.nth.set(nth + 1);
+        let key = (column.as_ptr() as usize, column.len());
         let mut asked = self.asked.borrow_mut();
         let i = match asked.get(nth) {
-            Some(&i) if self.names[i] == column => i,
+            Some(&(ptr, len, i)) if (ptr, len) == key => i,
             known => {
-                let i = self
-                    .names
-                    .iter()
-                    .position(|n| n == column)
-                    .ok_or_else(|| StoreError::Corrupt(format!("no column '{column}'")))?;
+                let i = position(self.names, column)?;
                 match known {
-                    Some(_) => asked[nth] = i,
-                    None => asked.push(i),
+                    Some(_) => asked[nth] = (key.0, key.1, i),
+                    None => asked.push((key.0, key.1, i)),
                 }
                 i
             }
@@ -414,16 +423,12 @@ impl Native<'_, '_> {
 }
 
 impl Columns for Native<'_, '_> {
-    fn text(&self, column: &str) -> StoreResult<Option<String>> {
+    fn text(&self, column: &'static str) -> StoreResult<Option<String>> {
         native_text(self.value(column)?, column)
     }
 
-    fn int(&self, column: &str) -> StoreResult<Option<i64>> {
+    fn int(&self, column: &'static str) -> StoreResult<Option<i64>> {
         native_int(self.value(column)?, column)
-    }
-
-    fn first_name(&self) -> StoreResult<String> {
-        first_of(self.names)
     }
 }
 
@@ -447,11 +452,6 @@ pub(super) fn native_int(v: rusqlite::types::ValueRef<'_>, column: &str) -> Stor
         ValueRef::Integer(i) => Ok(Some(i)),
         other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not an integer", other.data_type()))),
     }
-}
-
-/// The first of a native row's column names.
-pub(super) fn first_of(names: &[String]) -> StoreResult<String> {
-    names.first().cloned().ok_or_else(|| StoreError::Corrupt("a row of no columns".into()))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use super::units::offboarding_pass;
 use super::Lock;
 use crate::{Bind, RestorePointQuery, RestorePointRecord, RetentionReport, Store, StoreResult};
 
-pub(super) fn restore_point_from_row(row: &dyn Columns, id_column: &str) -> StoreResult<RestorePointRecord> {
+pub(super) fn restore_point_from_row(row: &dyn Columns, id_column: &'static str) -> StoreResult<RestorePointRecord> {
     let tags: String = row.col("tags")?;
     Ok(RestorePointRecord {
         id: row.col(id_column)?,

@@ -171,7 +171,8 @@ impl Store {
     /// The proofs of a session's restores of content, by artifact id (a granular site or OneDrive
     /// artifact's shown as its item key, as Graph shows the artifact).
     pub async fn restore_proofs(&self, tenant: &str, session_id: &str) -> StoreResult<Vec<RestoreProof>> {
-        let count = |r: &dyn super::read::Columns, c: &str| -> StoreResult<u64> { Ok(r.col::<i64>(c)?.max(0) as u64) };
+        let count =
+            |r: &dyn super::read::Columns, c: &'static str| -> StoreResult<u64> { Ok(r.col::<i64>(c)?.max(0) as u64) };
         self.read_rows(
             super::read::Cost::Scan,
             "SELECT p.*, COALESCE(a.item_key, p.artifact_id) AS wire_id FROM restore_proofs p \

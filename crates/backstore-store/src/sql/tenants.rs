@@ -24,6 +24,12 @@ impl Store {
         .await
     }
 
+    /// The tenant's service status alone (`None` before it was ever enabled): what every request's
+    /// gate reads, without decoding the rest of the state.
+    pub async fn service_status(&self, tenant: &str) -> StoreResult<Option<String>> {
+        self.read_row("SELECT status FROM tenants WHERE tenant_id = ?", args![tenant], |r| r.col("status")).await
+    }
+
     /// Enables the service for the writer's tenant, controlled from `app_owner_tenant_id`.
     pub async fn enable_service(&self, w: Writer<'_>, app_owner_tenant_id: &str) -> StoreResult<ServiceState> {
         let consumer = if app_owner_tenant_id == w.tenant { "firstparty" } else { "thirdparty" };

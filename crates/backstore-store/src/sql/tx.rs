@@ -232,33 +232,22 @@ pub(crate) enum Row {
 impl Row {
     fn native(&self, column: &str) -> StoreResult<rusqlite::types::ValueRef<'_>> {
         let Row::Native { names, values } = self else { unreachable!("only native rows have values") };
-        let i = names
-            .iter()
-            .position(|n| n == column)
-            .ok_or_else(|| StoreError::Corrupt(format!("no column '{column}'")))?;
-        Ok((&values[i]).into())
+        Ok((&values[super::read::position(names, column)?]).into())
     }
 }
 
 impl Columns for Row {
-    fn text(&self, column: &str) -> StoreResult<Option<String>> {
+    fn text(&self, column: &'static str) -> StoreResult<Option<String>> {
         match self {
             Row::Any(r) => r.text(column),
             Row::Native { .. } => super::read::native_text(self.native(column)?, column),
         }
     }
 
-    fn int(&self, column: &str) -> StoreResult<Option<i64>> {
+    fn int(&self, column: &'static str) -> StoreResult<Option<i64>> {
         match self {
             Row::Any(r) => r.int(column),
             Row::Native { .. } => super::read::native_int(self.native(column)?, column),
-        }
-    }
-
-    fn first_name(&self) -> StoreResult<String> {
-        match self {
-            Row::Any(r) => r.first_name(),
-            Row::Native { names, .. } => super::read::first_of(names),
         }
     }
 }
