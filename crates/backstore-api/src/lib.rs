@@ -11,6 +11,7 @@ mod handlers;
 mod jwt;
 mod mail_path;
 pub mod mail_store;
+pub mod metadata;
 pub mod mime;
 pub mod names;
 pub mod oidc;
@@ -420,6 +421,17 @@ async fn handle(
             .unwrap_or(Err(ApiError::RequestTimeout(UPLOAD_TIMEOUT.as_secs())));
         return drain_unread(answer, body).await;
     }
+    // The model is public, as Graph's is: no token needed to read it.
+    if let Some(version) = metadata_path(req.uri().path()) {
+        if req.method() != Method::GET && req.method() != Method::HEAD {
+            return Err(ApiError::MethodNotAllowed { allow: "GET" });
+        }
+        let mut r = (StatusCode::OK, metadata::document(version)).into_response();
+        let h = r.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/xml"));
+        h.insert("odata-version", HeaderValue::from_static("4.0"));
+        return Ok(r);
+    }
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let principal = auth::authenticate(&state.inner.key, &state.inner.issuers, authorization).await?;
     trail.principal = Some(principal.clone());
@@ -503,6 +515,19 @@ async fn drain_unread(answer: Result<Response, ApiError>, unread: Option<Body>) 
 }
 
 /// A JSON response with Graph's content type and OData version.
+/// The version whose `$metadata` document `path` asks for (`/v1.0/$metadata`, any case).
+fn metadata_path(path: &str) -> Option<ApiVersion> {
+    let (version, rest) = path.strip_prefix('/')?.split_once('/')?;
+    if !rest.trim_end_matches('/').eq_ignore_ascii_case("$metadata") {
+        return None;
+    }
+    match version.to_ascii_lowercase().as_str() {
+        "v1.0" => Some(ApiVersion::V1),
+        "beta" => Some(ApiVersion::Beta),
+        _ => None,
+    }
+}
+
 pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let text = serde_json::to_string(body).expect("a response body serializes");
     let mut r = (status, text).into_response();

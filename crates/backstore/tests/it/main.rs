@@ -21,6 +21,7 @@ mod mail_import;
 mod mail_isolation;
 mod mail_restores;
 mod mail_search;
+mod metadata;
 mod odata;
 mod policies;
 mod process;

@@ -5,7 +5,8 @@
 //! files: drives, folders, uploads, downloads, renames and deletes through the Python SDKs, and
 //! `tests/sdk/mail.py` for mail: folders, messages from JSON and MIME, attachments, filters, paging,
 //! moves and a folder delta; `tests/sdk/restores.py` browses a site's point and reads restored files
-//! and mail back, whole and granular (a browsed item, a mail search's matches).
+//! and mail back, whole and granular (a browsed item, a mail search's matches); `tests/sdk/odata_client.py`
+//! reads sessions through python-odata, a client that knows only what `$metadata` tells it.
 
 use std::path::Path;
 use std::process::Command;
@@ -70,6 +71,11 @@ fn python_sdks(script: &str) {
     for version in ["beta", "v1.0"] {
         println!("{}", lifecycle(&python, &script, version));
     }
+}
+
+#[test]
+fn an_odata_client_reads_sessions_through_metadata() {
+    python_sdks("odata_client.py");
 }
 
 #[test]

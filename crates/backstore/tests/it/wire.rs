@@ -124,6 +124,7 @@ async fn every_response_shape_on_both_versions() {
         settings.set_prepend_module_to_snapshot(false);
         settings.set_snapshot_path("snapshots");
         settings.bind(|| insta::assert_json_snapshot!(format!("wire-{version}"), answers));
+        crate::metadata::check_recording(&app, version, &answers).await;
     }
 }
 

@@ -41,6 +41,8 @@ mod mail_isolation;
 mod mail_restores;
 #[path = "../it/mail_search.rs"]
 mod mail_search;
+#[path = "../it/metadata.rs"]
+mod metadata;
 #[path = "../it/odata.rs"]
 mod odata;
 #[path = "../it/policies.rs"]
