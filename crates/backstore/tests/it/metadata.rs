@@ -300,6 +300,21 @@ pub async fn check_recording(app: &TestApp, version: &str, answers: &Value) {
     assert!(problems.is_empty(), "{version} answers $metadata does not describe:\n{}", problems.join("\n"));
 }
 
+/// The answers of a recording that have a context, each with the type the context names: objects
+/// `{"name", "type", "collection", "body"}` (what the SDKs' model round trip reads).
+pub async fn typed_answers(app: &TestApp, version: &str, raw: &serde_json::Map<String, Value>) -> Vec<Value> {
+    let csdl = document(app, version).await;
+    let prefix = format!("{}/{version}/$metadata#", app.origin);
+    let mut out = Vec::new();
+    for (name, body) in raw {
+        let Some(context) = body.get("@odata.context").and_then(Value::as_str) else { continue };
+        let fragment = context.strip_prefix(&prefix).unwrap_or_else(|| panic!("{name}: context {context}"));
+        let (ty, collection) = csdl.resolve(fragment).unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push(serde_json::json!({ "name": name, "type": ty, "collection": collection, "body": body }));
+    }
+    out
+}
+
 #[tokio::test]
 async fn metadata_is_public_xml_and_declares_every_enum_member_served() {
     let app = TestApp::spawn().await;

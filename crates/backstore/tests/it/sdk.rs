@@ -73,6 +73,32 @@ fn python_sdks(script: &str) {
     }
 }
 
+/// Every answer of the wire recording (`wire.rs`) that has a context, read into the official Python
+/// SDK's model of the type its context names and written back (`tests/sdk/round_trip.py`): every
+/// member must be one the model knows, and come back as it went.
+#[tokio::test]
+async fn the_python_sdks_models_round_trip_every_served_type() {
+    let app = crate::support::TestApp::spawn().await;
+    let python = test_tools().join("venv/bin/python");
+    let script = repo_root().join("tests/sdk/round_trip.py");
+    for version in ["v1.0", "beta"] {
+        let (_, raw) = crate::wire::record(&app, version).await;
+        let answers = crate::metadata::typed_answers(&app, version, &raw).await;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("answers.json");
+        std::fs::write(&file, serde_json::to_vec(&answers).unwrap()).unwrap();
+        let out = Command::new(&python)
+            .arg(&script)
+            .args([&app.origin, version, "-", file.to_str().unwrap()])
+            .current_dir(script.parent().unwrap())
+            .output()
+            .expect("the round trip runs");
+        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "{version}:\n{text}");
+        println!("{text}");
+    }
+}
+
 #[test]
 fn an_odata_client_reads_sessions_through_metadata() {
     python_sdks("odata_client.py");

@@ -79,6 +79,8 @@ struct Recording<'a> {
     version: &'static str,
     redactor: Redactor,
     answers: Map<String, Value>,
+    /// The same answers' bodies as they came, unredacted.
+    raw: Map<String, Value>,
 }
 
 impl Recording<'_> {
@@ -107,6 +109,7 @@ impl Recording<'_> {
         }
         let body = if r.text.is_empty() { Value::Null } else { r.body.clone() };
         entry.insert("body".into(), self.redactor.value(&body));
+        self.raw.insert(name.into(), body);
         assert!(self.answers.insert(name.into(), Value::Object(entry)).is_none(), "{name} recorded twice");
     }
 }
@@ -119,7 +122,7 @@ fn id_of(r: &Resp) -> String {
 async fn every_response_shape_on_both_versions() {
     let app = TestApp::spawn().await;
     for version in ["v1.0", "beta"] {
-        let answers = record(&app, version).await;
+        let (answers, _) = record(&app, version).await;
         let mut settings = insta::Settings::clone_current();
         settings.set_prepend_module_to_snapshot(false);
         settings.set_snapshot_path("snapshots");
@@ -128,9 +131,12 @@ async fn every_response_shape_on_both_versions() {
     }
 }
 
-async fn record(app: &TestApp, version: &'static str) -> Value {
+/// Every answer of one version's script: redacted (what the snapshot holds) and the bodies as they
+/// came, by answer name.
+pub(crate) async fn record(app: &TestApp, version: &'static str) -> (Value, Map<String, Value>) {
     let origin = app.origin.clone();
-    let mut rec = Recording { app, version, redactor: Redactor { origin, ids: HashMap::new() }, answers: Map::new() };
+    let redactor = Redactor { origin, ids: HashMap::new() };
+    let mut rec = Recording { app, version, redactor, answers: Map::new(), raw: Map::new() };
     let tenant = format!("wire-{version}");
     let token = app.token(&tenant);
     let reader = app.token_with(&tenant, true, None, 3600);
@@ -457,5 +463,5 @@ async fn record(app: &TestApp, version: &'static str) -> Value {
         json!({ "granularSiteRestoreArtifacts": [{ "browseSessionId": "nope", "id": key }] }),
     )
     .await;
-    Value::Object(rec.answers)
+    (Value::Object(rec.answers), rec.raw)
 }
