@@ -14,17 +14,35 @@ use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
 use super::Lock;
 use crate::{ArtifactRecord, Bind, Filter, GranularRecord, ListSpec, Page, Store, StoreError, StoreResult};
 
-pub(super) const ARTIFACT_SELECT: &str =
-    "SELECT a.seq, a.tenant_id, a.id, a.session_id, a.restore_point_id, a.destination_type, \
-    a.status, a.created_at, a.start_at, a.completion_at, a.error_code, a.error_message, a.restored_site_id, \
-    a.restored_site_name, a.restored_site_web_url, a.restored_folder_id, a.restored_folder_name, \
-    a.restored_item_count, a.kind, a.browse_session_id, a.item_key, a.search_response_id, a.web_url, \
-    a.restored_item_key, a.restored_item_path, a.restored_item_web_url, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, \
-    pu.workload, pu.site_id, pu.site_name, pu.site_web_url, pu.directory_object_id, pu.display_name, pu.email, \
-    pu.fault \
-    FROM restore_artifacts a \
-    JOIN restore_points rp ON rp.tenant_id = a.tenant_id AND rp.id = a.restore_point_id \
-    JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id";
+/// The columns [`artifact_from_row`] reads, and the joins that bring its restore point and unit.
+macro_rules! artifact_columns {
+    () => {
+        "a.seq, a.id, a.session_id, a.restore_point_id, a.destination_type, \
+        a.status, a.created_at, a.start_at, a.completion_at, a.error_code, a.error_message, a.restored_site_id, \
+        a.restored_site_name, a.restored_site_web_url, a.restored_folder_id, a.restored_folder_name, \
+        a.restored_item_count, a.kind, a.browse_session_id, a.item_key, a.search_response_id, a.web_url, \
+        a.restored_item_key, a.restored_item_path, a.restored_item_web_url, rp.protection_unit_id, rp.protection_at, \
+        rp.expiration_at, rp.tags, pu.workload, pu.directory_object_id"
+    };
+}
+macro_rules! artifact_joins {
+    () => {
+        "FROM restore_artifacts a \
+        JOIN restore_points rp ON rp.tenant_id = a.tenant_id AND rp.id = a.restore_point_id \
+        JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id"
+    };
+}
+
+/// Artifacts as the API shows them (a page of 100 decodes nothing it does not show).
+pub(super) const ARTIFACT_SELECT: &str = concat!("SELECT ", artifact_columns!(), " ", artifact_joins!());
+
+/// Artifacts with everything of their unit a restore needs (names, the unit's fault rule).
+pub(super) const ARTIFACT_WITH_UNIT_SELECT: &str = concat!(
+    "SELECT ",
+    artifact_columns!(),
+    ", pu.site_id, pu.site_name, pu.site_web_url, pu.display_name, pu.email, pu.fault ",
+    artifact_joins!()
+);
 
 pub(super) fn artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord> {
     let status: String = row.col("status")?;

@@ -7,7 +7,7 @@ use super::tx::Tx;
 use backstore_domain::restore::restored_site_url;
 use backstore_domain::{ArtifactStatus, Timestamp};
 
-use super::artifacts::{artifact_from_row, next_restore_suffix, ARTIFACT_SELECT};
+use super::artifacts::{artifact_from_row, next_restore_suffix, ARTIFACT_WITH_UNIT_SELECT};
 use super::jobs::{job_event, job_events};
 use super::read::{Arg, Col};
 use super::rows::micros;
@@ -187,7 +187,8 @@ impl Store {
                     for session in tx.scalars::<String>(&sql, &args).await? {
                         counts.add(&tenant, &session, Some(ArtifactStatus::Scheduling), Some(ArtifactStatus::Scheduled));
                     }
-                    let sql = format!("{ARTIFACT_SELECT} WHERE a.tenant_id = ? AND a.id IN ({})", marks(targets.len()));
+                    let sql =
+                        format!("{ARTIFACT_WITH_UNIT_SELECT} WHERE a.tenant_id = ? AND a.id IN ({})", marks(targets.len()));
                     for art in tx.fetch_all(&sql, &args).await? {
                         let work = RestoreWork {
                             artifact: artifact_from_row(&art)?,
