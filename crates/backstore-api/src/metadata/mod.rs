@@ -1,6 +1,6 @@
-//! `$metadata`: the CSDL document of the Backup Storage part of Graph's model, written from the one
-//! description in `model.txt` (types, enums, bound operations, the container that addresses them),
-//! once per API version.
+//! `$metadata`: the CSDL document of the parts of Graph's model backstore serves (Backup Storage,
+//! and the files and mail restores write), written from the one description in `model.txt` (types,
+//! enums, bound operations, the container that addresses them), once per API version.
 
 use std::fmt::Write as _;
 use std::sync::LazyLock;
@@ -190,7 +190,7 @@ fn member(line: &str) -> Member {
     Member { name: (*name).to_owned(), of: of.to_owned(), nullable, nav }
 }
 
-const PRIMITIVES: [&str; 6] = ["String", "Int32", "Int64", "Boolean", "DateTimeOffset", "Duration"];
+const PRIMITIVES: [&str; 7] = ["String", "Int32", "Int64", "Boolean", "DateTimeOffset", "Duration", "Binary"];
 
 /// A type as CSDL names it: `Edm.String`, `Collection(microsoft.graph.restorePoint)`.
 fn qualified(of: &str) -> String {
@@ -257,6 +257,9 @@ fn write(m: &Model) -> String {
     }
     x.push_str("      <EntityContainer Name=\"GraphService\">\n");
     let _ = writeln!(x, "        <Singleton Name=\"solutions\" Type=\"{NAMESPACE}.solutionsRoot\" />");
+    for (set, of) in [("users", "user"), ("drives", "drive"), ("sites", "site")] {
+        let _ = writeln!(x, "        <EntitySet Name=\"{set}\" EntityType=\"{NAMESPACE}.{of}\" />");
+    }
     x.push_str("      </EntityContainer>\n");
     x.push_str("    </Schema>\n  </edmx:DataServices>\n</edmx:Edmx>\n");
     x
