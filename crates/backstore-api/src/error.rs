@@ -217,7 +217,9 @@ impl ApiError {
                 RuleError::InvalidCreateRequest(_) => (StatusCode::BAD_REQUEST, "InvalidCreateRequest"),
                 RuleError::InvalidDisplayName => (StatusCode::BAD_REQUEST, "InvalidDisplayName"),
                 RuleError::PolicyActionNotAllowed(_) => (StatusCode::FORBIDDEN, "PolicyActionNotAllowed"),
-                RuleError::PolicyCreationNotAllowed => (StatusCode::CONFLICT, "PolicyCreationNotAllowed"),
+                RuleError::PolicyCreationNotAllowed | RuleError::FullServicePolicyExists => {
+                    (StatusCode::CONFLICT, "PolicyCreationNotAllowed")
+                }
                 RuleError::UnitLimit => (StatusCode::PAYLOAD_TOO_LARGE, "ProtectionUnitsLimitBreached"),
                 RuleError::DuplicateUnit(_) => (StatusCode::BAD_REQUEST, "DuplicateProtectionUnitInList"),
                 RuleError::UnknownResource(_) => (StatusCode::BAD_REQUEST, "InvalidProtectionUnitId"),

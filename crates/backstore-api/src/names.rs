@@ -25,6 +25,9 @@ pub struct Names {
     pub rule_type: &'static str,
     pub rule_expression: &'static str,
     pub unit_jobs_nav: &'static str,
+    /// beta: the exclusion units' set (`siteExclusionUnits`, …) and type.
+    pub exclusion_set: &'static str,
+    pub exclusion_type: &'static str,
 }
 
 const SHAREPOINT: Names = Names {
@@ -35,6 +38,8 @@ const SHAREPOINT: Names = Names {
     granular_nav: "granularSiteRestoreArtifacts",
     bulk_nav: "siteRestoreArtifactsBulkAdditionRequests",
     unit_set: "siteProtectionUnits",
+    exclusion_set: "siteExclusionUnits",
+    exclusion_type: "siteExclusionUnit",
     unit_type: "siteProtectionUnit",
     bulk_type: "siteRestoreArtifactsBulkAdditionRequest",
     bulk_addresses: "siteWebUrls",
@@ -56,6 +61,8 @@ const EXCHANGE: Names = Names {
     granular_nav: "granularMailboxRestoreArtifacts",
     bulk_nav: "mailboxRestoreArtifactsBulkAdditionRequests",
     unit_set: "mailboxProtectionUnits",
+    exclusion_set: "mailboxExclusionUnits",
+    exclusion_type: "mailboxExclusionUnit",
     unit_type: "mailboxProtectionUnit",
     bulk_type: "mailboxRestoreArtifactsBulkAdditionRequest",
     bulk_addresses: "mailboxes",
@@ -77,6 +84,8 @@ const ONEDRIVE: Names = Names {
     granular_nav: "granularDriveRestoreArtifacts",
     bulk_nav: "driveRestoreArtifactsBulkAdditionRequests",
     unit_set: "driveProtectionUnits",
+    exclusion_set: "driveExclusionUnits",
+    exclusion_type: "driveExclusionUnit",
     unit_type: "driveProtectionUnit",
     bulk_type: "driveRestoreArtifactsBulkAdditionRequest",
     bulk_addresses: "drives",

@@ -12,21 +12,11 @@ use crate::names::{
 pub use crate::target::{ApiVersion, CountOf, Target};
 
 mod browse;
+mod exclusions;
 mod reports;
 use browse::{browse_sessions, browse_set};
+use exclusions::{exclusion_jobs, exclusion_jobs_of, exclusion_set, exclusions};
 use reports::reports;
-
-/// Root navigation properties of beta's `backupRestoreRoot` not served yet (`501` on beta; on v1.0,
-/// which does not have them, an unknown segment).
-const ROOT_UNIMPLEMENTED: &[&str] = &[
-    "exclusionUnits",
-    "driveExclusionUnits",
-    "mailboxExclusionUnits",
-    "siteExclusionUnits",
-    "driveExclusionUnitsBulkAdditionJobs",
-    "mailboxExclusionUnitsBulkAdditionJobs",
-    "siteExclusionUnitsBulkAdditionJobs",
-];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Seg {
@@ -170,6 +160,12 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     if is(set, "emailNotificationsSetting") {
         return end(version, Target::NotificationSettings, it);
     }
+    if let Some(workload) = exclusion_set(set) {
+        return exclusions(version, workload, None, it);
+    }
+    if let Some(w) = exclusion_jobs_of(set) {
+        return exclusion_jobs(version, w, None, it);
+    }
     if is(set, BASE_POLICY_SET) || (workload_by(text(set), |n| n.policy_set).is_some() && matches!(set, Seg::Name(_))) {
         return policies(version, set, it);
     }
@@ -177,8 +173,6 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
         (None, true)
     } else if let Some(w) = workload_by(text(set), |n| n.session_set).filter(|_| matches!(set, Seg::Name(_))) {
         (Some(w), false)
-    } else if let Some(name) = ROOT_UNIMPLEMENTED.iter().find(|n| is(set, n)).filter(|_| version == ApiVersion::Beta) {
-        return Ok((version, unimplemented(name)));
     } else {
         return Err(not_found(text(set)));
     };
@@ -367,6 +361,12 @@ fn policies<'a>(
     if let Some(w) = nav_of(|n| n.unit_jobs_nav) {
         return unit_jobs(version, w, Some(id), it);
     }
+    if let Some(w) = nav_of(|n| n.exclusion_set) {
+        return exclusions(version, Some(w), Some(id), it);
+    }
+    if let Some(w) = exclusion_jobs_of(next).filter(|w| workload.is_none_or(|x| x == *w)) {
+        return exclusion_jobs(version, w, Some(id), it);
+    }
     Err(not_found(text(next)))
 }
 
@@ -502,7 +502,22 @@ mod tests {
             Err(ApiError::ResourceNotFound(_))
         ));
         assert_eq!(target("/beta/solutions/backupRestore/activityLogs"), Target::ActivityLogs);
-        assert!(matches!(target("/beta/solutions/backupRestore/exclusionUnits"), Target::Unimplemented(_)));
+        assert_eq!(
+            target("/beta/solutions/backupRestore/exclusionUnits"),
+            Target::Exclusions { workload: None, policy: None }
+        );
+        assert_eq!(
+            target("/beta/solutions/backupRestore/sharePointProtectionPolicies/p1/siteExclusionUnits/e1"),
+            Target::Exclusion { workload: Some(Workload::SharePoint), policy: Some("p1".into()), id: "e1".into() }
+        );
+        assert_eq!(
+            target("/beta/solutions/backupRestore/siteExclusionUnitsBulkAdditionJobs"),
+            Target::ExclusionJobs { workload: Workload::SharePoint, policy: None }
+        );
+        assert!(matches!(
+            parse("/v1.0/solutions/backupRestore/siteExclusionUnits"),
+            Err(ApiError::ResourceNotFound(_))
+        ));
         assert!(matches!(parse("/v1.0/solutions/backupRestore/activityLogs"), Err(ApiError::ResourceNotFound(_))));
         assert_eq!(
             target("/v1.0/solutions/backupRestore/browseSessions"),

@@ -187,6 +187,27 @@ pub enum Target {
         workload: Option<Workload>,
         token: Option<String>,
     },
+    /// beta: `exclusionUnits` (`workload: None`) and the typed sets, at the root (`policy: None`)
+    /// or under a policy.
+    Exclusions {
+        workload: Option<Workload>,
+        policy: Option<String>,
+    },
+    Exclusion {
+        workload: Option<Workload>,
+        policy: Option<String>,
+        id: String,
+    },
+    /// beta: `{x}ExclusionUnitsBulkAdditionJobs` at the root (`policy: None`) or under a policy.
+    ExclusionJobs {
+        workload: Workload,
+        policy: Option<String>,
+    },
+    ExclusionJob {
+        workload: Workload,
+        policy: Option<String>,
+        id: String,
+    },
     /// `…/$count` of a queried collection: the number of its items, as plain text.
     Count(CountOf),
     /// A path of the Graph API that backstore does not serve yet.
@@ -231,5 +252,13 @@ pub enum CountOf {
     },
     BrowseSessions {
         workload: Option<Workload>,
+    },
+    Exclusions {
+        workload: Option<Workload>,
+        policy: Option<String>,
+    },
+    ExclusionJobs {
+        workload: Workload,
+        policy: Option<String>,
     },
 }

@@ -75,6 +75,9 @@ pub enum RuleError {
     PolicyActionNotAllowed(String),
     #[error("An active protection policy already exists for this service.")]
     PolicyCreationNotAllowed,
+    /// beta: a second full-service policy of one workload.
+    #[error("A full-service backup policy already exists for this service; exclude resources from it instead.")]
+    FullServicePolicyExists,
     /// More than 50 units in one policy create or update request.
     #[error("Protection units limit breached: at most 50 protection units per request.")]
     UnitLimit,

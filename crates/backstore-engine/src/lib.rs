@@ -285,6 +285,7 @@ impl Engine {
             JobWork::SettlePolicy => ("settlePolicy", ""),
             JobWork::ResolveUnitJob => ("resolveUnitJob", ""),
             JobWork::ApplyRule => ("applyRule", ""),
+            JobWork::ResolveExclusionJob => ("resolveExclusionJob", ""),
         };
         let span = tracing::info_span!(
             "job",
@@ -327,6 +328,9 @@ impl Engine {
             }
             JobWork::ResolveUnitJob => (self.store.resolve_unit_bulk_job(job, now).await?, "unit bulk job resolved"),
             JobWork::ApplyRule => (self.store.apply_rule_job(job, now).await?, "inclusion rule applied"),
+            JobWork::ResolveExclusionJob => {
+                (self.store.resolve_exclusion_bulk_job(job, now).await?, "exclusion bulk job resolved")
+            }
             JobWork::SettlePolicy => (self.store.settle_policy_job(job, now).await?, "protection policy settled"),
             JobWork::Restore(_) => unreachable!("a restore runs through execute"),
         };

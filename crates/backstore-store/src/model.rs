@@ -121,6 +121,9 @@ pub struct PolicyRecord {
     pub status: backstore_domain::policy::PolicyStatus,
     pub counts: PolicyCounts,
     pub stamps: Stamps,
+    /// beta's `protectionMode: fullServiceBackup`: every resource of the workload in the tenant's
+    /// directory is protected but the ones its exclusion units name.
+    pub full_service: bool,
 }
 
 /// One element of a policy's `…ProtectionUnits@delta`.
@@ -144,6 +147,52 @@ pub enum PolicyItemResult {
 pub struct PolicyDeltaOutcome {
     pub policy: PolicyRecord,
     pub items: Vec<PolicyItemResult>,
+    pub exclusions: Vec<ExclusionItemResult>,
+}
+
+/// beta: a resource a full-service policy leaves out (`siteExclusionUnit`, `driveExclusionUnit`,
+/// `mailboxExclusionUnit`), named as the directory named it when it was excluded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExclusionRecord {
+    pub seq: i64,
+    pub id: String,
+    pub policy_id: String,
+    pub workload: Workload,
+    pub resource: Resource,
+    pub stamps: Stamps,
+}
+
+/// beta: an exclusion unit bulk addition job of a full-service policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExclusionJobRecord {
+    pub seq: i64,
+    pub id: String,
+    pub policy_id: String,
+    pub workload: Workload,
+    pub display_name: Option<String>,
+    /// active | completed | completedWithErrors
+    pub status: String,
+    /// `siteWebUrls` / `mailboxes` / `drives`
+    pub addresses: Vec<String>,
+    pub error: Option<(ErrorInfo, Vec<ErrorDetail>)>,
+    pub stamps: Stamps,
+}
+
+/// One element of a policy's `…ExclusionUnits@delta`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExclusionDeltaItem {
+    /// Exclude the resource (site id or directory object id).
+    Add { resource_id: String, content_id: Option<String> },
+    /// Drop the exclusion unit with this id: the resource is protected again.
+    Remove { id: String, content_id: Option<String> },
+}
+
+/// What became of one element of an exclusions delta, in request order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExclusionItemResult {
+    Added { exclusion: Box<ExclusionRecord>, content_id: Option<String> },
+    Removed { exclusion: Box<ExclusionRecord>, content_id: Option<String> },
+    Failed { index: usize, item: ExclusionDeltaItem, code: String, message: String, response_code: u16 },
 }
 
 /// A tenant's Backup Storage service state (`serviceStatus`).
@@ -283,15 +332,18 @@ pub enum JobKind {
     ResolveUnitJob,
     /// Apply an inclusion rule (the target), or carry out its `deleteAndUnprotect`.
     ApplyRule,
+    /// Resolve an exclusion unit bulk addition job (the target) into exclusion units.
+    ResolveExclusionJob,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::RestoreArtifact,
         JobKind::ResolveBulk,
         JobKind::SettlePolicy,
         JobKind::ResolveUnitJob,
         JobKind::ApplyRule,
+        JobKind::ResolveExclusionJob,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -301,6 +353,7 @@ impl JobKind {
             JobKind::SettlePolicy => "settlePolicy",
             JobKind::ResolveUnitJob => "resolveUnitJob",
             JobKind::ApplyRule => "applyRule",
+            JobKind::ResolveExclusionJob => "resolveExclusionJob",
         }
     }
 
@@ -326,6 +379,8 @@ pub enum JobWork {
     /// Apply an inclusion rule (`JobRef::target_id` holds its id), or carry out its
     /// `deleteAndUnprotect`.
     ApplyRule,
+    /// Turn an exclusion unit bulk addition job (`JobRef::target_id` holds its id) into exclusion units.
+    ResolveExclusionJob,
 }
 
 /// The artifact a restore job restores, with its unit.

@@ -189,7 +189,8 @@ async fn add_directory(State(admin): State<Admin>, headers: HeaderMap, body: Byt
         let items =
             v["resources"].as_array().ok_or_else(|| ApiError::BadRequest("Send {\"resources\": [...]}.".into()))?;
         let resources = items.iter().map(resource).collect::<Result<Vec<_>, _>>()?;
-        let added = admin.store.register_resources(&principal.tenant, &resources).await?;
+        let w = backstore_store::Writer { tenant: &principal.tenant, actor: &principal.actor, now: admin.clock.now() };
+        let added = admin.store.register_resources(w, &resources).await?;
         Ok(json!({ "added": added, "known": resources.len() as u64 - added }))
     }
     .await;

@@ -248,7 +248,7 @@ pub async fn seed_with(
             });
         }
     }
-    store.register_resources(&plan.tenant, &resources).await?;
+    store.register_resources(w, &resources).await?;
     for workload in Workload::ALL {
         let ids: Vec<String> = resources
             .iter()
@@ -412,14 +412,14 @@ async fn protect(
         None => {
             let first = ids.iter().take(MAX_UNITS_PER_REQUEST).cloned().collect();
             let name = format!("backstore seed: {}", workload.unit_kind());
-            let p = store.create_policy(w, workload, Some(name), first).await?;
+            let p = store.create_policy(w, workload, Some(name), first, false).await?;
             (p, ids.into_iter().skip(MAX_UNITS_PER_REQUEST).collect())
         }
     };
     for chunk in rest.chunks(MAX_UNITS_PER_REQUEST) {
         let items = chunk.iter().map(|id| PolicyDeltaItem::Add { resource_id: id.clone(), content_id: None }).collect();
         // Resources already in the policy (an earlier run) fail their item and are left as they are.
-        store.update_policy(w, &policy.id, Some(workload), None, items).await?;
+        store.update_policy(w, &policy.id, Some(workload), None, items, Vec::new()).await?;
     }
     if policy.enabled {
         store.settle_policy(w.tenant, &policy.id, w.now, since).await?;

@@ -30,7 +30,7 @@ pub use rules::{create_rule, rule_patch};
 pub use service::enable;
 pub use service_apps::{activation, new_service_app, notification_patch};
 pub use sessions::{create_body, patch_body, PatchBody, SESSION_READ_ONLY};
-pub use unit_jobs::{unit_job, NewUnitJob};
+pub use unit_jobs::{exclusion_job, unit_job, NewUnitJob};
 
 /// Which request a body belongs to; it picks the code for a malformed body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,11 @@
-//! Protection policy bodies: a create with its units, and the PATCH that renames a policy and
-//! carries its units delta.
+//! Protection policy bodies: a create with its units (or, on beta, in full-service mode), and the
+//! PATCH that renames a policy and carries its units delta (and, on beta, its exclusions delta).
 
 use std::collections::HashSet;
 
 use backstore_domain::policy::MAX_UNITS_PER_REQUEST;
 use backstore_domain::{RuleError, Workload};
-use backstore_store::PolicyDeltaItem;
+use backstore_store::{ExclusionDeltaItem, PolicyDeltaItem};
 use serde_json::{Map, Value};
 
 use super::{parse_json, BodyKind};
@@ -20,6 +20,8 @@ const MAX_DISPLAY_NAME: usize = 1024;
 pub struct NewPolicy {
     pub display_name: Option<String>,
     pub resource_ids: Vec<String>,
+    /// beta `protectionMode: fullServiceBackup`.
+    pub full_service: bool,
 }
 
 /// What a PATCH asks for: a new name, and the units delta when the body has one.
@@ -27,6 +29,10 @@ pub struct NewPolicy {
 pub struct PolicyPatch {
     pub display_name: Option<String>,
     pub items: Option<Vec<PolicyDeltaItem>>,
+    /// beta: the exclusions delta, when the body has one.
+    pub exclusions: Option<Vec<ExclusionDeltaItem>>,
+    /// beta: the `protectionMode` sent (`true` for `fullServiceBackup`), which must be the policy's.
+    pub full_service: Option<bool>,
 }
 
 /// `displayName`: a string of 1 to 1024 characters.
@@ -66,22 +72,17 @@ fn check_limit_and_duplicates<'a>(ids: impl Iterator<Item = &'a str>, count: usi
     Ok(())
 }
 
-/// The body of a create on the `w` policy set.
-/// beta's `protectionMode`: `standard` is what every policy here is; `fullServiceBackup` (every
-/// resource of the workload protected but the excluded ones) is not served.
-fn protection_mode(v: &Value) -> Result<(), ApiError> {
+/// beta's `protectionMode`: `standard`, or `fullServiceBackup` (every resource of the workload
+/// protected but the excluded ones); `true` for the latter.
+fn protection_mode(v: &Value) -> Result<bool, ApiError> {
     match v.as_str() {
-        Some("standard") => Ok(()),
-        Some("fullServiceBackup") => Err(ApiError::NotImplemented(
-            "Full-service backup (protectionMode 'fullServiceBackup', with exclusion units) is not served by backstore yet."
-                .into(),
-        )),
-        _ => Err(ApiError::BadRequest(format!(
-            "'protectionMode' must be 'standard' or 'fullServiceBackup', not {v}."
-        ))),
+        Some("standard") => Ok(false),
+        Some("fullServiceBackup") => Ok(true),
+        _ => Err(ApiError::BadRequest(format!("'protectionMode' must be 'standard' or 'fullServiceBackup', not {v}."))),
     }
 }
 
+/// The body of a create on the `w` policy set.
 pub fn create_policy(body: &[u8], w: Workload, beta: bool) -> Result<NewPolicy, ApiError> {
     let n = names(w);
     let obj = match parse_json(body)? {
@@ -94,6 +95,7 @@ pub fn create_policy(body: &[u8], w: Workload, beta: bool) -> Result<NewPolicy, 
     };
     let mut name = None;
     let mut ids = Vec::new();
+    let mut full_service = false;
     for (k, v) in &obj {
         match k.as_str() {
             "displayName" => name = Some(display_name(v)?),
@@ -108,7 +110,7 @@ pub fn create_policy(body: &[u8], w: Workload, beta: bool) -> Result<NewPolicy, 
             }
             "@odata.type" if v.as_str().is_some_and(|t| crate::names::is_odata_type(t, n.policy_type)) => {}
             k if k.starts_with('@') => {}
-            "protectionMode" if beta => protection_mode(v)?,
+            "protectionMode" if beta => full_service = protection_mode(v)?,
             "isEnabled" | "status" | "id" | "retentionSettings" | "protectionPolicyArtifactCount" => {
                 return Err(RuleError::InvalidCreateRequest(format!("'{k}' is read-only.")).into())
             }
@@ -121,8 +123,16 @@ pub fn create_policy(body: &[u8], w: Workload, beta: bool) -> Result<NewPolicy, 
             }
         }
     }
+    if full_service && !ids.is_empty() {
+        return Err(RuleError::InvalidCreateRequest(format!(
+            "A full-service backup policy protects every resource of its workload; leave '{}' out and exclude \
+             resources with '{}@delta'.",
+            n.unit_set, n.exclusion_set
+        ))
+        .into());
+    }
     check_limit_and_duplicates(ids.iter().map(String::as_str), ids.len())?;
-    Ok(NewPolicy { display_name: name, resource_ids: ids })
+    Ok(NewPolicy { display_name: name, resource_ids: ids, full_service })
 }
 
 /// One element of `…ProtectionUnits@delta`: an add (`{siteId}` / `{directoryObjectId}`) or a
@@ -143,8 +153,10 @@ fn delta_item(v: &Value, w: Workload) -> Result<PolicyDeltaItem, ApiError> {
 pub fn policy_patch(obj: &Map<String, Value>, w: Workload, id: &str, beta: bool) -> Result<PolicyPatch, ApiError> {
     let n = names(w);
     let delta_key = format!("{}@delta", n.unit_set);
+    let exclusions_key = format!("{}@delta", n.exclusion_set);
     let mut name = None;
     let mut items = Vec::new();
+    let (mut exclusions, mut full_service) = (None, None);
     for (k, v) in obj {
         match k.as_str() {
             "displayName" => name = Some(display_name(v)?),
@@ -158,7 +170,16 @@ pub fn policy_patch(obj: &Map<String, Value>, w: Workload, id: &str, beta: bool)
             }
             k if k.starts_with('@') => {}
             "id" if v.as_str() == Some(id) => {}
-            "protectionMode" if beta => protection_mode(v)?,
+            "protectionMode" if beta => full_service = Some(protection_mode(v)?),
+            k if beta && k == exclusions_key => {
+                let arr = v
+                    .as_array()
+                    .ok_or_else(|| RuleError::InvalidPatch(format!("'{exclusions_key}' must be an array.")))?;
+                if arr.len() > MAX_UNITS_PER_REQUEST {
+                    return Err(RuleError::UnitLimit.into());
+                }
+                exclusions = Some(arr.iter().map(|i| exclusion_item(i, w)).collect::<Result<Vec<_>, _>>()?);
+            }
             other => {
                 return Err(RuleError::InvalidPatch(format!(
                     "Property '{other}' cannot be updated on type 'microsoft.graph.{}'.",
@@ -173,5 +194,34 @@ pub fn policy_patch(obj: &Map<String, Value>, w: Workload, id: &str, beta: bool)
         PolicyDeltaItem::Remove { unit_id, .. } => unit_id.as_str(),
     });
     check_limit_and_duplicates(keys, items.len())?;
-    Ok(PolicyPatch { display_name: name, items: obj.contains_key(&delta_key).then_some(items) })
+    if let Some(list) = &exclusions {
+        let keys = list.iter().map(|i| match i {
+            ExclusionDeltaItem::Add { resource_id, .. } => resource_id.as_str(),
+            ExclusionDeltaItem::Remove { id, .. } => id.as_str(),
+        });
+        check_limit_and_duplicates(keys, list.len())?;
+    }
+    Ok(PolicyPatch {
+        display_name: name,
+        items: obj.contains_key(&delta_key).then_some(items),
+        exclusions,
+        full_service,
+    })
+}
+
+/// One element of `…ExclusionUnits@delta`: an add (`{siteId}` / `{directoryObjectId}`) or a
+/// remove (`{"@removed": {…}, "id": …}`), with an optional `@contentId`.
+fn exclusion_item(v: &Value, w: Workload) -> Result<ExclusionDeltaItem, ApiError> {
+    let obj = v.as_object().ok_or_else(|| RuleError::InvalidPatch("Each delta element must be an object.".into()))?;
+    let content_id = obj.get("@contentId").and_then(Value::as_str).map(str::to_owned);
+    if obj.contains_key("@removed") {
+        let id = obj
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| RuleError::InvalidPatch("A removed element needs the exclusion unit's 'id'.".into()))?;
+        return Ok(ExclusionDeltaItem::Remove { id: id.to_owned(), content_id });
+    }
+    Ok(ExclusionDeltaItem::Add { resource_id: unit_reference(v, w, BodyKind::Patch)?, content_id })
 }

@@ -4,6 +4,7 @@ mod artifacts;
 mod browse;
 mod bulk_requests;
 mod drives;
+mod exclusions;
 mod granular;
 mod inclusion_rules;
 mod items;
@@ -65,6 +66,8 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
                 | ServiceApps
                 | BulkRequests { .. }
                 | BrowseSessions { .. }
+                | Exclusions { .. }
+                | ExclusionJobs { .. }
         );
         ctx.query.only_general(counted)?;
     }
@@ -186,6 +189,25 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::GET => unit_jobs::get_job(ctx, workload, policy.as_deref(), &id).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
+        Exclusions { workload, policy } => match m {
+            Method::GET => exclusions::list_exclusions(ctx, workload, policy.as_deref()).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        Exclusion { workload, policy, id } => match m {
+            Method::GET => exclusions::get_exclusion(ctx, workload, policy.as_deref(), &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        ExclusionJobs { workload, policy } => match (m, policy) {
+            (Method::GET, policy) => exclusions::list_jobs(ctx, workload, policy.as_deref()).await,
+            (Method::POST, Some(policy)) => exclusions::create_job(ctx, workload, &policy).await,
+            (_, policy) => {
+                Err(ApiError::MethodNotAllowed { allow: if policy.is_some() { "GET, POST" } else { "GET" } })
+            }
+        },
+        ExclusionJob { workload, policy, id } => match m {
+            Method::GET => exclusions::get_job(ctx, workload, policy.as_deref(), &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
         Rules { workload, policy } => match (m, policy) {
             (Method::GET, policy) => inclusion_rules::list_rules(ctx, workload, policy.as_deref()).await,
             (Method::POST, Some(policy)) => inclusion_rules::create_rule(ctx, workload, &policy).await,
@@ -285,6 +307,7 @@ fn gate(target: &Target, method: &Method) -> service::Gate {
         | Policy { .. }
         | PolicyAction { .. }
         | UnitJobs { .. }
+        | ExclusionJobs { .. }
         | Rules { .. }
         | Rule { .. }
         | RuleAction { .. }
@@ -359,6 +382,17 @@ async fn count_of(ctx: &Ctx, of: crate::path::CountOf) -> Result<i64, ApiError> 
         }
         CountOf::BrowseSessions { workload } => {
             unfiltered(store.count_browse_sessions(tenant, workload, ctx.state.inner.clock.now()).await?)?
+        }
+        CountOf::Exclusions { workload, policy } => {
+            if let Some(p) = &policy {
+                store.get_policy(tenant, p, workload).await?.ok_or(RuleError::PolicyNotFound)?;
+            }
+            unfiltered(store.count_exclusions((tenant, workload, policy.as_deref())).await?)?
+        }
+        CountOf::ExclusionJobs { workload, policy } => {
+            policy_of(workload, policy.as_deref()).await?;
+            let of = (tenant, workload, policy.as_deref());
+            unfiltered(store.count_under_policy::<backstore_store::ExclusionJobRecord>(of).await?)?
         }
     })
 }

@@ -94,9 +94,9 @@ pub(super) async fn get_policy(ctx: &Ctx, id: &str, w: Option<Workload>, base: b
 pub(super) async fn create_policy(ctx: &Ctx, w: Workload) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationWrite)?;
     let n = names(w);
-    let crate::body::NewPolicy { display_name, resource_ids } =
+    let crate::body::NewPolicy { display_name, resource_ids, full_service } =
         crate::body::create_policy(&ctx.body, w, ctx.is_beta())?;
-    let p = ctx.store().create_policy(ctx.writer(), w, display_name, resource_ids).await?;
+    let p = ctx.store().create_policy(ctx.writer(), w, display_name, resource_ids, full_service).await?;
     let location = format!("{}/{}('{}')", ctx.service_url(), n.policy_set, p.id);
     let r = entity(ctx, StatusCode::CREATED, &format!("{}/$entity", n.policy_set), policy_json(ctx, &p, false, None));
     Ok(super::locate(r, &location, &[header::LOCATION, header::CONTENT_LOCATION]))
@@ -109,14 +109,34 @@ pub(super) async fn update_policy(ctx: &Ctx, id: &str, workload: Option<Workload
     let w = current.workload;
     let n = names(w);
     let patch = crate::body::policy_patch(&obj, w, &current.id, ctx.is_beta())?;
+    if patch.full_service.is_some_and(|f| f != current.full_service) {
+        return Err(ApiError::BadRequest(
+            "'protectionMode' is chosen when a policy is created and cannot be changed.".into(),
+        ));
+    }
     let delta_sent = patch.items.is_some();
+    let exclusions_sent = patch.exclusions.is_some();
+    let delegated = ctx.principal.is_delegated();
     let outcome = ctx
         .store()
-        .update_policy(ctx.writer(), id, workload, patch.display_name.clone(), patch.items.unwrap_or_default())
+        .update_policy(
+            ctx.writer(),
+            id,
+            workload,
+            patch.display_name.clone(),
+            patch.items.unwrap_or_default(),
+            patch.exclusions.unwrap_or_default(),
+        )
         .await?;
     let echo = crate::wire::PolicyDelta {
         id: &outcome.policy.id,
         display_name: patch.display_name.as_deref(),
+        exclusions: exclusions_sent.then(|| {
+            crate::wire::Named::new(
+                format!("{}@delta", n.exclusion_set),
+                outcome.exclusions.iter().map(|r| crate::wire::ExclusionDeltaItem::of(r, w, delegated)).collect(),
+            )
+        }),
         items: delta_sent.then(|| {
             crate::wire::Named::new(
                 format!("{}@delta", n.unit_set),

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 mod artifacts;
 mod bulk_requests;
 pub mod drives;
+mod exclusions;
 pub mod mail;
 mod policies;
 mod restore_points;
@@ -24,6 +25,7 @@ mod units;
 
 pub use artifacts::{Artifact, GranularArtifact, RestorePoint};
 pub use bulk_requests::BulkRequest;
+pub use exclusions::{exclusion_job_type, Exclusion, ExclusionDeltaItem, ExclusionJob};
 pub use policies::{CountStatistics, Policy, PolicyDelta, PolicyDeltaItem, PolicyReport};
 pub use restore_points::{PointWithUnit, SearchResponse, SearchResult};
 pub use rules::Rule;

@@ -24,8 +24,8 @@ pub struct Policy<'a> {
     pub stamps: Stamped<'a>,
 }
 
-/// beta's own policy properties: no billing, never offboarded as a whole, standard protection
-/// (full-service backup with exclusion units is not served).
+/// beta's own policy properties: no billing, never offboarded as a whole, and the protection mode
+/// (`standard`, or `fullServiceBackup` with exclusion units).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyBeta {
@@ -61,7 +61,7 @@ impl<'a> Policy<'a> {
             beta: beta.then_some(PolicyBeta {
                 billing_policy_id: None,
                 offboard_requested_date_time: None,
-                protection_mode: "standard",
+                protection_mode: if p.full_service { "fullServiceBackup" } else { "standard" },
             }),
             stamps: Stamped::of(&p.stamps),
         }
@@ -78,6 +78,9 @@ pub struct PolicyDelta<'a> {
     pub display_name: Option<&'a str>,
     #[serde(flatten)]
     pub items: Option<Named<Vec<PolicyDeltaItem<'a>>>>,
+    /// beta: the exclusions delta's echo, when one was sent.
+    #[serde(flatten)]
+    pub exclusions: Option<Named<Vec<super::ExclusionDeltaItem<'a>>>>,
 }
 
 /// One element of a units delta's echo: adds and removes echo the whole unit (`protectRequested` /

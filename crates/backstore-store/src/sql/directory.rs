@@ -6,7 +6,6 @@ use backstore_domain::restore::Resource;
 use backstore_domain::Workload;
 
 use super::read::{Col, Columns};
-use super::Lock;
 use crate::{DirectoryResource, Store, StoreResult};
 
 /// The naming columns a protection unit and a directory entry share (`site_id` … `email`).
@@ -100,38 +99,44 @@ impl Store {
         )
         .await
     }
+}
 
-    /// Makes resources known in the tenant (what `seed` creates outside the backup service);
-    /// resources known already are left as they are. Returns how many were new.
-    pub async fn register_resources(&self, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64> {
-        self.write(Lock::Tenant(tenant), async move |conn| {
-            let mut added = 0;
-            for r in resources {
-                let Some(resource_id) = r.resource.resource_id() else { continue };
-                added += exec!(
-                    conn,
-                    "INSERT INTO directory_resources (tenant_id, workload, resource_id, site_id, site_name, site_web_url, \
-             directory_object_id, display_name, email, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT DO NOTHING",
-                    tenant, r.resource.workload.unit_kind(), resource_id, &r.resource.site_id, &r.resource.site_name,
-                    &r.resource.site_web_url, &r.resource.directory_object_id, &r.resource.display_name,
-                    &r.resource.email, &r.fault,
-                )
+/// Makes resources known in the tenant; resources known already are left as they are. Returns
+/// how many were new.
+pub(super) async fn insert_resources(conn: &mut Tx, tenant: &str, resources: &[DirectoryResource]) -> StoreResult<u64> {
+    let mut added = 0;
+    for r in resources {
+        let Some(resource_id) = r.resource.resource_id() else { continue };
+        added += exec!(
+            conn,
+            "INSERT INTO directory_resources (tenant_id, workload, resource_id, site_id, site_name, site_web_url, \
+     directory_object_id, display_name, email, fault) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT DO NOTHING",
+            tenant,
+            r.resource.workload.unit_kind(),
+            resource_id,
+            &r.resource.site_id,
+            &r.resource.site_name,
+            &r.resource.site_web_url,
+            &r.resource.directory_object_id,
+            &r.resource.display_name,
+            &r.resource.email,
+            &r.fault,
+        )
         .await?;
-                if let Some(owner) = &r.resource.directory_object_id {
-                    for group in &r.groups {
-                        exec!(
-                            conn,
-                            "INSERT INTO directory_groups (tenant_id, directory_object_id, group_id) VALUES (?, ?, ?) \
-                     ON CONFLICT DO NOTHING",
-                            tenant, owner, group,
-                        )
-                        .await?;
-                    }
-                }
+        if let Some(owner) = &r.resource.directory_object_id {
+            for group in &r.groups {
+                exec!(
+                    conn,
+                    "INSERT INTO directory_groups (tenant_id, directory_object_id, group_id) VALUES (?, ?, ?) \
+             ON CONFLICT DO NOTHING",
+                    tenant,
+                    owner,
+                    group,
+                )
+                .await?;
             }
-            Ok(added)
-        })
-        .await
+        }
     }
+    Ok(added)
 }

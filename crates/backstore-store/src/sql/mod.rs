@@ -43,6 +43,8 @@ mod directory;
 mod drive_reads;
 mod drive_rows;
 pub mod drives;
+mod exclusion_jobs;
+mod exclusions;
 pub mod family;
 pub mod granular_restores;
 mod jobs;

@@ -31,6 +31,7 @@ pub(super) enum OutcomeTable {
     BulkRequests,
     UnitBulkJobs,
     ProtectionRules,
+    ExclusionBulkJobs,
 }
 
 /// Ends a bulk request, bulk job or rule run: `completed`, or `completedWithErrors` with the
@@ -48,6 +49,7 @@ pub(super) async fn record_outcome(
         OutcomeTable::BulkRequests => ("bulk_requests", "BulkRestoreResourcesNotResolved"),
         OutcomeTable::UnitBulkJobs => ("unit_bulk_jobs", "ProtectionUnitsNotResolved"),
         OutcomeTable::ProtectionRules => ("protection_rules", "ProtectionRuleCompletedWithErrors"),
+        OutcomeTable::ExclusionBulkJobs => ("exclusion_bulk_jobs", "ExclusionUnitsNotResolved"),
     };
     let (status, error) = if details.is_empty() {
         ("completed", None)

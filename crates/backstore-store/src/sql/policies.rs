@@ -10,6 +10,8 @@ use super::tx::Tx;
 use backstore_domain::policy::{derive_policy, is_requested, PolicyStatus};
 use backstore_domain::{ProtectionUnitStatus, RuleError, Timestamp, Workload};
 
+use super::directory::insert_resources;
+use super::exclusions::{apply_exclusions, attach_all, full_service_policy};
 use super::jobs::{enqueue, forget_done_job, Queue};
 use super::read::{Col, Columns};
 use super::rows::{actor_json, corrupt, micros, stamps, workload};
@@ -17,14 +19,14 @@ use super::tx::On;
 use super::units::{attach, load_unit, set_unit_status, AttachProblem};
 use super::Lock;
 use crate::{
-    JobKind, JobRef, PolicyCounts, PolicyDeltaItem, PolicyDeltaOutcome, PolicyItemResult, PolicyRecord, Store,
-    StoreResult, Writer,
+    DirectoryResource, ExclusionDeltaItem, ExclusionItemResult, JobKind, JobRef, PolicyCounts, PolicyDeltaItem,
+    PolicyDeltaOutcome, PolicyItemResult, PolicyRecord, Store, StoreResult, Writer,
 };
 
 /// A policy with its unit counts, read in one statement (each count an indexed lookup).
 pub(super) const POLICY_SELECT: &str =
     "SELECT p.seq, p.id, p.workload, p.display_name, p.enabled, p.status, p.created_at, \
-    p.created_by, p.last_modified_at, p.last_modified_by, \
+    p.created_by, p.last_modified_at, p.last_modified_by, p.protection_mode, \
     (SELECT COUNT(*) FROM protection_units u WHERE u.tenant_id = p.tenant_id AND u.policy_id = p.id) AS total, \
     (SELECT COUNT(*) FROM protection_units u WHERE u.tenant_id = p.tenant_id AND u.policy_id = p.id \
      AND u.status = 'protected' AND u.error_code IS NULL) AS completed, \
@@ -50,8 +52,12 @@ pub(super) fn policy_from_row(row: &dyn Columns) -> StoreResult<PolicyRecord> {
             failed: row.col("failed")?,
         },
         stamps: stamps(row)?,
+        full_service: row.col::<String>("protection_mode")? == FULL_SERVICE,
     })
 }
+
+/// `protection_mode` of a beta full-service policy.
+const FULL_SERVICE: &str = "fullServiceBackup";
 
 pub(super) async fn load_policy(
     on: impl Into<On<'_>>,
@@ -185,8 +191,12 @@ impl Store {
         workload: Workload,
         display_name: Option<String>,
         resource_ids: Vec<String>,
+        full_service: bool,
     ) -> StoreResult<PolicyRecord> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
+            if full_service && full_service_policy(conn, w.tenant, workload).await?.is_some() {
+                return Err(RuleError::FullServicePolicyExists.into());
+            }
             let active: Option<i64> = conn
                 .scalar_opt(
                     "SELECT 1 FROM protection_policies WHERE tenant_id = ? AND workload = ? AND enabled = 1 LIMIT 1",
@@ -200,7 +210,7 @@ impl Store {
             exec!(
                 conn,
                 "INSERT INTO protection_policies (tenant_id, id, workload, display_name, enabled, status, created_at, \
-         created_by, last_modified_at, last_modified_by) VALUES (?, ?, ?, ?, 0, 'inactive', ?, ?, ?, ?)",
+         created_by, last_modified_at, last_modified_by, protection_mode) VALUES (?, ?, ?, ?, 0, 'inactive', ?, ?, ?, ?, ?)",
                 w.tenant,
                 &id,
                 workload.unit_kind(),
@@ -208,10 +218,15 @@ impl Store {
                 micros(w.now),
                 actor_json(w.actor),
                 micros(w.now),
-                actor_json(w.actor)
+                actor_json(w.actor),
+                if full_service { FULL_SERVICE } else { "standard" }
             )
             .await?;
             let policy = require_policy(conn, w.tenant, &id, None).await?;
+            let (mut joined, _) = (resource_ids.len(), false);
+            if full_service {
+                joined = attach_all(conn, &w, &policy).await?.0;
+            }
             for resource_id in &resource_ids {
                 match attach(conn, &w, &policy, resource_id).await? {
                     Ok(_) => {}
@@ -222,9 +237,32 @@ impl Store {
                 }
             }
             refresh_policy(conn, w.tenant, &id, false, None).await?;
-            let units = unit_details(resource_ids.len(), 0, 0);
+            let units = unit_details(joined, 0, 0);
             log_policy(conn, (w.tenant, &id), (ActivityType::BackupPolicyCreated, w.actor, w.now), units, None).await?;
             require_policy(conn, w.tenant, &id, None).await
+        })
+        .await
+    }
+
+    /// Makes resources known in the writer's tenant (what `seed` creates outside the backup
+    /// service); resources known already are left as they are. A workload's full-service policy
+    /// takes the new ones in the same transaction. Returns how many were new.
+    pub async fn register_resources(&self, w: Writer<'_>, resources: &[DirectoryResource]) -> StoreResult<u64> {
+        let tenant = w.tenant;
+        self.write(Lock::Tenant(tenant), async move |conn| {
+            let added = insert_resources(conn, tenant, resources).await?;
+            for workload in Workload::ALL {
+                let Some(policy_id) = full_service_policy(conn, tenant, workload).await? else { continue };
+                let policy = require_policy(conn, tenant, &policy_id, None).await?;
+                let (joined, requested) = attach_all(conn, &w, &policy).await?;
+                if requested {
+                    enqueue_settle(conn, tenant, &policy_id, w.now).await?;
+                }
+                if joined > 0 {
+                    refresh_policy(conn, tenant, &policy_id, requested, None).await?;
+                }
+            }
+            Ok(added)
         })
         .await
     }
@@ -278,9 +316,17 @@ impl Store {
         workload: Option<Workload>,
         display_name: Option<String>,
         items: Vec<PolicyDeltaItem>,
+        exclusions: Vec<ExclusionDeltaItem>,
     ) -> StoreResult<PolicyDeltaOutcome> {
         self.write(Lock::Tenant(w.tenant), async move |conn| {
             let policy = require_policy(conn, w.tenant, id, workload).await?;
+            if !exclusions.is_empty() && !policy.full_service {
+                return Err(RuleError::InvalidPatch(
+                    "Exclusion units belong to full-service backup policies (protectionMode 'fullServiceBackup')."
+                        .into(),
+                )
+                .into());
+            }
             // Request-level refusals first, before anything is written.
             for item in &items {
                 if let PolicyDeltaItem::Remove { unit_id, .. } = item {
@@ -365,6 +411,8 @@ impl Store {
                     }
                 }
             }
+            let (excluded, exclusions_wait) = apply_exclusions(conn, &w, &policy, exclusions).await?;
+            needs_job |= exclusions_wait;
             if needs_job {
                 enqueue_settle(conn, w.tenant, id, w.now).await?;
             }
@@ -374,17 +422,23 @@ impl Store {
                 let what = (ActivityType::BackupPolicyRenamed, w.actor, w.now);
                 log_policy(conn, (w.tenant, id), what, unit_details(0, 0, 0), old_name).await?;
             }
-            if !results.is_empty() {
+            if !results.is_empty() || !excluded.is_empty() {
+                // An exclusion takes a unit out of the policy; dropping one puts it back.
                 let count = |f: fn(&PolicyItemResult) -> bool| results.iter().filter(|r| f(r)).count();
+                let excluding = |f: fn(&ExclusionItemResult) -> bool| excluded.iter().filter(|r| f(r)).count();
                 let units = unit_details(
-                    count(|r| matches!(r, PolicyItemResult::Added { .. })),
-                    count(|r| matches!(r, PolicyItemResult::Removed { .. })),
-                    count(|r| matches!(r, PolicyItemResult::Failed { .. })),
+                    count(|r| matches!(r, PolicyItemResult::Added { .. }))
+                        + excluding(|r| matches!(r, ExclusionItemResult::Removed { .. })),
+                    count(|r| matches!(r, PolicyItemResult::Removed { .. }))
+                        + excluding(|r| matches!(r, ExclusionItemResult::Added { .. })),
+                    count(|r| matches!(r, PolicyItemResult::Failed { .. }))
+                        + excluding(|r| matches!(r, ExclusionItemResult::Failed { .. })),
                 );
                 let what = (ActivityType::BackupPolicyModified, w.actor, w.now);
                 log_policy(conn, (w.tenant, id), what, units, None).await?;
             }
-            Ok(PolicyDeltaOutcome { policy: require_policy(conn, w.tenant, id, None).await?, items: results })
+            let policy = require_policy(conn, w.tenant, id, None).await?;
+            Ok(PolicyDeltaOutcome { policy, items: results, exclusions: excluded })
         })
         .await
     }
@@ -487,6 +541,7 @@ impl Store {
             .await?;
             exec!(conn, "DELETE FROM protection_rules WHERE tenant_id = ? AND policy_id = ?", tenant, id)
                 .await?;
+            exec!(conn, "DELETE FROM exclusion_units WHERE tenant_id = ? AND policy_id = ?", tenant, id).await?;
             exec!(conn, "DELETE FROM protection_policies WHERE tenant_id = ? AND id = ?", tenant, id)
                 .await?;
             Ok(())

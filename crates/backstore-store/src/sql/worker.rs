@@ -223,6 +223,7 @@ impl Store {
                     Some(JobKind::SettlePolicy) => JobWork::SettlePolicy,
                     Some(JobKind::ResolveUnitJob) => JobWork::ResolveUnitJob,
                     Some(JobKind::ApplyRule) => JobWork::ApplyRule,
+                    Some(JobKind::ResolveExclusionJob) => JobWork::ResolveExclusionJob,
                     // `get`, not `remove`: two jobs of one artifact (one left over) both get it.
                     Some(JobKind::RestoreArtifact) => match restores.get(&d.target) {
                         Some(work) => JobWork::Restore(Box::new(work.clone())),

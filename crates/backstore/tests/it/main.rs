@@ -11,6 +11,7 @@ mod crash;
 mod drives;
 mod engine;
 mod errors;
+mod exclusions;
 mod files;
 mod granular;
 mod lifecycle;

@@ -296,7 +296,7 @@ pub async fn check_recording(app: &TestApp, version: &str, answers: &Value) {
 
 /// Every answer of `answers` (by name, each `{"body"}`) whose context starts with `prefix`, against
 /// `version`'s `$metadata`; at least `least` of them.
-async fn check_answers(app: &TestApp, version: &str, answers: &Value, prefix: &str, least: usize) {
+pub async fn check_answers(app: &TestApp, version: &str, answers: &Value, prefix: &str, least: usize) {
     let csdl = document(app, version).await;
     let mut problems = Vec::new();
     let mut checked = 0;

@@ -19,7 +19,7 @@ async fn directory(app: &TestApp) {
     for w in [Workload::Exchange, Workload::OneDrive] {
         all.extend((1..=3).map(|n| user(w, n)));
     }
-    app.store().register_resources(TENANT, &all).await.unwrap();
+    app.register(TENANT, &all).await.unwrap();
 }
 
 async fn settle(app: &TestApp) {

@@ -314,8 +314,8 @@ fn found_points(r: &Resp) -> Vec<&str> {
     results.iter().map(|r| r["restorePoint"]["id"].as_str().expect("a restore point id")).collect()
 }
 
-/// beta's own unit and policy properties, absent on v1.0; `protectionMode` `standard` accepted,
-/// `fullServiceBackup` answered 501 (exclusion units are not served).
+/// beta's own unit and policy properties, absent on v1.0; `protectionMode` chosen at creation
+/// (`standard` or `fullServiceBackup`, see `exclusions.rs`) and kept.
 #[tokio::test]
 async fn beta_units_and_policies_carry_betas_properties() {
     let app = TestApp::spawn().await;
@@ -365,7 +365,9 @@ async fn beta_units_and_policies_carry_betas_properties() {
         let url = app.versioned(version, "oneDriveForBusinessProtectionPolicies");
         async move { app.post_abs(&url, token, &json!({ "displayName": "Drives", "protectionMode": mode })).await }
     };
-    create("beta", "fullServiceBackup").await.expect_error(501, "notImplemented");
+    let full = create("beta", "fullServiceBackup").await;
+    full.expect(201);
+    assert_eq!(full.body["protectionMode"], "fullServiceBackup");
     create("beta", "everything").await.expect(400);
     create("v1.0", "standard").await.expect(400);
     let made = create("beta", "standard").await;
@@ -373,8 +375,6 @@ async fn beta_units_and_policies_carry_betas_properties() {
     assert_eq!(made.body["protectionMode"], "standard");
     let id = made.body["id"].as_str().unwrap();
     let patch = app.versioned("beta", &format!("oneDriveForBusinessProtectionPolicies/{id}"));
-    app.patch_abs(&patch, &token, &json!({ "protectionMode": "fullServiceBackup" }))
-        .await
-        .expect_error(501, "notImplemented");
+    app.patch_abs(&patch, &token, &json!({ "protectionMode": "fullServiceBackup" })).await.expect(400);
     app.patch_abs(&patch, &token, &json!({ "protectionMode": "standard" })).await.expect(200);
 }

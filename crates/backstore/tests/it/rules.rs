@@ -38,7 +38,7 @@ async fn sites_in(app: &TestApp, token: &str, policy: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_site_rule_from_creation_to_delete_and_unprotect() {
     let (app, token) = TestApp::spawn_for(TENANT).await;
-    app.store().register_resources(TENANT, &(1..=5).map(site).collect::<Vec<_>>()).await.unwrap();
+    app.register(TENANT, &(1..=5).map(site).collect::<Vec<_>>()).await.unwrap();
     let policy = site_policy(&app, &token, &[1]).await;
     let other = site_policy(&app, &token, &[4]).await;
 
@@ -157,7 +157,7 @@ async fn a_group_rule_protects_the_members_mailboxes_on_an_active_policy() {
     users[0].groups = vec!["g-finance".into()];
     users[1].groups = vec!["g-legal".into(), "g-finance".into()];
     users[2].groups = vec!["g-legal".into()];
-    app.store().register_resources(TENANT, &users).await.unwrap();
+    app.register(TENANT, &users).await.unwrap();
     let r = app
         .post(
             "exchangeProtectionPolicies",
@@ -202,7 +202,7 @@ async fn a_group_rule_protects_the_members_mailboxes_on_an_active_policy() {
 #[tokio::test]
 async fn rule_requests_that_are_refused() {
     let (app, token) = TestApp::spawn_for(TENANT).await;
-    app.store().register_resources(TENANT, &[site(1), user(Workload::OneDrive, 1)]).await.unwrap();
+    app.register(TENANT, &[site(1), user(Workload::OneDrive, 1)]).await.unwrap();
     let policy = site_policy(&app, &token, &[1]).await;
     let rules = format!("sharePointProtectionPolicies/{policy}/siteInclusionRules");
 

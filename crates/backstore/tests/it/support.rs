@@ -292,6 +292,22 @@ impl TestApp {
         }
     }
 
+    /// Makes resources known in `tenant`'s directory (as the admin API does), now on the server's clock.
+    pub async fn register(
+        &self,
+        tenant: &str,
+        resources: &[backstore_store::DirectoryResource],
+    ) -> backstore_store::StoreResult<u64> {
+        let actor = backstore_domain::Actor {
+            application_id: "test-setup".into(),
+            application_name: None,
+            user_id: None,
+            user_name: None,
+        };
+        let w = backstore_store::Writer { tenant, actor: &actor, now: self.server().clock.now() };
+        self.store().register_resources(w, resources).await
+    }
+
     fn server(&self) -> &Server {
         self.server.as_ref().expect("running")
     }

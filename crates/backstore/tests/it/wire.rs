@@ -153,7 +153,7 @@ pub(crate) async fn record(app: &TestApp, version: &'static str) -> (Value, Map<
     let mut directory: Vec<_> = (1..=4).map(site).collect();
     directory.extend((1..=3).map(|n| user(Workload::Exchange, n)));
     directory.extend((1..=3).map(|n| user(Workload::OneDrive, n)));
-    app.store().register_resources(&tenant, &directory).await.unwrap();
+    app.register(&tenant, &directory).await.unwrap();
     let sp = rec.post("policy-create-sharepoint", "sharePointProtectionPolicies", &token, json!({ "displayName": "Sites", "siteProtectionUnits": [{ "siteId": site_id(1) }, { "siteId": site_id(2) }] }))
         .await;
     let sp = id_of(&sp);

@@ -20,6 +20,8 @@ mod drives;
 mod engine;
 #[path = "../it/errors.rs"]
 mod errors;
+#[path = "../it/exclusions.rs"]
+mod exclusions;
 #[path = "../it/files.rs"]
 mod files;
 #[path = "../it/granular.rs"]
