@@ -186,3 +186,35 @@ async fn a_full_service_policy_protects_the_directory_but_what_it_excludes() {
     app.send(reqwest::Method::DELETE, &at, Some(&token), None, &[]).await.expect(204);
     assert!(ids(&app.get_abs(&beta(&app, "exclusionUnits"), &token).await.body).is_empty());
 }
+
+/// Answers of beta's own surface in `tenant`, by name (each `{"body"}`): a full-service policy, its
+/// exclusions delta, exclusion units and bulk jobs, the activity logs they made and the policy's
+/// report (what the SDKs' model round trip reads besides the wire recording).
+#[allow(dead_code)] // read by the SDK tests, which only the SQLite suite has
+pub async fn beta_answers(app: &TestApp, tenant: &str) -> serde_json::Map<String, Value> {
+    let token = app.token(tenant);
+    app.register(tenant, &(1..=3).map(site).collect::<Vec<_>>()).await.unwrap();
+    let mut answers = serde_json::Map::new();
+    let mut keep = |name: &str, r: &Resp, status: u16| {
+        r.expect(status);
+        answers.insert(name.to_owned(), json!({ "body": r.body }));
+    };
+    let body = json!({ "displayName": "All sites", "protectionMode": "fullServiceBackup" });
+    let made = app.post_abs(&beta(app, "sharePointProtectionPolicies"), &token, &body).await;
+    keep("full-service-policy", &made, 201);
+    let at = beta(app, &format!("sharePointProtectionPolicies/{}", made.body["id"].as_str().unwrap()));
+    let delta = json!({ "siteExclusionUnits@delta": [{ "siteId": site_id(1) }, { "siteId": "nope" }] });
+    keep("exclusions-delta", &app.patch_abs(&at, &token, &delta).await, 200);
+    let url = site(2).resource.site_web_url.unwrap();
+    let jobs = format!("{at}/siteExclusionUnitsBulkAdditionJobs");
+    keep("exclusion-job", &app.post_abs(&jobs, &token, &json!({ "siteWebUrls": [url] })).await, 201);
+    settle(app).await;
+    keep("exclusion-jobs", &app.get_abs(&jobs, &token).await, 200);
+    keep("exclusion-units", &app.get_abs(&beta(app, "exclusionUnits"), &token).await, 200);
+    keep("site-exclusion-units", &app.get_abs(&format!("{at}/siteExclusionUnits"), &token).await, 200);
+    keep("activity-logs", &app.get_abs(&beta(app, "activityLogs"), &token).await, 200);
+    let id = made.body["id"].as_str().unwrap();
+    let report = beta(app, &format!("reports/getStatisticsByPolicy(policyId='{id}')"));
+    keep("report", &app.get_abs(&report, &token).await, 200);
+    answers
+}

@@ -391,55 +391,63 @@ async fn metadata_is_public_xml_and_declares_every_enum_member_served() {
     r.expect_error(405, "MethodNotAllowed");
 }
 
-/// The files and mail paths' answers are described by `$metadata` too: a mailbox's folders, a
-/// message with an attachment, a folder's messages and its delta; a site, its drive, items,
-/// children, an upload session and the drive's delta, on both versions.
-#[tokio::test]
-async fn files_and_mail_answers_are_described_by_metadata() {
-    let app = TestApp::spawn().await;
-    let seeded = app.seed(TENANT, 1, 1, 0, 1).await;
-    let token = app.token(TENANT);
+/// The files and mail paths' answers of `version` in a tenant of their own, by name (each
+/// `{"body"}`): a mailbox's folders, a message with an attachment, a folder's messages and its
+/// delta, a move; a site, its drives, a drive, items, children, an upload session, the drive's delta.
+#[allow(dead_code)] // the SQLite suite's SDK tests read it too
+pub async fn content_answers(app: &TestApp, version: &str) -> serde_json::Map<String, Value> {
+    let tenant = format!("content-{version}");
+    let seeded = app.seed(&tenant, 1, 1, 0, 1).await;
+    let token = app.token(&tenant);
     let site = seeded.protection_units.iter().find(|u| u.kind == "site").unwrap().site_id.clone().unwrap();
     let mailbox = seeded.protection_units.iter().find(|u| u.kind == "mailbox").unwrap();
     let user = mailbox.directory_object_id.clone().unwrap();
+    let at = |path: &str| format!("{}/{version}/{path}", app.origin);
+    let mut answers = serde_json::Map::new();
+    let mut keep = |name: &str, r: &Resp, status: u16| {
+        r.expect(status);
+        answers.insert(name.to_owned(), serde_json::json!({ "body": r.body }));
+    };
+    let base = at(&format!("users/{user}"));
+    keep("folders", &app.get_abs(&format!("{base}/mailFolders?$top=5"), &token).await, 200);
+    let folder = serde_json::json!({ "displayName": "Kept" });
+    keep("folder-create", &app.post_abs(&format!("{base}/mailFolders"), &token, &folder).await, 201);
+    keep("child-folders", &app.get_abs(&format!("{base}/mailFolders/inbox/childFolders"), &token).await, 200);
+    let message = serde_json::json!({
+        "subject": "Quarterly", "body": {"contentType": "text", "content": "See the report."},
+        "toRecipients": [{"emailAddress": {"address": "a@contoso.com", "name": "A"}}],
+        "attachments": [{"@odata.type": "#microsoft.graph.fileAttachment", "name": "r.txt", "contentBytes": "YQ=="}]
+    });
+    let made = app.post_abs(&format!("{base}/mailFolders/inbox/messages"), &token, &message).await;
+    keep("message-create", &made, 201);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    keep("message-get", &app.get_abs(&format!("{base}/messages/{id}"), &token).await, 200);
+    keep("messages", &app.get_abs(&format!("{base}/mailFolders/inbox/messages"), &token).await, 200);
+    keep("attachments", &app.get_abs(&format!("{base}/messages/{id}/attachments"), &token).await, 200);
+    keep("delta", &app.get_abs(&format!("{base}/mailFolders/inbox/messages/delta"), &token).await, 200);
+    let archive = serde_json::json!({"destinationId": "archive"});
+    keep("move", &app.post_abs(&format!("{base}/messages/{id}/move"), &token, &archive).await, 201);
+    keep("site", &app.get_abs(&at(&format!("sites/{site}")), &token).await, 200);
+    keep("site-drives", &app.get_abs(&at(&format!("sites/{site}/drives")), &token).await, 200);
+    let drive = app.get_abs(&at(&format!("sites/{site}/drive")), &token).await;
+    keep("drive", &drive, 200);
+    let d = drive.body["id"].as_str().unwrap().to_owned();
+    keep("root", &app.get_abs(&at(&format!("drives/{d}/root")), &token).await, 200);
+    let folder = serde_json::json!({ "name": "Reports", "folder": {} });
+    keep("folder", &app.post_abs(&at(&format!("drives/{d}/root/children")), &token, &folder).await, 201);
+    keep("children", &app.get_abs(&at(&format!("drives/{d}/root/children")), &token).await, 200);
+    let upload = at(&format!("drives/{d}/root:/big.bin:/createUploadSession"));
+    keep("upload-session", &app.post_abs(&upload, &token, &serde_json::json!({})).await, 200);
+    keep("drive-delta", &app.get_abs(&at(&format!("drives/{d}/root/delta")), &token).await, 200);
+    answers
+}
+
+/// The files and mail paths' answers are described by `$metadata` too, on both versions.
+#[tokio::test]
+async fn files_and_mail_answers_are_described_by_metadata() {
+    let app = TestApp::spawn().await;
     for version in ["v1.0", "beta"] {
-        let at = |path: &str| format!("{}/{version}/{path}", app.origin);
-        let mut answers = serde_json::Map::new();
-        let mut keep = |name: &str, r: &Resp, status: u16| {
-            r.expect(status);
-            answers.insert(name.to_owned(), serde_json::json!({ "body": r.body }));
-        };
-        let base = at(&format!("users/{user}"));
-        keep("folders", &app.get_abs(&format!("{base}/mailFolders?$top=5"), &token).await, 200);
-        let folder = serde_json::json!({ "displayName": format!("Kept {version}") });
-        keep("folder-create", &app.post_abs(&format!("{base}/mailFolders"), &token, &folder).await, 201);
-        keep("child-folders", &app.get_abs(&format!("{base}/mailFolders/inbox/childFolders"), &token).await, 200);
-        let message = serde_json::json!({
-            "subject": "Quarterly", "body": {"contentType": "text", "content": "See the report."},
-            "toRecipients": [{"emailAddress": {"address": "a@contoso.com", "name": "A"}}],
-            "attachments": [{"@odata.type": "#microsoft.graph.fileAttachment", "name": "r.txt", "contentBytes": "YQ=="}]
-        });
-        let made = app.post_abs(&format!("{base}/mailFolders/inbox/messages"), &token, &message).await;
-        keep("message-create", &made, 201);
-        let id = made.body["id"].as_str().unwrap().to_owned();
-        keep("message-get", &app.get_abs(&format!("{base}/messages/{id}"), &token).await, 200);
-        keep("messages", &app.get_abs(&format!("{base}/mailFolders/inbox/messages"), &token).await, 200);
-        keep("attachments", &app.get_abs(&format!("{base}/messages/{id}/attachments"), &token).await, 200);
-        keep("delta", &app.get_abs(&format!("{base}/mailFolders/inbox/messages/delta"), &token).await, 200);
-        let archive = serde_json::json!({"destinationId": "archive"});
-        keep("move", &app.post_abs(&format!("{base}/messages/{id}/move"), &token, &archive).await, 201);
-        keep("site", &app.get_abs(&at(&format!("sites/{site}")), &token).await, 200);
-        keep("site-drives", &app.get_abs(&at(&format!("sites/{site}/drives")), &token).await, 200);
-        let drive = app.get_abs(&at(&format!("sites/{site}/drive")), &token).await;
-        keep("drive", &drive, 200);
-        let d = drive.body["id"].as_str().unwrap().to_owned();
-        keep("root", &app.get_abs(&at(&format!("drives/{d}/root")), &token).await, 200);
-        let folder = serde_json::json!({ "name": format!("Reports {version}"), "folder": {} });
-        keep("folder", &app.post_abs(&at(&format!("drives/{d}/root/children")), &token, &folder).await, 201);
-        keep("children", &app.get_abs(&at(&format!("drives/{d}/root/children")), &token).await, 200);
-        let upload = at(&format!("drives/{d}/root:/big-{version}.bin:/createUploadSession"));
-        keep("upload-session", &app.post_abs(&upload, &token, &serde_json::json!({})).await, 200);
-        keep("drive-delta", &app.get_abs(&at(&format!("drives/{d}/root/delta")), &token).await, 200);
+        let answers = content_answers(&app, version).await;
         let prefix = format!("{}/{version}/$metadata#", app.origin);
         check_answers(&app, version, &Value::Object(answers), &prefix, 14).await;
     }

@@ -73,16 +73,24 @@ fn python_sdks(script: &str) {
     }
 }
 
-/// Every answer of the wire recording (`wire.rs`) that has a context, read into the official Python
-/// SDK's model of the type its context names and written back (`tests/sdk/round_trip.py`): every
-/// member must be one the model knows, and come back as it went.
+/// Every answer of the wire recording (`wire.rs`), of the files and mail paths and (beta) of
+/// full-service protection, activity logs and reports that has a context, read into the official
+/// Python SDK's model of the type its context names and written back (`tests/sdk/round_trip.py`):
+/// every member must be one the model knows, and come back as it went.
 #[tokio::test]
 async fn the_python_sdks_models_round_trip_every_served_type() {
     let app = crate::support::TestApp::spawn().await;
     let python = test_tools().join("venv/bin/python");
     let script = repo_root().join("tests/sdk/round_trip.py");
     for version in ["v1.0", "beta"] {
-        let (_, raw) = crate::wire::record(&app, version).await;
+        let (_, mut raw) = crate::wire::record(&app, version).await;
+        let mut more = crate::metadata::content_answers(&app, version).await;
+        if version == "beta" {
+            more.extend(crate::exclusions::beta_answers(&app, crate::support::OTHER_TENANT).await);
+        }
+        for (name, answer) in more {
+            raw.insert(format!("more-{name}"), answer["body"].clone());
+        }
         let answers = crate::metadata::typed_answers(&app, version, &raw).await;
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("answers.json");
