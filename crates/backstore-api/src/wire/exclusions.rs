@@ -5,8 +5,9 @@ use backstore_domain::Workload;
 use backstore_store::{ExclusionDeltaItem as SentItem, ExclusionItemResult, ExclusionRecord};
 use serde::Serialize;
 
+use super::policies::{DeltaEcho, Failure};
 use super::units::Resource;
-use super::{DataModificationException, Head, Info, Named, PublicError, Removed, Stamped, CHANGED};
+use super::{Head, Named, PublicError, Stamped};
 use crate::names::{names, odata_type};
 
 /// An exclusion unit: the resource a full-service policy leaves out, and who left it out when.
@@ -50,71 +51,26 @@ impl<'a> Exclusion<'a> {
     }
 }
 
-/// One element of an exclusions delta's echo: adds and removes echo the exclusion unit (a remove
-/// with `@removed`); failures carry `@Core.DataModificationException`.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum ExclusionDeltaItem<'a> {
-    Exclusion {
-        #[serde(flatten)]
-        exclusion: Box<Exclusion<'a>>,
-        #[serde(rename = "@contentId", skip_serializing_if = "Option::is_none")]
-        content_id: Option<&'a str>,
-        #[serde(rename = "@removed", skip_serializing_if = "Option::is_none")]
-        removed: Option<Removed>,
-    },
-    Failed {
-        #[serde(rename = "@contentId")]
-        content_id: String,
-        #[serde(rename = "@Core.DataModificationException")]
-        exception: DataModificationException<'a>,
-        #[serde(flatten)]
-        sent: FailedExclusion<'a>,
-    },
-}
+/// An exclusions delta's echo element: exclusion units added or dropped, or a failure.
+pub type ExclusionDeltaItem<'a> = DeltaEcho<'a, Exclusion<'a>>;
 
-/// What a failed element named: the resource it would exclude, or the exclusion it would drop.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum FailedExclusion<'a> {
-    Add(Named<&'a str>),
-    Remove {
-        #[serde(rename = "@removed")]
-        removed: Removed,
-        id: &'a str,
-    },
-}
-
-impl<'a> ExclusionDeltaItem<'a> {
+impl<'a> DeltaEcho<'a, Exclusion<'a>> {
     pub fn of(r: &'a ExclusionItemResult, workload: Workload, delegated: bool) -> ExclusionDeltaItem<'a> {
-        let echo = |e: &'a ExclusionRecord, content_id: &'a Option<String>, removed: Option<Removed>| {
-            ExclusionDeltaItem::Exclusion {
-                exclusion: Box::new(Exclusion::new(e, delegated, false)),
-                content_id: content_id.as_deref(),
-                removed,
-            }
-        };
+        let echo = |e: &'a ExclusionRecord| Exclusion::new(e, delegated, false);
         match r {
-            ExclusionItemResult::Added { exclusion, content_id } => echo(exclusion, content_id, None),
-            ExclusionItemResult::Removed { exclusion, content_id } => echo(exclusion, content_id, Some(CHANGED)),
+            ExclusionItemResult::Added { exclusion, content_id } => {
+                DeltaEcho::entity(echo(exclusion), content_id, false)
+            }
+            ExclusionItemResult::Removed { exclusion, content_id } => {
+                DeltaEcho::entity(echo(exclusion), content_id, true)
+            }
             ExclusionItemResult::Failed { index, item, code, message, response_code } => {
-                let (content_id, failed_operation, sent) = match item {
-                    SentItem::Add { content_id, resource_id } => {
-                        (content_id, "add", FailedExclusion::Add(Named::new(names(workload).unit_key, resource_id)))
-                    }
-                    SentItem::Remove { content_id, id } => {
-                        (content_id, "remove", FailedExclusion::Remove { removed: CHANGED, id })
-                    }
+                let (content_id, sent) = match item {
+                    SentItem::Add { content_id, resource_id } => (content_id, Ok(resource_id.as_str())),
+                    SentItem::Remove { content_id, id } => (content_id, Err(id.as_str())),
                 };
-                ExclusionDeltaItem::Failed {
-                    content_id: content_id.clone().unwrap_or_else(|| index.to_string()),
-                    exception: DataModificationException {
-                        info: Info { code, message: message.as_str().into() },
-                        failed_operation,
-                        response_code: *response_code,
-                    },
-                    sent,
-                }
+                let f = Failure { index: *index, content_id, sent, code, message, response_code: *response_code };
+                DeltaEcho::failed(f, workload)
             }
         }
     }

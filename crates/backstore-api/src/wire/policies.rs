@@ -83,14 +83,15 @@ pub struct PolicyDelta<'a> {
     pub exclusions: Option<Named<Vec<super::ExclusionDeltaItem<'a>>>>,
 }
 
-/// One element of a units delta's echo: adds and removes echo the whole unit (`protectRequested` /
-/// `removeRequested`); failures carry `@Core.DataModificationException`.
+/// One element of a delta's echo (a policy's units or, on beta, exclusion units): adds and removes
+/// echo the whole entity (a remove with `@removed`); failures carry `@Core.DataModificationException`
+/// and what the element named.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
-pub enum PolicyDeltaItem<'a> {
-    Unit {
+pub enum DeltaEcho<'a, E> {
+    Entity {
         #[serde(flatten)]
-        unit: Box<Unit<'a>>,
+        entity: Box<E>,
         #[serde(rename = "@contentId", skip_serializing_if = "Option::is_none")]
         content_id: Option<&'a str>,
         #[serde(rename = "@removed", skip_serializing_if = "Option::is_none")]
@@ -106,7 +107,10 @@ pub enum PolicyDeltaItem<'a> {
     },
 }
 
-/// What a failed element named: the resource it would add, or the unit it would remove.
+/// A units delta's echo element (`protectRequested` / `removeRequested` units).
+pub type PolicyDeltaItem<'a> = DeltaEcho<'a, Unit<'a>>;
+
+/// What a failed element named: the resource it would add, or the entity it would remove.
 #[derive(Debug, Serialize)]
 #[serde(untagged)]
 pub enum FailedItem<'a> {
@@ -118,7 +122,44 @@ pub enum FailedItem<'a> {
     },
 }
 
-impl<'a> PolicyDeltaItem<'a> {
+/// A failed element: an add of `resource_id` or a remove of `id`, by its index or `@contentId`.
+pub struct Failure<'a> {
+    pub index: usize,
+    pub content_id: &'a Option<String>,
+    /// `Ok(resource_id)` for an add, `Err(id)` for a remove.
+    pub sent: Result<&'a str, &'a str>,
+    pub code: &'a str,
+    pub message: &'a str,
+    pub response_code: u16,
+}
+
+impl<'a, E> DeltaEcho<'a, E> {
+    pub fn entity(entity: E, content_id: &'a Option<String>, removed: bool) -> DeltaEcho<'a, E> {
+        DeltaEcho::Entity {
+            entity: Box::new(entity),
+            content_id: content_id.as_deref(),
+            removed: removed.then_some(CHANGED),
+        }
+    }
+
+    pub fn failed(f: Failure<'a>, workload: backstore_domain::Workload) -> DeltaEcho<'a, E> {
+        let (failed_operation, sent) = match f.sent {
+            Ok(resource_id) => ("add", FailedItem::Add(Named::new(names(workload).unit_key, resource_id))),
+            Err(id) => ("remove", FailedItem::Remove { removed: CHANGED, id }),
+        };
+        DeltaEcho::Failed {
+            content_id: f.content_id.clone().unwrap_or_else(|| f.index.to_string()),
+            exception: DataModificationException {
+                info: Info { code: f.code, message: f.message.into() },
+                failed_operation,
+                response_code: f.response_code,
+            },
+            sent,
+        }
+    }
+}
+
+impl<'a> DeltaEcho<'a, Unit<'a>> {
     /// `unit` renders a unit of the result as the caller may see it.
     pub fn of(
         r: &'a PolicyItemResult,
@@ -126,32 +167,15 @@ impl<'a> PolicyDeltaItem<'a> {
         unit: impl Fn(&'a backstore_store::ProtectionUnitRecord) -> Unit<'a>,
     ) -> PolicyDeltaItem<'a> {
         match r {
-            PolicyItemResult::Added { unit: u, content_id } => {
-                PolicyDeltaItem::Unit { unit: Box::new(unit(u)), content_id: content_id.as_deref(), removed: None }
-            }
-            PolicyItemResult::Removed { unit: u, content_id } => PolicyDeltaItem::Unit {
-                unit: Box::new(unit(u)),
-                content_id: content_id.as_deref(),
-                removed: Some(CHANGED),
-            },
+            PolicyItemResult::Added { unit: u, content_id } => DeltaEcho::entity(unit(u), content_id, false),
+            PolicyItemResult::Removed { unit: u, content_id } => DeltaEcho::entity(unit(u), content_id, true),
             PolicyItemResult::Failed { index, item, code, message, response_code } => {
-                let (content_id, failed_operation, sent) = match item {
-                    SentItem::Add { content_id, resource_id } => {
-                        (content_id, "add", FailedItem::Add(Named::new(names(workload).unit_key, resource_id)))
-                    }
-                    SentItem::Remove { content_id, unit_id } => {
-                        (content_id, "remove", FailedItem::Remove { removed: CHANGED, id: unit_id })
-                    }
+                let (content_id, sent) = match item {
+                    SentItem::Add { content_id, resource_id } => (content_id, Ok(resource_id.as_str())),
+                    SentItem::Remove { content_id, unit_id } => (content_id, Err(unit_id.as_str())),
                 };
-                PolicyDeltaItem::Failed {
-                    content_id: content_id.clone().unwrap_or_else(|| index.to_string()),
-                    exception: DataModificationException {
-                        info: Info { code, message: message.as_str().into() },
-                        failed_operation,
-                        response_code: *response_code,
-                    },
-                    sent,
-                }
+                let f = Failure { index: *index, content_id, sent, code, message, response_code: *response_code };
+                DeltaEcho::failed(f, workload)
             }
         }
     }
