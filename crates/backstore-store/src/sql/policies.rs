@@ -327,6 +327,14 @@ impl Store {
                 )
                 .into());
             }
+            if !items.is_empty() && policy.full_service {
+                return Err(RuleError::InvalidPatch(
+                    "A full-service backup policy protects every resource of its workload; leave resources out \
+                     with its exclusion units instead."
+                        .into(),
+                )
+                .into());
+            }
             // Request-level refusals first, before anything is written.
             for item in &items {
                 if let PolicyDeltaItem::Remove { unit_id, .. } = item {

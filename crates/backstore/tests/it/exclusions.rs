@@ -66,6 +66,8 @@ async fn a_full_service_policy_protects_the_directory_but_what_it_excludes() {
         .expect_error(400, "InvalidCreateRequest");
     let at = beta(&app, &format!("sharePointProtectionPolicies/{policy}"));
     app.patch_abs(&at, &token, &json!({ "protectionMode": "standard" })).await.expect(400);
+    let units_delta = json!({ "siteProtectionUnits@delta": [{ "@removed": {}, "id": "x" }] });
+    app.patch_abs(&at, &token, &units_delta).await.expect_error(400, "InvalidPatchRequest");
     let exclude_on_standard = json!({ "siteExclusionUnits@delta": [{ "siteId": site_id(1) }] });
     app.patch_abs(&beta(&app, &format!("sharePointProtectionPolicies/{standard}")), &token, &exclude_on_standard)
         .await
