@@ -155,7 +155,11 @@ pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
         return reports(version, it);
     }
     if is(set, "activityLogs") && version == ApiVersion::Beta {
-        return end(version, Target::ActivityLogs, it);
+        return match it.next() {
+            Some(s) if is(s, "$count") => end(version, Target::Count(CountOf::ActivityLogs), it),
+            Some(s) => Err(not_found(text(s))),
+            None => Ok((version, Target::ActivityLogs)),
+        };
     }
     if is(set, "emailNotificationsSetting") {
         return end(version, Target::NotificationSettings, it);

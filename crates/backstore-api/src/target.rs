@@ -261,4 +261,6 @@ pub enum CountOf {
         workload: Workload,
         policy: Option<String>,
     },
+    /// beta: the activity log, after `$filter`.
+    ActivityLogs,
 }

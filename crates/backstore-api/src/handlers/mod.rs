@@ -331,6 +331,7 @@ async fn count_of(ctx: &Ctx, of: crate::path::CountOf) -> Result<i64, ApiError> 
     let access = match &of {
         CountOf::Sessions { .. } | CountOf::Artifacts { .. } | CountOf::BulkRequests { .. } => Access::RestoreRead,
         CountOf::BrowseSessions { .. } => Access::RestoreWrite,
+        CountOf::ActivityLogs => Access::Monitor,
         CountOf::RestorePoints => Access::RestorePointsRead,
         CountOf::ServiceApps => Access::ControlRead,
         _ => Access::ConfigurationRead,
@@ -389,6 +390,7 @@ async fn count_of(ctx: &Ctx, of: crate::path::CountOf) -> Result<i64, ApiError> 
             }
             unfiltered(store.count_exclusions((tenant, workload, policy.as_deref())).await?)?
         }
+        CountOf::ActivityLogs => store.count_activity_logs(tenant, list_spec(ctx)?.filter.as_ref()).await?,
         CountOf::ExclusionJobs { workload, policy } => {
             policy_of(workload, policy.as_deref()).await?;
             let of = (tenant, workload, policy.as_deref());

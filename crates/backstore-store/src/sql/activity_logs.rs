@@ -236,18 +236,24 @@ fn activity_from_row(r: &dyn Columns) -> StoreResult<ActivityRecord> {
     })
 }
 
+/// The tenant's activity log as a listed collection.
+fn source(tenant: &str) -> Source<'static> {
+    Source {
+        collection: Collection::ActivityLogs,
+        select: "SELECT * FROM activity_logs".into(),
+        seq: "seq",
+        scope: backstore_odata::SqlFilter { sql: "tenant_id = ?".into(), binds: vec![Bind::Text(tenant.to_owned())] },
+    }
+}
+
 impl Store {
     /// A page of the tenant's activity log as `spec` asks.
     pub async fn list_activity_logs(&self, tenant: &str, spec: &ListSpec) -> StoreResult<Page<ActivityRecord>> {
-        let source = Source {
-            collection: Collection::ActivityLogs,
-            select: "SELECT * FROM activity_logs".into(),
-            seq: "seq",
-            scope: backstore_odata::SqlFilter {
-                sql: "tenant_id = ?".into(),
-                binds: vec![Bind::Text(tenant.to_owned())],
-            },
-        };
-        listing::page(self, &source, spec, activity_from_row).await
+        listing::page(self, &source(tenant), spec, activity_from_row).await
+    }
+
+    /// How many records of the tenant's activity log `filter` keeps.
+    pub async fn count_activity_logs(&self, tenant: &str, filter: Option<&crate::Filter>) -> StoreResult<i64> {
+        listing::count(self, &source(tenant), filter).await
     }
 }

@@ -73,6 +73,8 @@ async fn policy_and_restore_activity_is_logged_and_read_back_filtered() {
     let restores =
         app.get_abs(&beta("?$filter=isof('microsoft.graph.restoreTaskActivityLog')&$count=true"), &token).await;
     assert_eq!(restores.body["@odata.count"], 2);
+    let counted = app.get_abs(&beta("/$count?$filter=isof('microsoft.graph.restoreTaskActivityLog')"), &token).await;
+    assert_eq!((counted.status.as_u16(), counted.text.as_str()), (200, "2"));
     let after = v[2]["eventDateTime"].as_str().unwrap();
     let since =
         app.get_abs(&beta(&format!("?$filter=eventDateTime ge {after} and resultStatus eq 'succeeded'")), &token).await;
