@@ -3,9 +3,10 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
-use backstore_domain::{RuleError, Workload};
+use backstore_domain::Workload;
 use serde_json::Value;
 
+use super::protection_policies::require_under;
 use super::{counted_collection, entity, page, Ctx};
 use crate::auth::Access;
 use crate::error::ApiError;
@@ -21,21 +22,13 @@ fn fragment(workload: Option<Workload>, policy: Option<&str>) -> String {
     }
 }
 
-/// The policy an exclusion set is under exists and is of `workload`.
-async fn require_policy(ctx: &Ctx, workload: Option<Workload>, policy: Option<&str>) -> Result<(), ApiError> {
-    if let Some(p) = policy {
-        ctx.store().get_policy(ctx.tenant(), p, workload).await?.ok_or(RuleError::PolicyNotFound)?;
-    }
-    Ok(())
-}
-
 pub(super) async fn list_exclusions(
     ctx: &Ctx,
     workload: Option<Workload>,
     policy: Option<&str>,
 ) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
-    require_policy(ctx, workload, policy).await?;
+    require_under(ctx, workload, policy).await?;
     let limit = ctx.query.page_size();
     let count = super::inline_count(ctx, CountOf::Exclusions { workload, policy: policy.map(str::to_owned) }).await?;
     let rows = ctx.store().list_exclusions((ctx.tenant(), workload, policy), ctx.query.after, limit + 1).await?;
@@ -56,7 +49,7 @@ pub(super) async fn get_exclusion(
 ) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
     ctx.query.for_entity()?;
-    require_policy(ctx, workload, policy).await?;
+    require_under(ctx, workload, policy).await?;
     let found = ctx.store().get_exclusion(ctx.tenant(), workload, id).await?;
     let e = found
         .filter(|e| policy.is_none_or(|p| p == e.policy_id))
@@ -87,7 +80,7 @@ pub(super) async fn create_job(ctx: &Ctx, w: Workload, policy: &str) -> Result<R
 
 pub(super) async fn list_jobs(ctx: &Ctx, w: Workload, policy: Option<&str>) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
-    require_policy(ctx, Some(w), policy).await?;
+    require_under(ctx, Some(w), policy).await?;
     let limit = ctx.query.page_size();
     let of = CountOf::ExclusionJobs { workload: w, policy: policy.map(str::to_owned) };
     let count = super::inline_count(ctx, of).await?;

@@ -38,9 +38,7 @@ pub(super) async fn create_rule(ctx: &Ctx, w: Workload, policy: &str) -> Result<
 
 pub(super) async fn list_rules(ctx: &Ctx, w: Workload, policy: Option<&str>) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
-    if let Some(p) = policy {
-        ctx.store().get_policy(ctx.tenant(), p, Some(w)).await?.ok_or(RuleError::PolicyNotFound)?;
-    }
+    super::protection_policies::require_under(ctx, Some(w), policy).await?;
     let limit = ctx.query.page_size();
     let count = super::inline_count(ctx, CountOf::Rules { workload: w, policy: policy.map(str::to_owned) }).await?;
     let rows =

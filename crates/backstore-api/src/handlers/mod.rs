@@ -3,6 +3,8 @@
 mod artifacts;
 mod browse;
 mod bulk_requests;
+mod counts;
+pub(crate) use counts::inline_count;
 mod drives;
 mod exclusions;
 mod granular;
@@ -21,11 +23,11 @@ mod unit_jobs;
 mod uploads;
 
 use axum::http::Method;
-use axum::response::{IntoResponse, Response};
-use backstore_domain::{RuleError, Workload};
+use axum::response::Response;
+use backstore_domain::Workload;
 use serde_json::{Map, Value};
 
-use backstore_store::{Bind, Filter, Keyed, ListSpec, RuleRecord, UnitBulkJobRecord};
+use backstore_store::{Bind, Filter, Keyed, ListSpec};
 
 use crate::error::ApiError;
 use crate::names::names;
@@ -79,7 +81,7 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
         Mail(path) => mail::route(ctx, &m, path).await,
         Unimplemented(what) => Err(ApiError::NotImplemented(what)),
         Count(of) => match m {
-            Method::GET => count(ctx, of).await,
+            Method::GET => counts::count(ctx, of).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
         Root => match m {
@@ -274,28 +276,6 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
     }
 }
 
-/// `/$count`: how many items the collection has (after `$filter`), as `text/plain`.
-async fn count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Response, ApiError> {
-    use crate::path::CountOf;
-    let q = &ctx.query;
-    // The restore point list's `$expand` and `$filter` say whose points in which window.
-    let expand_needed = matches!(of, CountOf::RestorePoints);
-    if q.top.is_some()
-        || q.after.is_some()
-        || q.skip.is_some()
-        || q.orderby.is_some()
-        || q.select.is_some()
-        || (!q.expand.is_empty() && !expand_needed)
-    {
-        return Err(ApiError::BadRequest("/$count takes $filter only.".into()));
-    }
-    let n = count_of(ctx, of).await?;
-    let mut r = (axum::http::StatusCode::OK, n.to_string()).into_response();
-    r.headers_mut()
-        .insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("text/plain; charset=utf-8"));
-    Ok(r)
-}
-
 /// Which service-status lock a request falls under: writes on the protection side or on restores.
 fn gate(target: &Target, method: &Method) -> service::Gate {
     use Target::*;
@@ -321,90 +301,6 @@ fn gate(target: &Target, method: &Method) -> service::Gate {
         | BulkRequest { .. } => service::Gate::RestoreChange,
         _ => service::Gate::Other,
     }
-}
-
-/// How many items the collection `of` has, after `$filter` where the collection takes one, for
-/// `/$count` and `$count=true`; the access the collection's list needs is checked.
-async fn count_of(ctx: &Ctx, of: crate::path::CountOf) -> Result<i64, ApiError> {
-    use crate::auth::Access;
-    use crate::path::CountOf;
-    let access = match &of {
-        CountOf::Sessions { .. } | CountOf::Artifacts { .. } | CountOf::BulkRequests { .. } => Access::RestoreRead,
-        CountOf::BrowseSessions { .. } => Access::RestoreWrite,
-        CountOf::ActivityLogs => Access::Monitor,
-        CountOf::RestorePoints => Access::RestorePointsRead,
-        CountOf::ServiceApps => Access::ControlRead,
-        _ => Access::ConfigurationRead,
-    };
-    ctx.principal.require(access)?;
-    let store = ctx.store();
-    let tenant = ctx.tenant();
-    let unfiltered = |n: i64| -> Result<i64, ApiError> {
-        match ctx.query.filter {
-            Some(_) => Err(ApiError::NotImplemented(
-                "The query option '$filter' is not implemented by backstore on this collection yet.".into(),
-            )),
-            None => Ok(n),
-        }
-    };
-    let policy_of = async |w: Workload, policy: Option<&str>| -> Result<(), ApiError> {
-        if let Some(p) = policy {
-            store.get_policy(tenant, p, Some(w)).await?.ok_or(RuleError::PolicyNotFound)?;
-        }
-        Ok(())
-    };
-    Ok(match of {
-        CountOf::Sessions { workload } => {
-            store.count_sessions(tenant, workload, list_spec(ctx)?.filter.as_ref()).await?
-        }
-        CountOf::Artifacts { session, workload, granular } => {
-            store.get_session(tenant, &session, Some(workload)).await?.ok_or(RuleError::SessionNotFound)?;
-            store.count_artifacts((tenant, &session, granular), list_spec(ctx)?.filter.as_ref()).await?
-        }
-        CountOf::Units { workload } => store.count_units(tenant, workload, list_spec(ctx)?.filter.as_ref()).await?,
-        CountOf::Policies { workload } => unfiltered(store.count_policies(tenant, workload).await?)?,
-        CountOf::PolicyUnits { policy, workload } => {
-            policy_of(workload, Some(&policy)).await?;
-            unfiltered(store.count_policy_units(tenant, &policy).await?)?
-        }
-        CountOf::Rules { workload, policy } => {
-            policy_of(workload, policy.as_deref()).await?;
-            unfiltered(store.count_under_policy::<RuleRecord>((tenant, workload, policy.as_deref())).await?)?
-        }
-        CountOf::UnitJobs { workload, policy } => {
-            policy_of(workload, policy.as_deref()).await?;
-            unfiltered(store.count_under_policy::<UnitBulkJobRecord>((tenant, workload, policy.as_deref())).await?)?
-        }
-        CountOf::ServiceApps => unfiltered(store.count_service_apps(tenant).await?)?,
-        CountOf::RestorePoints => restore_points::count_restore_points(ctx).await?,
-        CountOf::BulkRequests { session, workload } => {
-            let all = store.list_bulk_requests(tenant, &session, workload).await?.ok_or(RuleError::SessionNotFound)?;
-            unfiltered(all.len() as i64)?
-        }
-        CountOf::BrowseSessions { workload } => {
-            unfiltered(store.count_browse_sessions(tenant, workload, ctx.state.inner.clock.now()).await?)?
-        }
-        CountOf::Exclusions { workload, policy } => {
-            if let Some(p) = &policy {
-                store.get_policy(tenant, p, workload).await?.ok_or(RuleError::PolicyNotFound)?;
-            }
-            unfiltered(store.count_exclusions((tenant, workload, policy.as_deref())).await?)?
-        }
-        CountOf::ActivityLogs => store.count_activity_logs(tenant, list_spec(ctx)?.filter.as_ref()).await?,
-        CountOf::ExclusionJobs { workload, policy } => {
-            policy_of(workload, policy.as_deref()).await?;
-            let of = (tenant, workload, policy.as_deref());
-            unfiltered(store.count_under_policy::<backstore_store::ExclusionJobRecord>(of).await?)?
-        }
-    })
-}
-
-/// `@odata.count` of a collection when `$count=true` asks for it.
-pub(crate) async fn inline_count(ctx: &Ctx, of: crate::path::CountOf) -> Result<Option<i64>, ApiError> {
-    if !ctx.query.count {
-        return Ok(None);
-    }
-    Ok(Some(count_of(ctx, of).await?))
 }
 
 /// Sets `headers` (`Location`, `Content-Location`) of a response to `url`, where the entity lives.

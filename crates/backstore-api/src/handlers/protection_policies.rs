@@ -81,6 +81,14 @@ async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<PolicyR
     Ok(ctx.store().get_policy(ctx.tenant(), id, workload).await?.ok_or(RuleError::PolicyNotFound)?)
 }
 
+/// The policy a collection is under (when it is under one) exists and is of `workload`.
+pub(super) async fn require_under(ctx: &Ctx, workload: Option<Workload>, policy: Option<&str>) -> Result<(), ApiError> {
+    if let Some(p) = policy {
+        load(ctx, p, workload).await?;
+    }
+    Ok(())
+}
+
 pub(super) async fn get_policy(ctx: &Ctx, id: &str, w: Option<Workload>, base: bool) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
     ctx.query.for_entity()?;

@@ -4,7 +4,7 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::Response;
-use backstore_domain::{RuleError, Workload};
+use backstore_domain::Workload;
 use backstore_store::UnitBulkJobRecord;
 use serde_json::{Map, Value};
 
@@ -37,9 +37,7 @@ pub(super) async fn create_job(ctx: &Ctx, w: Workload, policy: &str) -> Result<R
 
 pub(super) async fn list_jobs(ctx: &Ctx, w: Workload, policy: Option<&str>) -> Result<Response, ApiError> {
     ctx.principal.require(Access::ConfigurationRead)?;
-    if let Some(p) = policy {
-        ctx.store().get_policy(ctx.tenant(), p, Some(w)).await?.ok_or(RuleError::PolicyNotFound)?;
-    }
+    super::protection_policies::require_under(ctx, Some(w), policy).await?;
     let limit = ctx.query.page_size();
     let count = super::inline_count(ctx, CountOf::UnitJobs { workload: w, policy: policy.map(str::to_owned) }).await?;
     let rows = ctx
