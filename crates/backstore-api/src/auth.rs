@@ -175,6 +175,13 @@ impl SigningKey {
         SigningKey { secret, verified: TokenCache::default() }
     }
 
+    /// A keyed digest of `data` for one `purpose` (the console's CSRF tokens): whoever does not hold
+    /// the key cannot make it, and a digest made for one purpose says nothing about another.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        let key = blake3::derive_key(purpose, &self.secret);
+        *blake3::keyed_hash(&key, data).as_bytes()
+    }
+
     /// A pre-authenticated URL token (a file's download, an upload session) of one tenant, valid
     /// until `exp` (seconds, server clock): a JWT whose audience says what it is for, so it never
     /// passes as a bearer token or as the other kind.

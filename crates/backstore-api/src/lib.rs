@@ -436,7 +436,10 @@ async fn handle(
     let principal = auth::authenticate(&state.inner.key, &state.inner.issuers, authorization).await?;
     trail.principal = Some(principal.clone());
     state.inner.throttle.check(&principal.tenant, &principal.actor.application_id)?;
-    let (version, target) = path::parse(req.uri().path())?;
+    let (version, target) = match path::admin(req.uri().path()) {
+        Some(target) => (ApiVersion::V1, target?),
+        None => path::parse(req.uri().path())?,
+    };
     let query = query::parse(req.uri().query())?;
     if query.delta_token.is_some()
         && !matches!(&target, Target::Mail(m) if m.tail == mail_path::MailTail::MessagesDelta)

@@ -95,6 +95,24 @@ fn session_cast(seg: &Seg) -> Option<Workload> {
 }
 
 /// Parses a request path (without the query string).
+/// The admin paths the API serves itself (`/admin/browseSessions/{id}/items/{key}/content`), or
+/// `None` for any other path.
+pub fn admin(path: &str) -> Option<Result<Target, ApiError>> {
+    let rest = path.strip_prefix("/admin/browseSessions/")?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let [id, items, key, content] = parts.as_slice() else {
+        return Some(Err(not_found(rest)));
+    };
+    if *items != "items" || *content != "content" || id.is_empty() || key.is_empty() {
+        return Some(Err(not_found(rest)));
+    }
+    let decode = |s: &str| percent_decode_str(s).decode_utf8().map(|d| d.into_owned());
+    match (decode(id), decode(key)) {
+        (Ok(id), Ok(key)) => Some(Ok(Target::BrowseItemContent { id, key })),
+        _ => Some(Err(ApiError::BadRequest(format!("The path '{path}' is not valid UTF-8.")))),
+    }
+}
+
 pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     // Graph's file paths have their own grammar (`:` path addressing, any character in names).
     let lower = path.to_ascii_lowercase();

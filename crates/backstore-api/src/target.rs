@@ -187,6 +187,11 @@ pub enum Target {
         workload: Option<Workload>,
         token: Option<String>,
     },
+    /// `GET /admin/browseSessions/{id}/items/{key}/content`: a file of a browse session's point.
+    BrowseItemContent {
+        id: String,
+        key: String,
+    },
     /// beta: `exclusionUnits` (`workload: None`) and the typed sets, at the root (`policy: None`)
     /// or under a policy.
     Exclusions {

@@ -2,6 +2,7 @@
 
 mod artifacts;
 mod browse;
+mod browse_content;
 mod bulk_requests;
 mod counts;
 pub(crate) use counts::inline_count;
@@ -272,6 +273,10 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             (Method::GET, token) => browse::browse(ctx, &id, workload, token.as_deref(), false).await,
             (_, Some(_)) => Err(ApiError::MethodNotAllowed { allow: "GET" }),
             _ => Err(ApiError::MethodNotAllowed { allow: "GET, POST" }),
+        },
+        BrowseItemContent { id, key } => match m {
+            Method::GET => browse_content::item_content(ctx, &id, &key).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
     }
 }
