@@ -44,6 +44,16 @@ pub(crate) struct Parts {
     pub engine: Option<EngineConfig>,
     pub clock: Clock,
     pub metrics: Arc<Metrics>,
+    pub console: ConsoleSettings,
+}
+
+/// How the console at `/console` is served (with the API).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConsoleSettings {
+    /// Cookies are `Secure` (the server speaks TLS).
+    pub secure: bool,
+    /// Sign-in as any tenant of the local key is offered (a loopback listener only).
+    pub mint: bool,
 }
 
 /// One store and everything serving it.
@@ -126,17 +136,25 @@ impl Live {
     /// The router of a server: the state endpoints (with the API), and every other path through
     /// [`gate`] to the generation served now.
     pub(crate) fn router(self: &Arc<Live>) -> Router {
-        let gated = Router::new().fallback(gate);
-        let routes = match self.parts.api {
-            Some(_) => Router::new()
-                .route("/admin/state", get(list_states))
-                .route("/admin/state/save", post(save_state))
-                .route("/admin/state/load", post(load_state))
-                .route("/admin/state/reset", post(reset_state))
-                .merge(gated),
+        let gated = Router::new().fallback(gate).with_state(self.clone());
+        match &self.parts.api {
+            Some((_, key)) => {
+                let console = backstore_console::ConsoleConfig {
+                    key: key.clone(),
+                    secure: self.parts.console.secure,
+                    mint: self.parts.console.mint,
+                };
+                Router::new()
+                    .route("/admin/state", get(list_states))
+                    .route("/admin/state/save", post(save_state))
+                    .route("/admin/state/load", post(load_state))
+                    .route("/admin/state/reset", post(reset_state))
+                    .with_state(self.clone())
+                    .merge(backstore_console::router(gated.clone(), console))
+                    .merge(gated)
+            }
             None => gated,
-        };
-        routes.with_state(self.clone())
+        }
     }
 
     fn states(&self) -> Result<States, ApiError> {

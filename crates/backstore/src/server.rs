@@ -116,6 +116,10 @@ impl Server {
             engine: config.engine,
             clock: config.clock.clone(),
             metrics: metrics.clone(),
+            console: crate::live::ConsoleSettings {
+                secure: config.tls.is_some(),
+                mint: config.listen.ip().is_loopback(),
+            },
         };
         let first = crate::live::Generation::start(&parts, store)?;
         let live = crate::live::Live::new(parts, first);

@@ -4,8 +4,10 @@
 mod activity;
 mod auth;
 mod browse;
+mod browser;
 mod bulk;
 mod cli;
+mod console;
 mod content;
 mod crash;
 mod drives;

@@ -1,0 +1,262 @@
+//! Protection units: a filterable list, and one unit with its restore points on a timeline — every
+//! point of the last 14 days (of the newest point), then one a week.
+
+use axum::extract::{Path, RawQuery};
+use axum::response::{Html, IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
+use maud::{html, Markup};
+use serde_json::Value;
+
+use crate::api::{enc, graph, literal, Api, Failure};
+use crate::layout::{badge, failure, failure_page, page, text, when};
+use crate::session::{query, Signed};
+
+const KINDS: [(&str, &str); 3] =
+    [("site", "siteProtectionUnit"), ("mailbox", "mailboxProtectionUnit"), ("drive", "driveProtectionUnit")];
+const STATUSES: [&str; 8] = [
+    "protectRequested",
+    "protected",
+    "unprotectRequested",
+    "unprotected",
+    "removeRequested",
+    "offboardRequested",
+    "offboarded",
+    "cancelOffboardRequested",
+];
+/// Calls made at most to walk a unit's recent points (five a call).
+const RECENT_CALLS: usize = 60;
+/// Weeks shown at most before the recent points.
+const WEEKS: usize = 104;
+
+/// A unit's kind (`site`, `mailbox`, `drive`) from its `@odata.type`.
+pub fn kind_of(unit: &Value) -> &'static str {
+    let t = text(&unit["@odata.type"]);
+    KINDS.iter().find(|(_, ty)| t.ends_with(ty)).map_or("unit", |(k, _)| k)
+}
+
+/// What a person calls the unit: its site's name or URL, or its mailbox's or OneDrive's owner.
+pub fn name_of(unit: &Value) -> String {
+    ["siteName", "displayName", "email", "siteWebUrl", "siteId", "directoryObjectId", "id"]
+        .iter()
+        .map(|k| text(&unit[*k]))
+        .find(|v| !v.is_empty())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub async fn list(signed: Signed, RawQuery(raw): RawQuery) -> Response {
+    let q = query(raw.as_deref());
+    let field = |k: &str| q.get(k).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let (kind, status, text_filter) = (field("kind"), field("status"), field("q").to_lowercase());
+    let mut path = String::from("protectionUnits");
+    if let Some((_, ty)) = KINDS.iter().find(|(k, _)| *k == kind) {
+        path.push_str(&format!("/microsoft.graph.{ty}"));
+    }
+    path.push_str("?$top=100");
+    if STATUSES.contains(&status.as_str()) {
+        path.push_str(&format!("&$filter={}", enc(&format!("status eq '{}'", literal(&status)))));
+    }
+    if let Some(token) = q.get("skiptoken") {
+        path.push_str(&format!("&$skiptoken={}", enc(token)));
+    }
+    let listed = signed.api.get(&graph(&path)).await;
+    let body = html! {
+        form.filters method="get" action="/console/units" role="search" {
+            label for="q" { "Name contains" }
+            input #q name="q" value=(field("q"));
+            label for="kind" { "Kind" }
+            select #kind name="kind" {
+                option value="" { "any" }
+                @for (k, _) in KINDS { option value=(k) selected[kind == k] { (k) } }
+            }
+            label for="status" { "Status" }
+            select #status name="status" {
+                option value="" { "any" }
+                @for s in STATUSES { option value=(s) selected[status == s] { (s) } }
+            }
+            button type="submit" { "Filter" }
+        }
+        @match &listed {
+            Err(f) => (failure(f)),
+            Ok(v) => (units_table(v, &text_filter, raw.as_deref())),
+        }
+    };
+    Html(page("Protection units", Some(&signed), body).into_string()).into_response()
+}
+
+fn units_table(listed: &Value, text_filter: &str, raw: Option<&str>) -> Markup {
+    let units: Vec<&Value> = listed["value"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|u| text_filter.is_empty() || name_of(u).to_lowercase().contains(text_filter))
+        .collect();
+    let next =
+        text(&listed["@odata.nextLink"]).split_once("$skiptoken=").map(|(_, t)| t.split('&').next().unwrap_or(t));
+    html! {
+        @if units.is_empty() { p.quiet { "No protection unit matches." } }
+        @else {
+            table #units {
+                caption { (units.len()) " units" }
+                thead { tr { th scope="col" { "Unit" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Policy" } } }
+                tbody {
+                    @for u in &units {
+                        tr {
+                            td { a href={ "/console/units/" (enc(text(&u["id"]))) } { (name_of(u)) } }
+                            td { (kind_of(u)) }
+                            td { (badge(text(&u["status"]))) }
+                            td.mono { (text(&u["policyId"])) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(token) = next {
+            @let kept: Vec<(String, String)> = crate::session::query(raw).into_iter().filter(|(k, _)| k != "skiptoken").collect();
+            @let base = kept.iter().map(|(k, v)| format!("{}={}&", enc(k), enc(v))).collect::<String>();
+            p { a href={ "/console/units?" (base) "skiptoken=" (token) } { "Next page" } }
+        }
+    }
+}
+
+/// A restore point as the timeline shows it.
+struct Point {
+    id: String,
+    at: String,
+    time: DateTime<Utc>,
+    tags: String,
+    expires: String,
+}
+
+fn point_of(v: &Value) -> Option<Point> {
+    let at = text(&v["protectionDateTime"]).to_owned();
+    let time = DateTime::parse_from_rfc3339(&at).ok()?.with_timezone(&Utc);
+    Some(Point {
+        id: text(&v["id"]).to_owned(),
+        at,
+        time,
+        tags: text(&v["tags"]).to_owned(),
+        expires: text(&v["expirationDateTime"]).to_owned(),
+    })
+}
+
+/// The points of `unit` taken before `before`, newest first (at most five: the list's page).
+async fn points_before(api: &Api, unit: &str, before: &str) -> Result<Vec<Point>, Failure> {
+    let expand = enc(&format!("protectionUnit($filter=id eq '{}')", literal(unit)));
+    let filter = enc(&format!("protectionDateTime lt {before}"));
+    let listed = api.get(&graph(&format!("restorePoints?$expand={expand}&$filter={filter}"))).await?;
+    Ok(listed["value"].as_array().into_iter().flatten().filter_map(point_of).collect())
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// The timeline: every point of the 14 days before the newest (from `before`, when given), then
+/// the newest point of each week before those; whether the recent walk stopped at its limit.
+async fn timeline(api: &Api, unit: &str, before: Option<&str>) -> Result<(Vec<Point>, Vec<Point>, bool), Failure> {
+    let mut recent: Vec<Point> = Vec::new();
+    let mut cursor = before.unwrap_or("9999-12-31T00:00:00Z").to_owned();
+    let mut cutoff: Option<DateTime<Utc>> = None;
+    let mut truncated = true;
+    for _ in 0..RECENT_CALLS {
+        let page = points_before(api, unit, &cursor).await?;
+        let full = page.len() == 5;
+        let Some(last) = page.last() else {
+            truncated = false;
+            break;
+        };
+        let cut = *cutoff.get_or_insert(page[0].time - Duration::days(14));
+        cursor = stamp(last.time);
+        let past_cut = last.time < cut;
+        recent.extend(page.into_iter().filter(|p| p.time >= cut));
+        if past_cut || !full {
+            truncated = false;
+            break;
+        }
+    }
+    let mut weekly = Vec::new();
+    if let (Some(cut), false) = (cutoff, truncated) {
+        let mut boundary = cut;
+        for _ in 0..WEEKS {
+            let Some(p) = points_before(api, unit, &stamp(boundary)).await?.into_iter().next() else { break };
+            boundary = (boundary - Duration::days(7)).min(p.time);
+            weekly.push(p);
+        }
+    }
+    Ok((recent, weekly, truncated))
+}
+
+pub async fn unit(signed: Signed, Path(id): Path<String>, RawQuery(raw): RawQuery) -> Response {
+    let q = query(raw.as_deref());
+    let unit = match signed.api.get(&graph(&format!("protectionUnits/{}", enc(&id)))).await {
+        Ok(u) => u,
+        Err(f) => return failure_page(Some(&signed), "Protection unit", &f),
+    };
+    let kind = kind_of(&unit);
+    let points = timeline(&signed.api, &id, q.get("before").map(String::as_str)).await;
+    let body = html! {
+        dl.facts {
+            dt { "Kind" } dd { (kind) }
+            dt { "Status" } dd { (badge(text(&unit["status"]))) }
+            dt { "Policy" } dd.mono { (text(&unit["policyId"])) }
+            @if !text(&unit["siteWebUrl"]).is_empty() { dt { "Site" } dd { (text(&unit["siteWebUrl"])) } }
+            @if !text(&unit["email"]).is_empty() { dt { "Email" } dd { (text(&unit["email"])) } }
+            @if !text(&unit["createdDateTime"]).is_empty() { dt { "Added" } dd { (when(text(&unit["createdDateTime"]))) } }
+        }
+        h2 #points-h { "Restore points" }
+        @match &points {
+            Err(f) => (failure(f)),
+            Ok((recent, weekly, truncated)) => {
+                @if recent.is_empty() { p.quiet { "No restore point yet." } }
+                @else {
+                    form method="get" action="/console/diff" aria-labelledby="points-h" {
+                        input type="hidden" name="unit" value=(id);
+                        (points_table("Recent points (the 14 days before the newest)", recent, &id, kind))
+                        @if *truncated {
+                            p { "Only the newest points are shown. "
+                                a href={ "/console/units/" (enc(&id)) "?before=" (enc(&recent.last().map(|p| stamp(p.time)).unwrap_or_default())) } { "Older points" } }
+                        }
+                        @if !weekly.is_empty() { (points_table("Weekly points before those", weekly, &id, kind)) }
+                        @if kind != "mailbox" {
+                            button type="submit" #compare { "Compare the two points chosen" }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Html(page(&name_of(&unit), Some(&signed), body).into_string()).into_response()
+}
+
+fn points_table(caption: &str, points: &[Point], unit: &str, kind: &str) -> Markup {
+    html! {
+        table.points {
+            caption { (caption) ": " (points.len()) }
+            thead { tr {
+                th scope="col" { "Taken" } th scope="col" { "Tags" } th scope="col" { "Expires" }
+                @if kind != "mailbox" { th scope="col" { "Compare: from" } th scope="col" { "to" } }
+                th scope="col" { "Actions" }
+            } }
+            tbody {
+                @for p in points {
+                    tr {
+                        td { time datetime=(p.at) { (when(&p.at)) } }
+                        td { (p.tags) }
+                        td { (when(&p.expires)) }
+                        @if kind != "mailbox" {
+                            td { input type="radio" name="a" value=(p.id) aria-label={ "Compare from " (when(&p.at)) }; }
+                            td { input type="radio" name="b" value=(p.id) aria-label={ "Compare to " (when(&p.at)) }; }
+                        }
+                        td.actions {
+                            @if kind != "mailbox" {
+                                a href={ "/console/points/" (enc(&p.id)) } aria-label={ "Browse the point of " (when(&p.at)) } { "Browse" }
+                            }
+                            a href={ "/console/restore?unit=" (enc(unit)) "&point=" (enc(&p.id)) } aria-label={ "Restore the point of " (when(&p.at)) } { "Restore…" }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
