@@ -130,10 +130,20 @@ async fn https_with_a_local_authority_from_backstore_cert() {
     assert!(s.origin.starts_with("https://127.0.0.1:"), "{}", s.origin);
     let (_, token, _) = run(&["token", "--data-dir", &d, "--tenant", "tls-tenant"]);
     let ca = reqwest::Certificate::from_pem(&std::fs::read(tls.join("ca.pem")).unwrap()).unwrap();
-    let trusting = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(ca)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let url = format!("{}/v1.0/solutions/backupRestore", s.origin);
     let r = trusting.get(&url).bearer_auth(token.trim()).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    // The console's session cookie is Secure under TLS.
+    let sign_in = trusting.post(format!("{}/console/sign-in", s.origin)).header("origin", &s.origin);
+    let form = "mode=mint&tenant=tls-tenant&access=read";
+    let r = sign_in.header("content-type", "application/x-www-form-urlencoded").body(form).send().await.unwrap();
+    let cookie = r.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_owned());
+    assert!(cookie.is_some_and(|c| c.ends_with("; Secure")), "{:?}", r.headers());
     // Without the authority the certificate is not trusted; plain HTTP gets no answer.
     assert!(reqwest::Client::new().get(&url).send().await.is_err());
     assert!(reqwest::Client::new().get(url.replace("https://", "http://")).send().await.is_err());

@@ -1,0 +1,257 @@
+//! The console over plain HTTP, for what a browser test does not show: the session cookie's
+//! attributes and who may sign in how, the forgery checks, the admin path a point's files are read
+//! through and its refusals, comparing two points, and the events a session page is fed.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::support::*;
+
+/// A client that shows redirects instead of following them.
+fn plain() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+struct Page {
+    status: StatusCode,
+    headers: reqwest::header::HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn header(&self, name: &str) -> &str {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    /// The value of the page's first hidden `_csrf` field.
+    fn csrf(&self) -> String {
+        let at = self.text.find("name=\"_csrf\" value=\"").expect("a form with a CSRF token") + 20;
+        self.text[at..].split('"').next().unwrap().to_owned()
+    }
+}
+
+async fn page(method: Method, url: &str, cookie: Option<&str>, form: Option<&str>, origin: Option<&str>) -> Page {
+    let mut r = plain().request(method, url);
+    if let Some(c) = cookie {
+        r = r.header("cookie", format!("backstore_console={c}"));
+    }
+    if let Some(o) = origin {
+        r = r.header("origin", o);
+    }
+    if let Some(f) = form {
+        r = r.header("content-type", "application/x-www-form-urlencoded").body(f.to_owned());
+    }
+    let r = r.send().await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    Page { status, headers, text: r.text().await.unwrap() }
+}
+
+/// Signs in as `tenant` through the sign-in form; the cookie's token.
+async fn signed_in(app: &TestApp, tenant: &str, access: &str) -> String {
+    let form = format!("mode=mint&tenant={tenant}&access={access}");
+    let p = page(Method::POST, &format!("{}/console/sign-in", app.origin), None, Some(&form), Some(&app.origin)).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+    let cookie = p.header("set-cookie");
+    cookie.strip_prefix("backstore_console=").unwrap().split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn signing_in_sets_a_strict_http_only_cookie_and_forged_or_bad_sign_ins_are_refused() {
+    let app = TestApp::spawn().await;
+    let console = |p: &str| format!("{}/console{p}", app.origin);
+    let p = page(Method::GET, &console("/overview"), None, None, None).await;
+    assert_eq!((p.status, p.header("location")), (StatusCode::SEE_OTHER, "/console/sign-in"));
+    let p = page(Method::GET, &console("/sign-in"), None, None, None).await;
+    assert!(p.text.contains("id=\"sign-in-mint\"") && p.header("content-type").starts_with("text/html"));
+
+    let form = "mode=mint&tenant=tenant-a&access=readWrite";
+    let p = page(Method::POST, &console("/sign-in"), None, Some(form), Some(&app.origin)).await;
+    assert_eq!((p.status, p.header("location")), (StatusCode::SEE_OTHER, "/console/overview"));
+    let cookie = p.header("set-cookie");
+    for attribute in ["; Path=/console", "; HttpOnly", "; SameSite=Strict", "; Max-Age=3600"] {
+        assert!(cookie.contains(attribute), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "no Secure cookie over plain HTTP: {cookie}");
+
+    // From another origin, or another site as the browser says: refused, no cookie.
+    let p = page(Method::POST, &console("/sign-in"), None, Some(form), Some("http://127.0.0.1:1")).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    assert!(p.text.contains("cross-site request forgery") && p.header("set-cookie").is_empty());
+    let mut r = plain().post(console("/sign-in")).header("sec-fetch-site", "cross-site");
+    r = r.header("content-type", "application/x-www-form-urlencoded").body(form);
+    assert_eq!(r.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    // A token that does not open the service is refused as the API states it; so is no tenant.
+    let p = page(Method::POST, &console("/sign-in"), None, Some("mode=token&token=abc.def.ghi"), None).await;
+    assert_eq!(p.status, StatusCode::UNAUTHORIZED);
+    assert!(p.text.contains("InvalidAuthenticationToken") && p.text.contains("role=\"alert\""), "{}", p.text);
+    let p = page(Method::POST, &console("/sign-in"), None, Some("mode=mint&tenant=&access=read"), None).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    // A pasted token of the server's key signs in as its tenant.
+    let form = format!("mode=token&token=Bearer+{}", app.token(OTHER_TENANT));
+    let p = page(Method::POST, &console("/sign-in"), None, Some(&form), None).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
+
+    // Signed in: unknown pages are a page too; signing out needs the page's token.
+    let token = signed_in(&app, TENANT, "read").await;
+    let p = page(Method::GET, &console("/nowhere"), Some(&token), None, None).await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    assert!(p.text.contains("itemNotFound") && p.text.contains("read-only"), "{}", p.text);
+    let overview = page(Method::GET, &console("/overview"), Some(&token), None, None).await;
+    assert_eq!(overview.status, StatusCode::OK);
+    let p = page(Method::POST, &console("/sign-out"), Some(&token), Some("_csrf=forged"), None).await;
+    assert_eq!(p.status, StatusCode::FORBIDDEN);
+    let form = format!("_csrf={}", overview.csrf());
+    let p = page(Method::POST, &console("/sign-out"), Some(&token), Some(&form), Some(&app.origin)).await;
+    assert_eq!(p.status, StatusCode::SEE_OTHER);
+    assert!(p.header("set-cookie").contains("backstore_console=;") && p.header("set-cookie").contains("Max-Age=0"));
+}
+
+#[tokio::test]
+async fn a_server_not_on_loopback_offers_no_minted_sign_in() {
+    let app = TestApp::spawn_custom(None, |c| c.listen = "0.0.0.0:0".parse().unwrap()).await;
+    let url = format!("{}/console/sign-in", app.origin.replace("0.0.0.0", "127.0.0.1"));
+    let p = page(Method::GET, &url, None, None, None).await;
+    assert!(!p.text.contains("sign-in-mint") && p.text.contains("sign-in-token"));
+    let p = page(Method::POST, &url, None, Some("mode=mint&tenant=tenant-a&access=readWrite"), None).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p.header("set-cookie").is_empty());
+}
+
+/// A site whose point holds `Docs/a.txt`, `Docs/b.txt` and `c.txt`, then, changed, a second point
+/// (a.txt changed, b.txt deleted, d.txt added); the unit, both points and the drive.
+async fn two_points(app: &TestApp, token: &str) -> (String, String, String, String) {
+    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
+    let unit = seeded.protection_units.iter().find(|u| u.kind == "site").unwrap();
+    let d = app.drive_of(token, &format!("sites/{}", unit.site_id.clone().unwrap())).await;
+    let url = format!("{}/v1.0/drives/{d}/root/children", app.origin);
+    app.post_abs(&url, token, &json!({"name": "Docs", "folder": {}})).await.expect(201);
+    app.put_file(token, &d, "Docs/a.txt", b"first").await;
+    app.put_file(token, &d, "Docs/b.txt", b"second").await;
+    app.put_file(token, &d, "c.txt", b"third").await;
+    let first = app.point_holding(token, &d).await.1;
+    app.put_file(token, &d, "Docs/a.txt", b"first, longer now").await;
+    let b = app.get_abs(&format!("{}/v1.0/drives/{d}/root:/Docs/b.txt", app.origin), token).await;
+    let b_url = format!("{}/v1.0/drives/{d}/items/{}", app.origin, b.body["id"].as_str().unwrap());
+    app.send(Method::DELETE, &b_url, Some(token), None, &[]).await.expect(204);
+    app.put_file(token, &d, "Docs/d.txt", b"fourth").await;
+    let second = app.point_holding(token, &d).await.1;
+    (unit.id.clone(), first, second, d)
+}
+
+/// The section of a page from heading `from` to the next `<h2>`.
+fn section<'a>(text: &'a str, from: &str) -> &'a str {
+    let start = text.find(&format!("<h2>{from}</h2>")).unwrap_or_else(|| panic!("no {from} in {text}"));
+    let rest = &text[start + 4..];
+    &rest[..rest.find("<h2>").unwrap_or(rest.len())]
+}
+
+#[tokio::test]
+async fn two_points_compare_as_added_removed_and_changed_files() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let (unit, first, second, _) = two_points(&app, &token).await;
+    let cookie = signed_in(&app, TENANT, "readWrite").await;
+    let url = format!("{}/console/diff?unit={unit}&a={first}&b={second}", app.origin);
+    let p = page(Method::GET, &url, Some(&cookie), None, None).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("1 added, 1 removed, 1 changed."), "{}", p.text);
+    assert!(section(&p.text, "Added").contains("/Docs/d.txt"));
+    assert!(section(&p.text, "Removed").contains("/Docs/b.txt"));
+    let changed = section(&p.text, "Changed");
+    assert!(changed.contains("/Docs/a.txt") && changed.contains("5 B") && changed.contains("17 B"), "{changed}");
+    assert!(!changed.contains("c.txt"));
+    // One point chosen is not a compare.
+    let p = page(Method::GET, &format!("{}/console/diff?unit={unit}&a={first}", app.origin), Some(&cookie), None, None)
+        .await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_points_file_is_read_through_the_admin_path_and_nothing_else_is() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let (_, first, _, _) = two_points(&app, &token).await;
+    let made = app.post("sharePointBrowseSessions", &token, &json!({"restorePointId": first})).await;
+    made.expect(201);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    let browse = |key: Option<String>| {
+        let app = &app;
+        let token = &token;
+        let id = &id;
+        async move {
+            let body = key.map_or(json!({}), |k| json!({"browseLocationItemKey": k}));
+            let r = app.post(&format!("browseSessions/{id}/browse"), token, &body).await;
+            r.expect(200);
+            r.body["value"].as_array().unwrap().clone()
+        }
+    };
+    let key_of = |items: &[Value], name: &str| {
+        items.iter().find(|i| i["name"] == name).unwrap()["itemKey"].as_str().unwrap().to_owned()
+    };
+    let site = browse(None).await;
+    let library = browse(Some(site[0]["itemKey"].as_str().unwrap().to_owned())).await;
+    let top = browse(Some(library[0]["itemKey"].as_str().unwrap().to_owned())).await;
+    let docs = key_of(&top, "Docs");
+    let a = key_of(&browse(Some(docs.clone())).await, "a.txt");
+    let content = |key: &str| format!("{}/admin/browseSessions/{id}/items/{}/content", app.origin, urlencode(key));
+
+    let r = app.client.get(content(&a)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-disposition"], "attachment; filename*=UTF-8''a.txt");
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"first", "the point's bytes, not the live file's");
+
+    let get = |url: String, token: String| {
+        let app = &app;
+        async move { app.send(Method::GET, &url, Some(&token), None, &[]).await }
+    };
+    get(content(&docs), token.clone()).await.expect_error(400, "InvalidBrowseLocationItemKey");
+    get(content("not,a,key"), token.clone()).await.expect_error(400, "InvalidBrowseLocationItemKey");
+    get(content(&a), app.token_with(TENANT, true, None, 3600)).await.expect_error(403, "accessDenied");
+    get(content(&a), app.token(OTHER_TENANT)).await.expect_error(404, "BrowseSessionNotFound");
+    let url = format!("{}/admin/browseSessions/{id}/items/{}", app.origin, urlencode(&a));
+    get(url, token.clone()).await.expect_error(404, "ResourceNotFound");
+    app.send(Method::POST, &content(&a), Some(&token), None, &[]).await.expect_error(405, "MethodNotAllowed");
+    let r = app.client.get(content(&a)).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+fn urlencode(text: &str) -> String {
+    text.replace(',', "%2C")
+}
+
+#[tokio::test]
+async fn a_restore_started_from_the_console_streams_its_progress_to_the_end() {
+    let app = TestApp::spawn_with_engine().await;
+    let token = app.token(TENANT);
+    let (unit, _, second, _) = two_points(&app, &token).await;
+    let cookie = signed_in(&app, TENANT, "readWrite").await;
+    let review = format!("{}/console/restore?unit={unit}&point={second}", app.origin);
+    let p = page(Method::GET, &review, Some(&cookie), None, None).await;
+    assert!(p.text.contains("id=\"start-restore\""), "{}", p.text);
+    let form = format!("_csrf={}&unit={unit}&point={second}&destination=sideways", p.csrf());
+    let start = format!("{}/console/restore", app.origin);
+    let refused = page(Method::POST, &start, Some(&cookie), Some(&form), Some(&app.origin)).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "the API's refusal of a bad destination");
+    assert!(refused.text.contains("role=\"alert\""), "{}", refused.text);
+    let form = form.replace("sideways", "new");
+    let started = page(Method::POST, &start, Some(&cookie), Some(&form), Some(&app.origin)).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let session = started.header("location").to_owned();
+    let events = format!("{}{session}/events", app.origin);
+    let p = page(Method::GET, &events, Some(&cookie), None, None).await;
+    assert!(p.header("content-type").starts_with("text/event-stream"));
+    let done = p.text.split("\n\n").find(|e| e.starts_with("event: done")).expect("a done event");
+    let data: Value = serde_json::from_str(done.split_once("data: ").unwrap().1).unwrap();
+    assert_eq!(data["status"], "completed");
+    assert_eq!(data["itemsDone"], data["itemsTotal"]);
+    let p = page(Method::GET, &format!("{}{session}", app.origin), Some(&cookie), None, None).await;
+    assert!(p.text.contains("id=\"proofs\"") && p.text.contains("s-match"), "{}", p.text);
+    assert!(!p.text.contains("data-events"), "a finished session's page is not fed events");
+    // Another tenant's session is the API's 404, on the page and in the stream.
+    let other = signed_in(&app, OTHER_TENANT, "readWrite").await;
+    let p = page(Method::GET, &format!("{}{session}", app.origin), Some(&other), None, None).await;
+    assert_eq!(p.status, StatusCode::NOT_FOUND);
+    let p = page(Method::GET, &events, Some(&other), None, None).await;
+    assert!(p.text.starts_with("event: failure") && p.text.contains("\"status\":404"), "{}", p.text);
+}
