@@ -95,22 +95,31 @@ fn session_cast(seg: &Seg) -> Option<Workload> {
 }
 
 /// Parses a request path (without the query string).
-/// The admin paths the API serves itself (`/admin/browseSessions/{id}/items/{key}/content`), or
-/// `None` for any other path.
+/// The admin paths the API serves itself (a point's content: `/admin/browseSessions/{id}/items/
+/// {key}/content`, `/admin/restorePoints/{id}/items[/{item}/content]`, `/admin/restorePointStats`),
+/// or `None` for any other path.
 pub fn admin(path: &str) -> Option<Result<Target, ApiError>> {
-    let rest = path.strip_prefix("/admin/browseSessions/")?;
-    let parts: Vec<&str> = rest.split('/').collect();
-    let [id, items, key, content] = parts.as_slice() else {
-        return Some(Err(not_found(rest)));
+    let rest = path.strip_prefix("/admin/")?;
+    let decoded: Result<Vec<String>, _> =
+        rest.split('/').map(|s| percent_decode_str(s).decode_utf8().map(|d| d.into_owned())).collect();
+    let Ok(parts) = decoded else {
+        return Some(Err(ApiError::BadRequest(format!("The path '{path}' is not valid UTF-8."))));
     };
-    if *items != "items" || *content != "content" || id.is_empty() || key.is_empty() {
-        return Some(Err(not_found(rest)));
-    }
-    let decode = |s: &str| percent_decode_str(s).decode_utf8().map(|d| d.into_owned());
-    match (decode(id), decode(key)) {
-        (Ok(id), Ok(key)) => Some(Ok(Target::BrowseItemContent { id, key })),
-        _ => Some(Err(ApiError::BadRequest(format!("The path '{path}' is not valid UTF-8.")))),
-    }
+    let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+    let owned = |s: &str| s.to_owned();
+    let target = match parts.as_slice() {
+        ["browseSessions", id, "items", key, "content"] if !id.is_empty() && !key.is_empty() => {
+            Target::BrowseItemContent { id: owned(id), key: owned(key) }
+        }
+        ["restorePoints", id, "items"] if !id.is_empty() => Target::PointItems { id: owned(id) },
+        ["restorePoints", id, "items", item, "content"] if !id.is_empty() && !item.is_empty() => {
+            Target::PointItemContent { id: owned(id), item: owned(item) }
+        }
+        ["restorePointStats"] => Target::PointStats,
+        ["browseSessions", ..] | ["restorePoints", ..] => return Some(Err(not_found(rest))),
+        _ => return None,
+    };
+    Some(Ok(target))
 }
 
 pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {

@@ -192,6 +192,17 @@ pub enum Target {
         id: String,
         key: String,
     },
+    /// `GET /admin/restorePoints/{id}/items`: a level of a point's tree.
+    PointItems {
+        id: String,
+    },
+    /// `GET /admin/restorePoints/{id}/items/{item}/content`.
+    PointItemContent {
+        id: String,
+        item: String,
+    },
+    /// `GET /admin/restorePointStats?ids=…`.
+    PointStats,
     /// beta: `exclusionUnits` (`workload: None`) and the typed sets, at the root (`policy: None`)
     /// or under a policy.
     Exclusions {

@@ -5,6 +5,7 @@
 
 mod api;
 mod layout;
+mod mail;
 mod overview;
 mod points;
 mod restores;
@@ -69,6 +70,8 @@ pub fn router(api: Router, config: ConsoleConfig) -> Router {
         .route("/console/units", get(units::list))
         .route("/console/units/{id}", get(units::unit))
         .route("/console/points/{id}", get(points::open))
+        .route("/console/points/{id}/mail", get(mail::folder))
+        .route("/console/points/{id}/mail/message", get(mail::message))
         .route("/console/browse/{session}", get(points::browse))
         .route("/console/browse/{session}/file", get(points::file))
         .route("/console/diff", get(points::diff))

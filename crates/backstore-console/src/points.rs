@@ -53,8 +53,12 @@ async fn browse_session_of(api: &Api, point: &str) -> Result<String, Failure> {
     Ok(text(&made["id"]).to_owned())
 }
 
-/// `/console/points/{id}`: opens the point for browsing.
+/// `/console/points/{id}`: opens the point for browsing (a mailbox's on its mail page).
 pub async fn open(signed: Signed, Path(point): Path<String>) -> Response {
+    let unit = signed.api.get(&graph(&format!("restorePoints/{}/protectionUnit", enc(&point)))).await;
+    if unit.as_ref().is_ok_and(|u| kind_of(u) == "mailbox") {
+        return Redirect::to(&format!("/console/points/{}/mail", enc(&point))).into_response();
+    }
     match browse_session_of(&signed.api, &point).await {
         Ok(session) => Redirect::to(&format!("/console/browse/{}", enc(&session))).into_response(),
         Err(f) => failure_page(Some(&signed), "Restore point", &f),
@@ -189,8 +193,7 @@ fn previewable(media: &str) -> bool {
     let media = media.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     media.starts_with("text/")
         || media.starts_with("image/")
-        || media == "application/pdf"
-        || media == "application/json"
+        || ["application/pdf", "application/json", "message/rfc822"].contains(&media.as_str())
 }
 
 /// `/console/browse/{session}/file?key=…[&view=inline]`: a file of the point, to download or (for
@@ -199,7 +202,14 @@ pub async fn file(signed: Signed, Path(session): Path<String>, RawQuery(raw): Ra
     let q = query(raw.as_deref());
     let key = q.get("key").cloned().unwrap_or_default();
     let path = format!("/admin/browseSessions/{}/items/{}/content", enc(&session), enc(&key));
-    let r = signed.api.raw(axum::http::Method::GET, &path, None).await;
+    let inline = q.get("view").is_some_and(|v| v == "inline");
+    proxy_file(&signed, &path, inline).await
+}
+
+/// The bytes the admin path `path` answers, to download, or shown (never run) when `inline` and
+/// the browser can show them.
+pub async fn proxy_file(signed: &Signed, path: &str, inline: bool) -> Response {
+    let r = signed.api.raw(axum::http::Method::GET, path, None).await;
     if !r.status().is_success() {
         let status = r.status();
         let body = axum::body::to_bytes(r.into_body(), 1 << 20).await.unwrap_or_default();
@@ -209,24 +219,20 @@ pub async fn file(signed: Signed, Path(session): Path<String>, RawQuery(raw): Ra
             code: text(&v["error"]["code"]).to_owned(),
             message: text(&v["error"]["message"]).to_owned(),
         };
-        return failure_page(Some(&signed), "File", &f);
+        return failure_page(Some(signed), "File", &f);
     }
     let (mut parts, body) = r.into_parts();
     let h = &mut parts.headers;
     let media = h.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
-    if q.get("view").is_some_and(|v| v == "inline") && previewable(&media) {
-        // Shown, never run: markup is shown as text and the page may not script.
-        if media.starts_with("text/") || media.starts_with("application/json") {
+    if inline && previewable(&media) {
+        // Shown, never run: markup and mail are shown as text, and the page may not script.
+        if !media.starts_with("image/") && media != "application/pdf" {
             h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
         }
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(
-                "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'",
-            ),
-        );
+        let policy = "sandbox; default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; object-src 'self'";
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(policy));
         h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("inline"));
     }
     Response::from_parts(parts, Body::new(body))

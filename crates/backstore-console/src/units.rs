@@ -8,7 +8,7 @@ use maud::{html, Markup};
 use serde_json::Value;
 
 use crate::api::{enc, graph, literal, Api, Failure};
-use crate::layout::{badge, failure, failure_page, page, text, when};
+use crate::layout::{badge, bytes, failure, failure_page, page, text, when};
 use crate::session::{query, Signed};
 
 const KINDS: [(&str, &str); 3] =
@@ -148,6 +148,24 @@ async fn points_before(api: &Api, unit: &str, before: &str) -> Result<Vec<Point>
     Ok(listed["value"].as_array().into_iter().flatten().filter_map(point_of).collect())
 }
 
+/// Each point's bytes and items, by id.
+type Stats = std::collections::HashMap<String, (u64, u64)>;
+
+/// The sizes and item counts of `points` (the admin path `restorePointStats`, 500 at a time).
+async fn stats_of(api: &Api, points: impl Iterator<Item = &Point>) -> Result<Stats, Failure> {
+    let ids: Vec<&str> = points.map(|p| p.id.as_str()).collect();
+    let mut stats = Stats::new();
+    for chunk in ids.chunks(500) {
+        let listed = api.get(&format!("/admin/restorePointStats?ids={}", enc(&chunk.join(",")))).await?;
+        for s in listed["value"].as_array().into_iter().flatten() {
+            if let (Some(size), Some(items)) = (s["sizeInBytes"].as_u64(), s["itemCount"].as_u64()) {
+                stats.insert(text(&s["restorePointId"]).to_owned(), (size, items));
+            }
+        }
+    }
+    Ok(stats)
+}
+
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
@@ -195,6 +213,10 @@ pub async fn unit(signed: Signed, Path(id): Path<String>, RawQuery(raw): RawQuer
     };
     let kind = kind_of(&unit);
     let points = timeline(&signed.api, &id, q.get("before").map(String::as_str)).await;
+    let stats = match &points {
+        Ok((recent, weekly, _)) => stats_of(&signed.api, recent.iter().chain(weekly)).await,
+        Err(_) => Ok(Stats::new()),
+    };
     let body = html! {
         dl.facts {
             dt { "Kind" } dd { (kind) }
@@ -205,6 +227,8 @@ pub async fn unit(signed: Signed, Path(id): Path<String>, RawQuery(raw): RawQuer
             @if !text(&unit["createdDateTime"]).is_empty() { dt { "Added" } dd { (when(text(&unit["createdDateTime"]))) } }
         }
         h2 #points-h { "Restore points" }
+        @if let Err(f) = &stats { p.quiet { "Sizes and item counts are not shown: " (f.code) " (" (f.message) ")" } }
+        @let stats = stats.as_ref().cloned().unwrap_or_default();
         @match &points {
             Err(f) => (failure(f)),
             Ok((recent, weekly, truncated)) => {
@@ -212,12 +236,12 @@ pub async fn unit(signed: Signed, Path(id): Path<String>, RawQuery(raw): RawQuer
                 @else {
                     form method="get" action="/console/diff" aria-labelledby="points-h" {
                         input type="hidden" name="unit" value=(id);
-                        (points_table("Recent points (the 14 days before the newest)", recent, &id, kind))
+                        (points_table("Recent points (the 14 days before the newest)", recent, &id, kind, &stats))
                         @if *truncated {
                             p { "Only the newest points are shown. "
                                 a href={ "/console/units/" (enc(&id)) "?before=" (enc(&recent.last().map(|p| stamp(p.time)).unwrap_or_default())) } { "Older points" } }
                         }
-                        @if !weekly.is_empty() { (points_table("Weekly points before those", weekly, &id, kind)) }
+                        @if !weekly.is_empty() { (points_table("Weekly points before those", weekly, &id, kind, &stats)) }
                         @if kind != "mailbox" {
                             button type="submit" #compare { "Compare the two points chosen" }
                         }
@@ -229,12 +253,13 @@ pub async fn unit(signed: Signed, Path(id): Path<String>, RawQuery(raw): RawQuer
     Html(page(&name_of(&unit), Some(&signed), body).into_string()).into_response()
 }
 
-fn points_table(caption: &str, points: &[Point], unit: &str, kind: &str) -> Markup {
+fn points_table(caption: &str, points: &[Point], unit: &str, kind: &str, stats: &Stats) -> Markup {
     html! {
         table.points {
             caption { (caption) ": " (points.len()) }
             thead { tr {
                 th scope="col" { "Taken" } th scope="col" { "Tags" } th scope="col" { "Expires" }
+                th scope="col" { "Size" } th scope="col" { "Items" }
                 @if kind != "mailbox" { th scope="col" { "Compare: from" } th scope="col" { "to" } }
                 th scope="col" { "Actions" }
             } }
@@ -248,10 +273,10 @@ fn points_table(caption: &str, points: &[Point], unit: &str, kind: &str) -> Mark
                             td { input type="radio" name="a" value=(p.id) aria-label={ "Compare from " (when(&p.at)) }; }
                             td { input type="radio" name="b" value=(p.id) aria-label={ "Compare to " (when(&p.at)) }; }
                         }
+                        td { (stats.get(&p.id).map_or("—".into(), |s| bytes(s.0))) }
+                        td { (stats.get(&p.id).map_or("—".into(), |s| s.1.to_string())) }
                         td.actions {
-                            @if kind != "mailbox" {
-                                a href={ "/console/points/" (enc(&p.id)) } aria-label={ "Browse the point of " (when(&p.at)) } { "Browse" }
-                            }
+                            a href={ "/console/points/" (enc(&p.id)) } aria-label={ "Browse the point of " (when(&p.at)) } { "Browse" }
                             a href={ "/console/restore?unit=" (enc(unit)) "&point=" (enc(&p.id)) } aria-label={ "Restore the point of " (when(&p.at)) } { "Restore…" }
                         }
                     }

@@ -278,6 +278,18 @@ pub(crate) async fn route(ctx: &Ctx, method: &Method, target: Target) -> Result<
             Method::GET => browse_content::item_content(ctx, &id, &key).await,
             _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
         },
+        PointItems { id } => match m {
+            Method::GET => browse_content::point_items(ctx, &id).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        PointItemContent { id, item } => match m {
+            Method::GET => browse_content::point_item_content(ctx, &id, &item).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
+        PointStats => match m {
+            Method::GET => browse_content::point_stats(ctx).await,
+            _ => Err(ApiError::MethodNotAllowed { allow: "GET" }),
+        },
     }
 }
 

@@ -12,14 +12,14 @@ fn plain() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-struct Page {
-    status: StatusCode,
-    headers: reqwest::header::HeaderMap,
-    text: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub text: String,
 }
 
 impl Page {
-    fn header(&self, name: &str) -> &str {
+    pub fn header(&self, name: &str) -> &str {
         self.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default()
     }
 
@@ -30,7 +30,13 @@ impl Page {
     }
 }
 
-async fn page(method: Method, url: &str, cookie: Option<&str>, form: Option<&str>, origin: Option<&str>) -> Page {
+pub(crate) async fn page(
+    method: Method,
+    url: &str,
+    cookie: Option<&str>,
+    form: Option<&str>,
+    origin: Option<&str>,
+) -> Page {
     let mut r = plain().request(method, url);
     if let Some(c) = cookie {
         r = r.header("cookie", format!("backstore_console={c}"));
@@ -47,7 +53,7 @@ async fn page(method: Method, url: &str, cookie: Option<&str>, form: Option<&str
 }
 
 /// Signs in as `tenant` through the sign-in form; the cookie's token.
-async fn signed_in(app: &TestApp, tenant: &str, access: &str) -> String {
+pub(crate) async fn signed_in(app: &TestApp, tenant: &str, access: &str) -> String {
     let form = format!("mode=mint&tenant={tenant}&access={access}");
     let p = page(Method::POST, &format!("{}/console/sign-in", app.origin), None, Some(&form), Some(&app.origin)).await;
     assert_eq!(p.status, StatusCode::SEE_OTHER, "{}", p.text);
@@ -120,7 +126,7 @@ async fn a_server_not_on_loopback_offers_no_minted_sign_in() {
 
 /// A site whose point holds `Docs/a.txt`, `Docs/b.txt` and `c.txt`, then, changed, a second point
 /// (a.txt changed, b.txt deleted, d.txt added); the unit, both points and the drive.
-async fn two_points(app: &TestApp, token: &str) -> (String, String, String, String) {
+pub(crate) async fn two_points(app: &TestApp, token: &str) -> (String, String, String, String) {
     let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
     let unit = seeded.protection_units.iter().find(|u| u.kind == "site").unwrap();
     let d = app.drive_of(token, &format!("sites/{}", unit.site_id.clone().unwrap())).await;

@@ -8,6 +8,7 @@ mod browser;
 mod bulk;
 mod cli;
 mod console;
+mod console_mail;
 mod console_pages;
 mod content;
 mod crash;

@@ -1,0 +1,112 @@
+//! What the console shows of a point beyond Graph's browse sessions, through the admin paths it
+//! calls: a mailbox point's folders and messages (each message's MIME to read or download), and
+//! each point's size and item count on a unit's timeline.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::console_pages::{page, signed_in, two_points};
+use crate::support::*;
+
+/// The first link on `text` whose target starts with `prefix` (`&amp;` read as `&`).
+fn link(text: &str, prefix: &str) -> String {
+    let at = text.find(&format!("href=\"{prefix}")).unwrap_or_else(|| panic!("no link to {prefix} in {text}")) + 6;
+    text[at..].split('"').next().unwrap().replace("&amp;", "&")
+}
+
+#[tokio::test]
+async fn a_mailbox_points_folders_and_messages_are_shown_and_a_message_reads_as_its_mime() {
+    let (app, token, user, _) = crate::mail::mailbox().await;
+    let graph = |p: &str| format!("{}/v1.0/users/{user}/{p}", app.origin);
+    let body = json!({
+        "subject": "Quarterly plan",
+        "body": {"contentType": "text", "content": "Numbers go up."},
+        "toRecipients": [{"emailAddress": {"address": "team@contoso.com"}}],
+        "singleValueExtendedProperties": [{"id": "Integer 0x0E07", "value": "0"}],
+    });
+    let made = app.post_abs(&graph("mailFolders/inbox/messages"), &token, &body).await;
+    made.expect(201);
+    let drive = app.store().mailbox(TENANT, &user).await.unwrap().unwrap().drive_id;
+    let point = app.point_holding(&token, &drive).await.1;
+    // Gone from the mailbox after the point; the point keeps it.
+    let url = graph(&format!("messages/{}", made.body["id"].as_str().unwrap()));
+    app.send(Method::DELETE, &url, Some(&token), None, &[]).await.expect(204);
+
+    let cookie = signed_in(&app, TENANT, "readWrite").await;
+    let console = |p: &str| format!("{}{p}", app.origin);
+    let opened = page(Method::GET, &console(&format!("/console/points/{point}")), Some(&cookie), None, None).await;
+    assert_eq!(opened.header("location"), format!("/console/points/{point}/mail"));
+    let top = page(Method::GET, &console(opened.header("location")), Some(&cookie), None, None).await;
+    assert!(top.text.contains(">Inbox</a>") && top.text.contains(">Sent Items</a>"), "{}", top.text);
+    let end = top.text.find("&amp;path=%2FInbox\"").expect("a link into the Inbox");
+    let inbox = link(&top.text[top.text[..end].rfind("<a ").unwrap()..], "/console/points/");
+    let folder = page(Method::GET, &console(&inbox), Some(&cookie), None, None).await;
+    assert!(folder.text.contains("Quarterly plan"), "{}", folder.text);
+    let read = link(&folder.text, &format!("/console/points/{point}/mail/message?item="));
+    assert!(read.ends_with("&view=inline"));
+    let shown = page(Method::GET, &console(&read), Some(&cookie), None, None).await;
+    assert_eq!(shown.header("content-type"), "text/plain; charset=utf-8");
+    assert_eq!(shown.header("content-security-policy").split(';').next(), Some("sandbox"));
+    assert!(shown.text.contains("Subject: Quarterly plan") && shown.text.contains("Numbers go up."), "{}", shown.text);
+    let saved = page(Method::GET, &console(read.trim_end_matches("&view=inline")), Some(&cookie), None, None).await;
+    assert_eq!(saved.header("content-type"), "message/rfc822");
+    assert!(saved.header("content-disposition").ends_with(".eml"), "{}", saved.header("content-disposition"));
+    assert_eq!(saved.text, shown.text);
+
+    // The admin paths themselves, and what they refuse.
+    let admin = |p: &str| format!("{}/admin/restorePoints/{point}{p}", app.origin);
+    let get = |url: String, token: String| {
+        let app = &app;
+        async move { app.send(Method::GET, &url, Some(&token), None, &[]).await }
+    };
+    let top = get(admin("/items"), token.clone()).await;
+    top.expect(200);
+    let inbox = top.body["value"].as_array().unwrap().iter().find(|f| f["name"] == "Inbox").unwrap().clone();
+    assert_eq!(inbox["kind"], "folder");
+    let inbox_id = inbox["id"].as_str().unwrap();
+    let inside = get(admin(&format!("/items?parent={inbox_id}")), token.clone()).await;
+    let message = inside.body["value"].as_array().unwrap().iter().find(|m| m["kind"] == "message").unwrap().clone();
+    assert_eq!(message["properties"]["subject"], "Quarterly plan");
+    get(admin(&format!("/items/{inbox_id}/content")), token.clone()).await.expect_error(400, "BadRequest");
+    get(admin("/items?parent=nothing"), token.clone()).await.expect_error(404, "itemNotFound");
+    get(admin("/items/nothing/content"), token.clone()).await.expect_error(404, "itemNotFound");
+    get(admin("/items"), app.token_with(TENANT, true, None, 3600)).await.expect_error(403, "accessDenied");
+    get(admin("/items"), app.token(OTHER_TENANT)).await.expect_error(404, "RestorePointNotFound");
+    let url = format!("{}/admin/restorePoints/{point}/nothing", app.origin);
+    get(url, token.clone()).await.expect_error(404, "ResourceNotFound");
+}
+
+#[tokio::test]
+async fn each_point_on_a_units_timeline_shows_its_size_and_item_count() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let (unit, first, second, _) = two_points(&app, &token).await;
+    let stats = |ids: String| {
+        let app = &app;
+        let token = &token;
+        async move {
+            app.send(Method::GET, &format!("{}/admin/restorePointStats?ids={ids}", app.origin), Some(token), None, &[])
+                .await
+        }
+    };
+    let r = stats(format!("{first},{second}")).await;
+    r.expect(200);
+    let of = |v: &Value| {
+        (v["restorePointId"].as_str().unwrap().to_owned(), v["sizeInBytes"].clone(), v["itemCount"].clone())
+    };
+    let got: Vec<_> = r.body["value"].as_array().unwrap().iter().map(of).collect();
+    // Docs, a.txt (5 B), b.txt (6 B), c.txt (5 B); then Docs, a.txt (17 B), c.txt, d.txt (6 B).
+    assert_eq!(got, [(first.clone(), json!(16), json!(4)), (second.clone(), json!(28), json!(4))]);
+    stats(String::new()).await.expect_error(400, "BadRequest");
+    stats("no-such-point".into()).await.expect_error(404, "RestorePointNotFound");
+
+    let cookie = signed_in(&app, TENANT, "readWrite").await;
+    let p = page(Method::GET, &format!("{}/console/units/{unit}", app.origin), Some(&cookie), None, None).await;
+    assert_eq!(p.status, StatusCode::OK);
+    assert!(p.text.contains("<td>28 B</td><td>4</td>") && p.text.contains("<td>16 B</td><td>4</td>"), "{}", p.text);
+    // A read-only sign-in sees the timeline, and why the sizes are missing.
+    let read_only = signed_in(&app, TENANT, "read").await;
+    let p = page(Method::GET, &format!("{}/console/units/{unit}", app.origin), Some(&read_only), None, None).await;
+    assert!(p.text.contains("Sizes and item counts are not shown: accessDenied"), "{}", p.text);
+    assert!(p.text.contains("fastRestore"));
+}
