@@ -38,22 +38,29 @@ fn restore_nav(kind: &str, granular: bool) -> Option<(&'static str, &'static str
     })
 }
 
-/// What a review or start is about: a whole point of a unit, or items of a browse session.
+/// What a review or start is about: points of units (a unit without a point chosen restores its
+/// latest), or items of a browse session.
 enum Choice {
-    Whole { unit: String, point: String },
+    Points(Vec<(String, Option<String>)>),
     Items { browse: String, items: Vec<String> },
 }
 
-fn choice_of(pairs: &[(String, String)]) -> Option<Choice> {
-    let one = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    match (one("unit"), one("point"), one("browse")) {
-        (Some(unit), Some(point), _) => Some(Choice::Whole { unit, point }),
-        (_, _, Some(browse)) => {
-            let items: Vec<String> = pairs.iter().filter(|(n, _)| n == "item").map(|(_, v)| v.clone()).collect();
-            Some(Choice::Items { browse, items })
-        }
-        _ => None,
+fn choice_of(pairs: &[(String, String)]) -> Result<Choice, Failure> {
+    let all = |k: &str| pairs.iter().filter(|(n, _)| n == k).map(|(_, v)| v.clone()).collect::<Vec<_>>();
+    let (units, points, browse) = (all("unit"), all("point"), all("browse"));
+    if let Some(browse) = browse.into_iter().next() {
+        return Ok(Choice::Items { browse, items: all("item") });
     }
+    if units.is_empty() {
+        return Err(bad("Choose a restore point, units, or items of a point to restore."));
+    }
+    if points.is_empty() {
+        return Ok(Choice::Points(units.into_iter().map(|u| (u, None)).collect()));
+    }
+    if points.len() != units.len() {
+        return Err(bad("Name one restore point for each unit, or none to restore their latest."));
+    }
+    Ok(Choice::Points(units.into_iter().zip(points.into_iter().map(Some)).collect()))
 }
 
 fn pairs(raw: &[u8]) -> Vec<(String, String)> {
@@ -64,63 +71,89 @@ fn bad(message: &str) -> Failure {
     Failure { status: StatusCode::BAD_REQUEST, code: "invalidRequest".into(), message: message.into() }
 }
 
-/// The unit's kind, what to call it, and what is restored, for the review and the start.
-async fn describe(api: &Api, choice: &Choice) -> Result<(&'static str, String, String), Failure> {
+/// A choice made whole: the units' kind, each unit's point (the latest where none was chosen),
+/// and for each artifact what a person reads (whose, what).
+struct Plan {
+    kind: &'static str,
+    choice: Choice,
+    rows: Vec<(String, String)>,
+}
+
+/// The newest point of `unit`, if it has one.
+async fn latest_point(api: &Api, unit: &str) -> Result<Option<Value>, Failure> {
+    let expand = enc(&format!("protectionUnit($filter=id eq '{}')", crate::api::literal(unit)));
+    let filter = enc("protectionDateTime lt 9999-12-31T00:00:00Z");
+    let listed = api.get(&graph(&format!("restorePoints?$expand={expand}&$filter={filter}"))).await?;
+    Ok(listed["value"].as_array().and_then(|v| v.first()).cloned())
+}
+
+async fn plan(api: &Api, choice: Choice) -> Result<Plan, Failure> {
     match choice {
-        Choice::Whole { unit, point } => {
-            let u = api.get(&graph(&format!("protectionUnits/{}", enc(unit)))).await?;
-            let p = api.get(&graph(&format!("restorePoints/{}", enc(point)))).await?;
-            Ok((kind_of(&u), name_of(&u), format!("the whole point of {}", when(text(&p["protectionDateTime"])))))
+        Choice::Points(chosen) => {
+            let mut kind = None;
+            let (mut resolved, mut rows) = (Vec::new(), Vec::new());
+            for (unit, point) in chosen {
+                let u = api.get(&graph(&format!("protectionUnits/{}", enc(&unit)))).await?;
+                if kind.is_some_and(|k| k != kind_of(&u)) {
+                    return Err(bad("Choose units of one kind: a restore session restores one workload."));
+                }
+                kind = Some(kind_of(&u));
+                let p = match &point {
+                    Some(p) => api.get(&graph(&format!("restorePoints/{}", enc(p)))).await?,
+                    None => latest_point(api, &unit)
+                        .await?
+                        .ok_or_else(|| bad(&format!("{} has no restore point to restore yet.", name_of(&u))))?,
+                };
+                rows.push((name_of(&u), format!("the point of {}", when(text(&p["protectionDateTime"])))));
+                resolved.push((unit, Some(text(&p["id"]).to_owned())));
+            }
+            Ok(Plan { kind: kind.unwrap_or("unit"), choice: Choice::Points(resolved), rows })
         }
         Choice::Items { browse, items } => {
             if items.is_empty() {
                 return Err(bad("Choose at least one item to restore."));
             }
-            let s = api.get(&format!("{BETA_SERVICE}/browseSessions/{}", enc(browse))).await?;
+            let s = api.get(&format!("{BETA_SERVICE}/browseSessions/{}", enc(&browse))).await?;
             let kind = if text(&s["@odata.type"]).contains("oneDrive") { "drive" } else { "site" };
             let whose = [text(&s["siteId"]), text(&s["directoryObjectId"])].into_iter().find(|t| !t.is_empty());
             let what = format!("{} item(s) of the point of {}", items.len(), when(text(&s["restorePointDateTime"])));
-            Ok((kind, whose.unwrap_or_default().to_owned(), what))
+            let rows = vec![(whose.unwrap_or_default().to_owned(), what)];
+            Ok(Plan { kind, choice: Choice::Items { browse, items }, rows })
         }
     }
 }
 
 pub async fn review(signed: Signed, RawQuery(raw): RawQuery) -> Response {
-    let pairs = pairs(raw.unwrap_or_default().as_bytes());
-    let Some(choice) = choice_of(&pairs) else {
-        return failure_page(Some(&signed), "Restore", &bad("Choose a restore point, or items of one, to restore."));
+    let planned = match choice_of(&pairs(raw.unwrap_or_default().as_bytes())) {
+        Ok(choice) => plan(&signed.api, choice).await,
+        Err(f) => Err(f),
     };
-    let (kind, name, what) = match describe(&signed.api, &choice).await {
-        Ok(d) => d,
-        Err(f) => return failure_page(Some(&signed), "Restore", &f),
-    };
-    Html(review_page(&signed, &choice, kind, &name, &what, None).into_string()).into_response()
+    match planned {
+        Ok(plan) => Html(review_page(&signed, &plan, None).into_string()).into_response(),
+        Err(f) => failure_page(Some(&signed), "Restore", &f),
+    }
 }
 
-fn review_page(
-    signed: &Signed,
-    choice: &Choice,
-    kind: &str,
-    name: &str,
-    what: &str,
-    refusal: Option<&Failure>,
-) -> Markup {
-    let granular = matches!(choice, Choice::Items { .. });
+fn review_page(signed: &Signed, plan: &Plan, refusal: Option<&Failure>) -> Markup {
+    let granular = matches!(plan.choice, Choice::Items { .. });
     let body = html! {
         @if let Some(f) = refusal { (failure(f)) }
-        dl.facts {
-            dt { "Unit" } dd { (name) " (" (kind) ")" }
-            dt { "What" } dd { (what) }
+        table #planned {
+            caption { (plan.rows.len()) " to restore (" (plan.kind) ")" }
+            thead { tr { th scope="col" { "Unit" } th scope="col" { "What" } } }
+            tbody { @for (whose, what) in &plan.rows { tr { td { (whose) } td { (what) } } } }
         }
         @if signed.read_only {
             div.notice role="status" { "This sign-in is read-only: it cannot start a restore." }
         } @else {
             form method="post" action="/console/restore" {
                 input type="hidden" name="_csrf" value=(signed.csrf);
-                @match choice {
-                    Choice::Whole { unit, point } => {
-                        input type="hidden" name="unit" value=(unit);
-                        input type="hidden" name="point" value=(point);
+                @match &plan.choice {
+                    Choice::Points(points) => {
+                        @for (unit, point) in points {
+                            input type="hidden" name="unit" value=(unit);
+                            input type="hidden" name="point" value=(point.as_deref().unwrap_or_default());
+                        }
                     }
                     Choice::Items { browse, items } => {
                         input type="hidden" name="browse" value=(browse);
@@ -129,7 +162,7 @@ fn review_page(
                 }
                 fieldset {
                     legend { "Destination" }
-                    label { input type="radio" name="destination" value="new" checked; " New: " (new_destination(kind, granular)) }
+                    label { input type="radio" name="destination" value="new" checked; " New: " (new_destination(plan.kind, granular)) }
                     @if !granular {
                         label { input type="radio" name="destination" value="inPlace"; " In place: over the original, which becomes as it was" }
                     }
@@ -154,19 +187,24 @@ pub async fn start(State(console): State<Console>, signed: Signed, headers: Head
         return refused;
     }
     let pairs = pairs(&body);
-    let Some(choice) = choice_of(&pairs) else {
-        return failure_page(Some(&signed), "Restore", &bad("Choose a restore point, or items of one, to restore."));
-    };
     let destination = pairs.iter().find(|(k, _)| k == "destination").map_or("new", |(_, v)| v.as_str());
     let api = &signed.api;
+    let plan = match choice_of(&pairs) {
+        Ok(choice) => plan(api, choice).await,
+        Err(f) => Err(f),
+    };
+    let plan = match plan {
+        Ok(plan) => plan,
+        Err(f) => return failure_page(Some(&signed), "Restore", &f),
+    };
     let started = async {
-        let (kind, _, _) = describe(api, &choice).await?;
-        let granular = matches!(choice, Choice::Items { .. });
-        let (set, nav) = restore_nav(kind, granular).ok_or_else(|| bad("That unit cannot be restored."))?;
-        let artifacts: Vec<Value> = match &choice {
-            Choice::Whole { point, .. } => {
-                vec![json!({ "restorePoint": { "id": point }, "destinationType": destination })]
-            }
+        let granular = matches!(plan.choice, Choice::Items { .. });
+        let (set, nav) = restore_nav(plan.kind, granular).ok_or_else(|| bad("That unit cannot be restored."))?;
+        let artifacts: Vec<Value> = match &plan.choice {
+            Choice::Points(points) => points
+                .iter()
+                .map(|(_, p)| json!({ "restorePoint": { "id": p }, "destinationType": destination }))
+                .collect(),
             Choice::Items { browse, items } => {
                 items.iter().map(|i| json!({ "browseSessionId": browse, "id": i })).collect()
             }
@@ -180,9 +218,8 @@ pub async fn start(State(console): State<Console>, signed: Signed, headers: Head
     match started {
         Ok(id) => Redirect::to(&format!("/console/sessions/{}", enc(&id))).into_response(),
         Err(f) => {
-            let (kind, name, what) = describe(api, &choice).await.unwrap_or(("unit", String::new(), String::new()));
             let status = if f.status.is_client_error() { f.status } else { StatusCode::BAD_GATEWAY };
-            (status, Html(review_page(&signed, &choice, kind, &name, &what, Some(&f)).into_string())).into_response()
+            (status, Html(review_page(&signed, &plan, Some(&f)).into_string())).into_response()
         }
     }
 }

@@ -78,13 +78,13 @@ pub async fn list(signed: Signed, RawQuery(raw): RawQuery) -> Response {
         }
         @match &listed {
             Err(f) => (failure(f)),
-            Ok(v) => (units_table(v, &text_filter, raw.as_deref())),
+            Ok(v) => (units_table(v, &text_filter, raw.as_deref(), signed.read_only)),
         }
     };
     Html(page("Protection units", Some(&signed), body).into_string()).into_response()
 }
 
-fn units_table(listed: &Value, text_filter: &str, raw: Option<&str>) -> Markup {
+fn units_table(listed: &Value, text_filter: &str, raw: Option<&str>, read_only: bool) -> Markup {
     let units: Vec<&Value> = listed["value"]
         .as_array()
         .into_iter()
@@ -96,18 +96,27 @@ fn units_table(listed: &Value, text_filter: &str, raw: Option<&str>) -> Markup {
     html! {
         @if units.is_empty() { p.quiet { "No protection unit matches." } }
         @else {
-            table #units {
-                caption { (units.len()) " units" }
-                thead { tr { th scope="col" { "Unit" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Policy" } } }
-                tbody {
-                    @for u in &units {
-                        tr {
-                            td { a href={ "/console/units/" (enc(text(&u["id"]))) } { (name_of(u)) } }
-                            td { (kind_of(u)) }
-                            td { (badge(text(&u["status"]))) }
-                            td.mono { (text(&u["policyId"])) }
+            form method="get" action="/console/restore" {
+                table #units {
+                    caption { (units.len()) " units" }
+                    thead { tr {
+                        th scope="col" { span.sr { "Choose" } }
+                        th scope="col" { "Unit" } th scope="col" { "Kind" } th scope="col" { "Status" } th scope="col" { "Policy" }
+                    } }
+                    tbody {
+                        @for u in &units {
+                            tr {
+                                td { input type="checkbox" name="unit" value=(text(&u["id"])) aria-label={ "Choose " (name_of(u)) }; }
+                                td { a href={ "/console/units/" (enc(text(&u["id"]))) } { (name_of(u)) } }
+                                td { (kind_of(u)) }
+                                td { (badge(text(&u["status"]))) }
+                                td.mono { (text(&u["policyId"])) }
+                            }
                         }
                     }
+                }
+                @if !read_only {
+                    button type="submit" #restore-units { "Restore the latest points of the chosen units…" }
                 }
             }
         }

@@ -261,3 +261,97 @@ async fn a_restore_started_from_the_console_streams_its_progress_to_the_end() {
     let p = page(Method::GET, &events, Some(&other), None, None).await;
     assert!(p.text.starts_with("event: failure") && p.text.contains("\"status\":404"), "{}", p.text);
 }
+
+/// The values of the page's hidden fields named `name`, in order.
+fn hidden(text: &str, name: &str) -> Vec<String> {
+    let marker = format!("type=\"hidden\" name=\"{name}\" value=\"");
+    text.match_indices(&marker).map(|(at, _)| text[at + marker.len()..].split('"').next().unwrap().to_owned()).collect()
+}
+
+#[tokio::test]
+async fn units_chosen_together_restore_their_latest_points_in_one_session() {
+    let app = TestApp::spawn_with_engine().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 2, 1, 0, 2).await;
+    let of = |kind: &str| seeded.protection_units.iter().filter(|u| u.kind == kind).collect::<Vec<_>>();
+    let (sites, mailbox) = (of("site"), of("mailbox")[0]);
+    let cookie = signed_in(&app, TENANT, "readWrite").await;
+    let units = page(Method::GET, &format!("{}/console/units", app.origin), Some(&cookie), None, None).await;
+    assert!(units.text.contains("id=\"restore-units\""), "{}", units.text);
+
+    let review = format!("{}/console/restore?unit={}&unit={}", app.origin, sites[0].id, sites[1].id);
+    let p = page(Method::GET, &review, Some(&cookie), None, None).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("2 to restore (site)"), "{}", p.text);
+    let (units, points) = (hidden(&p.text, "unit"), hidden(&p.text, "point"));
+    assert_eq!(units, [sites[0].id.clone(), sites[1].id.clone()]);
+    for (u, point) in sites.iter().zip(&points) {
+        let filter = format!(
+            "$expand=protectionUnit($filter=id eq '{}')&$filter=protectionDateTime lt 9999-12-31T00:00:00Z",
+            u.id
+        );
+        let newest = app.get(&format!("restorePoints?{filter}"), &token).await;
+        assert_eq!(newest.body["value"][0]["id"].as_str(), Some(point.as_str()), "the unit's latest point");
+        assert_eq!(u.restore_point_ids.len(), 2);
+    }
+    let mut form = format!("_csrf={}&destination=new", p.csrf());
+    for (u, point) in units.iter().zip(&points) {
+        form.push_str(&format!("&unit={u}&point={point}"));
+    }
+    let started =
+        page(Method::POST, &format!("{}/console/restore", app.origin), Some(&cookie), Some(&form), None).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let id = started.header("location").rsplit('/').next().unwrap().to_owned();
+    let artifacts = app.get(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), &token).await;
+    let restored: Vec<&str> =
+        artifacts.body["value"].as_array().unwrap().iter().map(|a| a["restorePoint"]["id"].as_str().unwrap()).collect();
+    assert_eq!(restored.len(), 2, "{}", artifacts.body);
+    assert!(points.iter().all(|p| restored.contains(&p.as_str())));
+
+    // Units of two workloads, or points that do not pair with units, are no restore.
+    let mixed = format!("{}/console/restore?unit={}&unit={}", app.origin, sites[0].id, mailbox.id);
+    let p = page(Method::GET, &mixed, Some(&cookie), None, None).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p.text.contains("one workload"), "{}", p.text);
+    let unpaired =
+        format!("{}/console/restore?unit={}&unit={}&point={}", app.origin, sites[0].id, sites[1].id, points[0]);
+    assert_eq!(page(Method::GET, &unpaired, Some(&cookie), None, None).await.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn items_chosen_in_a_point_restore_granularly_into_recovered_items() {
+    let app = TestApp::spawn_with_engine().await;
+    let token = app.token(TENANT);
+    let (_, first, _, _) = two_points(&app, &token).await;
+    let cookie = signed_in(&app, TENANT, "readWrite").await;
+    let opened = page(Method::GET, &format!("{}/console/points/{first}", app.origin), Some(&cookie), None, None).await;
+    let browse = opened.header("location").to_owned();
+    let top = page(Method::GET, &format!("{}{browse}", app.origin), Some(&cookie), None, None).await;
+    assert!(top.text.contains("Docs") && top.text.contains("c.txt"), "{}", top.text);
+    let at = top.text.find("aria-label=\"Choose Docs\"").unwrap();
+    let start = top.text[..at].rfind("value=\"").unwrap() + 7;
+    let docs = top.text[start..].split('"').next().unwrap().to_owned();
+    let session = browse.rsplit('/').next().unwrap();
+    let review = format!("{}/console/restore?browse={session}&item={}", app.origin, docs.replace(',', "%2C"));
+    let p = page(Method::GET, &review, Some(&cookie), None, None).await;
+    assert!(p.text.contains("1 item(s) of the point") && !p.text.contains("value=\"inPlace\""), "{}", p.text);
+    let form = format!("_csrf={}&browse={session}&item={}&destination=new", p.csrf(), docs.replace(',', "%2C"));
+    let started =
+        page(Method::POST, &format!("{}/console/restore", app.origin), Some(&cookie), Some(&form), None).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    let id = started.header("location").rsplit('/').next().unwrap().to_owned();
+    let events =
+        page(Method::GET, &format!("{}{}/events", app.origin, started.header("location")), Some(&cookie), None, None)
+            .await;
+    assert!(events.text.contains("event: done"), "{}", events.text);
+    let artifacts = app.get(&format!("sharePointRestoreSessions/{id}/granularSiteRestoreArtifacts"), &token).await;
+    let a = &artifacts.body["value"][0];
+    assert_eq!(
+        (a["id"].as_str(), a["status"].as_str()),
+        (Some(docs.as_str()), Some("succeeded")),
+        "{}",
+        artifacts.body
+    );
+    let shown = page(Method::GET, &format!("{}/console/sessions/{id}", app.origin), Some(&cookie), None, None).await;
+    assert!(shown.text.contains("Recovered Items"), "{}", shown.text);
+}
