@@ -278,12 +278,12 @@ fn points_table(caption: &str, points: &[Point], unit: &str, kind: &str, stats: 
                         td { time datetime=(p.at) { (when(&p.at)) } }
                         td { (p.tags) }
                         td { (when(&p.expires)) }
+                        td { (stats.get(&p.id).map_or("—".into(), |s| bytes(s.0))) }
+                        td { (stats.get(&p.id).map_or("—".into(), |s| s.1.to_string())) }
                         @if kind != "mailbox" {
                             td { input type="radio" name="a" value=(p.id) aria-label={ "Compare from " (when(&p.at)) }; }
                             td { input type="radio" name="b" value=(p.id) aria-label={ "Compare to " (when(&p.at)) }; }
                         }
-                        td { (stats.get(&p.id).map_or("—".into(), |s| bytes(s.0))) }
-                        td { (stats.get(&p.id).map_or("—".into(), |s| s.1.to_string())) }
                         td.actions {
                             a href={ "/console/points/" (enc(&p.id)) } aria-label={ "Browse the point of " (when(&p.at)) } { "Browse" }
                             a href={ "/console/restore?unit=" (enc(unit)) "&point=" (enc(&p.id)) } aria-label={ "Restore the point of " (when(&p.at)) } { "Restore…" }

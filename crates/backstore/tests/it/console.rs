@@ -90,6 +90,8 @@ async fn a_person_browses_a_point_downloads_a_file_and_restores_the_site_in_the_
     assert!(unlabeled(&b).await.is_empty(), "{:?}", unlabeled(&b).await);
     click(&b, &format!("a[href='/console/units/{unit}']")).await;
     b.wait_for("the unit's points", || async { b.text("table.points").await.contains("fastRestore") }).await;
+    let newest = b.text("table.points tbody tr").await;
+    assert!(newest.contains("293.0 KiB\t4") || newest.contains("293.0 KiB 4"), "size and items of the point: {newest}");
     b.screenshot(&shots, "unit").await;
     assert!(unlabeled(&b).await.is_empty(), "{:?}", unlabeled(&b).await);
 
