@@ -5,6 +5,7 @@
 
 mod api;
 mod layout;
+mod live;
 mod mail;
 mod overview;
 mod points;
@@ -77,6 +78,10 @@ pub fn router(api: Router, config: ConsoleConfig) -> Router {
         .route("/console/diff", get(points::diff))
         .route("/console/restore", get(restores::review).post(restores::start))
         .route("/console/sessions/{id}", get(restores::session))
+        .route("/console/live/sites/{id}", get(live::site))
+        .route("/console/live/drives/{id}", get(live::drive))
+        .route("/console/live/drives/{id}/content", get(live::content))
+        .route("/console/live/users/{user}/mailFolders/{folder}", get(live::mail_folder))
         .route("/console/sessions/{id}/events", get(restores::events))
         .route("/console/{*rest}", get(missing))
         .with_state(console)

@@ -252,6 +252,13 @@ pub async fn session(signed: Signed, Path(id): Path<String>) -> Response {
             artifacts.extend(v["value"].as_array().cloned().unwrap_or_default());
         }
     }
+    // A mailbox artifact names the folder it restored into; the mailbox is its point's unit's.
+    for a in artifacts.iter_mut().filter(|a| !text(&a["restoredFolderId"]).is_empty()) {
+        let point = text(&a["restorePoint"]["id"]).to_owned();
+        if let Ok(unit) = api.get(&graph(&format!("restorePoints/{}/protectionUnit", enc(&point)))).await {
+            a["mailbox"] = unit["directoryObjectId"].clone();
+        }
+    }
     let progress = api.get(&format!("/admin/restoreSessions/{}/progress", enc(&id))).await;
     let status = text(&s["status"]).to_owned();
     let done = terminal(&status);
@@ -350,16 +357,29 @@ fn summary(p: &Value) -> String {
     )
 }
 
-/// Where an artifact's content went, as the API names it.
+/// Where an artifact's content went, as the API names it, linked to the console's view of the live
+/// content there (the web URLs name SharePoint, which backstore stands in for, so they are shown
+/// as text).
 fn restored_to(a: &Value) -> Markup {
-    let url = ["restoredSiteWebUrl", "restoredItemWebUrl"].iter().map(|k| text(&a[*k])).find(|v| !v.is_empty());
     let name = ["restoredFolderName", "restoredItemPath", "restoredSiteName"]
         .iter()
         .map(|k| text(&a[*k]))
-        .find(|v| !v.is_empty());
+        .find(|v| !v.is_empty())
+        .unwrap_or("the restored content");
+    let url = ["restoredSiteWebUrl", "restoredItemWebUrl"].iter().map(|k| text(&a[*k])).find(|v| !v.is_empty());
+    let site = [text(&a["restoredSiteId"]), text(&a["siteId"])].into_iter().find(|v| !v.is_empty());
+    let link = match (site, text(&a["restoredFolderId"]), text(&a["mailbox"])) {
+        (Some(site), _, _) => Some(format!("/console/live/sites/{}", enc(site))),
+        (None, folder, user) if !folder.is_empty() && !user.is_empty() => {
+            Some(format!("/console/live/users/{}/mailFolders/{}", enc(user), enc(folder)))
+        }
+        _ => None,
+    };
     html! {
-        @if let Some(url) = url { a href=(url) rel="noreferrer" { (name.unwrap_or(url)) } }
-        @else if let Some(name) = name { (name) }
+        @if text(&a["status"]) == "succeeded" {
+            @if let Some(link) = link { a.restored href=(link) { (name) } } @else { (name) }
+            @if let Some(url) = url { br; span.quiet.mono { (url) } }
+        }
     }
 }
 

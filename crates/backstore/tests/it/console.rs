@@ -131,6 +131,16 @@ async fn a_person_browses_a_point_downloads_a_file_and_restores_the_site_in_the_
     assert!(overall.starts_with("4 of 4 items, 293.0 KiB of 293.0 KiB"), "{overall}");
     b.screenshot(&shots, "restore-completed").await;
     assert_eq!(restore_sessions(&app).await, 1);
+
+    // The restored site, as it is now: the point's files, byte for byte.
+    click(&b, "a.restored").await;
+    b.wait_for("the restored library", || async { b.text("#live-items").await.contains("Docs") }).await;
+    assert!(b.text("main p.quiet").await.ends_with("R0/Shared%20Documents"), "{}", b.text("main").await);
+    b.driver.find(By::LinkText("Docs")).await.unwrap().click().await.unwrap();
+    b.wait_for("the restored folder", || async { b.text("#live-items").await.contains("plan.txt") }).await;
+    b.screenshot(&shots, "restored-content").await;
+    click(&b, "a[aria-label='Download plan.txt']").await;
+    assert_eq!(b.downloaded("plan.txt").await, b"the plan, as it was");
     b.quit().await;
 }
 

@@ -53,6 +53,28 @@ async fn a_mailbox_points_folders_and_messages_are_shown_and_a_message_reads_as_
     assert!(saved.header("content-disposition").ends_with(".eml"), "{}", saved.header("content-disposition"));
     assert_eq!(saved.text, shown.text);
 
+    // Restored into a new folder of the mailbox, which the session's page links to as it is now.
+    let units = app.get("protectionUnits", &token).await;
+    let unit = units.body["value"][0]["id"].as_str().unwrap().to_owned();
+    let review =
+        page(Method::GET, &console(&format!("/console/restore?unit={unit}&point={point}")), Some(&cookie), None, None)
+            .await;
+    assert!(review.text.contains("a Restored Items folder of the mailbox"), "{}", review.text);
+    let form = format!("_csrf={}&unit={unit}&point={point}&destination=new", review.csrf());
+    let started = page(Method::POST, &console("/console/restore"), Some(&cookie), Some(&form), None).await;
+    assert_eq!(started.status, StatusCode::SEE_OTHER, "{}", started.text);
+    app.engine(backstore_engine::EngineConfig::default()).with_content(app.content()).run_until_idle(20).await.unwrap();
+    let done = page(Method::GET, &console(started.header("location")), Some(&cookie), None, None).await;
+    assert!(done.text.contains("s-completed"), "{}", done.text);
+    let restored = link(&done.text, &format!("/console/live/users/{user}/mailFolders/"));
+    let now = page(Method::GET, &console(&restored), Some(&cookie), None, None).await;
+    assert_eq!(now.status, StatusCode::OK, "{}", now.text);
+    assert!(now.text.contains("Restored Items") && now.text.contains("(as it is now)"), "{}", now.text);
+    let named = now.text.find(">Inbox</a>").expect("the restored Inbox");
+    let inbox = link(&now.text[now.text[..named].rfind("<a ").unwrap()..], "/console/live/");
+    let inbox = page(Method::GET, &console(&inbox), Some(&cookie), None, None).await;
+    assert!(inbox.text.contains("Quarterly plan"), "{}", inbox.text);
+
     // The admin paths themselves, and what they refuse.
     let admin = |p: &str| format!("{}/admin/restorePoints/{point}{p}", app.origin);
     let get = |url: String, token: String| {

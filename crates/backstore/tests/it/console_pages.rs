@@ -24,7 +24,7 @@ impl Page {
     }
 
     /// The value of the page's first hidden `_csrf` field.
-    fn csrf(&self) -> String {
+    pub fn csrf(&self) -> String {
         let at = self.text.find("name=\"_csrf\" value=\"").expect("a form with a CSRF token") + 20;
         self.text[at..].split('"').next().unwrap().to_owned()
     }
