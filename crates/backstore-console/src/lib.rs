@@ -83,7 +83,7 @@ pub fn router(api: Router, config: ConsoleConfig) -> Router {
         .route("/console/live/drives/{id}/content", get(live::content))
         .route("/console/live/users/{user}/mailFolders/{folder}", get(live::mail_folder))
         .route("/console/sessions/{id}/events", get(restores::events))
-        .route("/console/{*rest}", get(missing))
+        .route("/console/{*rest}", axum::routing::any(missing))
         .with_state(console)
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
 }

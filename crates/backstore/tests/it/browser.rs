@@ -73,20 +73,20 @@ impl Browser {
         Browser { driver, downloads, _chromedriver: KillOnDrop(chromedriver), _dir: dir }
     }
 
-    /// Waits (up to 20 s) until `check` holds for the page.
+    /// Waits (up to 30 s) until `check` holds for the page.
     pub async fn wait_for<F, Fut>(&self, what: &str, check: F)
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = bool>,
     {
-        for _ in 0..200 {
+        for _ in 0..300 {
             if check().await {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let source = self.driver.source().await.unwrap_or_default();
-        panic!("waited 20 s for {what}; the page is:\n{source}");
+        panic!("waited 30 s for {what}; the page is:\n{source}");
     }
 
     /// The text of the element `css` (empty when there is none).

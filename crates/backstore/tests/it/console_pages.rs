@@ -102,6 +102,9 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_forged_or_bad_sign_ins_ar
     let token = signed_in(&app, TENANT, "read").await;
     let p = page(Method::GET, &console("/nowhere"), Some(&token), None, None).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);
+    let posted = page(Method::POST, &console("/nowhere"), Some(&token), Some("a=b"), None).await;
+    assert_eq!(posted.status, StatusCode::NOT_FOUND);
+    assert!(posted.header("content-type").starts_with("text/html"));
     assert!(p.text.contains("itemNotFound") && p.text.contains("read-only"), "{}", p.text);
     let overview = page(Method::GET, &console("/overview"), Some(&token), None, None).await;
     assert_eq!(overview.status, StatusCode::OK);
@@ -354,4 +357,50 @@ async fn items_chosen_in_a_point_restore_granularly_into_recovered_items() {
     );
     let shown = page(Method::GET, &format!("{}/console/sessions/{id}", app.origin), Some(&cookie), None, None).await;
     assert!(shown.text.contains("Recovered Items"), "{}", shown.text);
+}
+
+#[tokio::test]
+async fn a_preview_shows_images_and_pdf_as_they_are_and_markup_as_text_never_run() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
+    let unit = seeded.protection_units.iter().find(|u| u.kind == "site").unwrap();
+    let d = app.drive_of(&token, &format!("sites/{}", unit.site_id.clone().unwrap())).await;
+    let files: [(&str, &str, &[u8]); 4] = [
+        ("pic.png", "image/png", b"\x89PNG\r\n\x1a\n not really"),
+        ("doc.pdf", "application/pdf", b"%PDF-1.4 not really"),
+        ("page.html", "text/html", b"<script>alert(1)</script>"),
+        ("tool.exe", "application/x-msdownload", b"MZ"),
+    ];
+    for (name, media, body) in files {
+        let url = format!("{}/v1.0/drives/{d}/root:/{name}:/content", app.origin);
+        let r = app.client.put(url).bearer_auth(&token).header("content-type", media).body(body.to_vec());
+        assert!(r.send().await.unwrap().status().is_success());
+    }
+    let point = app.point_holding(&token, &d).await.1;
+    let cookie = signed_in(&app, TENANT, "readWrite").await;
+    let opened = page(Method::GET, &format!("{}/console/points/{point}", app.origin), Some(&cookie), None, None).await;
+    let top =
+        page(Method::GET, &format!("{}{}", app.origin, opened.header("location")), Some(&cookie), None, None).await;
+    for (name, shown_as, inline) in [
+        ("pic.png", "image/png", true),
+        ("doc.pdf", "application/pdf", true),
+        ("page.html", "text/plain; charset=utf-8", true),
+        ("tool.exe", "application/x-msdownload", false),
+    ] {
+        let at =
+            top.text.find(&format!("aria-label=\"Preview {name}\"")).unwrap_or_else(|| panic!("{name}: {}", top.text));
+        let href = top.text[..at].rfind("href=\"").unwrap() + 6;
+        let url = top.text[href..].split('"').next().unwrap().replace("&amp;", "&");
+        let p = page(Method::GET, &format!("{}{url}", app.origin), Some(&cookie), None, None).await;
+        assert_eq!(p.status, StatusCode::OK, "{name}");
+        assert_eq!(p.header("content-type"), shown_as, "{name}");
+        assert_eq!(p.header("x-content-type-options"), "nosniff");
+        if inline {
+            assert_eq!(p.header("content-disposition"), "inline", "{name}");
+            assert!(p.header("content-security-policy").starts_with("sandbox"), "{name}");
+        } else {
+            assert!(p.header("content-disposition").starts_with("attachment"), "{name} is not shown, only saved");
+        }
+    }
 }
