@@ -196,7 +196,8 @@ async fn sign_in(State(console): State<Console>, headers: HeaderMap, body: Bytes
             return (StatusCode::BAD_REQUEST, sign_in_form(&console, Some(&f), &tenant)).into_response();
         }
     };
-    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_graphic()) {
+    // A JWT's characters (and base64's): nothing that could end the cookie or start another.
+    if token.is_empty() || !token.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.=+/~".contains(&b)) {
         let f = refuse("InvalidAuthenticationToken", "That is not a bearer token.".into());
         return (StatusCode::BAD_REQUEST, sign_in_form(&console, Some(&f), &tenant)).into_response();
     }
@@ -208,7 +209,7 @@ async fn sign_in(State(console): State<Console>, headers: HeaderMap, body: Bytes
         }
     }
     let mut r = Redirect::to("/console/overview").into_response();
-    r.headers_mut().insert(header::SET_COOKIE, session::cookie(&console, Some(&token)));
+    r.headers_mut().insert(header::SET_COOKIE, session::cookie(&console, &headers, Some(&token)));
     r
 }
 
@@ -217,7 +218,7 @@ async fn sign_out(State(console): State<Console>, headers: HeaderMap, body: Byte
         return refused;
     }
     let mut r = Redirect::to("/console/sign-in").into_response();
-    r.headers_mut().insert(header::SET_COOKIE, session::cookie(&console, None));
+    r.headers_mut().insert(header::SET_COOKIE, session::cookie(&console, &headers, None));
     r
 }
 

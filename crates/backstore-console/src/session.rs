@@ -80,9 +80,14 @@ pub fn token_of(headers: &HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The `Set-Cookie` that signs `token` in (or, with `None`, signs out).
-pub fn cookie(console: &Console, token: Option<&str>) -> HeaderValue {
-    let secure = if console.secure { "; Secure" } else { "" };
+/// The `Set-Cookie` that signs `token` in (or, with `None`, signs out); `Secure` when the server
+/// speaks TLS or a proxy in front of it says the browser did (`X-Forwarded-Proto: https`).
+pub fn cookie(console: &Console, headers: &HeaderMap, token: Option<&str>) -> HeaderValue {
+    let proxied_tls = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.split(',').next().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
+    let secure = if console.secure || proxied_tls { "; Secure" } else { "" };
     let text = match token {
         Some(t) => {
             format!("{COOKIE}={t}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={MINTED_TTL_SECONDS}{secure}")
@@ -129,9 +134,11 @@ pub fn forged(
         }
     }
     if let Some(origin) = header("origin") {
-        let host = header("host").unwrap_or_default();
+        // This server as the browser addressed it: its `Host`, or what a proxy in front of it
+        // received (a browser's cross-site form cannot set `X-Forwarded-Host`).
         let own = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
-        if own != Some(host) {
+        let forwarded = header("x-forwarded-host").and_then(|h| h.split(',').next()).map(str::trim);
+        if own.is_none() || (own != header("host") && own != forwarded) {
             return Some("it came from another origin");
         }
     }

@@ -93,6 +93,17 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_forged_or_bad_sign_ins_ar
     assert!(p.text.contains("InvalidAuthenticationToken") && p.text.contains("role=\"alert\""), "{}", p.text);
     let p = page(Method::POST, &console("/sign-in"), None, Some("mode=mint&tenant=&access=read"), None).await;
     assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    // Nothing that could end the cookie is taken for a token.
+    let p = page(Method::POST, &console("/sign-in"), None, Some("mode=token&token=a.b.c%3B+Path%3D%2F"), None).await;
+    assert_eq!(p.status, StatusCode::BAD_REQUEST);
+    assert!(p.text.contains("not a bearer token") && p.header("set-cookie").is_empty());
+    // Behind a TLS proxy: the origin it received is this server's, and the cookie is Secure.
+    let form = "mode=mint&tenant=tenant-a&access=read";
+    let mut r = plain().post(console("/sign-in")).header("content-type", "application/x-www-form-urlencoded");
+    r = r.header("origin", "https://backup.example.com").header("x-forwarded-host", "backup.example.com");
+    let r = r.header("x-forwarded-proto", "https").body(form).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert!(r.headers()["set-cookie"].to_str().unwrap().ends_with("; Secure"));
     // A pasted token of the server's key signs in as its tenant.
     let form = format!("mode=token&token=Bearer+{}", app.token(OTHER_TENANT));
     let p = page(Method::POST, &console("/sign-in"), None, Some(&form), None).await;
