@@ -107,6 +107,19 @@ impl Api {
         self.call(Method::GET, path, None).await.map(Self::json)
     }
 
+    /// The `value`s of a collection and of the pages its next links name, up to `pages` pages.
+    pub async fn get_all(&self, path: &str, pages: usize) -> Result<Vec<Value>, Failure> {
+        let mut out = Vec::new();
+        let mut next = Some(path.to_owned());
+        for _ in 0..pages {
+            let Some(path) = next.take() else { break };
+            let page = self.get(&path).await?;
+            out.extend(page["value"].as_array().cloned().unwrap_or_default());
+            next = page["@odata.nextLink"].as_str().and_then(path_of);
+        }
+        Ok(out)
+    }
+
     /// `GET {path}` whose answer is plain text (`$count`).
     pub async fn get_text(&self, path: &str) -> Result<String, Failure> {
         self.call(Method::GET, path, None).await.map(|b| String::from_utf8_lossy(&b).into_owned())
@@ -115,6 +128,12 @@ impl Api {
     pub async fn post(&self, path: &str, body: &Value) -> Result<Value, Failure> {
         self.call(Method::POST, path, Some(body)).await.map(Self::json)
     }
+}
+
+/// A link's path and query (what the console calls in process), without its origin.
+pub fn path_of(link: &str) -> Option<String> {
+    let rest = link.split_once("://")?.1;
+    rest.find('/').map(|i| rest[i..].to_owned())
 }
 
 /// `/v1.0/solutions/backupRestore/{rest}`.

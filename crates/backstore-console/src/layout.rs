@@ -9,6 +9,11 @@ use crate::session::Signed;
 
 /// A whole page: the navigation (for a signed-in person), a heading and `body`.
 pub fn page(title: &str, signed: Option<&Signed>, body: Markup) -> Markup {
+    fed_page(title, signed, None, body)
+}
+
+/// A page that the script keeps up to date from the server-sent events at `events`.
+pub fn fed_page(title: &str, signed: Option<&Signed>, events: Option<&str>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -38,7 +43,7 @@ pub fn page(title: &str, signed: Option<&Signed>, body: Markup) -> Markup {
                         }
                     }
                 }
-                main #main tabindex="-1" {
+                main #main tabindex="-1" data-events=[events] {
                     h1 { (title) }
                     (body)
                 }

@@ -11,7 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use maud::{html, Markup};
 use serde_json::{json, Value};
 
-use crate::api::{enc, graph, Api, Failure, BETA_SERVICE};
+use crate::api::{enc, graph, path_of, Api, Failure, BETA_SERVICE};
 use crate::layout::{bytes, failure, failure_page, page, text, when};
 use crate::session::{query, Signed};
 use crate::units::{kind_of, name_of};
@@ -94,12 +94,6 @@ async fn library(api: &Api, session: &str) -> Result<(Value, Option<String>), Fa
         }
     }
     Ok((page, key))
-}
-
-/// A next link's path and query (what the console calls), without the origin.
-fn path_of(link: &str) -> Option<String> {
-    let rest = link.split_once("://")?.1;
-    rest.find('/').map(|i| rest[i..].to_owned())
 }
 
 pub async fn browse(signed: Signed, Path(session): Path<String>, RawQuery(raw): RawQuery) -> Response {

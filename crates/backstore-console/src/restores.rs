@@ -16,11 +16,13 @@ use maud::{html, Markup};
 use serde_json::{json, Value};
 
 use crate::api::{enc, graph, Api, Failure, BETA_SERVICE};
-use crate::layout::{badge, bytes, failure, failure_page, page, text, when};
+use crate::layout::{badge, bytes, failure, failure_page, fed_page, page, text, when};
 use crate::session::Signed;
 use crate::units::{kind_of, name_of};
 use crate::Console;
 
+/// Pages of artifacts a session's page shows at most (100 each).
+const ARTIFACT_PAGES: usize = 20;
 /// How often a live session page is told the progress.
 const TICK: Duration = Duration::from_millis(400);
 /// The longest a live page is fed before it must reload.
@@ -247,9 +249,13 @@ pub async fn session(signed: Signed, Path(id): Path<String>) -> Response {
         Err(f) => return failure_page(Some(&signed), "Restore session", &f),
     };
     let mut artifacts = Vec::new();
+    let mut refused = None;
     for nav in navs_of(&s) {
-        if let Ok(v) = api.get(&graph(&format!("{}/{}/{nav}", set_of(&s), enc(&id)))).await {
-            artifacts.extend(v["value"].as_array().cloned().unwrap_or_default());
+        match api.get_all(&graph(&format!("{}/{}/{nav}", set_of(&s), enc(&id))), ARTIFACT_PAGES).await {
+            Ok(listed) => artifacts.extend(listed),
+            // A kind of artifact not served on this version is none of this session's.
+            Err(f) if f.status == StatusCode::NOT_IMPLEMENTED => {}
+            Err(f) => refused = Some(f),
         }
     }
     // A mailbox artifact names the folder it restored into; the mailbox is its point's unit's.
@@ -262,6 +268,8 @@ pub async fn session(signed: Signed, Path(id): Path<String>) -> Response {
     let progress = api.get(&format!("/admin/restoreSessions/{}/progress", enc(&id))).await;
     let status = text(&s["status"]).to_owned();
     let done = terminal(&status);
+    // Only a session under way moves by itself; a draft waits for its activation.
+    let under_way = matches!(status.as_str(), "activating" | "active");
     let proofs = if done { Some(api.get(&format!("/admin/restoreSessions/{}/proofs", enc(&id))).await) } else { None };
     let body = html! {
         dl.facts {
@@ -269,6 +277,7 @@ pub async fn session(signed: Signed, Path(id): Path<String>) -> Response {
             dt { "Created" } dd { (when(text(&s["createdDateTime"]))) }
             @if done { dt { "Completed" } dd { (when(text(&s["completedDateTime"]))) } }
         }
+        @if let Some(f) = &refused { (failure(f)) }
         @if !text(&s["error"]["code"]).is_empty() {
             div.error role="alert" { strong { (text(&s["error"]["code"])) } ": " (text(&s["error"]["message"])) }
         }
@@ -283,19 +292,11 @@ pub async fn session(signed: Signed, Path(id): Path<String>) -> Response {
                 Ok(v) => (proof_table(v)),
             }
         }
-        noscript { p { "This page updates itself with JavaScript; without it, " a href="" { "reload" } " to see the progress." } }
+        @if under_way { noscript { p { "This page updates itself with JavaScript; without it, " a href="" { "reload" } " to see the progress." } } }
     };
-    let page = page(&format!("Restore session {id}"), Some(&signed), body).into_string();
-    let page = if done {
-        page
-    } else {
-        page.replacen(
-            "<main id=\"main\"",
-            &format!("<main data-events=\"/console/sessions/{}/events\" id=\"main\"", enc(&id)),
-            1,
-        )
-    };
-    Html(page).into_response()
+    let events = under_way.then(|| format!("/console/sessions/{}/events", enc(&id)));
+    Html(fed_page(&format!("Restore session {id}"), Some(&signed), events.as_deref(), body).into_string())
+        .into_response()
 }
 
 /// The set a session lives in, from its `@odata.type`.

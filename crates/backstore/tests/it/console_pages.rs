@@ -415,3 +415,28 @@ async fn a_preview_shows_images_and_pdf_as_they_are_and_markup_as_text_never_run
         }
     }
 }
+
+#[tokio::test]
+async fn a_sessions_page_shows_every_artifact_past_the_first_page() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 120, 0, 0, 1).await;
+    let adds: Vec<Value> = seeded
+        .protection_units
+        .iter()
+        .map(|u| json!({"restorePoint": {"id": u.restore_point_ids[0]}, "destinationType": "new"}))
+        .collect();
+    let made = app.post("sharePointRestoreSessions", &token, &json!({"siteRestoreArtifacts": adds[..50]})).await;
+    made.expect(201);
+    let id = made.body["id"].as_str().unwrap().to_owned();
+    for chunk in adds[50..].chunks(50) {
+        let delta = json!({"siteRestoreArtifacts@delta": chunk});
+        app.patch(&format!("sharePointRestoreSessions/{id}"), &token, &delta).await.expect(200);
+    }
+    let cookie = signed_in(&app, TENANT, "read").await;
+    let p = page(Method::GET, &format!("{}/console/sessions/{id}", app.origin), Some(&cookie), None, None).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert!(p.text.contains("<caption>120 artifacts</caption>"), "{}", p.text);
+    assert_eq!(p.text.matches("data-artifact=").count(), 120);
+    assert!(!p.text.contains("data-events"), "a draft's page is not fed events: it moves only when activated");
+}
