@@ -72,6 +72,9 @@ struct Inner {
     audit: Arc<audit::AuditLog>,
     /// The content store files are kept in (`None`: file paths answer 501).
     content: Option<Arc<Content>>,
+    /// The bytes and entries below each tree `restorePointStats` has walked: a tree's id is the
+    /// hash of what it holds, so what is known of it never changes.
+    tree_stats: Arc<handlers::TreeStats>,
 }
 
 /// The content store the API serves files from.
@@ -82,7 +85,19 @@ impl AppState {
         let throttle = Arc::new(throttle::Throttle::default());
         let issuers = Arc::new(oidc::Issuers::default());
         let (limits, audit) = (RequestLimits::default(), Arc::new(audit::AuditLog::default()));
-        let inner = Inner { store, key, clock, trust_proxy: false, throttle, issuers, limits, audit, content: None };
+        let tree_stats = Arc::default();
+        let inner = Inner {
+            store,
+            key,
+            clock,
+            trust_proxy: false,
+            throttle,
+            issuers,
+            limits,
+            audit,
+            content: None,
+            tree_stats,
+        };
         AppState { inner: Arc::new(inner) }
     }
 

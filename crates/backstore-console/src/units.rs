@@ -23,8 +23,9 @@ const STATUSES: [&str; 8] = [
     "offboarded",
     "cancelOffboardRequested",
 ];
-/// Calls made at most to walk a unit's recent points (five a call).
-const RECENT_CALLS: usize = 60;
+/// Calls made at most to walk a unit's recent points (five a call: 14 days of 10-minute points
+/// are 2016).
+const RECENT_CALLS: usize = 450;
 /// Weeks shown at most before the recent points.
 const WEEKS: usize = 104;
 
@@ -160,11 +161,15 @@ async fn points_before(api: &Api, unit: &str, before: &str) -> Result<Vec<Point>
 /// Each point's bytes and items, by id.
 type Stats = std::collections::HashMap<String, (u64, u64)>;
 
-/// The sizes and item counts of `points` (the admin path `restorePointStats`, 500 at a time).
+/// Points asked about per stats request: their ids keep the request line under the server's
+/// 16 KiB header limit.
+const STATS_CHUNK: usize = 250;
+
+/// The sizes and item counts of `points` (the admin path `restorePointStats`).
 async fn stats_of(api: &Api, points: impl Iterator<Item = &Point>) -> Result<Stats, Failure> {
     let ids: Vec<&str> = points.map(|p| p.id.as_str()).collect();
     let mut stats = Stats::new();
-    for chunk in ids.chunks(500) {
+    for chunk in ids.chunks(STATS_CHUNK) {
         let listed = api.get(&format!("/admin/restorePointStats?ids={}", enc(&chunk.join(",")))).await?;
         for s in listed["value"].as_array().into_iter().flatten() {
             if let (Some(size), Some(items)) = (s["sizeInBytes"].as_u64(), s["itemCount"].as_u64()) {
@@ -207,7 +212,10 @@ async fn timeline(api: &Api, unit: &str, before: Option<&str>) -> Result<(Vec<Po
         let mut boundary = cut;
         for _ in 0..WEEKS {
             let Some(p) = points_before(api, unit, &stamp(boundary)).await?.into_iter().next() else { break };
-            boundary = (boundary - Duration::days(7)).min(p.time);
+            // Weeks are counted back from the recent points' start: the next looks before the week
+            // this point fell in, however many empty weeks came between.
+            let weeks_back = (boundary - p.time).num_seconds() / Duration::weeks(1).num_seconds() + 1;
+            boundary -= Duration::weeks(weeks_back);
             weekly.push(p);
         }
     }
@@ -245,7 +253,13 @@ pub async fn unit(signed: Signed, Path(id): Path<String>, RawQuery(raw): RawQuer
                 @else {
                     form method="get" action="/console/diff" aria-labelledby="points-h" {
                         input type="hidden" name="unit" value=(id);
-                        (points_table("Recent points (the 14 days before the newest)", recent, &id, kind, &stats))
+                        h3 { "Recent points (the 14 days before the newest): " (recent.len()) }
+                        @for (i, (day, points)) in by_day(recent).into_iter().enumerate() {
+                            details open[i == 0] {
+                                summary { (day) ": " (points.len()) " points" }
+                                (points_table(&day, points, &id, kind, &stats))
+                            }
+                        }
                         @if *truncated {
                             p { "Only the newest points are shown. "
                                 a href={ "/console/units/" (enc(&id)) "?before=" (enc(&recent.last().map(|p| stamp(p.time)).unwrap_or_default())) } { "Older points" } }
@@ -260,6 +274,20 @@ pub async fn unit(signed: Signed, Path(id): Path<String>, RawQuery(raw): RawQuer
         }
     };
     Html(page(&name_of(&unit), Some(&signed), body).into_string()).into_response()
+}
+
+/// Points by the day (UTC) they were taken, newest first as they came.
+fn by_day(points: &[Point]) -> Vec<(String, &[Point])> {
+    let mut days: Vec<(String, &[Point])> = Vec::new();
+    let mut start = 0;
+    for i in 1..=points.len() {
+        let day = |p: &Point| p.time.format("%Y-%m-%d").to_string();
+        if i == points.len() || day(&points[i]) != day(&points[start]) {
+            days.push((day(&points[start]), &points[start..i]));
+            start = i;
+        }
+    }
+    days
 }
 
 fn points_table(caption: &str, points: &[Point], unit: &str, kind: &str, stats: &Stats) -> Markup {

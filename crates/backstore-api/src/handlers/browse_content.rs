@@ -24,6 +24,26 @@ use crate::Ctx;
 
 /// Points a stats request may name.
 const STATS_LIMIT: usize = 1000;
+/// Trees whose totals are kept between requests; past this the record starts again.
+const TREES_KEPT: usize = 100_000;
+
+/// The bytes and entries below trees already walked, by tenant and tree.
+#[derive(Default)]
+pub(crate) struct TreeStats(std::sync::Mutex<HashMap<(String, BlobId), (u64, u64)>>);
+
+impl TreeStats {
+    fn get(&self, tenant: &str, tree: &BlobId) -> Option<(u64, u64)> {
+        self.0.lock().expect("not poisoned").get(&(tenant.to_owned(), *tree)).copied()
+    }
+
+    fn keep(&self, tenant: &str, found: &HashMap<BlobId, (u64, u64)>) {
+        let mut kept = self.0.lock().expect("not poisoned");
+        if kept.len() + found.len() > TREES_KEPT {
+            kept.clear();
+        }
+        kept.extend(found.iter().map(|(tree, totals)| ((tenant.to_owned(), *tree), *totals)));
+    }
+}
 
 /// What RFC 5987 lets a `filename*` carry unencoded (of the characters URLs keep too).
 const ATTR_CHARS: &percent_encoding::AsciiSet =
@@ -160,6 +180,7 @@ pub(super) async fn point_stats(ctx: &Ctx) -> Result<Response, ApiError> {
     }
     let content = super::items::content(ctx)?;
     let now = ctx.state.inner.clock.now();
+    let kept = ctx.state.inner.tree_stats.as_ref();
     let mut counted: HashMap<BlobId, (u64, u64)> = HashMap::new();
     let mut value = Vec::new();
     for id in &ids {
@@ -168,7 +189,7 @@ pub(super) async fn point_stats(ctx: &Ctx) -> Result<Response, ApiError> {
             return Err(ApiError::RestorePointNotFound(id.clone()));
         }
         let stats = match ctx.store().restore_point_root(ctx.tenant(), id).await? {
-            Some(root) => Some(tree_stats(content, ctx.tenant(), root, &mut counted).await?),
+            Some(root) => Some(tree_stats(content, ctx.tenant(), root, &mut counted, kept).await?),
             None => None,
         };
         value.push(json!({
@@ -177,20 +198,26 @@ pub(super) async fn point_stats(ctx: &Ctx) -> Result<Response, ApiError> {
             "itemCount": stats.map(|s| s.1),
         }));
     }
+    kept.keep(ctx.tenant(), &counted);
     Ok(crate::json_response(StatusCode::OK, &json!({ "value": value })))
 }
 
-/// The bytes and entries below `root`, from `counted` where a tree was seen before.
+/// The bytes and entries below `root`, from `counted` or `kept` where a tree was seen before.
 async fn tree_stats(
     content: &crate::Content,
     tenant: &str,
     root: BlobId,
     counted: &mut HashMap<BlobId, (u64, u64)>,
+    kept: &TreeStats,
 ) -> Result<(u64, u64), ApiError> {
     // Depth first, children before parents: a tree's totals are its entries' and its subtrees'.
     let mut stack = vec![(root, false)];
     while let Some((tree, expanded)) = stack.pop() {
         if counted.contains_key(&tree) {
+            continue;
+        }
+        if let Some(totals) = kept.get(tenant, &tree) {
+            counted.insert(tree, totals);
             continue;
         }
         let entries = content.read_tree(tenant, &tree).await?.entries;

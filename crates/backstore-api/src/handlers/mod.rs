@@ -3,6 +3,7 @@
 mod artifacts;
 mod browse;
 mod browse_content;
+pub(crate) use browse_content::TreeStats;
 mod bulk_requests;
 mod counts;
 pub(crate) use counts::inline_count;

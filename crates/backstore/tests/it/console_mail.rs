@@ -132,3 +132,25 @@ async fn each_point_on_a_units_timeline_shows_its_size_and_item_count() {
     assert!(p.text.contains("Sizes and item counts are not shown: accessDenied"), "{}", p.text);
     assert!(p.text.contains("fastRestore"));
 }
+
+#[tokio::test]
+async fn a_units_timeline_shows_fourteen_days_of_points_by_day_then_one_a_week() {
+    let app = TestApp::spawn().await;
+    let token = app.token(TENANT);
+    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
+    let unit = seeded.protection_units[0].id.clone();
+    // Five weeks of the service's cadence: a point every 10 minutes, one a week kept for a year.
+    app.advance_clock(&token, "35d").await;
+    let cookie = signed_in(&app, TENANT, "readWrite").await;
+    let p = page(Method::GET, &format!("{}/console/units/{unit}", app.origin), Some(&cookie), None, None).await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    let recent = p.text.split("Recent points (the 14 days before the newest): ").nth(1).unwrap();
+    let recent: usize = recent.split('<').next().unwrap().parse().unwrap();
+    assert!((2015..=2017).contains(&recent), "14 days of 10-minute points, not {recent}");
+    let days = p.text.matches("<details").count();
+    assert!((14..=16).contains(&days), "{days} days");
+    assert_eq!(p.text.matches("<details open").count(), 1, "the newest day is open");
+    let weekly = p.text.split("Weekly points before those: ").nth(1).expect("weekly points");
+    let weekly: usize = weekly.split('<').next().unwrap().parse().unwrap();
+    assert!((2..=4).contains(&weekly), "{weekly} weekly points");
+}
