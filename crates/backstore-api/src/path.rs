@@ -94,7 +94,6 @@ fn session_cast(seg: &Seg) -> Option<Workload> {
     }
 }
 
-/// Parses a request path (without the query string).
 /// The admin paths the API serves itself (a point's content: `/admin/browseSessions/{id}/items/
 /// {key}/content`, `/admin/restorePoints/{id}/items[/{item}/content]`, `/admin/restorePointStats`),
 /// or `None` for any other path.
@@ -122,6 +121,7 @@ pub fn admin(path: &str) -> Option<Result<Target, ApiError>> {
     Some(Ok(target))
 }
 
+/// Parses a request path (without the query string).
 pub fn parse(path: &str) -> Result<(ApiVersion, Target), ApiError> {
     // Graph's file paths have their own grammar (`:` path addressing, any character in names).
     let lower = path.to_ascii_lowercase();

@@ -140,3 +140,25 @@ fn unknown_and_unimplemented() {
         Err(ApiError::ResourceNotFound(_))
     ));
 }
+
+#[test]
+fn the_admin_paths_that_read_a_point() {
+    let admin = |p: &str| super::admin(p).map(|t| t.map_err(|e| e.status_and_code().1));
+    assert_eq!(
+        admin("/admin/browseSessions/s1/items/a%2Cb%2Cc%2Cd/content"),
+        Some(Ok(Target::BrowseItemContent { id: "s1".into(), key: "a,b,c,d".into() }))
+    );
+    assert_eq!(admin("/admin/restorePoints/p1/items"), Some(Ok(Target::PointItems { id: "p1".into() })));
+    assert_eq!(
+        admin("/admin/restorePoints/p1/items/i%201/content"),
+        Some(Ok(Target::PointItemContent { id: "p1".into(), item: "i 1".into() }))
+    );
+    assert_eq!(admin("/admin/restorePointStats"), Some(Ok(Target::PointStats)));
+    for missing in ["/admin/restorePoints/p1", "/admin/restorePoints//items", "/admin/browseSessions/s1/items/k"] {
+        assert_eq!(admin(missing), Some(Err("ResourceNotFound")), "{missing}");
+    }
+    assert_eq!(admin("/admin/restorePoints/%FF/items"), Some(Err("BadRequest")));
+    // Other admin paths are the admin router's, and Graph's are Graph's.
+    assert_eq!(admin("/admin/clock"), None);
+    assert_eq!(admin("/v1.0/solutions/backupRestore/restorePoints"), None);
+}
