@@ -85,7 +85,20 @@ pub fn router(api: Router, config: ConsoleConfig) -> Router {
         .route("/console/sessions/{id}/events", get(restores::events))
         .route("/console/{*rest}", axum::routing::any(missing))
         .with_state(console)
+        .layer(axum::middleware::map_response(guarded))
         .layer(tower_http::catch_panic::CatchPanicLayer::new())
+}
+
+/// No console page may be framed by another site (clickjacking), nor tell another site where the
+/// person was (the URLs carry ids and item keys).
+async fn guarded(mut r: Response) -> Response {
+    let h = r.headers_mut();
+    h.insert(header::X_FRAME_OPTIONS, axum::http::HeaderValue::from_static("DENY"));
+    h.insert(header::REFERRER_POLICY, axum::http::HeaderValue::from_static("same-origin"));
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, axum::http::HeaderValue::from_static("frame-ancestors 'none'"));
+    }
+    r
 }
 
 async fn home(headers: HeaderMap) -> Redirect {

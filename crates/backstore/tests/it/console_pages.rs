@@ -69,6 +69,10 @@ async fn signing_in_sets_a_strict_http_only_cookie_and_forged_or_bad_sign_ins_ar
     assert_eq!((p.status, p.header("location")), (StatusCode::SEE_OTHER, "/console/sign-in"));
     let p = page(Method::GET, &console("/sign-in"), None, None, None).await;
     assert!(p.text.contains("id=\"sign-in-mint\"") && p.header("content-type").starts_with("text/html"));
+    // Never framed by another site, never named to one.
+    assert_eq!(p.header("x-frame-options"), "DENY");
+    assert_eq!(p.header("content-security-policy"), "frame-ancestors 'none'");
+    assert_eq!(p.header("referrer-policy"), "same-origin");
 
     let form = "mode=mint&tenant=tenant-a&access=readWrite";
     let p = page(Method::POST, &console("/sign-in"), None, Some(form), Some(&app.origin)).await;
