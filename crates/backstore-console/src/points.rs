@@ -156,9 +156,9 @@ fn items_table(signed: &Signed, session: &str, at: &str, listed: &Value) -> Mark
                                     @if kind == "file" { (name) }
                                     @else { a href={ "/console/browse/" (s) "?key=" (enc(key)) "&path=" (enc(&path)) } { (name) } }
                                 }
-                                td { (kind) @if kind != "file" { " (" (item["itemsCount"]) ")" } }
-                                td { (bytes(text(&item["sizeInBytes"]).parse().unwrap_or(0))) }
-                                td { (when(text(&item["lastModifiedDateTime"]))) }
+                                td data-label="Kind" { (kind) @if kind != "file" { " (" (item["itemsCount"]) ")" } }
+                                td data-label="Size" { (bytes(text(&item["sizeInBytes"]).parse().unwrap_or(0))) }
+                                td data-label="Modified" { (when(text(&item["lastModifiedDateTime"]))) }
                                 td.actions {
                                     @if kind == "file" {
                                         a href={ "/console/browse/" (s) "/file?view=inline&key=" (enc(key)) } aria-label={ "Preview " (name) } { "Preview" }

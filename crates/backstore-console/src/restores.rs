@@ -332,11 +332,11 @@ fn progress_view(p: &Value, artifacts: &[Value]) -> Markup {
                     @let one = of(id).unwrap_or(Value::Null);
                     tr data-artifact=(id) {
                         td.mono { (id) }
-                        td data-field="status" { (badge(text(&a["status"]))) }
-                        td data-field="items" { (number(&one, "itemsDone")) " / " (number(&one, "itemsTotal")) }
-                        td data-field="bytes" { (bytes(number(&one, "bytesDone"))) " / " (bytes(number(&one, "bytesTotal"))) }
-                        td data-field="rate" { (bytes(number(&one, "bytesPerSecond"))) "/s" }
-                        td data-field="eta" { (number(&one, "etaSeconds")) " s" }
+                        td data-field="status" data-label="Status" { (badge(text(&a["status"]))) }
+                        td data-field="items" data-label="Items" { (number(&one, "itemsDone")) " / " (number(&one, "itemsTotal")) }
+                        td data-field="bytes" data-label="Bytes" { (bytes(number(&one, "bytesDone"))) " / " (bytes(number(&one, "bytesTotal"))) }
+                        td data-field="rate" data-label="Rate" { (bytes(number(&one, "bytesPerSecond"))) "/s" }
+                        td data-field="eta" data-label="Time left" { (number(&one, "etaSeconds")) " s" }
                         td { (restored_to(a)) }
                     }
                 }

@@ -108,10 +108,10 @@ fn units_table(listed: &Value, text_filter: &str, raw: Option<&str>, read_only: 
                         @for u in &units {
                             tr {
                                 td { input type="checkbox" name="unit" value=(text(&u["id"])) aria-label={ "Choose " (name_of(u)) }; }
-                                td { a href={ "/console/units/" (enc(text(&u["id"]))) } { (name_of(u)) } }
-                                td { (kind_of(u)) }
-                                td { (badge(text(&u["status"]))) }
-                                td.mono { (text(&u["policyId"])) }
+                                td data-label="Unit" { a href={ "/console/units/" (enc(text(&u["id"]))) } { (name_of(u)) } }
+                                td data-label="Kind" { (kind_of(u)) }
+                                td data-label="Status" { (badge(text(&u["status"]))) }
+                                td.mono data-label="Policy" { (text(&u["policyId"])) }
                             }
                         }
                     }
@@ -303,11 +303,11 @@ fn points_table(caption: &str, points: &[Point], unit: &str, kind: &str, stats: 
             tbody {
                 @for p in points {
                     tr {
-                        td { time datetime=(p.at) { (when(&p.at)) } }
-                        td { (p.tags) }
-                        td { (when(&p.expires)) }
-                        td { (stats.get(&p.id).map_or("—".into(), |s| bytes(s.0))) }
-                        td { (stats.get(&p.id).map_or("—".into(), |s| s.1.to_string())) }
+                        td data-label="Taken" { time datetime=(p.at) { (when(&p.at)) } }
+                        td data-label="Tags" { (p.tags) }
+                        td data-label="Expires" { (when(&p.expires)) }
+                        td data-label="Size" { (stats.get(&p.id).map_or("—".into(), |s| bytes(s.0))) }
+                        td data-label="Items" { (stats.get(&p.id).map_or("—".into(), |s| s.1.to_string())) }
                         @if kind != "mailbox" {
                             td { input type="radio" name="a" value=(p.id) aria-label={ "Compare from " (when(&p.at)) }; }
                             td { input type="radio" name="b" value=(p.id) aria-label={ "Compare to " (when(&p.at)) }; }

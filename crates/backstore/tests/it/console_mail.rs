@@ -125,7 +125,12 @@ async fn each_point_on_a_units_timeline_shows_its_size_and_item_count() {
     let cookie = signed_in(&app, TENANT, "readWrite").await;
     let p = page(Method::GET, &format!("{}/console/units/{unit}", app.origin), Some(&cookie), None, None).await;
     assert_eq!(p.status, StatusCode::OK);
-    assert!(p.text.contains("<td>28 B</td><td>4</td>") && p.text.contains("<td>16 B</td><td>4</td>"), "{}", p.text);
+    assert!(
+        p.text.contains("<td data-label=\"Size\">28 B</td><td data-label=\"Items\">4</td>")
+            && p.text.contains("<td data-label=\"Size\">16 B</td><td data-label=\"Items\">4</td>"),
+        "{}",
+        p.text
+    );
     // A read-only sign-in sees the timeline, and why the sizes are missing.
     let read_only = signed_in(&app, TENANT, "read").await;
     let p = page(Method::GET, &format!("{}/console/units/{unit}", app.origin), Some(&read_only), None, None).await;
