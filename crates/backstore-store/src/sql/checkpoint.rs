@@ -28,9 +28,6 @@ const RESTART_PAGES: i64 = 4096;
 /// The writer connection's own `wal_autocheckpoint`: a bound on the log the thread did not keep.
 pub(super) const WRITER_BACKSTOP_PAGES: i64 = 4 * RESTART_PAGES;
 
-/// The process's writers' turn (and their connection): a round that must hold the writers off takes it.
-pub(super) type WriterTurn = tokio::sync::Mutex<Option<rusqlite::Connection>>;
-
 /// The flag writers raise after a commit, and the thread that checkpoints when it is raised.
 #[derive(Debug, Default)]
 pub(super) struct Checkpoints {
@@ -40,7 +37,7 @@ pub(super) struct Checkpoints {
 impl Checkpoints {
     /// Starts the checkpoint thread of the database file at `path`; it ends once the returned
     /// handle is dropped.
-    pub fn start(path: PathBuf, writer: &Arc<WriterTurn>) -> Arc<Checkpoints> {
+    pub fn start(path: PathBuf, writer: &Arc<super::group::Writers>) -> Arc<Checkpoints> {
         let flag = Arc::new(Checkpoints::default());
         let (weak, writer) = (Arc::downgrade(&flag), Arc::downgrade(writer));
         let spawned =
@@ -64,7 +61,7 @@ pub(super) fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
 }
 
-fn run(path: &std::path::Path, flag: &Weak<Checkpoints>, writer: &Weak<WriterTurn>) {
+fn run(path: &std::path::Path, flag: &Weak<Checkpoints>, writer: &Weak<super::group::Writers>) {
     let mut conn: Option<rusqlite::Connection> = None;
     loop {
         std::thread::sleep(EVERY);
@@ -90,7 +87,7 @@ fn run(path: &std::path::Path, flag: &Weak<Checkpoints>, writer: &Weak<WriterTur
         };
         let round = checkpoint(c).and_then(|pages| match (pages > RESTART_PAGES, writer.upgrade()) {
             (true, Some(w)) => {
-                let _turn = w.blocking_lock();
+                let _turn = w.blocking_turn();
                 checkpoint(c)
             }
             _ => Ok(pages),

@@ -47,6 +47,7 @@ mod exclusion_jobs;
 mod exclusions;
 pub mod family;
 pub mod granular_restores;
+mod group;
 mod jobs;
 mod listing;
 pub mod mail_messages;
@@ -322,7 +323,7 @@ impl Store {
     ) -> StoreResult<T> {
         // SQLite without a file (in memory) writes through the pool, taking its turn here.
         let _turn = match (self.dialect, &self.readers) {
-            (Dialect::Sqlite, None) => Some(self.writer.lock().await),
+            (Dialect::Sqlite, None) => Some(self.writer.turn().await),
             _ => None,
         };
         let (out, queued) = QUEUED

@@ -20,9 +20,9 @@ use crate::{StoreError, StoreResult};
 /// How long a SQLite writer waits for another process's write lock before failing as unavailable.
 pub(super) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// This process's SQLite writer connection, opened on first use; the mutex is also the writers'
-/// first-come first-served queue.
-pub(super) type Writer = std::sync::Arc<super::checkpoint::WriterTurn>;
+/// This process's SQLite writer: its connection (opened on first use), its writers' first-come
+/// first-served queue, and the group of their writes that commits together (see [`super::group`]).
+pub(super) type Writer = std::sync::Arc<super::group::Writers>;
 
 /// One open write transaction.
 pub(crate) struct Tx {
@@ -34,28 +34,52 @@ enum Inner {
     Native(Native),
 }
 
-/// A transaction on the native writer: the connection stays locked for its length.
+/// A writer's part of a transaction on the native writer: the connection stays held for its length,
+/// its work inside a savepoint of its own.
 struct Native {
-    conn: tokio::sync::OwnedMutexGuard<Option<rusqlite::Connection>>,
-    /// `BEGIN` ran and neither `COMMIT` nor `ROLLBACK` has yet.
+    writers: Writer,
+    /// The turn, until the writer's part is done.
+    turn: Option<super::group::Held>,
+    /// The group of writes it joined (or began).
+    group: Option<std::sync::Arc<super::group::Group>>,
+    /// Its savepoint is open: neither released nor rolled back yet.
     open: bool,
 }
 
 impl Native {
     fn conn(&self) -> &rusqlite::Connection {
-        self.conn.as_ref().expect("a native transaction holds an open connection")
+        self.turn.as_ref().and_then(|t| t.conn.as_ref()).expect("a native transaction holds the open connection")
     }
 }
 
 impl Drop for Native {
     fn drop(&mut self) {
+        let Some(mut turn) = self.turn.take() else { return };
         if self.open {
-            if let Some(conn) = self.conn.as_ref() {
-                // Whatever failed, the next writer must find the connection outside a transaction.
-                let _ = conn.execute_batch("ROLLBACK");
+            if let Some(conn) = &turn.conn {
+                // Whatever failed, nothing of this writer's part stays; the others' parts do.
+                if let Err(e) = conn.execute_batch("ROLLBACK TO member; RELEASE member") {
+                    turn.lost(&e);
+                }
             }
         }
+        self.writers.leave(turn);
     }
+}
+
+/// `BEGIN IMMEDIATE`, waiting for another process's write lock off the runtime's worker.
+fn begin_immediate(c: &rusqlite::Connection) -> StoreResult<()> {
+    c.busy_timeout(Duration::ZERO)?;
+    let begun = match c.execute_batch("BEGIN IMMEDIATE") {
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            let waited = super::read::on_this_thread(Cost::Scan, || c.execute_batch("BEGIN IMMEDIATE"));
+            c.busy_timeout(Duration::ZERO)?;
+            waited
+        }
+        other => other,
+    };
+    Ok(begun?)
 }
 
 /// Opens the native writer connection on a database file (created and migrated already).
@@ -81,42 +105,48 @@ impl Tx {
         Tx { inner: Inner::Pool(tx) }
     }
 
-    /// `BEGIN IMMEDIATE` on the native writer of the database file at `path`, once this process's
-    /// earlier writers are done. Another process's write lock is waited for (up to the busy timeout)
-    /// off the runtime's worker, so the process's other requests go on meanwhile.
-    pub(super) async fn native(writer: &Writer, path: &std::path::Path) -> StoreResult<Tx> {
-        let mut conn = writer.clone().lock_owned().await;
-        if conn.is_none() {
-            *conn = Some(open_writer(path)?);
+    /// A writer's part of a transaction on the native writer of the database file at `path`, once
+    /// this process's earlier writers have had their turn: inside the transaction they left open,
+    /// or in one it begins with `BEGIN IMMEDIATE`. Another process's write lock is waited for (up
+    /// to the busy timeout) off the runtime's worker, so the process's other requests go on
+    /// meanwhile.
+    pub(super) async fn native(writers: &Writer, path: &std::path::Path) -> StoreResult<Tx> {
+        let mut n = Native { writers: writers.clone(), turn: Some(writers.take().await), group: None, open: false };
+        let turn = n.turn.as_mut().expect("taken above");
+        if turn.conn.is_none() {
+            turn.conn = Some(open_writer(path)?);
         }
-        let c = conn.as_ref().expect("opened above");
-        if !c.is_autocommit() {
-            // A transaction left open by a panic in a writer: nothing of it was committed.
-            c.execute_batch("ROLLBACK")?;
-        }
-        c.busy_timeout(Duration::ZERO)?;
-        let first = c.execute_batch("BEGIN IMMEDIATE");
-        let begun = match first {
-            Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::DatabaseBusy => {
-                c.busy_timeout(BUSY_TIMEOUT)?;
-                let waited = super::read::on_this_thread(Cost::Scan, || c.execute_batch("BEGIN IMMEDIATE"));
-                c.busy_timeout(Duration::ZERO)?;
-                waited
+        let group = match turn.open_group() {
+            Some(group) => group,
+            None => {
+                let c = turn.conn.as_ref().expect("opened above");
+                if !c.is_autocommit() {
+                    // A transaction left open by a panic in a writer: nothing of it was committed.
+                    c.execute_batch("ROLLBACK")?;
+                }
+                begin_immediate(c)?;
+                turn.begin_group()
             }
-            other => other,
         };
-        begun?;
-        Ok(Tx { inner: Inner::Native(Native { conn, open: true }) })
+        n.group = Some(group);
+        n.conn().execute_batch("SAVEPOINT member")?;
+        n.open = true;
+        Ok(Tx { inner: Inner::Native(n) })
     }
 
-    /// Makes everything the transaction wrote durable and visible at once.
+    /// Makes everything the transaction wrote durable and visible at once: on the native writer,
+    /// with the commit of the group it is part of, which this waits for.
     pub(super) async fn commit(self) -> StoreResult<()> {
         match self.inner {
             Inner::Pool(tx) => Ok(tx.commit().await?),
             Inner::Native(mut n) => {
-                n.conn().execute_batch("COMMIT")?;
+                n.conn().execute_batch("RELEASE member")?;
                 n.open = false;
-                Ok(())
+                let mut turn = n.turn.take().expect("held until its part is done");
+                turn.finished();
+                let group = n.group.clone().expect("joined when begun");
+                n.writers.leave(turn);
+                Ok(n.writers.outcome(group).await?)
             }
         }
     }
