@@ -36,6 +36,7 @@ pub mod archive;
 mod artifacts;
 pub mod browse_sessions;
 mod bulk_requests;
+mod changes;
 mod checkpoint;
 mod content;
 pub mod dialect;
@@ -101,6 +102,9 @@ pub struct Store {
     writer: tx::Writer,
     /// SQLite (a file): the native connections reads outside transactions use (see [`read`]).
     readers: Option<read::Readers>,
+    /// SQLite (a file): whether anything was committed since a tenant's service status was read
+    /// (see [`changes`]).
+    changes: Option<changes::Changes>,
     /// SQLite (a file): the thread that checkpoints what the native writer commits.
     checkpoints: Option<std::sync::Arc<checkpoint::Checkpoints>>,
     /// Rung after a write that queued jobs commits, so this process's engine claims them at once
@@ -153,6 +157,7 @@ impl Store {
         };
         let writer = tx::Writer::default();
         let checkpoints = readers.as_ref().map(|r| checkpoint::Checkpoints::start(r.path().to_owned(), &writer));
+        let changes = readers.as_ref().and_then(|r| changes::Changes::open(r.path()));
         Ok(Store {
             pool,
             url: url.to_owned(),
@@ -160,6 +165,7 @@ impl Store {
             limits: options.limits,
             writer,
             readers,
+            changes,
             checkpoints,
             jobs_queued,
             closing,

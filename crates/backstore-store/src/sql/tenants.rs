@@ -27,7 +27,19 @@ impl Store {
     /// The tenant's service status alone (`None` before it was ever enabled): what every request's
     /// gate reads, without decoding the rest of the state.
     pub async fn service_status(&self, tenant: &str) -> StoreResult<Option<String>> {
-        self.read_row("SELECT status FROM tenants WHERE tenant_id = ?", args![tenant], |r| r.col("status")).await
+        // SQLite: answered from what the last read found while nothing was committed since.
+        let before = self.changes.as_ref().and_then(|c| c.mark().map(|m| (c, m)));
+        if let Some((changes, mark)) = &before {
+            if let Some(status) = changes.status(tenant, mark) {
+                return Ok(status);
+            }
+        }
+        let status =
+            self.read_row("SELECT status FROM tenants WHERE tenant_id = ?", args![tenant], |r| r.col("status")).await?;
+        if let Some((changes, mark)) = before {
+            changes.keep(tenant, mark, status.clone());
+        }
+        Ok(status)
     }
 
     /// Enables the service for the writer's tenant, controlled from `app_owner_tenant_id`.
@@ -129,5 +141,36 @@ impl Store {
             Ok(removed)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_gate_sees_a_status_another_process_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let options = crate::StoreOptions::default();
+        // Two stores on one file: what two processes sharing it are.
+        let (ours, theirs) = (Store::open(&url, &options).await.unwrap(), Store::open(&url, &options).await.unwrap());
+        let actor = backstore_domain::Actor {
+            application_id: "app".into(),
+            application_name: None,
+            user_id: None,
+            user_name: None,
+        };
+        let w = Writer { tenant: "t", actor: &actor, now: backstore_domain::Timestamp::UNIX_EPOCH };
+        assert_eq!(ours.service_status("t").await.unwrap(), None);
+        theirs.enable_service(w, "t").await.unwrap();
+        assert_eq!(ours.service_status("t").await.unwrap().as_deref(), Some("enabled"));
+        // Read twice while nothing changes (the second from memory), then changed elsewhere.
+        assert_eq!(ours.service_status("t").await.unwrap().as_deref(), Some("enabled"));
+        theirs.set_service_status(w, "restoreLocked").await.unwrap();
+        assert_eq!(ours.service_status("t").await.unwrap().as_deref(), Some("restoreLocked"));
+        ours.set_service_status(w, "enabled").await.unwrap();
+        assert_eq!(theirs.service_status("t").await.unwrap().as_deref(), Some("enabled"));
+        assert_eq!(ours.service_status("t").await.unwrap().as_deref(), Some("enabled"));
     }
 }
