@@ -105,6 +105,12 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// A row of a SQLite file named a parent row that is not there (a foreign key).
+    pub(crate) fn is_foreign_key_violation(&self) -> bool {
+        matches!(self, StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+    }
 }
 
 /// How a store connects to its database.

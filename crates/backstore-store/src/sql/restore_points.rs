@@ -38,13 +38,13 @@ pub(super) async fn resolve_restore_point(
 /// Checks that restore points can be restored in a session of `session_workload` at `now`: the
 /// first problem in `ids` order.
 pub(super) async fn resolve_restore_points(
-    conn: &mut Tx,
+    on: impl Into<On<'_>>,
     tenant: &str,
     ids: &[&str],
     session_workload: Workload,
     now: Timestamp,
 ) -> StoreResult<Result<(), RestorePointProblem>> {
-    let problems = restore_point_problems(conn, tenant, ids, session_workload, now).await?;
+    let problems = restore_point_problems(on, tenant, ids, session_workload, now).await?;
     Ok(problems.into_iter().flatten().next().map_or(Ok(()), Err))
 }
 
@@ -52,7 +52,7 @@ pub(super) async fn resolve_restore_points(
 /// `ids` order (`None`: it can be): it must exist in the tenant, belong to the session's workload and
 /// not have expired. One query.
 pub(super) async fn restore_point_problems(
-    conn: &mut Tx,
+    on: impl Into<On<'_>>,
     tenant: &str,
     ids: &[&str],
     session_workload: Workload,
@@ -69,12 +69,14 @@ pub(super) async fn restore_point_problems(
     );
     let binds: Vec<Bind> =
         std::iter::once(tenant).chain(ids.iter().copied()).map(|v| Bind::Text(v.to_owned())).collect();
-    let rows = conn.fetch_all(&sql, &super::read::args_of(&binds)).await?;
-    let mut found = std::collections::HashMap::new();
-    for row in &rows {
-        let id: String = row.col("id")?;
-        found.insert(id, (workload(&row.col::<String>("workload")?)?, from_micros(row.col("expiration_at")?)?));
-    }
+    let rows = on
+        .into()
+        .rows(Cost::Seek, &sql, &super::read::args_of(&binds), |row| {
+            let id: String = row.col("id")?;
+            Ok((id, (workload(&row.col::<String>("workload")?)?, from_micros(row.col("expiration_at")?)?)))
+        })
+        .await?;
+    let found: std::collections::HashMap<String, (Workload, Timestamp)> = rows.into_iter().collect();
     let problem = |id: &str| match found.get(id) {
         None => Some(RestorePointProblem::NotFound(id.to_owned())),
         Some((point, _)) if *point != session_workload => {

@@ -225,12 +225,25 @@ impl Store {
         adds: Vec<ArtifactAdd>,
     ) -> StoreResult<SessionRecord> {
         let Writer { tenant, actor, now } = w;
-        let adds = plan_adds_within(adds, &[], &self.limits)?;
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            let points: Vec<&str> = adds.iter().map(|a| a.restore_point.as_str()).collect();
-            resolve_restore_points(tx, tenant, &points, workload, now)
+        let adds = &plan_adds_within(adds, &[], &self.limits)?;
+        let points: Vec<&str> = adds.iter().map(|a| a.restore_point.as_str()).collect();
+        // On a SQLite file the points are checked before the write's turn, on a read connection,
+        // so the process's one writer does not spend a fifth of a create on it: what a point is
+        // (its workload, its expiry) never changes, and that it still exists when its artifacts
+        // are written is the foreign key's to say; should it be gone by then, the check runs
+        // again inside the transaction for the answer. On PostgreSQL it runs inside, as always.
+        let checked_ahead = self.readers.is_some();
+        if checked_ahead {
+            resolve_restore_points(self, tenant, &points, workload, now)
                 .await?
                 .map_err(RuleError::RestorePointUnusable)?;
+        }
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            if !checked_ahead {
+                resolve_restore_points(&mut *tx, tenant, &points, workload, now)
+                    .await?
+                    .map_err(RuleError::RestorePointUnusable)?;
+            }
             let id = super::rows::new_id();
             // The row is written as its artifacts make it (job type, derived status, counters), so
             // the create holds the tenant's write lock over four statements, not eight.
@@ -263,7 +276,14 @@ impl Store {
                 added
             )
             .await?;
-            insert_artifact_rows(tx, tenant, &id, &adds, now).await?;
+            if let Err(e) = insert_artifact_rows(tx, tenant, &id, adds, now).await {
+                if checked_ahead && e.is_foreign_key_violation() {
+                    resolve_restore_points(&mut *tx, tenant, &points, workload, now)
+                        .await?
+                        .map_err(RuleError::RestorePointUnusable)?;
+                }
+                return Err(e);
+            }
             let session = reload_session(tx, tenant, &id).await?;
             Ok(session)
         })
@@ -400,7 +420,8 @@ impl Store {
                     _ => None,
                 })
                 .collect();
-            let mut problems = restore_point_problems(tx, tenant, &adds, session.workload, now).await?.into_iter();
+            let mut problems =
+                restore_point_problems(&mut *tx, tenant, &adds, session.workload, now).await?.into_iter();
             let mut slots = Vec::with_capacity(plan.items.len());
             let (mut good, mut removed) = (Vec::new(), Vec::new());
             for (index, item) in plan.items.into_iter().enumerate() {

@@ -342,3 +342,33 @@ async fn segments_match_case_insensitively_and_keys_take_every_form() {
     r.expect(200);
     assert_eq!(r.body["value"].as_array().unwrap().len(), 1);
 }
+
+/// On a SQLite file a create checks its restore points before its write's turn; a point deleted
+/// between that check and the write (here by another process holding the write lock meanwhile) is
+/// refused as any missing point is, and nothing is created.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_point_deleted_between_the_check_and_the_write_is_refused_and_nothing_is_created() {
+    if on_postgres() {
+        return; // PostgreSQL checks inside the write's transaction.
+    }
+    let (app, token, mine) = TestApp::seeded(TENANT, 2, 0, 0, 1).await;
+    let app = std::sync::Arc::new(app);
+    let site = points(&mine, "site");
+    let other = rusqlite::Connection::open(app.data_dir().join("backstore.db")).unwrap();
+    other.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let body = json!({"siteRestoreArtifacts": [
+        {"restorePoint": {"id": site[0][0]}, "destinationType": "new"},
+        {"restorePoint": {"id": site[1][0]}, "destinationType": "new"},
+    ]});
+    let (a, t, b) = (app.clone(), token.clone(), body.clone());
+    let create = tokio::spawn(async move { a.post("sharePointRestoreSessions", &t, &b).await });
+    // The create has read its points and waits for the write lock.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(!create.is_finished());
+    other.execute("DELETE FROM restore_points WHERE id = ?", [&site[1][0]]).unwrap();
+    other.execute_batch("COMMIT").unwrap();
+    let r = create.await.unwrap();
+    assert_eq!((r.status.as_u16(), r.error_code()), (400, "InvalidRestorePoint"), "{}", r.text);
+    assert!(r.text.contains(&site[1][0]), "{}", r.text);
+    assert_eq!(app.get("restoreSessions", &token).await.body["value"], json!([]), "nothing was created");
+}
