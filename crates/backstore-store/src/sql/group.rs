@@ -121,6 +121,13 @@ impl Turn {
         group.end(ended.as_ref().map(|_| ()).map_err(Failure::of));
     }
 
+    /// Ends `group` as [`Turn::settle`] does, if it is the one still open.
+    fn settle_if(&mut self, group: &Arc<Group>) {
+        if self.open.as_ref().is_some_and(|(open, _)| Arc::ptr_eq(open, group)) {
+            self.settle();
+        }
+    }
+
     /// After a writer's statement failed: if SQLite ended the whole transaction (an I/O error, a
     /// full disk), the group is over and its finished writers are told so.
     pub(crate) fn lost(&mut self, e: &rusqlite::Error) {
@@ -184,11 +191,7 @@ impl Writers {
         tokio::select! {
             biased;
             _ = ended.wait_for(Option::is_some) => {}
-            mut turn = self.turn.clone().lock_owned() => {
-                if turn.open_group().is_some_and(|g| Arc::ptr_eq(&g, &waiting.group)) {
-                    turn.settle();
-                }
-            }
+            mut turn = self.turn.clone().lock_owned() => turn.settle_if(&waiting.group),
         }
         let outcome = waiting.group.ended.borrow().clone();
         outcome.unwrap_or_else(|| Err(Failure::of(&rusqlite::Error::InvalidQuery))).map_err(Failure::error)
@@ -233,9 +236,7 @@ impl Drop for Waiting {
     fn drop(&mut self) {
         if !self.group.has_ended() {
             if let Ok(mut turn) = self.writers.turn.try_lock() {
-                if turn.open_group().is_some_and(|g| Arc::ptr_eq(&g, &self.group)) {
-                    turn.settle();
-                }
+                turn.settle_if(&self.group);
             }
         }
     }
@@ -244,20 +245,12 @@ impl Drop for Waiting {
 #[cfg(test)]
 mod tests {
     use std::future::Future as _;
-    use std::path::{Path, PathBuf};
+    use std::path::Path;
     use std::sync::atomic::Ordering;
     use std::time::Duration;
 
     use super::super::read::Arg;
     use super::super::tx::{Tx, Writer};
-
-    fn database() -> (tempfile::TempDir, PathBuf) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("g.db");
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY, s TEXT)").unwrap();
-        (dir, path)
-    }
 
     /// What another connection sees.
     fn rows(path: &Path) -> Vec<i64> {
@@ -274,7 +267,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn queued_writers_share_a_commit_and_each_answers_once_its_write_is_visible() {
-        let (_dir, path) = database();
+        let (_dir, path) = super::super::scratch_database();
         let writers = Writer::default();
         let mut first = Tx::native(&writers, &path).await.unwrap();
         let tasks: Vec<_> = (0..16i64)
@@ -310,7 +303,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_group_whose_writers_all_went_away_is_committed_and_lets_go_of_the_database() {
-        let (_dir, path) = database();
+        let (_dir, path) = super::super::scratch_database();
         let writers = Writer::default();
         let mut first = Tx::native(&writers, &path).await.unwrap();
         let (w, p) = (writers.clone(), path.clone());

@@ -427,6 +427,17 @@ impl Store {
     }
 }
 
+/// Tests: a SQLite file in WAL mode in a directory of its own, with one table `t (n INTEGER
+/// PRIMARY KEY, s TEXT)`.
+#[cfg(test)]
+pub(crate) fn scratch_database() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scratch.db");
+    let c = rusqlite::Connection::open(&path).unwrap();
+    c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY, s TEXT)").unwrap();
+    (dir, path)
+}
+
 /// What a write transaction locks on PostgreSQL before its first statement (SQLite takes its one
 /// write lock for every kind).
 #[derive(Debug, Clone, Copy)]

@@ -349,10 +349,7 @@ mod tests {
     use super::*;
 
     fn database() -> (tempfile::TempDir, std::path::PathBuf, Writer) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.db");
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY, s TEXT)").unwrap();
+        let (dir, path) = super::super::scratch_database();
         (dir, path, Writer::default())
     }
 
@@ -409,12 +406,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn under_a_steady_stream_of_writes_the_log_starts_over() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("s.db");
-        rusqlite::Connection::open(&path)
-            .unwrap()
-            .execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY, s TEXT)")
-            .unwrap();
+        let (dir, path) = super::super::scratch_database();
         let writer = Writer::default();
         let checkpoints = super::super::checkpoint::Checkpoints::start(path.clone(), &writer);
         let row = "x".repeat(4000);
@@ -430,7 +422,7 @@ mod tests {
             checkpoints.written();
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        let wal = std::fs::metadata(dir.path().join("s.db-wal")).unwrap().len();
+        let wal = std::fs::metadata(dir.path().join("scratch.db-wal")).unwrap().len();
         assert!(wal < 40 << 20, "the log grew to {} MiB", wal >> 20);
         // Once the thread has had its round, the next write starts the log over.
         tokio::time::sleep(Duration::from_millis(500)).await;
