@@ -1,6 +1,7 @@
 //! Whether a SQLite database has changed since a value was read from it, told without a read
 //! transaction: what answers the service-state gate of every request from memory while nothing
-//! was committed.
+//! was committed, and what tells a native reader whether the snapshot it kept is still the
+//! database (see [`super::readers`]).
 //!
 //! A read transaction on a database in WAL mode takes and drops a lock on the WAL index (the
 //! `-shm` file) with `fcntl`, and starts over with an empty page cache if anything was committed
@@ -58,11 +59,27 @@ impl Changes {
 
     /// The database's mark now; `None` while a commit is rewriting it.
     pub fn mark(&self) -> Option<Mark> {
-        let mut both = [0u8; 2 * HEADER];
-        self.shm.read_exact_at(&mut both, 0).ok()?;
-        let (first, second) = both.split_at(HEADER);
+        self.now().map(|(mark, _)| mark)
+    }
+
+    /// The database's mark now, and whether every page of the log had been copied into the
+    /// database file when it was read (a read transaction begun then reads the file alone); `None`
+    /// while a commit is rewriting the mark.
+    pub fn now(&self) -> Option<(Mark, bool)> {
+        // The header twice, then the checkpoint's record, whose first field is how many of the
+        // log's frames were copied back.
+        let mut read = [0u8; 2 * HEADER + 4];
+        self.shm.read_exact_at(&mut read, 0).ok()?;
+        let (first, rest) = read.split_at(HEADER);
+        let (second, backfill) = rest.split_at(HEADER);
         // Byte 12 is `isInit`: a header SQLite has not written yet is not a mark.
-        (first == second && first[12] == 1).then(|| first.try_into().expect("one copy is a mark"))
+        if first != second || first[12] != 1 {
+            return None;
+        }
+        // The log's last frame (bytes 16..20 of the header); both in the machine's byte order.
+        let frames = u32::from_ne_bytes(first[16..20].try_into().expect("four bytes"));
+        let copied = u32::from_ne_bytes(backfill.try_into().expect("four bytes"));
+        Some((first.try_into().expect("one copy is a mark"), copied == frames))
     }
 
     /// `tenant`'s service status as read when the database's mark was `now`, if it was.

@@ -11,11 +11,15 @@
 //! stream of writes a checkpoint running beside them never achieves; so once the log passes
 //! [`RESTART_PAGES`], the thread takes its turn among the process's writers and checkpoints the few
 //! pages written since its unlocked round (one short `fsync`), and the next writer starts the log over.
+//! Every round, the thread first has the readers let go of the snapshots they kept of the database
+//! as it was before a commit (see [`super::readers`]); each would keep the checkpoint from copying
+//! what that commit wrote.
 
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
+
+use super::readers::Readers;
 
 /// How soon after a commit its pages are checkpointed (at most).
 const EVERY: Duration = Duration::from_millis(100);
@@ -35,13 +39,15 @@ pub(super) struct Checkpoints {
 }
 
 impl Checkpoints {
-    /// Starts the checkpoint thread of the database file at `path`; it ends once the returned
+    /// Starts the checkpoint thread of the database file `readers` read; it ends once the returned
     /// handle is dropped.
-    pub fn start(path: PathBuf, writer: &Arc<super::group::Writers>) -> Arc<Checkpoints> {
+    pub fn start(readers: &Arc<Readers>, writer: &Arc<super::group::Writers>) -> Arc<Checkpoints> {
         let flag = Arc::new(Checkpoints::default());
-        let (weak, writer) = (Arc::downgrade(&flag), Arc::downgrade(writer));
-        let spawned =
-            std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || run(&path, &weak, &writer));
+        let path = readers.path().to_owned();
+        let (weak, readers, writer) = (Arc::downgrade(&flag), Arc::downgrade(readers), Arc::downgrade(writer));
+        let spawned = std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || run(&path, &weak, &readers, &writer));
         if let Err(e) = spawned {
             // Without the thread only the writer's backstop bounds the log; say so.
             tracing::error!(error = %e, "could not start the SQLite checkpoint thread");
@@ -61,11 +67,21 @@ pub(super) fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<i64> {
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
 }
 
-fn run(path: &std::path::Path, flag: &Weak<Checkpoints>, writer: &Weak<super::group::Writers>) {
+fn run(
+    path: &std::path::Path,
+    flag: &Weak<Checkpoints>,
+    readers: &Weak<Readers>,
+    writer: &Weak<super::group::Writers>,
+) {
     let mut conn: Option<rusqlite::Connection> = None;
     loop {
         std::thread::sleep(EVERY);
         let Some(f) = flag.upgrade() else { return };
+        // Whoever committed (this process or another), the snapshots idle readers kept of the
+        // database before it are let go first: they would keep this round from copying the log.
+        if let Some(r) = readers.upgrade() {
+            r.release_stale();
+        }
         if !f.written.swap(false, Ordering::Relaxed) {
             continue;
         }
@@ -114,7 +130,8 @@ mod tests {
         writer
             .execute_batch("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0; CREATE TABLE t (s TEXT)")
             .unwrap();
-        let checkpoints = Checkpoints::start(path.clone(), &Arc::default());
+        let readers = Arc::new(Readers::of_url(&format!("sqlite:{}", path.display())).unwrap());
+        let checkpoints = Checkpoints::start(&readers, &Arc::default());
         for _ in 0..200 {
             writer.execute("INSERT INTO t VALUES (?)", [&"x".repeat(4000)]).unwrap();
         }

@@ -57,6 +57,7 @@ pub mod mailboxes;
 mod outcome;
 mod policies;
 pub(crate) mod read;
+mod readers;
 mod restore_points;
 pub mod restore_proofs;
 pub mod restores;
@@ -101,10 +102,7 @@ pub struct Store {
     /// holds the native connection writes run on (see [`tx`]).
     writer: tx::Writer,
     /// SQLite (a file): the native connections reads outside transactions use (see [`read`]).
-    readers: Option<read::Readers>,
-    /// SQLite (a file): whether anything was committed since a tenant's service status was read
-    /// (see [`changes`]).
-    changes: Option<changes::Changes>,
+    readers: Option<std::sync::Arc<readers::Readers>>,
     /// SQLite (a file): the thread that checkpoints what the native writer commits.
     checkpoints: Option<std::sync::Arc<checkpoint::Checkpoints>>,
     /// Rung after a write that queued jobs commits, so this process's engine claims them at once
@@ -152,12 +150,11 @@ impl Store {
             listen_for_jobs(named, std::sync::Arc::downgrade(&jobs_queued), closed);
         }
         let readers = match dialect {
-            Dialect::Sqlite => read::Readers::of_url(url),
+            Dialect::Sqlite => readers::Readers::of_url(url).map(std::sync::Arc::new),
             Dialect::Postgres => None,
         };
         let writer = tx::Writer::default();
-        let checkpoints = readers.as_ref().map(|r| checkpoint::Checkpoints::start(r.path().to_owned(), &writer));
-        let changes = readers.as_ref().and_then(|r| changes::Changes::open(r.path()));
+        let checkpoints = readers.as_ref().map(|r| checkpoint::Checkpoints::start(r, &writer));
         Ok(Store {
             pool,
             url: url.to_owned(),
@@ -165,7 +162,6 @@ impl Store {
             limits: options.limits,
             writer,
             readers,
-            changes,
             checkpoints,
             jobs_queued,
             closing,

@@ -11,12 +11,11 @@
 //! `block_in_place`, so the runtime's other tasks move to another thread meanwhile.
 //!
 //! In WAL mode a read outside a transaction sees every transaction committed before it started,
-//! so a native read sees each write a client has seen acknowledged, as the pool's reads do.
+//! so a native read sees each write a client has seen acknowledged, as the pool's reads do. A
+//! native reader may instead read in a transaction it kept open since an earlier read, but only
+//! while nothing was committed since it began (see [`super::readers`]), which shows the same.
 
 use std::cell::{Cell, RefCell};
-use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::Duration;
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -265,71 +264,6 @@ impl Cost {
     }
 }
 
-/// The connections SQLite reads use, opened on the database file as they are needed and kept for
-/// the next read (with their prepared statements).
-pub(super) struct Readers {
-    path: PathBuf,
-    idle: Mutex<Vec<rusqlite::Connection>>,
-}
-
-/// How many idle read connections are kept; more are opened under load and closed after it.
-const IDLE_READERS: usize = 8;
-
-impl Readers {
-    /// The readers of the SQLite database a `sqlite:` URL names, when it is a file.
-    pub fn of_url(url: &str) -> Option<Readers> {
-        let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
-        let path = rest.split('?').next().unwrap_or(rest);
-        if path.is_empty() || path.starts_with(':') || url.contains("mode=memory") {
-            return None;
-        }
-        Some(Readers { path: PathBuf::from(path), idle: Mutex::new(Vec::new()) })
-    }
-
-    /// The database file.
-    pub fn path(&self) -> &std::path::Path {
-        &self.path
-    }
-
-    fn open(&self) -> StoreResult<rusqlite::Connection> {
-        use rusqlite::OpenFlags;
-        // Read-write without create, then `query_only`: a read-only connection could not open the
-        // WAL index if the last writer had closed and removed it.
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        let conn = rusqlite::Connection::open_with_flags(&self.path, flags)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "query_only", true)?;
-        conn.set_prepared_statement_cache_capacity(64);
-        Ok(conn)
-    }
-
-    /// Runs `read` on an idle connection (or a new one), then keeps the connection for the next.
-    fn with<T>(&self, cost: Cost, read: impl FnOnce(&rusqlite::Connection) -> StoreResult<T>) -> StoreResult<T> {
-        let taken = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match taken {
-            Some(c) => c,
-            None => self.open()?,
-        };
-        let out = on_this_thread(cost, || read(&conn));
-        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < IDLE_READERS {
-            idle.push(conn);
-        }
-        out
-    }
-
-    /// Every row `sql` (with `?` placeholders) yields for `args`, each decoded by `decode`.
-    pub fn rows<T>(
-        &self,
-        cost: Cost,
-        sql: &str,
-        args: &[Arg<'_>],
-        mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
-    ) -> StoreResult<Vec<T>> {
-        self.with(cost, |conn| native_rows(conn, sql, args, &mut decode))
-    }
-}
-
 /// Binds `args` to a native statement's placeholders, by position.
 pub(super) fn bind_native(stmt: &mut rusqlite::Statement<'_>, args: &[Arg<'_>]) -> StoreResult<()> {
     for (i, a) in args.iter().enumerate() {
@@ -451,71 +385,5 @@ pub(super) fn native_int(v: rusqlite::types::ValueRef<'_>, column: &str) -> Stor
         ValueRef::Null => Ok(None),
         ValueRef::Integer(i) => Ok(Some(i)),
         other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not an integer", other.data_type()))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn readers_with_rows() -> (tempfile::TempDir, Readers) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("r.db");
-        let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(
-            "PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER, s TEXT, x TEXT);
-             INSERT INTO t VALUES (1, 'one', NULL), (2, 'two', 'b'), (3, NULL, 'c');",
-        )
-        .unwrap();
-        let readers = Readers::of_url(&format!("sqlite://{}?mode=rwc", path.display())).unwrap();
-        (dir, readers)
-    }
-
-    #[test]
-    fn only_a_database_file_gets_native_readers() {
-        assert!(Readers::of_url("sqlite::memory:").is_none());
-        assert!(Readers::of_url("sqlite://x.db?mode=memory").is_none());
-        assert_eq!(Readers::of_url("sqlite:data/b.db").unwrap().path, PathBuf::from("data/b.db"));
-    }
-
-    #[test]
-    fn columns_are_found_by_name_whatever_order_each_row_asks_in() {
-        let (_dir, readers) = readers_with_rows();
-        let sql = "SELECT n, s, x FROM t WHERE n >= ? ORDER BY n";
-        let rows = readers
-            .rows(Cost::Seek, sql, &[Arg::Int(1)], |r| {
-                let n: i64 = r.col("n")?;
-                // Each row asks in another order, so the remembered positions keep missing.
-                Ok(if n % 2 == 0 {
-                    (r.col::<Option<String>>("x")?, r.col::<Option<String>>("s")?, n)
-                } else {
-                    let s = r.col::<Option<String>>("s")?;
-                    (r.col::<Option<String>>("x")?, s, n)
-                })
-            })
-            .unwrap();
-        assert_eq!(
-            rows,
-            vec![(None, Some("one".into()), 1), (Some("b".into()), Some("two".into()), 2), (Some("c".into()), None, 3)]
-        );
-    }
-
-    #[test]
-    fn a_null_where_a_value_is_required_or_a_wrong_type_is_a_corrupt_row() {
-        let (_dir, readers) = readers_with_rows();
-        let sql = "SELECT n, s FROM t WHERE n = ?";
-        let null = readers.rows(Cost::Seek, sql, &[Arg::Int(3)], |r| r.col::<String>("s")).unwrap_err();
-        assert!(matches!(null, StoreError::Corrupt(_)), "{null}");
-        let text = readers.rows(Cost::Seek, sql, &[Arg::Int(1)], |r| r.col::<i64>("s")).unwrap_err();
-        assert!(matches!(text, StoreError::Corrupt(_)), "{text}");
-        let missing = readers.rows(Cost::Seek, sql, &[Arg::Int(1)], |r| r.col::<i64>("nope")).unwrap_err();
-        assert!(matches!(missing, StoreError::Corrupt(_)), "{missing}");
-    }
-
-    #[test]
-    fn a_native_read_refuses_to_write() {
-        let (_dir, readers) = readers_with_rows();
-        let e = readers.rows(Cost::Seek, "DELETE FROM t RETURNING n", &[], |r| r.col::<i64>("n")).unwrap_err();
-        assert!(matches!(e, StoreError::Sqlite(_)), "{e}");
     }
 }

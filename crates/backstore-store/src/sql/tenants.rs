@@ -28,7 +28,7 @@ impl Store {
     /// gate reads, without decoding the rest of the state.
     pub async fn service_status(&self, tenant: &str) -> StoreResult<Option<String>> {
         // SQLite: answered from what the last read found while nothing was committed since.
-        let before = self.changes.as_ref().and_then(|c| c.mark().map(|m| (c, m)));
+        let before = self.readers.as_ref().and_then(|r| r.changes()).and_then(|c| c.mark().map(|m| (c, m)));
         if let Some((changes, mark)) = &before {
             if let Some(status) = changes.status(tenant, mark) {
                 return Ok(status);

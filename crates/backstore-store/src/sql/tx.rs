@@ -405,10 +405,12 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn under_a_steady_stream_of_writes_the_log_starts_over() {
+    async fn under_a_steady_stream_of_writes_and_reads_the_log_starts_over() {
         let (dir, path) = super::super::scratch_database();
         let writer = Writer::default();
-        let checkpoints = super::super::checkpoint::Checkpoints::start(path.clone(), &writer);
+        let url = format!("sqlite:{}", path.display());
+        let readers = std::sync::Arc::new(super::super::readers::Readers::of_url(&url).unwrap());
+        let checkpoints = super::super::checkpoint::Checkpoints::start(&readers, &writer);
         let row = "x".repeat(4000);
         // About 80 MiB through the log at about 40 MB/s (the rate of sixteen clients creating
         // sessions of 50 on this machine), five times the size past which it must start over.
@@ -420,6 +422,10 @@ mod tests {
             }
             tx.commit().await.unwrap();
             checkpoints.written();
+            // Reads between the writes, which keep their snapshots while nothing is committed.
+            let sql = "SELECT MAX(n) AS n FROM t";
+            let n = readers.rows(Cost::Seek, sql, &[], |r| r.col::<i64>("n")).unwrap();
+            assert_eq!(n, [batch * 10 + 9]);
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         let wal = std::fs::metadata(dir.path().join("scratch.db-wal")).unwrap().len();
