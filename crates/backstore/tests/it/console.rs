@@ -63,8 +63,11 @@ async fn unlabeled(b: &Browser) -> Vec<String> {
     serde_json::from_value(found.json().clone()).unwrap()
 }
 
+/// Clicks the element `css` finds, once the browser lets it be clicked (on a loaded machine the
+/// element can be in the page a moment before it can be clicked: "element not interactable").
 async fn click(b: &Browser, css: &str) {
-    b.driver.find(By::Css(css)).await.unwrap_or_else(|e| panic!("no {css}: {e}")).click().await.unwrap();
+    let found = b.driver.query(By::Css(css)).and_clickable().first().await;
+    found.unwrap_or_else(|e| panic!("no clickable {css}: {e}")).click().await.unwrap();
 }
 
 async fn restore_sessions(app: &TestApp) -> usize {
