@@ -27,11 +27,11 @@ pub(super) struct Readers {
 /// index with `fcntl` each time, which was a tenth of a GET of one session. While nothing is
 /// committed the database stays what such a snapshot shows, so a reader keeps its transaction
 /// open from one read to the next as long as the mark stays as it was when the transaction began,
-/// and ends it once the mark moved (before the read that finds it moved, and when the checkpoint
-/// thread sweeps the idle ones before each of its rounds). It begins one only
-/// when the whole log was copied into the database file: such a snapshot reads the file alone and
-/// never keeps the log from starting over; it keeps a checkpoint from copying what a later commit
-/// wrote only until that commit makes it stale and it is let go.
+/// and ends it once the mark moved: before the read that finds it moved, or when the checkpoint
+/// thread sweeps the idle readers before each of its rounds. It begins one only when the whole log
+/// was copied into the database file: such a snapshot reads the file alone and never keeps the log
+/// from starting over; it keeps a checkpoint from copying what a later commit wrote only until that
+/// commit makes it stale and it is let go (at most one round of the checkpoint thread later).
 struct Reader {
     conn: rusqlite::Connection,
     holds: Option<Mark>,
