@@ -11,7 +11,7 @@ use super::artifacts::insert_artifact;
 use super::jobs::{enqueue, Queue};
 use super::outcome::{record_outcome, stored_error, OutcomeTable};
 use super::read::{Col, Columns, Cost};
-use super::restore_points::restore_points_where;
+use super::restore_points::{restore_point_problems, restore_points_where};
 use super::rows::{actor_json, corrupt, json_list, micros, opt_from_micros, stamps};
 use super::sessions::{load_session, refresh_session, reload_session, require_draft, touch_session};
 use super::steps::apply_step;
@@ -204,6 +204,9 @@ impl Store {
                         }),
                     }
                 }
+                // Each point was just found unexpired and of the session's workload; the check reads their keys.
+                let ids: Vec<&str> = units.iter().map(|(_, p)| p.id.as_str()).collect();
+                let (_, keys) = restore_point_problems(&mut *tx, tenant, &ids, session.workload, now).await?;
                 for (_, point) in &units {
                     let add = ArtifactAdd {
                         restore_point: backstore_domain::RestorePointRef::parse(&point.id)?,
@@ -211,7 +214,7 @@ impl Store {
                         content_id: None,
                         granular: None,
                     };
-                    let artifact_id = insert_artifact(tx, tenant, &request.session_id, &add, now).await?;
+                    let artifact_id = insert_artifact(tx, tenant, &request.session_id, &add, &keys, now).await?;
                     apply_step(tx, tenant, &artifact_id, Some(ArtifactStatus::Added), &ArtifactStep::Scheduling, now)
                         .await?;
                     enqueue(

@@ -54,6 +54,8 @@ mod listing;
 pub mod mail_messages;
 pub mod mail_restores;
 pub mod mailboxes;
+#[cfg(test)]
+mod migration_tests;
 mod outcome;
 mod policies;
 pub(crate) mod read;

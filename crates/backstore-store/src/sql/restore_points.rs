@@ -24,47 +24,51 @@ pub(super) fn restore_point_from_row(row: &dyn Columns, id_column: &'static str)
     })
 }
 
-/// Checks that a restore point can be restored in a session of `session_workload` at `now`.
+/// The row keys of checked restore points, by id: what the rows of their artifacts copy
+/// (`point_seq`, the key a page of artifacts joins them by).
+pub(super) type PointKeys = std::collections::HashMap<String, i64>;
+
+/// Checks that a restore point can be restored in a session of `session_workload` at `now`; its key.
 pub(super) async fn resolve_restore_point(
     conn: &mut Tx,
     tenant: &str,
     id: &str,
     session_workload: Workload,
     now: Timestamp,
-) -> StoreResult<Result<(), RestorePointProblem>> {
+) -> StoreResult<Result<PointKeys, RestorePointProblem>> {
     resolve_restore_points(conn, tenant, &[id], session_workload, now).await
 }
 
-/// Checks that restore points can be restored in a session of `session_workload` at `now`: the
-/// first problem in `ids` order.
+/// Checks that restore points can be restored in a session of `session_workload` at `now`: their
+/// keys, or the first problem in `ids` order.
 pub(super) async fn resolve_restore_points(
     on: impl Into<On<'_>>,
     tenant: &str,
     ids: &[&str],
     session_workload: Workload,
     now: Timestamp,
-) -> StoreResult<Result<(), RestorePointProblem>> {
-    let problems = restore_point_problems(on, tenant, ids, session_workload, now).await?;
-    Ok(problems.into_iter().flatten().next().map_or(Ok(()), Err))
+) -> StoreResult<Result<PointKeys, RestorePointProblem>> {
+    let (problems, keys) = restore_point_problems(on, tenant, ids, session_workload, now).await?;
+    Ok(problems.into_iter().flatten().next().map_or(Ok(keys), Err))
 }
 
 /// What keeps each of `ids` from being restored in a session of `session_workload` at `now`, in
 /// `ids` order (`None`: it can be): it must exist in the tenant, belong to the session's workload and
-/// not have expired. One query.
+/// not have expired. With the keys of those that exist. One query.
 pub(super) async fn restore_point_problems(
     on: impl Into<On<'_>>,
     tenant: &str,
     ids: &[&str],
     session_workload: Workload,
     now: Timestamp,
-) -> StoreResult<Vec<Option<RestorePointProblem>>> {
+) -> StoreResult<(Vec<Option<RestorePointProblem>>, PointKeys)> {
     if ids.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), PointKeys::new()));
     }
     let marks = vec!["?"; ids.len()].join(", ");
     let sql = format!(
-        "SELECT rp.id, rp.expiration_at, pu.workload FROM restore_points rp \
-         JOIN protection_units pu ON pu.tenant_id = rp.tenant_id AND pu.id = rp.protection_unit_id \
+        "SELECT rp.seq, rp.id, rp.expiration_at, pu.workload FROM restore_points rp \
+         JOIN protection_units pu ON pu.seq = rp.unit_seq \
          WHERE rp.tenant_id = ? AND rp.id IN ({marks})"
     );
     let binds: Vec<Bind> =
@@ -73,10 +77,13 @@ pub(super) async fn restore_point_problems(
         .into()
         .rows(Cost::Seek, &sql, &super::read::args_of(&binds), |row| {
             let id: String = row.col("id")?;
-            Ok((id, (workload(&row.col::<String>("workload")?)?, from_micros(row.col("expiration_at")?)?)))
+            let point = (workload(&row.col::<String>("workload")?)?, from_micros(row.col("expiration_at")?)?);
+            Ok((id, point, row.col::<i64>("seq")?))
         })
         .await?;
-    let found: std::collections::HashMap<String, (Workload, Timestamp)> = rows.into_iter().collect();
+    let keys: PointKeys = rows.iter().map(|(id, _, seq)| (id.clone(), *seq)).collect();
+    let found: std::collections::HashMap<String, (Workload, Timestamp)> =
+        rows.into_iter().map(|(id, point, _)| (id, point)).collect();
     let problem = |id: &str| match found.get(id) {
         None => Some(RestorePointProblem::NotFound(id.to_owned())),
         Some((point, _)) if *point != session_workload => {
@@ -85,7 +92,7 @@ pub(super) async fn restore_point_problems(
         Some((_, expires)) if *expires <= now => Some(RestorePointProblem::Expired(id.to_owned())),
         Some(_) => None,
     };
-    Ok(ids.iter().map(|id| problem(id)).collect())
+    Ok((ids.iter().map(|id| problem(id)).collect(), keys))
 }
 
 /// Unexpired restore points of one unit, as `q` asks.
@@ -149,7 +156,7 @@ impl Store {
     /// due, drops fast-restore tags past 14 days, removes expired points no artifact refers to.
     pub async fn retention_pass(&self, now: Timestamp) -> StoreResult<RetentionReport> {
         self.write(Lock::All, async move |tx| {
-            let units = tx.fetch_all("SELECT u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
+            let units = tx.fetch_all("SELECT u.seq, u.tenant_id, u.id, u.workload, u.protected_since, u.protection_epoch, \
                  (SELECT MAX(rp.protection_at) FROM restore_points rp \
                   WHERE rp.tenant_id = u.tenant_id AND rp.protection_unit_id = u.id) AS newest \
                  FROM protection_units u WHERE u.status = 'protected' AND u.protected_since IS NOT NULL", args![])
@@ -158,6 +165,7 @@ impl Store {
             for u in &units {
                 let tenant: String = u.col("tenant_id")?;
                 let unit_id: String = u.col("id")?;
+                let unit_seq: i64 = u.col("seq")?;
                 let w = workload(&u.col::<String>("workload")?)?;
                 let since = from_micros(u.col("protected_since")?)?;
                 let epoch: i64 = u.col("protection_epoch")?;
@@ -169,14 +177,14 @@ impl Store {
                     report.added += exec!(
                         tx,
                         "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags, \
-                         content_root) VALUES (?, ?, ?, ?, ?, ?, (SELECT d.last_root FROM drives d JOIN protection_units u \
+                         content_root, unit_seq) VALUES (?, ?, ?, ?, ?, ?, (SELECT d.last_root FROM drives d JOIN protection_units u \
                          ON u.tenant_id = d.tenant_id AND d.resource_id = CASE u.workload WHEN 'site' THEN u.site_id \
                          WHEN 'mailbox' THEN 'mailbox:' || u.directory_object_id ELSE u.directory_object_id END \
-                         WHERE u.tenant_id = ? AND u.id = ?)) \
+                         WHERE u.tenant_id = ? AND u.id = ?), ?) \
                          ON CONFLICT (tenant_id, id) DO NOTHING",
                         &tenant, backstore_domain::policy::restore_point_id(&tenant, &unit_id, epoch, since, at),
                         &unit_id, micros(at), micros(retention::expiration(w, at)),
-                        retention::tags(w, at, now).as_str(), &tenant, &unit_id,
+                        retention::tags(w, at, now).as_str(), &tenant, &unit_id, unit_seq,
                     )
                     .await?;
                 }

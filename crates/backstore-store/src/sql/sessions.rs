@@ -233,17 +233,21 @@ impl Store {
         // are written is the foreign key's to say; should it be gone by then, the check runs
         // again inside the transaction for the answer. On PostgreSQL it runs inside, as always.
         let checked_ahead = self.readers.is_some();
-        if checked_ahead {
-            resolve_restore_points(self, tenant, &points, workload, now)
-                .await?
-                .map_err(RuleError::RestorePointUnusable)?;
-        }
-        self.write(Lock::Tenant(w.tenant), async move |tx| {
-            if !checked_ahead {
-                resolve_restore_points(&mut *tx, tenant, &points, workload, now)
+        let ahead = match checked_ahead {
+            true => Some(
+                resolve_restore_points(self, tenant, &points, workload, now)
                     .await?
-                    .map_err(RuleError::RestorePointUnusable)?;
-            }
+                    .map_err(RuleError::RestorePointUnusable)?,
+            ),
+            false => None,
+        };
+        self.write(Lock::Tenant(w.tenant), async move |tx| {
+            let keys = match ahead {
+                Some(keys) => keys,
+                None => resolve_restore_points(&mut *tx, tenant, &points, workload, now)
+                    .await?
+                    .map_err(RuleError::RestorePointUnusable)?,
+            };
             let id = super::rows::new_id();
             // The row is written as its artifacts make it (job type, derived status, counters), so
             // the create holds the tenant's write lock over four statements, not eight.
@@ -276,7 +280,7 @@ impl Store {
                 added
             )
             .await?;
-            if let Err(e) = insert_artifact_rows(tx, tenant, &id, adds, now).await {
+            if let Err(e) = insert_artifact_rows(tx, tenant, &id, adds, &keys, now).await {
                 if checked_ahead && e.is_foreign_key_violation() {
                     resolve_restore_points(&mut *tx, tenant, &points, workload, now)
                         .await?
@@ -420,8 +424,8 @@ impl Store {
                     _ => None,
                 })
                 .collect();
-            let mut problems =
-                restore_point_problems(&mut *tx, tenant, &adds, session.workload, now).await?.into_iter();
+            let (problems, keys) = restore_point_problems(&mut *tx, tenant, &adds, session.workload, now).await?;
+            let mut problems = problems.into_iter();
             let mut slots = Vec::with_capacity(plan.items.len());
             let (mut good, mut removed) = (Vec::new(), Vec::new());
             for (index, item) in plan.items.into_iter().enumerate() {
@@ -443,7 +447,7 @@ impl Store {
                 });
             }
             remove_drafted(tx, tenant, id, &removed).await?;
-            let new_ids = insert_artifacts(tx, tenant, id, &good, now).await?;
+            let new_ids = insert_artifacts(tx, tenant, id, &good, &keys, now).await?;
             let mut added: Vec<Option<ArtifactRecord>> =
                 load_added(tx, tenant, id, &new_ids).await?.into_iter().map(Some).collect();
             let changed = !removed.is_empty() || !good.is_empty();
@@ -483,10 +487,10 @@ impl Store {
             refuse_if_bulk(&session)?;
             let existing = existing_artifacts(tx, tenant, session_id, &[DeltaItem::Add(add.clone())]).await?;
             let add = plan_adds_within(vec![add], &existing, &self.limits)?.remove(0);
-            resolve_restore_point(tx, tenant, add.restore_point.as_str(), workload, now)
+            let keys = resolve_restore_point(tx, tenant, add.restore_point.as_str(), workload, now)
                 .await?
                 .map_err(RuleError::RestorePointUnusable)?;
-            let artifact_id = insert_artifact(tx, tenant, session_id, &add, now).await?;
+            let artifact_id = insert_artifact(tx, tenant, session_id, &add, &keys, now).await?;
             set_job_type(tx, tenant, session_id).await?;
             touch_session(tx, tenant, session_id, actor, now).await?;
             refresh_session(tx, tenant, session_id, now).await?;

@@ -266,10 +266,11 @@ impl Store {
             for p in points {
                 exec!(
                     tx,
-                    "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags) \
-                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, id) DO NOTHING",
+                    "INSERT INTO restore_points (tenant_id, id, protection_unit_id, protection_at, expiration_at, tags, \
+                     unit_seq) VALUES (?, ?, ?, ?, ?, ?, (SELECT seq FROM protection_units WHERE tenant_id = ? AND id = ?)) \
+                     ON CONFLICT (tenant_id, id) DO NOTHING",
                     tenant, &p.id, &p.protection_unit_id, micros(p.protection_at), micros(p.expiration_at),
-                    p.tags.as_str(),
+                    p.tags.as_str(), tenant, &p.protection_unit_id,
                 )
                 .await?;
             }

@@ -85,6 +85,7 @@ async fn a_bulk_request_resolves_into_artifacts_after_activation() {
         .expect_error(404, "BulkRestoreArtifactsNotFound");
     app.delete(&format!("exchangeRestoreSessions/{id}/{NAV}/{request_id}"), &token).await.expect(204);
     assert_eq!(app.get(&format!("exchangeRestoreSessions/{id}/{NAV}"), &token).await.body["value"], json!([]));
+    assert_eq!(crate::sessions::rows_keyed_wrong(&app).await, 0, "the request's artifacts are keyed to their points");
 }
 
 #[tokio::test]

@@ -64,6 +64,7 @@ async fn advancing_the_clock_thins_and_expires_restore_points() {
         site_point.expect_error(404, "RestorePointNotFound");
     }
     app.get(&format!("restorePoints/{old_mail}"), &token).await.expect(200);
+    assert_eq!(crate::sessions::rows_keyed_wrong(&app).await, 0, "the points retention took are keyed to their units");
 
     app.advance_clock(&token, "351d").await;
     app.get(&format!("restorePoints/{old_mail}"), &token).await.expect_error(404, "RestorePointNotFound");

@@ -372,3 +372,40 @@ async fn a_point_deleted_between_the_check_and_the_write_is_refused_and_nothing_
     assert!(r.text.contains(&site[1][0]), "{}", r.text);
     assert_eq!(app.get("restoreSessions", &token).await.body["value"], json!([]), "nothing was created");
 }
+
+/// How many artifacts and restore points of the database are not joined, by their row keys, to their
+/// own restore point and unit (what every page of artifacts reads through).
+pub async fn rows_keyed_wrong(app: &TestApp) -> i64 {
+    sqlx::any::install_default_drivers();
+    let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url).await.unwrap();
+    let mut wrong = 0;
+    for sql in [
+        "SELECT COUNT(*) FROM restore_artifacts a LEFT JOIN restore_points rp ON rp.seq = a.point_seq \
+         WHERE rp.id IS NULL OR rp.tenant_id <> a.tenant_id OR rp.id <> a.restore_point_id",
+        "SELECT COUNT(*) FROM restore_points rp LEFT JOIN protection_units pu ON pu.seq = rp.unit_seq \
+         WHERE pu.id IS NULL OR pu.tenant_id <> rp.tenant_id OR pu.id <> rp.protection_unit_id",
+    ] {
+        wrong += sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.unwrap();
+    }
+    wrong
+}
+
+#[tokio::test]
+async fn every_way_in_keys_an_artifact_to_its_own_restore_point_and_unit() {
+    // Another tenant's units and points first, so row keys and tenants do not line up.
+    let app = TestApp::spawn().await;
+    app.seed(OTHER_TENANT, 3, 0, 0, 2).await;
+    let mine = app.seed(TENANT, 3, 0, 0, 2).await;
+    let token = app.token(TENANT);
+    let site = points(&mine, "site");
+    let id = &app.draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][1]]).await;
+    let path = format!("sharePointRestoreSessions/{id}");
+    let delta = json!({"siteRestoreArtifacts@delta": [{"restorePoint": {"id": site[1][0]}, "destinationType": "new"}]});
+    app.patch(&path, &token, &delta).await.expect(200);
+    app.add_site_artifact(id, &token, &site[2][1]).await.expect(201);
+    let listed = app.get(&format!("{path}/siteRestoreArtifacts"), &token).await;
+    let shown: Vec<&str> =
+        listed.body["value"].as_array().unwrap().iter().map(|a| a["restorePoint"]["id"].as_str().unwrap()).collect();
+    assert_eq!(shown, [&site[0][1], &site[1][0], &site[2][1]]);
+    assert_eq!(rows_keyed_wrong(&app).await, 0);
+}
