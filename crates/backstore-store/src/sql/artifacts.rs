@@ -292,9 +292,11 @@ pub(super) async fn insert_artifact_rows(
 
 /// The row key of a checked restore point. Every add's point is checked before its artifact is
 /// written, so one missing here is this code's mistake, and refused rather than written unjoined.
-/// (The key was read by the check; that the point still exists when the row is written is the
-/// foreign key on `restore_point_id`'s to say, and a point that passed the check, being unexpired,
-/// is not one retention removes, so the row of that id is the one the check read.)
+/// (The key was read by the check. A point removed before the row is written fails the foreign key
+/// on `restore_point_id`; and an id, once removed, is not made again while it could pass a check
+/// (ids carry the unit's protection epoch and slot; a slot taken again after its point expired is
+/// removed again by the same retention pass), so a point of that id at write time is the row the
+/// check read.)
 fn point_key(keys: &PointKeys, id: &str) -> StoreResult<i64> {
     keys.get(id).copied().ok_or_else(|| StoreError::Corrupt(format!("restore point '{id}' was not checked")))
 }
