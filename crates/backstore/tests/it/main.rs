@@ -7,6 +7,7 @@ mod browse;
 mod browser;
 mod bulk;
 mod cli;
+mod cli_content;
 mod console;
 mod console_mail;
 mod console_pages;
