@@ -111,14 +111,23 @@ fn collection_fragment(session: &str, c: Coll) -> String {
     format!("{}('{}')/{}", names(c.w).session_set, session.replace('\'', "''"), c.nav())
 }
 
-fn artifact_json<'a>(ctx: &Ctx, a: &'a ArtifactRecord, c: Coll) -> Result<Shaped<wire::Artifact<'a>>, ApiError> {
-    let props = properties(c);
-    let select = selected(ctx, &props, c.type_name())?;
+/// The properties of collection `c` that `$select` names (`None` for all of them).
+fn artifact_select(ctx: &Ctx, c: Coll) -> Result<Option<Vec<&'static str>>, ApiError> {
+    selected(ctx, &properties(c), c.type_name())
+}
+
+/// An artifact of collection `c` as the wire shows it, with only the `select`ed properties.
+fn artifact_json<'a>(
+    ctx: &Ctx,
+    a: &'a ArtifactRecord,
+    c: Coll,
+    select: Option<&[&'static str]>,
+) -> Shaped<wire::Artifact<'a>> {
     if c.of_items() {
         let item = wire::GranularArtifact::new(a, c.w, ctx.version == ApiVersion::Beta);
-        return Ok(Shaped::Picked(project(wire::members(&item), select.as_deref(), &[])));
+        return Shaped::Picked(project(wire::members(&item), select, &[]));
     }
-    Ok(shape(wire::Artifact::new(a, c.w), select.as_deref(), &[]))
+    shape(wire::Artifact::new(a, c.w), select, &[])
 }
 
 async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), ApiError> {
@@ -147,7 +156,8 @@ pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, c: Coll) -> Result<
         }
     };
     let (rows, next) = keyed_page(ctx, page.rows, |a| a.seq);
-    let value = rows.iter().map(|a| artifact_json(ctx, a, c)).collect::<Result<Vec<_>, _>>()?;
+    let select = artifact_select(ctx, c)?;
+    let value: Vec<_> = rows.iter().map(|a| artifact_json(ctx, a, c, select.as_deref())).collect();
     Ok(queried_collection(ctx, &collection_fragment(session, c), value, next, page.count))
 }
 
@@ -180,7 +190,8 @@ pub(super) async fn get_artifact(ctx: &Ctx, session: &str, c: Coll, id: &str) ->
     check_expand(ctx, c)?;
     let a = load(ctx, session, c, id).await?;
     let fragment = format!("{}/$entity", collection_fragment(session, c));
-    Ok(entity(ctx, StatusCode::OK, &fragment, artifact_json(ctx, &a, c)?))
+    let select = artifact_select(ctx, c)?;
+    Ok(entity(ctx, StatusCode::OK, &fragment, artifact_json(ctx, &a, c, select.as_deref())))
 }
 
 pub(super) async fn get_artifact_restore_point(
