@@ -14,17 +14,22 @@ use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
 use super::Lock;
 use crate::{ArtifactRecord, Bind, Filter, GranularRecord, ListSpec, Page, Store, StoreError, StoreResult};
 
-/// The columns [`artifact_from_row`] reads, and the joins that bring its restore point and unit (by
-/// their row keys, which each row copies from its parent when it is written: an integer seek per
-/// join instead of a text index's and then the table's).
-macro_rules! artifact_columns {
+/// The columns [`standard_artifact_from_row`] reads, and the joins that bring its restore point and
+/// unit (by their row keys, which each row copies from its parent when it is written: an integer
+/// seek per join instead of a text index's and then the table's).
+macro_rules! standard_columns {
     () => {
         "a.seq, a.id, a.session_id, a.restore_point_id, a.destination_type, \
         a.status, a.created_at, a.start_at, a.completion_at, a.error_code, a.error_message, a.restored_site_id, \
         a.restored_site_name, a.restored_site_web_url, a.restored_folder_id, a.restored_folder_name, \
-        a.restored_item_count, a.kind, a.browse_session_id, a.item_key, a.search_response_id, a.web_url, \
-        a.restored_item_key, a.restored_item_path, a.restored_item_web_url, rp.protection_unit_id, rp.protection_at, \
-        rp.expiration_at, rp.tags, pu.workload, pu.directory_object_id"
+        a.restored_item_count, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload"
+    };
+}
+/// The columns [`artifact_from_row`] reads besides those: what only granular artifacts hold.
+macro_rules! granular_columns {
+    () => {
+        "a.kind, a.browse_session_id, a.item_key, a.search_response_id, a.web_url, a.restored_item_key, \
+        a.restored_item_path, a.restored_item_web_url, pu.directory_object_id"
     };
 }
 macro_rules! artifact_joins {
@@ -35,18 +40,46 @@ macro_rules! artifact_joins {
     };
 }
 
-/// Artifacts as the API shows them (a page of 100 decodes nothing it does not show).
-pub(super) const ARTIFACT_SELECT: &str = concat!("SELECT ", artifact_columns!(), " ", artifact_joins!());
+/// Artifacts of either kind as the API shows them.
+pub(super) const ARTIFACT_SELECT: &str =
+    concat!("SELECT ", standard_columns!(), ", ", granular_columns!(), " ", artifact_joins!());
+
+/// Standard artifacts as the API shows them: a page of 100 reads and decodes none of the columns
+/// only granular artifacts fill.
+const STANDARD_ARTIFACT_SELECT: &str = concat!("SELECT ", standard_columns!(), " ", artifact_joins!());
 
 /// Artifacts with everything of their unit a restore needs (names, the unit's fault rule).
 pub(super) const ARTIFACT_WITH_UNIT_SELECT: &str = concat!(
     "SELECT ",
-    artifact_columns!(),
+    standard_columns!(),
+    ", ",
+    granular_columns!(),
     ", pu.site_id, pu.site_name, pu.site_web_url, pu.display_name, pu.email, pu.fault ",
     artifact_joins!()
 );
 
+/// An artifact of [`ARTIFACT_SELECT`]'s columns, of either kind.
 pub(super) fn artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord> {
+    let mut a = standard_artifact_from_row(row)?;
+    a.outcome.restored_item_key = row.col("restored_item_key")?;
+    a.outcome.restored_item_path = row.col("restored_item_path")?;
+    a.outcome.restored_item_web_url = row.col("restored_item_web_url")?;
+    if row.col::<String>("kind")? == GRANULAR {
+        a.granular = Some(GranularRecord {
+            browse_session_id: row.col("browse_session_id")?,
+            item_key: row.col("item_key")?,
+            web_url: row.col("web_url")?,
+            directory_object_id: row.col("directory_object_id")?,
+            search_response_id: row.col("search_response_id")?,
+        });
+    }
+    Ok(a)
+}
+
+/// A standard artifact of [`STANDARD_ARTIFACT_SELECT`]'s columns. What it does not read is NULL in
+/// a standard artifact's row: the granular columns are written only when a granular artifact is
+/// added, and the restored item's only by a granular restore.
+fn standard_artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord> {
     let status: String = row.col("status")?;
     let destination: String = row.col("destination_type")?;
     Ok(ArtifactRecord {
@@ -67,20 +100,9 @@ pub(super) fn artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord
             restored_folder_id: row.col("restored_folder_id")?,
             restored_folder_name: row.col("restored_folder_name")?,
             restored_item_count: row.col("restored_item_count")?,
-            restored_item_key: row.col("restored_item_key")?,
-            restored_item_path: row.col("restored_item_path")?,
-            restored_item_web_url: row.col("restored_item_web_url")?,
+            ..RestoreOutcome::default()
         },
-        granular: match row.col::<String>("kind")?.as_str() {
-            GRANULAR => Some(GranularRecord {
-                browse_session_id: row.col("browse_session_id")?,
-                item_key: row.col("item_key")?,
-                web_url: row.col("web_url")?,
-                directory_object_id: row.col("directory_object_id")?,
-                search_response_id: row.col("search_response_id")?,
-            }),
-            _ => None,
-        },
+        granular: None,
     })
 }
 
@@ -199,7 +221,7 @@ pub(super) async fn insert_artifact(
 fn artifacts_of(tenant: &str, session_id: &str, granular: bool) -> Source<'static> {
     Source {
         collection: Collection::Artifacts,
-        select: ARTIFACT_SELECT.into(),
+        select: if granular { ARTIFACT_SELECT } else { STANDARD_ARTIFACT_SELECT }.into(),
         seq: "a.seq",
         // The kind is written into the statement (one of two constants), not bound: the planner
         // compares a bound `kind` with the partial index on granular rows, and a statement whose plan
@@ -348,14 +370,18 @@ pub(super) async fn load_artifact(conn: &mut Tx, tenant: &str, artifact_id: &str
 }
 
 impl Store {
-    /// A page of a session's artifacts as `spec` asks.
     /// A page of a session's standard or granular artifacts as `spec` asks.
     pub async fn list_artifacts(
         &self,
         (tenant, session_id, granular): (&str, &str, bool),
         spec: &ListSpec,
     ) -> StoreResult<Page<ArtifactRecord>> {
-        listing::page(self, &artifacts_of(tenant, session_id, granular), spec, artifact_from_row).await
+        let source = artifacts_of(tenant, session_id, granular);
+        if granular {
+            listing::page(self, &source, spec, artifact_from_row).await
+        } else {
+            listing::page(self, &source, spec, standard_artifact_from_row).await
+        }
     }
 
     pub async fn count_artifacts(
