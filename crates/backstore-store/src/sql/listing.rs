@@ -242,6 +242,10 @@ pub(super) async fn page<T>(
     Ok(Page { rows, count })
 }
 
+/// The most rows a page's vector has room for before its first row is read: the API's longest page
+/// (999) and the one row more that tells whether another follows.
+const EXPECT_AT_MOST: usize = 1000;
+
 /// The names a page's sort keys are selected under (one per `$orderby` property).
 const SORT_KEYS: [&str; MAX_ORDER_KEYS] =
     ["sort_key_0", "sort_key_1", "sort_key_2", "sort_key_3", "sort_key_4", "sort_key_5", "sort_key_6", "sort_key_7"];
@@ -278,8 +282,9 @@ async fn keyed_rows<T>(
     binds.push(Bind::Int(spec.limit));
     binds.push(Bind::Int(spec.skip));
     let args: Vec<Arg<'_>> = binds.iter().map(Arg::from).collect();
+    let expect = usize::try_from(spec.limit).unwrap_or(0).min(EXPECT_AT_MOST);
     store
-        .read_rows(Cost::of_list(spec), &sql, &args, |row| {
+        .read_rows_expecting(Cost::of_list(spec), expect, &sql, &args, |row| {
             let keys = order
                 .iter()
                 .zip(SORT_KEYS)

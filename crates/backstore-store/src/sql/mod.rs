@@ -359,10 +359,22 @@ impl Store {
         cost: read::Cost,
         sql: &str,
         args: &[read::Arg<'_>],
+        decode: impl FnMut(&dyn read::Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.read_rows_expecting(cost, 0, sql, args, decode).await
+    }
+
+    /// [`Store::read_rows`] into a vector with room for `expect` rows from the start.
+    pub(crate) async fn read_rows_expecting<T>(
+        &self,
+        cost: read::Cost,
+        expect: usize,
+        sql: &str,
+        args: &[read::Arg<'_>],
         mut decode: impl FnMut(&dyn read::Columns) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
         if let Some(readers) = &self.readers {
-            return readers.rows(cost, sql, args, decode);
+            return readers.rows_expecting(cost, expect, sql, args, decode);
         }
         let sql = numbered(sql);
         let rows = read::bind_args(&sql, args).fetch_all(&self.pool).await?;

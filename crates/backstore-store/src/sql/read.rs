@@ -290,11 +290,14 @@ pub(super) fn no_recompiles(stmt: &rusqlite::Statement<'_>, sql: &str) {
     debug_assert!(recompiled <= RECOMPILES, "SQLite recompiled this statement {recompiled} times: {sql}");
 }
 
-/// Every row `sql` yields for `args` on a native connection, each decoded by `decode`.
+/// Every row `sql` yields for `args` on a native connection, each decoded by `decode`, into a
+/// vector with room for `expect` rows from the start (a page of 100 large records otherwise copies
+/// them again each time the vector grows).
 pub(super) fn native_rows<T>(
     conn: &rusqlite::Connection,
     sql: &str,
     args: &[Arg<'_>],
+    expect: usize,
     mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
 ) -> StoreResult<Vec<T>> {
     let mut stmt = conn.prepare_cached(sql)?;
@@ -302,7 +305,7 @@ pub(super) fn native_rows<T>(
     let names: Vec<String> = stmt.column_names().into_iter().map(str::to_owned).collect();
     let asked = RefCell::new(Vec::new());
     let mut rows = stmt.raw_query();
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(expect);
     while let Some(row) = rows.next()? {
         out.push(decode(&Native { row, names: &names, asked: &asked, nth: Cell::new(0) })?);
     }

@@ -128,15 +128,30 @@ impl Readers {
         out
     }
 
-    /// Every row `sql` (with `?` placeholders) yields for `args`, each decoded by `decode`.
+    /// Every row `sql` (with `?` placeholders) yields for `args`, each decoded by `decode` (the
+    /// tests' shorthand for [`Readers::rows_expecting`]).
+    #[cfg(test)]
     pub fn rows<T>(
         &self,
         cost: Cost,
         sql: &str,
         args: &[Arg<'_>],
+        decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
+    ) -> StoreResult<Vec<T>> {
+        self.rows_expecting(cost, 0, sql, args, decode)
+    }
+
+    /// Every row `sql` (with `?` placeholders) yields for `args`, each decoded by `decode`, into a
+    /// vector with room for `expect` rows from the start.
+    pub fn rows_expecting<T>(
+        &self,
+        cost: Cost,
+        expect: usize,
+        sql: &str,
+        args: &[Arg<'_>],
         mut decode: impl FnMut(&dyn Columns) -> StoreResult<T>,
     ) -> StoreResult<Vec<T>> {
-        self.with(cost, |conn| native_rows(conn, sql, args, &mut decode))
+        self.with(cost, |conn| native_rows(conn, sql, args, expect, &mut decode))
     }
 }
 

@@ -186,7 +186,7 @@ impl Tx {
                 let rows = super::read::bind_args(&sql, args).fetch_all(&mut **tx).await?;
                 rows.iter().map(|r| decode(r)).collect()
             }
-            Inner::Native(n) => super::read::native_rows(n.conn(), sql, args, decode),
+            Inner::Native(n) => super::read::native_rows(n.conn(), sql, args, 0, decode),
         }
     }
 
