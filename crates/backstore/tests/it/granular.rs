@@ -295,3 +295,59 @@ async fn granular_refusals_are_in_graphs_envelope() {
         .expect_error(404, "ArtifactNotFound");
     app.get(&format!("{sessions}/{gid}/granularSiteRestoreArtifacts/{k0}/restorePoint"), &token).await.expect(404);
 }
+
+/// How many standard artifacts' rows hold something in a column only granular artifacts fill (a
+/// page of standard artifacts neither reads nor shows those columns), and how many granular ones
+/// hold a restored item.
+async fn granular_columns(app: &TestApp) -> (i64, i64) {
+    sqlx::any::install_default_drivers();
+    let mut c = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.db.url).await.unwrap();
+    let standard = "SELECT COUNT(*) FROM restore_artifacts WHERE kind = 'standard' AND (browse_session_id IS NOT NULL \
+        OR item_key IS NOT NULL OR search_response_id IS NOT NULL OR web_url IS NOT NULL \
+        OR restored_item_key IS NOT NULL OR restored_item_path IS NOT NULL OR restored_item_web_url IS NOT NULL)";
+    let granular = "SELECT COUNT(*) FROM restore_artifacts WHERE kind = 'granular' AND restored_item_key IS NOT NULL";
+    let mut n = [0; 2];
+    for (i, sql) in [standard, granular].into_iter().enumerate() {
+        n[i] = sqlx::query_scalar::<_, i64>(sql).fetch_one(&mut c).await.unwrap();
+    }
+    (n[0], n[1])
+}
+
+#[tokio::test]
+async fn standard_artifacts_rows_hold_nothing_in_the_granular_columns_after_restores_of_both_kinds() {
+    let app = TestApp::spawn().await;
+    let seeded = app.seed(TENANT, 1, 0, 0, 1).await;
+    let token = app.token(TENANT);
+    let site_id = seeded.protection_units[0].site_id.clone().unwrap();
+    let d = app.drive_of(&token, &format!("sites/{site_id}")).await;
+    app.put_file(&token, &d, "keep.txt", b"kept").await;
+    let point = app.point_holding(&token, &d).await.1;
+    let made = app.post("sharePointBrowseSessions", &token, &json!({"restorePointId": point})).await;
+    let browse_id = made.body["id"].as_str().unwrap().to_owned();
+    let browse = format!("sharePointBrowseSessions/{browse_id}/browse");
+    let top = keys(&app, &token, &browse, None).await;
+    let library = keys(&app, &token, &browse, Some(&top[0].1)).await;
+    let kept = key_of(&keys(&app, &token, &browse, Some(&library[0].1)).await, "keep.txt").to_owned();
+
+    let granular = json!({"granularSiteRestoreArtifacts": [{"browseSessionId": browse_id, "id": kept}]});
+    let standard = [
+        json!({"siteRestoreArtifacts": [{"restorePoint": {"id": point}, "destinationType": "new"}]}),
+        json!({"siteRestoreArtifacts": [{"restorePoint": {"id": point}, "destinationType": "inPlace"}]}),
+    ];
+    for body in std::iter::once(&granular).chain(&standard) {
+        let created = app.post("sharePointRestoreSessions", &token, body).await;
+        created.expect(201);
+        run(&app, &token, "sharePointRestoreSessions", created.body["id"].as_str().unwrap()).await;
+    }
+    let ids = app.get("sharePointRestoreSessions", &token).await;
+    for s in ids.body["value"].as_array().unwrap() {
+        let listed = app
+            .get(&format!("sharePointRestoreSessions/{}/siteRestoreArtifacts", s["id"].as_str().unwrap()), &token)
+            .await;
+        for a in listed.body["value"].as_array().unwrap() {
+            assert_eq!(a["status"], "succeeded", "{a}");
+            assert!(a["restoredSiteId"].is_string(), "{a}");
+        }
+    }
+    assert_eq!(granular_columns(&app).await, (0, 1));
+}
