@@ -25,7 +25,8 @@ macro_rules! standard_columns {
         a.restored_item_count, rp.protection_unit_id, rp.protection_at, rp.expiration_at, rp.tags, pu.workload"
     };
 }
-/// The columns [`artifact_from_row`] reads besides those: what only granular artifacts hold.
+/// The columns [`artifact_from_row`] reads besides those: what only granular artifacts hold (and
+/// their unit's directory object, which only a granular OneDrive artifact shows).
 macro_rules! granular_columns {
     () => {
         "a.kind, a.browse_session_id, a.item_key, a.search_response_id, a.web_url, a.restored_item_key, \
