@@ -527,8 +527,12 @@ fn metadata_path(path: &str) -> Option<ApiVersion> {
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &impl serde::Serialize) -> Response {
-    let text = serde_json::to_string(body).expect("a response body serializes");
-    let mut r = (status, text).into_response();
+    json_bytes_response(status, serde_json::to_vec(body).expect("a response body serializes"))
+}
+
+/// [`json_response`] of a body already serialized.
+pub(crate) fn json_bytes_response(status: StatusCode, json: Vec<u8>) -> Response {
+    let mut r = (status, json).into_response();
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ODATA_JSON));
     h.insert("odata-version", HeaderValue::from_static("4.0"));

@@ -8,7 +8,9 @@ use backstore_domain::{
 };
 
 mod protection;
+mod view;
 pub use protection::*;
+pub use view::*;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionRecord {

@@ -353,6 +353,28 @@ pub(crate) fn counted_collection(
     crate::json_response(axum::http::StatusCode::OK, &body)
 }
 
+/// [`queried_collection`] of items already written as JSON (`items`: each one's JSON, commas
+/// between them). The envelope is serialized around an empty `value`, and the items are written
+/// into it: `"value":[` occurs once in it, as the member, because the quotes in a string's text
+/// are escaped in JSON (no string of it holds `"value":[`).
+pub(crate) fn queried_collection_of_json(
+    ctx: &Ctx,
+    fragment: &str,
+    items: &[u8],
+    next: Option<Next>,
+    count: Option<i64>,
+) -> Response {
+    let body = queried_envelope(ctx, fragment, Vec::<()>::new(), next, count);
+    let envelope = serde_json::to_vec(&body).expect("a collection serializes");
+    let member = b"\"value\":[";
+    let at = envelope.windows(member.len()).position(|w| w == member).expect("a collection has a value") + member.len();
+    let mut out = Vec::with_capacity(envelope.len() + items.len());
+    out.extend_from_slice(&envelope[..at]);
+    out.extend_from_slice(items);
+    out.extend_from_slice(&envelope[at..]);
+    crate::json_bytes_response(axum::http::StatusCode::OK, out)
+}
+
 /// Where the next page of a queried collection starts: the last row's sequence and sort values.
 pub(crate) struct Next {
     seq: i64,
@@ -367,13 +389,22 @@ pub(crate) fn queried_collection<T: serde::Serialize>(
     next: Option<Next>,
     count: Option<i64>,
 ) -> Response {
-    let body = wire::Collection {
+    crate::json_response(axum::http::StatusCode::OK, &queried_envelope(ctx, fragment, value, next, count))
+}
+
+fn queried_envelope<T>(
+    ctx: &Ctx,
+    fragment: &str,
+    value: Vec<T>,
+    next: Option<Next>,
+    count: Option<i64>,
+) -> wire::Collection<T> {
+    wire::Collection {
         context: ctx.context(fragment),
         count,
         value,
         next_link: next.map(|next| ctx.next_link(next.seq, &next.keys)),
-    };
-    crate::json_response(axum::http::StatusCode::OK, &body)
+    }
 }
 
 /// The store query of a collection read: `$filter` and `$orderby` parsed into trees (the store

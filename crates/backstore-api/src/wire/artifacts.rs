@@ -1,7 +1,7 @@
 //! Restore artifacts and the restore point they show inline.
 
 use backstore_domain::Workload;
-use backstore_store::{ArtifactRecord, RestorePointRecord};
+use backstore_store::{ArtifactRecord, ArtifactView, RestorePointRecord, RestorePointView};
 use serde::Serialize;
 
 use super::{DateTime, PublicError};
@@ -42,28 +42,32 @@ pub enum Restored<'a> {
 
 impl<'a> Artifact<'a> {
     pub fn new(a: &'a ArtifactRecord, workload: Workload) -> Artifact<'a> {
-        let o = &a.outcome;
+        Artifact::of(&a.view(), workload)
+    }
+
+    /// The artifact of a view, which may borrow from the row being read.
+    pub fn of(a: &ArtifactView<'a>, workload: Workload) -> Artifact<'a> {
         Artifact {
-            id: &a.id,
+            id: a.id,
             destination_type: a.destination.as_str(),
             status: a.status.as_str(),
             start_date_time: DateTime::opt(a.start_at),
             completion_date_time: DateTime::opt(a.completion_at),
-            error: PublicError::of(a.error.as_ref()),
+            error: a.error.map(|e| PublicError::new(e.code, e.message)),
             restored: match workload {
                 Workload::Exchange => Restored::Folder {
-                    restored_folder_id: o.restored_folder_id.as_deref(),
-                    restored_folder_name: o.restored_folder_name.as_deref(),
-                    restored_item_count: o.restored_item_count,
+                    restored_folder_id: a.restored_folder_id,
+                    restored_folder_name: a.restored_folder_name,
+                    restored_item_count: a.restored_item_count,
                 },
                 Workload::SharePoint | Workload::OneDrive => Restored::Site {
-                    restored_site_id: o.restored_site_id.as_deref(),
-                    restored_site_name: o.restored_site_name.as_deref(),
-                    restored_site_web_url: o.restored_site_web_url.as_deref(),
+                    restored_site_id: a.restored_site_id,
+                    restored_site_name: a.restored_site_name,
+                    restored_site_web_url: a.restored_site_web_url,
                 },
             },
-            search_response_id: a.granular.as_ref().and_then(|g| g.search_response_id.as_deref()),
-            restore_point: RestorePoint::new(&a.restore_point),
+            search_response_id: a.search_response_id,
+            restore_point: RestorePoint::of(&a.restore_point),
         }
     }
 }
@@ -140,8 +144,12 @@ pub struct RestorePoint<'a> {
 
 impl<'a> RestorePoint<'a> {
     pub fn new(p: &'a RestorePointRecord) -> RestorePoint<'a> {
+        RestorePoint::of(&p.view())
+    }
+
+    pub fn of(p: &RestorePointView<'a>) -> RestorePoint<'a> {
         RestorePoint {
-            id: &p.id,
+            id: p.id,
             protection_date_time: DateTime(p.protection_at),
             expiration_date_time: DateTime(p.expiration_at),
             tags: p.tags.as_str(),

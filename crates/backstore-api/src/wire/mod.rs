@@ -179,8 +179,12 @@ pub struct PublicError<'a> {
 }
 
 impl<'a> PublicError<'a> {
+    pub fn new(code: &'a str, message: &'a str) -> PublicError<'a> {
+        PublicError { code, message, target: None, details: [], inner_error: None }
+    }
+
     pub fn of(e: Option<&'a ErrorInfo>) -> Option<PublicError<'a>> {
-        e.map(|e| PublicError { code: &e.code, message: &e.message, target: None, details: [], inner_error: None })
+        e.map(|e| PublicError::new(&e.code, &e.message))
     }
 }
 

@@ -3,16 +3,18 @@
 
 use super::tx::Tx;
 use backstore_domain::delta::ExistingArtifact;
-use backstore_domain::restore::RestoreOutcome;
 use backstore_domain::{ArtifactAdd, ArtifactStatus, DeltaItem, DestinationType, Granular, Timestamp};
 use backstore_odata::SqlFilter;
 
 use super::listing::{self, Collection, Source};
 use super::read::{Arg, Col, Columns, Cost};
-use super::restore_points::{restore_point_from_row, PointKeys};
-use super::rows::{corrupt, error_info, from_micros, micros, opt_from_micros};
+use super::restore_points::{restore_point_view, PointKeys};
+use super::rows::{corrupt, from_micros, micros, opt_from_micros};
 use super::Lock;
-use crate::{ArtifactRecord, Bind, Filter, GranularRecord, ListSpec, Page, Store, StoreError, StoreResult};
+use crate::{
+    ArtifactRecord, ArtifactView, Bind, ErrorView, Filter, GranularRecord, ListSpec, Page, Store, StoreError,
+    StoreResult,
+};
 
 /// The columns [`standard_artifact_from_row`] reads, and the joins that bring its restore point and
 /// unit (by their row keys, which each row copies from its parent when it is written: an integer
@@ -77,33 +79,38 @@ pub(super) fn artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord
     Ok(a)
 }
 
-/// A standard artifact of [`STANDARD_ARTIFACT_SELECT`]'s columns. What it does not read is NULL in
-/// a standard artifact's row: the granular columns are written only when a granular artifact is
-/// added, and the restored item's only by a granular restore.
+/// A standard artifact of [`STANDARD_ARTIFACT_SELECT`]'s columns, as a record.
 fn standard_artifact_from_row(row: &dyn Columns) -> StoreResult<ArtifactRecord> {
-    let status: String = row.col("status")?;
-    let destination: String = row.col("destination_type")?;
-    Ok(ArtifactRecord {
+    Ok(standard_artifact_view(row)?.to_record())
+}
+
+/// A standard artifact of [`STANDARD_ARTIFACT_SELECT`]'s columns, borrowed from the row. What it
+/// does not read is NULL in a standard artifact's row: the granular columns are written only when
+/// a granular artifact is added, and the restored item's only by a granular restore.
+fn standard_artifact_view(row: &dyn Columns) -> StoreResult<ArtifactView<'_>> {
+    let status = row.req_str("status")?;
+    let destination = row.req_str("destination_type")?;
+    Ok(ArtifactView {
         seq: row.col("seq")?,
-        id: row.col("id")?,
-        session_id: row.col("session_id")?,
-        restore_point: restore_point_from_row(row, "restore_point_id")?,
-        destination: DestinationType::parse(&destination).map_or_else(|| corrupt("destination", &destination), Ok)?,
-        status: ArtifactStatus::parse(&status).map_or_else(|| corrupt("artifact status", &status), Ok)?,
+        id: row.req_str("id")?,
+        session_id: row.req_str("session_id")?,
+        restore_point: restore_point_view(row, "restore_point_id")?,
+        destination: DestinationType::parse(destination).map_or_else(|| corrupt("destination", destination), Ok)?,
+        status: ArtifactStatus::parse(status).map_or_else(|| corrupt("artifact status", status), Ok)?,
         created_at: from_micros(row.col("created_at")?)?,
         start_at: opt_from_micros(row.col("start_at")?)?,
         completion_at: opt_from_micros(row.col("completion_at")?)?,
-        error: error_info(row.col("error_code")?, row.col("error_message")?),
-        outcome: RestoreOutcome {
-            restored_site_id: row.col("restored_site_id")?,
-            restored_site_name: row.col("restored_site_name")?,
-            restored_site_web_url: row.col("restored_site_web_url")?,
-            restored_folder_id: row.col("restored_folder_id")?,
-            restored_folder_name: row.col("restored_folder_name")?,
-            restored_item_count: row.col("restored_item_count")?,
-            ..RestoreOutcome::default()
+        error: match row.str("error_code")? {
+            Some(code) => Some(ErrorView { code, message: row.str("error_message")?.unwrap_or_default() }),
+            None => None,
         },
-        granular: None,
+        restored_site_id: row.str("restored_site_id")?,
+        restored_site_name: row.str("restored_site_name")?,
+        restored_site_web_url: row.str("restored_site_web_url")?,
+        restored_folder_id: row.str("restored_folder_id")?,
+        restored_folder_name: row.str("restored_folder_name")?,
+        restored_item_count: row.col("restored_item_count")?,
+        search_response_id: None,
     })
 }
 
@@ -383,6 +390,19 @@ impl Store {
         } else {
             listing::page(self, &source, spec, standard_artifact_from_row).await
         }
+    }
+
+    /// A page of a session's standard artifacts as `spec` asks, each handed to `each` borrowed
+    /// from its row while the row is read (a page written out as it is read makes no record of
+    /// any row); what `each` makes of them.
+    pub async fn list_standard_artifacts_with<T>(
+        &self,
+        (tenant, session_id): (&str, &str),
+        spec: &ListSpec,
+        mut each: impl FnMut(&ArtifactView<'_>) -> T,
+    ) -> StoreResult<Page<T>> {
+        let source = artifacts_of(tenant, session_id, false);
+        listing::page(self, &source, spec, |row| Ok(each(&standard_artifact_view(row)?))).await
     }
 
     pub async fn count_artifacts(

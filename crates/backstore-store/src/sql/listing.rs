@@ -235,7 +235,7 @@ pub(super) async fn page<T>(
     store: &Store,
     source: &Source<'_>,
     spec: &ListSpec,
-    read: impl Fn(&dyn Columns) -> StoreResult<T>,
+    read: impl FnMut(&dyn Columns) -> StoreResult<T>,
 ) -> StoreResult<Page<T>> {
     let rows = keyed_rows(store, source, spec, read).await?;
     let count = if spec.count { Some(count(store, source, spec.filter.as_ref()).await?) } else { None };
@@ -254,7 +254,7 @@ async fn keyed_rows<T>(
     store: &Store,
     source: &Source<'_>,
     spec: &ListSpec,
-    read: impl Fn(&dyn Columns) -> StoreResult<T>,
+    mut read: impl FnMut(&dyn Columns) -> StoreResult<T>,
 ) -> StoreResult<Vec<Keyed<T>>> {
     let Source { collection, select, seq, scope } = source;
     let order = plan_order(&spec.order, collection.schema())?;

@@ -28,10 +28,20 @@ use crate::{Bind, StoreError, StoreResult};
 /// row find a column again by the name's address ([`Native::value`]); [`FIRST`] names the first
 /// column, whatever it is called.
 pub trait Columns {
-    /// A text column (`None` for NULL).
-    fn text(&self, column: &'static str) -> StoreResult<Option<String>>;
+    /// A text column borrowed from the row (`None` for NULL).
+    fn str(&self, column: &'static str) -> StoreResult<Option<&str>>;
     /// An integer column (`None` for NULL).
     fn int(&self, column: &'static str) -> StoreResult<Option<i64>>;
+
+    /// A text column (`None` for NULL).
+    fn text(&self, column: &'static str) -> StoreResult<Option<String>> {
+        Ok(self.str(column)?.map(str::to_owned))
+    }
+
+    /// A text column that is never NULL, borrowed from the row.
+    fn req_str(&self, column: &'static str) -> StoreResult<&str> {
+        not_null(self.str(column)?, column)
+    }
 }
 
 /// The name that stands for a row's first column (what a one-value statement yields).
@@ -100,7 +110,7 @@ pub trait Col: Columns {
 impl<R: Columns + ?Sized> Col for R {}
 
 impl Columns for AnyRow {
-    fn text(&self, column: &'static str) -> StoreResult<Option<String>> {
+    fn str(&self, column: &'static str) -> StoreResult<Option<&str>> {
         match column {
             FIRST => Ok(sqlx::Row::try_get(self, 0)?),
             _ => Ok(sqlx::Row::try_get(self, column)?),
@@ -360,8 +370,8 @@ impl Native<'_, '_> {
 }
 
 impl Columns for Native<'_, '_> {
-    fn text(&self, column: &'static str) -> StoreResult<Option<String>> {
-        native_text(self.value(column)?, column)
+    fn str(&self, column: &'static str) -> StoreResult<Option<&str>> {
+        native_str(self.value(column)?, column)
     }
 
     fn int(&self, column: &'static str) -> StoreResult<Option<i64>> {
@@ -370,13 +380,13 @@ impl Columns for Native<'_, '_> {
 }
 
 /// A native value as text (`None` for NULL), or a corrupt row.
-pub(super) fn native_text(v: rusqlite::types::ValueRef<'_>, column: &str) -> StoreResult<Option<String>> {
+pub(super) fn native_str<'v>(v: rusqlite::types::ValueRef<'v>, column: &str) -> StoreResult<Option<&'v str>> {
     use rusqlite::types::ValueRef;
     match v {
         ValueRef::Null => Ok(None),
-        ValueRef::Text(b) => Ok(Some(
-            std::str::from_utf8(b).map_err(|e| StoreError::Corrupt(format!("column '{column}': {e}")))?.to_owned(),
-        )),
+        ValueRef::Text(b) => {
+            Ok(Some(std::str::from_utf8(b).map_err(|e| StoreError::Corrupt(format!("column '{column}': {e}")))?))
+        }
         other => Err(StoreError::Corrupt(format!("column '{column}' is {:?}, not text", other.data_type()))),
     }
 }

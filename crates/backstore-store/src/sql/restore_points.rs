@@ -10,17 +10,25 @@ use super::rows::{corrupt, from_micros, micros, opt_from_micros, workload};
 use super::tx::On;
 use super::units::offboarding_pass;
 use super::Lock;
-use crate::{Bind, RestorePointQuery, RestorePointRecord, RetentionReport, Store, StoreResult};
+use crate::{Bind, RestorePointQuery, RestorePointRecord, RestorePointView, RetentionReport, Store, StoreResult};
 
 pub(super) fn restore_point_from_row(row: &dyn Columns, id_column: &'static str) -> StoreResult<RestorePointRecord> {
-    let tags: String = row.col("tags")?;
-    Ok(RestorePointRecord {
-        id: row.col(id_column)?,
-        protection_unit_id: row.col("protection_unit_id")?,
-        workload: workload(&row.col::<String>("workload")?)?,
+    Ok(restore_point_view(row, id_column)?.to_record())
+}
+
+/// [`restore_point_from_row`], borrowed from the row.
+pub(super) fn restore_point_view<'r>(
+    row: &'r dyn Columns,
+    id_column: &'static str,
+) -> StoreResult<RestorePointView<'r>> {
+    let tags = row.req_str("tags")?;
+    Ok(RestorePointView {
+        id: row.req_str(id_column)?,
+        protection_unit_id: row.req_str("protection_unit_id")?,
+        workload: workload(row.req_str("workload")?)?,
         protection_at: from_micros(row.col("protection_at")?)?,
         expiration_at: from_micros(row.col("expiration_at")?)?,
-        tags: RestorePointTags::parse(&tags).map_or_else(|| corrupt("tags", &tags), Ok)?,
+        tags: RestorePointTags::parse(tags).map_or_else(|| corrupt("tags", tags), Ok)?,
     })
 }
 

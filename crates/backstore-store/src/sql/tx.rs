@@ -267,10 +267,10 @@ impl Row {
 }
 
 impl Columns for Row {
-    fn text(&self, column: &'static str) -> StoreResult<Option<String>> {
+    fn str(&self, column: &'static str) -> StoreResult<Option<&str>> {
         match self {
-            Row::Any(r) => r.text(column),
-            Row::Native { .. } => super::read::native_text(self.native(column)?, column),
+            Row::Any(r) => r.str(column),
+            Row::Native { .. } => super::read::native_str(self.native(column)?, column),
         }
     }
 
