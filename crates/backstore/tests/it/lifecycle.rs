@@ -16,8 +16,12 @@ async fn delete_drafts_by_either_path_and_nothing_else() {
     let site = points(&seeded, "site");
     for path in ["sharePointRestoreSessions", "restoreSessions"] {
         let id = &app.draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&site[0][0]]).await;
+        let artifacts = || async { app.store().count_artifacts((TENANT, id, false), None).await.unwrap() };
+        assert_eq!(artifacts().await, 1);
         let r = app.delete(&format!("{path}/{id}"), &token).await;
         r.expect(204);
+        // Its artifacts go with it (on PostgreSQL a trigger's work, on SQLite the foreign key's).
+        assert_eq!(artifacts().await, 0);
         assert!(r.text.is_empty());
         app.get(&format!("restoreSessions/{id}"), &token).await.expect_error(404, "RestoreSessionNotFound");
         app.get(&format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"), &token)
@@ -30,6 +34,7 @@ async fn delete_drafts_by_either_path_and_nothing_else() {
     app.activate(id, &token).await.expect(200);
     app.delete(&format!("restoreSessions/{id}"), &token).await.expect_error(403, "RestoreSessionActionNotAllowed");
     app.get(&format!("restoreSessions/{id}"), &token).await.expect(200);
+    assert_eq!(app.store().count_artifacts((TENANT, id, false), None).await.unwrap(), 1);
 }
 
 #[tokio::test]
