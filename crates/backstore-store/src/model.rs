@@ -105,6 +105,12 @@ pub struct DirectoryResource {
     pub groups: Vec<String>,
 }
 
+/// A tenant's service status as a read saw it in the same statement as its rows (`None` inside: the
+/// tenant never enabled the service). On PostgreSQL a hot read carries it so that the request's
+/// gate costs no statement of its own; it is as fresh as the rows it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSeen(pub Option<String>);
+
 /// A tenant's Backup Storage service state (`serviceStatus`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceState {

@@ -140,11 +140,11 @@ async fn require_session(ctx: &Ctx, session: &str, w: Workload) -> Result<(), Ap
 }
 
 pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, c: Coll) -> Result<Response, ApiError> {
-    ctx.principal.require(if c.granular { Access::RestoreWrite } else { Access::RestoreRead })?;
-    check_expand(ctx, c)?;
     if !c.granular {
         return list_standard_artifacts(ctx, session, c).await;
     }
+    ctx.principal.require(Access::RestoreWrite)?;
+    check_expand(ctx, c)?;
     let listed = match list_spec(ctx) {
         Ok(spec) => {
             ctx.store().list_artifacts((ctx.tenant(), session, c.granular), &spec).await.map_err(ApiError::from)
@@ -167,7 +167,9 @@ pub(super) async fn list_artifacts(ctx: &Ctx, session: &str, c: Coll) -> Result<
 }
 
 /// A page of standard artifacts, each written out as its row is read (no record is made of a row:
-/// a page of 100 spent a third of its time making them, `docs/performance.md`).
+/// a page of 100 spent a third of its time making them, `docs/performance.md`). The page is read
+/// first: its rows carry the tenant's service status for the gate, which comes before anything
+/// else is checked (`route`).
 async fn list_standard_artifacts(ctx: &Ctx, session: &str, c: Coll) -> Result<Response, ApiError> {
     let select = artifact_select(ctx, c);
     let picked = select.as_ref().ok().and_then(|s| s.as_deref());
@@ -187,6 +189,13 @@ async fn list_standard_artifacts(ctx: &Ctx, session: &str, c: Coll) -> Result<Re
         }
         Err(e) => Err(e),
     };
+    let (seen, listed) = match listed {
+        Ok((seen, page)) => (seen, Ok(page)),
+        Err(e) => (None, Err(e)),
+    };
+    super::service::require_enabled_seen(ctx, super::service::Gate::Other, seen).await?;
+    ctx.principal.require(Access::RestoreRead)?;
+    check_expand(ctx, c)?;
     // As in `list_artifacts`: a missing session is a 404 before anything wrong with the options.
     let page = match listed {
         Ok(page) if page.rows.first().is_some_and(|r| r.record.1 == c.w) => page,

@@ -112,10 +112,6 @@ pub(super) async fn list_sessions(ctx: &Ctx, workload: Option<Workload>, base: b
     Ok(queried_collection(ctx, &set_fragment(workload, base), value, next, page.count))
 }
 
-async fn load(ctx: &Ctx, id: &str, workload: Option<Workload>) -> Result<SessionRecord, ApiError> {
-    ctx.store().get_session(ctx.tenant(), id, workload).await?.ok_or(ApiError::Rule(RuleError::SessionNotFound))
-}
-
 /// One session, with `@odata.type` when it was reached through the polymorphic set.
 fn session_entity(
     ctx: &Ctx,
@@ -129,12 +125,15 @@ fn session_entity(
     entity(ctx, status, &format!("{fragment}/$entity"), session_json(ctx, s, base, select, artifacts))
 }
 
+/// `GET` of one session. Its gate comes first, on the status read with the session (`route`).
 pub(super) async fn get_session(ctx: &Ctx, id: &str, kind: Option<Workload>, base: bool) -> Result<Response, ApiError> {
+    let (seen, found) = ctx.store().get_session_seeing_status(ctx.tenant(), id, kind).await?;
+    super::service::require_enabled_seen(ctx, super::service::Gate::Other, seen).await?;
     ctx.principal.require(Access::RestoreRead)?;
     ctx.query.for_entity()?;
     let select = selected(ctx, SESSION_READ_ONLY, kind.map_or(BASE_SESSION_TYPE, |w| names(w).session_type))?;
     let expand = expanded(ctx, kind)?;
-    let s = load(ctx, id, kind).await?;
+    let s = found.ok_or(ApiError::Rule(RuleError::SessionNotFound))?;
     let artifacts = if expand.iter().any(|(w, _)| *w == s.workload) {
         let all = ctx.store().artifacts_of_sessions(ctx.tenant(), std::slice::from_ref(&s.id)).await?;
         Some(all.iter().filter(|a| a.granular.is_none()).map(|a| expanded_artifact(a, s.workload, &expand)).collect())

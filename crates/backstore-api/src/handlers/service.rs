@@ -3,6 +3,7 @@
 
 use axum::http::StatusCode;
 use axum::response::Response;
+use backstore_store::StatusSeen;
 
 use super::entity;
 use crate::auth::Access;
@@ -25,7 +26,16 @@ pub(super) enum Gate {
 /// 403 unless the caller's tenant has enabled the service and its status allows `gate`:
 /// `protectionChangeLocked` stops protection changes, `restoreLocked` those and restores.
 pub(super) async fn require_enabled(ctx: &Ctx, gate: Gate) -> Result<(), ApiError> {
-    let status = ctx.store().service_status(ctx.tenant()).await?;
+    require_enabled_seen(ctx, gate, None).await
+}
+
+/// [`require_enabled`] on the status a read of the handler's saw in the same statement as its rows
+/// (`StatusSeen`), read on its own when there is none.
+pub(super) async fn require_enabled_seen(ctx: &Ctx, gate: Gate, seen: Option<StatusSeen>) -> Result<(), ApiError> {
+    let status = match seen {
+        Some(StatusSeen(status)) => status,
+        None => ctx.store().service_status(ctx.tenant()).await?,
+    };
     match (status.as_deref().unwrap_or("disabled"), gate) {
         ("disabled", _) => Err(ApiError::ServiceNotEnabled),
         ("protectionChangeLocked", Gate::ProtectionChange) => Err(ApiError::ServiceLocked(

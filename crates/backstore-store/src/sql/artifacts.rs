@@ -12,8 +12,8 @@ use super::restore_points::{restore_point_view, PointKeys};
 use super::rows::{corrupt, from_micros, micros, opt_from_micros};
 use super::Lock;
 use crate::{
-    ArtifactRecord, ArtifactView, Bind, ErrorView, Filter, GranularRecord, ListSpec, Page, Store, StoreError,
-    StoreResult,
+    ArtifactRecord, ArtifactView, Bind, ErrorView, Filter, GranularRecord, ListSpec, Page, StatusSeen, Store,
+    StoreError, StoreResult,
 };
 
 /// The columns [`standard_artifact_from_row`] reads, and the joins that bring its restore point and
@@ -394,15 +394,17 @@ impl Store {
 
     /// A page of a session's standard artifacts as `spec` asks, each handed to `each` borrowed
     /// from its row while the row is read (a page written out as it is read makes no record of
-    /// any row); what `each` makes of them.
+    /// any row); what `each` makes of them. On PostgreSQL its rows also carry the tenant's service
+    /// status, seen by the same statement (`None` when the page is empty or on SQLite).
     pub async fn list_standard_artifacts_with<T>(
         &self,
         (tenant, session_id): (&str, &str),
         spec: &ListSpec,
         mut each: impl FnMut(&ArtifactView<'_>) -> T,
-    ) -> StoreResult<Page<T>> {
+    ) -> StoreResult<(Option<StatusSeen>, Page<T>)> {
         let source = artifacts_of(tenant, session_id, false);
-        listing::page(self, &source, spec, |row| Ok(each(&standard_artifact_view(row)?))).await
+        let status_of = self.status_rides_along().then_some(tenant);
+        listing::page_seeing_status(self, &source, spec, status_of, |row| Ok(each(&standard_artifact_view(row)?))).await
     }
 
     pub async fn count_artifacts(

@@ -9,7 +9,8 @@ use backstore_domain::{
 use backstore_odata::{plan_filter, plan_order, Field, Kind, OrderKey, Schema, SqlFilter, MAX_ORDER_KEYS};
 
 use super::read::{Arg, Col, Columns, Cost};
-use crate::{Bind, Filter, Keyed, ListSpec, Page, Store, StoreResult};
+use super::tenants::{status_seen, STATUS_SEEN};
+use crate::{Bind, Filter, Keyed, ListSpec, Page, StatusSeen, Store, StoreResult};
 
 // What `$filter` accepts of each enum: the domain's member lists, `unknownFutureValue` included.
 const SESSION_STATUS: &[&str] = SessionStatus::MEMBERS;
@@ -237,9 +238,21 @@ pub(super) async fn page<T>(
     spec: &ListSpec,
     read: impl FnMut(&dyn Columns) -> StoreResult<T>,
 ) -> StoreResult<Page<T>> {
-    let rows = keyed_rows(store, source, spec, read).await?;
+    Ok(page_seeing_status(store, source, spec, None, read).await?.1)
+}
+
+/// [`page`], its rows also carrying the service status of tenant `status_of` when given (one
+/// statement reads both): the status as the first row saw it, `None` when the page is empty.
+pub(super) async fn page_seeing_status<T>(
+    store: &Store,
+    source: &Source<'_>,
+    spec: &ListSpec,
+    status_of: Option<&str>,
+    read: impl FnMut(&dyn Columns) -> StoreResult<T>,
+) -> StoreResult<(Option<StatusSeen>, Page<T>)> {
+    let (seen, rows) = keyed_rows(store, source, spec, status_of, read).await?;
     let count = if spec.count { Some(count(store, source, spec.filter.as_ref()).await?) } else { None };
-    Ok(Page { rows, count })
+    Ok((seen, Page { rows, count }))
 }
 
 /// The most rows a page's vector has room for before its first row is read: the API's longest page
@@ -254,12 +267,21 @@ async fn keyed_rows<T>(
     store: &Store,
     source: &Source<'_>,
     spec: &ListSpec,
+    status_of: Option<&str>,
     mut read: impl FnMut(&dyn Columns) -> StoreResult<T>,
-) -> StoreResult<Vec<Keyed<T>>> {
+) -> StoreResult<(Option<StatusSeen>, Vec<Keyed<T>>)> {
     let Source { collection, select, seq, scope } = source;
     let order = plan_order(&spec.order, collection.schema())?;
     let (columns, from) = select.split_once(" FROM ").expect("a SELECT … FROM …");
-    let mut sql = String::from(columns);
+    let mut binds: Vec<Bind> = Vec::new();
+    let mut sql = match status_of {
+        Some(tenant) => {
+            binds.push(Bind::Text(tenant.to_owned()));
+            let columns = columns.strip_prefix("SELECT ").expect("a SELECT … FROM …");
+            format!("SELECT {STATUS_SEEN}, {columns}")
+        }
+        None => String::from(columns),
+    };
     for (i, k) in order.iter().enumerate() {
         sql.push_str(&format!(", {} AS {}", k.sql, SORT_KEYS[i]));
     }
@@ -267,7 +289,7 @@ async fn keyed_rows<T>(
     sql.push_str(from);
     sql.push_str(" WHERE ");
     sql.push_str(&scope.sql);
-    let mut binds: Vec<Bind> = scope.binds.clone();
+    binds.extend(scope.binds.iter().cloned());
     if let Some(f) = collection.plan(spec.filter.as_ref())? {
         sql.push_str(&format!(" AND ({})", f.sql));
         binds.extend(f.binds.iter().cloned());
@@ -283,8 +305,12 @@ async fn keyed_rows<T>(
     binds.push(Bind::Int(spec.skip));
     let args: Vec<Arg<'_>> = binds.iter().map(Arg::from).collect();
     let expect = usize::try_from(spec.limit).unwrap_or(0).min(EXPECT_AT_MOST);
-    store
+    let mut seen = None;
+    let rows = store
         .read_rows_expecting(Cost::of_list(spec), expect, &sql, &args, |row| {
+            if status_of.is_some() && seen.is_none() {
+                seen = Some(status_seen(row)?);
+            }
             let keys = order
                 .iter()
                 .zip(SORT_KEYS)
@@ -297,7 +323,8 @@ async fn keyed_rows<T>(
                 .collect::<StoreResult<Vec<_>>>()?;
             Ok(Keyed { record: read(row)?, keys })
         })
-        .await
+        .await?;
+    Ok((seen, rows))
 }
 
 /// At most `limit` rows of `select` (`SELECT … FROM …`) within `scope`, after row `after` of the

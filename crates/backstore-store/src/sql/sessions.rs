@@ -20,11 +20,12 @@ use super::listing::{self, Collection, Source};
 use super::read::{Arg, Col, Columns};
 use super::restore_points::{resolve_restore_point, resolve_restore_points, restore_point_problems};
 use super::rows::{actor_json, corrupt, error_info, micros, opt_from_micros, stamps, workload};
+use super::tenants::{status_seen, STATUS_SEEN};
 use super::tx::On;
 use super::Lock;
 use crate::{
-    AppliedItem, ArtifactRecord, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck, SessionRecord, Store,
-    StoreError, StoreResult, Writer,
+    AppliedItem, ArtifactRecord, DeltaOutcome, Filter, JobKind, ListSpec, Page, SessionCheck, SessionRecord,
+    StatusSeen, Store, StoreError, StoreResult, Writer,
 };
 
 pub(super) const SESSION_COLUMNS: &str = "seq, id, workload, restore_job_type, activated_at, created_at, created_by, \
@@ -302,6 +303,28 @@ impl Store {
         workload: Option<Workload>,
     ) -> StoreResult<Option<SessionRecord>> {
         load_session(self, tenant, id, workload).await
+    }
+
+    /// [`Store::get_session`], and the tenant's service status as the same statement saw it when
+    /// the session exists and reads carry it (PostgreSQL; `None` otherwise: read it on its own).
+    pub async fn get_session_seeing_status(
+        &self,
+        tenant: &str,
+        id: &str,
+        workload: Option<Workload>,
+    ) -> StoreResult<(Option<StatusSeen>, Option<SessionRecord>)> {
+        if !self.status_rides_along() {
+            return Ok((None, self.get_session(tenant, id, workload).await?));
+        }
+        let sql = format!(
+            "SELECT {STATUS_SEEN}, {SESSION_COLUMNS} FROM restore_sessions \
+             WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)"
+        );
+        let kind = workload.map(Workload::unit_kind);
+        let found = self
+            .read_row(&sql, args![tenant, tenant, id, kind, kind], |r| Ok((status_seen(r)?, session_from_row(r)?)))
+            .await?;
+        Ok(found.map_or((None, None), |(seen, s)| (Some(seen), Some(s))))
     }
 
     /// A page of sessions (of one kind, or all) as `spec` asks.

@@ -1,11 +1,26 @@
 //! A tenant's service state (enabled, disabled, locked) and the server clock's stored offset.
 
-use super::read::Col;
+use super::read::{Col, Columns};
 use super::rows::{actor, actor_json, from_micros, micros};
-use super::Lock;
-use crate::{ServiceState, Store, StoreResult, Writer};
+use super::{Dialect, Lock};
+use crate::{ServiceState, StatusSeen, Store, StoreResult, Writer};
+
+/// The select-list item that reads the tenant's service status into each row of a read (its `?`
+/// binds the tenant): an uncorrelated subquery, evaluated once per statement.
+pub(super) const STATUS_SEEN: &str = "(SELECT status FROM tenants WHERE tenant_id = ?) AS status_seen";
+
+/// The status [`STATUS_SEEN`] put into `row`.
+pub(super) fn status_seen(row: &dyn Columns) -> StoreResult<StatusSeen> {
+    Ok(StatusSeen(row.text("status_seen")?))
+}
 
 impl Store {
+    /// Whether hot reads carry the tenant's status ([`STATUS_SEEN`]): on PostgreSQL, where the
+    /// gate's own read is a statement and a round trip; SQLite answers it from memory.
+    pub(super) fn status_rides_along(&self) -> bool {
+        self.dialect == Dialect::Postgres
+    }
+
     /// The tenant's service state; `None` until it was ever enabled (the service is disabled).
     pub async fn service_state(&self, tenant: &str) -> StoreResult<Option<ServiceState>> {
         self.read_row(

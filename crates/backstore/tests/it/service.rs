@@ -165,3 +165,65 @@ async fn locked_service_states_stop_the_changes_they_cover() {
     assert_eq!(r.body["disableReason"], "userRequested");
     app.get("restoreSessions", &token).await.expect_error(403, "BackupServiceNotEnabled");
 }
+
+/// A session's GET and the page of its artifacts pass the gate on the status read with their rows
+/// (on PostgreSQL one statement reads both): each change of the status is seen by the very next
+/// read, and the gate still answers before the caller's permissions and the query's options do.
+#[tokio::test]
+async fn the_reads_that_carry_the_status_see_each_change_of_it_at_once() {
+    let (app, token) = TestApp::spawn_for(TENANT).await;
+    let report = app.seed(TENANT, 2, 0, 0, 1).await;
+    let pts = points(&report, "site");
+    let id = app.draft("sharePointRestoreSessions", "siteRestoreArtifacts", &token, &[&pts[0][0], &pts[1][0]]).await;
+    let reads = [
+        format!("sharePointRestoreSessions/{id}"),
+        format!("restoreSessions/{id}"),
+        format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts"),
+        format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts?$top=1"),
+    ];
+    let bad_options = [
+        format!("sharePointRestoreSessions/{id}?$select=nothing"),
+        format!("sharePointRestoreSessions/{id}/siteRestoreArtifacts?$orderby=nothing"),
+    ];
+    let missing = ["sharePointRestoreSessions/missing", "sharePointRestoreSessions/missing/siteRestoreArtifacts"];
+    let no_restore_read = app.token_for(TENANT, &[CONTROL_READ], None, 3600);
+    let enable = json!({ "appOwnerTenantId": TENANT });
+    for round in 0..2 {
+        for status in ["restoreLocked", "disabled", "enabled"] {
+            if status == "enabled" {
+                app.post("enable", &token, &enable).await.expect(200);
+            } else {
+                admin(&app, "service", &token, json!({ "status": status })).await.expect(200);
+            }
+            let refused = status == "disabled";
+            for path in &reads {
+                let r = app.get(path, &token).await;
+                if refused {
+                    r.expect_error(403, "BackupServiceNotEnabled");
+                    app.get(path, &no_restore_read).await.expect_error(403, "BackupServiceNotEnabled");
+                } else {
+                    r.expect(200);
+                    let items = r.body.get("value").map_or(1, |v| v.as_array().unwrap().len());
+                    assert!(items >= 1, "round {round}, {status}: {path} read {}", r.body);
+                    app.get(path, &no_restore_read).await.expect_error(403, "accessDenied");
+                }
+            }
+            for path in &bad_options {
+                let r = app.get(path, &token).await;
+                if refused {
+                    r.expect_error(403, "BackupServiceNotEnabled");
+                } else {
+                    assert_eq!(r.status, 400, "round {round}, {status}: {path} answered {}", r.body);
+                }
+            }
+            for path in missing {
+                let r = app.get(path, &token).await;
+                if refused {
+                    r.expect_error(403, "BackupServiceNotEnabled");
+                } else {
+                    r.expect(404);
+                }
+            }
+        }
+    }
+}
