@@ -338,10 +338,10 @@ async fn migrate_reports_the_version_and_a_newer_schema_is_refused() {
     assert!(ok, "{err}");
     let v: Value = serde_json::from_str(&out).unwrap();
     let known = v["schemaVersion"].as_i64().unwrap();
-    assert_eq!((v["previousVersion"].as_i64(), known), (Some(0), 27));
+    assert_eq!((v["previousVersion"].as_i64(), known), (Some(0), 28));
     let (ok, out, _) = run(&["migrate", "--data-dir", &d]);
     assert!(ok);
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 27, "previousVersion": 27 }));
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 28, "previousVersion": 28 }));
 
     // A newer backstore migrated this database: this one refuses it, and writes nothing.
     let url = format!("sqlite://{}", dir.path().join("backstore.db").display());
@@ -356,7 +356,7 @@ async fn migrate_reports_the_version_and_a_newer_schema_is_refused() {
     pool.close().await;
     let (ok, _, err) = run(&["migrate", "--data-dir", &d]);
     assert!(!ok);
-    assert!(err.contains("schema is at version 99, newer than this backstore knows (27)"), "{err}");
+    assert!(err.contains("schema is at version 99, newer than this backstore knows (28)"), "{err}");
     let out = Command::new(BIN).args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &d]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("newer than this backstore knows"));

@@ -401,10 +401,10 @@ async fn migrate_on_postgres_reports_the_version_and_a_newer_schema_is_refused()
     let db = TestDb::create(dir.path()).await;
     let (ok, out, err) = run(&["migrate", "--database-url", &db.url]);
     assert!(ok, "{err}");
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 27, "previousVersion": 0 }));
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 28, "previousVersion": 0 }));
     let (ok, out, _) = run(&["migrate", "--database-url", &db.url]);
     assert!(ok);
-    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 27, "previousVersion": 27 }));
+    assert_eq!(serde_json::from_str::<Value>(&out).unwrap(), json!({ "schemaVersion": 28, "previousVersion": 28 }));
     let pool = PgPool::connect(&db.url).await.unwrap();
     sqlx::query(
         "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
@@ -416,7 +416,7 @@ async fn migrate_on_postgres_reports_the_version_and_a_newer_schema_is_refused()
     pool.close().await;
     let (ok, _, err) = run(&["migrate", "--database-url", &db.url]);
     assert!(!ok);
-    assert!(err.contains("schema is at version 99, newer than this backstore knows (27)"), "{err}");
+    assert!(err.contains("schema is at version 99, newer than this backstore knows (28)"), "{err}");
     let d = dir.path().display().to_string();
     let out = std::process::Command::new(crate::process::BIN)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", &d, "--database-url", &db.url])
