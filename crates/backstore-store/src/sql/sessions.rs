@@ -260,27 +260,35 @@ impl Store {
             let mut counts = ArtifactCounts::default();
             counts.add(ArtifactStatus::Added, added);
             let derived = derive_session(&counts, false, false);
-            exec!(
-                tx,
+            // Read back as written (`RETURNING`): nothing after it in this transaction changes the row.
+            let sql = format!(
                 "INSERT INTO restore_sessions (tenant_id, id, workload, restore_job_type, created_at, created_by, \
                  last_modified_at, last_modified_by, status, total, completed, failed, in_progress, n_added) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                tenant,
-                &id,
-                workload.unit_kind(),
-                job_type.as_str(),
-                micros(now),
-                actor_json(actor),
-                micros(now),
-                actor_json(actor),
-                derived.status.as_str(),
-                derived.total,
-                derived.completed,
-                derived.failed,
-                derived.in_progress,
-                added
-            )
-            .await?;
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {SESSION_COLUMNS}"
+            );
+            let session = tx
+                .row(
+                    &sql,
+                    args![
+                        tenant,
+                        &id,
+                        workload.unit_kind(),
+                        job_type.as_str(),
+                        micros(now),
+                        actor_json(actor),
+                        micros(now),
+                        actor_json(actor),
+                        derived.status.as_str(),
+                        derived.total,
+                        derived.completed,
+                        derived.failed,
+                        derived.in_progress,
+                        added
+                    ],
+                    session_from_row,
+                )
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("session {id} was not written")))?;
             if let Err(e) = insert_artifact_rows(tx, tenant, &id, adds, &keys, now).await {
                 if checked_ahead && e.is_foreign_key_violation() {
                     resolve_restore_points(&mut *tx, tenant, &points, workload, now)
@@ -289,7 +297,6 @@ impl Store {
                 }
                 return Err(e);
             }
-            let session = reload_session(tx, tenant, &id).await?;
             Ok(session)
         })
         .await
