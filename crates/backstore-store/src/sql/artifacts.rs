@@ -192,23 +192,31 @@ pub(super) async fn existing_artifacts(
             ));
         }
     }
-    let mut out: Vec<ExistingArtifact> = Vec::new();
-    for (sql, values) in &queries {
-        let args: Vec<Arg<'_>> =
-            [tenant, session_id].into_iter().chain(values.iter().copied()).map(Arg::Text).collect();
-        for r in conn.fetch_all(sql, &args).await? {
-            let id: String = r.col("wire_id")?;
-            if out.iter().any(|a| a.id == id) {
-                continue;
-            }
-            let d: String = r.col("destination_type")?;
-            out.push(ExistingArtifact {
-                id,
-                key: r.col("dup_key")?,
-                destination: DestinationType::parse(&d).map_or_else(|| corrupt("destination", &d), Ok)?,
-                granular: r.col::<String>("kind")? == GRANULAR,
-            });
+    // All of them in one statement (a round trip each was most of a delta's statements), their
+    // rows in the order of the queries.
+    let mut sql = String::new();
+    let mut args: Vec<Arg<'_>> = Vec::new();
+    for (part, (query, values)) in queries.iter().enumerate() {
+        if part > 0 {
+            sql.push_str(" UNION ALL ");
         }
+        sql.push_str(&format!("SELECT {part} AS part, e.* FROM ({query}) AS e"));
+        args.extend([tenant, session_id].into_iter().chain(values.iter().copied()).map(Arg::Text));
+    }
+    sql.push_str(" ORDER BY part");
+    let mut out: Vec<ExistingArtifact> = Vec::new();
+    for r in conn.fetch_all(&sql, &args).await? {
+        let id: String = r.col("wire_id")?;
+        if out.iter().any(|a| a.id == id) {
+            continue;
+        }
+        let d: String = r.col("destination_type")?;
+        out.push(ExistingArtifact {
+            id,
+            key: r.col("dup_key")?,
+            destination: DestinationType::parse(&d).map_or_else(|| corrupt("destination", &d), Ok)?,
+            granular: r.col::<String>("kind")? == GRANULAR,
+        });
     }
     Ok(out)
 }
@@ -329,21 +337,6 @@ pub(super) async fn insert_artifact_rows(
 /// check read.)
 fn point_key(keys: &PointKeys, id: &str) -> StoreResult<i64> {
     keys.get(id).copied().ok_or_else(|| StoreError::Corrupt(format!("restore point '{id}' was not checked")))
-}
-
-/// A session's job type follows its artifacts: `granular` while it holds granular ones (a session
-/// holds one kind or the other), otherwise `standard`. Bulk sessions stay `bulk`.
-pub(super) async fn set_job_type(conn: &mut Tx, tenant: &str, id: &str) -> StoreResult<()> {
-    exec!(
-        conn,
-        "UPDATE restore_sessions SET restore_job_type = CASE WHEN EXISTS (SELECT 1 FROM restore_artifacts a \
-         WHERE a.tenant_id = restore_sessions.tenant_id AND a.session_id = restore_sessions.id AND a.kind = 'granular') \
-         THEN 'granular' ELSE 'standard' END WHERE tenant_id = ? AND id = ? AND restore_job_type <> 'bulk'",
-        tenant,
-        id
-    )
-    .await?;
-    Ok(())
 }
 
 /// The artifacts a write just added to a session (`ids`, the session's newest), in `ids` order.

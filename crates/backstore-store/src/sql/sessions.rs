@@ -13,7 +13,7 @@ use backstore_domain::{
 
 use super::artifacts::{
     count_column, existing_artifacts, insert_artifact, insert_artifact_rows, insert_artifacts, load_added,
-    load_artifact, set_job_type,
+    load_artifact,
 };
 use super::jobs::{enqueue, enqueue_each, Queue};
 use super::listing::{self, Collection, Source};
@@ -115,15 +115,52 @@ pub(super) fn refuse_if_bulk(session: &SessionRecord) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts.
-pub(super) async fn refresh_session(conn: &mut Tx, tenant: &str, id: &str, now: Timestamp) -> StoreResult<()> {
-    let session = conn
-        .fetch_one(
-            "SELECT activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, \
-         n_succeeded, n_failed FROM restore_sessions WHERE tenant_id = ? AND id = ?",
-            args![tenant, id],
-        )
-        .await?;
+/// What [`refresh_session`] derives a session's state from.
+const COUNTERS: &str =
+    "activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, n_succeeded, n_failed";
+
+/// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts;
+/// the session as it then stands.
+pub(super) async fn refresh_session(
+    conn: &mut Tx,
+    tenant: &str,
+    id: &str,
+    now: Timestamp,
+) -> StoreResult<SessionRecord> {
+    let sql = format!("SELECT {COUNTERS} FROM restore_sessions WHERE tenant_id = ? AND id = ?");
+    let session = conn.fetch_one(&sql, args![tenant, id]).await?;
+    refresh_from(conn, (tenant, id), &session, now).await
+}
+
+/// After a write changed a draft session's artifacts: its job type set (`granular` while it holds
+/// granular artifacts, as a session holds one kind or the other, otherwise `standard`; a bulk
+/// request's session stays `bulk`), `lastModified*` stamped, and its state re-derived, in two
+/// statements (each its own statement, and the session read back, were five round trips under the
+/// tenant's lock).
+pub(super) async fn touch_and_refresh(
+    conn: &mut Tx,
+    tenant: &str,
+    id: &str,
+    actor: &Actor,
+    now: Timestamp,
+) -> StoreResult<SessionRecord> {
+    let sql = format!(
+        "UPDATE restore_sessions SET restore_job_type = CASE WHEN restore_job_type = 'bulk' THEN 'bulk' \
+         WHEN EXISTS (SELECT 1 FROM restore_artifacts a WHERE a.tenant_id = restore_sessions.tenant_id \
+         AND a.session_id = restore_sessions.id AND a.kind = 'granular') THEN 'granular' ELSE 'standard' END, \
+         last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ? RETURNING {COUNTERS}"
+    );
+    let session = conn.fetch_one(&sql, args![micros(now), actor_json(actor), tenant, id]).await?;
+    refresh_from(conn, (tenant, id), &session, now).await
+}
+
+/// [`refresh_session`] from the session's [`COUNTERS`] in `session`.
+async fn refresh_from(
+    conn: &mut Tx,
+    (tenant, id): (&str, &str),
+    session: &super::tx::Row,
+    now: Timestamp,
+) -> StoreResult<SessionRecord> {
     let mut counts = ArtifactCounts::default();
     for &status in ArtifactStatus::ALL {
         counts.add(status, session.col(count_column(status))?);
@@ -155,26 +192,31 @@ pub(super) async fn refresh_session(conn: &mut Tx, tenant: &str, id: &str, now: 
     let error = session_error(&derived, first_failure.as_deref());
     let was_done = session.col::<Option<i64>>("completed_at")?;
     let completed_at = if derived.status.is_terminal() { Some(was_done.unwrap_or(micros(now))) } else { None };
-    exec!(
-        conn,
+    let sql = format!(
         "UPDATE restore_sessions SET status = ?, total = ?, completed = ?, failed = ?, in_progress = ?, \
-         completed_at = ?, error_code = ?, error_message = ? WHERE tenant_id = ? AND id = ?",
-        derived.status.as_str(),
+         completed_at = ?, error_code = ?, error_message = ? WHERE tenant_id = ? AND id = ? RETURNING {SESSION_COLUMNS}"
+    );
+    let (status, code, message) =
+        (derived.status.as_str(), error.as_ref().map(|e| &e.code), error.as_ref().map(|e| &e.message));
+    let args = args![
+        status,
         derived.total,
         derived.completed,
         derived.failed,
         derived.in_progress,
         completed_at,
-        error.as_ref().map(|e| e.code.clone()),
-        error.as_ref().map(|e| e.message.clone()),
+        code,
+        message,
         tenant,
         id
-    )
-    .await?;
+    ];
+    let refreshed = conn.row(&sql, args, session_from_row).await?;
+    let refreshed =
+        refreshed.ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished inside its transaction")))?;
     if was_done.is_none() && completed_at.is_some() {
         super::activity_logs::log_restore_task(conn, (tenant, id), None, now).await?;
     }
-    Ok(())
+    Ok(refreshed)
 }
 
 pub(super) async fn reload_session(conn: &mut Tx, tenant: &str, id: &str) -> StoreResult<SessionRecord> {
@@ -409,19 +451,14 @@ impl Store {
                     enqueue(tx, (tenant, id, &request), JobKind::ResolveBulk, Queue::Once, now).await?;
                 }
             }
-            exec!(
-                tx,
-                "UPDATE restore_sessions SET activated_at = ?, n_scheduling = n_scheduling + n_added, n_added = 0 \
-                 WHERE tenant_id = ? AND id = ?",
-                micros(now),
-                tenant,
-                id
-            )
-            .await?;
-            touch_session(tx, tenant, id, actor, now).await?;
-            refresh_session(tx, tenant, id, now).await?;
+            // Activated and stamped in one statement that also reads what the state is derived from.
+            let sql = format!(
+                "UPDATE restore_sessions SET activated_at = ?, n_scheduling = n_scheduling + n_added, n_added = 0, \
+                 last_modified_at = ?, last_modified_by = ? WHERE tenant_id = ? AND id = ? RETURNING {COUNTERS}"
+            );
+            let counters = tx.fetch_one(&sql, args![micros(now), micros(now), actor_json(actor), tenant, id]).await?;
+            let session = refresh_from(tx, (tenant, id), &counters, now).await?;
             super::activity_logs::log_restore_task(tx, (tenant, id), Some(actor), now).await?;
-            let session = reload_session(tx, tenant, id).await?;
             Ok(session)
         })
         .await
@@ -492,12 +529,10 @@ impl Store {
                     },
                 })
                 .collect();
-            if changed {
-                set_job_type(tx, tenant, id).await?;
-                touch_session(tx, tenant, id, actor, now).await?;
-                refresh_session(tx, tenant, id, now).await?;
-            }
-            let session = reload_session(tx, tenant, id).await?;
+            let session = match changed {
+                true => touch_and_refresh(tx, tenant, id, actor, now).await?,
+                false => session,
+            };
             Ok(DeltaOutcome { session, items: applied })
         })
         .await
@@ -521,9 +556,7 @@ impl Store {
                 .await?
                 .map_err(RuleError::RestorePointUnusable)?;
             let artifact_id = insert_artifact(tx, tenant, session_id, &add, &keys, now).await?;
-            set_job_type(tx, tenant, session_id).await?;
-            touch_session(tx, tenant, session_id, actor, now).await?;
-            refresh_session(tx, tenant, session_id, now).await?;
+            touch_and_refresh(tx, tenant, session_id, actor, now).await?;
             let artifact = load_artifact(tx, tenant, &artifact_id).await?;
             Ok(artifact)
         })
