@@ -10,7 +10,7 @@ use super::listing::{self, Collection, Source};
 use super::read::{Col, Columns};
 use super::rows::{error_info, from_micros, micros, new_id, workload};
 use super::tx::Tx;
-use crate::{Bind, ListSpec, Page, Store, StoreError, StoreResult};
+use crate::{Bind, ListSpec, Page, SessionRecord, Store, StoreError, StoreResult};
 
 /// One entry as kept.
 #[derive(Debug, Clone, PartialEq)]
@@ -169,20 +169,12 @@ pub(super) fn unit_details(requested_add: usize, requested_remove: usize, failed
 /// `restoreTaskCompleted` (with how it went) when it ends.
 pub(super) async fn log_restore_task(
     tx: &mut Tx,
-    (tenant, id): (&str, &str),
+    tenant: &str,
+    s: &SessionRecord,
     actor: Option<&Actor>,
     at: Timestamp,
 ) -> StoreResult<()> {
-    let s = tx
-        .fetch_one(
-            "SELECT workload, status, total, completed, failed, completed_at FROM restore_sessions \
-             WHERE tenant_id = ? AND id = ?",
-            args![tenant, id],
-        )
-        .await?;
-    let status_text: String = s.col("status")?;
-    let status = SessionStatus::parse(&status_text)
-        .ok_or_else(|| StoreError::Corrupt(format!("session status {status_text}")))?;
+    let (id, status) = (s.id.as_str(), s.derived.status);
     let first: Option<(String, String)> = tx
         .fetch_all(
             "SELECT a.destination_type, rp.tags FROM restore_artifacts a JOIN restore_points rp \
@@ -204,18 +196,17 @@ pub(super) async fn log_restore_task(
     let details = json!({
         "destinationType": destination,
         "restoreArtifactDetails": {
-            "failedCount": s.col::<i64>("failed")?,
-            "restoredCount": s.col::<i64>("completed")?,
-            "totalArtifactsCount": s.col::<i64>("total")?,
+            "failedCount": s.derived.failed,
+            "restoredCount": s.derived.completed,
+            "totalArtifactsCount": s.derived.total,
         },
-        "restoreCompletionDateTime": if done { s.col::<Option<i64>>("completed_at")?.map(from_micros).transpose()?.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)) } else { None },
+        "restoreCompletionDateTime": if done { s.completed_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)) } else { None },
         "restoreSessionId": id,
         "restoreSessionStatus": status.as_str(),
         "tags": tags,
     });
     let activity_type = if done { ActivityType::RestoreTaskCompleted } else { ActivityType::RestoreTaskCreated };
-    let workload = workload(&s.col::<String>("workload")?)?;
-    let a = Activity { kind: "restoreTaskActivityLog", activity_type, workload, result, actor, details };
+    let a = Activity { kind: "restoreTaskActivityLog", activity_type, workload: s.workload, result, actor, details };
     log(tx, tenant, a, at).await
 }
 

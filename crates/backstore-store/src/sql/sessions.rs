@@ -117,7 +117,8 @@ pub(super) fn refuse_if_bulk(session: &SessionRecord) -> Result<(), RuleError> {
 
 /// What [`refresh_session`] derives a session's state from.
 const COUNTERS: &str =
-    "activated_at, completed_at, error_code, n_added, n_scheduling, n_scheduled, n_in_progress, n_succeeded, n_failed";
+    "activated_at, completed_at, error_code, restore_job_type, n_added, n_scheduling, n_scheduled, n_in_progress, \
+     n_succeeded, n_failed";
 
 /// Re-derives a session's status, counters, `completedDateTime` and `error` from its artifacts;
 /// the session as it then stands.
@@ -166,7 +167,8 @@ async fn refresh_from(
         counts.add(status, session.col(count_column(status))?);
     }
     let activated = session.col::<Option<i64>>("activated_at")?.is_some();
-    let resolving = activated && {
+    // Only a bulk request's session (its job type says so, for good) can wait on one.
+    let resolving = activated && session.col::<String>("restore_job_type")? == RestoreJobType::Bulk.as_str() && {
         let pending: Option<i64> = conn
             .scalar_opt(
                 "SELECT 1 FROM bulk_requests WHERE tenant_id = ? AND session_id = ? AND status = 'active'",
@@ -214,7 +216,7 @@ async fn refresh_from(
     let refreshed =
         refreshed.ok_or_else(|| StoreError::Corrupt(format!("session {id} vanished inside its transaction")))?;
     if was_done.is_none() && completed_at.is_some() {
-        super::activity_logs::log_restore_task(conn, (tenant, id), None, now).await?;
+        super::activity_logs::log_restore_task(conn, tenant, &refreshed, None, now).await?;
     }
     Ok(refreshed)
 }
@@ -458,7 +460,7 @@ impl Store {
             );
             let counters = tx.fetch_one(&sql, args![micros(now), micros(now), actor_json(actor), tenant, id]).await?;
             let session = refresh_from(tx, (tenant, id), &counters, now).await?;
-            super::activity_logs::log_restore_task(tx, (tenant, id), Some(actor), now).await?;
+            super::activity_logs::log_restore_task(tx, tenant, &session, Some(actor), now).await?;
             Ok(session)
         })
         .await

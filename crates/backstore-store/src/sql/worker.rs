@@ -327,6 +327,8 @@ impl Store {
                 micros(run_at), error, &job.tenant_id, &job.job_id,
             )
             .await?;
+            // Queued again: a worker that found the queue drained looks again.
+            super::mark_jobs_queued();
             job_event(tx, job, now, "retry", Some(error)).await
         })
         .await
@@ -342,6 +344,7 @@ impl Store {
                 &job.tenant_id, &job.job_id,
             )
             .await?;
+            super::mark_jobs_queued();
             job_event(tx, job, now, "released", None).await
         })
         .await

@@ -292,6 +292,35 @@ async fn an_activation_wakes_the_engine_of_its_process() {
     }
 }
 
+/// A worker that found the queue drained does not look again when a job of its own ends, but a
+/// job put back for another attempt is looked for at once: with a poll of ten minutes and no
+/// backoff, two failed attempts of each artifact do not hold the session up.
+#[tokio::test]
+async fn a_job_put_back_for_another_attempt_is_claimed_again_without_a_poll() {
+    let config = EngineConfig {
+        poll: Duration::from_secs(600),
+        backoff_base: Duration::ZERO,
+        max_attempts: 5,
+        faults: rules(json!({"rules": [{"action": "failAttempts", "attempts": 2}]})),
+        ..EngineConfig::default()
+    };
+    let app = TestApp::spawn_with(Some(config)).await;
+    let token = app.token(TENANT);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let (session, _, _) = activated(&app, &token, 3).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let s = app.get(&format!("restoreSessions/{session}"), &token).await.body;
+        if s["status"] == "completed" {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "a retried job waited for the poll: {s}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let metrics = reqwest::get(format!("{}/metrics", app.origin)).await.unwrap().text().await.unwrap();
+    assert!(metrics.lines().any(|l| l == "backstore_jobs_retried_total 6"), "{metrics}");
+}
+
 #[tokio::test]
 async fn a_background_worker_shows_every_state_and_metrics_count_it() {
     let (app, token) = with_slow_engine(Duration::from_millis(600)).await;
