@@ -281,13 +281,18 @@ async fn an_activation_wakes_the_engine_of_its_process() {
     // Let the engine make its first look at the (empty) queue and go to sleep.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (session, _, _) = activated(&app, &token, 2).await;
+    completes_soon(&app, &token, &session, "the engine slept through the activation").await;
+}
+
+/// Polls `session` until it is `completed`, for at most 20 s (`why` when it is not by then).
+async fn completes_soon(app: &TestApp, token: &str, session: &str, why: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let s = app.get(&format!("restoreSessions/{session}"), &token).await.body;
+        let s = app.get(&format!("restoreSessions/{session}"), token).await.body;
         if s["status"] == "completed" {
-            break;
+            return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "the engine slept through the activation: {s}");
+        assert!(tokio::time::Instant::now() < deadline, "{why}: {s}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -308,15 +313,7 @@ async fn a_job_put_back_for_another_attempt_is_claimed_again_without_a_poll() {
     let token = app.token(TENANT);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let (session, _, _) = activated(&app, &token, 3).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let s = app.get(&format!("restoreSessions/{session}"), &token).await.body;
-        if s["status"] == "completed" {
-            break;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "a retried job waited for the poll: {s}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    completes_soon(&app, &token, &session, "a retried job waited for the poll").await;
     let metrics = reqwest::get(format!("{}/metrics", app.origin)).await.unwrap().text().await.unwrap();
     assert!(metrics.lines().any(|l| l == "backstore_jobs_retried_total 6"), "{metrics}");
 }
