@@ -57,16 +57,16 @@ pub(super) fn session_from_row(row: &dyn Columns) -> StoreResult<SessionRecord> 
     })
 }
 
+/// A session by tenant and id, of one kind when the third and fourth `?` bind it (both NULL: any).
+const SESSION_BY_ID: &str = "WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)";
+
 pub(super) async fn load_session(
     on: impl Into<On<'_>>,
     tenant: &str,
     id: &str,
     workload: Option<Workload>,
 ) -> StoreResult<Option<SessionRecord>> {
-    let sql = format!(
-        "SELECT {SESSION_COLUMNS} FROM restore_sessions \
-         WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)"
-    );
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM restore_sessions {SESSION_BY_ID}");
     let kind = workload.map(Workload::unit_kind);
     on.into().row(&sql, args![tenant, id, kind, kind], session_from_row).await
 }
@@ -367,10 +367,7 @@ impl Store {
         if !self.status_rides_along() {
             return Ok((None, self.get_session(tenant, id, workload).await?));
         }
-        let sql = format!(
-            "SELECT {STATUS_SEEN}, {SESSION_COLUMNS} FROM restore_sessions \
-             WHERE tenant_id = ? AND id = ? AND (? IS NULL OR workload = ?)"
-        );
+        let sql = format!("SELECT {STATUS_SEEN}, {SESSION_COLUMNS} FROM restore_sessions {SESSION_BY_ID}");
         let kind = workload.map(Workload::unit_kind);
         let found = self
             .read_row(&sql, args![tenant, tenant, id, kind, kind], |r| Ok((status_seen(r)?, session_from_row(r)?)))
